@@ -1,0 +1,108 @@
+/**
+ * The engine's loss and gradients against @tensorflow/tfjs autodiff (an independent
+ * implementation), for both architectures, on random weights and real and random batches.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { toImageSet, type ImageSet } from '../src/data/imageSet.ts';
+import { loadMnist } from '../src/data/mnist.ts';
+import { ARCHITECTURES, type ArchName } from '../src/nn/architectures.ts';
+import { kaimingNormal } from '../src/nn/init.ts';
+import { createKernel } from '../src/nn/kernel.ts';
+import { Rng } from '../src/nn/rng.ts';
+
+/** tfjs forward pass of our architectures; weights in PyTorch layout. */
+function tfForward(arch: ArchName, ws: tf.Tensor[], x: tf.Tensor2D): tf.Tensor2D {
+  const B = x.shape[0];
+  if (arch === 'ffnn') {
+    const [w1, w2, w3] = ws;
+    const a1 = tf.sigmoid(tf.matMul(x, w1, false, true));
+    const a2 = tf.sigmoid(tf.matMul(a1, w2, false, true));
+    return tf.matMul(a2, w3, false, true);
+  }
+  const [c1, c2, fc] = ws;
+  const toTf = (w: tf.Tensor) => tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D; // [out,in,kh,kw] -> [kh,kw,in,out]
+  const pad = (t: tf.Tensor4D) => tf.pad(t, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+  let h = tf.reshape(x, [B, 14, 14, 1]) as tf.Tensor4D;
+  h = tf.leakyRelu(tf.maxPool(tf.conv2d(pad(h), toTf(c1), 2, 'valid'), 2, 2, 'valid'), 0.01);
+  h = tf.leakyRelu(tf.maxPool(tf.conv2d(pad(h), toTf(c2), 2, 'valid'), 2, 2, 'valid'), 0.01);
+  return tf.matMul(tf.reshape(h, [B, 8]), fc, false, true);
+}
+
+function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+function randomImages(n: number, seed: number): ImageSet {
+  const rng = new Rng(seed, 7);
+  const images = new Float32Array(n * 196).map(() => (rng.nextFloat() < 0.5 ? 0 : rng.nextFloat()));
+  const labels = new Uint8Array(n).map(() => rng.nextInt(10));
+  return toImageSet({ n, images, labels });
+}
+
+let mnistBatch: ImageSet;
+beforeAll(() => {
+  mnistBatch = toImageSet(loadMnist({ trainSize: 64, testSize: 1 }).train);
+});
+
+describe.each(['ffnn', 'cnn'] as const)('%s gradients equal tfjs autodiff', (archName) => {
+  const arch = ARCHITECTURES[archName];
+  const cases = [
+    { name: 'real MNIST batch', set: () => mnistBatch, seed: 11, batch: [3, 17, 42, 0, 63, 8, 21, 9, 30, 50, 1, 2] },
+    { name: 'random dense batch', set: () => randomImages(12, 5), seed: 12, batch: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] },
+    { name: 'random weights x10, batch of 4', set: () => randomImages(4, 6), seed: 13, batch: [0, 1, 2, 3], gain: 10 },
+  ];
+  it.each(cases)('$name', ({ set: getSet, seed, batch, gain }) => {
+    const set = getSet();
+    const w = new Float64Array(arch.size);
+    kaimingNormal(arch, seed, w);
+    if (gain) for (let i = 0; i < w.length; i++) w[i] *= gain;
+
+    const kernel = createKernel(archName);
+    const grad = new Float64Array(arch.size);
+    const scale = 2 / (batch.length * 10);
+    let sse = 0;
+    for (const s of batch) sse += kernel.accumulateGradient(w, 0, grad, set, s, scale);
+    const engineLoss = sse / (batch.length * 10);
+
+    const x = tf.tensor2d(batch.flatMap((s) => Array.from(set.images.subarray(s * 196, (s + 1) * 196))), [batch.length, 196]);
+    const target = tf.oneHot(Array.from(batch, (s) => set.labels[s]), 10).toFloat();
+    const ws = arch.params.map((p) => tf.tensor(Array.from(w.subarray(p.offset, p.offset + p.size)), p.shape));
+    const lossFn = (...vars: tf.Tensor[]) => tf.mean(tf.square(tf.sub(tfForward(archName, vars, x), target))) as tf.Scalar;
+    const { value, grads } = tf.valueAndGrads(lossFn)(ws);
+
+    expect(Math.abs(engineLoss - value.dataSync()[0]) / value.dataSync()[0]).toBeLessThan(1e-4);
+    arch.params.forEach((p, i) => {
+      const ours = grad.subarray(p.offset, p.offset + p.size);
+      const theirs = grads[i].dataSync();
+      const err = relativeError(ours, theirs);
+      expect(err, `${p.name} relative error`).toBeLessThan(1e-4);
+      expect(Math.max(...Array.from(theirs, Math.abs)), `${p.name} gradient is not trivially zero`).toBeGreaterThan(1e-8);
+    });
+    tf.dispose([x, target, value, ...ws, ...grads]);
+  });
+});
+
+describe('engine predictions equal tfjs forward pass', () => {
+  it.each(['ffnn', 'cnn'] as const)('%s on real MNIST', (archName) => {
+    const arch = ARCHITECTURES[archName];
+    const w = new Float64Array(arch.size);
+    kaimingNormal(arch, 3, w);
+    const kernel = createKernel(archName);
+    const out = new Float64Array(10);
+    const x = tf.tensor2d(mnistBatch.images, [mnistBatch.n, 196]);
+    const ws = arch.params.map((p) => tf.tensor(Array.from(w.subarray(p.offset, p.offset + p.size)), p.shape));
+    const y = tfForward(archName, ws, x).arraySync();
+    for (let s = 0; s < mnistBatch.n; s++) {
+      kernel.predict(w, 0, mnistBatch, s, out);
+      expect(relativeError(out, y[s])).toBeLessThan(1e-5);
+    }
+    tf.dispose([x, ...ws]);
+  });
+});
