@@ -90,23 +90,29 @@ export class CnnKernel implements Kernel {
         }
       }
     }
-    // conv2: output (oy, ox) reads input rows 2oy+ky-1 and cols 2ox+kx-1 that lie in 0..2
+    // conv2: output (oy, ox) reads the 2x2 corner of the 3x3 input that is not padding:
+    // (0,0) cells 00 01 10 11 with kernel 11 12 21 22; (0,1) cells 01 02 11 12 with 10 11 20 21;
+    // (1,0) cells 10 11 20 21 with 01 02 11 12; (1,1) cells 11 12 21 22 with 00 01 10 11.
     for (let oc = 0; oc < C2; oc++) {
-      for (let oy = 0; oy < 2; oy++) {
-        for (let ox = 0; ox < 2; ox++) {
-          let z = 0;
-          for (let c = 0; c < C1; c++) {
-            const wk = o + W2 + oc * 144 + c * 9;
-            for (let ky = 1 - oy; ky <= 2 - oy; ky++) {
-              const iy = 2 * oy + ky - 1;
-              for (let kx = 1 - ox; kx <= 2 - ox; kx++) {
-                z += w[wk + ky * 3 + kx] * a1[c * 9 + iy * 3 + 2 * ox + kx - 1];
-              }
-            }
-          }
-          z2[oc * 4 + oy * 2 + ox] = z;
-        }
+      let z00 = 0, z01 = 0, z10 = 0, z11 = 0;
+      for (let c = 0; c < C1; c++) {
+        const a = c * 9;
+        const x00 = a1[a], x01 = a1[a + 1], x02 = a1[a + 2];
+        const x10 = a1[a + 3], x11 = a1[a + 4], x12 = a1[a + 5];
+        const x20 = a1[a + 6], x21 = a1[a + 7], x22 = a1[a + 8];
+        const k = o + W2 + oc * 144 + a;
+        const k00 = w[k], k01 = w[k + 1], k02 = w[k + 2];
+        const k10 = w[k + 3], k11 = w[k + 4], k12 = w[k + 5];
+        const k20 = w[k + 6], k21 = w[k + 7], k22 = w[k + 8];
+        z00 += k11 * x00 + k12 * x01 + k21 * x10 + k22 * x11;
+        z01 += k10 * x01 + k11 * x02 + k20 * x11 + k21 * x12;
+        z10 += k01 * x10 + k02 * x11 + k11 * x20 + k12 * x21;
+        z11 += k00 * x11 + k01 * x12 + k10 * x21 + k11 * x22;
       }
+      z2[oc * 4] = z00;
+      z2[oc * 4 + 1] = z01;
+      z2[oc * 4 + 2] = z10;
+      z2[oc * 4 + 3] = z11;
       let best = 0;
       let m = z2[oc * 4];
       for (let i = 1; i < 4; i++) {
@@ -150,41 +156,51 @@ export class CnnKernel implements Kernel {
     for (let oc = 0; oc < C2; oc++) {
       const d = dp2[oc] * (p2[oc] > 0 ? 1 : SLOPE);
       if (d === 0) continue;
-      const oy = am2[oc] >> 1;
-      const ox = am2[oc] & 1;
+      // the 2x2 window of output (oy, ox) starts at cell 3oy+ox of each 3x3 input map and at
+      // kernel element 4-(3oy+ox) (see forward); both windows step by +1, +3, +4
+      const tc = 3 * (am2[oc] >> 1) + (am2[oc] & 1);
       for (let c = 0; c < C1; c++) {
-        const wk = W2 + oc * 144 + c * 9;
-        for (let ky = 1 - oy; ky <= 2 - oy; ky++) {
-          const iy = 2 * oy + ky - 1;
-          for (let kx = 1 - ox; kx <= 2 - ox; kx++) {
-            const cell = c * 9 + iy * 3 + 2 * ox + kx - 1;
-            g[wk + ky * 3 + kx] += d * a1[cell];
-            da1[cell] += w[o + wk + ky * 3 + kx] * d;
-          }
-        }
+        const cell = c * 9 + tc;
+        const wk = W2 + oc * 144 + c * 9 + 4 - tc;
+        g[wk] += d * a1[cell];
+        g[wk + 1] += d * a1[cell + 1];
+        g[wk + 3] += d * a1[cell + 3];
+        g[wk + 4] += d * a1[cell + 4];
+        da1[cell] += w[o + wk] * d;
+        da1[cell + 1] += w[o + wk + 1] * d;
+        da1[cell + 3] += w[o + wk + 3] * d;
+        da1[cell + 4] += w[o + wk + 4] * d;
       }
     }
     // conv1: gradient reaches the maximum of each pooled cell; its padded patch starts at (2oy, 2ox)
     for (let c = 0; c < C1; c++) {
-      const wk = c * 9;
-      for (let cell = 0; cell < 9; cell++) {
-        const i = c * 9 + cell;
-        const d = da1[i] * (p1[i] > 0 ? 1 : SLOPE);
+      let g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0, g8 = 0;
+      for (let cell = c * 9; cell < c * 9 + 9; cell++) {
+        const d = da1[cell] * (p1[cell] > 0 ? 1 : SLOPE);
         if (d === 0) continue;
-        const pos = am1[i];
+        const pos = am1[cell];
         const oy = (pos / 6) | 0;
-        const ox = pos - 6 * oy;
-        const b = 2 * oy * P + 2 * ox;
-        g[wk] += d * pad[b];
-        g[wk + 1] += d * pad[b + 1];
-        g[wk + 2] += d * pad[b + 2];
-        g[wk + 3] += d * pad[b + P];
-        g[wk + 4] += d * pad[b + P + 1];
-        g[wk + 5] += d * pad[b + P + 2];
-        g[wk + 6] += d * pad[b + 2 * P];
-        g[wk + 7] += d * pad[b + 2 * P + 1];
-        g[wk + 8] += d * pad[b + 2 * P + 2];
+        const b = 2 * oy * P + 2 * (pos - 6 * oy);
+        g0 += d * pad[b];
+        g1 += d * pad[b + 1];
+        g2 += d * pad[b + 2];
+        g3 += d * pad[b + P];
+        g4 += d * pad[b + P + 1];
+        g5 += d * pad[b + P + 2];
+        g6 += d * pad[b + 2 * P];
+        g7 += d * pad[b + 2 * P + 1];
+        g8 += d * pad[b + 2 * P + 2];
       }
+      const wk = c * 9;
+      g[wk] += g0;
+      g[wk + 1] += g1;
+      g[wk + 2] += g2;
+      g[wk + 3] += g3;
+      g[wk + 4] += g4;
+      g[wk + 5] += g5;
+      g[wk + 6] += g6;
+      g[wk + 7] += g7;
+      g[wk + 8] += g8;
     }
     return sse;
   }
