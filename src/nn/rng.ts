@@ -14,7 +14,7 @@ export const epochStream = (epoch: number): number => epoch;
 
 const MASK64 = (1n << 64n) - 1n;
 
-function splitMix64(state: bigint): [next: bigint, output: bigint] {
+export function splitMix64(state: bigint): [next: bigint, output: bigint] {
   const next = (state + 0x9e3779b97f4a7c15n) & MASK64;
   let z = next;
   z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;

@@ -32,3 +32,33 @@ export function seedOf(config: ZooConfig, run: number): number {
 export function stepsPerEpoch(config: ZooConfig): number {
   return Math.ceil(config.trainSize / config.batchSize);
 }
+
+export class ZooConfigError extends Error {}
+
+/** Throws a ZooConfigError naming the first invalid field and its valid range. */
+export function validateZooConfig(config: ZooConfig): void {
+  const int = (name: keyof ZooConfig, min: number, max: number) => {
+    const v = config[name] as number;
+    if (!Number.isInteger(v) || v < min || v > max) {
+      throw new ZooConfigError(`${name} must be an integer from ${min} to ${max}, got ${v}`);
+    }
+  };
+  const positive = (name: keyof ZooConfig, allowZero: boolean) => {
+    const v = config[name] as number;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+      throw new ZooConfigError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${v}`);
+    }
+  };
+  if (config.arch !== 'ffnn' && config.arch !== 'cnn') throw new ZooConfigError(`unknown architecture '${config.arch}' (choose ffnn or cnn)`);
+  int('seedStart', 0, 0xffffffff);
+  int('seedCount', 1, 100000);
+  if (config.seedStart + config.seedCount - 1 > 0xffffffff) throw new ZooConfigError('seeds must stay below 2^32');
+  int('epochs', 0, 100000);
+  int('trainSize', 1, 60000);
+  int('testSize', 1, 10000);
+  int('batchSize', 1, 60000);
+  positive('learningRate', false);
+  positive('weightDecay', true);
+  positive('momentum', true);
+  if (config.momentum >= 1) throw new ZooConfigError(`momentum must be below 1, got ${config.momentum}`);
+}

@@ -1,0 +1,122 @@
+/**
+ * Checkpoints as Apache Arrow IPC files, one row per checkpoint, plain Arrow types only so
+ * pyarrow, polars or DuckDB read them without help:
+ *
+ *   run int32, seed uint32, epoch int32, step int32 (optimizer steps so far),
+ *   train_loss float64 (null at epoch 0), test_loss float64, test_accuracy float64,
+ *   sha256 utf8 (of the weights' little-endian float32 bytes), parent_sha256 utf8 (null at epoch 0),
+ *   weights fixed_size_list<float32>[P] (flat, PyTorch layout; see the index map)
+ *
+ * The schema metadata holds `weightspace.zoo` (JSON: zoo name, config, architecture with its
+ * parameter index map), so a single file is self-describing.
+ */
+import { readFileSync } from 'node:fs';
+import { DataType, Int32, makeData, Precision, tableFromIPC, Uint32, Utf8, vectorFromArray, type FixedSizeList, type Table } from 'apache-arrow';
+import { columnsToIPC, fixedSizeListColumn, flattenFixedSizeList, nullableFloatColumn } from './arrowColumns.ts';
+import { writeFileAtomic } from './atomicWrite.ts';
+
+export const ZOO_METADATA_KEY = 'weightspace.zoo';
+
+export interface CheckpointRows {
+  /** Weights per row (the architecture's size). */
+  size: number;
+  run: Int32Array;
+  seed: Uint32Array;
+  epoch: Int32Array;
+  step: Int32Array;
+  /** NaN is stored as null. */
+  trainLoss: Float64Array;
+  testLoss: Float64Array;
+  testAccuracy: Float64Array;
+  sha256: string[];
+  parentSha256: (string | null)[];
+  /** rows * size values, row-major. */
+  weights: Float32Array;
+}
+
+export class CheckpointFileError extends Error {}
+
+/** Serialises checkpoint rows to Arrow IPC file bytes. */
+export function checkpointsToIPC(rows: CheckpointRows, metadata: Record<string, string> = {}): Uint8Array {
+  const n = rows.run.length;
+  if (rows.weights.length !== n * rows.size) throw new RangeError(`weights hold ${rows.weights.length} values, expected ${n} x ${rows.size}`);
+  return columnsToIPC(
+    [
+      { name: 'run', data: makeData({ type: new Int32(), length: n, data: rows.run }) },
+      { name: 'seed', data: makeData({ type: new Uint32(), length: n, data: rows.seed }) },
+      { name: 'epoch', data: makeData({ type: new Int32(), length: n, data: rows.epoch }) },
+      { name: 'step', data: makeData({ type: new Int32(), length: n, data: rows.step }) },
+      { name: 'train_loss', data: nullableFloatColumn(rows.trainLoss), nullable: true },
+      { name: 'test_loss', data: nullableFloatColumn(rows.testLoss), nullable: true },
+      { name: 'test_accuracy', data: nullableFloatColumn(rows.testAccuracy), nullable: true },
+      { name: 'sha256', data: vectorFromArray(rows.sha256, new Utf8()).data[0] },
+      { name: 'parent_sha256', data: vectorFromArray(rows.parentSha256, new Utf8()).data[0], nullable: true },
+      { name: 'weights', data: fixedSizeListColumn(rows.weights, rows.size) },
+    ],
+    metadata,
+  );
+}
+
+export function writeCheckpointFile(path: string, rows: CheckpointRows, metadata: Record<string, string> = {}): void {
+  writeFileAtomic(path, checkpointsToIPC(rows, metadata));
+}
+
+export interface CheckpointFile {
+  rows: CheckpointRows;
+  metadata: Map<string, string>;
+}
+
+const REQUIRED = ['run', 'seed', 'epoch', 'step', 'train_loss', 'test_loss', 'test_accuracy', 'sha256', 'parent_sha256', 'weights'];
+
+/** Reads a checkpoint file written by writeCheckpointFile (or any file with the same columns). */
+export function readCheckpointFile(path: string): CheckpointFile {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new CheckpointFileError(`cannot read checkpoint file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  return parseCheckpoints(bytes, path);
+}
+
+export function parseCheckpoints(bytes: Uint8Array, path = '<bytes>'): CheckpointFile {
+  let table: Table;
+  try {
+    table = tableFromIPC(bytes);
+  } catch (err) {
+    throw new CheckpointFileError(`${path} is not an Arrow IPC file (${(err as Error).message})`);
+  }
+  const missing = REQUIRED.filter((name) => !table.getChild(name));
+  if (missing.length) throw new CheckpointFileError(`${path} lacks checkpoint column(s): ${missing.join(', ')}`);
+  const weightsType = table.getChild('weights')!.type;
+  if (!isFloatList(weightsType, Precision.SINGLE)) {
+    throw new CheckpointFileError(`${path}: column 'weights' must be fixed_size_list<float32>, found ${weightsType}`);
+  }
+  const size = (weightsType as FixedSizeList).listSize;
+  const n = table.numRows;
+  const weights = flattenFixedSizeList(table.getChild('weights')!.data, size, new Float32Array(n * size));
+  const col = (name: string) => table.getChild(name)!;
+  const floats = (name: string) => {
+    const c = col(name);
+    return Float64Array.from({ length: n }, (_, i) => (c.get(i) as number | null) ?? NaN);
+  };
+  const rows: CheckpointRows = {
+    size,
+    run: Int32Array.from(col('run').toArray() as ArrayLike<number>),
+    seed: Uint32Array.from(col('seed').toArray() as ArrayLike<number>),
+    epoch: Int32Array.from(col('epoch').toArray() as ArrayLike<number>),
+    step: Int32Array.from(col('step').toArray() as ArrayLike<number>),
+    trainLoss: floats('train_loss'),
+    testLoss: floats('test_loss'),
+    testAccuracy: floats('test_accuracy'),
+    sha256: Array.from(col('sha256').toArray() as ArrayLike<string>),
+    parentSha256: Array.from({ length: n }, (_, i) => col('parent_sha256').get(i) as string | null),
+    weights,
+  };
+  return { rows, metadata: table.schema.metadata };
+}
+
+/** True when `type` is fixed_size_list<float> of the given precision. */
+export function isFloatList(type: DataType, precision: Precision): boolean {
+  return DataType.isFixedSizeList(type) && DataType.isFloat(type.children[0].type) && type.children[0].type.precision === precision;
+}

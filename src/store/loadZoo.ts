@@ -1,0 +1,82 @@
+/**
+ * Loads a whole zoo into memory as one matrix (checkpoints x weights) with its labels:
+ * the input of every analysis. Rows are ordered by epoch, then run.
+ */
+import { existsSync } from 'node:fs';
+import { readCheckpointFile } from './checkpointFile.ts';
+import { checkpointPath, readManifest, ZooError, type ZooManifest } from './manifest.ts';
+
+export interface Zoo {
+  manifest: ZooManifest;
+  /** Number of checkpoints (rows). */
+  n: number;
+  /** Weights per checkpoint (columns): the weight-space dimension. */
+  dim: number;
+  /** n * dim float32, row-major. */
+  weights: Float32Array;
+  run: Int32Array;
+  seed: Uint32Array;
+  epoch: Int32Array;
+  step: Int32Array;
+  trainLoss: Float64Array;
+  testLoss: Float64Array;
+  testAccuracy: Float64Array;
+  sha256: string[];
+  /** Number of runs and of stored epochs per run (epochs 0..epochs). */
+  runs: number;
+  epochs: number;
+}
+
+export interface LoadZooOptions {
+  /** Load only epochs up to this one (default: all completed epochs). */
+  maxEpoch?: number;
+}
+
+export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
+  const manifest = readManifest(zooDir);
+  const last = Math.min(manifest.epochsCompleted, options.maxEpoch ?? Infinity);
+  if (last < 0) throw new ZooError(`zoo ${zooDir} has no checkpoints yet (run \`npm run zoo\` to train it)`);
+  const runs = manifest.config.seedCount;
+  const dim = manifest.architecture.size;
+  const n = runs * (last + 1);
+  const zoo: Zoo = {
+    manifest,
+    n,
+    dim,
+    weights: new Float32Array(n * dim),
+    run: new Int32Array(n),
+    seed: new Uint32Array(n),
+    epoch: new Int32Array(n),
+    step: new Int32Array(n),
+    trainLoss: new Float64Array(n),
+    testLoss: new Float64Array(n),
+    testAccuracy: new Float64Array(n),
+    sha256: new Array<string>(n),
+    runs,
+    epochs: last,
+  };
+  let row = 0;
+  for (let e = 0; e <= last; e++) {
+    const path = checkpointPath(zooDir, e);
+    if (!existsSync(path)) throw new ZooError(`zoo ${zooDir} is missing ${path} (the manifest says epoch ${manifest.epochsCompleted} is complete)`);
+    const { rows } = readCheckpointFile(path);
+    if (rows.size !== dim || rows.run.length !== runs) {
+      throw new ZooError(`${path} holds ${rows.run.length} x ${rows.size} weights, the manifest promises ${runs} x ${dim}`);
+    }
+    zoo.weights.set(rows.weights, row * dim);
+    for (const [dst, src] of [
+      [zoo.run, rows.run],
+      [zoo.seed, rows.seed],
+      [zoo.epoch, rows.epoch],
+      [zoo.step, rows.step],
+      [zoo.trainLoss, rows.trainLoss],
+      [zoo.testLoss, rows.testLoss],
+      [zoo.testAccuracy, rows.testAccuracy],
+    ] as const) {
+      (dst as Float64Array).set(src as Float64Array, row);
+    }
+    for (let i = 0; i < runs; i++) zoo.sha256[row + i] = rows.sha256[i];
+    row += runs;
+  }
+  return zoo;
+}

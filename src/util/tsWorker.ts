@@ -1,0 +1,9 @@
+import { Worker } from 'node:worker_threads';
+
+/** Starts a worker thread running the TypeScript module at `moduleUrl` with `data` as its workerData. */
+export function startTsWorker(moduleUrl: URL, data: object): Worker {
+  return new Worker(new URL('./tsWorkerBootstrap.mjs', import.meta.url), {
+    workerData: { ...data, __module: moduleUrl.href },
+    execArgv: [],
+  });
+}

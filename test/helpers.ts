@@ -1,0 +1,31 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ArchName } from '../src/nn/architectures.ts';
+import { presetConfig } from '../src/nn/presets.ts';
+import type { ZooConfig } from '../src/nn/zooConfig.ts';
+
+export const ROOT = new URL('..', import.meta.url).pathname;
+
+export function tempDir(prefix = 'wsvc-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A zoo that trains in well under a second. */
+export function tinyConfig(arch: ArchName, overrides: Partial<ZooConfig> = {}): ZooConfig {
+  return presetConfig('default', arch, { seedCount: 3, epochs: 2, trainSize: 300, testSize: 100, ...overrides });
+}
+
+const NODE_ARGS = ['--import', 'tsx'];
+
+/** Runs a CLI entry point (e.g. 'src/cli/zoo.ts') to completion in a child process. */
+export function runCliSync(script: string, args: string[], options: { cwd?: string } = {}) {
+  const r = spawnSync(process.execPath, [...NODE_ARGS, join(ROOT, script), ...args], { cwd: options.cwd ?? ROOT, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts a CLI entry point without waiting (for kill tests). */
+export function startCli(script: string, args: string[]) {
+  return spawn(process.execPath, [...NODE_ARGS, join(ROOT, script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+}
