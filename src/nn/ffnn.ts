@@ -54,18 +54,9 @@ export class FfnnKernel implements Kernel {
     a1[7] = sigmoid(z7);
     a1[8] = sigmoid(z8);
     a1[9] = sigmoid(z9);
-    for (let j = 0; j < H; j++) {
-      const row = o + W2 + j * H;
-      let z = 0;
-      for (let i = 0; i < H; i++) z += w[row + i] * a1[i];
-      a2[j] = sigmoid(z);
-    }
-    for (let c = 0; c < OUT; c++) {
-      const row = o + W3 + c * H;
-      let y = 0;
-      for (let i = 0; i < H; i++) y += w[row + i] * a2[i];
-      out[c] = y;
-    }
+    affine10(w, o + W2, a1, a2);
+    for (let j = 0; j < H; j++) a2[j] = sigmoid(a2[j]);
+    affine10(w, o + W3, a2, out);
   }
 
   accumulateGradient(w: Float64Array, o: number, g: Float64Array, set: ImageSet, s: number, scale: number): number {
@@ -78,28 +69,10 @@ export class FfnnKernel implements Kernel {
       sse += diff * diff;
       d3[c] = scale * diff;
     }
-    // fc3: grad and delta back to a2
-    for (let i = 0; i < H; i++) d2[i] = 0;
-    for (let c = 0; c < OUT; c++) {
-      const row = W3 + c * H;
-      const dc = d3[c];
-      for (let i = 0; i < H; i++) {
-        g[row + i] += dc * a2[i];
-        d2[i] += w[o + row + i] * dc;
-      }
-    }
+    // fc3 then fc2: weight gradients and deltas back through the sigmoids
+    backward10(w, o + W3, g, W3, d3, a2, d2);
     for (let i = 0; i < H; i++) d2[i] *= a2[i] * (1 - a2[i]);
-    // fc2
-    for (let i = 0; i < H; i++) d1[i] = 0;
-    for (let j = 0; j < H; j++) {
-      const row = W2 + j * H;
-      const dj = d2[j];
-      for (let i = 0; i < H; i++) {
-        g[row + i] += dj * a1[i];
-        d1[i] += w[o + row + i] * dj;
-      }
-    }
-    // fc1: only the non-zero pixels have a non-zero gradient
+    backward10(w, o + W2, g, W2, d2, a1, d1);
     for (let j = 0; j < H; j++) d1[j] *= a1[j] * (1 - a1[j]);
     const e0 = d1[0], e1 = d1[1], e2 = d1[2], e3 = d1[3], e4 = d1[4];
     const e5 = d1[5], e6 = d1[6], e7 = d1[7], e8 = d1[8], e9 = d1[9];
@@ -126,4 +99,58 @@ export class FfnnKernel implements Kernel {
 
 function sigmoid(z: number): number {
   return 1 / (1 + Math.exp(-z));
+}
+
+/** out = W x for a 10x10 row-major W at w[off..]; x is read once into locals. */
+function affine10(w: Float64Array, off: number, x: Float64Array, out: Float64Array): void {
+  const x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7], x8 = x[8], x9 = x[9];
+  for (let j = 0; j < 10; j++) {
+    const r = off + 10 * j;
+    out[j] =
+      w[r] * x0 + w[r + 1] * x1 + w[r + 2] * x2 + w[r + 3] * x3 + w[r + 4] * x4 +
+      w[r + 5] * x5 + w[r + 6] * x6 + w[r + 7] * x7 + w[r + 8] * x8 + w[r + 9] * x9;
+  }
+}
+
+/**
+ * Backward of y = W x for a 10x10 W at w[wOff..]: g[gOff..] += dy x^T and dx = W^T dy.
+ */
+function backward10(w: Float64Array, wOff: number, g: Float64Array, gOff: number, dy: Float64Array, x: Float64Array, dx: Float64Array): void {
+  const x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7], x8 = x[8], x9 = x[9];
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, s8 = 0, s9 = 0;
+  for (let j = 0; j < 10; j++) {
+    const d = dy[j];
+    const r = wOff + 10 * j;
+    const q = gOff + 10 * j;
+    g[q] += d * x0;
+    g[q + 1] += d * x1;
+    g[q + 2] += d * x2;
+    g[q + 3] += d * x3;
+    g[q + 4] += d * x4;
+    g[q + 5] += d * x5;
+    g[q + 6] += d * x6;
+    g[q + 7] += d * x7;
+    g[q + 8] += d * x8;
+    g[q + 9] += d * x9;
+    s0 += w[r] * d;
+    s1 += w[r + 1] * d;
+    s2 += w[r + 2] * d;
+    s3 += w[r + 3] * d;
+    s4 += w[r + 4] * d;
+    s5 += w[r + 5] * d;
+    s6 += w[r + 6] * d;
+    s7 += w[r + 7] * d;
+    s8 += w[r + 8] * d;
+    s9 += w[r + 9] * d;
+  }
+  dx[0] = s0;
+  dx[1] = s1;
+  dx[2] = s2;
+  dx[3] = s3;
+  dx[4] = s4;
+  dx[5] = s5;
+  dx[6] = s6;
+  dx[7] = s7;
+  dx[8] = s8;
+  dx[9] = s9;
 }

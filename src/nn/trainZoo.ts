@@ -121,7 +121,7 @@ export async function trainZoo(options: TrainZooOptions): Promise<TrainZooResult
 
   const train = toImageSet(mnist.train, true);
   const test = toImageSet(mnist.test, true);
-  const pool = startWorkers(options.workers ?? availableParallelism(), config, weights, momentum, train, test, P);
+  const pool = await startWorkers(options.workers ?? availableParallelism(), config, weights, momentum, train, test, P);
   const start = performance.now();
   const totalSamples = R * config.trainSize * (config.epochs - Math.max(firstEpoch, 1) + 1);
   let samplesBefore = 0;
@@ -235,7 +235,8 @@ interface WorkerPool {
   close(): Promise<void>;
 }
 
-function startWorkers(
+/** Starts the workers and resolves once every one has loaded its code. */
+async function startWorkers(
   requested: number,
   config: ZooConfig,
   weights: Float64Array,
@@ -243,7 +244,7 @@ function startWorkers(
   train: ZooWorkerData['train'],
   test: ZooWorkerData['test'],
   P: number,
-): WorkerPool {
+): Promise<WorkerPool> {
   const R = config.seedCount;
   const count = Math.max(1, Math.min(requested, R));
   const groups = Array.from({ length: count }, (_, i) => [Math.floor((i * R) / count), Math.floor(((i + 1) * R) / count)] as const);
@@ -259,6 +260,20 @@ function startWorkers(
     };
     return startTsWorker(new URL('./zooWorker.ts', import.meta.url), data);
   });
+  try {
+    await Promise.all(
+      workers.map(
+        (worker, i) =>
+          new Promise<void>((resolve, reject) => {
+            worker.once('message', (reply: WorkerReply) => (reply.type === 'ready' ? resolve() : reject(new Error(`worker ${i} sent ${reply.type} before ready`))));
+            worker.once('error', reject);
+          }),
+      ),
+    );
+  } catch (err) {
+    await Promise.all(workers.map((w) => w.terminate()));
+    throw err;
+  }
   return {
     runEpoch(epoch, onSamples) {
       const metrics: EpochMetrics = { trainLoss: new Float64Array(R), testLoss: new Float64Array(R), testAccuracy: new Float64Array(R) };
@@ -280,6 +295,7 @@ function startWorkers(
               onSamples(samples);
               return;
             }
+            if (reply.type !== 'epoch') return;
             metrics.trainLoss.set(reply.trainLoss, a);
             metrics.testLoss.set(reply.testLoss, a);
             metrics.testAccuracy.set(reply.testAccuracy, a);

@@ -26,6 +26,7 @@ export interface EpochRequest {
 }
 
 export type WorkerReply =
+  | { type: 'ready' }
   | { type: 'progress'; epoch: number; steps: number }
   | { type: 'epoch'; epoch: number; trainLoss: Float64Array; testLoss: Float64Array; testAccuracy: Float64Array };
 
@@ -41,3 +42,4 @@ port.on('message', ({ epoch }: EpochRequest) => {
   const { loss, accuracy } = trainer.evaluate();
   port.postMessage({ type: 'epoch', epoch, trainLoss, testLoss: loss, testAccuracy: accuracy } satisfies WorkerReply);
 });
+port.postMessage({ type: 'ready' } satisfies WorkerReply);

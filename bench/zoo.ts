@@ -1,0 +1,169 @@
+/**
+ * Zoo-generator figures: training throughput (model-samples/s) per architecture with one
+ * worker and with all cores, against a baseline measured in the same run (tfjs training
+ * one model at a time, the paper's way), and the time to load a paper-scale zoo.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { toImageSet, type ImageSet } from '../src/data/imageSet.ts';
+import { loadMnist } from '../src/data/mnist.ts';
+import { ARCHITECTURES, type ArchName } from '../src/nn/architectures.ts';
+import { kaimingNormal } from '../src/nn/init.ts';
+import { createKernel } from '../src/nn/kernel.ts';
+import { LockstepTrainer } from '../src/nn/lockstep.ts';
+import { presetConfig, PAPER_SCALE } from '../src/nn/presets.ts';
+import { trainZoo } from '../src/nn/trainZoo.ts';
+import { writeCheckpointFile } from '../src/store/checkpointFile.ts';
+import { checkpointPath, softwareVersions, writeManifest, ZOO_FORMAT } from '../src/store/manifest.ts';
+import { loadZoo } from '../src/store/loadZoo.ts';
+import { ENGINE } from '../src/nn/trainZoo.ts';
+
+const TRAIN_SIZE = 10000;
+
+/** Kernel throughput of one thread: LockstepTrainer.trainEpoch alone, best of `repeats` epochs. */
+function engineOneThread(arch: ArchName, train: ImageSet, test: ImageSet, runs: number, repeats: number): number {
+  const config = presetConfig('default', arch, { seedCount: runs, trainSize: train.n });
+  const P = ARCHITECTURES[arch].size;
+  const seeds = Array.from({ length: runs }, (_, i) => i);
+  const trainer = new LockstepTrainer(createKernel(arch), config, seeds, new Float64Array(runs * P), new Float64Array(runs * P), train, test);
+  trainer.initialise();
+  let best = 0;
+  for (let e = 1; e <= repeats; e++) {
+    const t = performance.now();
+    trainer.trainEpoch(e);
+    best = Math.max(best, (runs * train.n) / ((performance.now() - t) / 1000));
+  }
+  return best;
+}
+
+/** Whole-pipeline throughput of trainZoo (workers, evaluation, Arrow writes). */
+async function zooThroughput(arch: ArchName, workers: number, runs: number, epochs: number): Promise<number> {
+  const dir = join('/tmp', `wsvc-bench-${process.pid}-${arch}-${workers}`);
+  rmSync(dir, { recursive: true, force: true });
+  const config = presetConfig('default', arch, { seedCount: runs, epochs, trainSize: TRAIN_SIZE, testSize: 500 });
+  const result = await trainZoo({ dir, config, workers });
+  rmSync(dir, { recursive: true, force: true });
+  return result.modelSamplesPerSecond;
+}
+
+/** tfjs (pure-JS CPU backend) training one model at a time: samples/s over `seconds`. */
+function tfjsOneModel(arch: ArchName, train: ImageSet, seconds: number): number {
+  const a = ARCHITECTURES[arch];
+  const config = presetConfig('default', arch);
+  const w = new Float64Array(a.size);
+  kaimingNormal(a, 0, w);
+  const vars = a.params.map((p) => tf.variable(tf.tensor(Array.from(w.subarray(p.offset, p.offset + p.size)), p.shape)));
+  const optimizer = tf.train.momentum(config.learningRate, config.momentum);
+  const forward = (x: tf.Tensor2D): tf.Tensor2D => {
+    const B = x.shape[0];
+    if (arch === 'ffnn') {
+      const h = tf.sigmoid(tf.matMul(tf.sigmoid(tf.matMul(x, vars[0], false, true)), vars[1], false, true));
+      return tf.matMul(h, vars[2], false, true);
+    }
+    const toTf = (v: tf.Tensor) => tf.transpose(v, [2, 3, 1, 0]) as tf.Tensor4D;
+    const pad = (t: tf.Tensor4D) => tf.pad(t, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+    let h = tf.reshape(x, [B, 14, 14, 1]) as tf.Tensor4D;
+    h = tf.leakyRelu(tf.maxPool(tf.conv2d(pad(h), toTf(vars[0]), 2, 'valid'), 2, 2, 'valid'), 0.01);
+    h = tf.leakyRelu(tf.maxPool(tf.conv2d(pad(h), toTf(vars[1]), 2, 'valid'), 2, 2, 'valid'), 0.01);
+    return tf.matMul(tf.reshape(h, [B, 8]), vars[2], false, true);
+  };
+  const B = config.batchSize;
+  let samples = 0;
+  const start = performance.now();
+  for (let s = 0; (performance.now() - start) / 1000 < seconds; s = (s + B) % (train.n - B)) {
+    tf.tidy(() => {
+      const x = tf.tensor2d(train.images.subarray(s * 196, (s + B) * 196), [B, 196]);
+      const t = tf.oneHot(Array.from(train.labels.subarray(s, s + B)), 10).toFloat();
+      optimizer.minimize(() => {
+        const mse = tf.mean(tf.square(tf.sub(forward(x), t)));
+        // weight decay added to the gradient = L2 penalty wd/2 * |w|^2
+        return tf.add(mse, tf.mul(config.weightDecay / 2, tf.addN(vars.map((v) => tf.sum(tf.square(v)))))) as tf.Scalar;
+      });
+    });
+    samples += B;
+  }
+  const rate = samples / ((performance.now() - start) / 1000);
+  tf.dispose(vars);
+  return rate;
+}
+
+/** Writes a paper-scale synthetic zoo (random-walk trajectories) and times loadZoo on it. */
+function paperScaleLoad(): { checkpoints: number; dim: number; bytes: number; seconds: number } {
+  const arch = ARCHITECTURES.ffnn;
+  const { seedCount: runs, epochs } = PAPER_SCALE;
+  const dir = join('/tmp', `wsvc-bench-${process.pid}-load`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+  const config = presetConfig('paper', 'ffnn');
+  const weights = new Float32Array(runs * arch.size).map(() => Math.random() - 0.5);
+  for (let e = 0; e <= epochs; e++) {
+    for (let i = 0; i < weights.length; i++) weights[i] += 0.01 * (Math.random() - 0.5);
+    const nan = new Float64Array(runs).fill(NaN);
+    writeCheckpointFile(checkpointPath(dir, e), {
+      size: arch.size,
+      run: Int32Array.from({ length: runs }, (_, r) => r),
+      seed: Uint32Array.from({ length: runs }, (_, r) => r),
+      epoch: new Int32Array(runs).fill(e),
+      step: new Int32Array(runs).fill(e),
+      trainLoss: nan,
+      testLoss: nan,
+      testAccuracy: nan,
+      sha256: new Array(runs).fill('synthetic'),
+      parentSha256: new Array(runs).fill(null),
+      weights,
+    });
+  }
+  const now = new Date().toISOString();
+  writeManifest(dir, {
+    format: ZOO_FORMAT,
+    name: 'synthetic-paper-scale',
+    config,
+    architecture: arch,
+    engine: ENGINE,
+    software: softwareVersions(),
+    data: { source: 'synthetic', preprocessing: 'none', fileSha256: {} },
+    status: 'complete',
+    epochsCompleted: epochs,
+    createdAt: now,
+    updatedAt: now,
+  });
+  const t = performance.now();
+  const zoo = loadZoo(dir);
+  const seconds = (performance.now() - t) / 1000;
+  rmSync(dir, { recursive: true, force: true });
+  return { checkpoints: zoo.n, dim: zoo.dim, bytes: zoo.weights.byteLength, seconds };
+}
+
+export async function benchZoo(log: (msg: string) => void): Promise<Record<string, unknown>> {
+  const mnist = loadMnist({ trainSize: TRAIN_SIZE, testSize: 500 });
+  const train = toImageSet(mnist.train);
+  const test = toImageSet(mnist.test);
+  const cores = availableParallelism();
+  const training: Record<string, unknown> = {};
+  for (const arch of ['ffnn', 'cnn'] as const) {
+    log(`training throughput: ${arch}`);
+    const baseline = tfjsOneModel(arch, train, 4);
+    const oneThread = engineOneThread(arch, train, test, 16, 3);
+    const oneWorker = await zooThroughput(arch, 1, 16, 4);
+    const allWorkers = await zooThroughput(arch, cores, 16, 4);
+    training[arch] = {
+      unit: 'model-samples/s',
+      tfjsOneModelAtATime: Math.round(baseline),
+      engineKernelOneThread: Math.round(oneThread),
+      trainZooOneWorker: Math.round(oneWorker),
+      trainZooAllWorkers: Math.round(allWorkers),
+      workers: cores,
+      perCore: Math.round(allWorkers / cores),
+      speedupOverTfjs: +(oneWorker / baseline).toFixed(1),
+      parallelScaling: +(allWorkers / oneWorker).toFixed(2),
+    };
+  }
+  log('loading a paper-scale zoo');
+  const load = paperScaleLoad();
+  return {
+    training,
+    loadPaperScaleZoo: { ...load, megabytes: +(load.bytes / 2 ** 20).toFixed(1), seconds: +load.seconds.toFixed(3) },
+  };
+}

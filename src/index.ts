@@ -1,0 +1,21 @@
+/**
+ * Library API: what the CLIs, notebooks and tests call.
+ *
+ *   import { trainZoo, presetConfig, loadZoo } from './src/index.ts';
+ *   await trainZoo({ dir: 'zoo/cnn-mine', config: presetConfig('default', 'cnn', { seedCount: 10 }) });
+ *   const zoo = loadZoo('zoo/cnn-mine'); // zoo.weights: checkpoints x weights, zoo.run / zoo.epoch labels
+ */
+export { loadMnist, type Mnist, type MnistOptions, type MnistSplit } from './data/mnist.ts';
+export { toImageSet, type ImageSet } from './data/imageSet.ts';
+export { ARCHITECTURES, CNN, FFNN, architecture, type Architecture, type ArchName, type ParamTensor } from './nn/architectures.ts';
+export { createKernel, type Kernel } from './nn/kernel.ts';
+export { kaimingNormal } from './nn/init.ts';
+export { LockstepTrainer, evaluateModel } from './nn/lockstep.ts';
+export { PRESETS, PRESET_NAMES, PAPER_HYPER, TUNED_HYPER, presetConfig, type PresetName } from './nn/presets.ts';
+export { Rng } from './nn/rng.ts';
+export { trainZoo, type TrainProgress, type TrainZooOptions, type TrainZooResult } from './nn/trainZoo.ts';
+export { validateZooConfig, type ZooConfig } from './nn/zooConfig.ts';
+export { readCheckpointFile, writeCheckpointFile, type CheckpointRows } from './store/checkpointFile.ts';
+export { loadZoo, type LoadZooOptions, type Zoo } from './store/loadZoo.ts';
+export { readManifest, checkpointPath, type ZooManifest } from './store/manifest.ts';
+export { weightsSha256 } from './store/sha256.ts';
