@@ -19,6 +19,7 @@ import { writeCheckpointFile } from '../src/store/checkpointFile.ts';
 import { checkpointPath, softwareVersions, writeManifest, ZOO_FORMAT } from '../src/store/manifest.ts';
 import { loadZoo } from '../src/store/loadZoo.ts';
 import { ENGINE } from '../src/nn/trainZoo.ts';
+import { tfjsForward } from '../src/nn/tfjsReference.ts';
 
 const TRAIN_SIZE = 10000;
 
@@ -56,19 +57,6 @@ function tfjsOneModel(arch: ArchName, train: ImageSet, seconds: number): number 
   kaimingNormal(a, 0, w);
   const vars = a.params.map((p) => tf.variable(tf.tensor(Array.from(w.subarray(p.offset, p.offset + p.size)), p.shape)));
   const optimizer = tf.train.momentum(config.learningRate, config.momentum);
-  const forward = (x: tf.Tensor2D): tf.Tensor2D => {
-    const B = x.shape[0];
-    if (arch === 'ffnn') {
-      const h = tf.sigmoid(tf.matMul(tf.sigmoid(tf.matMul(x, vars[0], false, true)), vars[1], false, true));
-      return tf.matMul(h, vars[2], false, true);
-    }
-    const toTf = (v: tf.Tensor) => tf.transpose(v, [2, 3, 1, 0]) as tf.Tensor4D;
-    const pad = (t: tf.Tensor4D) => tf.pad(t, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-    let h = tf.reshape(x, [B, 14, 14, 1]) as tf.Tensor4D;
-    h = tf.leakyRelu(tf.maxPool(tf.conv2d(pad(h), toTf(vars[0]), 2, 'valid'), 2, 2, 'valid'), 0.01);
-    h = tf.leakyRelu(tf.maxPool(tf.conv2d(pad(h), toTf(vars[1]), 2, 'valid'), 2, 2, 'valid'), 0.01);
-    return tf.matMul(tf.reshape(h, [B, 8]), vars[2], false, true);
-  };
   const B = config.batchSize;
   let samples = 0;
   const start = performance.now();
@@ -77,7 +65,7 @@ function tfjsOneModel(arch: ArchName, train: ImageSet, seconds: number): number 
       const x = tf.tensor2d(train.images.subarray(s * 196, (s + B) * 196), [B, 196]);
       const t = tf.oneHot(Array.from(train.labels.subarray(s, s + B)), 10).toFloat();
       optimizer.minimize(() => {
-        const mse = tf.mean(tf.square(tf.sub(forward(x), t)));
+        const mse = tf.mean(tf.square(tf.sub(tfjsForward(arch, vars, x), t)));
         // weight decay added to the gradient = L2 penalty wd/2 * |w|^2
         return tf.add(mse, tf.mul(config.weightDecay / 2, tf.addN(vars.map((v) => tf.sum(tf.square(v)))))) as tf.Scalar;
       });

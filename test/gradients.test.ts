@@ -6,28 +6,11 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toImageSet, type ImageSet } from '../src/data/imageSet.ts';
 import { loadMnist } from '../src/data/mnist.ts';
-import { ARCHITECTURES, type ArchName } from '../src/nn/architectures.ts';
+import { ARCHITECTURES } from '../src/nn/architectures.ts';
 import { kaimingNormal } from '../src/nn/init.ts';
 import { createKernel } from '../src/nn/kernel.ts';
 import { Rng } from '../src/nn/rng.ts';
-
-/** tfjs forward pass of our architectures; weights in PyTorch layout. */
-function tfForward(arch: ArchName, ws: tf.Tensor[], x: tf.Tensor2D): tf.Tensor2D {
-  const B = x.shape[0];
-  if (arch === 'ffnn') {
-    const [w1, w2, w3] = ws;
-    const a1 = tf.sigmoid(tf.matMul(x, w1, false, true));
-    const a2 = tf.sigmoid(tf.matMul(a1, w2, false, true));
-    return tf.matMul(a2, w3, false, true);
-  }
-  const [c1, c2, fc] = ws;
-  const toTf = (w: tf.Tensor) => tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D; // [out,in,kh,kw] -> [kh,kw,in,out]
-  const pad = (t: tf.Tensor4D) => tf.pad(t, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-  let h = tf.reshape(x, [B, 14, 14, 1]) as tf.Tensor4D;
-  h = tf.leakyRelu(tf.maxPool(tf.conv2d(pad(h), toTf(c1), 2, 'valid'), 2, 2, 'valid'), 0.01);
-  h = tf.leakyRelu(tf.maxPool(tf.conv2d(pad(h), toTf(c2), 2, 'valid'), 2, 2, 'valid'), 0.01);
-  return tf.matMul(tf.reshape(h, [B, 8]), fc, false, true);
-}
+import { tfjsForward } from '../src/nn/tfjsReference.ts';
 
 function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0;
@@ -74,7 +57,7 @@ describe.each(['ffnn', 'cnn'] as const)('%s gradients equal tfjs autodiff', (arc
     const x = tf.tensor2d(batch.flatMap((s) => Array.from(set.images.subarray(s * 196, (s + 1) * 196))), [batch.length, 196]);
     const target = tf.oneHot(Array.from(batch, (s) => set.labels[s]), 10).toFloat();
     const ws = arch.params.map((p) => tf.tensor(Array.from(w.subarray(p.offset, p.offset + p.size)), p.shape));
-    const lossFn = (...vars: tf.Tensor[]) => tf.mean(tf.square(tf.sub(tfForward(archName, vars, x), target))) as tf.Scalar;
+    const lossFn = (...vars: tf.Tensor[]) => tf.mean(tf.square(tf.sub(tfjsForward(archName, vars, x), target))) as tf.Scalar;
     const { value, grads } = tf.valueAndGrads(lossFn)(ws);
 
     expect(Math.abs(engineLoss - value.dataSync()[0]) / value.dataSync()[0]).toBeLessThan(1e-4);
@@ -98,7 +81,7 @@ describe('engine predictions equal tfjs forward pass', () => {
     const out = new Float64Array(10);
     const x = tf.tensor2d(mnistBatch.images, [mnistBatch.n, 196]);
     const ws = arch.params.map((p) => tf.tensor(Array.from(w.subarray(p.offset, p.offset + p.size)), p.shape));
-    const y = tfForward(archName, ws, x).arraySync();
+    const y = tfjsForward(archName, ws, x).arraySync();
     for (let s = 0; s < mnistBatch.n; s++) {
       kernel.predict(w, 0, mnistBatch, s, out);
       expect(relativeError(out, y[s])).toBeLessThan(1e-5);

@@ -3,26 +3,18 @@
  * the input of every analysis. Rows are ordered by epoch, then run.
  */
 import { existsSync } from 'node:fs';
-import { readCheckpointFile } from './checkpointFile.ts';
+import { readCheckpointFile, type CheckpointRows } from './checkpointFile.ts';
 import { checkpointPath, readManifest, ZooError, type ZooManifest } from './manifest.ts';
 
-export interface Zoo {
+/** The checkpoints of a zoo as one matrix; the label arrays are per row. */
+export interface Zoo
+  extends Pick<CheckpointRows, 'run' | 'seed' | 'epoch' | 'step' | 'trainLoss' | 'testLoss' | 'testAccuracy' | 'sha256' | 'weights'> {
   manifest: ZooManifest;
   /** Number of checkpoints (rows). */
   n: number;
-  /** Weights per checkpoint (columns): the weight-space dimension. */
+  /** Weights per checkpoint (columns): the weight-space dimension. `weights` is n * dim, row-major. */
   dim: number;
-  /** n * dim float32, row-major. */
-  weights: Float32Array;
-  run: Int32Array;
-  seed: Uint32Array;
-  epoch: Int32Array;
-  step: Int32Array;
-  trainLoss: Float64Array;
-  testLoss: Float64Array;
-  testAccuracy: Float64Array;
-  sha256: string[];
-  /** Number of runs and of stored epochs per run (epochs 0..epochs). */
+  /** Number of runs and the last stored epoch (epochs 0..epochs are loaded). */
   runs: number;
   epochs: number;
 }
