@@ -15,7 +15,9 @@ export async function runCli(main: () => Promise<void> | void): Promise<void> {
   try {
     await main();
   } catch (err) {
-    if (USER_ERRORS.some((E) => err instanceof E) || String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS')) {
+    // errors from worker threads arrive as plain Errors carrying the original class name
+    const userError = USER_ERRORS.some((E) => err instanceof E || (err as Error).name === E.name);
+    if (userError || String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`error: ${(err as Error).message}\n`);
       process.exit(2);
     }

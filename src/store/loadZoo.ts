@@ -3,7 +3,7 @@
  * the input of every analysis. Rows are ordered by epoch, then run.
  */
 import { existsSync } from 'node:fs';
-import { readCheckpointFile, type CheckpointRows } from './checkpointFile.ts';
+import { readCheckpointFile, ZOO_METADATA_KEY, type CheckpointRows } from './checkpointFile.ts';
 import { checkpointPath, readManifest, ZooError, type ZooManifest } from './manifest.ts';
 
 /** The checkpoints of a zoo as one matrix; the label arrays are per row. */
@@ -51,7 +51,11 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
   for (let e = 0; e <= last; e++) {
     const path = checkpointPath(zooDir, e);
     if (!existsSync(path)) throw new ZooError(`zoo ${zooDir} is missing ${path} (the manifest says epoch ${manifest.epochsCompleted} is complete)`);
-    const { rows } = readCheckpointFile(path);
+    const { rows, metadata } = readCheckpointFile(path);
+    const fileArch = (JSON.parse(metadata.get(ZOO_METADATA_KEY) ?? '{}') as { config?: { arch?: string } }).config?.arch;
+    if (fileArch && fileArch !== manifest.config.arch) {
+      throw new ZooError(`mixed architectures in ${zooDir}: ${path} holds ${fileArch} checkpoints, the manifest says ${manifest.config.arch}; keep one zoo per directory`);
+    }
     if (rows.size !== dim || rows.run.length !== runs) {
       throw new ZooError(`${path} holds ${rows.run.length} x ${rows.size} weights, the manifest promises ${runs} x ${dim}`);
     }

@@ -1,0 +1,79 @@
+/**
+ * Runs the cluster analysis for several zoos and spaces (the rows of the paper's Tables 2-3),
+ * one job per (zoo, space) on a pool of worker threads, and writes each space's dendrogram:
+ *
+ *   <outDir>/<zoo>/linkage-<space>.npy   SciPy linkage matrix, (n-1) x 4: a, b, height, size
+ *   <outDir>/<zoo>/linkage-<space>.json  the same plus each leaf's run and epoch, for plots
+ *   <zoo dir>/svd-<k>.arrow              the fitted SVD basis (with saveBasis)
+ */
+import { mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { writeFileAtomic } from '../store/atomicWrite.ts';
+import { loadZoo, type Zoo } from '../store/loadZoo.ts';
+import { writeNpy } from '../store/npy.ts';
+import { runJobs } from '../util/workerPool.ts';
+import { clusterZoo, type ClusterOptions, type SpaceResult } from './clusterZoo.ts';
+
+export interface SpaceJob {
+  zooDir: string;
+  options: ClusterOptions;
+  outDir: string;
+  saveBasis: boolean;
+}
+
+export type SpaceSummary = Omit<SpaceResult, 'linkage' | 'labels' | 'svd'> & {
+  zoo: string;
+  files: { linkageNpy: string; linkageJson: string; basis: string | null };
+};
+
+let cached: { dir: string; zoo: Zoo } | null = null;
+
+/** One (zoo, space) analysis with its exports; what each worker runs. */
+export function runSpaceJob(job: SpaceJob): SpaceSummary {
+  if (cached?.dir !== job.zooDir) cached = { dir: job.zooDir, zoo: loadZoo(job.zooDir) };
+  const zoo = cached.zoo;
+  const result = clusterZoo(zoo, job.options);
+  const name = basename(job.zooDir);
+  const dir = join(job.outDir, name);
+  mkdirSync(dir, { recursive: true });
+  const linkageNpy = join(dir, `linkage-${result.space}.npy`);
+  const linkageJson = join(dir, `linkage-${result.space}.json`);
+  writeNpy(linkageNpy, result.linkage.z, [zoo.n - 1, 4]);
+  const rows = Array.from({ length: zoo.n - 1 }, (_, i) => Array.from(result.linkage.z.subarray(i * 4, i * 4 + 4)));
+  writeFileAtomic(
+    linkageJson,
+    JSON.stringify({ zoo: name, space: result.space, n: zoo.n, layout: 'scipy: [a, b, height, size]', run: Array.from(zoo.run), epoch: Array.from(zoo.epoch), linkage: rows }),
+  );
+  let basis: string | null = null;
+  if (job.saveBasis && result.svd) {
+    basis = join(job.zooDir, `svd-${result.svd.k}.arrow`);
+    result.svd.save(basis);
+  }
+  const { linkage: _l, labels: _b, svd: _s, ...numbers } = result;
+  return { ...numbers, zoo: name, files: { linkageNpy, linkageJson, basis } };
+}
+
+export interface SweepOptions {
+  zooDirs: string[];
+  /** SVD dimensions; 0 is the full weight space. */
+  spaces: number[];
+  cluster?: Omit<ClusterOptions, 'svd'>;
+  outDir: string;
+  saveBasis?: boolean;
+  /** Worker threads (default: all cores). */
+  workers?: number;
+  onDone?: (summary: SpaceSummary, done: number, total: number) => void;
+}
+
+/** All (zoo, space) analyses; summaries come back grouped by zoo, spaces in the given order. */
+export async function clusterSweep(options: SweepOptions): Promise<SpaceSummary[][]> {
+  const jobs: SpaceJob[] = options.zooDirs.flatMap((zooDir) =>
+    options.spaces.map((svd) => ({ zooDir, options: { ...options.cluster, svd }, outDir: options.outDir, saveBasis: options.saveBasis ?? false })),
+  );
+  let done = 0;
+  const results = await runJobs<SpaceJob, SpaceSummary>(new URL('./clusterWorker.ts', import.meta.url), jobs, options.workers ?? availableParallelism(), (_, summary) =>
+    options.onDone?.(summary, ++done, jobs.length),
+  );
+  return options.zooDirs.map((_, z) => results.slice(z * options.spaces.length, (z + 1) * options.spaces.length));
+}

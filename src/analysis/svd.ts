@@ -1,0 +1,214 @@
+/**
+ * Truncated SVD by randomized subspace iteration (Halko, Martinsson & Tropp 2011, Alg. 4.4):
+ *   Y = X Ω (Ω: d x l Gaussian, l = k + oversample); Q = orth(Y);
+ *   q times: Q = orth(X orth(X^T Q));   B = Q^T X (l x d);   B = U Σ V^T (ml-matrix, small);
+ * keeping the top k rows of V^T as components. Not centred by default, like the paper's
+ * (scikit-learn) TruncatedSVD; `center: true` subtracts the column means first (PCA).
+ * Fitted like scikit-learn: `new TruncatedSVD({ components: 50 }).fit(x, n, d).transform(x, n)`.
+ */
+import { readFileSync } from 'node:fs';
+import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { Precision, tableFromIPC, type FixedSizeList } from 'apache-arrow';
+import { Rng } from '../nn/rng.ts';
+import { writeFileAtomic } from '../store/atomicWrite.ts';
+import { columnsToIPC, fixedSizeListColumn, flattenFixedSizeList, nullableFloatColumn } from '../store/arrowColumns.ts';
+import { isFloatList } from '../store/checkpointFile.ts';
+import { multiplyByTransposed, orthonormalizeRows, transpose, transposedMultiply } from './linalg.ts';
+
+export interface TruncatedSVDOptions {
+  /** Number of components k. */
+  components: number;
+  /** Extra random directions beyond k (default 10, as Halko et al. and scikit-learn). */
+  oversample?: number;
+  /**
+   * Subspace (power) iterations, each two passes over X. Default 'auto': 2 while
+   * k + oversample <= 128, else 0 (a basis that wide keeps nearly all the variance anyway).
+   */
+  powerIterations?: number | 'auto';
+  /** Subtract column means first, i.e. PCA (default false, like the paper). */
+  center?: boolean;
+  /** Seed of the Gaussian test matrix (default 0). */
+  seed?: number;
+}
+
+export const SVD_DEFAULTS = { oversample: 10, powerIterations: 'auto', center: false, seed: 0 } as const;
+
+export class TruncatedSVD {
+  readonly options: Required<TruncatedSVDOptions>;
+  /** k x d, row-major: row c is the c-th right singular vector. */
+  components = new Float64Array(0);
+  singularValues = new Float64Array(0);
+  /** Column means subtracted before projecting (only with `center`). */
+  mean: Float64Array | null = null;
+  dim = 0;
+  /** Coordinates of the fitted rows, U_k Σ_k (n x k), kept by fit() for fitTransform(). */
+  private fittedCoords: Float64Array | null = null;
+
+  constructor(options: TruncatedSVDOptions) {
+    this.options = { ...SVD_DEFAULTS, ...options };
+    const k = this.options.components;
+    if (!Number.isInteger(k) || k < 1) throw new RangeError(`the number of SVD components must be a positive integer, got ${k}`);
+  }
+
+  get k(): number {
+    return this.options.components;
+  }
+
+  /** Fits the top-k right singular vectors of X (n x d, row-major). */
+  fit(x: Float32Array, n: number, d: number): this {
+    const { components: k, oversample, center, seed } = this.options;
+    if (k > Math.min(n, d)) {
+      throw new RangeError(`SVD-${k} needs at least ${k} checkpoints and ${k} weights; this zoo has ${n} x ${d} (choose k <= ${Math.min(n, d)})`);
+    }
+    const l = Math.min(k + oversample, n, d);
+    const powerIterations = this.options.powerIterations === 'auto' ? (l <= 128 ? 2 : 0) : this.options.powerIterations;
+    this.dim = d;
+    this.mean = center ? columnMeans(x, n, d) : null;
+    const mean = this.mean;
+    // X B and Q^T X with the centring folded in: (X - 1 m^T) B = X B - 1 (m^T B)
+    const times = (bt: Float64Array): Float64Array => {
+      const y = multiplyByTransposed(x, n, d, bt, l);
+      if (mean) {
+        for (let c = 0; c < l; c++) {
+          let mb = 0;
+          for (let j = 0; j < d; j++) mb += mean[j] * bt[c * d + j];
+          for (let i = 0; i < n; i++) y[i * l + c] -= mb;
+        }
+      }
+      return y;
+    };
+    const transposedTimes = (q: Float64Array): Float64Array => {
+      const zt = transposedMultiply(x, d, q, l, 0, n, new Float64Array(l * d));
+      if (mean) {
+        for (let c = 0; c < l; c++) {
+          let qsum = 0;
+          for (let i = 0; i < n; i++) qsum += q[i * l + c];
+          for (let j = 0; j < d; j++) zt[c * d + j] -= qsum * mean[j];
+        }
+      }
+      return zt;
+    };
+    const orthColumns = (y: Float64Array): Float64Array => {
+      const yt = transpose(y, n, l);
+      orthonormalizeRows(yt, l, n);
+      return transpose(yt, l, n);
+    };
+
+    const rng = new Rng(seed, 0);
+    const omegaT = new Float64Array(l * d).map(() => rng.nextNormal());
+    let q = orthColumns(times(omegaT));
+    for (let it = 0; it < powerIterations; it++) {
+      const zt = transposedTimes(q);
+      orthonormalizeRows(zt, l, d);
+      q = orthColumns(times(zt));
+    }
+    const b = transposedTimes(q); // l x d
+    // SVD of the small B through its l x l Gram matrix: B B^T = U Σ^2 U^T, V = B^T U Σ^-1.
+    // (ml-matrix's dense SVD is ~10x slower here; the top k singular values keep full accuracy
+    // unless they span more than ~8 orders of magnitude.)
+    const gram = new Float64Array(l * l);
+    for (let a = 0; a < l; a++) {
+      for (let c = a; c < l; c++) {
+        let dot = 0;
+        for (let j = 0; j < d; j++) dot += b[a * d + j] * b[c * d + j];
+        gram[a * l + c] = dot;
+        gram[c * l + a] = dot;
+      }
+    }
+    const evd = new EigenvalueDecomposition(Matrix.from1DArray(l, l, gram), { assumeSymmetric: true });
+    const byValue = Array.from(evd.realEigenvalues.keys()).sort((i, j) => evd.realEigenvalues[j] - evd.realEigenvalues[i]);
+    const eigenvectors = evd.eigenvectorMatrix;
+    const u = new Matrix(l, k);
+    this.singularValues = new Float64Array(k);
+    for (let c = 0; c < k; c++) {
+      this.singularValues[c] = Math.sqrt(Math.max(0, evd.realEigenvalues[byValue[c]]));
+      for (let a = 0; a < l; a++) u.set(a, c, eigenvectors.get(a, byValue[c]));
+    }
+    this.components = new Float64Array(k * d);
+    const signs = new Float64Array(k);
+    for (let c = 0; c < k; c++) {
+      const row = this.components.subarray(c * d, (c + 1) * d);
+      const inv = this.singularValues[c] > 0 ? 1 / this.singularValues[c] : 0;
+      for (let a = 0; a < l; a++) {
+        const ua = u.get(a, c) * inv;
+        for (let j = 0; j < d; j++) row[j] += ua * b[a * d + j];
+      }
+      // sign convention: the largest-magnitude entry of each component is positive
+      let big = 0;
+      for (let j = 0; j < d; j++) if (Math.abs(row[j]) > Math.abs(big)) big = row[j];
+      signs[c] = big < 0 ? -1 : 1;
+      for (let j = 0; j < d; j++) row[j] *= signs[c];
+    }
+    // X V_k = Q U_k Σ_k up to what lies outside span(Q): the coordinates scikit-learn's
+    // fit_transform returns, at no extra pass over X
+    const coords = new Float64Array(n * k);
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < k; c++) {
+        let acc = 0;
+        for (let a = 0; a < l; a++) acc += q[i * l + a] * u.get(a, c);
+        coords[i * k + c] = signs[c] * acc * this.singularValues[c];
+      }
+    }
+    this.fittedCoords = coords;
+    return this;
+  }
+
+  /** Coordinates of the rows of X (n x d) on the components: n x k, row-major float64. */
+  transform(x: Float32Array, n: number): Float64Array {
+    if (this.components.length === 0) throw new Error('TruncatedSVD: call fit() before transform()');
+    const { k, dim: d, mean } = this;
+    const y = multiplyByTransposed(x, n, d, this.components, k);
+    if (mean) {
+      for (let c = 0; c < k; c++) {
+        let mb = 0;
+        for (let j = 0; j < d; j++) mb += mean[j] * this.components[c * d + j];
+        for (let i = 0; i < n; i++) y[i * k + c] -= mb;
+      }
+    }
+    return y;
+  }
+
+  /** fit(), then the fitted rows' coordinates U_k Σ_k (n x k) without another pass over X. */
+  fitTransform(x: Float32Array, n: number, d: number): Float64Array {
+    this.fit(x, n, d);
+    const coords = this.fittedCoords!;
+    this.fittedCoords = null;
+    return coords;
+  }
+
+  /** Saves the fitted basis as an Arrow file (component rows + singular values; mean in metadata). */
+  save(path: string): void {
+    const k = this.k;
+    writeFileAtomic(
+      path,
+      columnsToIPC(
+        [
+          { name: 'component', data: fixedSizeListColumn(this.components, this.dim) },
+          { name: 'singular_value', data: nullableFloatColumn(this.singularValues) },
+        ],
+        { 'weightspace.svd': JSON.stringify({ ...this.options, components: k, mean: this.mean ? Array.from(this.mean) : null }) },
+      ),
+    );
+  }
+
+  static load(path: string): TruncatedSVD {
+    const table = tableFromIPC(readFileSync(path));
+    const meta = table.schema.metadata.get('weightspace.svd');
+    const type = table.getChild('component')?.type;
+    if (!meta || !type || !isFloatList(type, Precision.DOUBLE)) throw new RangeError(`${path} is not a saved SVD basis`);
+    const { mean, ...options } = JSON.parse(meta) as Required<TruncatedSVDOptions> & { mean: number[] | null };
+    const svd = new TruncatedSVD(options);
+    svd.dim = (type as FixedSizeList).listSize;
+    svd.components = flattenFixedSizeList(table.getChild('component')!.data, svd.dim, new Float64Array(table.numRows * svd.dim));
+    svd.singularValues = Float64Array.from(table.getChild('singular_value')!.toArray() as Float64Array);
+    svd.mean = mean ? Float64Array.from(mean) : null;
+    return svd;
+  }
+}
+
+function columnMeans(x: Float32Array, n: number, d: number): Float64Array {
+  const m = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) m[j] += x[i * d + j];
+  for (let j = 0; j < d; j++) m[j] /= n;
+  return m;
+}
