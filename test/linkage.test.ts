@@ -1,0 +1,137 @@
+/**
+ * Single linkage against a brute-force agglomerative reference and ml-hclust, on random
+ * data, trajectory-like data and tie-ridden integer data; pruned full-space search against
+ * the plain one.
+ */
+import { agnes } from 'ml-hclust';
+import { describe, expect, it } from 'vitest';
+import { cutTree, joinHeights, singleLinkage, type Linkage } from '../src/analysis/linkage.ts';
+import { TruncatedSVD } from '../src/analysis/svd.ts';
+import { Rng } from '../src/nn/rng.ts';
+import { syntheticZoo } from '../bench/syntheticZoo.ts';
+
+/** O(n^3) textbook single linkage: repeatedly merge the two clusters with the closest pair. */
+function bruteForce(points: number[][]): { heights: number[]; partitions: number[][] } {
+  const n = points.length;
+  const dist = points.map((a) => points.map((b) => Math.sqrt(a.reduce((s, v, j) => s + (v - b[j]) ** 2, 0))));
+  const label = points.map((_, i) => i);
+  const heights: number[] = [];
+  const partitions: number[][] = [label.slice()];
+  for (let step = 0; step < n - 1; step++) {
+    let best = Infinity;
+    let pair = [0, 0];
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (label[i] !== label[j] && dist[i][j] < best) [best, pair] = [dist[i][j], [label[i], label[j]]];
+    for (let i = 0; i < n; i++) if (label[i] === pair[1]) label[i] = pair[0];
+    heights.push(best);
+    partitions.push(label.slice());
+  }
+  return { heights, partitions };
+}
+
+function randomPoints(n: number, dim: number, seed: number, integer = false): number[][] {
+  const rng = new Rng(seed, 3);
+  return Array.from({ length: n }, () => Array.from({ length: dim }, () => (integer ? rng.nextInt(3) : rng.nextNormal())));
+}
+
+const exact = (pts: number[][]) => ({ n: pts.length, dim: pts[0].length, coords: Float64Array.from(pts.flat()) });
+const heightsOf = (l: Linkage) => Array.from({ length: l.n - 1 }, (_, i) => l.z[i * 4 + 2]);
+const samePartition = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  const map = new Map<number, number>();
+  const back = new Map<number, number>();
+  for (let i = 0; i < a.length; i++) {
+    if ((map.get(a[i]) ?? b[i]) !== b[i] || (back.get(b[i]) ?? a[i]) !== a[i]) return false;
+    map.set(a[i], b[i]);
+    back.set(b[i], a[i]);
+  }
+  return true;
+};
+
+describe('singleLinkage', () => {
+  it.each([
+    [40, 3, 1],
+    [60, 10, 2],
+    [25, 50, 3],
+  ])('equals brute force on random data (n=%i, dim=%i): heights and every cut', (n, dim, seed) => {
+    const pts = randomPoints(n, dim, seed);
+    const { linkage } = singleLinkage(exact(pts));
+    const ref = bruteForce(pts);
+    heightsOf(linkage).forEach((h, i) => expect(h).toBeCloseTo(ref.heights[i], 12));
+    for (let c = 1; c <= n; c++) expect(samePartition(cutTree(linkage, c), ref.partitions[n - c]), `cut into ${c}`).toBe(true);
+  });
+
+  it('equals ml-hclust (agnes, single) merge heights', () => {
+    const pts = randomPoints(80, 6, 9);
+    const { linkage } = singleLinkage(exact(pts));
+    const theirs: number[] = [];
+    const walk = (node: { height: number; children?: unknown[]; isLeaf: boolean }) => {
+      if (node.isLeaf) return;
+      theirs.push(node.height);
+      (node.children as (typeof node)[]).forEach(walk);
+    };
+    walk(agnes(pts, { method: 'single' }) as never);
+    theirs.sort((a, b) => a - b);
+    heightsOf(linkage).forEach((h, i) => expect(h).toBeCloseTo(theirs[i], 10));
+  });
+
+  it('handles ties (integer data, duplicate points): same heights, and every cut is a valid single-linkage cut', () => {
+    const pts = randomPoints(50, 2, 4, true); // 9 possible points: many duplicates and equal distances
+    const { linkage } = singleLinkage(exact(pts));
+    const ref = bruteForce(pts);
+    expect(heightsOf(linkage)).toEqual(ref.heights.map((h) => expect.closeTo(h, 12)) as unknown as number[]);
+    const n = pts.length;
+    const d = (i: number, j: number) => Math.hypot(...pts[i].map((v, t) => v - pts[j][t]));
+    for (let c = 1; c < n; c++) {
+      const labels = cutTree(linkage, c);
+      const h = heightsOf(linkage)[n - c - 1]; // height of the last merge kept
+      // points closer than h must share a cluster; a cluster never spans a gap wider than h
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (d(i, j) < h - 1e-12) expect(labels[i]).toBe(labels[j]);
+      for (let cl = 0; cl < c; cl++) {
+        const members = Array.from(labels.keys()).filter((i) => labels[i] === cl);
+        const sub = bruteForce(members.map((i) => pts[i]));
+        expect(Math.max(0, ...sub.heights)).toBeLessThanOrEqual(h + 1e-12);
+      }
+      expect(new Set(labels).size).toBe(c);
+    }
+  });
+
+  it('writes SciPy layout: a < b, new ids n+i, sizes add up, heights non-decreasing; join heights', () => {
+    const pts = randomPoints(30, 4, 5);
+    const { linkage } = singleLinkage(exact(pts));
+    const n = 30;
+    const size = (id: number): number => (id < n ? 1 : linkage.z[(id - n) * 4 + 3]);
+    for (let i = 0; i < n - 1; i++) {
+      const [a, b, h, s] = linkage.z.subarray(i * 4, i * 4 + 4);
+      expect(a).toBeLessThan(b);
+      expect(b).toBeLessThan(n + i);
+      expect(s).toBe(size(a) + size(b));
+      if (i > 0) expect(h).toBeGreaterThanOrEqual(linkage.z[(i - 1) * 4 + 2]);
+    }
+    expect(linkage.z[(n - 2) * 4 + 3]).toBe(n);
+    const jh = joinHeights(linkage);
+    expect(Math.min(...jh)).toBe(linkage.z[2]);
+  });
+
+  it.each([false, true])('pruned full-space search equals the plain search (trajectories, centred=%s)', (center) => {
+    const zoo = syntheticZoo(6, 8, 120, 3);
+    const x = zoo.weights;
+    const { n, dim: d } = zoo;
+    const plain = singleLinkage({ n, dim: d, coords: Float64Array.from(x) });
+    const basis = new TruncatedSVD({ components: 5, center }).fit(x, n, d);
+    const proj = basis.transform(x, n);
+    const mean = basis.mean ?? new Float64Array(d);
+    const norm = new Float64Array(n);
+    const residualNorm = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let xx = 0;
+      for (let j = 0; j < d; j++) xx += (x[i * d + j] - mean[j]) ** 2;
+      let pp = 0;
+      for (let c = 0; c < 5; c++) pp += proj[i * 5 + c] ** 2;
+      norm[i] = Math.sqrt(xx);
+      residualNorm[i] = Math.sqrt(Math.max(0, xx - pp));
+    }
+    const pruned = singleLinkage({ n, dim: d, x, k: 5, proj, norm, residualNorm });
+    expect(pruned.tree.exactEvaluations).toBeLessThan((n * (n - 1)) / 2);
+    heightsOf(pruned.linkage).forEach((h, i) => expect(h).toBeCloseTo(heightsOf(plain.linkage)[i], 12));
+    expect(samePartition(cutTree(pruned.linkage, 6), cutTree(plain.linkage, 6))).toBe(true);
+  });
+});
