@@ -1,12 +1,10 @@
 /**
  * Single linkage against a brute-force agglomerative reference and ml-hclust, on random
- * data, trajectory-like data and tie-ridden integer data; pruned full-space search against
- * the plain one.
+ * data, high-dimensional data and tie-ridden integer data.
  */
 import { agnes } from 'ml-hclust';
 import { describe, expect, it } from 'vitest';
 import { cutTree, joinHeights, singleLinkage, type Linkage } from '../src/analysis/linkage.ts';
-import { TruncatedSVD } from '../src/analysis/svd.ts';
 import { Rng } from '../src/nn/rng.ts';
 import { syntheticZoo } from '../bench/syntheticZoo.ts';
 
@@ -51,12 +49,23 @@ describe('singleLinkage', () => {
     [40, 3, 1],
     [60, 10, 2],
     [25, 50, 3],
+    [30, 500, 6],
   ])('equals brute force on random data (n=%i, dim=%i): heights and every cut', (n, dim, seed) => {
     const pts = randomPoints(n, dim, seed);
     const { linkage } = singleLinkage(exact(pts));
     const ref = bruteForce(pts);
     heightsOf(linkage).forEach((h, i) => expect(h).toBeCloseTo(ref.heights[i], 12));
     for (let c = 1; c <= n; c++) expect(samePartition(cutTree(linkage, c), ref.partitions[n - c]), `cut into ${c}`).toBe(true);
+  });
+
+  it('equals brute force on trajectories, where the triangle bounds skip most pairs', () => {
+    const zoo = syntheticZoo(5, 12, 64, 8);
+    const pts = Array.from({ length: zoo.n }, (_, i) => Array.from(zoo.weights.subarray(i * 64, (i + 1) * 64)));
+    const { linkage } = singleLinkage(exact(pts));
+    const ref = bruteForce(pts);
+    heightsOf(linkage).forEach((h, i) => expect(h).toBeCloseTo(ref.heights[i], 12));
+    expect(samePartition(cutTree(linkage, 5), ref.partitions[zoo.n - 5])).toBe(true);
+    expect(samePartition(cutTree(linkage, 5), zoo.run)).toBe(true);
   });
 
   it('equals ml-hclust (agnes, single) merge heights', () => {
@@ -111,27 +120,4 @@ describe('singleLinkage', () => {
     expect(Math.min(...jh)).toBe(linkage.z[2]);
   });
 
-  it.each([false, true])('pruned full-space search equals the plain search (trajectories, centred=%s)', (center) => {
-    const zoo = syntheticZoo(6, 8, 120, 3);
-    const x = zoo.weights;
-    const { n, dim: d } = zoo;
-    const plain = singleLinkage({ n, dim: d, coords: Float64Array.from(x) });
-    const basis = new TruncatedSVD({ components: 5, center }).fit(x, n, d);
-    const proj = basis.transform(x, n);
-    const mean = basis.mean ?? new Float64Array(d);
-    const norm = new Float64Array(n);
-    const residualNorm = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let xx = 0;
-      for (let j = 0; j < d; j++) xx += (x[i * d + j] - mean[j]) ** 2;
-      let pp = 0;
-      for (let c = 0; c < 5; c++) pp += proj[i * 5 + c] ** 2;
-      norm[i] = Math.sqrt(xx);
-      residualNorm[i] = Math.sqrt(Math.max(0, xx - pp));
-    }
-    const pruned = singleLinkage({ n, dim: d, x, k: 5, proj, norm, residualNorm });
-    expect(pruned.tree.exactEvaluations).toBeLessThan((n * (n - 1)) / 2);
-    heightsOf(pruned.linkage).forEach((h, i) => expect(h).toBeCloseTo(heightsOf(plain.linkage)[i], 12));
-    expect(samePartition(cutTree(pruned.linkage, 6), cutTree(plain.linkage, 6))).toBe(true);
-  });
 });

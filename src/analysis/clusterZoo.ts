@@ -4,7 +4,7 @@
  * tree into as many clusters as there are runs, and measure purity and epoch order.
  */
 import type { Zoo } from '../store/loadZoo.ts';
-import { cutTree, joinHeights, singleLinkage, type Linkage, type ProjectedPoints } from './linkage.ts';
+import { cutTree, joinHeights, singleLinkage, type Linkage } from './linkage.ts';
 import { clusterPurity, epochOrder, type OrderResult } from './metrics.ts';
 import { SVD_DEFAULTS, TruncatedSVD } from './svd.ts';
 
@@ -13,12 +13,10 @@ export interface ClusterOptions {
   svd: number;
   /** PCA instead of plain truncated SVD (default false, as the paper). */
   center?: boolean;
-  /** Randomized-SVD subspace iterations (default 2). */
+  /** Randomized-SVD subspace iterations (default 'auto', see TruncatedSVDOptions). */
   powerIterations?: number;
   /** Seed of the randomized SVD (default 0). */
   seed?: number;
-  /** Dimension of the basis that prunes full-space distance evaluations (default 32; any value is exact). */
-  pruneDim?: number;
 }
 
 export type OrderBy = 'last' | 'merge';
@@ -34,8 +32,6 @@ export interface SpaceResult {
   purityGlobal: number;
   /** Epoch order by distance to the run's last checkpoint in the cluster ('last') and by merge height ('merge'). */
   order: Record<OrderBy, OrderResult>;
-  /** Fraction of point pairs whose distance was evaluated in full (1 without pruning). */
-  exactPairFraction: number;
   seconds: { svd: number; linkage: number; metrics: number; total: number };
   linkage: Linkage;
   labels: Int32Array;
@@ -53,29 +49,12 @@ export function clusterZoo(zoo: Zoo, options: ClusterOptions): SpaceResult {
 
   let svd: TruncatedSVD | null = null;
   let coords: Float64Array | null = null;
-  let points: ProjectedPoints | { n: number; dim: number; coords: Float64Array };
   if (k > 0) {
     svd = new TruncatedSVD({ components: k, center: options.center ?? false, ...svdOptions });
     coords = svd.fitTransform(x, n, d);
-    points = { n, dim: k, coords };
-  } else {
-    const pruneDim = Math.min(options.pruneDim ?? 32, n, d);
-    const basis = new TruncatedSVD({ components: pruneDim, ...svdOptions, powerIterations: 1 }).fit(x, n, d);
-    const proj = basis.transform(x, n);
-    const norm = new Float64Array(n);
-    const residualNorm = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let xx = 0;
-      for (let j = 0; j < d; j++) xx += x[i * d + j] * x[i * d + j];
-      let pp = 0;
-      for (let c = 0; c < pruneDim; c++) pp += proj[i * pruneDim + c] ** 2;
-      norm[i] = Math.sqrt(xx);
-      residualNorm[i] = Math.sqrt(Math.max(0, xx - pp));
-    }
-    points = { n, dim: d, x, k: pruneDim, proj, norm, residualNorm };
   }
   const t1 = performance.now();
-  const { linkage, tree } = singleLinkage(points);
+  const { linkage } = singleLinkage(coords ? { n, dim: k, coords } : { n, dim: d, coords: Float64Array.from(x) });
   const t2 = performance.now();
 
   const labels = cutTree(linkage, zoo.runs);
@@ -105,7 +84,6 @@ export function clusterZoo(zoo: Zoo, options: ClusterOptions): SpaceResult {
     purityMean: purity.purityMean,
     purityGlobal: purity.purityGlobal,
     order,
-    exactPairFraction: tree.exactEvaluations / ((n * (n - 1)) / 2),
     seconds: { svd: (t1 - t0) / 1000, linkage: (t2 - t1) / 1000, metrics: (t3 - t2) / 1000, total: (t3 - t0) / 1000 },
     linkage,
     labels,

@@ -1,17 +1,19 @@
 /**
  * Exact single-linkage clustering (Euclidean) through the minimum spanning tree: single
  * linkage merges in the order of MST edges sorted by weight (Gower & Ross 1969). The MST
- * comes from Prim's algorithm, O(n^2) distance evaluations at most, with exact pruning:
+ * comes from Prim's algorithm, O(n^2) distance evaluations at most, all in float64, with
+ * two exact ways to skip work:
  *
  *  - partial distances: coordinates are summed in order (SVD coordinates come sorted by
  *    singular value, so most of the distance is in the first ones) and a candidate is
  *    dropped as soon as the partial sum reaches its current best; sums of non-negative
  *    float64 terms never decrease, so this never drops a closer point;
- *  - full space: with an orthonormal basis V (k x d) and p = V x, r = x - V^T p,
- *    d(a,b)^2 = |p_a - p_b|^2 + |r_a - r_b|^2 >= |p_a - p_b|^2 + (|r_a| - |r_b|)^2,
- *    a lower bound in k dimensions (with a small margin for rounding); the exact
- *    d-dimensional distance is computed only when the bound cannot exclude the pair.
+ *  - triangle inequality: d(u', v) >= d(u, v) - d(u, u') bounds a point's distance to the
+ *    newly added u' from its distance to the previous one, so most points are passed over
+ *    with one subtraction (with a 1e-12 relative margin for rounding).
  */
+
+import { simdKernels } from './simdProducts.ts';
 
 export interface Linkage {
   n: number;
@@ -26,147 +28,75 @@ export interface ExactPoints {
   coords: Float64Array; // n x dim
 }
 
-/** Full-space points (float32 rows) with a k-dimensional projection for lower bounds. */
-export interface ProjectedPoints {
-  n: number;
-  dim: number;
-  x: Float32Array; // n x dim
-  k: number;
-  /** n x k: projection of each row (minus the column mean, if any) on an orthonormal basis. */
-  proj: Float64Array;
-  residualNorm: Float64Array; // |r| = sqrt(max(0, |x - mean|^2 - |p|^2))
-  norm: Float64Array; // |x - mean|, for the rounding margin
-}
-
 export interface SpanningTree {
   /** Edge i joins from[i] and to[i] at Euclidean distance weight[i], in the order Prim added them. */
   from: Int32Array;
   to: Int32Array;
   weight: Float64Array;
-  /** Pairs whose exact distance was computed in full (not pruned): a measure of pruning. */
-  exactEvaluations: number;
 }
 
-const CHECK_EVERY = 8; // coordinates between early-exit checks in k dimensions
-const CHECK_EVERY_FULL = 128; // ... and in the full space
 
 /**
- * Minimum spanning tree by Prim's algorithm; pass ProjectedPoints for the full space with pruning.
- * The points not yet in the tree are kept compacted at the front of a working copy of the
- * coordinates (swap-remove on insertion), so every step scans memory sequentially and an
- * early exit touches only the first cache lines of a row.
+ * Minimum spanning tree by Prim's algorithm. Both variants keep the points not yet in the
+ * tree compacted at the front of a working copy of their coordinates (swap-remove on
+ * insertion), so every step scans memory sequentially and an early exit touches only the
+ * first cache lines of a row; and both keep, per point, a lower bound on its distance to the
+ * point added last (triangle inequality: d(u', v) >= d(u, v) - d(u, u')), so most points are
+ * passed over with one subtraction.
  */
-export function minimumSpanningTree(points: ExactPoints | ProjectedPoints): SpanningTree {
-  const { n } = points;
-  const full = 'x' in points ? points : null;
-  const m = full ? full.k : points.dim;
-  const d = points.dim;
-  const coords = Float64Array.from(full ? full.proj : (points as ExactPoints).coords); // slot t holds point id[t]
+export function minimumSpanningTree(points: ExactPoints): SpanningTree {
+  return exactTree(points);
+}
+
+/** Each Prim step runs in the primStep SIMD kernel (kernels.wat); the bookkeeping stays here. */
+function exactTree(points: ExactPoints): SpanningTree {
+  const { n, dim: m } = points;
+  const mPad = Math.ceil(m / 8) * 8; // zero columns add nothing to a distance
+  const k = simdKernels();
+  const at = { coords: 64, u: 64 + n * mPad * 8 };
+  const layout = { best: at.u + mPad * 8, lower: at.u + mPad * 8 + n * 8, parent: at.u + mPad * 8 + 2 * n * 8 };
+  const top = layout.parent + n * 4;
+  const pages = Math.ceil(top / 65536) - k.memory.buffer.byteLength / 65536;
+  if (pages > 0) k.memory.grow(pages);
+  const buf = k.memory.buffer;
+  const coords = new Float64Array(buf, at.coords, n * mPad); // slot t holds point id[t]
+  const u = new Float64Array(buf, at.u, mPad);
+  const best = new Float64Array(buf, layout.best, n).fill(Infinity);
+  const lower = new Float64Array(buf, layout.lower, n).fill(0);
+  const parent = new Int32Array(buf, layout.parent, n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    coords.fill(0, i * mPad, (i + 1) * mPad);
+    coords.set(points.coords.subarray(i * m, (i + 1) * m), i * mPad);
+  }
   const id = Int32Array.from({ length: n }, (_, i) => i);
-  const best = new Float64Array(n).fill(Infinity); // by slot: squared distance to the tree
-  // by slot: a lower bound on the distance to the point added last (triangle inequality:
-  // d(u', v) >= d(u, v) - d(u, u')), so most points are passed over with one subtraction
-  const lower = new Float64Array(n);
-  const uPrev = new Float64Array(m);
-  const parent = new Int32Array(n).fill(-1); // by slot
-  const uCoords = new Float64Array(m);
   const from = new Int32Array(Math.max(0, n - 1));
   const to = new Int32Array(Math.max(0, n - 1));
   const weight = new Float64Array(Math.max(0, n - 1));
-  let exactEvaluations = 0;
-  // the tree starts with point 0 (slot 0): move it out of the remaining slots 0..r-1
   let r = n;
   let uSlot = 0;
-  let prevId = 0;
   for (let step = 0; step < n; step++) {
-    const u = id[uSlot];
-    if (step > 0) {
-      from[step - 1] = parent[uSlot];
-      to[step - 1] = u;
-      weight[step - 1] = Math.sqrt(best[uSlot]);
-    }
-    // distance from the previous tree point to the new one: how much every bound loosens
+    const uId = id[uSlot];
     let delta = 0;
     if (step > 0) {
-      uPrev.set(uCoords);
-      delta = full ? Math.sqrt(exactSquaredDistance(full.x, id[uSlot] * d, prevId * d, d, Infinity)) : 0;
+      from[step - 1] = parent[uSlot];
+      to[step - 1] = uId;
+      weight[step - 1] = Math.sqrt(best[uSlot]);
+      for (let c = 0; c < m; c++) delta += (coords[uSlot * mPad + c] - u[c]) ** 2;
+      delta = Math.sqrt(delta);
     }
-    uCoords.set(coords.subarray(uSlot * m, uSlot * m + m));
-    if (step > 0 && !full) {
-      let dd = 0;
-      for (let c = 0; c < m; c++) dd += (uCoords[c] - uPrev[c]) ** 2;
-      delta = Math.sqrt(dd);
-    }
-    prevId = u;
-    // swap-remove slot uSlot
+    u.set(coords.subarray(uSlot * mPad, (uSlot + 1) * mPad));
     r--;
     if (uSlot !== r) {
-      coords.copyWithin(uSlot * m, r * m, r * m + m);
+      coords.copyWithin(uSlot * mPad, r * mPad, (r + 1) * mPad);
       id[uSlot] = id[r];
       best[uSlot] = best[r];
       lower[uSlot] = lower[r];
       parent[uSlot] = parent[r];
     }
     if (r === 0) break;
-    let argmin = 0;
-    let minVal = Infinity;
-    // relative safety margin for rounding when a bound excludes a point
-    const SAFE = 1 + 1e-9;
-    for (let t = 0; t < r; t++) {
-      const limit = best[t];
-      const lb = lower[t] - delta - 1e-12 * lower[t];
-      if (lb > 0 && lb * lb >= limit * SAFE) {
-        lower[t] = lb;
-      } else {
-        const ot = t * m;
-        let s = 0;
-        let c = 0;
-        // margin for rounding in the projection (full space only): prune only if s - margin >= limit
-        const margin = full ? 1e-9 * (full.norm[u] * full.norm[u] + full.norm[id[t]] * full.norm[id[t]]) : 0;
-        for (; c < m; c++) {
-          const diff = uCoords[c] - coords[ot + c];
-          s += diff * diff;
-          if ((c & (CHECK_EVERY - 1)) === CHECK_EVERY - 1 && s - margin >= limit) break;
-        }
-        if (c === m && full) {
-          const v = id[t];
-          const slack = 1e-7 * (full.norm[u] + full.norm[v]);
-          const gap = Math.abs(full.residualNorm[u] - full.residualNorm[v]) - slack;
-          const bound = s - margin + (gap > 0 ? gap * gap : 0);
-          if (bound < limit) {
-            s = exactSquaredDistance(full.x, u * d, v * d, d, limit);
-            exactEvaluations++;
-          } else {
-            s = bound;
-            c = -1;
-          }
-        } else if (full) s -= margin;
-        lower[t] = Math.sqrt(Math.max(0, s)) * (1 - 1e-12);
-        if (c === m && s < limit) {
-          best[t] = s;
-          parent[t] = u;
-        }
-      }
-      if (best[t] < minVal) {
-        minVal = best[t];
-        argmin = t;
-      }
-    }
-    uSlot = argmin;
+    uSlot = k.primStep(at.coords, r, mPad * 8, at.u, layout.best, layout.lower, layout.parent, delta, uId);
   }
-  if (!full) exactEvaluations = (n * (n - 1)) / 2;
-  return { from, to, weight, exactEvaluations };
-}
-
-/** Squared distance of two float32 rows in float64, stopping early once it reaches `limit`. */
-function exactSquaredDistance(x: Float32Array, a: number, b: number, d: number, limit: number): number {
-  let s = 0;
-  for (let j = 0; j < d; j++) {
-    const diff = x[a + j] - x[b + j];
-    s += diff * diff;
-    if ((j & (CHECK_EVERY_FULL - 1)) === CHECK_EVERY_FULL - 1 && s >= limit) return s;
-  }
-  return s;
+  return { from, to, weight };
 }
 
 /** SciPy-layout linkage from a spanning tree: merges in order of increasing edge weight. */
@@ -190,7 +120,7 @@ export function linkageFromTree(n: number, tree: SpanningTree): Linkage {
 }
 
 /** Single linkage of the given points (exact). */
-export function singleLinkage(points: ExactPoints | ProjectedPoints): { linkage: Linkage; tree: SpanningTree } {
+export function singleLinkage(points: ExactPoints): { linkage: Linkage; tree: SpanningTree } {
   const tree = minimumSpanningTree(points);
   return { linkage: linkageFromTree(points.n, tree), tree };
 }

@@ -29,7 +29,7 @@ Options:
   --order-by KEY       epoch order shown in the table: 'last' = decreasing distance to the run's
                        last checkpoint in the cluster (default); 'merge' = decreasing merge height
                        at which each checkpoint joins the dendrogram. The JSON holds both.
-  --power-iterations N randomized-SVD subspace iterations (default: 2, or 0 when k + 10 > 128)
+  --power-iterations N randomized-SVD subspace iterations (default: 1, or 0 when k + 10 > 128)
   --seed N             seed of the randomized SVD (default: 0)
   --save-basis         store each fitted SVD basis in the zoo as svd-<k>.arrow (for identify)
   --out DIR            where reports go (default: results)

@@ -1,0 +1,31 @@
+/** The committed WebAssembly kernels are exactly what kernels.wat assembles to. */
+import { describe, expect, it } from 'vitest';
+import { assembleKernels } from '../scripts/buildWasm.ts';
+import { KERNELS_WASM_BASE64 } from '../src/analysis/kernels.wasm.ts';
+import { SimdProducts } from '../src/analysis/simdProducts.ts';
+
+describe('SIMD kernels', () => {
+  it('kernels.wasm.ts matches kernels.wat (run `npm run build:wasm` after editing the .wat)', async () => {
+    expect(Buffer.from(await assembleKernels()).toString('base64')).toBe(KERNELS_WASM_BASE64);
+  });
+
+  it('compute X B and X^T Q like plain float64 loops (odd sizes, padding)', () => {
+    const n = 37, d = 23, l = 6;
+    const x = Float32Array.from({ length: n * d }, (_, i) => Math.sin(i * 1.3));
+    const bt = Float64Array.from({ length: l * d }, (_, i) => Math.cos(i * 0.7));
+    const q = Float64Array.from({ length: n * l }, (_, i) => Math.sin(i * 0.31));
+    const p = new SimdProducts(x, n, d, l);
+    const y = p.times(bt, l);
+    const zt = p.transposedTimes(q, l);
+    for (let i = 0; i < n; i++) for (let c = 0; c < l; c++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += x[i * d + j] * bt[c * d + j];
+      expect(y[i * l + c]).toBeCloseTo(s, 4);
+    }
+    for (let c = 0; c < l; c++) for (let j = 0; j < d; j++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += q[i * l + c] * x[i * d + j];
+      expect(zt[c * d + j]).toBeCloseTo(s, 4);
+    }
+  });
+});
