@@ -1,21 +1,29 @@
 /**
- * npm run bench: prints the toolkit's performance figures as JSON on stdout (progress on
- * stderr) and keeps a copy in results/bench.json. Figures are throughputs and times measured
+ * npm run bench [-- --only=zoo|cluster] [-- --quick]: prints the toolkit's performance figures
+ * as JSON on stdout (progress on stderr) and keeps a copy in results/bench.json. --quick skips
+ * the minutes-long full-space linkage. Figures are throughputs and times measured
  * on this machine in this run; ratios compare against baselines measured in the same run.
  */
 import { availableParallelism, cpus } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { benchCluster } from './cluster.ts';
 import { benchZoo } from './zoo.ts';
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+const quick = process.argv.includes('--quick');
 const started = new Date().toISOString();
-const zoo = await benchZoo(log);
-const report = {
+const zoo = !only || only === 'zoo' ? await benchZoo(log) : undefined;
+const cluster = !only || only === 'cluster' ? benchCluster(log, { fullSpace: !quick }) : undefined;
+const measured = {
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version },
   started,
-  zoo,
+  ...(zoo && { zoo }),
+  ...(cluster && { cluster }),
 };
-const json = JSON.stringify(report, null, 2);
+process.stdout.write(JSON.stringify(measured, null, 2) + '\n');
+// results/bench.json keeps the latest figures of every section, also after a partial run
+const path = 'results/bench.json';
+const previous = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
 mkdirSync('results', { recursive: true });
-writeFileSync('results/bench.json', json + '\n');
-process.stdout.write(json + '\n');
+writeFileSync(path, JSON.stringify({ ...previous, ...measured }, null, 2) + '\n');
