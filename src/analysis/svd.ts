@@ -1,8 +1,9 @@
 /**
  * Truncated SVD by randomized subspace iteration (Halko, Martinsson & Tropp 2011, Alg. 4.4):
  *   Y = X Ω (Ω: d x l Gaussian, l = k + oversample); Q = orth(Y);
- *   q times: Q = orth(X orth(X^T Q));   B = Q^T X (l x d);   B = U Σ V^T (ml-matrix, small);
- * keeping the top k rows of V^T as components. Not centred by default, like the paper's
+ *   q times: Q = orth(X orth(X^T Q));   B = Q^T X (l x d);   B = U Σ V^T (small, via B B^T);
+ * keeping the top k rows of V^T as components. The passes over X run in WebAssembly SIMD
+ * (simdProducts.ts); orth() is CholeskyQR2. Not centred by default, like the paper's
  * (scikit-learn) TruncatedSVD; `center: true` subtracts the column means first (PCA).
  * Fitted like scikit-learn: `new TruncatedSVD({ components: 50 }).fit(x, n, d).transform(x, n)`.
  */
@@ -39,8 +40,8 @@ export const SVD_DEFAULTS = { oversample: 10, powerIterations: 'auto', center: f
 export class TruncatedSVD {
   readonly options: Required<TruncatedSVDOptions>;
   /** k x d, row-major: row c is the c-th right singular vector. */
-  components = new Float64Array(0);
-  singularValues = new Float64Array(0);
+  components: Float64Array = new Float64Array(0);
+  singularValues: Float64Array = new Float64Array(0);
   /** Column means subtracted before projecting (only with `center`). */
   mean: Float64Array | null = null;
   dim = 0;
@@ -108,42 +109,9 @@ export class TruncatedSVD {
       q = orthColumns(times(zt));
     }
     const b = transposedTimes(q); // l x d
-    // SVD of the small B through its l x l Gram matrix: B B^T = U Σ^2 U^T, V = B^T U Σ^-1.
-    // (ml-matrix's dense SVD is ~10x slower here; the top k singular values keep full accuracy
-    // unless they span more than ~8 orders of magnitude.)
-    const gram = new Float64Array(l * l);
-    for (let a = 0; a < l; a++) {
-      for (let c = a; c < l; c++) {
-        let dot = 0;
-        for (let j = 0; j < d; j++) dot += b[a * d + j] * b[c * d + j];
-        gram[a * l + c] = dot;
-        gram[c * l + a] = dot;
-      }
-    }
-    const evd = new EigenvalueDecomposition(Matrix.from1DArray(l, l, gram), { assumeSymmetric: true });
-    const byValue = Array.from(evd.realEigenvalues.keys()).sort((i, j) => evd.realEigenvalues[j] - evd.realEigenvalues[i]);
-    const eigenvectors = evd.eigenvectorMatrix;
-    const u = new Float64Array(l * k); // l x k
-    this.singularValues = new Float64Array(k);
-    for (let c = 0; c < k; c++) {
-      this.singularValues[c] = Math.sqrt(Math.max(0, evd.realEigenvalues[byValue[c]]));
-      for (let a = 0; a < l; a++) u[a * k + c] = eigenvectors.get(a, byValue[c]);
-    }
-    this.components = new Float64Array(k * d);
-    const signs = new Float64Array(k);
-    for (let c = 0; c < k; c++) {
-      const row = this.components.subarray(c * d, (c + 1) * d);
-      const inv = this.singularValues[c] > 0 ? 1 / this.singularValues[c] : 0;
-      for (let a = 0; a < l; a++) {
-        const ua = u[a * k + c] * inv;
-        for (let j = 0; j < d; j++) row[j] += ua * b[a * d + j];
-      }
-      // sign convention: the largest-magnitude entry of each component is positive
-      let big = 0;
-      for (let j = 0; j < d; j++) if (Math.abs(row[j]) > Math.abs(big)) big = row[j];
-      signs[c] = big < 0 ? -1 : 1;
-      for (let j = 0; j < d; j++) row[j] *= signs[c];
-    }
+    const { singularValues, u, components } = factorSmall(b, l, d, k);
+    this.singularValues = singularValues;
+    this.components = components;
     // X V_k = Q U_k Σ_k up to what lies outside span(Q): the coordinates scikit-learn's
     // fit_transform returns, at no extra pass over X
     const coords = new Float64Array(n * k);
@@ -152,7 +120,7 @@ export class TruncatedSVD {
         const qa = q[i * l + a];
         for (let c = 0; c < k; c++) coords[i * k + c] += qa * u[a * k + c];
       }
-      for (let c = 0; c < k; c++) coords[i * k + c] *= signs[c] * this.singularValues[c];
+      for (let c = 0; c < k; c++) coords[i * k + c] *= this.singularValues[c];
     }
     this.fittedCoords = coords;
     return this;
@@ -209,6 +177,46 @@ export class TruncatedSVD {
     svd.mean = mean ? Float64Array.from(mean) : null;
     return svd;
   }
+}
+
+/**
+ * Top-k SVD of the small B (l x d) through its l x l Gram matrix: B B^T = U Σ² U^T and
+ * V = B^T U Σ⁻¹ (ml-matrix's dense SVD is ~10x slower here; the top k singular values keep
+ * full accuracy unless they span more than ~8 orders of magnitude). Each component's
+ * largest-magnitude entry is made positive, and U's columns get the same signs.
+ */
+function factorSmall(b: Float64Array, l: number, d: number, k: number): { singularValues: Float64Array; u: Float64Array; components: Float64Array } {
+  const gram = new Float64Array(l * l);
+  for (let a = 0; a < l; a++) {
+    for (let c = a; c < l; c++) {
+      let dot = 0;
+      for (let j = 0; j < d; j++) dot += b[a * d + j] * b[c * d + j];
+      gram[a * l + c] = dot;
+      gram[c * l + a] = dot;
+    }
+  }
+  const evd = new EigenvalueDecomposition(Matrix.from1DArray(l, l, gram), { assumeSymmetric: true });
+  const byValue = Array.from(evd.realEigenvalues.keys()).sort((i, j) => evd.realEigenvalues[j] - evd.realEigenvalues[i]);
+  const u = new Float64Array(l * k); // l x k
+  const singularValues = new Float64Array(k);
+  const components = new Float64Array(k * d);
+  for (let c = 0; c < k; c++) {
+    singularValues[c] = Math.sqrt(Math.max(0, evd.realEigenvalues[byValue[c]]));
+    for (let a = 0; a < l; a++) u[a * k + c] = evd.eigenvectorMatrix.get(a, byValue[c]);
+    const row = components.subarray(c * d, (c + 1) * d);
+    const inv = singularValues[c] > 0 ? 1 / singularValues[c] : 0;
+    for (let a = 0; a < l; a++) {
+      const ua = u[a * k + c] * inv;
+      for (let j = 0; j < d; j++) row[j] += ua * b[a * d + j];
+    }
+    let big = 0;
+    for (let j = 0; j < d; j++) if (Math.abs(row[j]) > Math.abs(big)) big = row[j];
+    if (big < 0) {
+      for (let j = 0; j < d; j++) row[j] = -row[j];
+      for (let a = 0; a < l; a++) u[a * k + c] = -u[a * k + c];
+    }
+  }
+  return { singularValues, u, components };
 }
 
 function columnMeans(x: Float32Array, n: number, d: number): Float64Array {
