@@ -68,6 +68,16 @@ describe('singleLinkage', () => {
     expect(samePartition(cutTree(linkage, 5), zoo.run)).toBe(true);
   });
 
+  it('gives bit-identical trees from float32 rows (full space) and their float64 copies', () => {
+    const zoo = syntheticZoo(6, 9, 301, 11); // 301 weights: padding to 8 lanes exercised
+    const f32 = singleLinkage({ n: zoo.n, dim: 301, coords: zoo.weights });
+    const f64 = singleLinkage({ n: zoo.n, dim: 301, coords: Float64Array.from(zoo.weights) });
+    expect(f32.linkage.z).toEqual(f64.linkage.z);
+    const pts = Array.from({ length: zoo.n }, (_, i) => Array.from(zoo.weights.subarray(i * 301, (i + 1) * 301)));
+    const ref = bruteForce(pts);
+    heightsOf(f32.linkage).forEach((h, i) => expect(h).toBeCloseTo(ref.heights[i], 12));
+  });
+
   it('equals ml-hclust (agnes, single) merge heights', () => {
     const pts = randomPoints(80, 6, 9);
     const { linkage } = singleLinkage(exact(pts));

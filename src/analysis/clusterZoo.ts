@@ -54,7 +54,7 @@ export function clusterZoo(zoo: Zoo, options: ClusterOptions): SpaceResult {
     coords = svd.fitTransform(x, n, d);
   }
   const t1 = performance.now();
-  const { linkage } = singleLinkage(coords ? { n, dim: k, coords } : { n, dim: d, coords: Float64Array.from(x) });
+  const { linkage } = singleLinkage(coords ? { n, dim: k, coords } : { n, dim: d, coords: x });
   const t2 = performance.now();
 
   const labels = cutTree(linkage, zoo.runs);

@@ -158,6 +158,65 @@
       (br $slots)))
     (local.get $argmin))
 
+;; primStep for float32 rows (the zoo's own weights): rows are read as float32 (half the
+  ;; memory traffic) and promoted to float64 before subtracting, so every difference and the
+  ;; sums are the same exact float64 arithmetic. u holds the added point promoted to float64;
+  ;; rowBytes is a multiple of 32 (8 floats). Otherwise identical to primStep.
+  (func (export "primStepF32") (param $coords i32) (param $r i32) (param $rowBytes i32) (param $u i32)
+        (param $best i32) (param $lower i32) (param $parent i32) (param $delta f64) (param $uId i32) (result i32)
+    (local $t i32) (local $row i32) (local $j i32) (local $uj i32) (local $complete i32) (local $argmin i32)
+    (local $limit f64) (local $low f64) (local $lb f64) (local $s f64) (local $minVal f64) (local $bt f64)
+    (local $acc v128) (local $d v128) (local $x v128)
+    (local.set $minVal (f64.const inf))
+    (block $slotsDone (loop $slots
+      (br_if $slotsDone (i32.ge_u (local.get $t) (local.get $r)))
+      (local.set $limit (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))))
+      (local.set $low (f64.load (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3)))))
+      (local.set $lb (f64.sub (f64.sub (local.get $low) (local.get $delta)) (f64.mul (f64.const 1e-12) (local.get $low))))
+      (if (i32.and (f64.gt (local.get $lb) (f64.const 0))
+                   (f64.ge (f64.mul (local.get $lb) (local.get $lb)) (f64.mul (local.get $limit) (f64.const 1.000000001))))
+        (then (f64.store (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3))) (local.get $lb)))
+        (else
+          (local.set $row (i32.add (local.get $coords) (i32.mul (local.get $t) (local.get $rowBytes))))
+          (local.set $acc (v128.const i32x4 0 0 0 0))
+          (local.set $j (i32.const 0))
+          (local.set $uj (local.get $u))
+          (local.set $complete (i32.const 1))
+          (block $sumDone (loop $sum
+            (br_if $sumDone (i32.ge_u (local.get $j) (local.get $rowBytes)))
+            ;; 8 floats: two float32x4 loads, each split into two float64x2 halves
+            (local.set $x (v128.load (i32.add (local.get $row) (local.get $j))))
+            (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (local.get $x)) (v128.load (local.get $uj))))
+            (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
+            (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $x) (local.get $x)))
+                                     (v128.load offset=16 (local.get $uj))))
+            (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
+            (local.set $x (v128.load offset=16 (i32.add (local.get $row) (local.get $j))))
+            (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (local.get $x)) (v128.load offset=32 (local.get $uj))))
+            (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
+            (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $x) (local.get $x)))
+                                     (v128.load offset=48 (local.get $uj))))
+            (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
+            (local.set $j (i32.add (local.get $j) (i32.const 32)))
+            (local.set $uj (i32.add (local.get $uj) (i32.const 64)))
+            (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
+            (if (f64.ge (local.get $s) (local.get $limit))
+              (then (local.set $complete (i32.const 0)) (br $sumDone)))
+            (br $sum)))
+          (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
+          (f64.store (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3)))
+            (f64.mul (f64.sqrt (local.get $s)) (f64.const 0.999999999999)))
+          (if (i32.and (local.get $complete) (f64.lt (local.get $s) (local.get $limit)))
+            (then
+              (f64.store (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3))) (local.get $s))
+              (i32.store (i32.add (local.get $parent) (i32.shl (local.get $t) (i32.const 2))) (local.get $uId))))))
+      (local.set $bt (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))))
+      (if (f64.lt (local.get $bt) (local.get $minVal))
+        (then (local.set $minVal (local.get $bt)) (local.set $argmin (local.get $t))))
+      (local.set $t (i32.add (local.get $t) (i32.const 1)))
+      (br $slots)))
+    (local.get $argmin))
+
   (func $hsum (param $v v128) (result f32)
     (f32.add
       (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))

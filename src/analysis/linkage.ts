@@ -21,11 +21,12 @@ export interface Linkage {
   z: Float64Array;
 }
 
-/** Points whose pairwise distances are exact in their own coordinates (e.g. SVD-k coordinates). */
+/** Points and their coordinates; distances are computed exactly in float64 from them. */
 export interface ExactPoints {
   n: number;
   dim: number;
-  coords: Float64Array; // n x dim
+  /** n x dim, row-major: float64 (e.g. SVD coordinates) or float32 (a zoo's own weights). */
+  coords: Float64Array | Float32Array;
 }
 
 export interface SpanningTree {
@@ -51,36 +52,37 @@ export function minimumSpanningTree(points: ExactPoints): SpanningTree {
 /** Each Prim step runs in the primStep SIMD kernel (kernels.wat); the bookkeeping stays here. */
 function exactTree(points: ExactPoints): SpanningTree {
   const { n, dim: m } = points;
+  const f32 = points.coords instanceof Float32Array; // float32 rows: primStepF32, half the memory traffic
+  const bytesPerValue = f32 ? 4 : 8;
   const mPad = Math.ceil(m / 8) * 8; // zero columns add nothing to a distance
   const k = simdKernels();
-  const at = { coords: 64, u: 64 + n * mPad * 8 };
+  const at = { coords: 64, u: 64 + Math.ceil((n * mPad * bytesPerValue) / 64) * 64 };
   const layout = { best: at.u + mPad * 8, lower: at.u + mPad * 8 + n * 8, parent: at.u + mPad * 8 + 2 * n * 8 };
   const top = layout.parent + n * 4;
   const pages = Math.ceil(top / 65536) - k.memory.buffer.byteLength / 65536;
   if (pages > 0) k.memory.grow(pages);
   const buf = k.memory.buffer;
-  const coords = new Float64Array(buf, at.coords, n * mPad); // slot t holds point id[t]
+  const coords = f32 ? new Float32Array(buf, at.coords, n * mPad) : new Float64Array(buf, at.coords, n * mPad); // slot t holds point id[t]
   const u = new Float64Array(buf, at.u, mPad);
   const best = new Float64Array(buf, layout.best, n).fill(Infinity);
   const lower = new Float64Array(buf, layout.lower, n).fill(0);
   const parent = new Int32Array(buf, layout.parent, n).fill(-1);
-  for (let i = 0; i < n; i++) {
-    coords.fill(0, i * mPad, (i + 1) * mPad);
-    coords.set(points.coords.subarray(i * m, (i + 1) * m), i * mPad);
-  }
+  if (mPad === m) coords.set(points.coords.subarray(0, n * m));
+  else for (let i = 0; i < n; i++) coords.set(points.coords.subarray(i * m, (i + 1) * m), i * mPad);
+  const step = f32 ? k.primStepF32 : k.primStep;
   const id = Int32Array.from({ length: n }, (_, i) => i);
   const from = new Int32Array(Math.max(0, n - 1));
   const to = new Int32Array(Math.max(0, n - 1));
   const weight = new Float64Array(Math.max(0, n - 1));
   let r = n;
   let uSlot = 0;
-  for (let step = 0; step < n; step++) {
+  for (let added = 0; added < n; added++) {
     const uId = id[uSlot];
     let delta = 0;
-    if (step > 0) {
-      from[step - 1] = parent[uSlot];
-      to[step - 1] = uId;
-      weight[step - 1] = Math.sqrt(best[uSlot]);
+    if (added > 0) {
+      from[added - 1] = parent[uSlot];
+      to[added - 1] = uId;
+      weight[added - 1] = Math.sqrt(best[uSlot]);
       for (let c = 0; c < m; c++) delta += (coords[uSlot * mPad + c] - u[c]) ** 2;
       delta = Math.sqrt(delta);
     }
@@ -94,7 +96,7 @@ function exactTree(points: ExactPoints): SpanningTree {
       parent[uSlot] = parent[r];
     }
     if (r === 0) break;
-    uSlot = k.primStep(at.coords, r, mPad * 8, at.u, layout.best, layout.lower, layout.parent, delta, uId);
+    uSlot = step(at.coords, r, mPad * bytesPerValue, at.u, layout.best, layout.lower, layout.parent, delta, uId);
   }
   return { from, to, weight };
 }

@@ -15,6 +15,7 @@ export interface SimdKernels {
   xbt(x: number, n: number, rowBytes: number, bt: number, l: number, y: number): void;
   qtx(x: number, r0: number, r1: number, rowBytes: number, q: number, l: number, zt: number): void;
   primStep(coords: number, r: number, rowBytes: number, u: number, best: number, lower: number, parent: number, delta: number, uId: number): number;
+  primStepF32(coords: number, r: number, rowBytes: number, u: number, best: number, lower: number, parent: number, delta: number, uId: number): number;
 }
 
 /** A fresh instance of the kernels with its own memory. */
