@@ -9,8 +9,9 @@ import wabtInit from 'wabt';
 export async function assembleKernels(): Promise<Uint8Array> {
   const wabt = await wabtInit();
   const source = readFileSync(new URL('../src/analysis/kernels.wat', import.meta.url), 'utf8');
-  const module = wabt.parseWat('kernels.wat', source, { simd: true });
-  module.validate();
+  const features = { simd: true, threads: true };
+  const module = wabt.parseWat('kernels.wat', source, features);
+  (module.validate as (features?: object) => void)(features); // the typings omit validate's features argument
   return module.toBinary({}).buffer;
 }
 

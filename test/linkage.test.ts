@@ -78,6 +78,15 @@ describe('singleLinkage', () => {
     heightsOf(f32.linkage).forEach((h, i) => expect(h).toBeCloseTo(ref.heights[i], 12));
   });
 
+  it.each([false, true])('gives the same tree bit for bit with one thread or two (float32 rows: %s)', (f32) => {
+    const zoo = syntheticZoo(30, 49, 40, 12); // 1,500 points: steps split between main and helper thread
+    const coords = f32 ? zoo.weights : Float64Array.from(zoo.weights);
+    const one = singleLinkage({ n: zoo.n, dim: 40, coords }, { threads: 1 });
+    const two = singleLinkage({ n: zoo.n, dim: 40, coords }, { threads: 2 });
+    expect(two.linkage.z).toEqual(one.linkage.z);
+    expect(samePartition(cutTree(two.linkage, 30), zoo.run)).toBe(true);
+  });
+
   it('equals ml-hclust (agnes, single) merge heights', () => {
     const pts = randomPoints(80, 6, 9);
     const { linkage } = singleLinkage(exact(pts));

@@ -4,7 +4,8 @@
 ;; committed bytes match this source. All matrices are row-major float32 whose rows are
 ;; padded to a multiple of 4 floats (rowBytes = 16 * k); callers pad counts as noted.
 (module
-  (memory (export "memory") 1)
+  ;; shared, so a helper thread can run primStep on the other half of the points (linkage.ts)
+  (import "env" "memory" (memory 1 65536 shared))
 
   ;; Y (n x l) = X (n x d4) * B, with B given transposed: BT (l x d4). n even, l multiple of 4.
   (func (export "xbt") (param $x i32) (param $n i32) (param $rowBytes i32) (param $bt i32) (param $l i32) (param $y i32)
@@ -103,19 +104,21 @@
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $rows))))
 
-;; One step of Prim's algorithm over the r points not yet in the tree (float64, exact).
+;; One step of Prim's algorithm over slots t0..r-1 of the points not yet in the tree (float64, exact).
   ;; coords: r rows of rowBytes (a multiple of 64: zero-padded to 8 coordinates) holding the
   ;; points' coordinates; u: the point just added, same layout; best/lower: float64 per slot,
   ;; parent: int32 per slot. For each slot: skip if the triangle bound lower - delta already
   ;; exceeds the best distance; else sum squared differences (two f64x2 lanes, early exit
   ;; every 8 coordinates once the partial sum reaches best), refresh lower, and take the
-  ;; distance if it improves best. Returns the slot with the smallest best (first one on ties).
-  (func (export "primStep") (param $coords i32) (param $r i32) (param $rowBytes i32) (param $u i32)
+  ;; distance if it improves best. Returns the slot in t0..r-1 with the smallest best (first one on ties).
+  (func (export "primStep") (param $t0 i32) (param $coords i32) (param $r i32) (param $rowBytes i32) (param $u i32)
         (param $best i32) (param $lower i32) (param $parent i32) (param $delta f64) (param $uId i32) (result i32)
     (local $t i32) (local $row i32) (local $j i32) (local $complete i32) (local $argmin i32)
     (local $limit f64) (local $low f64) (local $lb f64) (local $s f64) (local $minVal f64) (local $bt f64)
     (local $acc v128) (local $d v128)
     (local.set $minVal (f64.const inf))
+    (local.set $t (local.get $t0))
+    (local.set $argmin (local.get $t0))
     (block $slotsDone (loop $slots
       (br_if $slotsDone (i32.ge_u (local.get $t) (local.get $r)))
       (local.set $limit (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))))
@@ -162,12 +165,14 @@
   ;; memory traffic) and promoted to float64 before subtracting, so every difference and the
   ;; sums are the same exact float64 arithmetic. u holds the added point promoted to float64;
   ;; rowBytes is a multiple of 32 (8 floats). Otherwise identical to primStep.
-  (func (export "primStepF32") (param $coords i32) (param $r i32) (param $rowBytes i32) (param $u i32)
+  (func (export "primStepF32") (param $t0 i32) (param $coords i32) (param $r i32) (param $rowBytes i32) (param $u i32)
         (param $best i32) (param $lower i32) (param $parent i32) (param $delta f64) (param $uId i32) (result i32)
     (local $t i32) (local $row i32) (local $j i32) (local $uj i32) (local $complete i32) (local $argmin i32)
     (local $limit f64) (local $low f64) (local $lb f64) (local $s f64) (local $minVal f64) (local $bt f64)
     (local $acc v128) (local $d v128) (local $x v128)
     (local.set $minVal (f64.const inf))
+    (local.set $t (local.get $t0))
+    (local.set $argmin (local.get $t0))
     (block $slotsDone (loop $slots
       (br_if $slotsDone (i32.ge_u (local.get $t) (local.get $r)))
       (local.set $limit (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))))

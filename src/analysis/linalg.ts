@@ -91,46 +91,40 @@ export function transpose(a: Float64Array, rows: number, cols: number): Float64A
 /**
  * Orthonormalises the l columns of Y (n x l, row-major) in place by CholeskyQR2 (Fukaya et
  * al. 2014): G = Y^T Y, G = R^T R, Y <- Y R^-1, done twice for orthogonality to machine
- * precision. Four times fewer operations than Gram-Schmidt and all loops run along rows.
+ * precision. Four times fewer operations than Gram-Schmidt. Works on a transposed copy so
+ * every Gram entry is a contiguous dot product and the solve is a sequence of axpys.
  * Returns false, leaving Y unchanged, when Y is (numerically) rank deficient.
  */
 export function choleskyQR2(y: Float64Array, n: number, l: number): boolean {
-  const copy = Float64Array.from(y);
+  const cols = transpose(y, n, l); // l x n: row a is column a of Y
   for (let pass = 0; pass < 2; pass++) {
-    const g = new Float64Array(l * l);
-    for (let i = 0; i < n; i++) {
-      const o = i * l;
-      for (let a = 0; a < l; a++) {
-        const ya = y[o + a];
-        const ga = a * l;
-        for (let b = a; b < l; b++) g[ga + b] += ya * y[o + b];
-      }
-    }
+    const r = new Float64Array(l * l);
+    for (let a = 0; a < l; a++) for (let b = a; b < l; b++) r[a * l + b] = dotRows(cols, a * n, b * n, n);
     // G = R^T R with R upper triangular, in place in the upper triangle
     for (let a = 0; a < l; a++) {
-      let diag = g[a * l + a];
-      for (let p = 0; p < a; p++) diag -= g[p * l + a] * g[p * l + a];
-      if (!(diag > 1e-13 * (g[0] || 1))) {
-        y.set(copy);
-        return false;
-      }
-      const r = Math.sqrt(diag);
-      g[a * l + a] = r;
+      let diag = r[a * l + a];
+      for (let p = 0; p < a; p++) diag -= r[p * l + a] * r[p * l + a];
+      if (!(diag > 1e-13 * (r[0] || 1))) return false;
+      const root = Math.sqrt(diag);
+      r[a * l + a] = root;
       for (let b = a + 1; b < l; b++) {
-        let v = g[a * l + b];
-        for (let p = 0; p < a; p++) v -= g[p * l + a] * g[p * l + b];
-        g[a * l + b] = v / r;
+        let v = r[a * l + b];
+        for (let p = 0; p < a; p++) v -= r[p * l + a] * r[p * l + b];
+        r[a * l + b] = v / root;
       }
     }
-    // each row: y <- y R^-1 (forward substitution, since y = q R)
-    for (let i = 0; i < n; i++) {
-      const o = i * l;
-      for (let a = 0; a < l; a++) {
-        let v = y[o + a];
-        for (let p = 0; p < a; p++) v -= y[o + p] * g[p * l + a];
-        y[o + a] = v / g[a * l + a];
+    // Q = Y R^-1 column by column: q_a = (y_a - sum_{p<a} R[p][a] q_p) / R[a][a]
+    for (let a = 0; a < l; a++) {
+      const oa = a * n;
+      for (let p = 0; p < a; p++) {
+        const f = r[p * l + a];
+        const op = p * n;
+        for (let i = 0; i < n; i++) cols[oa + i] -= f * cols[op + i];
       }
+      const inv = 1 / r[a * l + a];
+      for (let i = 0; i < n; i++) cols[oa + i] *= inv;
     }
   }
+  y.set(transpose(cols, l, n));
   return true;
 }

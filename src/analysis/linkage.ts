@@ -13,7 +13,9 @@
  *    with one subtraction (with a 1e-12 relative margin for rounding).
  */
 
-import { simdKernels } from './simdProducts.ts';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { KERNELS_MODULE, simdKernels } from './simdProducts.ts';
 
 export interface Linkage {
   n: number;
@@ -45,12 +47,24 @@ export interface SpanningTree {
  * point added last (triangle inequality: d(u', v) >= d(u, v) - d(u, u')), so most points are
  * passed over with one subtraction.
  */
-export function minimumSpanningTree(points: ExactPoints): SpanningTree {
-  return exactTree(points);
+export function minimumSpanningTree(points: ExactPoints, options: LinkageOptions = {}): SpanningTree {
+  return exactTree(points, options);
 }
 
+export interface LinkageOptions {
+  /**
+   * Threads scanning the remaining points in each Prim step: 1, or 2 (the main thread takes
+   * the lower half of the slots, a helper thread the upper half). The result is the same
+   * bit for bit. Default: 2 when the machine has two cores and there are >= 2,048 points.
+   */
+  threads?: 1 | 2;
+}
+
+const PARALLEL_MIN_POINTS = 2048;
+const PARALLEL_MIN_SLOTS = 512; // below this, a step is cheaper than handing half to the helper
+
 /** Each Prim step runs in the primStep SIMD kernel (kernels.wat); the bookkeeping stays here. */
-function exactTree(points: ExactPoints): SpanningTree {
+function exactTree(points: ExactPoints, options: LinkageOptions): SpanningTree {
   const { n, dim: m } = points;
   const f32 = points.coords instanceof Float32Array; // float32 rows: primStepF32, half the memory traffic
   const bytesPerValue = f32 ? 4 : 8;
@@ -70,6 +84,8 @@ function exactTree(points: ExactPoints): SpanningTree {
   if (mPad === m) coords.set(points.coords.subarray(0, n * m));
   else for (let i = 0; i < n; i++) coords.set(points.coords.subarray(i * m, (i + 1) * m), i * mPad);
   const step = f32 ? k.primStepF32 : k.primStep;
+  const threads = options.threads ?? (availableParallelism() >= 2 && n >= PARALLEL_MIN_POINTS ? 2 : 1);
+  const helper = threads === 2 ? PrimHelper.start(k.memory, f32) : null;
   const id = Int32Array.from({ length: n }, (_, i) => i);
   const from = new Int32Array(Math.max(0, n - 1));
   const to = new Int32Array(Math.max(0, n - 1));
@@ -96,9 +112,73 @@ function exactTree(points: ExactPoints): SpanningTree {
       parent[uSlot] = parent[r];
     }
     if (r === 0) break;
-    uSlot = step(at.coords, r, mPad * bytesPerValue, at.u, layout.best, layout.lower, layout.parent, delta, uId);
+    const args = [at.coords, r, mPad * bytesPerValue, at.u, layout.best, layout.lower, layout.parent, delta, uId] as const;
+    if (helper && r >= PARALLEL_MIN_SLOTS) {
+      const half = r >> 1;
+      helper.begin(half, args);
+      const low = step(0, args[0], half, ...args.slice(2) as [number, number, number, number, number, number, number]);
+      const high = helper.end();
+      uSlot = best[high] < best[low] ? high : low; // ties: the lower slot, as one scan would pick
+    } else {
+      uSlot = step(0, ...args);
+    }
   }
+  helper?.stop();
   return { from, to, weight };
+}
+
+/** The helper thread of a parallel Prim step (primHelper.mjs), driven through a shared control block. */
+class PrimHelper {
+  private seq = 0;
+  private constructor(
+    private readonly worker: Worker,
+    private readonly ctl: Int32Array,
+    private readonly delta: Float64Array,
+  ) {}
+
+  /** Starts the helper on `memory`; null if it is not running within 2 s (then one thread does all). */
+  static start(memory: WebAssembly.Memory, f32: boolean): PrimHelper | null {
+    const control = new SharedArrayBuffer(128);
+    const ctl = new Int32Array(control, 0, 16);
+    ctl[3] = f32 ? 1 : 0;
+    const worker = new Worker(new URL('./primHelper.mjs', import.meta.url), { workerData: { module: KERNELS_MODULE, memory, control } });
+    worker.unref();
+    const deadline = performance.now() + 2000;
+    while (Atomics.load(ctl, 2) !== 1) {
+      if (performance.now() > deadline) {
+        void worker.terminate();
+        return null;
+      }
+    }
+    return new PrimHelper(worker, ctl, new Float64Array(control, 64, 1));
+  }
+
+  /** Hands slots `from`..r-1 of this step to the helper. */
+  begin(from: number, [coords, r, rowBytes, u, best, lower, parent, delta, uId]: readonly number[]): void {
+    const c = this.ctl;
+    c[5] = from;
+    c[6] = coords;
+    c[7] = r;
+    c[8] = rowBytes;
+    c[9] = u;
+    c[10] = best;
+    c[11] = lower;
+    c[12] = parent;
+    c[13] = uId;
+    this.delta[0] = delta;
+    Atomics.store(c, 0, ++this.seq);
+  }
+
+  /** Waits (spinning: a step takes microseconds) for the helper's slot with the smallest best. */
+  end(): number {
+    while (Atomics.load(this.ctl, 1) !== this.seq);
+    return this.ctl[4];
+  }
+
+  stop(): void {
+    Atomics.store(this.ctl, 0, -1);
+    void this.worker.terminate();
+  }
 }
 
 /** SciPy-layout linkage from a spanning tree: merges in order of increasing edge weight. */
@@ -122,8 +202,8 @@ export function linkageFromTree(n: number, tree: SpanningTree): Linkage {
 }
 
 /** Single linkage of the given points (exact). */
-export function singleLinkage(points: ExactPoints): { linkage: Linkage; tree: SpanningTree } {
-  const tree = minimumSpanningTree(points);
+export function singleLinkage(points: ExactPoints, options: LinkageOptions = {}): { linkage: Linkage; tree: SpanningTree } {
+  const tree = minimumSpanningTree(points, options);
   return { linkage: linkageFromTree(points.n, tree), tree };
 }
 

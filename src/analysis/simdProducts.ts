@@ -7,20 +7,26 @@
  */
 import { KERNELS_WASM_BASE64 } from './kernels.wasm.ts';
 
-const MODULE = new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+/** The compiled kernels; a WebAssembly.Module can be posted to worker threads. */
+export const KERNELS_MODULE = new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
 const BLOCK_ROWS = 512; // rows per float32 partial sum of X^T Q
 
 export interface SimdKernels {
   memory: WebAssembly.Memory;
   xbt(x: number, n: number, rowBytes: number, bt: number, l: number, y: number): void;
   qtx(x: number, r0: number, r1: number, rowBytes: number, q: number, l: number, zt: number): void;
-  primStep(coords: number, r: number, rowBytes: number, u: number, best: number, lower: number, parent: number, delta: number, uId: number): number;
-  primStepF32(coords: number, r: number, rowBytes: number, u: number, best: number, lower: number, parent: number, delta: number, uId: number): number;
+  primStep: PrimStep;
+  primStepF32: PrimStep;
 }
 
-/** A fresh instance of the kernels with its own memory. */
+/** Scans slots t0..r-1 (see kernels.wat); returns the slot with the smallest best distance. */
+export type PrimStep = (t0: number, coords: number, r: number, rowBytes: number, u: number, best: number, lower: number, parent: number, delta: number, uId: number) => number;
+
+/** A fresh instance of the kernels on a new shared memory (so a helper thread can join in). */
 export function simdKernels(): SimdKernels {
-  return new WebAssembly.Instance(MODULE, {}).exports as unknown as SimdKernels;
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+  const exports = new WebAssembly.Instance(KERNELS_MODULE, { env: { memory } }).exports;
+  return { ...(exports as unknown as Omit<SimdKernels, 'memory'>), memory };
 }
 
 const roundUp = (v: number, m: number) => Math.ceil(v / m) * m;

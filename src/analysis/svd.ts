@@ -115,12 +115,13 @@ export class TruncatedSVD {
     // X V_k = Q U_k Σ_k up to what lies outside span(Q): the coordinates scikit-learn's
     // fit_transform returns, at no extra pass over X
     const coords = new Float64Array(n * k);
+    const ut = transpose(u, l, k); // k x l: row c is column c of U
     for (let i = 0; i < n; i++) {
-      for (let a = 0; a < l; a++) {
-        const qa = q[i * l + a];
-        for (let c = 0; c < k; c++) coords[i * k + c] += qa * u[a * k + c];
+      for (let c = 0; c < k; c++) {
+        let acc = 0;
+        for (let a = 0; a < l; a++) acc += q[i * l + a] * ut[c * l + a];
+        coords[i * k + c] = acc * this.singularValues[c];
       }
-      for (let c = 0; c < k; c++) coords[i * k + c] *= this.singularValues[c];
     }
     this.fittedCoords = coords;
     return this;
