@@ -11,6 +11,9 @@
  *  - triangle inequality: d(u', v) >= d(u, v) - d(u, u') bounds a point's distance to the
  *    newly added u' from its distance to the previous one, so most points are passed over
  *    with one subtraction (with a 1e-12 relative margin for rounding).
+ *
+ * Each step's scan runs in the SIMD kernels of kernels.wat, split between the main thread and
+ * a helper thread (primHelper.mjs) on large inputs.
  */
 
 import { availableParallelism } from 'node:os';
