@@ -32,6 +32,8 @@ describe('epochOrder', () => {
     expect(r.orderedInitialEpochs).toBe((2 + 0) / 2);
     expect(r.orderedPairs).toBeCloseTo((3 + 0) / (4 + 2), 12);
     expect(r.orderedPairsMean).toBeCloseTo((3 / 4 + 0) / 2, 12);
+    // successors: 0->1 yes, 1->3 no, 3->2 no, 2->4 no; 2->1 no, 1->0 no
+    expect(r.orderedSuccessors).toBeCloseTo(1 / 6, 12);
   });
 });
 

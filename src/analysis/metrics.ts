@@ -11,6 +11,8 @@
  *   ordered initial epochs = max { j : P_i = T_i for all i <= j }      (mean over clusters)
  *   ordered pairs          = #{ i < m : P_i < P_{i+1} } / (m - 1)     (pooled over clusters:
  *                            sum of ordered pairs / sum of pairs; per-cluster mean also given)
+ *   ordered successors     = #{ i < m : P_{i+1} = P_i + 1 } / (m - 1)   (pooled; a stricter
+ *                            reading of the paper's "% of ordered epoch-to-epoch sequences")
  */
 
 export interface PurityResult {
@@ -56,6 +58,8 @@ export interface OrderResult {
   orderedPairs: number;
   /** Mean over clusters of each cluster's fraction of ordered pairs (clusters with >= 2 members). */
   orderedPairsMean: number;
+  /** Pooled fraction of consecutive pairs that are exact successors (epoch e followed by e + 1). */
+  orderedSuccessors: number;
 }
 
 /**
@@ -75,6 +79,7 @@ export function epochOrder(
   let ordered = 0;
   let pairs = 0;
   let pairFractionSum = 0;
+  let successors = 0;
   let clustersWithPairs = 0;
   for (const m of members) {
     const keys = new Map(m.map((i) => [i, key(i, m)]));
@@ -84,7 +89,10 @@ export function epochOrder(
     while (prefix < predicted.length && predicted[prefix] === truth[prefix]) prefix++;
     initialSum += prefix;
     let good = 0;
-    for (let i = 0; i + 1 < predicted.length; i++) if (predicted[i] < predicted[i + 1]) good++;
+    for (let i = 0; i + 1 < predicted.length; i++) {
+      if (predicted[i] < predicted[i + 1]) good++;
+      if (predicted[i + 1] === predicted[i] + 1) successors++;
+    }
     if (predicted.length >= 2) {
       ordered += good;
       pairs += predicted.length - 1;
@@ -96,5 +104,6 @@ export function epochOrder(
     orderedInitialEpochs: initialSum / members.length,
     orderedPairs: pairs ? ordered / pairs : NaN,
     orderedPairsMean: clustersWithPairs ? pairFractionSum / clustersWithPairs : NaN,
+    orderedSuccessors: pairs ? successors / pairs : NaN,
   };
 }
