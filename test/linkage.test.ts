@@ -78,13 +78,39 @@ describe('singleLinkage', () => {
     heightsOf(f32.linkage).forEach((h, i) => expect(h).toBeCloseTo(ref.heights[i], 12));
   });
 
-  it.each([false, true])('gives the same tree bit for bit with one thread or two (float32 rows: %s)', (f32) => {
-    const zoo = syntheticZoo(30, 49, 40, 12); // 1,500 points: steps split between main and helper thread
+  it.each([
+    [false, 40],
+    [true, 40],
+    [true, 301], // float32 rows past the packed head: head and tail segments, float32 filter
+  ])('gives the same tree bit for bit with one thread or two (float32 rows: %s, dim %i)', (f32, dim) => {
+    const zoo = syntheticZoo(30, 49, dim, 12); // 1,500 points: steps split between main and helper thread
     const coords = f32 ? zoo.weights : Float64Array.from(zoo.weights);
-    const one = singleLinkage({ n: zoo.n, dim: 40, coords }, { threads: 1 });
-    const two = singleLinkage({ n: zoo.n, dim: 40, coords }, { threads: 2 });
+    const one = singleLinkage({ n: zoo.n, dim, coords }, { threads: 1 });
+    const two = singleLinkage({ n: zoo.n, dim, coords }, { threads: 2 });
     expect(two.linkage.z).toEqual(one.linkage.z);
     expect(samePartition(cutTree(two.linkage, 30), zoo.run)).toBe(true);
+  });
+
+  it('resolves float32 distances that differ by less than float32 rounding exactly (the float32 filter defers to float64)', () => {
+    // c at the origin; y and x close to each other, x a hair (1e-8 relative) farther from c.
+    // Prim from x adds y, then must see that c is closer to y than to x.
+    const dim = 300;
+    const y = Float32Array.from(randomPoints(1, dim, 21)[0]);
+    const bySize = Array.from(y.keys()).sort((i, j) => y[i] - y[j]);
+    const [i, j] = bySize.slice(1).map((v, t) => [bySize[t], v]).sort(([a, b], [c, d]) => y[b] - y[a] - (y[d] - y[c]))[0];
+    const x = Float32Array.from(y);
+    [x[i], x[j]] = [y[j], y[i]]; // same norm, a short step away
+    x[bySize[dim - 1]] = Math.fround(x[bySize[dim - 1]] * (1 + 2 ** -23)); // one ulp farther out
+    const c = new Float32Array(dim);
+    const [dxc, dyc] = [Math.hypot(...x), Math.hypot(...y)];
+    expect(dxc).toBeGreaterThan(dyc);
+    expect((dxc - dyc) / dyc).toBeLessThan(1e-6);
+    const coords = new Float32Array(3 * dim);
+    [x, y, c].forEach((p, t) => coords.set(p, t * dim));
+    const { linkage } = singleLinkage({ n: 3, dim, coords });
+    expect(linkage.z[0] + linkage.z[1]).toBe(1); // x and y merge first
+    expect(linkage.z[6]).toBeCloseTo(dyc, 12); // then c, at its distance to y
+    expect(Math.abs(linkage.z[6] - dxc)).toBeGreaterThan(1e-9);
   });
 
   it('equals ml-hclust (agnes, single) merge heights', () => {
@@ -101,9 +127,9 @@ describe('singleLinkage', () => {
     heightsOf(linkage).forEach((h, i) => expect(h).toBeCloseTo(theirs[i], 10));
   });
 
-  it('handles ties (integer data, duplicate points): same heights, and every cut is a valid single-linkage cut', () => {
+  it.each([false, true])('handles ties (integer data, duplicate points; float32: %s): same heights, and every cut is a valid single-linkage cut', (f32) => {
     const pts = randomPoints(50, 2, 4, true); // 9 possible points: many duplicates and equal distances
-    const { linkage } = singleLinkage(exact(pts));
+    const { linkage } = singleLinkage(f32 ? { ...exact(pts), coords: Float32Array.from(pts.flat()) } : exact(pts));
     const ref = bruteForce(pts);
     expect(heightsOf(linkage)).toEqual(ref.heights.map((h) => expect.closeTo(h, 12)) as unknown as number[]);
     const n = pts.length;

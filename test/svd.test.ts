@@ -64,6 +64,15 @@ describe('TruncatedSVD', () => {
     expect(loaded.transform(x, 50)).toEqual(a.transform(x, 50));
   });
 
+  it('gives the same basis and coordinates bit for bit with one thread or two', () => {
+    const [n, d] = [1100, 60]; // three blocks of rows in X^T Q: the helper takes one
+    const x = decayingMatrix(n, d, 5);
+    const one = new TruncatedSVD({ components: 6, threads: 1 });
+    const two = new TruncatedSVD({ components: 6, threads: 2 });
+    expect(two.fitTransform(x, n, d)).toEqual(one.fitTransform(x, n, d));
+    expect(two.components).toEqual(one.components);
+  });
+
   it('refuses k larger than the matrix allows', () => {
     expect(() => new TruncatedSVD({ components: 30 }).fit(new Float32Array(20 * 10), 20, 10)).toThrow(/SVD-30 needs at least 30 checkpoints and 30 weights; this zoo has 20 x 10/);
     expect(() => new TruncatedSVD({ components: 0 })).toThrow(/positive integer/);

@@ -68,11 +68,16 @@ export interface SweepOptions {
 
 /** All (zoo, space) analyses; summaries come back grouped by zoo, spaces in the given order. */
 export async function clusterSweep(options: SweepOptions): Promise<SpaceSummary[][]> {
+  const cores = availableParallelism();
+  const workers = Math.max(1, Math.min(options.workers ?? cores, options.zooDirs.length * options.spaces.length));
+  // jobs side by side each get one thread; a job alone may use a second one (spinning helpers
+  // must not share a core)
+  const threads = workers > 1 || cores < 2 ? 1 : 2;
   const jobs: SpaceJob[] = options.zooDirs.flatMap((zooDir) =>
-    options.spaces.map((svd) => ({ zooDir, options: { ...options.cluster, svd }, outDir: options.outDir, saveBasis: options.saveBasis ?? false })),
+    options.spaces.map((svd) => ({ zooDir, options: { ...options.cluster, svd, threads }, outDir: options.outDir, saveBasis: options.saveBasis ?? false })),
   );
   let done = 0;
-  const results = await runJobs<SpaceJob, SpaceSummary>(new URL('./clusterWorker.ts', import.meta.url), jobs, options.workers ?? availableParallelism(), (_, summary) =>
+  const results = await runJobs<SpaceJob, SpaceSummary>(new URL('./clusterWorker.ts', import.meta.url), jobs, workers, (_, summary) =>
     options.onDone?.(summary, ++done, jobs.length),
   );
   return options.zooDirs.map((_, z) => results.slice(z * options.spaces.length, (z + 1) * options.spaces.length));

@@ -1,5 +1,6 @@
-;; SIMD kernels: the tall-skinny products of the randomized SVD (f32x4) and the Prim step of
-;; exact single linkage (f64x2).
+;; SIMD kernels: the tall-skinny products of the randomized SVD (f32x4), its CholeskyQR
+;; (f64x2), and the Prim step of exact single linkage (f64x2, with an f32x4 filter for float32
+;; input).
 ;; Assembled by `npm run build:wasm` into kernels.wasm.ts; test/wasm.test.ts checks that the
 ;; committed bytes match this source. All matrices are row-major float32 whose rows are
 ;; padded to a multiple of 4 floats (rowBytes = 16 * k); callers pad counts as noted.
@@ -104,56 +105,119 @@
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $rows))))
 
+;; G (l x lp, row-major float64; the upper triangle is what counts) += Y^T Y over rows r0..r1
+  ;; of Y (rows of lp float64, lp even; r1 - r0 a multiple of 4): CholeskyQR's Gram matrix.
+  (func (export "gram") (param $y i32) (param $r0 i32) (param $r1 i32) (param $lp i32) (param $l i32) (param $g i32)
+    (local $i i32) (local $a i32) (local $bo i32) (local $rowBytes i32) (local $ga i32)
+    (local $y0 i32) (local $y1 i32) (local $y2 i32) (local $y3 i32)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local.set $rowBytes (i32.shl (local.get $lp) (i32.const 3)))
+    (local.set $i (local.get $r0))
+    (block $rowsDone (loop $rows
+      (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $r1)))
+      (local.set $y0 (i32.add (local.get $y) (i32.mul (local.get $i) (local.get $rowBytes))))
+      (local.set $y1 (i32.add (local.get $y0) (local.get $rowBytes)))
+      (local.set $y2 (i32.add (local.get $y1) (local.get $rowBytes)))
+      (local.set $y3 (i32.add (local.get $y2) (local.get $rowBytes)))
+      (local.set $a (i32.const 0))
+      (block $colsDone (loop $cols
+        (br_if $colsDone (i32.ge_u (local.get $a) (local.get $l)))
+        (local.set $s0 (f64x2.splat (f64.load (i32.add (local.get $y0) (i32.shl (local.get $a) (i32.const 3))))))
+        (local.set $s1 (f64x2.splat (f64.load (i32.add (local.get $y1) (i32.shl (local.get $a) (i32.const 3))))))
+        (local.set $s2 (f64x2.splat (f64.load (i32.add (local.get $y2) (i32.shl (local.get $a) (i32.const 3))))))
+        (local.set $s3 (f64x2.splat (f64.load (i32.add (local.get $y3) (i32.shl (local.get $a) (i32.const 3))))))
+        (local.set $ga (i32.add (local.get $g) (i32.mul (local.get $a) (local.get $rowBytes))))
+        ;; columns b >= a, from the even column at or below a
+        (local.set $bo (i32.shl (i32.and (local.get $a) (i32.const -2)) (i32.const 3)))
+        (block $rowDone (loop $row
+          (br_if $rowDone (i32.ge_u (local.get $bo) (local.get $rowBytes)))
+          (v128.store (i32.add (local.get $ga) (local.get $bo))
+            (f64x2.add (v128.load (i32.add (local.get $ga) (local.get $bo)))
+              (f64x2.add
+                (f64x2.add (f64x2.mul (local.get $s0) (v128.load (i32.add (local.get $y0) (local.get $bo))))
+                           (f64x2.mul (local.get $s1) (v128.load (i32.add (local.get $y1) (local.get $bo)))))
+                (f64x2.add (f64x2.mul (local.get $s2) (v128.load (i32.add (local.get $y2) (local.get $bo))))
+                           (f64x2.mul (local.get $s3) (v128.load (i32.add (local.get $y3) (local.get $bo))))))))
+          (local.set $bo (i32.add (local.get $bo) (i32.const 16)))
+          (br $row)))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (br $cols)))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $rows))))
+
+  ;; Rows r0..r1 of Y (rows of lp float64; r1 - r0 even) <- Y R^-1 by forward substitution,
+  ;; y[a] = (y[a] - sum_{p<a} y[p] R[p][a]) / R[a][a]. rt: l rows of lp float64, row a holding
+  ;; R[p][a] for p < a and zeros from p = a on; inv: the l values 1 / R[a][a].
+  (func (export "trsm") (param $y i32) (param $r0 i32) (param $r1 i32) (param $lp i32) (param $l i32) (param $rt i32) (param $inv i32)
+    (local $i i32) (local $a i32) (local $p i32) (local $pEnd i32) (local $rowBytes i32) (local $ra i32) (local $y0 i32) (local $y1 i32)
+    (local $r v128) (local $acc0 v128) (local $acc1 v128) (local $f f64)
+    (local.set $rowBytes (i32.shl (local.get $lp) (i32.const 3)))
+    (local.set $i (local.get $r0))
+    (block $rowsDone (loop $rows
+      (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $r1)))
+      (local.set $y0 (i32.add (local.get $y) (i32.mul (local.get $i) (local.get $rowBytes))))
+      (local.set $y1 (i32.add (local.get $y0) (local.get $rowBytes)))
+      (local.set $a (i32.const 0))
+      (block $colsDone (loop $cols
+        (br_if $colsDone (i32.ge_u (local.get $a) (local.get $l)))
+        (local.set $ra (i32.add (local.get $rt) (i32.mul (local.get $a) (local.get $rowBytes))))
+        (local.set $acc0 (v128.const i32x4 0 0 0 0))
+        (local.set $acc1 (v128.const i32x4 0 0 0 0))
+        ;; p up to a rounded up to even: rt[a][a] is zero, so the extra term adds nothing
+        (local.set $pEnd (i32.shl (i32.and (i32.add (local.get $a) (i32.const 1)) (i32.const -2)) (i32.const 3)))
+        (local.set $p (i32.const 0))
+        (block $dotDone (loop $dot
+          (br_if $dotDone (i32.ge_u (local.get $p) (local.get $pEnd)))
+          (local.set $r (v128.load (i32.add (local.get $ra) (local.get $p))))
+          (local.set $acc0 (f64x2.add (local.get $acc0) (f64x2.mul (v128.load (i32.add (local.get $y0) (local.get $p))) (local.get $r))))
+          (local.set $acc1 (f64x2.add (local.get $acc1) (f64x2.mul (v128.load (i32.add (local.get $y1) (local.get $p))) (local.get $r))))
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (br $dot)))
+        (local.set $f (f64.load (i32.add (local.get $inv) (i32.shl (local.get $a) (i32.const 3)))))
+        (local.set $p (i32.shl (local.get $a) (i32.const 3)))
+        (f64.store (i32.add (local.get $y0) (local.get $p))
+          (f64.mul (f64.sub (f64.load (i32.add (local.get $y0) (local.get $p)))
+                            (f64.add (f64x2.extract_lane 0 (local.get $acc0)) (f64x2.extract_lane 1 (local.get $acc0))))
+                   (local.get $f)))
+        (f64.store (i32.add (local.get $y1) (local.get $p))
+          (f64.mul (f64.sub (f64.load (i32.add (local.get $y1) (local.get $p)))
+                            (f64.add (f64x2.extract_lane 0 (local.get $acc1)) (f64x2.extract_lane 1 (local.get $acc1))))
+                   (local.get $f)))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (br $cols)))
+      (local.set $i (i32.add (local.get $i) (i32.const 2)))
+      (br $rows))))
+
 ;; One step of Prim's algorithm over slots t0..r-1 of the points not yet in the tree (float64, exact).
-  ;; coords: r rows of rowBytes (a multiple of 64: zero-padded to 8 coordinates) holding the
-  ;; points' coordinates; u: the point just added, same layout; best/lower: float64 per slot,
-  ;; parent: int32 per slot. For each slot: skip if the triangle bound lower - delta already
-  ;; exceeds the best distance; else sum squared differences (two f64x2 lanes, early exit
-  ;; every 8 coordinates once the partial sum reaches best), refresh lower, and take the
-  ;; distance if it improves best. Returns the slot in t0..r-1 with the smallest best (first one on ties).
-  (func (export "primStep") (param $t0 i32) (param $coords i32) (param $r i32) (param $rowBytes i32) (param $u i32)
-        (param $best i32) (param $lower i32) (param $parent i32) (param $delta f64) (param $uId i32) (result i32)
-    (local $t i32) (local $row i32) (local $j i32) (local $complete i32) (local $argmin i32)
-    (local $limit f64) (local $low f64) (local $lb f64) (local $s f64) (local $minVal f64) (local $bt f64)
-    (local $acc v128) (local $d v128)
+  ;; Each point's coordinates are split in two segments (linkage.ts): a head of headBytes per
+  ;; point, all points' heads packed together, and the tail of tailBytes per point, so scans
+  ;; that stop early (most do) read dense memory that stays in cache, and scans that go on
+  ;; read each tail sequentially. Slot t's head is at head + t * headBytes, its tail at
+  ;; tail + t * tailBytes; both byte counts are multiples of 64. u: the point just added,
+  ;; head and tail end to end; best/lower: float64 per slot, parent: int32 per slot. For each
+  ;; slot: skip if the triangle bound lower - delta already exceeds the best distance; else sum
+  ;; squared differences (two f64x2 lanes, early exit every 8 coordinates once the partial sum
+  ;; reaches best), refresh lower, and take the distance if it improves best. Returns the slot
+  ;; in t0..r-1 with the smallest best (first one on ties).
+  (func (export "primStep") (param $t0 i32) (param $r i32) (param $head i32) (param $headBytes i32) (param $tail i32) (param $tailBytes i32)
+        (param $u i32) (param $best i32) (param $lower i32) (param $parent i32) (param $delta f64) (param $uId i32) (result i32)
+    (local $t i32) (local $argmin i32) (local $minVal f64) (local $bt f64) (local $low f64) (local $lb f64)
     (local.set $minVal (f64.const inf))
     (local.set $t (local.get $t0))
     (local.set $argmin (local.get $t0))
     (block $slotsDone (loop $slots
       (br_if $slotsDone (i32.ge_u (local.get $t) (local.get $r)))
-      (local.set $limit (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))))
+      ;; triangle bound: lower - delta (less a 1e-12 relative margin for rounding) already reaching
+      ;; sqrt(best) rules the slot out; it becomes the slot's lower bound
       (local.set $low (f64.load (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3)))))
       (local.set $lb (f64.sub (f64.sub (local.get $low) (local.get $delta)) (f64.mul (f64.const 1e-12) (local.get $low))))
       (if (i32.and (f64.gt (local.get $lb) (f64.const 0))
-                   (f64.ge (f64.mul (local.get $lb) (local.get $lb)) (f64.mul (local.get $limit) (f64.const 1.000000001))))
+                   (f64.ge (f64.mul (local.get $lb) (local.get $lb))
+                           (f64.mul (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))) (f64.const 1.000000001))))
         (then (f64.store (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3))) (local.get $lb)))
         (else
-          (local.set $row (i32.add (local.get $coords) (i32.mul (local.get $t) (local.get $rowBytes))))
-          (local.set $acc (v128.const i32x4 0 0 0 0))
-          (local.set $j (i32.const 0))
-          (local.set $complete (i32.const 1))
-          (block $sumDone (loop $sum
-            (br_if $sumDone (i32.ge_u (local.get $j) (local.get $rowBytes)))
-            (local.set $d (f64x2.sub (v128.load (i32.add (local.get $row) (local.get $j))) (v128.load (i32.add (local.get $u) (local.get $j)))))
-            (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
-            (local.set $d (f64x2.sub (v128.load offset=16 (i32.add (local.get $row) (local.get $j))) (v128.load offset=16 (i32.add (local.get $u) (local.get $j)))))
-            (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
-            (local.set $d (f64x2.sub (v128.load offset=32 (i32.add (local.get $row) (local.get $j))) (v128.load offset=32 (i32.add (local.get $u) (local.get $j)))))
-            (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
-            (local.set $d (f64x2.sub (v128.load offset=48 (i32.add (local.get $row) (local.get $j))) (v128.load offset=48 (i32.add (local.get $u) (local.get $j)))))
-            (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
-            (local.set $j (i32.add (local.get $j) (i32.const 64)))
-            (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
-            (if (f64.ge (local.get $s) (local.get $limit))
-              (then (local.set $complete (i32.const 0)) (br $sumDone)))
-            (br $sum)))
-          (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
-          (f64.store (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3)))
-            (f64.mul (f64.sqrt (local.get $s)) (f64.const 0.999999999999)))
-          (if (i32.and (local.get $complete) (f64.lt (local.get $s) (local.get $limit)))
-            (then
-              (f64.store (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3))) (local.get $s))
-              (i32.store (i32.add (local.get $parent) (i32.shl (local.get $t) (i32.const 2))) (local.get $uId))))))
+          (call $exactF64 (local.get $t) (local.get $head) (local.get $headBytes) (local.get $tail) (local.get $tailBytes) (local.get $u)
+                          (local.get $best) (local.get $lower) (local.get $parent) (local.get $uId) (i32.const 0))))
       (local.set $bt (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))))
       (if (f64.lt (local.get $bt) (local.get $minVal))
         (then (local.set $minVal (local.get $bt)) (local.set $argmin (local.get $t))))
@@ -161,35 +225,110 @@
       (br $slots)))
     (local.get $argmin))
 
-;; primStep for float32 rows (the zoo's own weights): rows are read as float32 (half the
-  ;; memory traffic) and promoted to float64 before subtracting, so every difference and the
-  ;; sums are the same exact float64 arithmetic. u holds the added point promoted to float64;
-  ;; rowBytes is a multiple of 32 (8 floats). Otherwise identical to primStep.
-  (func (export "primStepF32") (param $t0 i32) (param $coords i32) (param $r i32) (param $rowBytes i32) (param $u i32)
-        (param $best i32) (param $lower i32) (param $parent i32) (param $delta f64) (param $uId i32) (result i32)
-    (local $t i32) (local $row i32) (local $j i32) (local $uj i32) (local $complete i32) (local $argmin i32)
-    (local $limit f64) (local $low f64) (local $lb f64) (local $s f64) (local $minVal f64) (local $bt f64)
-    (local $acc v128) (local $d v128) (local $x v128)
+  ;; primStep for float32 coordinates (the zoo's own weights), same layout. A float32x4 pass
+  ;; first: four lanes, no conversions, and it stops as soon as its partial sum
+  ;; s32 >= best * margin. margin bounds float32 rounding (the caller passes
+  ;; 1 + (coordinates + 8) * 2^-23; float32 sums of non-negative terms are within
+  ;; (1 + 2^-24)^terms of the exact sum), so that stop proves the exact distance >= best and
+  ;; sqrt(s32 / margin) is a lower bound. Only a point the float32 pass cannot rule out gets
+  ;; the exact float64 pass of primStep (u64: the added point promoted to float64), so results
+  ;; are those of exact arithmetic. u32: the added point as float32. checkMask: 63 checks the
+  ;; partial sum every 16 floats, 127 every 32 (fewer checks pay off in high dimensions).
+  (func (export "primStepF32") (param $t0 i32) (param $r i32) (param $head i32) (param $headBytes i32) (param $tail i32) (param $tailBytes i32)
+        (param $u64 i32) (param $best i32) (param $lower i32) (param $parent i32) (param $delta f64) (param $uId i32)
+        (param $u32 i32) (param $margin f64) (param $checkMask i32) (result i32)
+    (local $t i32) (local $argmin i32) (local $seg i32) (local $row i32) (local $len i32) (local $q i32) (local $h i32) (local $ruled i32)
+    (local $s f64) (local $hi f64) (local $minVal f64) (local $bt f64) (local $low f64) (local $lb f64)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $d v128) (local $sum v128)
     (local.set $minVal (f64.const inf))
     (local.set $t (local.get $t0))
     (local.set $argmin (local.get $t0))
     (block $slotsDone (loop $slots
       (br_if $slotsDone (i32.ge_u (local.get $t) (local.get $r)))
-      (local.set $limit (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))))
+      ;; triangle bound: lower - delta (less a 1e-12 relative margin for rounding) already reaching
+      ;; sqrt(best) rules the slot out; it becomes the slot's lower bound
       (local.set $low (f64.load (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3)))))
       (local.set $lb (f64.sub (f64.sub (local.get $low) (local.get $delta)) (f64.mul (f64.const 1e-12) (local.get $low))))
       (if (i32.and (f64.gt (local.get $lb) (f64.const 0))
-                   (f64.ge (f64.mul (local.get $lb) (local.get $lb)) (f64.mul (local.get $limit) (f64.const 1.000000001))))
+                   (f64.ge (f64.mul (local.get $lb) (local.get $lb))
+                           (f64.mul (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))) (f64.const 1.000000001))))
         (then (f64.store (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3))) (local.get $lb)))
         (else
-          (local.set $row (i32.add (local.get $coords) (i32.mul (local.get $t) (local.get $rowBytes))))
-          (local.set $acc (v128.const i32x4 0 0 0 0))
-          (local.set $j (i32.const 0))
-          (local.set $uj (local.get $u))
-          (local.set $complete (i32.const 1))
-          (block $sumDone (loop $sum
-            (br_if $sumDone (i32.ge_u (local.get $j) (local.get $rowBytes)))
-            ;; 8 floats: two float32x4 loads, each split into two float64x2 halves
+          (local.set $hi (f64.mul (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))) (local.get $margin)))
+          (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+          (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
+          (local.set $q (local.get $u32))
+          (local.set $ruled (i32.const 0))
+          (local.set $seg (i32.const 0))
+          (block $filterDone (loop $segments
+            (br_if $filterDone (i32.ge_u (local.get $seg) (i32.const 2)))
+            (if (i32.eqz (local.get $seg))
+              (then (local.set $len (local.get $headBytes))
+                    (local.set $row (i32.add (local.get $head) (i32.mul (local.get $t) (local.get $headBytes)))))
+              (else (local.set $len (local.get $tailBytes))
+                    (local.set $row (i32.add (local.get $tail) (i32.mul (local.get $t) (local.get $tailBytes))))))
+            ;; 16 floats at a time
+            (local.set $h (i32.const 0))
+            (block $chunksDone (loop $chunks
+              (br_if $chunksDone (i32.ge_u (local.get $h) (local.get $len)))
+              (local.set $d (f32x4.sub (v128.load offset=0 (i32.add (local.get $row) (local.get $h))) (v128.load offset=0 (local.get $q))))
+              (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $d) (local.get $d))))
+              (local.set $d (f32x4.sub (v128.load offset=16 (i32.add (local.get $row) (local.get $h))) (v128.load offset=16 (local.get $q))))
+              (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $d) (local.get $d))))
+              (local.set $d (f32x4.sub (v128.load offset=32 (i32.add (local.get $row) (local.get $h))) (v128.load offset=32 (local.get $q))))
+              (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $d) (local.get $d))))
+              (local.set $d (f32x4.sub (v128.load offset=48 (i32.add (local.get $row) (local.get $h))) (v128.load offset=48 (local.get $q))))
+              (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $d) (local.get $d))))
+              (local.set $h (i32.add (local.get $h) (i32.const 64)))
+              (local.set $q (i32.add (local.get $q) (i32.const 64)))
+              ;; check every checkBytes and at the end of a segment
+              (if (i32.or (i32.eqz (i32.and (local.get $h) (local.get $checkMask))) (i32.eq (local.get $h) (local.get $len)))
+                (then
+                  (local.set $sum (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3))))
+                  (local.set $s (f64.promote_f32 (call $hsum (local.get $sum))))
+                  (if (f64.ge (local.get $s) (local.get $hi))
+                    (then (local.set $ruled (i32.const 1)) (br $filterDone)))))
+              (br $chunks)))
+            (local.set $seg (i32.add (local.get $seg) (i32.const 1)))
+            (br $segments)))
+          (if (local.get $ruled)
+            (then (f64.store (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3)))
+                    (f64.sqrt (f64.div (local.get $s) (local.get $margin)))))
+            (else
+              (call $exactF64 (local.get $t) (local.get $head) (local.get $headBytes) (local.get $tail) (local.get $tailBytes) (local.get $u64)
+                              (local.get $best) (local.get $lower) (local.get $parent) (local.get $uId) (i32.const 1))))))
+      (local.set $bt (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))))
+      (if (f64.lt (local.get $bt) (local.get $minVal))
+        (then (local.set $minVal (local.get $bt)) (local.set $argmin (local.get $t))))
+      (local.set $t (i32.add (local.get $t) (i32.const 1)))
+      (br $slots)))
+    (local.get $argmin))
+
+  ;; Exact squared distance of slot t to u in float64 (u: float64, head and tail end to end),
+  ;; stopping once it reaches best[t]; refreshes lower[t], and best[t]/parent[t] if it is
+  ;; closer. f32 = 1: coordinates are float32 (promoted exactly to float64), else float64.
+  (func $exactF64 (param $t i32) (param $head i32) (param $headBytes i32) (param $tail i32) (param $tailBytes i32) (param $u i32)
+        (param $best i32) (param $lower i32) (param $parent i32) (param $uId i32) (param $f32 i32)
+    (local $seg i32) (local $row i32) (local $len i32) (local $j i32) (local $uj i32) (local $complete i32)
+    (local $limit f64) (local $s f64) (local $acc v128) (local $d v128) (local $x v128)
+    (local.set $limit (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))))
+    (local.set $uj (local.get $u))
+    (local.set $acc (v128.const i32x4 0 0 0 0))
+    (local.set $complete (i32.const 1))
+    (local.set $seg (i32.const 0))
+    (block $sumDone (loop $segments
+      (br_if $sumDone (i32.ge_u (local.get $seg) (i32.const 2)))
+      (if (i32.eqz (local.get $seg))
+        (then (local.set $len (local.get $headBytes))
+              (local.set $row (i32.add (local.get $head) (i32.mul (local.get $t) (local.get $headBytes)))))
+        (else (local.set $len (local.get $tailBytes))
+              (local.set $row (i32.add (local.get $tail) (i32.mul (local.get $t) (local.get $tailBytes))))))
+      (local.set $j (i32.const 0))
+      (block $segmentDone (loop $sum
+        (br_if $segmentDone (i32.ge_u (local.get $j) (local.get $len)))
+        (if (local.get $f32)
+          (then
+            ;; 8 floats: a float32x4 load split into two float64x2 halves, twice
             (local.set $x (v128.load (i32.add (local.get $row) (local.get $j))))
             (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (local.get $x)) (v128.load (local.get $uj))))
             (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
@@ -202,25 +341,32 @@
             (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $x) (local.get $x)))
                                      (v128.load offset=48 (local.get $uj))))
             (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
-            (local.set $j (i32.add (local.get $j) (i32.const 32)))
-            (local.set $uj (i32.add (local.get $uj) (i32.const 64)))
-            (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
-            (if (f64.ge (local.get $s) (local.get $limit))
-              (then (local.set $complete (i32.const 0)) (br $sumDone)))
-            (br $sum)))
-          (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
-          (f64.store (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3)))
-            (f64.mul (f64.sqrt (local.get $s)) (f64.const 0.999999999999)))
-          (if (i32.and (local.get $complete) (f64.lt (local.get $s) (local.get $limit)))
-            (then
-              (f64.store (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3))) (local.get $s))
-              (i32.store (i32.add (local.get $parent) (i32.shl (local.get $t) (i32.const 2))) (local.get $uId))))))
-      (local.set $bt (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))))
-      (if (f64.lt (local.get $bt) (local.get $minVal))
-        (then (local.set $minVal (local.get $bt)) (local.set $argmin (local.get $t))))
-      (local.set $t (i32.add (local.get $t) (i32.const 1)))
-      (br $slots)))
-    (local.get $argmin))
+            (local.set $j (i32.add (local.get $j) (i32.const 32))))
+          (else
+            ;; 8 float64
+            (local.set $d (f64x2.sub (v128.load (i32.add (local.get $row) (local.get $j))) (v128.load (local.get $uj))))
+            (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
+            (local.set $d (f64x2.sub (v128.load offset=16 (i32.add (local.get $row) (local.get $j))) (v128.load offset=16 (local.get $uj))))
+            (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
+            (local.set $d (f64x2.sub (v128.load offset=32 (i32.add (local.get $row) (local.get $j))) (v128.load offset=32 (local.get $uj))))
+            (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
+            (local.set $d (f64x2.sub (v128.load offset=48 (i32.add (local.get $row) (local.get $j))) (v128.load offset=48 (local.get $uj))))
+            (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
+            (local.set $j (i32.add (local.get $j) (i32.const 64)))))
+        (local.set $uj (i32.add (local.get $uj) (i32.const 64)))
+        (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
+        (if (f64.ge (local.get $s) (local.get $limit))
+          (then (local.set $complete (i32.const 0)) (br $sumDone)))
+        (br $sum)))
+      (local.set $seg (i32.add (local.get $seg) (i32.const 1)))
+      (br $segments)))
+    (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
+    (f64.store (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3)))
+      (f64.mul (f64.sqrt (local.get $s)) (f64.const 0.999999999999)))
+    (if (i32.and (local.get $complete) (f64.lt (local.get $s) (local.get $limit)))
+      (then
+        (f64.store (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3))) (local.get $s))
+        (i32.store (i32.add (local.get $parent) (i32.shl (local.get $t) (i32.const 2))) (local.get $uId)))))
 
   (func $hsum (param $v v128) (result f32)
     (f32.add

@@ -1,8 +1,8 @@
 /**
- * Dense kernels for tall-skinny products with a zoo matrix X (n x d, float32, row-major):
- * Y = X B and Z = X^T Q, with B and Q thin (d x l, n x l). Register-blocked so each loaded
- * value feeds several multiply-adds (V8 emits scalar code, so this is where speed comes from).
+ * Dense linear algebra of the truncated SVD: a plain-JavaScript X B (for projecting new
+ * rows), Gram-Schmidt and CholeskyQR2 orthonormalisation.
  */
+import { simdKernels } from './simdProducts.ts';
 
 /** Y (n x l, row-major float64) = X (n x d) * B, where `bt` holds B transposed (l x d, row-major). */
 export function multiplyByTransposed(x: Float32Array, n: number, d: number, bt: Float64Array, l: number, rowStart = 0, rowEnd = n, y = new Float64Array(n * l)): Float64Array {
@@ -91,40 +91,46 @@ export function transpose(a: Float64Array, rows: number, cols: number): Float64A
 /**
  * Orthonormalises the l columns of Y (n x l, row-major) in place by CholeskyQR2 (Fukaya et
  * al. 2014): G = Y^T Y, G = R^T R, Y <- Y R^-1, done twice for orthogonality to machine
- * precision. Four times fewer operations than Gram-Schmidt. Works on a transposed copy so
- * every Gram entry is a contiguous dot product and the solve is a sequence of axpys.
- * Returns false, leaving Y unchanged, when Y is (numerically) rank deficient.
+ * precision. Four times fewer operations than Gram-Schmidt. The Gram matrix and the solve
+ * run in the float64 SIMD kernels gram and trsm of kernels.wat; the l x l Cholesky
+ * factorisation stays here. Returns false, leaving Y unchanged, when Y is (numerically)
+ * rank deficient.
  */
 export function choleskyQR2(y: Float64Array, n: number, l: number): boolean {
-  const cols = transpose(y, n, l); // l x n: row a is column a of Y
+  const lp = l + (l & 1);
+  const nPad = Math.ceil(n / 4) * 4; // zero rows add nothing to the Gram matrix
+  const k = simdKernels();
+  const at = { y: 64, g: 64 + nPad * lp * 8, rt: 0, inv: 0 };
+  at.rt = at.g + l * lp * 8;
+  at.inv = at.rt + l * lp * 8;
+  const pages = Math.ceil((at.inv + l * 8) / 65536) - k.memory.buffer.byteLength / 65536;
+  if (pages > 0) k.memory.grow(pages);
+  const ym = new Float64Array(k.memory.buffer, at.y, nPad * lp);
+  const g = new Float64Array(k.memory.buffer, at.g, l * lp);
+  const rt = new Float64Array(k.memory.buffer, at.rt, l * lp); // row a: column a of R above the diagonal
+  const inv = new Float64Array(k.memory.buffer, at.inv, l);
+  if (lp === l) ym.set(y);
+  else for (let i = 0; i < n; i++) ym.set(y.subarray(i * l, (i + 1) * l), i * lp);
   for (let pass = 0; pass < 2; pass++) {
-    const r = new Float64Array(l * l);
-    for (let a = 0; a < l; a++) for (let b = a; b < l; b++) r[a * l + b] = dotRows(cols, a * n, b * n, n);
-    // G = R^T R with R upper triangular, in place in the upper triangle
+    g.fill(0);
+    k.gram(at.y, 0, nPad, lp, l, at.g);
+    // G = R^T R with R upper triangular: rt[a][p] = R[p][a]
+    rt.fill(0);
     for (let a = 0; a < l; a++) {
-      let diag = r[a * l + a];
-      for (let p = 0; p < a; p++) diag -= r[p * l + a] * r[p * l + a];
-      if (!(diag > 1e-13 * (r[0] || 1))) return false;
+      let diag = g[a * lp + a];
+      for (let p = 0; p < a; p++) diag -= rt[a * lp + p] ** 2;
+      if (!(diag > 1e-13 * (g[0] || 1))) return false;
       const root = Math.sqrt(diag);
-      r[a * l + a] = root;
+      inv[a] = 1 / root;
       for (let b = a + 1; b < l; b++) {
-        let v = r[a * l + b];
-        for (let p = 0; p < a; p++) v -= r[p * l + a] * r[p * l + b];
-        r[a * l + b] = v / root;
+        let v = g[a * lp + b];
+        for (let p = 0; p < a; p++) v -= rt[a * lp + p] * rt[b * lp + p];
+        rt[b * lp + a] = v / root;
       }
     }
-    // Q = Y R^-1 column by column: q_a = (y_a - sum_{p<a} R[p][a] q_p) / R[a][a]
-    for (let a = 0; a < l; a++) {
-      const oa = a * n;
-      for (let p = 0; p < a; p++) {
-        const f = r[p * l + a];
-        const op = p * n;
-        for (let i = 0; i < n; i++) cols[oa + i] -= f * cols[op + i];
-      }
-      const inv = 1 / r[a * l + a];
-      for (let i = 0; i < n; i++) cols[oa + i] *= inv;
-    }
+    k.trsm(at.y, 0, nPad, lp, l, at.rt, at.inv);
   }
-  y.set(transpose(cols, l, n));
+  if (lp === l) y.set(ym.subarray(0, n * l));
+  else for (let i = 0; i < n; i++) y.set(ym.subarray(i * lp, i * lp + l), i * l);
   return true;
 }

@@ -4,8 +4,8 @@
  * comes from Prim's algorithm, O(n^2) distance evaluations at most, all in float64, with
  * two exact ways to skip work:
  *
- *  - partial distances: coordinates are summed in order (SVD coordinates come sorted by
- *    singular value, so most of the distance is in the first ones) and a candidate is
+ *  - partial distances: coordinates are summed in order of decreasing variance (see
+ *    columnsBySpread), so most of the distance is in the first ones, and a candidate is
  *    dropped as soon as the partial sum reaches its current best; sums of non-negative
  *    float64 terms never decrease, so this never drops a closer point;
  *  - triangle inequality: d(u', v) >= d(u, v) - d(u, u') bounds a point's distance to the
@@ -13,12 +13,12 @@
  *    with one subtraction (with a 1e-12 relative margin for rounding).
  *
  * Each step's scan runs in the SIMD kernels of kernels.wat, split between the main thread and
- * a helper thread (primHelper.mjs) on large inputs.
+ * a helper thread (kernelThread.ts) on large inputs.
  */
 
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { KERNELS_MODULE, simdKernels } from './simdProducts.ts';
+import { KernelThread } from './kernelThread.ts';
+import { simdKernels } from './simdProducts.ts';
 
 export interface Linkage {
   n: number;
@@ -66,29 +66,55 @@ export interface LinkageOptions {
 const PARALLEL_MIN_POINTS = 2048;
 const PARALLEL_MIN_SLOTS = 512; // below this, a step is cheaper than handing half to the helper
 
-/** Each Prim step runs in the primStep SIMD kernel (kernels.wat); the bookkeeping stays here. */
+/** Coordinates per point in the packed head segment (kernels.wat), float32 / float64. */
+const HEAD_VALUES = { f32: Number(process.env.HEAD ?? 256), f64: 128 };
+
+/** Each Prim step runs in the primStep SIMD kernels (kernels.wat); the bookkeeping stays here. */
 function exactTree(points: ExactPoints, options: LinkageOptions): SpanningTree {
   const { n, dim: m } = points;
-  const f32 = points.coords instanceof Float32Array; // float32 rows: primStepF32, half the memory traffic
+  const f32 = points.coords instanceof Float32Array; // float32 input: primStepF32, a float32 filter before the exact pass
   const bytesPerValue = f32 ? 4 : 8;
-  const mPad = Math.ceil(m / 8) * 8; // zero columns add nothing to a distance
+  const chunk = 64 / bytesPerValue; // segments are whole 64-byte chunks
+  const mPad = Math.ceil(m / chunk) * chunk; // zero columns add nothing to a distance
+  const headValues = Math.min(mPad, f32 ? HEAD_VALUES.f32 : HEAD_VALUES.f64);
+  const tailValues = mPad - headValues;
   const k = simdKernels();
-  const at = { coords: 64, u: 64 + Math.ceil((n * mPad * bytesPerValue) / 64) * 64 };
-  const layout = { best: at.u + mPad * 8, lower: at.u + mPad * 8 + n * 8, parent: at.u + mPad * 8 + 2 * n * 8 };
+  const threads = options.threads ?? (availableParallelism() >= 2 && n >= PARALLEL_MIN_POINTS ? 2 : 1);
+  const starting = threads === 2 ? KernelThread.start(k) : null; // starts while the points are laid out
+  const at = { head: 64, tail: 64 + n * headValues * bytesPerValue };
+  const layout = { u64: at.tail + n * tailValues * bytesPerValue, u32: 0, best: 0, lower: 0, parent: 0 };
+  layout.u32 = layout.u64 + mPad * 8;
+  layout.best = layout.u32 + mPad * 4;
+  layout.lower = layout.best + n * 8;
+  layout.parent = layout.lower + n * 8;
   const top = layout.parent + n * 4;
   const pages = Math.ceil(top / 65536) - k.memory.buffer.byteLength / 65536;
   if (pages > 0) k.memory.grow(pages);
   const buf = k.memory.buffer;
-  const coords = f32 ? new Float32Array(buf, at.coords, n * mPad) : new Float64Array(buf, at.coords, n * mPad); // slot t holds point id[t]
-  const u = new Float64Array(buf, at.u, mPad);
+  const coords = f32 ? new Float32Array(buf, at.head, n * mPad) : new Float64Array(buf, at.head, n * mPad);
+  const u64 = new Float64Array(buf, layout.u64, mPad);
+  const u32 = new Float32Array(buf, layout.u32, mPad);
   const best = new Float64Array(buf, layout.best, n).fill(Infinity);
   const lower = new Float64Array(buf, layout.lower, n).fill(0);
   const parent = new Int32Array(buf, layout.parent, n).fill(-1);
-  if (mPad === m) coords.set(points.coords.subarray(0, n * m));
-  else for (let i = 0; i < n; i++) coords.set(points.coords.subarray(i * m, (i + 1) * m), i * mPad);
-  const step = f32 ? k.primStepF32 : k.primStep;
-  const threads = options.threads ?? (availableParallelism() >= 2 && n >= PARALLEL_MIN_POINTS ? 2 : 1);
-  const helper = threads === 2 ? PrimHelper.start(k.memory, f32) : null;
+  // value c of the point in slot t (slot t holds point id[t]), in coords
+  const index = (t: number, c: number) => (c < headValues ? t * headValues + c : n * headValues + t * tailValues + c - headValues);
+  const order = columnsBySpread(points);
+  for (let i = 0; i < n; i++) for (let c = 0; c < m; c++) coords[index(i, c)] = points.coords[i * m + order[c]];
+  const margin = 1 + (mPad + 8) * 2 ** -23; // float32 rounding bound of the filter (kernels.wat)
+  const checkMask = mPad >= 256 ? 127 : 63;
+  const segments = [at.head, headValues * bytesPerValue, at.tail, tailValues * bytesPerValue] as const;
+  const moveSlot = (to: number, from: number) => {
+    coords.copyWithin(index(to, 0), index(from, 0), index(from, 0) + headValues);
+    if (tailValues > 0) coords.copyWithin(index(to, headValues), index(from, headValues), index(from, headValues) + tailValues);
+  };
+
+  const helper = starting?.ready() ? starting : null;
+  const kernel = f32 ? 'primStepF32' : 'primStep';
+  const stepArgs = (t0: number, r: number, delta: number, uId: number): number[] => [
+    t0, r, ...segments, layout.u64, layout.best, layout.lower, layout.parent, delta, uId, ...(f32 ? [layout.u32, margin, checkMask] : []),
+  ];
+  const step = (t0: number, r: number, delta: number, uId: number): number => (k[kernel] as (...args: number[]) => number)(...stepArgs(t0, r, delta, uId));
   const id = Int32Array.from({ length: n }, (_, i) => i);
   const from = new Int32Array(Math.max(0, n - 1));
   const to = new Int32Array(Math.max(0, n - 1));
@@ -102,86 +128,50 @@ function exactTree(points: ExactPoints, options: LinkageOptions): SpanningTree {
       from[added - 1] = parent[uSlot];
       to[added - 1] = uId;
       weight[added - 1] = Math.sqrt(best[uSlot]);
-      for (let c = 0; c < m; c++) delta += (coords[uSlot * mPad + c] - u[c]) ** 2;
+      for (let c = 0; c < m; c++) delta += (coords[index(uSlot, c)] - u64[c]) ** 2;
       delta = Math.sqrt(delta);
     }
-    u.set(coords.subarray(uSlot * mPad, (uSlot + 1) * mPad));
+    for (let c = 0; c < m; c++) u64[c] = coords[index(uSlot, c)];
+    if (f32) u32.set(u64);
     r--;
     if (uSlot !== r) {
-      coords.copyWithin(uSlot * mPad, r * mPad, (r + 1) * mPad);
+      moveSlot(uSlot, r);
       id[uSlot] = id[r];
       best[uSlot] = best[r];
       lower[uSlot] = lower[r];
       parent[uSlot] = parent[r];
     }
     if (r === 0) break;
-    const args = [at.coords, r, mPad * bytesPerValue, at.u, layout.best, layout.lower, layout.parent, delta, uId] as const;
     if (helper && r >= PARALLEL_MIN_SLOTS) {
       const half = r >> 1;
-      helper.begin(half, args);
-      const low = step(0, args[0], half, ...args.slice(2) as [number, number, number, number, number, number, number]);
+      helper.begin(kernel, stepArgs(half, r, delta, uId));
+      const low = step(0, half, delta, uId);
       const high = helper.end();
       uSlot = best[high] < best[low] ? high : low; // ties: the lower slot, as one scan would pick
     } else {
-      uSlot = step(0, ...args);
+      uSlot = step(0, r, delta, uId);
     }
   }
   helper?.stop();
   return { from, to, weight };
 }
 
-/** The helper thread of a parallel Prim step (primHelper.mjs), driven through a shared control block. */
-class PrimHelper {
-  private seq = 0;
-  private constructor(
-    private readonly worker: Worker,
-    private readonly ctl: Int32Array,
-    private readonly delta: Float64Array,
-  ) {}
-
-  /** Starts the helper on `memory`; null if it is not running within 2 s (then one thread does all). */
-  static start(memory: WebAssembly.Memory, f32: boolean): PrimHelper | null {
-    const control = new SharedArrayBuffer(128);
-    const ctl = new Int32Array(control, 0, 16);
-    ctl[3] = f32 ? 1 : 0;
-    const worker = new Worker(new URL('./primHelper.mjs', import.meta.url), { workerData: { module: KERNELS_MODULE, memory, control } });
-    worker.unref();
-    const deadline = performance.now() + 2000;
-    while (Atomics.load(ctl, 2) !== 1) {
-      if (performance.now() > deadline) {
-        void worker.terminate();
-        return null;
-      }
-    }
-    return new PrimHelper(worker, ctl, new Float64Array(control, 64, 1));
-  }
-
-  /** Hands slots `from`..r-1 of this step to the helper. */
-  begin(from: number, [coords, r, rowBytes, u, best, lower, parent, delta, uId]: readonly number[]): void {
-    const c = this.ctl;
-    c[5] = from;
-    c[6] = coords;
-    c[7] = r;
-    c[8] = rowBytes;
-    c[9] = u;
-    c[10] = best;
-    c[11] = lower;
-    c[12] = parent;
-    c[13] = uId;
-    this.delta[0] = delta;
-    Atomics.store(c, 0, ++this.seq);
-  }
-
-  /** Waits (spinning: a step takes microseconds) for the helper's slot with the smallest best. */
-  end(): number {
-    while (Atomics.load(this.ctl, 1) !== this.seq);
-    return this.ctl[4];
-  }
-
-  stop(): void {
-    Atomics.store(this.ctl, 0, -1);
-    void this.worker.terminate();
-  }
+/**
+ * Column indices by decreasing variance. Summing coordinates in this order makes a partial
+ * distance reach a candidate's current best as early as possible: in a zoo's weight space
+ * the layers with few inputs (large Kaiming variance) carry most of the distance, e.g. the
+ * FFNN's 200 fc2/fc3 weights about two thirds of it, so sums over the raw layout run through
+ * ~95 % of the coordinates before they can stop and sums in this order ~15 %. SVD
+ * coordinates are already in about this order. The sum is over the same terms, so it is
+ * still the exact distance, up to float64 rounding in a different order.
+ */
+function columnsBySpread({ n, dim: m, coords }: ExactPoints): Int32Array {
+  const mean = new Float64Array(m);
+  const spread = new Float64Array(m);
+  for (let i = 0; i < n; i++) for (let c = 0; c < m; c++) mean[c] += coords[i * m + c];
+  for (let c = 0; c < m; c++) mean[c] /= n;
+  for (let i = 0; i < n; i++) for (let c = 0; c < m; c++) spread[c] += (coords[i * m + c] - mean[c]) ** 2;
+  return Int32Array.from(spread.keys()).sort((a, b) => spread[b] - spread[a] || a - b);
 }
 
 /** SciPy-layout linkage from a spanning tree: merges in order of increasing edge weight. */

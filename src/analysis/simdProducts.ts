@@ -5,8 +5,13 @@
  * Products are float32 inside; X^T Q is summed in blocks of rows and the blocks added in
  * float64, which keeps its error near float32 rounding of each entry.
  */
+import { setFlagsFromString } from 'node:v8';
+import { KernelThread } from './kernelThread.ts';
 import { KERNELS_WASM_BASE64 } from './kernels.wasm.ts';
 
+// Compile the kernels with the optimising compiler straight away: V8's baseline code for
+// them runs about half as fast, and a one-shot CLI run would spend its first second there.
+setFlagsFromString('--no-liftoff');
 /** The compiled kernels; a WebAssembly.Module can be posted to worker threads. */
 export const KERNELS_MODULE = new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
 const BLOCK_ROWS = 512; // rows per float32 partial sum of X^T Q
@@ -16,11 +21,14 @@ export interface SimdKernels {
   xbt(x: number, n: number, rowBytes: number, bt: number, l: number, y: number): void;
   qtx(x: number, r0: number, r1: number, rowBytes: number, q: number, l: number, zt: number): void;
   primStep: PrimStep;
-  primStepF32: PrimStep;
+  primStepF32: PrimStepF32;
+  gram(y: number, r0: number, r1: number, lp: number, l: number, g: number): void;
+  trsm(y: number, r0: number, r1: number, lp: number, l: number, rt: number, inv: number): void;
 }
 
 /** Scans slots t0..r-1 (see kernels.wat); returns the slot with the smallest best distance. */
-export type PrimStep = (t0: number, coords: number, r: number, rowBytes: number, u: number, best: number, lower: number, parent: number, delta: number, uId: number) => number;
+export type PrimStep = (t0: number, r: number, head: number, headBytes: number, tail: number, tailBytes: number, u64: number, best: number, lower: number, parent: number, delta: number, uId: number) => number;
+export type PrimStepF32 = (...args: [...Parameters<PrimStep>, u32: number, margin: number, checkMask: number]) => number;
 
 /** A fresh instance of the kernels on a new shared memory (so a helper thread can join in). */
 export function simdKernels(): SimdKernels {
@@ -33,21 +41,29 @@ const roundUp = (v: number, m: number) => Math.ceil(v / m) * m;
 
 export class SimdProducts {
   private readonly k: SimdKernels;
+  private readonly helper: KernelThread | null;
   private readonly d4: number;
   private readonly nPad: number;
   private readonly lPad: number;
+  private readonly blocks: number;
   private readonly at: { x: number; bt: number; y: number; q: number; zt: number };
 
-  /** @param lMax the widest B or Q that will be multiplied */
+  /**
+   * @param lMax the widest B or Q that will be multiplied
+   * @param threads 2: a helper thread takes half of every product (same result bit for bit);
+   *   call close() when done
+   */
   constructor(
     x: Float32Array,
     readonly n: number,
     readonly d: number,
     lMax: number,
+    threads: 1 | 2 = 1,
   ) {
     this.d4 = roundUp(d, 4);
     this.nPad = roundUp(n, 4);
     this.lPad = roundUp(lMax, 4);
+    this.blocks = Math.ceil(this.nPad / BLOCK_ROWS);
     const bytes = (rows: number, cols: number) => roundUp(rows * cols * 4, 64);
     let top = 64;
     const region = (size: number) => {
@@ -58,16 +74,18 @@ export class SimdProducts {
     this.at = {
       x: region(bytes(this.nPad, this.d4)),
       bt: region(bytes(this.lPad, this.d4)),
-      zt: region(bytes(this.lPad, this.d4)),
+      zt: region(this.blocks * bytes(this.lPad, this.d4)), // one partial X^T Q per block of rows
       y: region(bytes(this.nPad, this.lPad)),
       q: region(bytes(this.nPad, this.lPad)),
     };
     this.k = simdKernels();
+    const starting = threads === 2 ? KernelThread.start(this.k) : null; // starts while X is copied
     const pages = Math.ceil(top / 65536) - this.k.memory.buffer.byteLength / 65536;
     if (pages > 0) this.k.memory.grow(pages);
     const mem = this.f32(this.at.x, this.nPad * this.d4);
     if (this.d4 === d) mem.set(x.subarray(0, n * d));
     else for (let i = 0; i < n; i++) mem.set(x.subarray(i * d, (i + 1) * d), i * this.d4);
+    this.helper = starting?.ready() ? starting : null;
   }
 
   private f32(byteOffset: number, length: number): Float32Array {
@@ -81,11 +99,24 @@ export class SimdProducts {
     const b = this.f32(this.at.bt, lp * d4);
     b.fill(0);
     for (let c = 0; c < l; c++) for (let j = 0; j < d; j++) b[c * d4 + j] = bt[c * d + j];
-    this.k.xbt(this.at.x, nPad, d4 * 4, this.at.bt, lp, this.at.y);
+    const rowBytes = d4 * 4;
+    if (this.helper) {
+      const half = roundUp(nPad >> 1, 2);
+      this.helper.begin('xbt', [this.at.x + half * rowBytes, nPad - half, rowBytes, this.at.bt, lp, this.at.y + half * lp * 4]);
+      this.k.xbt(this.at.x, half, rowBytes, this.at.bt, lp, this.at.y);
+      this.helper.end();
+    } else {
+      this.k.xbt(this.at.x, nPad, rowBytes, this.at.bt, lp, this.at.y);
+    }
     const y = this.f32(this.at.y, nPad * lp);
     const out = new Float64Array(n * l);
     for (let i = 0; i < n; i++) for (let c = 0; c < l; c++) out[i * l + c] = y[i * lp + c];
     return out;
+  }
+
+  /** Stops the helper thread, if any. */
+  close(): void {
+    this.helper?.stop();
   }
 
   /** Z^T (l x d, float64) = Q^T X, with Q n x l row-major float64. */
@@ -95,12 +126,27 @@ export class SimdProducts {
     const qf = this.f32(this.at.q, nPad * lp);
     qf.fill(0);
     for (let i = 0; i < n; i++) for (let c = 0; c < l; c++) qf[i * lp + c] = q[i * l + c];
-    const zt = this.f32(this.at.zt, lp * d4);
+    // partial sums per block of rows, added in block order: the same result with one thread or two
+    const blockBytes = roundUp(this.lPad * d4 * 4, 64);
+    const zt = (b: number) => this.f32(this.at.zt + b * blockBytes, lp * d4);
+    const run = (b: number, on: 'main' | 'helper') => {
+      zt(b).fill(0);
+      const args = [this.at.x, b * BLOCK_ROWS, Math.min(nPad, (b + 1) * BLOCK_ROWS), d4 * 4, this.at.q, lp, this.at.zt + b * blockBytes];
+      if (on === 'helper') this.helper!.begin('qtx', args);
+      else this.k.qtx(...(args as Parameters<SimdKernels['qtx']>));
+    };
+    const half = Math.ceil(this.blocks / 2);
+    for (let b = 0; b < half; b++) {
+      const other = b + half < this.blocks && this.helper ? b + half : -1;
+      if (other >= 0) run(other, 'helper');
+      run(b, 'main');
+      if (other >= 0) this.helper!.end();
+    }
+    if (!this.helper) for (let b = half; b < this.blocks; b++) run(b, 'main');
     const out = new Float64Array(l * d);
-    for (let r0 = 0; r0 < nPad; r0 += BLOCK_ROWS) {
-      zt.fill(0);
-      this.k.qtx(this.at.x, r0, Math.min(nPad, r0 + BLOCK_ROWS), d4 * 4, this.at.q, lp, this.at.zt);
-      for (let c = 0; c < l; c++) for (let j = 0; j < d; j++) out[c * d + j] += zt[c * d4 + j];
+    for (let b = 0; b < this.blocks; b++) {
+      const part = zt(b);
+      for (let c = 0; c < l; c++) for (let j = 0; j < d; j++) out[c * d + j] += part[c * d4 + j];
     }
     return out;
   }

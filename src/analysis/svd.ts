@@ -8,6 +8,7 @@
  * Fitted like scikit-learn: `new TruncatedSVD({ components: 50 }).fit(x, n, d).transform(x, n)`.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { Precision, tableFromIPC, type FixedSizeList } from 'apache-arrow';
 import { Rng } from '../nn/rng.ts';
@@ -33,9 +34,15 @@ export interface TruncatedSVDOptions {
   center?: boolean;
   /** Seed of the Gaussian test matrix (default 0). */
   seed?: number;
+  /**
+   * Threads for the passes over X: 1, 2, or 'auto' (default: 2 on a machine with two cores
+   * and an X of at least 2^22 values). The result is the same bit for bit.
+   */
+  threads?: 1 | 2 | 'auto';
 }
 
-export const SVD_DEFAULTS = { oversample: 10, powerIterations: 'auto', center: false, seed: 0 } as const;
+export const SVD_DEFAULTS = { oversample: 10, powerIterations: 'auto', center: false, seed: 0, threads: 'auto' } as const;
+const PARALLEL_MIN_VALUES = 2 ** 22;
 
 export class TruncatedSVD {
   readonly options: Required<TruncatedSVDOptions>;
@@ -60,7 +67,7 @@ export class TruncatedSVD {
 
   /** Fits the top-k right singular vectors of X (n x d, row-major). */
   fit(x: Float32Array, n: number, d: number): this {
-    const { components: k, oversample, center, seed } = this.options;
+    const { components: k, oversample, center } = this.options;
     if (k > Math.min(n, d)) {
       throw new RangeError(`SVD-${k} needs at least ${k} checkpoints and ${k} weights; this zoo has ${n} x ${d} (choose k <= ${Math.min(n, d)})`);
     }
@@ -68,9 +75,20 @@ export class TruncatedSVD {
     const powerIterations = this.options.powerIterations === 'auto' ? (l <= 128 ? 1 : 0) : this.options.powerIterations;
     this.dim = d;
     this.mean = center ? columnMeans(x, n, d) : null;
+    const threads = this.options.threads === 'auto' ? (availableParallelism() >= 2 && n * d >= PARALLEL_MIN_VALUES ? 2 : 1) : this.options.threads;
+    const products = new SimdProducts(x, n, d, l, threads);
+    try {
+      this.fitWith(products, n, d, l, powerIterations);
+    } finally {
+      products.close();
+    }
+    return this;
+  }
+
+  private fitWith(products: SimdProducts, n: number, d: number, l: number, powerIterations: number): void {
+    const { components: k, seed } = this.options;
     const mean = this.mean;
     // X B and Q^T X with the centring folded in: (X - 1 m^T) B = X B - 1 (m^T B)
-    const products = new SimdProducts(x, n, d, l);
     const times = (bt: Float64Array): Float64Array => {
       const y = products.times(bt, l);
       if (mean) {
@@ -124,7 +142,6 @@ export class TruncatedSVD {
       }
     }
     this.fittedCoords = coords;
-    return this;
   }
 
   /** Coordinates of the rows of X (n x d) on the components: n x k, row-major float64. */

@@ -1,0 +1,23 @@
+// A helper thread for the SIMD kernels (kernelThread.ts). Plain JavaScript so it starts in
+// milliseconds. It shares the WebAssembly memory with the main thread and runs each kernel
+// call the main thread announces in the control block. It spins rather than sleeps between
+// calls: a call often lasts microseconds (a Prim step), and the caller owns both cores.
+// Control block: int32 [0] call sequence (-1: stop), [1] call done, [2] ready, [3] kernel
+// index in KERNEL_NAMES, [4] argument count, [5] result; float64 arguments from byte 64.
+import { workerData } from 'node:worker_threads';
+
+const { module, memory, control, names } = workerData;
+const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const kernels = names.map((name) => exports[name]);
+const ctl = new Int32Array(control, 0, 16);
+const args = new Float64Array(control, 64, 24);
+Atomics.store(ctl, 2, 1); // ready
+let last = 0;
+for (;;) {
+  let seq;
+  while ((seq = Atomics.load(ctl, 0)) === last);
+  if (seq < 0) break;
+  last = seq;
+  ctl[5] = kernels[ctl[3]](...args.subarray(0, ctl[4])) ?? 0;
+  Atomics.store(ctl, 1, seq);
+}
