@@ -1,21 +1,25 @@
 /**
  * Exact single-linkage clustering (Euclidean) through the minimum spanning tree: single
  * linkage merges in the order of MST edges sorted by weight (Gower & Ross 1969). The MST
- * comes from Prim's algorithm, O(n^2) distance evaluations at most, all in float64, with
- * two exact ways to skip work:
+ * comes from Prim's algorithm, O(n^2) distance evaluations at most, decided in float64, with
+ * exact ways to skip work:
  *
  *  - partial distances: coordinates are summed in order of decreasing variance (see
  *    columnsBySpread), so most of the distance is in the first ones, and a candidate is
  *    dropped as soon as the partial sum reaches its current best; sums of non-negative
- *    float64 terms never decrease, so this never drops a closer point;
+ *    terms never decrease, so this never drops a closer point;
+ *  - float32 input (a zoo's own weights, SVD coordinates) is first summed in float32, four
+ *    lanes at a time, and dropped only when that sum exceeds the best by more than float32
+ *    rounding can explain; anything closer gets the exact float64 sum;
  *  - triangle inequality: d(u', v) >= d(u, v) - d(u, u') bounds a point's distance to the
- *    newly added u' from its distance to the previous one, so most points are passed over
+ *    newly added u' from its distance to the previous one, so many points are passed over
  *    with one subtraction (with a 1e-12 relative margin for rounding).
  *
  * Each step's scan runs in the SIMD kernels of kernels.wat, split between the main thread and
- * a helper thread (kernelThread.ts) on large inputs.
+ * a helper thread (kernelThread.ts) on large inputs. The first coordinates of every point
+ * are packed together (the head segment), so the scans, most of which stop early, read
+ * dense memory.
  */
-
 import { availableParallelism } from 'node:os';
 import { KernelThread } from './kernelThread.ts';
 import { simdKernels } from './simdProducts.ts';
@@ -43,12 +47,10 @@ export interface SpanningTree {
 
 
 /**
- * Minimum spanning tree by Prim's algorithm. Both variants keep the points not yet in the
- * tree compacted at the front of a working copy of their coordinates (swap-remove on
- * insertion), so every step scans memory sequentially and an early exit touches only the
- * first cache lines of a row; and both keep, per point, a lower bound on its distance to the
- * point added last (triangle inequality: d(u', v) >= d(u, v) - d(u, u')), so most points are
- * passed over with one subtraction.
+ * Minimum spanning tree by Prim's algorithm. The points not yet in the tree stay compacted at
+ * the front of a working copy of their coordinates (swap-remove on insertion), so every step
+ * scans memory sequentially; each point keeps a lower bound on its distance to the point
+ * added last (triangle inequality).
  */
 export function minimumSpanningTree(points: ExactPoints, options: LinkageOptions = {}): SpanningTree {
   return exactTree(points, options);
@@ -67,7 +69,7 @@ const PARALLEL_MIN_POINTS = 2048;
 const PARALLEL_MIN_SLOTS = 512; // below this, a step is cheaper than handing half to the helper
 
 /** Coordinates per point in the packed head segment (kernels.wat), float32 / float64. */
-const HEAD_VALUES = { f32: Number(process.env.HEAD ?? 256), f64: 128 };
+const HEAD_VALUES = { f32: 256, f64: 128 }; // 1 KiB: most scans of a zoo's weights stop within it
 
 /** Each Prim step runs in the primStep SIMD kernels (kernels.wat); the bookkeeping stays here. */
 function exactTree(points: ExactPoints, options: LinkageOptions): SpanningTree {
@@ -102,7 +104,7 @@ function exactTree(points: ExactPoints, options: LinkageOptions): SpanningTree {
   const order = columnsBySpread(points);
   for (let i = 0; i < n; i++) for (let c = 0; c < m; c++) coords[index(i, c)] = points.coords[i * m + order[c]];
   const margin = 1 + (mPad + 8) * 2 ** -23; // float32 rounding bound of the filter (kernels.wat)
-  const checkMask = mPad >= 256 ? 127 : 63;
+  const checkMask = mPad >= 256 ? 127 : 63; // check every 32 floats in high dimensions, every 16 in low
   const segments = [at.head, headValues * bytesPerValue, at.tail, tailValues * bytesPerValue] as const;
   const moveSlot = (to: number, from: number) => {
     coords.copyWithin(index(to, 0), index(from, 0), index(from, 0) + headValues);
