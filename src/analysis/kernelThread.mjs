@@ -8,9 +8,18 @@ import { workerData } from 'node:worker_threads';
 
 const { module, memory, control, names } = workerData;
 const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const kernels = names.map((name) => exports[name]);
 const ctl = new Int32Array(control, 0, 16);
 const args = new Float64Array(control, 64, 24);
+const a = (i) => args[i];
+// direct calls with fixed arguments take V8's fast JS-to-WebAssembly path; a spread call the slow generic one
+const calls = {
+  primStep: () => exports.primStep(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11)),
+  primStepF32: () => exports.primStepF32(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12), a(13), a(14)),
+  xbt: () => exports.xbt(a(0), a(1), a(2), a(3), a(4), a(5)),
+  qtx: () => exports.qtx(a(0), a(1), a(2), a(3), a(4), a(5), a(6)),
+};
+const byIndex = names.map((name) => calls[name]);
+const call = (index) => byIndex[index]() ?? 0;
 Atomics.store(ctl, 2, 1); // ready
 let last = 0;
 for (;;) {
@@ -18,6 +27,6 @@ for (;;) {
   while ((seq = Atomics.load(ctl, 0)) === last);
   if (seq < 0) break;
   last = seq;
-  ctl[5] = kernels[ctl[3]](...args.subarray(0, ctl[4])) ?? 0;
+  ctl[5] = call(ctl[3]);
   Atomics.store(ctl, 1, seq);
 }

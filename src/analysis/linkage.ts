@@ -116,7 +116,12 @@ function exactTree(points: ExactPoints, options: LinkageOptions): SpanningTree {
   const stepArgs = (t0: number, r: number, delta: number, uId: number): number[] => [
     t0, r, ...segments, layout.u64, layout.best, layout.lower, layout.parent, delta, uId, ...(f32 ? [layout.u32, margin, checkMask] : []),
   ];
-  const step = (t0: number, r: number, delta: number, uId: number): number => (k[kernel] as (...args: number[]) => number)(...stepArgs(t0, r, delta, uId));
+  const [head, headBytes, tail, tailBytes] = segments;
+  // direct calls with fixed arguments: V8's fast JS-to-WebAssembly path (a spread call takes the slow generic one)
+  const step = (t0: number, r: number, delta: number, uId: number): number =>
+    f32
+      ? k.primStepF32(t0, r, head, headBytes, tail, tailBytes, layout.u64, layout.best, layout.lower, layout.parent, delta, uId, layout.u32, margin, checkMask)
+      : k.primStep(t0, r, head, headBytes, tail, tailBytes, layout.u64, layout.best, layout.lower, layout.parent, delta, uId);
   const id = Int32Array.from({ length: n }, (_, i) => i);
   const from = new Int32Array(Math.max(0, n - 1));
   const to = new Int32Array(Math.max(0, n - 1));
