@@ -2,7 +2,7 @@
  * Dense linear algebra of the truncated SVD: a plain-JavaScript X B (for projecting new
  * rows), Gram-Schmidt and CholeskyQR2 orthonormalisation.
  */
-import { simdKernels } from './simdProducts.ts';
+import { copyRows, simdKernels } from './simdProducts.ts';
 
 /** Y (n x l, row-major float64) = X (n x d) * B, where `bt` holds B transposed (l x d, row-major). */
 export function multiplyByTransposed(x: Float32Array, n: number, d: number, bt: Float64Array, l: number, rowStart = 0, rowEnd = n, y = new Float64Array(n * l)): Float64Array {
@@ -109,8 +109,7 @@ export function choleskyQR2(y: Float64Array, n: number, l: number): boolean {
   const g = new Float64Array(k.memory.buffer, at.g, l * lp);
   const rt = new Float64Array(k.memory.buffer, at.rt, l * lp); // row a: column a of R above the diagonal
   const inv = new Float64Array(k.memory.buffer, at.inv, l);
-  if (lp === l) ym.set(y);
-  else for (let i = 0; i < n; i++) ym.set(y.subarray(i * l, (i + 1) * l), i * lp);
+  copyRows(y, l, ym, lp, n, l);
   for (let pass = 0; pass < 2; pass++) {
     g.fill(0);
     k.gram(at.y, 0, nPad, lp, l, at.g);
@@ -130,7 +129,6 @@ export function choleskyQR2(y: Float64Array, n: number, l: number): boolean {
     }
     k.trsm(at.y, 0, nPad, lp, l, at.rt, at.inv);
   }
-  if (lp === l) y.set(ym.subarray(0, n * l));
-  else for (let i = 0; i < n; i++) y.set(ym.subarray(i * lp, i * lp + l), i * l);
+  copyRows(ym, lp, y, l, n, l);
   return true;
 }

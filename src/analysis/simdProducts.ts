@@ -39,6 +39,14 @@ export function simdKernels(): SimdKernels {
 
 const roundUp = (v: number, m: number) => Math.ceil(v / m) * m;
 
+type Values = Float32Array | Float64Array;
+
+/** Copies `rows` rows of `cols` values between row-major arrays of different row lengths (padding). */
+export function copyRows(src: Values, srcRow: number, dst: Values, dstRow: number, rows: number, cols: number): void {
+  if (srcRow === cols && dstRow === cols) dst.set(src.subarray(0, rows * cols));
+  else for (let i = 0; i < rows; i++) dst.set(src.subarray(i * srcRow, i * srcRow + cols), i * dstRow);
+}
+
 export class SimdProducts {
   private readonly k: SimdKernels;
   private readonly helper: KernelThread | null;
@@ -83,8 +91,7 @@ export class SimdProducts {
     const pages = Math.ceil(top / 65536) - this.k.memory.buffer.byteLength / 65536;
     if (pages > 0) this.k.memory.grow(pages);
     const mem = this.f32(this.at.x, this.nPad * this.d4);
-    if (this.d4 === d) mem.set(x.subarray(0, n * d));
-    else for (let i = 0; i < n; i++) mem.set(x.subarray(i * d, (i + 1) * d), i * this.d4);
+    copyRows(x, d, mem, this.d4, n, d);
     this.helper = starting?.ready() ? starting : null;
   }
 
@@ -98,7 +105,7 @@ export class SimdProducts {
     const lp = roundUp(l, 4);
     const b = this.f32(this.at.bt, lp * d4);
     b.fill(0);
-    for (let c = 0; c < l; c++) for (let j = 0; j < d; j++) b[c * d4 + j] = bt[c * d + j];
+    copyRows(bt, d, b, d4, l, d);
     const rowBytes = d4 * 4;
     if (this.helper) {
       const half = roundUp(nPad >> 1, 2);
@@ -110,7 +117,7 @@ export class SimdProducts {
     }
     const y = this.f32(this.at.y, nPad * lp);
     const out = new Float64Array(n * l);
-    for (let i = 0; i < n; i++) for (let c = 0; c < l; c++) out[i * l + c] = y[i * lp + c];
+    copyRows(y, lp, out, l, n, l);
     return out;
   }
 
@@ -125,7 +132,7 @@ export class SimdProducts {
     const lp = roundUp(l, 4);
     const qf = this.f32(this.at.q, nPad * lp);
     qf.fill(0);
-    for (let i = 0; i < n; i++) for (let c = 0; c < l; c++) qf[i * lp + c] = q[i * l + c];
+    copyRows(q, l, qf, lp, n, l);
     // partial sums per block of rows, added in block order: the same result with one thread or two
     const blockBytes = roundUp(this.lPad * d4 * 4, 64);
     const zt = (b: number) => this.f32(this.at.zt + b * blockBytes, lp * d4);
