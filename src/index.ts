@@ -20,7 +20,7 @@ export { loadZoo, type LoadZooOptions, type Zoo } from './store/loadZoo.ts';
 export { readManifest, checkpointPath, type ZooManifest } from './store/manifest.ts';
 export { weightsSha256 } from './store/sha256.ts';
 export { TruncatedSVD, SVD_DEFAULTS, type TruncatedSVDOptions } from './analysis/svd.ts';
-export { singleLinkage, minimumSpanningTree, cutTree, joinHeights, linkageFromTree, type Linkage, type ExactPoints, type SpanningTree } from './analysis/linkage.ts';
+export { singleLinkage, minimumSpanningTree, cutTree, joinHeights, linkageFromTree, type Linkage, type LinkageOptions, type ExactPoints, type SpanningTree } from './analysis/linkage.ts';
 export { clusterPurity, epochOrder, type OrderResult, type PurityResult } from './analysis/metrics.ts';
 export { clusterZoo, ORDER_BY, type ClusterOptions, type OrderBy, type SpaceResult } from './analysis/clusterZoo.ts';
 export { clusterSweep, type SpaceSummary, type SweepOptions } from './analysis/clusterSweep.ts';

@@ -164,5 +164,57 @@ describe('singleLinkage', () => {
     const jh = joinHeights(linkage);
     expect(Math.min(...jh)).toBe(linkage.z[2]);
   });
+});
 
+describe("singleLinkage, method 'checked' (candidate tree + cycle-property check)", () => {
+  const checked = { method: 'checked' } as const;
+
+  it.each([
+    [60, 10, 2],
+    [40, 500, 6], // a 64-coordinate candidate that is not the tree: replacements found by the check
+  ])('equals brute force on random data (n=%i, dim=%i): heights and every cut', (n, dim, seed) => {
+    const pts = randomPoints(n, dim, seed);
+    const { linkage } = singleLinkage(exact(pts), checked);
+    const ref = bruteForce(pts);
+    heightsOf(linkage).forEach((h, i) => expect(h).toBeCloseTo(ref.heights[i], 12));
+    for (let c = 1; c <= n; c++) expect(samePartition(cutTree(linkage, c), ref.partitions[n - c]), `cut into ${c}`).toBe(true);
+  });
+
+  it.each([false, true])('equals brute force on trajectories (float32: %s), where block bounds pass over most pairs', (f32) => {
+    const zoo = syntheticZoo(6, 13, 301, 8); // 78 points: a partial last block of 4
+    const coords = f32 ? zoo.weights : Float64Array.from(zoo.weights);
+    const { linkage } = singleLinkage({ n: zoo.n, dim: 301, coords }, checked);
+    const pts = Array.from({ length: zoo.n }, (_, i) => Array.from(zoo.weights.subarray(i * 301, (i + 1) * 301)));
+    const ref = bruteForce(pts);
+    heightsOf(linkage).forEach((h, i) => expect(h).toBeCloseTo(ref.heights[i], 12));
+    expect(samePartition(cutTree(linkage, 6), zoo.run)).toBe(true);
+  });
+
+  it('gives the same heights as Prim, and the same tree bit for bit with one thread or two', () => {
+    const zoo = syntheticZoo(30, 70, 301, 12); // 2,100 points: the helper thread takes half the blocks
+    const points = { n: zoo.n, dim: 301, coords: zoo.weights };
+    const one = singleLinkage(points, { ...checked, threads: 1 });
+    const two = singleLinkage(points, { ...checked, threads: 2 });
+    const prim = singleLinkage(points, { method: 'prim', threads: 1 });
+    expect(two.linkage.z).toEqual(one.linkage.z);
+    heightsOf(one.linkage).forEach((h, i) => expect(h).toBeCloseTo(heightsOf(prim.linkage)[i], 12));
+    expect(samePartition(cutTree(one.linkage, 30), zoo.run)).toBe(true);
+  });
+
+  it('handles ties: integer data with duplicates gives the brute-force heights', () => {
+    const pts = randomPoints(50, 2, 4, true);
+    const { linkage } = singleLinkage(exact(pts), checked);
+    expect(heightsOf(linkage)).toEqual(bruteForce(pts).heights.map((h) => expect.closeTo(h, 12)) as unknown as number[]);
+  });
+
+  it('settles more candidate pairs than one output buffer holds (duplicate points: every pair is a tie)', () => {
+    const dim = 300;
+    const [a, b] = randomPoints(2, dim, 33);
+    const pts = Array.from({ length: 400 }, (_, i) => (i % 2 ? a : b)); // ~80,000 pairs at the path maximum
+    const { linkage } = singleLinkage({ n: 400, dim, coords: Float32Array.from(pts.flat()) }, checked);
+    const heights = heightsOf(linkage);
+    expect(heights.slice(0, 398).every((h) => h === 0)).toBe(true);
+    expect(heights[398]).toBeCloseTo(Math.hypot(...a.map((v, t) => Math.fround(v) - Math.fround(b[t]))), 12);
+    expect(samePartition(cutTree(linkage, 2), pts.map((_, i) => i % 2))).toBe(true);
+  });
 });

@@ -1,6 +1,6 @@
 ;; SIMD kernels: the tall-skinny products of the randomized SVD (f32x4), its CholeskyQR
-;; (f64x2), and the Prim step of exact single linkage (f64x2, with an f32x4 filter for float32
-;; input).
+;; (f64x2), and the Prim step and candidate-tree check of exact single linkage (f64x2, with
+;; an f32x4 filter for float32 input).
 ;; Assembled by `npm run build:wasm` into kernels.wasm.ts; test/wasm.test.ts checks that the
 ;; committed bytes match this source. All matrices are row-major float32 whose rows are
 ;; padded to a multiple of 4 floats (rowBytes = 16 * k); callers pad counts as noted.
@@ -226,27 +226,23 @@
     (local.get $argmin))
 
   ;; primStep for float32 coordinates (the zoo's own weights), same layout. A float32x4 pass
-  ;; first: four lanes, no conversions, and it stops as soon as its partial sum
-  ;; s32 >= best * margin. margin bounds float32 rounding (the caller passes
-  ;; 1 + (coordinates + 8) * 2^-23; float32 sums of non-negative terms are within
-  ;; (1 + 2^-24)^terms of the exact sum), so that stop proves the exact distance >= best and
-  ;; sqrt(s32 / margin) is a lower bound. Only a point the float32 pass cannot rule out gets
-  ;; the exact float64 pass of primStep (u64: the added point promoted to float64), so results
-  ;; are those of exact arithmetic. u32: the added point as float32. checkMask: 63 checks the
-  ;; partial sum every 16 floats, 127 every 32 (fewer checks pay off in high dimensions).
+  ;; first ($partialF32), which stops as soon as its partial sum s32 >= best * margin. margin
+  ;; bounds float32 rounding (the caller passes 1 + (coordinates + 8) * 2^-23; float32 sums of
+  ;; non-negative terms are within (1 + 2^-24)^terms of the exact sum), so that stop proves the
+  ;; exact distance >= best and sqrt(s32 / margin) is a lower bound. Only a point the float32
+  ;; pass cannot rule out gets the exact float64 pass of primStep (u64: the added point
+  ;; promoted to float64), so results are those of exact arithmetic. u32: the added point as
+  ;; float32. checkMask: 63 checks the partial sum every 16 floats, 127 every 32.
   (func (export "primStepF32") (param $t0 i32) (param $r i32) (param $head i32) (param $headBytes i32) (param $tail i32) (param $tailBytes i32)
         (param $u64 i32) (param $best i32) (param $lower i32) (param $parent i32) (param $delta f64) (param $uId i32)
         (param $u32 i32) (param $margin f64) (param $checkMask i32) (result i32)
-    (local $t i32) (local $argmin i32) (local $seg i32) (local $row i32) (local $len i32) (local $q i32) (local $h i32) (local $ruled i32)
-    (local $s f64) (local $hi f64) (local $minVal f64) (local $bt f64) (local $low f64) (local $lb f64)
-    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $d v128) (local $sum v128)
+    (local $t i32) (local $argmin i32) (local $s f64) (local $hi f64) (local $minVal f64) (local $bt f64) (local $low f64) (local $lb f64)
     (local.set $minVal (f64.const inf))
     (local.set $t (local.get $t0))
     (local.set $argmin (local.get $t0))
     (block $slotsDone (loop $slots
       (br_if $slotsDone (i32.ge_u (local.get $t) (local.get $r)))
-      ;; triangle bound: lower - delta (less a 1e-12 relative margin for rounding) already reaching
-      ;; sqrt(best) rules the slot out; it becomes the slot's lower bound
+      ;; triangle bound, as in primStep
       (local.set $low (f64.load (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3)))))
       (local.set $lb (f64.sub (f64.sub (local.get $low) (local.get $delta)) (f64.mul (f64.const 1e-12) (local.get $low))))
       (if (i32.and (f64.gt (local.get $lb) (f64.const 0))
@@ -255,43 +251,10 @@
         (then (f64.store (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3))) (local.get $lb)))
         (else
           (local.set $hi (f64.mul (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))) (local.get $margin)))
-          (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
-          (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
-          (local.set $q (local.get $u32))
-          (local.set $ruled (i32.const 0))
-          (local.set $seg (i32.const 0))
-          (block $filterDone (loop $segments
-            (br_if $filterDone (i32.ge_u (local.get $seg) (i32.const 2)))
-            (if (i32.eqz (local.get $seg))
-              (then (local.set $len (local.get $headBytes))
-                    (local.set $row (i32.add (local.get $head) (i32.mul (local.get $t) (local.get $headBytes)))))
-              (else (local.set $len (local.get $tailBytes))
-                    (local.set $row (i32.add (local.get $tail) (i32.mul (local.get $t) (local.get $tailBytes))))))
-            ;; 16 floats at a time
-            (local.set $h (i32.const 0))
-            (block $chunksDone (loop $chunks
-              (br_if $chunksDone (i32.ge_u (local.get $h) (local.get $len)))
-              (local.set $d (f32x4.sub (v128.load offset=0 (i32.add (local.get $row) (local.get $h))) (v128.load offset=0 (local.get $q))))
-              (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $d) (local.get $d))))
-              (local.set $d (f32x4.sub (v128.load offset=16 (i32.add (local.get $row) (local.get $h))) (v128.load offset=16 (local.get $q))))
-              (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $d) (local.get $d))))
-              (local.set $d (f32x4.sub (v128.load offset=32 (i32.add (local.get $row) (local.get $h))) (v128.load offset=32 (local.get $q))))
-              (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $d) (local.get $d))))
-              (local.set $d (f32x4.sub (v128.load offset=48 (i32.add (local.get $row) (local.get $h))) (v128.load offset=48 (local.get $q))))
-              (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $d) (local.get $d))))
-              (local.set $h (i32.add (local.get $h) (i32.const 64)))
-              (local.set $q (i32.add (local.get $q) (i32.const 64)))
-              ;; check every checkBytes and at the end of a segment
-              (if (i32.or (i32.eqz (i32.and (local.get $h) (local.get $checkMask))) (i32.eq (local.get $h) (local.get $len)))
-                (then
-                  (local.set $sum (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3))))
-                  (local.set $s (f64.promote_f32 (call $hsum (local.get $sum))))
-                  (if (f64.ge (local.get $s) (local.get $hi))
-                    (then (local.set $ruled (i32.const 1)) (br $filterDone)))))
-              (br $chunks)))
-            (local.set $seg (i32.add (local.get $seg) (i32.const 1)))
-            (br $segments)))
-          (if (local.get $ruled)
+          (local.set $s (call $partialF32 (i32.add (local.get $head) (i32.mul (local.get $t) (local.get $headBytes))) (local.get $headBytes)
+                                          (i32.add (local.get $tail) (i32.mul (local.get $t) (local.get $tailBytes))) (local.get $tailBytes)
+                                          (local.get $u32) (local.get $hi) (local.get $checkMask)))
+          (if (f64.ge (local.get $s) (local.get $hi))
             (then (f64.store (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3)))
                     (f64.sqrt (f64.div (local.get $s) (local.get $margin)))))
             (else
@@ -309,20 +272,238 @@
   ;; closer. f32 = 1: coordinates are float32 (promoted exactly to float64), else float64.
   (func $exactF64 (param $t i32) (param $head i32) (param $headBytes i32) (param $tail i32) (param $tailBytes i32) (param $u i32)
         (param $best i32) (param $lower i32) (param $parent i32) (param $uId i32) (param $f32 i32)
-    (local $seg i32) (local $row i32) (local $len i32) (local $j i32) (local $uj i32) (local $complete i32)
-    (local $limit f64) (local $s f64) (local $acc v128) (local $d v128) (local $x v128)
+    (local $limit f64) (local $s f64)
     (local.set $limit (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))))
-    (local.set $uj (local.get $u))
-    (local.set $acc (v128.const i32x4 0 0 0 0))
-    (local.set $complete (i32.const 1))
+    (local.set $s (call $partialF64 (i32.add (local.get $head) (i32.mul (local.get $t) (local.get $headBytes))) (local.get $headBytes)
+                                    (i32.add (local.get $tail) (i32.mul (local.get $t) (local.get $tailBytes))) (local.get $tailBytes)
+                                    (local.get $u) (local.get $limit) (local.get $f32)))
+    (f64.store (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3)))
+      (f64.mul (f64.sqrt (local.get $s)) (f64.const 0.999999999999)))
+    (if (f64.lt (local.get $s) (local.get $limit))
+      (then
+        (f64.store (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3))) (local.get $s))
+        (i32.store (i32.add (local.get $parent) (i32.shl (local.get $t) (i32.const 2))) (local.get $uId)))))
+
+  ;; Cycle-property check of a candidate spanning tree (spanningTree.ts). Points are in the
+  ;; order of the leaves of the candidate's dendrogram, and gap[k] is its merge height between
+  ;; leaves k and k + 1, so h(i, j) = max(gap[i..j-1]) is the longest edge on the candidate's
+  ;; path from i to j. A pair farther apart than h is in no minimum spanning tree; every other
+  ;; pair is written out: i32 i, i32 j, f64 squared distance (exact), 16 bytes each from
+  ;; out + 16, their count at out. Points come in blocks of 4 consecutive leaves, each with a
+  ;; centre (cHead/cTail, same layout as the points) and a radius (rad, f64) such that every
+  ;; member is within it, so d(i, j) >= d(cI, cJ) - rI - rJ: a pair of blocks is passed over
+  ;; whole when that reaches the largest h among its pairs.
+  ;; Checks blocks I0..I1-1 against themselves and all later blocks. Scratch: u64 (4 rows of
+  ;; float64, head and tail end to end), u32 (4 rows of float32), c64/c32 (one row each), for
+  ;; block I's points and centre. Stops before a block when fewer than 4n records of room are
+  ;; left (cap: records) and returns it (I1 when done).
+  (func (export "checkBlocks") (param $I0 i32) (param $I1 i32) (param $n i32) (param $head i32) (param $headBytes i32) (param $tail i32) (param $tailBytes i32)
+        (param $gap i32) (param $cHead i32) (param $cTail i32) (param $rad i32) (param $u64 i32) (param $u32 i32) (param $c64 i32) (param $c32 i32)
+        (param $f32 i32) (param $margin f64) (param $checkMask i32) (param $out i32) (param $cap i32) (result i32)
+    (local $I i32) (local $J i32) (local $blocks i32) (local $i i32) (local $j i32) (local $iEnd i32) (local $jEnd i32) (local $k i32) (local $count i32)
+    (local $rowBytes i32) (local $row64 i32) (local $h f64) (local $run f64) (local $runEnd f64) (local $innerMax f64) (local $t f64) (local $rI f64)
+    (local $in0 f64) (local $in1 f64) (local $in2 f64) (local $in3 f64)
+    (local.set $rowBytes (i32.add (local.get $headBytes) (local.get $tailBytes)))
+    (local.set $row64 (i32.shl (local.get $rowBytes) (local.get $f32)))
+    (local.set $blocks (i32.shr_u (i32.add (local.get $n) (i32.const 3)) (i32.const 2)))
+    (local.set $count (i32.load (local.get $out)))
+    (local.set $I (local.get $I0))
+    (block $done (loop $outer
+      (br_if $done (i32.ge_u (local.get $I) (local.get $I1)))
+      (br_if $done (i32.gt_u (i32.add (local.get $count) (i32.shl (local.get $n) (i32.const 2))) (local.get $cap)))
+      (local.set $i (i32.shl (local.get $I) (i32.const 2)))
+      (local.set $iEnd (select (local.get $n) (i32.add (local.get $i) (i32.const 4)) (i32.lt_u (local.get $n) (i32.add (local.get $i) (i32.const 4)))))
+      ;; block I's rows and centre into scratch
+      (local.set $k (local.get $i))
+      (block $copied (loop $copy
+        (br_if $copied (i32.ge_u (local.get $k) (local.get $iEnd)))
+        (call $copyRow (local.get $head) (local.get $headBytes) (local.get $tail) (local.get $tailBytes) (local.get $k)
+                       (i32.add (local.get $u64) (i32.mul (i32.sub (local.get $k) (local.get $i)) (local.get $row64)))
+                       (i32.add (local.get $u32) (i32.mul (i32.sub (local.get $k) (local.get $i)) (local.get $rowBytes))) (local.get $f32))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $copy)))
+      (call $copyRow (local.get $cHead) (local.get $headBytes) (local.get $cTail) (local.get $tailBytes) (local.get $I)
+                     (local.get $c64) (local.get $c32) (local.get $f32))
+      (local.set $rI (f64.load (i32.add (local.get $rad) (i32.shl (local.get $I) (i32.const 3)))))
+      ;; inner_k = max(gap[i+k .. iEnd-2]): h(i+k, j) = max(inner_k, max(gap[iEnd-1 .. j-1])) for j >= iEnd
+      (local.set $in3 (f64.const 0))
+      (local.set $in2 (call $gapAt (local.get $gap) (local.get $i) (i32.const 2) (local.get $iEnd)))
+      (local.set $in1 (f64.max (local.get $in2) (call $gapAt (local.get $gap) (local.get $i) (i32.const 1) (local.get $iEnd))))
+      (local.set $in0 (f64.max (local.get $in1) (call $gapAt (local.get $gap) (local.get $i) (i32.const 0) (local.get $iEnd))))
+      (local.set $innerMax (local.get $in0))
+      ;; pairs inside block I
+      (local.set $j (i32.add (local.get $i) (i32.const 1)))
+      (block $innerDone (loop $inner
+        (br_if $innerDone (i32.ge_u (local.get $j) (local.get $iEnd)))
+        (local.set $h (f64.const 0))
+        ;; pairs (k, j) for k = j-1 down to i, h = max(gap[k..j-1])
+        (local.set $k (i32.sub (local.get $j) (i32.const 1)))
+        (block $back (loop $down
+          (local.set $h (f64.max (local.get $h) (f64.load (i32.add (local.get $gap) (i32.shl (local.get $k) (i32.const 3))))))
+          (local.set $count (call $checkPair (local.get $k) (local.get $j) (local.get $h) (local.get $i)
+            (local.get $head) (local.get $headBytes) (local.get $tail) (local.get $tailBytes) (local.get $u64) (local.get $u32)
+            (local.get $f32) (local.get $margin) (local.get $checkMask) (local.get $out) (local.get $count)))
+          (br_if $back (i32.le_u (local.get $k) (local.get $i)))
+          (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+          (br $down)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $inner)))
+      ;; later blocks J; run = max(gap[iEnd-1 .. j-1])
+      (local.set $run (f64.const 0))
+      (local.set $J (i32.add (local.get $I) (i32.const 1)))
+      (block $laterDone (loop $later
+        (br_if $laterDone (i32.ge_u (local.get $J) (local.get $blocks)))
+        (local.set $j (i32.shl (local.get $J) (i32.const 2)))
+        (local.set $jEnd (select (local.get $n) (i32.add (local.get $j) (i32.const 4)) (i32.lt_u (local.get $n) (i32.add (local.get $j) (i32.const 4)))))
+        (local.set $runEnd (local.get $run))
+        (local.set $k (i32.sub (local.get $j) (i32.const 1)))
+        (block $gapsDone (loop $gaps
+          (br_if $gapsDone (i32.ge_u (local.get $k) (i32.sub (local.get $jEnd) (i32.const 1))))
+          (local.set $runEnd (f64.max (local.get $runEnd) (f64.load (i32.add (local.get $gap) (i32.shl (local.get $k) (i32.const 3))))))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $gaps)))
+        ;; block bound against the largest h of the block pair, with room for rounding
+        (local.set $t (f64.add (f64.add (f64.max (local.get $innerMax) (local.get $runEnd)) (local.get $rI))
+                               (f64.load (i32.add (local.get $rad) (i32.shl (local.get $J) (i32.const 3))))))
+        (local.set $t (f64.add (f64.mul (f64.mul (local.get $t) (local.get $t)) (f64.const 1.000000001)) (f64.const 1e-300)))
+        (if (i32.eqz (call $apart (i32.add (local.get $cHead) (i32.mul (local.get $J) (local.get $headBytes))) (local.get $headBytes)
+                                  (i32.add (local.get $cTail) (i32.mul (local.get $J) (local.get $tailBytes))) (local.get $tailBytes)
+                                  (local.get $c64) (local.get $c32) (local.get $t) (local.get $f32) (local.get $margin) (local.get $checkMask)))
+          (then
+            (block $jDone (loop $js
+              (br_if $jDone (i32.ge_u (local.get $j) (local.get $jEnd)))
+              (local.set $run (f64.max (local.get $run) (f64.load (i32.add (local.get $gap) (i32.shl (i32.sub (local.get $j) (i32.const 1)) (i32.const 3))))))
+              (local.set $k (local.get $i))
+              (block $kDone (loop $ks
+                (br_if $kDone (i32.ge_u (local.get $k) (local.get $iEnd)))
+                (local.set $h (f64.max (local.get $run)
+                  (select (local.get $in0) (select (local.get $in1) (select (local.get $in2) (local.get $in3)
+                            (i32.eq (i32.sub (local.get $k) (local.get $i)) (i32.const 2)))
+                            (i32.eq (i32.sub (local.get $k) (local.get $i)) (i32.const 1)))
+                          (i32.eq (local.get $k) (local.get $i)))))
+                (local.set $count (call $checkPair (local.get $k) (local.get $j) (local.get $h) (local.get $i)
+                  (local.get $head) (local.get $headBytes) (local.get $tail) (local.get $tailBytes) (local.get $u64) (local.get $u32)
+                  (local.get $f32) (local.get $margin) (local.get $checkMask) (local.get $out) (local.get $count)))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $ks)))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (br $js))))
+          (else (local.set $run (local.get $runEnd))))
+        (local.set $J (i32.add (local.get $J) (i32.const 1)))
+        (br $later)))
+      (local.set $I (i32.add (local.get $I) (i32.const 1)))
+      (br $outer)))
+    (i32.store (local.get $out) (local.get $count))
+    (local.get $I))
+
+  ;; gap[i + k] if i + k <= iEnd - 2 (a gap inside the block), else 0
+  (func $gapAt (param $gap i32) (param $i i32) (param $k i32) (param $iEnd i32) (result f64)
+    (if (result f64) (i32.lt_s (i32.add (i32.add (local.get $i) (local.get $k)) (i32.const 1)) (local.get $iEnd))
+      (then (f64.load (i32.add (local.get $gap) (i32.shl (i32.add (local.get $i) (local.get $k)) (i32.const 3)))))
+      (else (f64.const 0))))
+
+  ;; Row t of a segment pair, head and tail end to end, into q64 as float64 (and q32 as float32 for f32 = 1).
+  (func $copyRow (param $head i32) (param $headBytes i32) (param $tail i32) (param $tailBytes i32) (param $t i32) (param $q64 i32) (param $q32 i32) (param $f32 i32)
+    (local $c i32) (local $x v128)
+    (block $copied (loop $copy
+      (br_if $copied (i32.ge_u (local.get $c) (i32.add (local.get $headBytes) (local.get $tailBytes))))
+      (if (i32.lt_u (local.get $c) (local.get $headBytes))
+        (then (local.set $x (v128.load (i32.add (i32.add (local.get $head) (i32.mul (local.get $t) (local.get $headBytes))) (local.get $c)))))
+        (else (local.set $x (v128.load (i32.add (i32.add (local.get $tail) (i32.mul (local.get $t) (local.get $tailBytes)))
+                                                (i32.sub (local.get $c) (local.get $headBytes)))))))
+      (if (local.get $f32)
+        (then
+          (v128.store (i32.add (local.get $q32) (local.get $c)) (local.get $x))
+          (v128.store (i32.add (local.get $q64) (i32.shl (local.get $c) (i32.const 1))) (f64x2.promote_low_f32x4 (local.get $x)))
+          (v128.store offset=16 (i32.add (local.get $q64) (i32.shl (local.get $c) (i32.const 1)))
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $x) (local.get $x)))))
+        (else (v128.store (i32.add (local.get $q64) (local.get $c)) (local.get $x))))
+      (local.set $c (i32.add (local.get $c) (i32.const 16)))
+      (br $copy))))
+
+  ;; 1 if the squared distance between a row (segments) and q (q64/q32 as in $copyRow) provably reaches t.
+  (func $apart (param $head i32) (param $headLen i32) (param $tail i32) (param $tailLen i32) (param $q64 i32) (param $q32 i32)
+        (param $t f64) (param $f32 i32) (param $margin f64) (param $checkMask i32) (result i32)
+    (if (local.get $f32) (then
+      (return (f64.ge (call $partialF32 (local.get $head) (local.get $headLen) (local.get $tail) (local.get $tailLen) (local.get $q32)
+                                        (f64.mul (local.get $t) (local.get $margin)) (local.get $checkMask))
+                      (f64.mul (local.get $t) (local.get $margin))))))
+    (f64.ge (call $partialF64 (local.get $head) (local.get $headLen) (local.get $tail) (local.get $tailLen) (local.get $q64) (local.get $t) (i32.const 0))
+            (local.get $t)))
+
+  ;; The pair (i, j) against h (see checkBlocks); i's row is row i - i0 of the scratch. Returns the new record count.
+  (func $checkPair (param $i i32) (param $j i32) (param $h f64) (param $i0 i32) (param $head i32) (param $headBytes i32) (param $tail i32) (param $tailBytes i32)
+        (param $u64 i32) (param $u32 i32) (param $f32 i32) (param $margin f64) (param $checkMask i32) (param $out i32) (param $count i32) (result i32)
+    (local $limit f64) (local $s f64) (local $rowBytes i32) (local $rowJ i32) (local $tailJ i32) (local $rec i32)
+    (local.set $rowBytes (i32.add (local.get $headBytes) (local.get $tailBytes)))
+    (local.set $rowJ (i32.add (local.get $head) (i32.mul (local.get $j) (local.get $headBytes))))
+    (local.set $tailJ (i32.add (local.get $tail) (i32.mul (local.get $j) (local.get $tailBytes))))
+    ;; a record: squared distance up to h squared, with room for rounding (and above 0: duplicates)
+    (local.set $limit (f64.add (f64.mul (f64.mul (local.get $h) (local.get $h)) (f64.const 1.000000001)) (f64.const 1e-300)))
+    (if (call $apart (local.get $rowJ) (local.get $headBytes) (local.get $tailJ) (local.get $tailBytes)
+                     (i32.add (local.get $u64) (i32.mul (i32.sub (local.get $i) (local.get $i0)) (i32.shl (local.get $rowBytes) (local.get $f32))))
+                     (i32.add (local.get $u32) (i32.mul (i32.sub (local.get $i) (local.get $i0)) (local.get $rowBytes)))
+                     (local.get $limit) (local.get $f32) (local.get $margin) (local.get $checkMask))
+      (then (return (local.get $count))))
+    (local.set $s (call $partialF64 (local.get $rowJ) (local.get $headBytes) (local.get $tailJ) (local.get $tailBytes)
+                                    (i32.add (local.get $u64) (i32.mul (i32.sub (local.get $i) (local.get $i0)) (i32.shl (local.get $rowBytes) (local.get $f32))))
+                                    (local.get $limit) (local.get $f32)))
+    (if (f64.ge (local.get $s) (local.get $limit)) (then (return (local.get $count))))
+    (local.set $rec (i32.add (i32.add (local.get $out) (i32.const 16)) (i32.shl (local.get $count) (i32.const 4))))
+    (i32.store (local.get $rec) (local.get $i))
+    (i32.store offset=4 (local.get $rec) (local.get $j))
+    (f64.store offset=8 (local.get $rec) (local.get $s))
+    (i32.add (local.get $count) (i32.const 1)))
+
+  ;; Float32 sum of squared differences between a row (head and tail segments) and q (float32,
+  ;; end to end), four lanes at a time; stops once it reaches hi, checked every
+  ;; (checkMask + 1) / 4 floats (checkMask 63 or 127) and at the end of each segment.
+  (func $partialF32 (param $head i32) (param $headLen i32) (param $tail i32) (param $tailLen i32) (param $q i32) (param $hi f64) (param $checkMask i32) (result f64)
+    (local $seg i32) (local $row i32) (local $len i32) (local $h i32) (local $s f64)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $d v128)
+    (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+    (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
     (local.set $seg (i32.const 0))
-    (block $sumDone (loop $segments
-      (br_if $sumDone (i32.ge_u (local.get $seg) (i32.const 2)))
+    (block $done (loop $segments
+      (br_if $done (i32.ge_u (local.get $seg) (i32.const 2)))
       (if (i32.eqz (local.get $seg))
-        (then (local.set $len (local.get $headBytes))
-              (local.set $row (i32.add (local.get $head) (i32.mul (local.get $t) (local.get $headBytes)))))
-        (else (local.set $len (local.get $tailBytes))
-              (local.set $row (i32.add (local.get $tail) (i32.mul (local.get $t) (local.get $tailBytes))))))
+        (then (local.set $row (local.get $head)) (local.set $len (local.get $headLen)))
+        (else (local.set $row (local.get $tail)) (local.set $len (local.get $tailLen))))
+      ;; 16 floats at a time
+      (local.set $h (i32.const 0))
+      (block $chunksDone (loop $chunks
+        (br_if $chunksDone (i32.ge_u (local.get $h) (local.get $len)))
+        (local.set $d (f32x4.sub (v128.load offset=0 (i32.add (local.get $row) (local.get $h))) (v128.load offset=0 (local.get $q))))
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $d) (local.get $d))))
+        (local.set $d (f32x4.sub (v128.load offset=16 (i32.add (local.get $row) (local.get $h))) (v128.load offset=16 (local.get $q))))
+        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $d) (local.get $d))))
+        (local.set $d (f32x4.sub (v128.load offset=32 (i32.add (local.get $row) (local.get $h))) (v128.load offset=32 (local.get $q))))
+        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $d) (local.get $d))))
+        (local.set $d (f32x4.sub (v128.load offset=48 (i32.add (local.get $row) (local.get $h))) (v128.load offset=48 (local.get $q))))
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $d) (local.get $d))))
+        (local.set $h (i32.add (local.get $h) (i32.const 64)))
+        (local.set $q (i32.add (local.get $q) (i32.const 64)))
+        (if (i32.or (i32.eqz (i32.and (local.get $h) (local.get $checkMask))) (i32.eq (local.get $h) (local.get $len)))
+          (then
+            (local.set $s (f64.promote_f32 (call $hsum (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3))))))
+            (br_if $done (f64.ge (local.get $s) (local.get $hi)))))
+        (br $chunks)))
+      (local.set $seg (i32.add (local.get $seg) (i32.const 1)))
+      (br $segments)))
+    (local.get $s))
+
+  ;; Exact float64 sum of squared differences between a row (head and tail segments) and q
+  ;; (float64, end to end), stopping once it reaches limit (checked every 8 coordinates).
+  ;; f32 = 1: the row is float32 (promoted exactly to float64), else float64.
+  (func $partialF64 (param $head i32) (param $headLen i32) (param $tail i32) (param $tailLen i32) (param $q i32) (param $limit f64) (param $f32 i32) (result f64)
+    (local $seg i32) (local $row i32) (local $len i32) (local $j i32) (local $s f64) (local $acc v128) (local $d v128) (local $x v128)
+    (local.set $acc (v128.const i32x4 0 0 0 0))
+    (local.set $seg (i32.const 0))
+    (block $done (loop $segments
+      (br_if $done (i32.ge_u (local.get $seg) (i32.const 2)))
+      (if (i32.eqz (local.get $seg))
+        (then (local.set $row (local.get $head)) (local.set $len (local.get $headLen)))
+        (else (local.set $row (local.get $tail)) (local.set $len (local.get $tailLen))))
       (local.set $j (i32.const 0))
       (block $segmentDone (loop $sum
         (br_if $segmentDone (i32.ge_u (local.get $j) (local.get $len)))
@@ -330,43 +511,36 @@
           (then
             ;; 8 floats: a float32x4 load split into two float64x2 halves, twice
             (local.set $x (v128.load (i32.add (local.get $row) (local.get $j))))
-            (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (local.get $x)) (v128.load (local.get $uj))))
+            (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (local.get $x)) (v128.load (local.get $q))))
             (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
             (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $x) (local.get $x)))
-                                     (v128.load offset=16 (local.get $uj))))
+                                     (v128.load offset=16 (local.get $q))))
             (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
             (local.set $x (v128.load offset=16 (i32.add (local.get $row) (local.get $j))))
-            (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (local.get $x)) (v128.load offset=32 (local.get $uj))))
+            (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (local.get $x)) (v128.load offset=32 (local.get $q))))
             (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
             (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $x) (local.get $x)))
-                                     (v128.load offset=48 (local.get $uj))))
+                                     (v128.load offset=48 (local.get $q))))
             (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
             (local.set $j (i32.add (local.get $j) (i32.const 32))))
           (else
             ;; 8 float64
-            (local.set $d (f64x2.sub (v128.load (i32.add (local.get $row) (local.get $j))) (v128.load (local.get $uj))))
+            (local.set $d (f64x2.sub (v128.load (i32.add (local.get $row) (local.get $j))) (v128.load (local.get $q))))
             (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
-            (local.set $d (f64x2.sub (v128.load offset=16 (i32.add (local.get $row) (local.get $j))) (v128.load offset=16 (local.get $uj))))
+            (local.set $d (f64x2.sub (v128.load offset=16 (i32.add (local.get $row) (local.get $j))) (v128.load offset=16 (local.get $q))))
             (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
-            (local.set $d (f64x2.sub (v128.load offset=32 (i32.add (local.get $row) (local.get $j))) (v128.load offset=32 (local.get $uj))))
+            (local.set $d (f64x2.sub (v128.load offset=32 (i32.add (local.get $row) (local.get $j))) (v128.load offset=32 (local.get $q))))
             (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
-            (local.set $d (f64x2.sub (v128.load offset=48 (i32.add (local.get $row) (local.get $j))) (v128.load offset=48 (local.get $uj))))
+            (local.set $d (f64x2.sub (v128.load offset=48 (i32.add (local.get $row) (local.get $j))) (v128.load offset=48 (local.get $q))))
             (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
             (local.set $j (i32.add (local.get $j) (i32.const 64)))))
-        (local.set $uj (i32.add (local.get $uj) (i32.const 64)))
+        (local.set $q (i32.add (local.get $q) (i32.const 64)))
         (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
-        (if (f64.ge (local.get $s) (local.get $limit))
-          (then (local.set $complete (i32.const 0)) (br $sumDone)))
+        (br_if $done (f64.ge (local.get $s) (local.get $limit)))
         (br $sum)))
       (local.set $seg (i32.add (local.get $seg) (i32.const 1)))
       (br $segments)))
-    (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
-    (f64.store (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3)))
-      (f64.mul (f64.sqrt (local.get $s)) (f64.const 0.999999999999)))
-    (if (i32.and (local.get $complete) (f64.lt (local.get $s) (local.get $limit)))
-      (then
-        (f64.store (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3))) (local.get $s))
-        (i32.store (i32.add (local.get $parent) (i32.shl (local.get $t) (i32.const 2))) (local.get $uId)))))
+    (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
 
   (func $hsum (param $v v128) (result f32)
     (f32.add

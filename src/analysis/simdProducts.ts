@@ -22,6 +22,9 @@ export interface SimdKernels {
   qtx(x: number, r0: number, r1: number, rowBytes: number, q: number, l: number, zt: number): void;
   primStep: PrimStep;
   primStepF32: PrimStepF32;
+  /** Cycle-property check of blocks I0..I1-1 (see kernels.wat); returns the block it stopped before. */
+  checkBlocks(I0: number, I1: number, n: number, head: number, headBytes: number, tail: number, tailBytes: number, gap: number, cHead: number, cTail: number,
+    rad: number, u64: number, u32: number, c64: number, c32: number, f32: number, margin: number, checkMask: number, out: number, cap: number): number;
   gram(y: number, r0: number, r1: number, lp: number, l: number, g: number): void;
   trsm(y: number, r0: number, r1: number, lp: number, l: number, rt: number, inv: number): void;
 }
