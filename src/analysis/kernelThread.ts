@@ -1,7 +1,8 @@
 /**
  * A second thread for the SIMD kernels of kernels.wat: it instantiates them on the same
  * shared WebAssembly memory, so the main thread can hand it half of a kernel's work (half
- * the points of a Prim step, half the rows of an SVD pass) and do the other half itself.
+ * the points of a Prim step, half the blocks of a candidate-tree check, half the rows of an
+ * SVD pass) and do the other half itself.
  * Calls go through a shared control block and are waited for by spinning, since many last
  * only microseconds; so use one only while this thread has a core to itself.
  */
