@@ -14,7 +14,7 @@ const a = (i) => args[i];
 // direct calls with fixed arguments take V8's fast JS-to-WebAssembly path; a spread call the slow generic one
 const calls = {
   primStep: () => exports.primStep(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11)),
-  primStepF32: () => exports.primStepF32(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12), a(13), a(14)),
+  primLanes: () => exports.primLanes(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12)),
   checkBlocks: () => exports.checkBlocks(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12), a(13), a(14), a(15), a(16), a(17), a(18), a(19)),
   xbt: () => exports.xbt(a(0), a(1), a(2), a(3), a(4), a(5)),
   qtx: () => exports.qtx(a(0), a(1), a(2), a(3), a(4), a(5), a(6)),

@@ -9,8 +9,8 @@
 import { Worker } from 'node:worker_threads';
 import { KERNELS_MODULE, type SimdKernels } from './simdProducts.ts';
 
-type KernelName = 'primStep' | 'primStepF32' | 'checkBlocks' | 'xbt' | 'qtx';
-const KERNEL_NAMES: readonly KernelName[] = ['primStep', 'primStepF32', 'checkBlocks', 'xbt', 'qtx'];
+type KernelName = 'primStep' | 'primLanes' | 'checkBlocks' | 'xbt' | 'qtx';
+const KERNEL_NAMES: readonly KernelName[] = ['primStep', 'primLanes', 'checkBlocks', 'xbt', 'qtx'];
 
 export class KernelThread {
   private seq = 0;

@@ -225,47 +225,107 @@
       (br $slots)))
     (local.get $argmin))
 
-  ;; primStep for float32 coordinates (the zoo's own weights), same layout. A float32x4 pass
-  ;; first ($partialF32), which stops as soon as its partial sum s32 >= best * margin. margin
-  ;; bounds float32 rounding (the caller passes 1 + (coordinates + 8) * 2^-23; float32 sums of
-  ;; non-negative terms are within (1 + 2^-24)^terms of the exact sum), so that stop proves the
-  ;; exact distance >= best and sqrt(s32 / margin) is a lower bound. Only a point the float32
-  ;; pass cannot rule out gets the exact float64 pass of primStep (u64: the added point
-  ;; promoted to float64), so results are those of exact arithmetic. u32: the added point as
-  ;; float32. checkMask: 63 checks the partial sum every 16 floats, 127 every 32.
-  (func (export "primStepF32") (param $t0 i32) (param $r i32) (param $head i32) (param $headBytes i32) (param $tail i32) (param $tailBytes i32)
-        (param $u64 i32) (param $best i32) (param $lower i32) (param $parent i32) (param $delta f64) (param $uId i32)
-        (param $u32 i32) (param $margin f64) (param $checkMask i32) (result i32)
-    (local $t i32) (local $argmin i32) (local $s f64) (local $hi f64) (local $minVal f64) (local $bt f64) (local $low f64) (local $lb f64)
+  ;; Prim step for float32 points in the lanes layout (spanningTree.ts): slots in blocks of 4,
+  ;; block b holding coordinate c of its 4 slots as one f32x4 at lanes + (b * m4 + c) * 16 (m4:
+  ;; the coordinates padded with zeros to a multiple of 4). Each lane sums one slot's squared
+  ;; differences to the added point u (us: u as m4 f32x4 splats), and a block is dropped as
+  ;; soon as every lane's partial sum reaches its hi (checked every 16 coordinates). hi[t]
+  ;; (float32) is best[t] * margin + slack rounded up, where margin = 1 + (m4 + 8) * 2^-23
+  ;; bounds float32 rounding (a float32 sum of m non-negative rounded terms is within
+  ;; (1 + 2^-24)^(m + 3) of the exact sum) and slack = (m4 + 8) * 2^-148 the underflow of tiny
+  ;; squares, so that drop proves the exact squared distance >= best[t]. Lanes still below
+  ;; their hi at the end get the exact float64 sum ($exactLane; u64: u as float64), so results
+  ;; are those of exact arithmetic. Slots at or above r hold hi = -1 and never get one.
+  ;; Scans blocks b0..b1-1; returns the slot in 4 b0 .. min(r, 4 b1) - 1 with the smallest
+  ;; best (first on ties).
+  (func (export "primLanes") (param $b0 i32) (param $b1 i32) (param $r i32) (param $lanes i32) (param $m4 i32)
+        (param $us i32) (param $u64 i32) (param $hi i32) (param $best i32) (param $parent i32) (param $uId i32)
+        (param $margin f64) (param $slack f64) (result i32)
+    (local $b i32) (local $base i32) (local $c i32) (local $bytes i32) (local $lane i32) (local $mask i32)
+    (local $t i32) (local $t1 i32) (local $argmin i32) (local $minVal f64) (local $bt f64)
+    (local $hv v128) (local $s v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $d v128)
+    (local.set $bytes (i32.shl (local.get $m4) (i32.const 4)))
+    (local.set $b (local.get $b0))
+    (block $blocksDone (loop $blocks
+      (br_if $blocksDone (i32.ge_u (local.get $b) (local.get $b1)))
+      (local.set $base (i32.add (local.get $lanes) (i32.mul (local.get $b) (local.get $bytes))))
+      (local.set $hv (v128.load (i32.add (local.get $hi) (i32.shl (local.get $b) (i32.const 4)))))
+      (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
+      (local.set $c (i32.const 0))
+      (block $blockDone
+        (loop $coords
+          (local.set $d (f32x4.sub (v128.load offset=0 (i32.add (local.get $base) (local.get $c))) (v128.load offset=0 (i32.add (local.get $us) (local.get $c)))))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $d) (local.get $d))))
+          (local.set $d (f32x4.sub (v128.load offset=16 (i32.add (local.get $base) (local.get $c))) (v128.load offset=16 (i32.add (local.get $us) (local.get $c)))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $d) (local.get $d))))
+          (local.set $d (f32x4.sub (v128.load offset=32 (i32.add (local.get $base) (local.get $c))) (v128.load offset=32 (i32.add (local.get $us) (local.get $c)))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $d) (local.get $d))))
+          (local.set $d (f32x4.sub (v128.load offset=48 (i32.add (local.get $base) (local.get $c))) (v128.load offset=48 (i32.add (local.get $us) (local.get $c)))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $d) (local.get $d))))
+          (local.set $c (i32.add (local.get $c) (i32.const 64)))
+          (if (i32.or (i32.eqz (i32.and (local.get $c) (i32.const 255))) (i32.ge_u (local.get $c) (local.get $bytes)))
+            (then
+              (local.set $s (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3))))
+              (br_if $blockDone (i32x4.all_true (f32x4.ge (local.get $s) (local.get $hv))))))
+          (br_if $coords (i32.lt_u (local.get $c) (local.get $bytes))))
+        (local.set $mask (i32x4.bitmask (f32x4.lt (local.get $s) (local.get $hv))))
+        (local.set $lane (i32.const 0))
+        (block $lanesDone (loop $lanesLoop
+          (br_if $lanesDone (i32.ge_u (local.get $lane) (i32.const 4)))
+          (if (i32.and (local.get $mask) (i32.shl (i32.const 1) (local.get $lane)))
+            (then (call $exactLane (i32.add (i32.shl (local.get $b) (i32.const 2)) (local.get $lane))
+                                   (i32.add (local.get $base) (i32.shl (local.get $lane) (i32.const 2))) (local.get $m4) (local.get $u64)
+                                   (local.get $hi) (local.get $best) (local.get $parent) (local.get $uId) (local.get $margin) (local.get $slack))))
+          (local.set $lane (i32.add (local.get $lane) (i32.const 1)))
+          (br $lanesLoop))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $blocks)))
+    (local.set $t (i32.shl (local.get $b0) (i32.const 2)))
+    (local.set $t1 (i32.shl (local.get $b1) (i32.const 2)))
+    (if (i32.lt_u (local.get $r) (local.get $t1)) (then (local.set $t1 (local.get $r))))
+    (local.set $argmin (local.get $t))
     (local.set $minVal (f64.const inf))
-    (local.set $t (local.get $t0))
-    (local.set $argmin (local.get $t0))
-    (block $slotsDone (loop $slots
-      (br_if $slotsDone (i32.ge_u (local.get $t) (local.get $r)))
-      ;; triangle bound, as in primStep
-      (local.set $low (f64.load (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3)))))
-      (local.set $lb (f64.sub (f64.sub (local.get $low) (local.get $delta)) (f64.mul (f64.const 1e-12) (local.get $low))))
-      (if (i32.and (f64.gt (local.get $lb) (f64.const 0))
-                   (f64.ge (f64.mul (local.get $lb) (local.get $lb))
-                           (f64.mul (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))) (f64.const 1.000000001))))
-        (then (f64.store (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3))) (local.get $lb)))
-        (else
-          (local.set $hi (f64.mul (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))) (local.get $margin)))
-          (local.set $s (call $partialF32 (i32.add (local.get $head) (i32.mul (local.get $t) (local.get $headBytes))) (local.get $headBytes)
-                                          (i32.add (local.get $tail) (i32.mul (local.get $t) (local.get $tailBytes))) (local.get $tailBytes)
-                                          (local.get $u32) (local.get $hi) (local.get $checkMask)))
-          (if (f64.ge (local.get $s) (local.get $hi))
-            (then (f64.store (i32.add (local.get $lower) (i32.shl (local.get $t) (i32.const 3)))
-                    (f64.sqrt (f64.div (local.get $s) (local.get $margin)))))
-            (else
-              (call $exactF64 (local.get $t) (local.get $head) (local.get $headBytes) (local.get $tail) (local.get $tailBytes) (local.get $u64)
-                              (local.get $best) (local.get $lower) (local.get $parent) (local.get $uId) (i32.const 1))))))
+    (block $scanned (loop $scan
+      (br_if $scanned (i32.ge_u (local.get $t) (local.get $t1)))
       (local.set $bt (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))))
       (if (f64.lt (local.get $bt) (local.get $minVal))
         (then (local.set $minVal (local.get $bt)) (local.set $argmin (local.get $t))))
       (local.set $t (i32.add (local.get $t) (i32.const 1)))
-      (br $slots)))
+      (br $scan)))
     (local.get $argmin))
+
+  ;; Exact float64 squared distance of slot t (its lane at p, coordinates 16 bytes apart) to
+  ;; u64; takes it if it improves best[t], with parent[t] = uId and hi[t] as in primLanes.
+  (func $exactLane (param $t i32) (param $p i32) (param $m4 i32) (param $u64 i32) (param $hi i32) (param $best i32) (param $parent i32)
+        (param $uId i32) (param $margin f64) (param $slack f64)
+    (local $c i32) (local $s f64) (local $s1 f64) (local $d f64)
+    ;; even and odd coordinates summed apart and then added, like the two lanes of $partialF64,
+    ;; so float32 points and their float64 copies give the same tree bit for bit
+    (block $summed (loop $sum
+      (br_if $summed (i32.ge_u (local.get $c) (local.get $m4)))
+      (local.set $d (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $p) (i32.shl (local.get $c) (i32.const 4)))))
+                             (f64.load (i32.add (local.get $u64) (i32.shl (local.get $c) (i32.const 3))))))
+      (local.set $s (f64.add (local.get $s) (f64.mul (local.get $d) (local.get $d))))
+      (local.set $d (f64.sub (f64.promote_f32 (f32.load offset=16 (i32.add (local.get $p) (i32.shl (local.get $c) (i32.const 4)))))
+                             (f64.load offset=8 (i32.add (local.get $u64) (i32.shl (local.get $c) (i32.const 3))))))
+      (local.set $s1 (f64.add (local.get $s1) (f64.mul (local.get $d) (local.get $d))))
+      (local.set $c (i32.add (local.get $c) (i32.const 2)))
+      (br $sum)))
+    (local.set $s (f64.add (local.get $s) (local.get $s1)))
+    (if (f64.lt (local.get $s) (f64.load (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3)))))
+      (then
+        (f64.store (i32.add (local.get $best) (i32.shl (local.get $t) (i32.const 3))) (local.get $s))
+        (i32.store (i32.add (local.get $parent) (i32.shl (local.get $t) (i32.const 2))) (local.get $uId))
+        (f32.store (i32.add (local.get $hi) (i32.shl (local.get $t) (i32.const 2))) (call $roundUp32 (f64.add (f64.mul (local.get $s) (local.get $margin)) (local.get $slack)))))))
+
+  ;; x (>= 0) as the nearest float32 at or above it
+  (func $roundUp32 (param $x f64) (result f32)
+    (local $h f32)
+    (local.set $h (f32.demote_f64 (local.get $x)))
+    (if (f64.lt (f64.promote_f32 (local.get $h)) (local.get $x))
+      (then (local.set $h (f32.reinterpret_i32 (i32.add (i32.reinterpret_f32 (local.get $h)) (i32.const 1))))))
+    (local.get $h))
 
   ;; Exact squared distance of slot t to u in float64 (u: float64, head and tail end to end),
   ;; stopping once it reaches best[t]; refreshes lower[t], and best[t]/parent[t] if it is

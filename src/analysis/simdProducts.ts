@@ -21,7 +21,7 @@ export interface SimdKernels {
   xbt(x: number, n: number, rowBytes: number, bt: number, l: number, y: number): void;
   qtx(x: number, r0: number, r1: number, rowBytes: number, q: number, l: number, zt: number): void;
   primStep: PrimStep;
-  primStepF32: PrimStepF32;
+  primLanes: PrimLanes;
   /** Cycle-property check of blocks I0..I1-1 (see kernels.wat); returns the block it stopped before. */
   checkBlocks(I0: number, I1: number, n: number, head: number, headBytes: number, tail: number, tailBytes: number, gap: number, cHead: number, cTail: number,
     rad: number, u64: number, u32: number, c64: number, c32: number, f32: number, margin: number, checkMask: number, out: number, cap: number): number;
@@ -31,7 +31,9 @@ export interface SimdKernels {
 
 /** Scans slots t0..r-1 (see kernels.wat); returns the slot with the smallest best distance. */
 export type PrimStep = (t0: number, r: number, head: number, headBytes: number, tail: number, tailBytes: number, u64: number, best: number, lower: number, parent: number, delta: number, uId: number) => number;
-export type PrimStepF32 = (...args: [...Parameters<PrimStep>, u32: number, margin: number, checkMask: number]) => number;
+/** Scans blocks b0..b1-1 of float32 points in the lanes layout (see kernels.wat); returns the slot below r with the smallest best. */
+export type PrimLanes = (b0: number, b1: number, r: number, lanes: number, m4: number, us: number, u64: number, hi: number, best: number,
+  parent: number, uId: number, margin: number, slack: number) => number;
 
 /** A fresh instance of the kernels on a new shared memory (so a helper thread can join in). */
 export function simdKernels(): SimdKernels {
