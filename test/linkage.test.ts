@@ -113,6 +113,17 @@ describe('singleLinkage', () => {
     expect(Math.abs(linkage.z[6] - dxc)).toBeGreaterThan(1e-9);
   });
 
+  it.each([6, 21])('gives the float64 tree bit for bit on float32 points so close that their squares underflow in float32 (dim %i)', (dim) => {
+    // differences near 1e-22: squares near 1e-44, below float32's normal range, where its
+    // rounding is absolute and only the filter's slack keeps it exact
+    const pts = randomPoints(203, dim, 31).map((p) => p.map((v) => Math.fround(v * 1e-22)));
+    const f32 = singleLinkage({ n: pts.length, dim, coords: Float32Array.from(pts.flat()) });
+    const f64 = singleLinkage(exact(pts));
+    expect(f32.linkage.z).toEqual(f64.linkage.z);
+    const ref = bruteForce(pts);
+    heightsOf(f64.linkage).forEach((h, i) => expect(h / 1e-22).toBeCloseTo(ref.heights[i] / 1e-22, 9));
+  });
+
   it('equals ml-hclust (agnes, single) merge heights', () => {
     const pts = randomPoints(80, 6, 9);
     const { linkage } = singleLinkage(exact(pts));
@@ -187,6 +198,15 @@ describe("singleLinkage, method 'checked' (candidate tree + cycle-property check
     const pts = Array.from({ length: zoo.n }, (_, i) => Array.from(zoo.weights.subarray(i * 301, (i + 1) * 301)));
     const ref = bruteForce(pts);
     heightsOf(linkage).forEach((h, i) => expect(h).toBeCloseTo(ref.heights[i], 12));
+    expect(samePartition(cutTree(linkage, 6), zoo.run)).toBe(true);
+  });
+
+  it('stays exact on float32 points so close that their squares underflow in float32', () => {
+    const zoo = syntheticZoo(6, 13, 301, 9);
+    const tiny = zoo.weights.map((v) => v * 1e-22);
+    const { linkage } = singleLinkage({ n: zoo.n, dim: 301, coords: tiny }, checked);
+    const ref = singleLinkage({ n: zoo.n, dim: 301, coords: Float64Array.from(tiny) }, { method: 'prim' });
+    heightsOf(linkage).forEach((h, i) => expect(h / 1e-22).toBeCloseTo(heightsOf(ref.linkage)[i] / 1e-22, 12));
     expect(samePartition(cutTree(linkage, 6), zoo.run)).toBe(true);
   });
 

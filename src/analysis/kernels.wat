@@ -482,12 +482,17 @@
       (br $copy))))
 
   ;; 1 if the squared distance between a row (segments) and q (q64/q32 as in $copyRow) provably reaches t.
+  ;; The float32 sum must reach t * margin plus a slack for underflowing squares (as in primLanes).
   (func $apart (param $head i32) (param $headLen i32) (param $tail i32) (param $tailLen i32) (param $q64 i32) (param $q32 i32)
         (param $t f64) (param $f32 i32) (param $margin f64) (param $checkMask i32) (result i32)
+    (local $hi f64)
     (if (local.get $f32) (then
+      (local.set $hi (f64.add (f64.mul (local.get $t) (local.get $margin))
+                              (f64.mul (f64.convert_i32_u (i32.add (i32.shr_u (i32.add (local.get $headLen) (local.get $tailLen)) (i32.const 2)) (i32.const 8)))
+                                       (f64.const 0x1p-148))))
       (return (f64.ge (call $partialF32 (local.get $head) (local.get $headLen) (local.get $tail) (local.get $tailLen) (local.get $q32)
-                                        (f64.mul (local.get $t) (local.get $margin)) (local.get $checkMask))
-                      (f64.mul (local.get $t) (local.get $margin))))))
+                                        (local.get $hi) (local.get $checkMask))
+                      (local.get $hi)))))
     (f64.ge (call $partialF64 (local.get $head) (local.get $headLen) (local.get $tail) (local.get $tailLen) (local.get $q64) (local.get $t) (i32.const 0))
             (local.get $t)))
 

@@ -5,7 +5,7 @@
 import { copyRows, simdKernels } from './simdProducts.ts';
 
 /** Y (n x l, row-major float64) = X (n x d) * B, where `bt` holds B transposed (l x d, row-major). */
-export function multiplyByTransposed(x: Float32Array, n: number, d: number, bt: Float64Array, l: number, rowStart = 0, rowEnd = n, y = new Float64Array(n * l)): Float64Array {
+export function multiplyByTransposed(x: Float32Array | Float64Array, n: number, d: number, bt: Float64Array, l: number, rowStart = 0, rowEnd = n, y = new Float64Array(n * l)): Float64Array {
   let i = rowStart;
   for (; i + 1 < rowEnd; i += 2) {
     const x0 = i * d;

@@ -143,9 +143,9 @@ export class SimdProducts {
     const zt = (b: number) => this.f32(this.at.zt + b * blockBytes, lp * d4);
     const run = (b: number, on: 'main' | 'helper') => {
       zt(b).fill(0);
-      const args = [this.at.x, b * BLOCK_ROWS, Math.min(nPad, (b + 1) * BLOCK_ROWS), d4 * 4, this.at.q, lp, this.at.zt + b * blockBytes];
-      if (on === 'helper') this.helper!.begin('qtx', args);
-      else this.k.qtx(...(args as Parameters<SimdKernels['qtx']>));
+      const [r0, r1] = [b * BLOCK_ROWS, Math.min(nPad, (b + 1) * BLOCK_ROWS)];
+      if (on === 'helper') this.helper!.begin('qtx', [this.at.x, r0, r1, d4 * 4, this.at.q, lp, this.at.zt + b * blockBytes]);
+      else this.k.qtx(this.at.x, r0, r1, d4 * 4, this.at.q, lp, this.at.zt + b * blockBytes);
     };
     const half = Math.ceil(this.blocks / 2);
     for (let b = 0; b < half; b++) {

@@ -8,11 +8,12 @@
  *    non-negative terms never decrease, so this never drops a closer pair;
  *  - float32 input (a zoo's own weights, SVD coordinates) is first summed in float32, four
  *    lanes at a time, and dropped only when that sum exceeds the threshold by more than
- *    float32 rounding can explain; anything closer gets the exact float64 sum.
+ *    float32 rounding (and underflow) can explain; anything closer gets the exact float64 sum.
  *
  * Two methods, same tree:
- *  - Prim's algorithm; each point keeps a lower bound on its distance to the point added
- *    last (triangle inequality), which passes over many points with one subtraction;
+ *  - Prim's algorithm. On float32 points four points share each SIMD vector (primLanes), so
+ *    one test settles four; on float64 points each point keeps a lower bound on its distance
+ *    to the point added last (triangle inequality), which passes over many with one subtraction;
  *  - checked candidate (large, high-dimensional inputs): a candidate tree from Prim in the 64
  *    leading coordinates, then every pair is tested against the cycle property: a pair
  *    farther apart than the longest edge on the candidate's path between its two points is

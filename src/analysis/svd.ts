@@ -111,20 +111,12 @@ export class TruncatedSVD {
       }
       return zt;
     };
-    const orthColumns = (y: Float64Array): Float64Array => {
-      if (choleskyQR2(y, n, l)) return y;
-      const yt = transpose(y, n, l); // rank deficient: Gram-Schmidt copes
-      orthonormalizeRows(yt, l, n);
-      return transpose(yt, l, n);
-    };
-
     const rng = new Rng(seed, 0);
     const omegaT = new Float64Array(l * d).map(() => rng.nextNormal());
-    let q = orthColumns(times(omegaT));
+    let q = orthonormalizeColumns(times(omegaT), n, l);
     for (let it = 0; it < powerIterations; it++) {
-      const zt = transposedTimes(q);
-      orthonormalizeRows(zt, l, d);
-      q = orthColumns(times(zt));
+      const z = orthonormalizeColumns(transpose(transposedTimes(q), l, d), d, l);
+      q = orthonormalizeColumns(times(transpose(z, d, l)), n, l);
     }
     const b = transposedTimes(q); // l x d
     const { singularValues, u, components } = factorSmall(b, l, d, k);
@@ -132,16 +124,8 @@ export class TruncatedSVD {
     this.components = components;
     // X V_k = Q U_k Σ_k up to what lies outside span(Q): the coordinates scikit-learn's
     // fit_transform returns, at no extra pass over X
-    const coords = new Float64Array(n * k);
-    const ut = transpose(u, l, k); // k x l: row c is column c of U
-    for (let i = 0; i < n; i++) {
-      for (let c = 0; c < k; c++) {
-        let acc = 0;
-        for (let a = 0; a < l; a++) acc += q[i * l + a] * ut[c * l + a];
-        coords[i * k + c] = acc * this.singularValues[c];
-      }
-    }
-    this.fittedCoords = coords;
+    const usT = transpose(u, l, k).map((v, i) => v * singularValues[Math.floor(i / l)]); // k x l: row c is column c of U Σ
+    this.fittedCoords = multiplyByTransposed(q, n, l, usT, k);
   }
 
   /** Coordinates of the rows of X (n x d) on the components: n x k, row-major float64. */
@@ -242,4 +226,12 @@ function columnMeans(x: Float32Array, n: number, d: number): Float64Array {
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) m[j] += x[i * d + j];
   for (let j = 0; j < d; j++) m[j] /= n;
   return m;
+}
+
+/** The columns of Y (rows x cols) orthonormalised: CholeskyQR2, or Gram-Schmidt where Y is (numerically) rank deficient. */
+function orthonormalizeColumns(y: Float64Array, rows: number, cols: number): Float64Array {
+  if (choleskyQR2(y, rows, cols)) return y;
+  const yt = transpose(y, rows, cols);
+  orthonormalizeRows(yt, cols, rows);
+  return transpose(yt, cols, rows);
 }
