@@ -1,0 +1,239 @@
+/**
+ * The index that makes identification fast: a truncated SVD basis of the zoo's weight space,
+ * every indexed checkpoint projected onto it, and the verdict thresholds calibrated from
+ * the zoo itself. Built once per zoo and saved next to it:
+ *
+ *   <zoo>/index.arrow      run int32, epoch int32, coords fixed_size_list<float32>[k];
+ *                          schema metadata `weightspace.index`: JSON of IndexMeta
+ *   <zoo>/index-svd.arrow  the SVD basis (TruncatedSVD.save)
+ *
+ * A trajectory is a run's indexed checkpoints in epoch order, joined by straight segments.
+ *
+ * Calibration (see README "Identify"), from each run's own step lengths:
+ *  - member: a checkpoint that lies on a run's trajectory is within `memberRatio` times the
+ *    length of the nearest segment. memberRatio is the largest leave-one-out ratio in the
+ *    zoo: every interior checkpoint's distance to the segment joining its two neighbours,
+ *    over that segment's length. A checkpoint saved between two indexed ones is closer to
+ *    their segment than a left-out checkpoint is to a segment twice as long, so this errs
+ *    towards accepting members.
+ *  - descendant: a model trained further from a run's last checkpoint moves away from it
+ *    about as far as the run moved over its own last epochs. descendantRatio is the largest
+ *    distance, over the zoo's runs, between a run's last checkpoint and the one
+ *    `descendantEpochs` indexed checkpoints before it, in units of the run's last step.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Int32, makeData, Precision, tableFromIPC, type FixedSizeList } from 'apache-arrow';
+import { writeFileAtomic } from '../store/atomicWrite.ts';
+import { columnsToIPC, fixedSizeListColumn, flattenFixedSizeList } from '../store/arrowColumns.ts';
+import { isFloatList } from '../store/checkpointFile.ts';
+import type { Zoo } from '../store/loadZoo.ts';
+import { ZooError } from '../store/manifest.ts';
+import { TruncatedSVD } from './svd.ts';
+import { dot, searchRuns, segmentDistance, type Trajectory } from './trajectory.ts';
+
+export type { Trajectory };
+
+export const INDEX_FILE = 'index.arrow';
+export const INDEX_SVD_FILE = 'index-svd.arrow';
+const INDEX_METADATA_KEY = 'weightspace.index';
+const INDEX_FORMAT = 'weightspace-index/1';
+
+export interface ZooIndexOptions {
+  /** SVD components (default 50, at most the number of checkpoints and weights). */
+  components?: number;
+  /** Index only these runs (default: all). */
+  runs?: (run: number) => boolean;
+  /** Index only these epochs (default: all); each run needs at least 2. */
+  epochs?: (epoch: number) => boolean;
+  /** Epochs of further training a descendant may have, for its calibration (default 5). */
+  descendantEpochs?: number;
+  /** Checkpoints whose distance to other runs calibrates the member threshold (default 400). */
+  calibrationSamples?: number;
+}
+
+export const INDEX_DEFAULTS = { components: 50, descendantEpochs: 5, calibrationSamples: 400 } as const;
+
+export interface Calibration {
+  /** Member threshold: distance / nearest segment length (see top of file). */
+  memberRatio: number;
+  /** Largest leave-one-out distance / segment length in the zoo. */
+  looRatio: number;
+  /** Smallest distance to another run's trajectory / that segment's length, over the sampled checkpoints. */
+  foreignRatio: number;
+  /** Largest distance covered over a run's last `descendantEpochs` indexed checkpoints, in last steps. */
+  descendantRatio: number;
+  descendantEpochs: number;
+}
+
+interface IndexMeta {
+  format: typeof INDEX_FORMAT;
+  zoo: { name: string; epochsCompleted: number; config: unknown };
+  components: number;
+  calibration: Calibration;
+  seconds: number;
+}
+
+export class ZooIndex {
+  private constructor(
+    readonly zoo: Zoo,
+    readonly svd: TruncatedSVD,
+    /** Projected checkpoints (rows of the trajectories' `at`), n x k float32. */
+    readonly coords: Float32Array,
+    readonly trajectories: Trajectory[],
+    public calibration: Calibration,
+    /** Seconds the build took (SVD, projections, calibration). */
+    public buildSeconds: number,
+  ) {
+    const d = zoo.dim;
+    this.sqNorm = new Float64Array(zoo.n);
+    for (let row = 0; row < zoo.n; row++) this.sqNorm[row] = dot(zoo.weights, row * d, zoo.weights, row * d, d);
+  }
+
+  /** |x|^2 of every zoo row (float64), for distances from dot products. */
+  readonly sqNorm: Float64Array;
+
+  get k(): number {
+    return this.svd.k;
+  }
+
+  /** Builds the index of a loaded zoo (or of the runs and epochs selected in `options`). */
+  static build(zoo: Zoo, options: ZooIndexOptions = {}): ZooIndex {
+    const start = performance.now();
+    const { runs = () => true, epochs = () => true, descendantEpochs = INDEX_DEFAULTS.descendantEpochs } = options;
+    const trajectories: Trajectory[] = [];
+    const rows: number[] = [];
+    for (let r = 0; r < zoo.runs; r++) {
+      if (!runs(r)) continue;
+      const epochList: number[] = [];
+      const rowList: number[] = [];
+      for (let e = 0; e <= zoo.epochs; e++) {
+        if (!epochs(e)) continue;
+        epochList.push(e);
+        rowList.push(e * zoo.runs + r);
+      }
+      if (epochList.length < 2) throw new ZooError(`run ${r} has ${epochList.length} indexed checkpoint(s); a trajectory needs at least 2 epochs`);
+      const at = Int32Array.from(rowList, (_, i) => rows.length + i);
+      rows.push(...rowList);
+      trajectories.push(trajectory(zoo, r, Int32Array.from(epochList), at));
+    }
+    if (trajectories.length === 0) throw new ZooError('the index selects no runs');
+    const n = rows.length;
+    const d = zoo.dim;
+    const k = Math.min(options.components ?? INDEX_DEFAULTS.components, n, d);
+    const x = new Float32Array(n * d);
+    rows.forEach((row, i) => x.set(zoo.weights.subarray(row * d, (row + 1) * d), i * d));
+    const svd = new TruncatedSVD({ components: k });
+    svd.fit(x, n, d);
+    // the exact projections V x (not fitTransform's Q U Σ): identify's lower bounds need them
+    const coords = Float32Array.from(svd.transform(x, n));
+    const index = new ZooIndex(zoo, svd, coords, trajectories, { memberRatio: NaN, descendantRatio: NaN, descendantEpochs, looRatio: NaN, foreignRatio: NaN }, 0);
+    index.calibration = calibrate(index, descendantEpochs, options.calibrationSamples ?? INDEX_DEFAULTS.calibrationSamples);
+    index.buildSeconds = (performance.now() - start) / 1000;
+    return index;
+  }
+
+  /** Saves a whole-zoo index next to the zoo (index.arrow, index-svd.arrow). */
+  save(zooDir: string): void {
+    const n = this.coords.length / this.k;
+    const run = new Int32Array(n);
+    const epoch = new Int32Array(n);
+    for (const t of this.trajectories) for (let i = 0; i < t.at.length; i++) [run[t.at[i]], epoch[t.at[i]]] = [t.run, t.epochs[i]];
+    const { manifest } = this.zoo;
+    const meta: IndexMeta = {
+      format: INDEX_FORMAT,
+      zoo: { name: manifest.name, epochsCompleted: manifest.epochsCompleted, config: manifest.config },
+      components: this.k,
+      calibration: this.calibration,
+      seconds: this.buildSeconds,
+    };
+    this.svd.save(join(zooDir, INDEX_SVD_FILE));
+    writeFileAtomic(
+      join(zooDir, INDEX_FILE),
+      columnsToIPC(
+        [
+          { name: 'run', data: makeData({ type: new Int32(), length: n, data: run }) },
+          { name: 'epoch', data: makeData({ type: new Int32(), length: n, data: epoch }) },
+          { name: 'coords', data: fixedSizeListColumn(this.coords, this.k) },
+        ],
+        { [INDEX_METADATA_KEY]: JSON.stringify(meta) },
+      ),
+    );
+  }
+
+  /**
+   * The saved index of `zoo` (loaded from zooDir), or null when there is none or it no
+   * longer matches the zoo (other config, more epochs since), so the caller rebuilds it.
+   */
+  static load(zooDir: string, zoo: Zoo): ZooIndex | null {
+    const [indexPath, svdPath] = [join(zooDir, INDEX_FILE), join(zooDir, INDEX_SVD_FILE)];
+    if (!existsSync(indexPath) || !existsSync(svdPath)) return null;
+    const table = tableFromIPC(readFileSync(indexPath));
+    const meta = JSON.parse(table.schema.metadata.get(INDEX_METADATA_KEY) ?? 'null') as IndexMeta | null;
+    const type = table.getChild('coords')?.type;
+    if (!meta || meta.format !== INDEX_FORMAT || !type || !isFloatList(type, Precision.SINGLE)) {
+      throw new ZooError(`${indexPath} is not an index of this toolkit; delete it to rebuild`);
+    }
+    const { manifest } = zoo;
+    if (meta.zoo.epochsCompleted !== manifest.epochsCompleted || JSON.stringify(meta.zoo.config) !== JSON.stringify(manifest.config)) return null;
+    const k = (type as FixedSizeList).listSize;
+    const n = table.numRows;
+    const coords = flattenFixedSizeList(table.getChild('coords')!.data, k, new Float32Array(n * k));
+    const run = table.getChild('run')!.toArray() as Int32Array;
+    const epoch = table.getChild('epoch')!.toArray() as Int32Array;
+    const byRun = new Map<number, number[]>();
+    for (let i = 0; i < n; i++) byRun.set(run[i], [...(byRun.get(run[i]) ?? []), i]);
+    const trajectories = [...byRun].map(([r, at]): Trajectory => {
+      return trajectory(zoo, r, Int32Array.from(at, (i) => epoch[i]), Int32Array.from(at));
+    });
+    return new ZooIndex(zoo, TruncatedSVD.load(svdPath), coords, trajectories, meta.calibration, meta.seconds);
+  }
+}
+
+/** Euclidean distance between rows a and b of the zoo's weights. */
+function rowDistance(zoo: Zoo, a: number, b: number): number {
+  const d = zoo.dim;
+  let s = 0;
+  for (let j = 0; j < d; j++) s += (zoo.weights[a * d + j] - zoo.weights[b * d + j]) ** 2;
+  return Math.sqrt(s);
+}
+
+function calibrate(index: ZooIndex, descendantEpochs: number, samples: number): Calibration {
+  const { zoo, trajectories } = index;
+  const w = zoo.weights;
+  const d = zoo.dim;
+  let looRatio = 0;
+  let descendantRatio = 0;
+  for (const t of trajectories) {
+    const m = t.rows.length;
+    for (let i = 1; i + 1 < m; i++) {
+      const { distance, length } = segmentDistance(w, t.rows[i] * d, w, t.rows[i - 1] * d, t.rows[i + 1] * d, d);
+      if (length > 0) looRatio = Math.max(looRatio, distance / length);
+    }
+    const lastStep = Math.sqrt(t.segmentSq[m - 2]);
+    const back = t.rows[Math.max(0, m - 1 - descendantEpochs)];
+    if (lastStep > 0) descendantRatio = Math.max(descendantRatio, rowDistance(zoo, t.rows[m - 1], back) / lastStep);
+  }
+  // every checkpoint is a candidate sample; take `samples` of them evenly spread
+  let foreignRatio = Infinity;
+  if (trajectories.length > 1) {
+    const all = trajectories.flatMap((t) => Array.from(t.rows, (row) => [t.run, row] as const));
+    const stride = Math.max(1, all.length / samples);
+    for (let s = 0; s < all.length; s += stride) {
+      const [run, row] = all[Math.floor(s)];
+      const [near] = searchRuns(index, w.subarray(row * d, (row + 1) * d), { top: 1, exclude: run }).candidates;
+      if (near.segmentLength > 0) foreignRatio = Math.min(foreignRatio, near.distance / near.segmentLength);
+    }
+  }
+  // the geometric midpoint between the two: as far from accepting another run's checkpoint as
+  // from rejecting one of the run's own (with one run, nothing to tell apart: twice looRatio)
+  const memberRatio = Number.isFinite(foreignRatio) ? Math.sqrt(looRatio * foreignRatio) : 2 * looRatio;
+  return { memberRatio, looRatio, foreignRatio, descendantRatio, descendantEpochs };
+}
+
+/** A run's trajectory over the given epochs, with its segments' squared lengths. */
+function trajectory(zoo: Zoo, run: number, epochs: Int32Array, at: Int32Array): Trajectory {
+  const rows = Int32Array.from(epochs, (e) => e * zoo.runs + run); // loadZoo's rows: epoch-major
+  const segmentSq = Float64Array.from({ length: rows.length - 1 }, (_, i) => rowDistance(zoo, rows[i], rows[i + 1]) ** 2);
+  return { run, seed: zoo.seed[rows[0]], epochs, rows, at, segmentSq };
+}
