@@ -1,0 +1,123 @@
+/**
+ * npm run identify -- <checkpoint> [options]: which run of a zoo a checkpoint belongs to,
+ * where on its trajectory, and how sure we are (see analysis/identify.ts).
+ */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { identify, type Identification } from '../analysis/identify.ts';
+import { ZooIndex } from '../analysis/zooIndex.ts';
+import { ARCHITECTURES, type Architecture } from '../nn/architectures.ts';
+import { loadZoo } from '../store/loadZoo.ts';
+import { readModel } from '../store/readModel.ts';
+import { intOption, runCli, UserError } from './common.ts';
+
+const HELP = `Usage: npm run identify -- <checkpoint> [options]
+
+Names the zoo run a checkpoint comes from, its position on that run's trajectory (a
+fractional epoch), and a verdict: member (on the trajectory), descendant (beyond the run's
+last checkpoint, e.g. trained further) or unknown (no run is close enough). Thresholds are
+calibrated from the zoo itself (README "Identify").
+
+<checkpoint>: a checkpoint Arrow file (one row, or pick one with --run/--epoch), a
+.safetensors file, or a TensorFlow.js model.json (or its folder), as \`npm run export\` writes.
+
+Options:
+  --zoo DIR     the zoo to search (default: zoo/<arch>-default, the architecture the checkpoint fits)
+  --run R       pick run R's row of a checkpoint file holding several
+  --epoch E     pick epoch E's row
+  --top N       candidates to list (default 5)
+  --json        print the result as JSON
+  --rebuild     rebuild the zoo's index (<zoo>/index.arrow, index-svd.arrow) even if current
+  -h, --help    show this help
+
+Examples:
+  npm run identify -- zoo/ffnn-default/checkpoints/epoch-0007.arrow --run 3
+  npm run export -- --zoo zoo/cnn-default --run 3 --epoch 7 --format safetensors --out exports/cnn-3-7.safetensors
+  npm run identify -- exports/cnn-3-7.safetensors --json
+`;
+
+await runCli(() => {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      zoo: { type: 'string' },
+      run: { type: 'string' },
+      epoch: { type: 'string' },
+      top: { type: 'string' },
+      json: { type: 'boolean' },
+      rebuild: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (positionals.length !== 1) throw new UserError(`give one checkpoint to identify (got ${positionals.length}); see npm run identify -- --help`);
+  const path = positionals[0];
+  const pick = { run: intOption('run', values.run, 0), epoch: intOption('epoch', values.epoch, 0) };
+  const top = intOption('top', values.top, 1, 1000) ?? 5;
+
+  const { zooDir, arch } = values.zoo ? { zooDir: values.zoo, arch: null } : defaultZoo(path, pick);
+  const zoo = loadZoo(zooDir);
+  if (arch && arch.name !== zoo.manifest.config.arch) throw new UserError(`internal: ${zooDir} is not a ${arch.name} zoo`);
+  const { weights, description } = readModel(path, zoo.manifest.architecture, pick);
+  let index = values.rebuild ? null : ZooIndex.load(zooDir, zoo);
+  if (!index) {
+    process.stderr.write(`building the index of ${zooDir} (once per zoo) ... `);
+    index = ZooIndex.build(zoo);
+    index.save(zooDir);
+    process.stderr.write(`${index.buildSeconds.toFixed(1)} s\n`);
+  }
+  const start = performance.now();
+  const result = identify(index, weights, { top });
+  const ms = performance.now() - start;
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ checkpoint: description, zoo: zooDir, ...result, margin: finite(result.margin), calibration: index.calibration, milliseconds: ms }, null, 2) + '\n');
+  } else {
+    process.stdout.write(report(description, zooDir, index, result, ms));
+  }
+});
+
+function finite(x: number): number | null {
+  return Number.isFinite(x) ? x : null; // JSON has no Infinity
+}
+
+/** zoo/<arch>-default for the architecture whose tensors the checkpoint has. */
+function defaultZoo(path: string, pick: { run?: number; epoch?: number }): { zooDir: string; arch: Architecture } {
+  const errors: string[] = [];
+  for (const arch of Object.values(ARCHITECTURES)) {
+    try {
+      readModel(path, arch, pick);
+    } catch (err) {
+      errors.push((err as Error).message);
+      continue;
+    }
+    const zooDir = `zoo/${arch.name}-default`;
+    if (!existsSync(zooDir)) throw new UserError(`${path} is a ${arch.name} model, and there is no ${zooDir}: give the zoo with --zoo DIR (or build it: npm run zoo -- --arch ${arch.name})`);
+    return { zooDir, arch };
+  }
+  if (errors.every((e) => e === errors[0])) throw new UserError(errors[0]);
+  throw new UserError(`${path} fits neither architecture (${errors.join('; ')})`);
+}
+
+function report(description: string, zooDir: string, index: ZooIndex, r: Identification, ms: number): string {
+  const { zoo, calibration } = index;
+  const f = (x: number) => (Math.abs(x) >= 1000 || (x !== 0 && Math.abs(x) < 0.001) ? x.toExponential(3) : x.toFixed(4));
+  const best = r.candidates[0];
+  const lines = [
+    `checkpoint  ${description}`,
+    `zoo         ${zooDir} (${zoo.manifest.config.arch}, ${index.trajectories.length} runs, epochs 0-${zoo.epochs})`,
+    `verdict     ${r.verdict.toUpperCase()}: ${r.verdict === 'unknown' ? 'nearest is ' : ''}run ${r.run} (seed ${r.seed}), epoch ${r.epoch.toFixed(2)}`,
+    `distance    ${f(r.distance)} to the run's trajectory; member threshold ${f(calibration.memberRatio * best.segmentLength)} ` +
+      `(${calibration.memberRatio.toFixed(3)} x segment length ${f(best.segmentLength)}): score ${r.memberScore.toFixed(3)}` +
+      (r.descendantScore !== null ? `; beyond the last checkpoint: descendant score ${r.descendantScore.toFixed(3)}` : ''),
+    `margin      ${Number.isFinite(r.margin) ? r.margin.toFixed(2) : 'inf'} (distance to the next run / to this one)`,
+    '',
+    '   run   seed   epoch    distance',
+    ...r.candidates.map((c) => `${String(c.run).padStart(6)} ${String(c.seed).padStart(6)} ${c.epoch.toFixed(2).padStart(7)}  ${f(c.distance).padStart(10)}`),
+    '',
+    `query ${ms.toFixed(1)} ms (${r.runsMeasured} of ${index.trajectories.length} runs measured in the full weight space)`,
+  ];
+  return lines.join('\n') + '\n';
+}
