@@ -6,10 +6,13 @@
  * candidates are the nearest of the runs it measured on the way.
  *
  * Verdict (thresholds from the index's calibration):
- *  - member: within memberRatio x (length of the nearest segment) of the best trajectory;
- *  - descendant: else, nearest to the run's last checkpoint from beyond it (the trajectory
- *    continued), within descendantRatio x (the run's last step) of that checkpoint;
- *  - unknown: neither.
+ *  - descendant: the nearest point of the best trajectory is its end, reached from beyond
+ *    (the query continues the last step), the query is farther from the last checkpoint than
+ *    looRatio x (the last step), so it is not just that checkpoint slightly changed, and
+ *    within descendantRatio x (the last step) of it;
+ *  - member: otherwise, within memberRatio x (length of the nearest segment) of the best
+ *    trajectory;
+ *  - unknown: neither (also beyond the end but too far for a descendant).
  */
 import type { ZooIndex } from './zooIndex.ts';
 import { searchRuns, segmentDistance, type Candidate } from './trajectory.ts';
@@ -29,7 +32,7 @@ export interface Identification {
   margin: number;
   /** distance / (memberRatio x nearest segment length): <= 1 is a member. */
   memberScore: number;
-  /** Distance to the last checkpoint / (descendantRatio x last step), when the query lies beyond it. */
+  /** Distance to the last checkpoint / (descendantRatio x last step), when the query lies beyond it (else null). */
   descendantScore: number | null;
   candidates: Candidate[];
   /** Runs measured in the full space (the rest were ruled out by their projected bound). */
@@ -51,12 +54,13 @@ export function identify(index: ZooIndex, query: Float32Array | Float64Array, op
   const t = index.trajectories.find((tr) => tr.run === best.run)!;
   const last = t.rows.length - 1;
   const memberScore = best.distance / Math.max(calibration.memberRatio * best.segmentLength, Number.MIN_VALUE);
+  // beyond the end: past the last checkpoint, by more than a checkpoint lies off its own trajectory
   let descendantScore: number | null = null;
   if (best.segment === last - 1 && best.tRaw > 1) {
     const toLast = segmentDistance(query, 0, zoo.weights, t.rows[last] * d, t.rows[last] * d, d).distance;
-    descendantScore = toLast / Math.max(calibration.descendantRatio * best.segmentLength, Number.MIN_VALUE);
+    if (toLast > calibration.looRatio * best.segmentLength) descendantScore = toLast / Math.max(calibration.descendantRatio * best.segmentLength, Number.MIN_VALUE);
   }
-  const verdict: Verdict = memberScore <= 1 ? 'member' : descendantScore !== null && descendantScore <= 1 ? 'descendant' : 'unknown';
+  const verdict: Verdict = descendantScore !== null ? (descendantScore <= 1 ? 'descendant' : 'unknown') : memberScore <= 1 ? 'member' : 'unknown';
   const gap = t.epochs[last] - t.epochs[last - 1];
   return {
     verdict,
