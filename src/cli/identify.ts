@@ -6,12 +6,15 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { identify, type Identification } from '../analysis/identify.ts';
 import { ZooIndex } from '../analysis/zooIndex.ts';
+import { evaluateIdentify } from '../analysis/evaluateIdentify.ts';
+import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { ARCHITECTURES, type Architecture } from '../nn/architectures.ts';
 import { loadZoo } from '../store/loadZoo.ts';
 import { readModel } from '../store/readModel.ts';
 import { intOption, runCli, UserError } from './common.ts';
 
 const HELP = `Usage: npm run identify -- <checkpoint> [options]
+       npm run identify -- --evaluate [--zoo DIR]
 
 Names the zoo run a checkpoint comes from, its position on that run's trajectory (a
 fractional epoch), and a verdict: member (on the trajectory), descendant (beyond the run's
@@ -28,6 +31,9 @@ Options:
   --top N       candidates to list (default 5)
   --json        print the result as JSON
   --rebuild     rebuild the zoo's index (<zoo>/index.arrow, index-svd.arrow) even if current
+  --evaluate    measure identification on checkpoints the index does not hold (held-out epochs,
+                unknown seeds, runs trained further, perturbed copies) for --zoo, or for
+                zoo/ffnn-default and zoo/cnn-default; table on stdout, results/identify-eval.json
   -h, --help    show this help
 
 Examples:
@@ -46,11 +52,16 @@ await runCli(() => {
       top: { type: 'string' },
       json: { type: 'boolean' },
       rebuild: { type: 'boolean' },
+      evaluate: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     process.stdout.write(HELP);
+    return;
+  }
+  if (values.evaluate) {
+    evaluate(values.zoo ? [values.zoo] : ['zoo/ffnn-default', 'zoo/cnn-default'].filter((d) => existsSync(d)));
     return;
   }
   if (positionals.length !== 1) throw new UserError(`give one checkpoint to identify (got ${positionals.length}); see npm run identify -- --help`);
@@ -120,4 +131,25 @@ function report(description: string, zooDir: string, index: ZooIndex, r: Identif
     `query ${ms.toFixed(1)} ms (${r.runsMeasured} of ${index.trajectories.length} runs measured in the full weight space)`,
   ];
   return lines.join('\n') + '\n';
+}
+
+function evaluate(zooDirs: string[]): void {
+  if (zooDirs.length === 0) throw new UserError('no zoo to evaluate: build zoo/ffnn-default and zoo/cnn-default (npm run zoo) or give --zoo DIR');
+  const report: Record<string, unknown> = {};
+  for (const dir of zooDirs) {
+    const zoo = loadZoo(dir);
+    const start = performance.now();
+    const result = evaluateIdentify(zoo, (msg) => process.stderr.write(`${dir}: ${msg}\n`));
+    const pct = (x: number | null) => (x === null || Number.isNaN(x) ? '' : `${(100 * x).toFixed(1)} %`);
+    process.stdout.write(`\n${dir} (${zoo.manifest.config.arch}, ${zoo.runs} runs, epochs 0-${zoo.epochs}); query ${result.queryMilliseconds.toFixed(2)} ms on average\n`);
+    process.stdout.write(`${'set'.padEnd(34)} ${'queries'.padStart(7)}  ${'run acc.'.padStart(8)}  verdict\n`);
+    for (const r of result.rows) {
+      const verdict = r.verdictRate === null ? '' : `${pct(r.verdictRate)} ${r.verdictExpected}`;
+      const epoch = r.meanEpochError === null ? '' : `; mean |epoch error| ${r.meanEpochError.toFixed(3)}`;
+      process.stdout.write(`${r.set.padEnd(34)} ${String(r.queries).padStart(7)}  ${pct(r.runAccuracy).padStart(8)}  ${verdict}${epoch}\n`);
+    }
+    report[dir] = { ...result, seconds: (performance.now() - start) / 1000 };
+  }
+  writeFileAtomic('results/identify-eval.json', JSON.stringify(report, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  process.stdout.write('\nwrote results/identify-eval.json\n');
 }
