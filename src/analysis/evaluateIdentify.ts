@@ -71,7 +71,12 @@ export function evaluateIdentify(zoo: Zoo, onProgress: (msg: string) => void = (
   for (let r = 0; r < known; r++) for (let e = 1; e <= zoo.epochs; e += Math.max(1, Math.floor(zoo.epochs / 5))) base.push({ w: row(r, e), run: r });
   const rng = new Rng(12345, 7);
   const rms = (w: Float32Array) => Math.sqrt(w.reduce((s, v) => s + v * v, 0) / w.length);
-  for (const s of [0.01, 0.05, 0.1]) measure(`noise ${s * 100} % of RMS`, index, base.map(({ w, run }) => ({ w: w.map((v) => v + s * rms(w) * rng.nextNormal()), run })), null);
+  for (const s of [0.01, 0.05, 0.1]) {
+    measure(`noise ${s * 100} % of RMS`, index, base.map(({ w, run }) => {
+      const sigma = s * rms(w); // once per checkpoint, not per weight
+      return { w: w.map((v) => v + sigma * rng.nextNormal()), run };
+    }), null);
+  }
   for (const p of [0.1, 0.3, 0.5]) {
     measure(`pruned ${p * 100} %`, index, base.map(({ w, run }) => {
       const cut = Float32Array.from(w, Math.abs).sort()[Math.floor(p * w.length)];

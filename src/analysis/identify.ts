@@ -15,7 +15,7 @@
  *  - unknown: neither (also beyond the end but too far for a descendant).
  */
 import type { ZooIndex } from './zooIndex.ts';
-import { searchRuns, segmentDistance, type Candidate } from './trajectory.ts';
+import { pointDistance, searchRuns, type Candidate } from './trajectory.ts';
 
 export type { Candidate };
 export type Verdict = 'member' | 'descendant' | 'unknown';
@@ -57,7 +57,7 @@ export function identify(index: ZooIndex, query: Float32Array | Float64Array, op
   // beyond the end: past the last checkpoint, by more than a checkpoint lies off its own trajectory
   let descendantScore: number | null = null;
   if (best.segment === last - 1 && best.tRaw > 1) {
-    const toLast = segmentDistance(query, 0, zoo.weights, t.rows[last] * d, t.rows[last] * d, d).distance;
+    const toLast = pointDistance(query, zoo.weights, t.rows[last], d);
     if (toLast > calibration.looRatio * best.segmentLength) descendantScore = toLast / Math.max(calibration.descendantRatio * best.segmentLength, Number.MIN_VALUE);
   }
   const verdict: Verdict = descendantScore !== null ? (descendantScore <= 1 ? 'descendant' : 'unknown') : memberScore <= 1 ? 'member' : 'unknown';

@@ -113,6 +113,13 @@ export function nearestOnTrajectory(space: SearchSpace, t: Trajectory, query: Fl
   };
 }
 
+/** Euclidean distance from the query to row `row` of w (d values each). */
+export function pointDistance(q: Float32Array | Float64Array, w: Float32Array, row: number, d: number): number {
+  let s = 0;
+  for (let j = 0; j < d; j++) s += (q[j] - w[row * d + j]) ** 2;
+  return Math.sqrt(s);
+}
+
 export function dot(a: Float32Array | Float64Array, ao: number, b: Float32Array | Float64Array, bo: number, d: number): number {
   let s0 = 0, s1 = 0;
   let j = 0;

@@ -182,7 +182,10 @@ export class ZooIndex {
     const run = table.getChild('run')!.toArray() as Int32Array;
     const epoch = table.getChild('epoch')!.toArray() as Int32Array;
     const byRun = new Map<number, number[]>();
-    for (let i = 0; i < n; i++) byRun.set(run[i], [...(byRun.get(run[i]) ?? []), i]);
+    for (let i = 0; i < n; i++) {
+      if (!byRun.has(run[i])) byRun.set(run[i], []);
+      byRun.get(run[i])!.push(i);
+    }
     const trajectories = [...byRun].map(([r, at]): Trajectory => {
       return trajectory(zoo, r, Int32Array.from(at, (i) => epoch[i]), Int32Array.from(at));
     });
