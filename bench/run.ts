@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --only=zoo|cluster] [-- --quick]: prints the toolkit's performance figures
+ * npm run bench [-- --only=zoo|cluster|identify] [-- --quick]: prints the toolkit's performance figures
  * as JSON on stdout (progress on stderr) and keeps a copy in results/bench.json. --quick skips
  * the minutes-long full-space linkage. Figures are throughputs and times measured
  * on this machine in this run; ratios compare against baselines measured in the same run.
@@ -7,6 +7,7 @@
 import { availableParallelism, cpus } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { benchCluster } from './cluster.ts';
+import { benchIdentify } from './identify.ts';
 import { benchZoo } from './zoo.ts';
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
@@ -15,11 +16,13 @@ const quick = process.argv.includes('--quick');
 const started = new Date().toISOString();
 const zoo = !only || only === 'zoo' ? await benchZoo(log) : undefined;
 const cluster = !only || only === 'cluster' ? benchCluster(log, { fullSpace: !quick }) : undefined;
+const identify = !only || only === 'identify' ? benchIdentify(log) : undefined;
 const measured = {
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version },
   started,
   ...(zoo && { zoo }),
   ...(cluster && { cluster }),
+  ...(identify && { identify }),
 };
 process.stdout.write(JSON.stringify(measured, null, 2) + '\n');
 // results/bench.json keeps the latest figures of every section, also after a partial run

@@ -50,6 +50,8 @@ export interface ZooIndexOptions {
   descendantEpochs?: number;
   /** Checkpoints whose distance to other runs calibrates the member threshold (default 400). */
   calibrationSamples?: number;
+  /** Called as calibration samples are measured (the bulk of a large zoo's build). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export const INDEX_DEFAULTS = { components: 50, descendantEpochs: 5, calibrationSamples: 400 } as const;
@@ -88,10 +90,24 @@ export class ZooIndex {
     const d = zoo.dim;
     this.sqNorm = new Float64Array(zoo.n);
     for (let row = 0; row < zoo.n; row++) this.sqNorm[row] = dot(zoo.weights, row * d, zoo.weights, row * d, d);
+    const k = svd.k;
+    this.coordSqNorm = Float64Array.from({ length: coords.length / k }, (_, i) => dot(coords, i * k, coords, i * k, k));
+    this.coordStepSq = new Float64Array(coords.length / k);
+    for (const t of trajectories) {
+      for (let i = 0; i + 1 < t.at.length; i++) {
+        const [a, b] = [t.at[i] * k, t.at[i + 1] * k];
+        let sq = 0;
+        for (let j = 0; j < k; j++) sq += (coords[b + j] - coords[a + j]) ** 2;
+        this.coordStepSq[t.at[i]] = sq;
+      }
+    }
   }
 
   /** |x|^2 of every zoo row (float64), for distances from dot products. */
   readonly sqNorm: Float64Array;
+  /** |c|^2 of every projected checkpoint, and the squared length of the projected segment starting there. */
+  readonly coordSqNorm: Float64Array;
+  readonly coordStepSq: Float64Array;
 
   get k(): number {
     return this.svd.k;
@@ -128,7 +144,7 @@ export class ZooIndex {
     // the exact projections V x (not fitTransform's Q U Σ): identify's lower bounds need them
     const coords = Float32Array.from(svd.transform(x, n));
     const index = new ZooIndex(zoo, svd, coords, trajectories, { memberRatio: NaN, descendantRatio: NaN, descendantEpochs, looRatio: NaN, foreignRatio: NaN }, 0);
-    index.calibration = calibrate(index, descendantEpochs, options.calibrationSamples ?? INDEX_DEFAULTS.calibrationSamples);
+    index.calibration = calibrate(index, descendantEpochs, options.calibrationSamples ?? INDEX_DEFAULTS.calibrationSamples, options.onProgress);
     index.buildSeconds = (performance.now() - start) / 1000;
     return index;
   }
@@ -201,7 +217,7 @@ function rowDistance(zoo: Zoo, a: number, b: number): number {
   return Math.sqrt(s);
 }
 
-function calibrate(index: ZooIndex, descendantEpochs: number, samples: number): Calibration {
+function calibrate(index: ZooIndex, descendantEpochs: number, samples: number, onProgress?: (done: number, total: number) => void): Calibration {
   const { zoo, trajectories } = index;
   const w = zoo.weights;
   const d = zoo.dim;
@@ -222,7 +238,9 @@ function calibrate(index: ZooIndex, descendantEpochs: number, samples: number): 
   if (trajectories.length > 1) {
     const all = trajectories.flatMap((t) => Array.from(t.rows, (row) => [t.run, row] as const));
     const stride = Math.max(1, all.length / samples);
-    for (let s = 0; s < all.length; s += stride) {
+    const total = Math.ceil(all.length / stride);
+    for (let s = 0, done = 0; s < all.length; s += stride) {
+      onProgress?.(done++, total);
       const [run, row] = all[Math.floor(s)];
       const [near] = searchRuns(index, w.subarray(row * d, (row + 1) * d), { top: 1, exclude: run }).candidates;
       if (near.segmentLength > 0) foreignRatio = Math.min(foreignRatio, near.distance / near.segmentLength);

@@ -2,7 +2,7 @@
  * npm run identify -- <checkpoint> [options]: which run of a zoo a checkpoint belongs to,
  * where on its trajectory, and how sure we are (see analysis/identify.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { identify, type Identification } from '../analysis/identify.ts';
 import { ZooIndex } from '../analysis/zooIndex.ts';
@@ -12,6 +12,7 @@ import { ARCHITECTURES, type Architecture } from '../nn/architectures.ts';
 import { loadZoo } from '../store/loadZoo.ts';
 import { readModel } from '../store/readModel.ts';
 import { intOption, runCli, UserError } from './common.ts';
+import { ProgressBar } from './progress.ts';
 
 const HELP = `Usage: npm run identify -- <checkpoint> [options]
        npm run identify -- --evaluate [--zoo DIR]
@@ -75,10 +76,10 @@ await runCli(() => {
   const { weights, description } = readModel(path, zoo.manifest.architecture, pick);
   let index = values.rebuild ? null : ZooIndex.load(zooDir, zoo);
   if (!index) {
-    process.stderr.write(`building the index of ${zooDir} (once per zoo) ... `);
-    index = ZooIndex.build(zoo);
+    const bar = new ProgressBar(`index of ${zooDir} (built once per zoo)`, 'samples/s');
+    index = ZooIndex.build(zoo, { onProgress: (done, total) => bar.update({ done, total, detail: `calibration ${done}/${total}` }) });
     index.save(zooDir);
-    process.stderr.write(`${index.buildSeconds.toFixed(1)} s\n`);
+    bar.finish(`built in ${index.buildSeconds.toFixed(1)} s`);
   }
   const start = performance.now();
   const result = identify(index, weights, { top });
@@ -135,7 +136,9 @@ function report(description: string, zooDir: string, index: ZooIndex, r: Identif
 
 function evaluate(zooDirs: string[]): void {
   if (zooDirs.length === 0) throw new UserError('no zoo to evaluate: build zoo/ffnn-default and zoo/cnn-default (npm run zoo) or give --zoo DIR');
-  const report: Record<string, unknown> = {};
+  // results of other zoos evaluated earlier stay in the report
+  const reportPath = 'results/identify-eval.json';
+  const report: Record<string, unknown> = existsSync(reportPath) ? JSON.parse(readFileSync(reportPath, 'utf8')) : {};
   for (const dir of zooDirs) {
     const zoo = loadZoo(dir);
     const start = performance.now();
@@ -150,6 +153,6 @@ function evaluate(zooDirs: string[]): void {
     }
     report[dir] = { ...result, seconds: (performance.now() - start) / 1000 };
   }
-  writeFileAtomic('results/identify-eval.json', JSON.stringify(report, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
-  process.stdout.write('\nwrote results/identify-eval.json\n');
+  writeFileAtomic(reportPath, JSON.stringify(report, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  process.stdout.write(`\nwrote ${reportPath}\n`);
 }

@@ -1,0 +1,100 @@
+/**
+ * Identify figures: index build time and per-query time on paper-scale inputs (the real
+ * paper FFNN zoo when zoo/ffnn-paper exists, always the synthetic zoo), against a baseline
+ * measured here on the same queries: an exact brute-force scan of every segment of every run.
+ */
+import { existsSync } from 'node:fs';
+import { identify } from '../src/analysis/identify.ts';
+import { segmentDistance } from '../src/analysis/trajectory.ts';
+import { ZooIndex } from '../src/analysis/zooIndex.ts';
+import { Rng } from '../src/nn/rng.ts';
+import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
+import { syntheticZoo } from './syntheticZoo.ts';
+
+const PAPER_ZOO = 'zoo/ffnn-paper';
+const QUERIES = 200;
+const BRUTE_FORCE_QUERIES = 10; // a full scan takes ~0.1 s each at paper scale
+
+const round = (x: number, digits = 3) => +x.toFixed(digits);
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+
+/** Zoo checkpoints with 1 % Gaussian noise (relative to the checkpoint's RMS weight): never exactly in the index. */
+function perturbedQueries(zoo: Zoo, count: number): { run: number; weights: Float32Array }[] {
+  const rng = new Rng(7, 11);
+  const d = zoo.dim;
+  return Array.from({ length: count }, () => {
+    const run = rng.nextInt(zoo.runs);
+    const epoch = 1 + rng.nextInt(zoo.epochs);
+    const w = zoo.weights.slice((epoch * zoo.runs + run) * d, (epoch * zoo.runs + run + 1) * d);
+    let ss = 0;
+    for (const v of w) ss += v * v;
+    const sigma = 0.01 * Math.sqrt(ss / d);
+    for (let j = 0; j < d; j++) w[j] += sigma * rng.nextNormal();
+    return { run, weights: w };
+  });
+}
+
+function bruteForceRun(zoo: Zoo, q: Float32Array): number {
+  let best = Infinity;
+  let bestRun = -1;
+  for (let r = 0; r < zoo.runs; r++) {
+    for (let e = 0; e < zoo.epochs; e++) {
+      const dist = segmentDistance(q, 0, zoo.weights, (e * zoo.runs + r) * zoo.dim, ((e + 1) * zoo.runs + r) * zoo.dim, zoo.dim).distance;
+      if (dist < best) [best, bestRun] = [dist, r];
+    }
+  }
+  return bestRun;
+}
+
+function benchInput(zoo: Zoo): Record<string, unknown> {
+  const index = ZooIndex.build(zoo);
+  const queries = perturbedQueries(zoo, QUERIES);
+  identify(index, queries[0].weights); // warm up the JIT once, as a long-lived session would be
+  const ms: number[] = [];
+  let correct = 0;
+  let measured = 0;
+  for (const q of queries) {
+    const t = performance.now();
+    const id = identify(index, q.weights);
+    ms.push(performance.now() - t);
+    if (id.run === q.run) correct++;
+    measured += id.runsMeasured;
+  }
+  const bruteMs: number[] = [];
+  let agree = 0;
+  for (const q of queries.slice(0, BRUTE_FORCE_QUERIES)) {
+    const t = performance.now();
+    const run = bruteForceRun(zoo, q.weights);
+    bruteMs.push(performance.now() - t);
+    if (run === identify(index, q.weights).run) agree++;
+  }
+  ms.sort((a, b) => a - b);
+  bruteMs.sort((a, b) => a - b);
+  const median = quantile(ms, 0.5);
+  return {
+    checkpoints: zoo.n,
+    dim: zoo.dim,
+    runs: zoo.runs,
+    indexBuildSeconds: round(index.buildSeconds, 1),
+    queries: QUERIES,
+    queryMs: { median: round(median, 2), p90: round(quantile(ms, 0.9), 2), max: round(ms[ms.length - 1], 2) },
+    targetMs: 10,
+    runAccuracy: round(correct / QUERIES),
+    // runs whose trajectory was measured in the full space after the SVD lower bounds
+    runsMeasuredMean: round(measured / QUERIES, 1),
+    bruteForceScan: { queries: BRUTE_FORCE_QUERIES, medianMs: round(quantile(bruteMs, 0.5), 1), sameRun: agree / BRUTE_FORCE_QUERIES, speedup: Math.round(quantile(bruteMs, 0.5) / median) },
+  };
+}
+
+export function benchIdentify(log: (msg: string) => void): Record<string, unknown> {
+  const report: Record<string, unknown> = {};
+  if (existsSync(PAPER_ZOO)) {
+    log(`identify: index and ${QUERIES} perturbed queries on ${PAPER_ZOO}`);
+    report.paperZoo = { zoo: PAPER_ZOO, ...benchInput(loadZoo(PAPER_ZOO)) };
+  } else {
+    log(`identify: no ${PAPER_ZOO} (npm run zoo -- --preset paper --arch ffnn); synthetic input only`);
+  }
+  log(`identify: index and ${QUERIES} perturbed queries on the synthetic paper-scale zoo`);
+  report.synthetic = benchInput(syntheticZoo(250, 50, 2160));
+  return report;
+}
