@@ -24,3 +24,17 @@ export { singleLinkage, minimumSpanningTree, cutTree, joinHeights, linkageFromTr
 export { clusterPurity, epochOrder, type OrderResult, type PurityResult } from './analysis/metrics.ts';
 export { clusterZoo, ORDER_BY, type ClusterOptions, type OrderBy, type SpaceResult } from './analysis/clusterZoo.ts';
 export { clusterSweep, type SpaceSummary, type SweepOptions } from './analysis/clusterSweep.ts';
+export { ZooIndex, INDEX_DEFAULTS, type ZooIndexOptions, type Calibration } from './analysis/zooIndex.ts';
+export { identify, VERDICTS, type Identification, type IdentifyOptions, type Verdict } from './analysis/identify.ts';
+export { evaluateIdentify, type EvaluationRow } from './analysis/evaluateIdentify.ts';
+export { trainFurther } from './nn/trainFurther.ts';
+export { readModel, modelFormat, MODEL_FORMATS, type ModelFormat } from './store/readModel.ts';
+export { exportModel, zooRow } from './store/exportModel.ts';
+export { umapEmbedding, UMAP_DEFAULTS, type UmapOptions } from './analysis/umap.ts';
+export { plotZoo, PLOT_DEFAULTS, type PlotZooOptions, type PlotZooResult } from './plot/plotZoo.ts';
+export { pageHtml, writePage, type Figure, type Page } from './plot/page.ts';
+export { trajectoryFigure } from './plot/trajectories.ts';
+export { dendrogramFigure, restrictLinkage } from './plot/dendrogram.ts';
+export { weightStatsFigure, trainingCurvesFigure } from './plot/zooStatistics.ts';
+export { sweepFigure } from './plot/sweep.ts';
+export { findChromium, launchChromium, renderPage } from './plot/browser.ts';

@@ -5,12 +5,15 @@
  *   <outDir>/<zoo>/linkage-<space>.npy   SciPy linkage matrix, (n-1) x 4: a, b, height, size
  *   <outDir>/<zoo>/linkage-<space>.json  the same plus each leaf's run and epoch, for plots
  *   <zoo dir>/svd-<k>.arrow              the fitted SVD basis (with saveBasis)
+ *
+ * and, per zoo, the report <outDir>/cluster-<zoo>.json (writeClusterReport).
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { loadZoo, type Zoo } from '../store/loadZoo.ts';
+import { readManifest, softwareVersions } from '../store/manifest.ts';
 import { writeNpy } from '../store/npy.ts';
 import { runJobs } from '../util/workerPool.ts';
 import { clusterZoo, type ClusterOptions, type SpaceResult } from './clusterZoo.ts';
@@ -81,4 +84,36 @@ export async function clusterSweep(options: SweepOptions): Promise<SpaceSummary[
     options.onDone?.(summary, ++done, jobs.length),
   );
   return options.zooDirs.map((_, z) => results.slice(z * options.spaces.length, (z + 1) * options.spaces.length));
+}
+
+/** What cluster-<zoo>.json holds: every number of one zoo's sweep and how it was made. */
+export interface ClusterReport {
+  zoo: { dir: string; name: string; arch: string; runs: number; checkpoints: number; config: unknown };
+  options: Record<string, unknown>;
+  software: ReturnType<typeof softwareVersions>;
+  createdAt: string;
+  rows: SpaceSummary[];
+}
+
+export const clusterReportPath = (outDir: string, zooDir: string) => join(outDir, `cluster-${basename(zooDir)}.json`);
+
+/** Writes <outDir>/cluster-<zoo>.json for one zoo's rows; returns its path. */
+export function writeClusterReport(outDir: string, zooDir: string, rows: SpaceSummary[], options: Record<string, unknown>): string {
+  const manifest = readManifest(zooDir);
+  const report: ClusterReport = {
+    zoo: { dir: zooDir, name: basename(zooDir), arch: manifest.config.arch, runs: rows[0].runs, checkpoints: rows[0].checkpoints, config: manifest.config },
+    options,
+    software: softwareVersions(),
+    createdAt: new Date().toISOString(),
+    rows,
+  };
+  const path = clusterReportPath(outDir, zooDir);
+  writeFileAtomic(path, JSON.stringify(report, null, 2) + '\n');
+  return path;
+}
+
+/** The report of an earlier sweep of this zoo, or null. */
+export function readClusterReport(outDir: string, zooDir: string): ClusterReport | null {
+  const path = clusterReportPath(outDir, zooDir);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as ClusterReport) : null;
 }

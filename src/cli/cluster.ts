@@ -2,16 +2,15 @@
  * npm run cluster -- [options]: truncated SVD, exact single linkage, purity and epoch order
  * (paper section 3.2, Tables 2-3) for every zoo under --zoo.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { clusterSweep, type SpaceSummary } from '../analysis/clusterSweep.ts';
+import { clusterSweep, writeClusterReport, type SpaceSummary } from '../analysis/clusterSweep.ts';
 import { ORDER_BY, type OrderBy } from '../analysis/clusterZoo.ts';
-import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { loadZoo } from '../store/loadZoo.ts';
-import { MANIFEST_FILE, readManifest, softwareVersions } from '../store/manifest.ts';
-import { choiceOption, intOption, runCli, UserError } from './common.ts';
+import { readManifest } from '../store/manifest.ts';
+import { choiceOption, findZoos, intOption, runCli, UserError } from './common.ts';
 import { ProgressBar } from './progress.ts';
 
 const HELP = `Usage: npm run cluster -- [options]
@@ -101,19 +100,9 @@ await runCli(async () => {
 
   zooDirs.forEach((dir, z) => {
     const rows = results[z];
-    const manifest = readManifest(dir);
-    const name = basename(dir);
-    process.stdout.write(`\n${formatTable(dir, manifest.config.arch, rows, orderBy)}\n`);
-    const report = {
-      zoo: { dir, name, arch: manifest.config.arch, runs: rows[0].runs, checkpoints: rows[0].checkpoints, config: manifest.config },
-      options: { spaces, orderBy, ...cluster, saveBasis: values['save-basis'] ?? false },
-      software: softwareVersions(),
-      createdAt: new Date().toISOString(),
-      rows,
-    };
-    const path = join(outDir, `cluster-${name}.json`);
-    writeFileAtomic(path, JSON.stringify(report, null, 2) + '\n');
-    process.stdout.write(`report: ${path}; dendrograms: ${join(outDir, name)}/linkage-<space>.{npy,json}\n`);
+    process.stdout.write(`\n${formatTable(dir, readManifest(dir).config.arch, rows, orderBy)}\n`);
+    const path = writeClusterReport(outDir, dir, rows, { spaces, orderBy, ...cluster, saveBasis: values['save-basis'] ?? false });
+    process.stdout.write(`report: ${path}; dendrograms: ${join(outDir, basename(dir))}/linkage-<space>.{npy,json}\n`);
   });
 });
 
@@ -124,18 +113,6 @@ function parseSpaces(list: string, full: boolean): number[] {
   });
   if ((spaces.length > 1 || full) && !spaces.includes(0)) spaces.unshift(0);
   return [...new Set(spaces)];
-}
-
-/** A zoo directory itself, or the zoos directly inside a folder. */
-function findZoos(path: string): string[] {
-  if (!existsSync(path) || !statSync(path).isDirectory()) throw new UserError(`--zoo ${path} is not a folder (build a zoo with \`npm run zoo\`)`);
-  if (existsSync(join(path, MANIFEST_FILE))) return [path];
-  const zoos = readdirSync(path)
-    .map((name) => join(path, name))
-    .filter((p) => existsSync(join(p, MANIFEST_FILE)))
-    .sort();
-  if (!zoos.length) throw new UserError(`no zoo found in ${path} (no ${MANIFEST_FILE}); build one with \`npm run zoo\` or pass --zoo`);
-  return zoos;
 }
 
 function formatTable(dir: string, arch: string, rows: SpaceSummary[], orderBy: OrderBy): string {

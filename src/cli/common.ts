@@ -2,9 +2,11 @@
  * What every CLI shares: argument parsing helpers and the rule for errors. Bad input is a
  * UserError (one line on stderr, exit code 2); anything else is a bug (stack trace, exit 1).
  */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { MnistError } from '../data/mnist.ts';
 import { CheckpointFileError } from '../store/checkpointFile.ts';
-import { ZooError } from '../store/manifest.ts';
+import { MANIFEST_FILE, ZooError } from '../store/manifest.ts';
 import { ZooConfigError } from '../nn/zooConfig.ts';
 
 export class UserError extends Error {}
@@ -48,4 +50,16 @@ export function choiceOption<T extends string>(name: string, value: string | und
   if (value === undefined) return undefined;
   if (!choices.includes(value as T)) throw new UserError(`--${name} must be one of ${choices.join(', ')}, got '${value}'`);
   return value as T;
+}
+
+/** A zoo directory itself, or the zoos directly inside a folder. */
+export function findZoos(path: string): string[] {
+  if (!existsSync(path) || !statSync(path).isDirectory()) throw new UserError(`--zoo ${path} is not a folder (build a zoo with \`npm run zoo\`)`);
+  if (existsSync(join(path, MANIFEST_FILE))) return [path];
+  const zoos = readdirSync(path)
+    .map((name) => join(path, name))
+    .filter((p) => existsSync(join(p, MANIFEST_FILE)))
+    .sort();
+  if (!zoos.length) throw new UserError(`no zoo found in ${path} (no ${MANIFEST_FILE}); build one with \`npm run zoo\` or pass --zoo`);
+  return zoos;
 }

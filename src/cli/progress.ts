@@ -63,3 +63,27 @@ export function formatDuration(seconds: number): string {
   const ss = String(s % 60).padStart(2, '0');
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
+
+/** A progress bar per named step, for work that goes through several long steps in turn. */
+export class StepProgress {
+  private current: { step: string; bar: ProgressBar } | null = null;
+
+  constructor(
+    private readonly prefix: string,
+    private readonly rateUnit = 'items/s',
+  ) {}
+
+  update(step: string, done: number, total: number): void {
+    if (this.current?.step !== step) {
+      this.finish();
+      this.current = { step, bar: new ProgressBar(`${this.prefix}: ${step}`, this.rateUnit) };
+    }
+    this.current.bar.update({ done, total, detail: `${done}/${total}` });
+  }
+
+  /** Closes the current step's bar, if any. */
+  finish(): void {
+    this.current?.bar.finish('done');
+    this.current = null;
+  }
+}

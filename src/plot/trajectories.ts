@@ -1,0 +1,51 @@
+/**
+ * Weight-space trajectories (paper Figures 4 and 5): every checkpoint as a point of an
+ * embedding (UMAP or the first SVD components), one colour and one trace per run,
+ * consecutive epochs joined by lines, hover with run, seed, epoch and test accuracy.
+ */
+import type { Zoo } from '../store/loadZoo.ts';
+import { runColor } from './colors.ts';
+import type { Figure } from './page.ts';
+
+export interface TrajectoryFigureOptions {
+  title: string;
+  /** Axis names, e.g. ["UMAP 1", "UMAP 2"] or ["SVD 1", "SVD 2", "SVD 3"]. */
+  axes: string[];
+  caption?: string;
+}
+
+/** `coords`: one row of axes.length values per zoo row (loadZoo's epoch-major order). */
+export function trajectoryFigure(zoo: Zoo, coords: Float64Array, options: TrajectoryFigureOptions): Figure {
+  const c = options.axes.length;
+  if (c !== 2 && c !== 3) throw new RangeError(`a trajectory plot has 2 or 3 axes, got ${c}`);
+  if (coords.length !== zoo.n * c) throw new RangeError(`expected ${zoo.n} x ${c} coordinates, got ${coords.length}`);
+  const keys = c === 2 ? ['x', 'y'] : ['x', 'y', 'z'];
+  const data = Array.from({ length: zoo.runs }, (_, run) => {
+    const rows = Array.from({ length: zoo.epochs + 1 }, (_, e) => e * zoo.runs + run);
+    const trace: Record<string, unknown> = {
+      type: c === 2 ? 'scatter' : 'scatter3d',
+      mode: 'lines+markers',
+      name: `run ${run}`,
+      line: { color: runColor(run, zoo.runs), width: c === 2 ? 1 : 2 },
+      marker: { color: runColor(run, zoo.runs), size: rows.map((_, e) => (e === 0 || e === zoo.epochs ? 7 : 4)), symbol: c === 2 ? rows.map((_, e) => (e === 0 ? 'circle-open' : 'circle')) : 'circle' },
+      text: rows.map((row) => `run ${run} (seed ${zoo.seed[row]})<br>epoch ${zoo.epoch[row]}<br>test accuracy ${formatAccuracy(zoo.testAccuracy[row])}`),
+      hoverinfo: 'text',
+    };
+    keys.forEach((key, a) => (trace[key] = rows.map((row) => round(coords[row * c + a]))));
+    return trace;
+  });
+  const axis = (title: string) => ({ title: { text: title }, zeroline: false });
+  const layout: Record<string, unknown> = {
+    title: { text: options.title },
+    showlegend: zoo.runs <= 20,
+    hovermode: 'closest',
+    margin: { t: 50 },
+  };
+  if (c === 2) Object.assign(layout, { xaxis: axis(options.axes[0]), yaxis: axis(options.axes[1]) });
+  else layout.scene = { xaxis: axis(options.axes[0]), yaxis: axis(options.axes[1]), zaxis: axis(options.axes[2]) };
+  return { data, layout, caption: options.caption };
+}
+
+export const formatAccuracy = (a: number) => (Number.isFinite(a) ? `${(100 * a).toFixed(1)} %` : 'n/a');
+// 5 significant digits: plenty for a screen, and a third of the page size
+const round = (v: number) => +v.toPrecision(5);
