@@ -93,7 +93,13 @@ describe('npm run plot', () => {
     expect(existsSync(join(out, 'tiny', 'linkage-svd-10.json'))).toBe(true);
   });
 
-  it('rejects bad input with one line and exit code 2', () => {
+  it('rejects bad input with one line and exit code 2, writing nothing', async () => {
+    const lonely = join(root, 'lonely');
+    await trainZoo({ dir: lonely, config: tinyConfig('ffnn', { seedCount: 1, epochs: 2 }) });
+    const oneRun = runCliSync('src/cli/plot.ts', ['--zoo', lonely, '--out', join(root, 'lonely-plots')]);
+    expect(oneRun.code).toBe(2);
+    expect(oneRun.stderr).toMatch(/has 1 run; .* need at least 2 \(train more seeds/);
+    expect(existsSync(join(root, 'lonely-plots'))).toBe(false);
     const noZoo = runCliSync('src/cli/plot.ts', ['--zoo', join(root, 'nothing')]);
     expect(noZoo.code).toBe(2);
     expect(noZoo.stderr.trim().split('\n')).toHaveLength(1);
@@ -101,6 +107,7 @@ describe('npm run plot', () => {
     const badEpoch = runCliSync('src/cli/plot.ts', ['--zoo', zooDir, '--out', join(root, 'other'), '--epoch', '99']);
     expect(badEpoch.code).toBe(2);
     expect(badEpoch.stderr).toMatch(/epoch 99 is not in/);
+    expect(existsSync(join(root, 'other'))).toBe(false);
     const badChromium = runCliSync('src/cli/plot.ts', ['--zoo', zooDir, '--png', '--chromium', join(root, 'no-such-chromium')]);
     expect(badChromium.code).toBe(2);
     expect(badChromium.stderr).toMatch(/does not exist/);

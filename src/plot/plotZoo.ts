@@ -20,6 +20,7 @@ import { TruncatedSVD } from '../analysis/svd.ts';
 import { umapEmbedding, UMAP_DEFAULTS } from '../analysis/umap.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { loadZoo, type Zoo } from '../store/loadZoo.ts';
+import { ZooError } from '../store/manifest.ts';
 import { dendrogramFigure, restrictLinkage, type LinkageExport } from './dendrogram.ts';
 import { indexHtml, writePage, type Page } from './page.ts';
 import { sweepFigure } from './sweep.ts';
@@ -62,6 +63,7 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
   const progress = options.onProgress ?? (() => {});
   const zoo = loadZoo(zooDir);
   const name = basename(zooDir);
+  if (zoo.runs < 2) throw new ZooError(`${zooDir} has ${zoo.runs} run; the plots compare runs, so they need at least 2 (train more seeds: npm run zoo -- --seeds N)`);
   const k = Math.min(options.svd ?? PLOT_DEFAULTS.svd, zoo.n, zoo.dim);
   const epoch = options.epoch ?? zoo.epochs;
   if (epoch < 0 || epoch > zoo.epochs) throw new RangeError(`--epoch ${epoch} is not in ${zooDir} (epochs 0-${zoo.epochs})`);
