@@ -145,11 +145,21 @@ describe('npm run plot', () => {
       expect(cube.points).toEqual(Array(RUNS).fill(POINTS));
     });
 
-    it('draws the dendrogram of the chosen runs and the detail of one run', () => {
+    it('draws the dendrogram of the chosen runs and the detail of one cluster', () => {
       const [few, one] = rendered.get('dendrogram')!.figures;
       expect(few.traces).toBe(1 + 3); // links + one leaf trace per run
       expect(few.points.slice(1)).toEqual([POINTS, POINTS, POINTS]);
-      expect(one.points.slice(1)).toEqual([POINTS]);
+      // the cluster holding run 0's last checkpoint after the first n - runs merges, by replaying them
+      const exported = JSON.parse(readFileSync(join(out, 'tiny', 'linkage-svd-10.json'), 'utf8'));
+      const n = exported.n;
+      const members: number[][] = Array.from({ length: n }, (_, l) => [l]);
+      exported.linkage.slice(0, n - RUNS).forEach(([a, b]: number[]) => members.push([...members[a], ...members[b]]));
+      const anchor = exported.run.findIndex((r: number, l: number) => r === 0 && exported.epoch[l] === EPOCHS);
+      const merged = new Set(exported.linkage.slice(0, n - RUNS).flatMap(([a, b]: number[]) => [a, b]));
+      const cluster = members.find((m, id) => !merged.has(id) && m.includes(anchor))!;
+      const perRun = new Map<number, number>();
+      for (const leaf of cluster) perRun.set(exported.run[leaf], (perRun.get(exported.run[leaf]) ?? 0) + 1);
+      expect(one.points.slice(1)).toEqual([...perRun].sort((p, q) => p[0] - q[0]).map(([, count]) => count));
     });
 
     it('draws weight statistics, the sweep and the training curves', () => {

@@ -14,7 +14,7 @@ Draws every zoo's figures as interactive HTML pages that work offline (plotly.js
 each file), in <out>/<zoo>/ with an index.html:
   trajectories-umap-full.html, trajectories-umap-svd-<k>.html   UMAP trajectories (paper Figs. 4-5)
   trajectories-svd.html     first SVD components, 2D and 3D
-  dendrogram.html           single-linkage tree of a few runs, and one run in detail (Fig. 6)
+  dendrogram.html           single-linkage tree of a few runs, and one cluster in detail (Fig. 6)
   weight-stats.html         weight mean vs standard deviation per model (Fig. 3)
   sweep.html                purity and epoch order against SVD dimension (Tables 2-3)
   training-curves.html      loss and accuracy per epoch across the zoo

@@ -4,7 +4,7 @@
  *   trajectories-umap-full.html    UMAP of the full weight space (paper Figures 4 and 5)
  *   trajectories-umap-svd-<k>.html UMAP of the SVD-k coordinates
  *   trajectories-svd.html          the first SVD components in 2D and 3D (no UMAP)
- *   dendrogram.html                single-linkage tree of a few runs, and one run's detail (Figure 6)
+ *   dendrogram.html                single-linkage tree of a few runs, and one cluster in detail (Figure 6)
  *   weight-stats.html              weight mean vs standard deviation per model (Figure 3)
  *   sweep.html                     purity and epoch order against SVD dimension (Tables 2-3)
  *   training-curves.html           loss and accuracy per epoch across the zoo
@@ -16,6 +16,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { clusterSweep, readClusterReport, writeClusterReport, type SpaceSummary } from '../analysis/clusterSweep.ts';
+import { cutTree } from '../analysis/linkage.ts';
 import { TruncatedSVD } from '../analysis/svd.ts';
 import { umapEmbedding, UMAP_DEFAULTS } from '../analysis/umap.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
@@ -105,23 +106,28 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
   const { rows, linkage } = await clusterExports(zooDir, zoo, outDir, k, progress);
   const shown = Math.min(dendrogramRuns, zoo.runs);
   const leaves = linkage.run.flatMap((r, leaf) => (r < shown ? [leaf] : []));
-  const oneRun = linkage.run.flatMap((r, leaf) => (r === 0 ? [leaf] : []));
-  const labels = { run: linkage.run, epoch: linkage.epoch, runs: zoo.runs };
+  // the detail view is a cluster of the cut at the number of runs (the one holding run 0's
+  // last checkpoint), so an impure cluster shows its intruders in their runs' colours
+  const anchor = linkage.run.findIndex((r, leaf) => r === 0 && linkage.epoch[leaf] === zoo.epochs);
+  const labels = cutTree({ n: linkage.n, z: Float64Array.from(linkage.linkage.flat()) }, zoo.runs);
+  const cluster = Array.from(labels.keys()).filter((leaf) => labels[leaf] === labels[anchor]);
+  const clusterRuns = [...new Set(cluster.map((leaf) => linkage.run[leaf]))].sort((a, b) => a - b);
+  const leafLabels = { run: linkage.run, epoch: linkage.epoch, runs: zoo.runs };
   pages.push({
     file: 'dendrogram.html',
     title: `${name}: single-linkage dendrogram (${linkage.space})`,
-    summary: `the single-linkage tree in ${linkage.space} restricted to runs 0-${shown - 1}, and run 0 in detail`,
+    summary: `the single-linkage tree in ${linkage.space} restricted to runs 0-${shown - 1}, and one cluster in detail`,
     figures: [
       dendrogramFigure(restrictLinkage(linkage.linkage, linkage.n, leaves), {
-        ...labels,
+        ...leafLabels,
         title: `${name}: single linkage in ${linkage.space}, runs 0-${shown - 1} (${leaves.length} checkpoints)`,
         caption: `The zoo's single-linkage tree (${linkage.n} checkpoints) restricted to these runs' checkpoints, which keeps every merge height. Leaves coloured by true run.`,
       }),
-      dendrogramFigure(restrictLinkage(linkage.linkage, linkage.n, oneRun), {
-        ...labels,
+      dendrogramFigure(restrictLinkage(linkage.linkage, linkage.n, cluster), {
+        ...leafLabels,
         epochLabels: true,
-        title: `${name}: detail, run 0 (${oneRun.length} checkpoints, leaves labelled by epoch)`,
-        caption: 'One run\'s part of the tree: consecutive epochs merge low when the run moves little between them; early epochs join late, higher up.',
+        title: `${name}: detail, the cluster of run 0's last checkpoint (${cluster.length} checkpoints of run${clusterRuns.length > 1 ? 's' : ''} ${clusterRuns.join(', ')})`,
+        caption: `One of the ${zoo.runs} clusters of the cut at the number of runs, leaves labelled by epoch and coloured by true run. Consecutive epochs merge low when the run moves little between them; early epochs join late, higher up.`,
       }),
     ],
   });
