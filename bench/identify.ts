@@ -47,7 +47,7 @@ function bruteForceRun(zoo: Zoo, q: Float32Array): number {
 }
 
 function benchInput(zoo: Zoo): Record<string, unknown> {
-  const index = ZooIndex.build(zoo);
+  const index = ZooIndex.build(zoo).prepare();
   const queries = perturbedQueries(zoo, QUERIES);
   identify(index, queries[0].weights); // warm up the JIT once, as a long-lived session would be
   const ms: number[] = [];
@@ -68,6 +68,7 @@ function benchInput(zoo: Zoo): Record<string, unknown> {
     bruteMs.push(performance.now() - t);
     if (run === identify(index, q.weights).run) agree++;
   }
+  index.close();
   ms.sort((a, b) => a - b);
   bruteMs.sort((a, b) => a - b);
   const median = quantile(ms, 0.5);

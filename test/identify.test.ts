@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { identify } from '../src/analysis/identify.ts';
-import { segmentDistance } from '../src/analysis/trajectory.ts';
+import { lowerBounds, segmentDistance } from '../src/analysis/trajectory.ts';
 import { ZooIndex } from '../src/analysis/zooIndex.ts';
 import { toImageSet } from '../src/data/imageSet.ts';
 import { loadMnist } from '../src/data/mnist.ts';
@@ -63,20 +63,42 @@ describe('identify', () => {
     });
   });
 
-  it('finds the same nearest run and distance as a brute-force scan of every segment', () => {
+  it('finds the same nearest runs and distances as a brute-force scan of every segment', () => {
     for (let q = 0; q < 6; q++) {
       const base = q < 3 ? row(zoo, q, 2 * q + 1) : row(strangers, q % 2, q);
       const query = base.map((v, j) => v + 0.05 * Math.sin(7 * j + q)); // off every trajectory
-      let best = { run: -1, distance: Infinity };
-      for (let r = 0; r < zoo.runs; r++) {
+      const perRun = Array.from({ length: zoo.runs }, (_, r) => {
+        let distance = Infinity;
         for (let e = 0; e < zoo.epochs; e++) {
-          const d = segmentDistance(query, 0, zoo.weights, (e * zoo.runs + r) * zoo.dim, ((e + 1) * zoo.runs + r) * zoo.dim, zoo.dim).distance;
-          if (d < best.distance) best = { run: r, distance: d };
+          distance = Math.min(distance, segmentDistance(query, 0, zoo.weights, (e * zoo.runs + r) * zoo.dim, ((e + 1) * zoo.runs + r) * zoo.dim, zoo.dim).distance);
         }
-      }
+        return { run: r, distance };
+      }).sort((a, b) => a.distance - b.distance);
       const id = identify(index, query);
-      expect(id.run).toBe(best.run);
-      expect(id.distance).toBeCloseTo(best.distance, 9);
+      expect(id.run).toBe(perRun[0].run);
+      expect(id.distance).toBeCloseTo(perRun[0].distance, 9);
+      // with top 2, the search may stop early, yet the runner-up (and so the margin) is exact
+      const two = identify(index, query, { top: 2 });
+      expect(two.candidates.map((c) => c.run)).toEqual([perRun[0].run, perRun[1].run]);
+      expect(two.margin).toBeCloseTo(perRun[1].distance / perRun[0].distance, 9);
+    }
+  });
+
+  it('bounds every run from below: projected distance less its rounding, against brute force', () => {
+    // 10 components (most of each distance outside the subspace) and the default (all of it inside)
+    for (const space of [index, ZooIndex.build(zoo)]) {
+      for (let q = 0; q < 8; q++) {
+        const base = q < 4 ? row(zoo, q % zoo.runs, q + 1) : row(strangers, q % 2, q);
+        // on a trajectory (noise 0) and off it: a bound must hold where it is tightest too
+        const query = base.map((v, j) => v + (q % 2) * 0.02 * Math.sin(3 * j + q));
+        const bounds = lowerBounds(space, Float64Array.from(query));
+        space.trajectories.forEach((t, i) => {
+          let exact = Infinity;
+          for (let s = 0; s + 1 < t.rows.length; s++) exact = Math.min(exact, segmentDistance(query, 0, zoo.weights, t.rows[s] * zoo.dim, t.rows[s + 1] * zoo.dim, zoo.dim).distance);
+          expect(bounds[i]).toBeLessThanOrEqual(exact);
+          if (exact > 0.05) expect(bounds[i]).toBeGreaterThan(0); // not vacuous (how tight: npm run bench, runs measured)
+        });
+      }
     }
   });
 

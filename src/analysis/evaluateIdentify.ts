@@ -54,6 +54,7 @@ export function evaluateIdentify(zoo: Zoo, onProgress: (msg: string) => void = (
   const odd = [];
   for (let r = 0; r < known; r++) for (let e = 1; e <= zoo.epochs; e += 2) odd.push({ w: row(r, e), run: r, epoch: e });
   measure('held-out (odd epochs)', even, odd, 'member or descendant', (v) => v !== 'unknown');
+  even.close();
 
   onProgress('unknown runs');
   const index = ZooIndex.build(zoo, { runs: (r) => r < known });
@@ -84,6 +85,7 @@ export function evaluateIdentify(zoo: Zoo, onProgress: (msg: string) => void = (
     }), null);
   }
   measure('float16 rounding', index, base.map(({ w, run }) => ({ w: w.map(toFloat16), run })), null);
+  index.close();
   return { rows, calibration: index.calibration, queryMilliseconds: queryMs / queries };
 }
 

@@ -4,13 +4,14 @@
  * the points of a Prim step, half the blocks of a candidate-tree check, half the rows of an
  * SVD pass) and do the other half itself.
  * Calls go through a shared control block and are waited for by spinning, since many last
- * only microseconds; so use one only while this thread has a core to itself.
+ * only microseconds; so use one only while this thread has a core to itself. A helper started
+ * with `sleep` waits between calls instead (for one that lives long and works now and then).
  */
 import { Worker } from 'node:worker_threads';
 import { KERNELS_MODULE, type SimdKernels } from './simdProducts.ts';
 
-type KernelName = 'primStep' | 'primLanes' | 'checkBlocks' | 'xbt' | 'qtx';
-const KERNEL_NAMES: readonly KernelName[] = ['primStep', 'primLanes', 'checkBlocks', 'xbt', 'qtx'];
+type KernelName = 'primStep' | 'primLanes' | 'checkBlocks' | 'xbt' | 'qtx' | 'xv';
+const KERNEL_NAMES: readonly KernelName[] = ['primStep', 'primLanes', 'checkBlocks', 'xbt', 'qtx', 'xv'];
 
 export class KernelThread {
   private seq = 0;
@@ -21,10 +22,10 @@ export class KernelThread {
   ) {}
 
   /** Starts a helper on the kernels' memory; it gets ready while the caller prepares its data (see ready()). */
-  static start(kernels: SimdKernels): KernelThread {
+  static start(kernels: SimdKernels, sleep = false): KernelThread {
     const control = new SharedArrayBuffer(64 + 24 * 8);
     const worker = new Worker(new URL('./kernelThread.mjs', import.meta.url), {
-      workerData: { module: KERNELS_MODULE, memory: kernels.memory, control, names: KERNEL_NAMES },
+      workerData: { module: KERNELS_MODULE, memory: kernels.memory, control, names: KERNEL_NAMES, sleep },
       execArgv: [], // plain JavaScript: no TypeScript loader to start (saves ~0.1 s)
     });
     worker.unref();
@@ -49,6 +50,7 @@ export class KernelThread {
     this.ctl[4] = args.length;
     this.args.set(args);
     Atomics.store(this.ctl, 0, ++this.seq);
+    Atomics.notify(this.ctl, 0); // wakes a sleeping helper
   }
 
   /** Waits for the call begun last; returns its result (0 for kernels without one). */
@@ -59,6 +61,7 @@ export class KernelThread {
 
   stop(): void {
     Atomics.store(this.ctl, 0, -1);
+    Atomics.notify(this.ctl, 0);
     void this.worker.terminate();
   }
 }

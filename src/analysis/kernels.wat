@@ -64,7 +64,38 @@
       (local.set $i (i32.add (local.get $i) (i32.const 2)))
       (br $rows))))
 
-  ;; ZT (l x d4) += Q[r0..r1)^T X[r0..r1): ZT[c] += sum_i Q[i][c] X[i]. Q is n x l; r1 - r0 multiple of 4.
+  ;; y (n) = X (n x d4) v: one dot product per row, four rows at a time (a query against a
+  ;; matrix: bound by memory, so one pass and no column blocking). n multiple of 4.
+  (func (export "xv") (param $x i32) (param $n i32) (param $rowBytes i32) (param $v i32) (param $y i32)
+    (local $i i32) (local $j i32) (local $x0 i32) (local $x1 i32) (local $x2 i32) (local $x3 i32) (local $w v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $yo i32)
+    (block $rowsDone (loop $rows
+      (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $x0 (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $rowBytes))))
+      (local.set $x1 (i32.add (local.get $x0) (local.get $rowBytes)))
+      (local.set $x2 (i32.add (local.get $x1) (local.get $rowBytes)))
+      (local.set $x3 (i32.add (local.get $x2) (local.get $rowBytes)))
+      (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
+      (local.set $j (i32.const 0))
+      (block $dotDone (loop $dot
+        (br_if $dotDone (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (local.set $w (v128.load (i32.add (local.get $v) (local.get $j))))
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (i32.add (local.get $x0) (local.get $j))) (local.get $w))))
+        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load (i32.add (local.get $x1) (local.get $j))) (local.get $w))))
+        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load (i32.add (local.get $x2) (local.get $j))) (local.get $w))))
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load (i32.add (local.get $x3) (local.get $j))) (local.get $w))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $dot)))
+      (local.set $yo (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2))))
+      (f32.store offset=0 (local.get $yo) (call $hsum (local.get $a0)))
+      (f32.store offset=4 (local.get $yo) (call $hsum (local.get $a1)))
+      (f32.store offset=8 (local.get $yo) (call $hsum (local.get $a2)))
+      (f32.store offset=12 (local.get $yo) (call $hsum (local.get $a3)))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $rows))))
+
+    ;; ZT (l x d4) += Q[r0..r1)^T X[r0..r1): ZT[c] += sum_i Q[i][c] X[i]. Q is n x l; r1 - r0 multiple of 4.
   (func (export "qtx") (param $x i32) (param $r0 i32) (param $r1 i32) (param $rowBytes i32) (param $q i32) (param $l i32) (param $zt i32)
     (local $i i32) (local $c i32) (local $j i32) (local $z i32) (local $qo i32)
     (local $x0 i32) (local $x1 i32) (local $x2 i32) (local $x3 i32)

@@ -19,6 +19,7 @@ const BLOCK_ROWS = 512; // rows per float32 partial sum of X^T Q
 export interface SimdKernels {
   memory: WebAssembly.Memory;
   xbt(x: number, n: number, rowBytes: number, bt: number, l: number, y: number): void;
+  xv(x: number, n: number, rowBytes: number, v: number, y: number): void;
   qtx(x: number, r0: number, r1: number, rowBytes: number, q: number, l: number, zt: number): void;
   primStep: PrimStep;
   primLanes: PrimLanes;
@@ -65,6 +66,8 @@ export class SimdProducts {
    * @param lMax the widest B or Q that will be multiplied
    * @param threads 2: a helper thread takes half of every product (same result bit for bit);
    *   call close() when done
+   * @param idle how the helper waits between products: 'spin' (products in quick succession,
+   *   while it has a core to itself) or 'sleep' (one kept for occasional work)
    */
   constructor(
     x: Float32Array,
@@ -72,6 +75,7 @@ export class SimdProducts {
     readonly d: number,
     lMax: number,
     threads: 1 | 2 = 1,
+    idle: 'spin' | 'sleep' = 'spin',
   ) {
     this.d4 = roundUp(d, 4);
     this.nPad = roundUp(n, 4);
@@ -92,7 +96,7 @@ export class SimdProducts {
       q: region(bytes(this.nPad, this.lPad)),
     };
     this.k = simdKernels();
-    const starting = threads === 2 ? KernelThread.start(this.k) : null; // starts while X is copied
+    const starting = threads === 2 ? KernelThread.start(this.k, idle === 'sleep') : null; // starts while X is copied
     const pages = Math.ceil(top / 65536) - this.k.memory.buffer.byteLength / 65536;
     if (pages > 0) this.k.memory.grow(pages);
     const mem = this.f32(this.at.x, this.nPad * this.d4);
@@ -124,6 +128,24 @@ export class SimdProducts {
     const out = new Float64Array(n * l);
     copyRows(y, lp, out, l, n, l);
     return out;
+  }
+
+  /** y (n, float64) = X v, v of length d: float32 sums (each row's the same with one thread or two). */
+  timesVector(v: Float64Array): Float64Array {
+    const { d, d4, nPad, n } = this;
+    const b = this.f32(this.at.bt, d4);
+    b.fill(0);
+    b.set(v.subarray(0, d));
+    const rowBytes = d4 * 4;
+    if (this.helper) {
+      const half = roundUp(nPad >> 1, 4);
+      this.helper.begin('xv', [this.at.x + half * rowBytes, nPad - half, rowBytes, this.at.bt, this.at.y + half * 4]);
+      this.k.xv(this.at.x, half, rowBytes, this.at.bt, this.at.y);
+      this.helper.end();
+    } else {
+      this.k.xv(this.at.x, nPad, rowBytes, this.at.bt, this.at.y);
+    }
+    return Float64Array.from(this.f32(this.at.y, n));
   }
 
   /** Stops the helper thread, if any. */

@@ -7,15 +7,14 @@
  * bound, its trajectory's distance in the projected space (an orthogonal projection never
  * lengthens a distance, and a segment projects to a segment), from the query's dot products
  * with the projected checkpoints, so one pass over the n x k coordinates bounds every run.
- * Runs are measured in the full
- * weight space in the order of their bounds, until the next bound exceeds the best distance
- * found (so the best run is exact) and at least `top` runs are measured. A run is measured
+ * Runs are measured in the full weight space in the order of their bounds, until the next
+ * bound exceeds the top-th smallest distance found, so the top candidates are exactly the
+ * `top` nearest runs (and the margin to the second is exact). A run is measured
  * from the query's dot products with its checkpoints (one pass over its weights; |x|^2 and
  * segment lengths come with the index), and its nearest segment's distance is then summed
  * again from the differences, which stays accurate when the query lies on it.
  */
 import type { Zoo } from '../store/loadZoo.ts';
-import { multiplyByTransposed } from './linalg.ts';
 import type { TruncatedSVD } from './svd.ts';
 
 /** One run's trajectory: its indexed checkpoints in epoch order. */
@@ -40,6 +39,17 @@ export interface SearchSpace {
   /** |c|^2 of every projected checkpoint, and |c_next - c|^2 of the segment starting there (0 at a run's end). */
   coordSqNorm: Float64Array;
   coordStepSq: Float64Array;
+  /**
+   * Per segment, at its first checkpoint: the larger |c| of its ends, the larger bound on an
+   * end's distance from its exact projection, and on an end's distance from the SVD subspace.
+   */
+  segmentNorm: Float64Array;
+  segmentCoordError: Float64Array;
+  segmentResidual: Float64Array;
+  /** V q (float32 sums), with a bound on its distance from the exact projection. */
+  projectQuery(q: Float64Array): { z: Float64Array; error: number };
+  /** c . z for every projected checkpoint (float32 sums). */
+  projectedDots(z: Float64Array): Float64Array;
   trajectories: Trajectory[];
   /** |x|^2 of every zoo row. */
   sqNorm: Float64Array;
@@ -62,50 +72,72 @@ export interface Candidate {
 export interface SearchOptions {
   /** Runs to measure at least, and candidates to return (default 5). */
   top?: number;
-  /** Leave this run out (calibration). */
-  exclude?: number;
 }
 
 export function searchRuns(space: SearchSpace, query: Float32Array | Float64Array, options: SearchOptions = {}): { candidates: Candidate[]; runsMeasured: number } {
-  const { trajectories, coords, svd } = space;
-  const k = svd.k;
-  const runs = trajectories.filter((t) => t.run !== options.exclude);
-  const top = Math.min(options.top ?? 5, runs.length);
-  const z = svd.transform(query instanceof Float32Array ? query : Float32Array.from(query), 1);
-  const zc = multiplyByTransposed(coords, coords.length / k, k, z, 1);
-  const zz = dot(z, 0, z, 0, k);
-  const bounds = runs.map((t) => Math.sqrt(projectedSq(space, t, zc, zz)));
+  const { trajectories } = space;
+  const top = Math.min(options.top ?? 5, trajectories.length);
+  const q = query instanceof Float64Array ? query : Float64Array.from(query); // one element type in the hot loops
+  const bounds = lowerBounds(space, q);
   const order = Array.from(bounds.keys()).sort((a, b) => bounds[a] - bounds[b]);
-  const q = query instanceof Float64Array ? query : Float64Array.from(query); // one element type in the hot loop
   const qq = dot(q, 0, q, 0, q.length);
   const found: Candidate[] = [];
+  const nearest: number[] = []; // the `top` smallest distances so far, ascending
   for (const r of order) {
-    // float32 projections: a relative slack of 1e-5 keeps the bound a bound
-    if (found.length >= top && bounds[r] * (1 - 1e-5) > found[0].distance) break;
-    found.push(nearestOnTrajectory(space, runs[r], q, qq));
+    // stop once no run left can enter the top
+    if (nearest.length >= top && bounds[r] > nearest[top - 1]) break;
+    const candidate = nearestOnTrajectory(space, trajectories[r], q, qq);
+    found.push(candidate);
+    nearest.splice(sortedIndex(nearest, candidate.distance), 0, candidate.distance);
+    if (nearest.length > top) nearest.pop();
   }
   found.sort((a, b) => a.distance - b.distance || a.run - b.run);
   return { candidates: found.slice(0, top), runsMeasured: found.length };
 }
 
 /**
- * Squared distance from the projected query (dot products zc, |z|^2 = zz) to a run's projected
- * trajectory, minus the float64 rounding the dot-product form can incur (a few ulps of the
- * squared norms, also through a rounded segment position), so it stays a lower bound.
+ * A lower bound on the query's distance to each run's trajectory. For a point p of a segment,
+ * |q - p|^2 = |V(q - p)|^2 + |(q - p) outside the SVD subspace|^2, and each part is bounded:
+ *  - inside: the projected distance, from the dot products (|z - c(s)|^2 is linear in z.a and
+ *    z.b, so their float32 rounding e moves it by at most 2 max(e_a, e_b)), less the
+ *    coordinates' distance from the exact projections (at most the larger of the two ends) and
+ *    the query's (z is float32 sums too);
+ *  - outside: at least |q's residual| - |p's residual|, and p's is at most the larger of the
+ *    two ends' (a segment's residual is the segment between theirs).
+ * A relative 1e-9 covers float64 rounding and V's orthonormality.
  */
-function projectedSq(space: SearchSpace, t: Trajectory, zc: Float64Array, zz: number): number {
-  const { coordSqNorm: cc, coordStepSq } = space;
-  let best = Infinity;
-  for (let i = 0; i + 1 < t.at.length; i++) {
-    const [a, b] = [t.at[i], t.at[i + 1]];
-    const vv = coordStepSq[a];
-    const pv = zc[b] - zc[a] + (cc[a] - cc[b] + vv) / 2; // (z - a).(b - a)
-    const s = vv > 0 ? Math.min(1, Math.max(0, pv / vv)) : 0;
-    const sq = zz - 2 * zc[a] + cc[a] - 2 * s * pv + s * s * vv - 1e-12 * (zz + cc[a] + cc[b]);
-    if (sq < best) best = sq;
-  }
-  return Math.max(0, best);
+export function lowerBounds(space: SearchSpace, query: Float64Array): Float64Array {
+  const { svd, trajectories, coordSqNorm: cc, coordStepSq, segmentNorm, segmentCoordError, segmentResidual } = space;
+  const { z, error: zError } = space.projectQuery(query);
+  const zz = dot(z, 0, z, 0, svd.k);
+  // a float32 sum of k products z_j c_j is off by at most (k + 2) u |z| |c| (z rounded to float32 too)
+  const dotError = (svd.k + 2) * FLOAT32_ROUNDOFF * Math.sqrt(zz);
+  const qq = dot(query, 0, query, 0, query.length);
+  // |V q| <= |z| + zError
+  const queryResidual = Math.sqrt(Math.max(0, qq - (Math.sqrt(zz) + zError) ** 2 - 1e-9 * qq));
+  const zc = space.projectedDots(z);
+  return Float64Array.from(trajectories, (t) => {
+    let best = Infinity;
+    for (let i = 0; i + 1 < t.at.length; i++) {
+      const [a, b] = [t.at[i], t.at[i + 1]];
+      const vv = coordStepSq[a];
+      const pv = zc[b] - zc[a] + (cc[a] - cc[b] + vv) / 2; // (z - a).(b - a)
+      const s = vv > 0 ? Math.min(1, Math.max(0, pv / vv)) : 0;
+      const sq = zz - 2 * zc[a] + cc[a] - 2 * s * pv + s * s * vv - 2 * dotError * segmentNorm[a] - 1e-12 * (zz + cc[a] + cc[b]);
+      const inside = Math.max(0, Math.sqrt(Math.max(0, sq)) - segmentCoordError[a] - zError);
+      const outside = Math.max(0, queryResidual - segmentResidual[a]);
+      const sqBound = inside * inside + outside * outside;
+      if (sqBound < best) best = sqBound;
+    }
+    return Math.sqrt(best) * (1 - 1e-9);
+  });
 }
+
+const sortedIndex = (ascending: number[], v: number) => {
+  let i = 0;
+  while (i < ascending.length && ascending[i] <= v) i++;
+  return i;
+};
 
 /** The nearest point of a run's trajectory to the query, in the full weight space. */
 export function nearestOnTrajectory(space: SearchSpace, t: Trajectory, query: Float64Array, qq: number): Candidate {
@@ -154,6 +186,9 @@ export function dot(a: Float32Array | Float64Array, ao: number, b: Float32Array 
   if (j < d) s0 += a[ao + j] * b[bo + j];
   return s0 + s1;
 }
+
+/** Unit roundoff of float32: what bounds the rounding of the float32 SIMD products. */
+export const FLOAT32_ROUNDOFF = 2 ** -24;
 
 /** q . w[wo .. wo + d): the search's hot loop, kept to one pair of element types. */
 function dotRow(q: Float64Array, w: Float32Array, wo: number, d: number): number {

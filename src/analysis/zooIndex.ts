@@ -22,6 +22,7 @@
  *    `descendantEpochs` indexed checkpoints before it, in units of the run's last step.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Int32, makeData, Precision, tableFromIPC, type FixedSizeList } from 'apache-arrow';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
@@ -30,17 +31,22 @@ import { isFloatList } from '../store/checkpointFile.ts';
 import type { Zoo } from '../store/loadZoo.ts';
 import { ZooError } from '../store/manifest.ts';
 import { TruncatedSVD } from './svd.ts';
-import { dot, searchRuns, segmentDistance, type Trajectory } from './trajectory.ts';
+import { dot, FLOAT32_ROUNDOFF, segmentDistance, type Trajectory } from './trajectory.ts';
+import { SimdProducts } from './simdProducts.ts';
 
 export type { Trajectory };
 
 export const INDEX_FILE = 'index.arrow';
 export const INDEX_SVD_FILE = 'index-svd.arrow';
 const INDEX_METADATA_KEY = 'weightspace.index';
-const INDEX_FORMAT = 'weightspace-index/1';
+const INDEX_FORMAT = 'weightspace-index/2'; // /1: SVD-50 coordinates summed in float64
 
 export interface ZooIndexOptions {
-  /** SVD components (default 50, at most the number of checkpoints and weights). */
+  /**
+   * SVD components (default 2 x runs + 100, at most the number of checkpoints and weights):
+   * enough to hold most of what tells runs apart (each run starts from its own random point),
+   * so the projected lower bounds rule out all but a few runs.
+   */
   components?: number;
   /** Index only these runs (default: all). */
   runs?: (run: number) => boolean;
@@ -50,11 +56,13 @@ export interface ZooIndexOptions {
   descendantEpochs?: number;
   /** Checkpoints whose distance to other runs calibrates the member threshold (default 400). */
   calibrationSamples?: number;
-  /** Called as calibration samples are measured (the bulk of a large zoo's build). */
-  onProgress?: (done: number, total: number) => void;
+  /** Called as the build goes through its steps (SVD, projections, calibration). */
+  onProgress?: (step: string, done: number, total: number) => void;
 }
 
-export const INDEX_DEFAULTS = { components: 50, descendantEpochs: 5, calibrationSamples: 400 } as const;
+export const INDEX_DEFAULTS = { descendantEpochs: 5, calibrationSamples: 400 } as const;
+export const defaultComponents = (runs: number) => 2 * runs + 100;
+
 
 export interface Calibration {
   /** Member threshold: distance / nearest segment length (see top of file). */
@@ -69,7 +77,7 @@ export interface Calibration {
 }
 
 interface IndexMeta {
-  format: typeof INDEX_FORMAT;
+  format: string;
   zoo: { name: string; epochsCompleted: number; config: unknown };
   components: number;
   calibration: Calibration;
@@ -91,14 +99,33 @@ export class ZooIndex {
     this.sqNorm = new Float64Array(zoo.n);
     for (let row = 0; row < zoo.n; row++) this.sqNorm[row] = dot(zoo.weights, row * d, zoo.weights, row * d, d);
     const k = svd.k;
-    this.coordSqNorm = Float64Array.from({ length: coords.length / k }, (_, i) => dot(coords, i * k, coords, i * k, k));
-    this.coordStepSq = new Float64Array(coords.length / k);
+    const m = coords.length / k;
+    this.coordSqNorm = Float64Array.from({ length: m }, (_, i) => dot(coords, i * k, coords, i * k, k));
+    this.coordStepSq = new Float64Array(m);
+    const coordError = new Float64Array(m);
+    const residual = new Float64Array(m);
+    for (const t of trajectories) {
+      for (let i = 0; i < t.at.length; i++) {
+        const [c, xx] = [t.at[i], this.sqNorm[t.rows[i]]];
+        // coords are float32 sums of d products (projectRows): |c - V x| <= sqrt(k) (d + 2) u |x|
+        coordError[c] = Math.sqrt(k) * (d + 2) * FLOAT32_ROUNDOFF * Math.sqrt(xx);
+        // |x - V^T V x|^2 = |x|^2 - |V x|^2, with |V x| >= |c| - coordError: an upper bound
+        const projected = Math.max(0, Math.sqrt(this.coordSqNorm[c]) - coordError[c]);
+        residual[c] = Math.sqrt(Math.max(0, xx - projected * projected + 1e-9 * xx));
+      }
+    }
+    this.segmentNorm = new Float64Array(m);
+    this.segmentCoordError = new Float64Array(m);
+    this.segmentResidual = new Float64Array(m);
     for (const t of trajectories) {
       for (let i = 0; i + 1 < t.at.length; i++) {
-        const [a, b] = [t.at[i] * k, t.at[i + 1] * k];
+        const [a, b] = [t.at[i], t.at[i + 1]];
         let sq = 0;
-        for (let j = 0; j < k; j++) sq += (coords[b + j] - coords[a + j]) ** 2;
-        this.coordStepSq[t.at[i]] = sq;
+        for (let j = 0; j < k; j++) sq += (coords[b * k + j] - coords[a * k + j]) ** 2;
+        this.coordStepSq[a] = sq;
+        this.segmentNorm[a] = Math.sqrt(Math.max(this.coordSqNorm[a], this.coordSqNorm[b]));
+        this.segmentCoordError[a] = Math.max(coordError[a], coordError[b]);
+        this.segmentResidual[a] = Math.max(residual[a], residual[b]);
       }
     }
   }
@@ -108,6 +135,47 @@ export class ZooIndex {
   /** |c|^2 of every projected checkpoint, and the squared length of the projected segment starting there. */
   readonly coordSqNorm: Float64Array;
   readonly coordStepSq: Float64Array;
+  /**
+   * Per segment, at its first checkpoint: the larger |c| of its ends, the larger bound on an
+   * end's distance from its exact projection, and the larger bound on an end's distance from
+   * the SVD subspace.
+   */
+  readonly segmentNorm: Float64Array;
+  readonly segmentCoordError: Float64Array;
+  readonly segmentResidual: Float64Array;
+  private coordProducts: SimdProducts | null = null;
+  private basisProducts: SimdProducts | null = null;
+
+  /**
+   * Copies the basis and the coordinates into WebAssembly memory and starts the helper thread
+   * that queries use (done by the first query otherwise; about 0.1 s at paper scale).
+   */
+  prepare(): this {
+    const { k, zoo } = this;
+    this.basisProducts ??= new SimdProducts(Float32Array.from(this.svd.components), k, zoo.dim, 1, 1);
+    // both cores: the coordinates pass reads n x k floats (30 MB at paper scale), the bulk of a query
+    this.coordProducts ??= new SimdProducts(this.coords, this.coords.length / k, k, 1, availableParallelism() >= 2 ? 2 : 1, 'sleep');
+    return this;
+  }
+
+  /** Stops the helper thread (it never keeps the process alive; this frees it sooner). */
+  close(): void {
+    this.coordProducts?.close();
+    this.coordProducts = null;
+  }
+
+  /** V q (float32 SIMD, one pass over the k x d basis), and a bound on its distance from the exact V q. */
+  projectQuery(q: Float64Array): { z: Float64Array; error: number } {
+    const { k, zoo } = this;
+    const d = zoo.dim;
+    const z = this.prepare().basisProducts!.timesVector(q);
+    return { z, error: Math.sqrt(k) * (d + 2) * FLOAT32_ROUNDOFF * Math.sqrt(dot(q, 0, q, 0, d)) };
+  }
+
+  /** c . z for every projected checkpoint c (float32 SIMD, one pass over n x k values). */
+  projectedDots(z: Float64Array): Float64Array {
+    return this.prepare().coordProducts!.timesVector(z);
+  }
 
   get k(): number {
     return this.svd.k;
@@ -136,15 +204,18 @@ export class ZooIndex {
     if (trajectories.length === 0) throw new ZooError('the index selects no runs');
     const n = rows.length;
     const d = zoo.dim;
-    const k = Math.min(options.components ?? INDEX_DEFAULTS.components, n, d);
+    const k = Math.min(options.components ?? defaultComponents(trajectories.length), n, d);
     const x = new Float32Array(n * d);
     rows.forEach((row, i) => x.set(zoo.weights.subarray(row * d, (row + 1) * d), i * d));
+    const progress = options.onProgress ?? (() => {});
     const svd = new TruncatedSVD({ components: k });
+    progress(`SVD-${k} of ${n} x ${d}`, 0, 1);
     svd.fit(x, n, d);
-    // the exact projections V x (not fitTransform's Q U Σ): identify's lower bounds need them
-    const coords = Float32Array.from(svd.transform(x, n));
+    progress(`SVD-${k} of ${n} x ${d}`, 1, 1);
+    const coords = projectRows(svd, x, n, d);
     const index = new ZooIndex(zoo, svd, coords, trajectories, { memberRatio: NaN, descendantRatio: NaN, descendantEpochs, looRatio: NaN, foreignRatio: NaN }, 0);
-    index.calibration = calibrate(index, descendantEpochs, options.calibrationSamples ?? INDEX_DEFAULTS.calibrationSamples, options.onProgress);
+    const samples = options.calibrationSamples ?? INDEX_DEFAULTS.calibrationSamples;
+    index.calibration = calibrate(index, x, descendantEpochs, samples, (done, total) => progress('calibration samples', done, total));
     index.buildSeconds = (performance.now() - start) / 1000;
     return index;
   }
@@ -187,6 +258,7 @@ export class ZooIndex {
     const table = tableFromIPC(readFileSync(indexPath));
     const meta = JSON.parse(table.schema.metadata.get(INDEX_METADATA_KEY) ?? 'null') as IndexMeta | null;
     const type = table.getChild('coords')?.type;
+    if (meta?.format?.startsWith('weightspace-index/') && meta.format !== INDEX_FORMAT) return null; // an older layout: rebuild
     if (!meta || meta.format !== INDEX_FORMAT || !type || !isFloatList(type, Precision.SINGLE)) {
       throw new ZooError(`${indexPath} is not an index of this toolkit; delete it to rebuild`);
     }
@@ -209,6 +281,19 @@ export class ZooIndex {
   }
 }
 
+/**
+ * The projections V x of the rows (not fitTransform's Q U Σ: identify's lower bounds need
+ * projections), as float32 SIMD products on both cores; coordError bounds their rounding.
+ */
+function projectRows(svd: TruncatedSVD, x: Float32Array, n: number, d: number): Float32Array {
+  const products = new SimdProducts(x, n, d, svd.k, availableParallelism() >= 2 ? 2 : 1);
+  try {
+    return Float32Array.from(products.times(svd.components, svd.k));
+  } finally {
+    products.close();
+  }
+}
+
 /** Euclidean distance between rows a and b of the zoo's weights. */
 function rowDistance(zoo: Zoo, a: number, b: number): number {
   const d = zoo.dim;
@@ -217,7 +302,7 @@ function rowDistance(zoo: Zoo, a: number, b: number): number {
   return Math.sqrt(s);
 }
 
-function calibrate(index: ZooIndex, descendantEpochs: number, samples: number, onProgress?: (done: number, total: number) => void): Calibration {
+function calibrate(index: ZooIndex, x: Float32Array, descendantEpochs: number, samples: number, onProgress?: (done: number, total: number) => void): Calibration {
   const { zoo, trajectories } = index;
   const w = zoo.weights;
   const d = zoo.dim;
@@ -234,22 +319,66 @@ function calibrate(index: ZooIndex, descendantEpochs: number, samples: number, o
     if (lastStep > 0) descendantRatio = Math.max(descendantRatio, rowDistance(zoo, t.rows[m - 1], back) / lastStep);
   }
   // every checkpoint is a candidate sample; take `samples` of them evenly spread
-  let foreignRatio = Infinity;
-  if (trajectories.length > 1) {
-    const all = trajectories.flatMap((t) => Array.from(t.rows, (row) => [t.run, row] as const));
-    const stride = Math.max(1, all.length / samples);
-    const total = Math.ceil(all.length / stride);
-    for (let s = 0, done = 0; s < all.length; s += stride) {
-      onProgress?.(done++, total);
-      const [run, row] = all[Math.floor(s)];
-      const [near] = searchRuns(index, w.subarray(row * d, (row + 1) * d), { top: 1, exclude: run }).candidates;
-      if (near.segmentLength > 0) foreignRatio = Math.min(foreignRatio, near.distance / near.segmentLength);
-    }
-  }
+  const foreignRatio = trajectories.length > 1 ? foreignDistanceRatio(index, x, samples, onProgress) : Infinity;
   // the geometric midpoint between the two: as far from accepting another run's checkpoint as
   // from rejecting one of the run's own (with one run, nothing to tell apart: twice looRatio)
   const memberRatio = Number.isFinite(foreignRatio) ? Math.sqrt(looRatio * foreignRatio) : 2 * looRatio;
   return { memberRatio, looRatio, foreignRatio, descendantRatio, descendantEpochs };
+}
+
+/**
+ * Distance from sampled checkpoints to the nearest other run's trajectory, over that segment's
+ * length; the smallest ratio. `x` holds the indexed checkpoints (rows in `at` order). The
+ * samples' dot products with every checkpoint come from float32 SIMD products (64 samples a
+ * pass, both cores); they choose each run's nearest segment, whose distance is then summed
+ * exactly. A near tie between two segments may choose the other one, which a calibration
+ * constant can live with (identify's own search stays exact).
+ */
+function foreignDistanceRatio(index: ZooIndex, x: Float32Array, samples: number, onProgress?: (done: number, total: number) => void): number {
+  const { zoo, trajectories, sqNorm } = index;
+  const { weights: w, dim: d } = zoo;
+  // every checkpoint is a candidate sample; take `samples` of them evenly spread
+  const all = trajectories.flatMap((t) => Array.from(t.rows, (row) => [t.run, row] as const));
+  const stride = Math.max(1, all.length / samples);
+  const picks = Array.from({ length: Math.ceil(all.length / stride) }, (_, i) => all[Math.floor(i * stride)]);
+  const chunk = 64;
+  const products = new SimdProducts(x, x.length / d, d, chunk, availableParallelism() >= 2 ? 2 : 1);
+  let ratio = Infinity;
+  try {
+    for (let c0 = 0; c0 < picks.length; c0 += chunk) {
+      onProgress?.(c0, picks.length);
+      const batch = picks.slice(c0, c0 + chunk);
+      const l = batch.length;
+      const bt = new Float64Array(l * d);
+      batch.forEach(([, row], c) => bt.set(w.subarray(row * d, (row + 1) * d), c * d));
+      const y = products.times(bt, l); // y[i * l + c] = (indexed checkpoint i) . (sample c)
+      batch.forEach(([run, row], c) => {
+        const qq = sqNorm[row];
+        let near = { distance: Infinity, length: 0 };
+        for (const t of trajectories) {
+          if (t.run === run) continue;
+          let bestSeg = 0;
+          let bestSq = Infinity;
+          for (let i = 0; i + 1 < t.rows.length; i++) {
+            const [a, b] = [t.rows[i], t.rows[i + 1]];
+            const [qa, qb] = [y[t.at[i] * l + c], y[t.at[i + 1] * l + c]];
+            const vv = t.segmentSq[i];
+            const pv = qb - qa + (sqNorm[a] - sqNorm[b] + vv) / 2; // (q - a).(b - a), as in nearestOnTrajectory
+            const s = vv > 0 ? Math.min(1, Math.max(0, pv / vv)) : 0;
+            const sq = qq - 2 * qa + sqNorm[a] - 2 * s * pv + s * s * vv;
+            if (sq < bestSq) [bestSq, bestSeg] = [sq, i];
+          }
+          const m = segmentDistance(w, row * d, w, t.rows[bestSeg] * d, t.rows[bestSeg + 1] * d, d);
+          if (m.distance < near.distance) near = m;
+        }
+        if (near.length > 0) ratio = Math.min(ratio, near.distance / near.length);
+      });
+    }
+  } finally {
+    products.close();
+  }
+  onProgress?.(picks.length, picks.length);
+  return ratio;
 }
 
 /** A run's trajectory over the given epochs, with its segments' squared lengths. */

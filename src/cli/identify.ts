@@ -12,7 +12,7 @@ import { ARCHITECTURES, type Architecture } from '../nn/architectures.ts';
 import { loadZoo } from '../store/loadZoo.ts';
 import { readModel } from '../store/readModel.ts';
 import { intOption, runCli, UserError } from './common.ts';
-import { ProgressBar } from './progress.ts';
+import { StepProgress } from './progress.ts';
 
 const HELP = `Usage: npm run identify -- <checkpoint> [options]
        npm run identify -- --evaluate [--zoo DIR]
@@ -76,11 +76,13 @@ await runCli(() => {
   const { weights, description } = readModel(path, zoo.manifest.architecture, pick);
   let index = values.rebuild ? null : ZooIndex.load(zooDir, zoo);
   if (!index) {
-    const bar = new ProgressBar(`index of ${zooDir} (built once per zoo)`, 'samples/s');
-    index = ZooIndex.build(zoo, { onProgress: (done, total) => bar.update({ done, total, detail: `calibration ${done}/${total}` }) });
+    const progress = new StepProgress(`index of ${zooDir} (built once per zoo)`, 'steps/s');
+    index = ZooIndex.build(zoo, { onProgress: (step, done, total) => progress.update(step, done, total) });
+    progress.finish();
     index.save(zooDir);
-    bar.finish(`built in ${index.buildSeconds.toFixed(1)} s`);
+    process.stderr.write(`index of ${zooDir}: built in ${index.buildSeconds.toFixed(1)} s\n`);
   }
+  index.prepare(); // the query time below is a loaded index's
   const start = performance.now();
   const result = identify(index, weights, { top });
   const ms = performance.now() - start;
