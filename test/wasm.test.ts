@@ -9,6 +9,24 @@ describe('SIMD kernels', () => {
     expect(Buffer.from(await assembleKernels()).toString('base64')).toBe(KERNELS_WASM_BASE64);
   });
 
+  it('compute X v within the float32 rounding bound identify relies on, the same with one thread or two', () => {
+    const n = 1001, d = 603; // odd sizes: padding of rows and of the two threads' halves
+    const x = Float32Array.from({ length: n * d }, (_, i) => Math.sin(i * 1.3) * (1 + (i % 7)));
+    const v = Float64Array.from({ length: d }, (_, j) => Math.cos(j * 0.7) / 3);
+    const one = new SimdProducts(x, n, d, 1, 1).timesVector(v);
+    const twoThreads = new SimdProducts(x, n, d, 1, 2, 'sleep');
+    const two = twoThreads.timesVector(v);
+    twoThreads.close();
+    expect(two).toEqual(one);
+    const vNorm = Math.hypot(...v);
+    for (let i = 0; i < n; i++) {
+      let s = 0, xx = 0;
+      for (let j = 0; j < d; j++) [s, xx] = [s + x[i * d + j] * v[j], xx + x[i * d + j] ** 2];
+      // |fl(x . v) - x . v| <= (d + 2) u |x| |v| (trajectory.ts, FLOAT32_ROUNDOFF)
+      expect(Math.abs(one[i] - s)).toBeLessThanOrEqual((d + 2) * 2 ** -24 * Math.sqrt(xx) * vNorm);
+    }
+  });
+
   it('compute X B and X^T Q like plain float64 loops (odd sizes, padding)', () => {
     const n = 37, d = 23, l = 6;
     const x = Float32Array.from({ length: n * d }, (_, i) => Math.sin(i * 1.3));
