@@ -81,17 +81,14 @@ export function searchRuns(space: SearchSpace, query: Float32Array | Float64Arra
   const bounds = lowerBounds(space, q);
   const order = Array.from(bounds.keys()).sort((a, b) => bounds[a] - bounds[b]);
   const qq = dot(q, 0, q, 0, q.length);
-  const found: Candidate[] = [];
-  const nearest: number[] = []; // the `top` smallest distances so far, ascending
+  const found: Candidate[] = []; // kept sorted by distance, then run
   for (const r of order) {
     // stop once no run left can enter the top
-    if (nearest.length >= top && bounds[r] > nearest[top - 1]) break;
+    if (found.length >= top && bounds[r] > found[top - 1].distance) break;
     const candidate = nearestOnTrajectory(space, trajectories[r], q, qq);
-    found.push(candidate);
-    nearest.splice(sortedIndex(nearest, candidate.distance), 0, candidate.distance);
-    if (nearest.length > top) nearest.pop();
+    const at = found.findIndex((f) => f.distance > candidate.distance || (f.distance === candidate.distance && f.run > candidate.run));
+    found.splice(at < 0 ? found.length : at, 0, candidate);
   }
-  found.sort((a, b) => a.distance - b.distance || a.run - b.run);
   return { candidates: found.slice(0, top), runsMeasured: found.length };
 }
 
@@ -133,29 +130,11 @@ export function lowerBounds(space: SearchSpace, query: Float64Array): Float64Arr
   });
 }
 
-const sortedIndex = (ascending: number[], v: number) => {
-  let i = 0;
-  while (i < ascending.length && ascending[i] <= v) i++;
-  return i;
-};
-
 /** The nearest point of a run's trajectory to the query, in the full weight space. */
 export function nearestOnTrajectory(space: SearchSpace, t: Trajectory, query: Float64Array, qq: number): Candidate {
-  const { zoo, sqNorm } = space;
-  const { weights, dim: d } = zoo;
-  const m = t.rows.length;
+  const { weights, dim: d } = space.zoo;
   const qx = Float64Array.from(t.rows, (row) => dotRow(query, weights, row * d, d));
-  let bestSeg = 0;
-  let bestSq = Infinity;
-  for (let i = 0; i + 1 < m; i++) {
-    const [a, b] = [t.rows[i], t.rows[i + 1]];
-    const vv = t.segmentSq[i];
-    const pv = qx[i + 1] - qx[i] + (sqNorm[a] - sqNorm[b] + vv) / 2; // (q - a).(b - a)
-    const s = vv > 0 ? Math.min(1, Math.max(0, pv / vv)) : 0;
-    const sq = qq - 2 * qx[i] + sqNorm[a] - 2 * s * pv + s * s * vv;
-    if (sq < bestSq) [bestSq, bestSeg] = [sq, i];
-  }
-  const i = bestSeg;
+  const i = nearestSegment(t, qx, qq, space.sqNorm);
   const match = segmentDistance(query, 0, weights, t.rows[i] * d, t.rows[i + 1] * d, d);
   return {
     run: t.run,
@@ -167,6 +146,24 @@ export function nearestOnTrajectory(space: SearchSpace, t: Trajectory, query: Fl
     tRaw: match.tRaw,
     segmentLength: match.length,
   };
+}
+
+/**
+ * The segment of a trajectory nearest to q, from q's dot products qx with its checkpoints, |q|^2
+ * and the zoo rows' |x|^2 (no pass over the weights).
+ */
+export function nearestSegment(t: Trajectory, qx: Float64Array, qq: number, sqNorm: Float64Array): number {
+  let bestSeg = 0;
+  let bestSq = Infinity;
+  for (let i = 0; i + 1 < t.rows.length; i++) {
+    const [a, b] = [t.rows[i], t.rows[i + 1]];
+    const vv = t.segmentSq[i];
+    const pv = qx[i + 1] - qx[i] + (sqNorm[a] - sqNorm[b] + vv) / 2; // (q - a).(b - a)
+    const s = vv > 0 ? Math.min(1, Math.max(0, pv / vv)) : 0;
+    const sq = qq - 2 * qx[i] + sqNorm[a] - 2 * s * pv + s * s * vv;
+    if (sq < bestSq) [bestSq, bestSeg] = [sq, i];
+  }
+  return bestSeg;
 }
 
 /** Euclidean distance from the query to row `row` of w (d values each). */

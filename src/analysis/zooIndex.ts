@@ -31,7 +31,7 @@ import { isFloatList } from '../store/checkpointFile.ts';
 import type { Zoo } from '../store/loadZoo.ts';
 import { ZooError } from '../store/manifest.ts';
 import { TruncatedSVD } from './svd.ts';
-import { dot, FLOAT32_ROUNDOFF, segmentDistance, type Trajectory } from './trajectory.ts';
+import { dot, FLOAT32_ROUNDOFF, nearestSegment, segmentDistance, type Trajectory } from './trajectory.ts';
 import { SimdProducts } from './simdProducts.ts';
 
 export type { Trajectory };
@@ -62,7 +62,6 @@ export interface ZooIndexOptions {
 
 export const INDEX_DEFAULTS = { descendantEpochs: 5, calibrationSamples: 400 } as const;
 export const defaultComponents = (runs: number) => 2 * runs + 100;
-
 
 export interface Calibration {
   /** Member threshold: distance / nearest segment length (see top of file). */
@@ -318,7 +317,6 @@ function calibrate(index: ZooIndex, x: Float32Array, descendantEpochs: number, s
     const back = t.rows[Math.max(0, m - 1 - descendantEpochs)];
     if (lastStep > 0) descendantRatio = Math.max(descendantRatio, rowDistance(zoo, t.rows[m - 1], back) / lastStep);
   }
-  // every checkpoint is a candidate sample; take `samples` of them evenly spread
   const foreignRatio = trajectories.length > 1 ? foreignDistanceRatio(index, x, samples, onProgress) : Infinity;
   // the geometric midpoint between the two: as far from accepting another run's checkpoint as
   // from rejecting one of the run's own (with one run, nothing to tell apart: twice looRatio)
@@ -357,18 +355,8 @@ function foreignDistanceRatio(index: ZooIndex, x: Float32Array, samples: number,
         let near = { distance: Infinity, length: 0 };
         for (const t of trajectories) {
           if (t.run === run) continue;
-          let bestSeg = 0;
-          let bestSq = Infinity;
-          for (let i = 0; i + 1 < t.rows.length; i++) {
-            const [a, b] = [t.rows[i], t.rows[i + 1]];
-            const [qa, qb] = [y[t.at[i] * l + c], y[t.at[i + 1] * l + c]];
-            const vv = t.segmentSq[i];
-            const pv = qb - qa + (sqNorm[a] - sqNorm[b] + vv) / 2; // (q - a).(b - a), as in nearestOnTrajectory
-            const s = vv > 0 ? Math.min(1, Math.max(0, pv / vv)) : 0;
-            const sq = qq - 2 * qa + sqNorm[a] - 2 * s * pv + s * s * vv;
-            if (sq < bestSq) [bestSq, bestSeg] = [sq, i];
-          }
-          const m = segmentDistance(w, row * d, w, t.rows[bestSeg] * d, t.rows[bestSeg + 1] * d, d);
+          const i = nearestSegment(t, Float64Array.from(t.at, (at) => y[at * l + c]), qq, sqNorm);
+          const m = segmentDistance(w, row * d, w, t.rows[i] * d, t.rows[i + 1] * d, d);
           if (m.distance < near.distance) near = m;
         }
         if (near.length > 0) ratio = Math.min(ratio, near.distance / near.length);

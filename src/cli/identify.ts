@@ -76,7 +76,7 @@ await runCli(() => {
   const { weights, description } = readModel(path, zoo.manifest.architecture, pick);
   let index = values.rebuild ? null : ZooIndex.load(zooDir, zoo);
   if (!index) {
-    const progress = new StepProgress(`index of ${zooDir} (built once per zoo)`, 'steps/s');
+    const progress = new StepProgress(`index of ${zooDir} (built once per zoo)`);
     index = ZooIndex.build(zoo, { onProgress: (step, done, total) => progress.update(step, done, total) });
     progress.finish();
     index.save(zooDir);

@@ -70,7 +70,7 @@ await runCli(async () => {
     umapEpochs: intOption('umap-epochs', values['umap-epochs'], 1, 100_000),
   };
   for (const zooDir of zooDirs) {
-    const progress = new StepProgress(zooDir, 'steps/s');
+    const progress = new StepProgress(zooDir);
     const result = await plotZoo(zooDir, { ...options, onProgress: (step, done, total) => progress.update(step, done, total) });
     progress.finish();
     process.stdout.write(`${zooDir}: ${result.files.length} pages in ${result.dir}/ (open ${result.dir}/index.html)\n`);

@@ -68,15 +68,12 @@ export function formatDuration(seconds: number): string {
 export class StepProgress {
   private current: { step: string; bar: ProgressBar } | null = null;
 
-  constructor(
-    private readonly prefix: string,
-    private readonly rateUnit = 'items/s',
-  ) {}
+  constructor(private readonly prefix: string) {}
 
   update(step: string, done: number, total: number): void {
     if (this.current?.step !== step) {
       this.finish();
-      this.current = { step, bar: new ProgressBar(`${this.prefix}: ${step}`, this.rateUnit) };
+      this.current = { step, bar: new ProgressBar(`${this.prefix}: ${step}`) };
     }
     this.current.bar.update({ done, total, detail: `${done}/${total}` });
   }
