@@ -7,6 +7,7 @@ import type { Zoo } from '../store/loadZoo.ts';
 import { cutTree, joinHeights, singleLinkage, type Linkage } from './linkage.ts';
 import { clusterPurity, epochOrder, type OrderResult } from './metrics.ts';
 import { SVD_DEFAULTS, TruncatedSVD } from './svd.ts';
+import { UserError } from '../core/errors.ts';
 
 export interface ClusterOptions {
   /** SVD dimension k; 0 analyses the full weight space. */
@@ -46,9 +47,9 @@ export interface SpaceResult {
 export function clusterZoo(zoo: Zoo, options: ClusterOptions): SpaceResult {
   const { n, dim: d, weights: x } = zoo;
   const k = options.svd;
-  if (!Number.isInteger(k) || k < 0) throw new RangeError(`--svd must be a non-negative integer, got ${k}`);
-  if (k > Math.min(n, d)) throw new RangeError(`SVD-${k} is larger than the zoo allows: ${n} checkpoints x ${d} weights (choose k <= ${Math.min(n, d)})`);
-  if (zoo.runs < 2) throw new RangeError(`the zoo has ${zoo.runs} run; clustering needs at least 2 runs`);
+  if (!Number.isInteger(k) || k < 0) throw new UserError(`--svd must be a non-negative integer, got ${k}`);
+  if (k > Math.min(n, d)) throw new UserError(`SVD-${k} is larger than the zoo allows: ${n} checkpoints x ${d} weights (choose k <= ${Math.min(n, d)})`);
+  if (zoo.runs < 2) throw new UserError(`the zoo has ${zoo.runs} run; clustering needs at least 2 runs`);
   const t0 = performance.now();
   const svdOptions = { powerIterations: options.powerIterations ?? SVD_DEFAULTS.powerIterations, seed: options.seed ?? SVD_DEFAULTS.seed };
 

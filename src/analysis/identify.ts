@@ -16,6 +16,7 @@
  */
 import type { ZooIndex } from './zooIndex.ts';
 import { pointDistance, searchRuns, type Candidate } from './trajectory.ts';
+import { UserError } from '../core/errors.ts';
 
 export type { Candidate };
 export type Verdict = 'member' | 'descendant' | 'unknown';
@@ -48,7 +49,7 @@ export interface IdentifyOptions {
 export function identify(index: ZooIndex, query: Float32Array | Float64Array, options: IdentifyOptions = {}): Identification {
   const { zoo, calibration } = index;
   const d = zoo.dim;
-  if (query.length !== d) throw new RangeError(`the checkpoint has ${query.length} weights; the zoo's ${zoo.manifest.config.arch} models have ${d}`);
+  if (query.length !== d) throw new UserError(`the checkpoint has ${query.length} weights; the zoo's ${zoo.manifest.config.arch} models have ${d}`);
   const { candidates, runsMeasured } = searchRuns(index, query, { top: options.top ?? 5 });
   const best = candidates[0];
   const t = index.trajectories.find((tr) => tr.run === best.run)!;

@@ -6,6 +6,7 @@
  */
 import { minimumSpanningTree, type ExactPoints, type SpanningTree, type SpanningTreeOptions } from './spanningTree.ts';
 import { UnionFind } from './unionFind.ts';
+import { UserError } from '../core/errors.ts';
 
 export { minimumSpanningTree };
 export type { ExactPoints, SpanningTree } from './spanningTree.ts';
@@ -50,7 +51,7 @@ export function singleLinkage(points: ExactPoints, options: LinkageOptions = {})
  */
 export function cutTree(linkage: Linkage, count: number): Int32Array {
   const { n, z } = linkage;
-  if (!Number.isInteger(count) || count < 1 || count > n) throw new RangeError(`cannot cut ${n} points into ${count} clusters`);
+  if (!Number.isInteger(count) || count < 1 || count > n) throw new UserError(`cannot cut ${n} points into ${count} clusters`);
   const uf = new UnionFind(2 * n - 1);
   for (let i = 0; i < n - count; i++) {
     uf.union(z[i * 4], n + i);

@@ -17,6 +17,7 @@ import { columnsToIPC, fixedSizeListColumn, flattenFixedSizeList, nullableFloatC
 import { isFloatList } from '../store/checkpointFile.ts';
 import { choleskyQR2, multiplyByTransposed, orthonormalizeRows, transpose } from './linalg.ts';
 import { SimdProducts } from './simdProducts.ts';
+import { UserError } from '../core/errors.ts';
 
 export interface TruncatedSVDOptions {
   /** Number of components k. */
@@ -58,7 +59,7 @@ export class TruncatedSVD {
   constructor(options: TruncatedSVDOptions) {
     this.options = { ...SVD_DEFAULTS, ...options };
     const k = this.options.components;
-    if (!Number.isInteger(k) || k < 1) throw new RangeError(`the number of SVD components must be a positive integer, got ${k}`);
+    if (!Number.isInteger(k) || k < 1) throw new UserError(`the number of SVD components must be a positive integer, got ${k}`);
   }
 
   get k(): number {
@@ -69,7 +70,7 @@ export class TruncatedSVD {
   fit(x: Float32Array, n: number, d: number): this {
     const { components: k, oversample, center } = this.options;
     if (k > Math.min(n, d)) {
-      throw new RangeError(`SVD-${k} needs at least ${k} checkpoints and ${k} weights; this zoo has ${n} x ${d} (choose k <= ${Math.min(n, d)})`);
+      throw new UserError(`SVD-${k} needs at least ${k} checkpoints and ${k} weights; this zoo has ${n} x ${d} (choose k <= ${Math.min(n, d)})`);
     }
     const l = Math.min(k + oversample, n, d);
     const powerIterations = this.options.powerIterations === 'auto' ? (l <= 128 ? 1 : 0) : this.options.powerIterations;
@@ -170,7 +171,7 @@ export class TruncatedSVD {
     const table = tableFromIPC(readFileSync(path));
     const meta = table.schema.metadata.get('weightspace.svd');
     const type = table.getChild('component')?.type;
-    if (!meta || !type || !isFloatList(type, Precision.DOUBLE)) throw new RangeError(`${path} is not a saved SVD basis`);
+    if (!meta || !type || !isFloatList(type, Precision.DOUBLE)) throw new UserError(`${path} is not a saved SVD basis`);
     const { mean, ...options } = JSON.parse(meta) as Required<TruncatedSVDOptions> & { mean: number[] | null };
     const svd = new TruncatedSVD(options);
     svd.dim = (type as FixedSizeList).listSize;

@@ -1,30 +1,32 @@
 /**
- * What every CLI shares: argument parsing helpers and the rule for errors. Bad input is a
- * UserError (one line on stderr, exit code 2); anything else is a bug (stack trace, exit 1).
+ * What every CLI shares: argument parsing helpers and the rule for errors (core/errors.ts):
+ * bad input is a UserError (one line on stderr, exit code 2); anything else is a bug (stack
+ * trace, exit code 70).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { MnistError } from '../data/mnist.ts';
-import { CheckpointFileError } from '../store/checkpointFile.ts';
-import { MANIFEST_FILE, ZooError } from '../store/manifest.ts';
-import { ZooConfigError } from '../nn/zooConfig.ts';
+import { EXIT, isUserError, UserError } from '../core/errors.ts';
+import { MANIFEST_FILE } from '../store/manifest.ts';
 
-export class UserError extends Error {}
+export { UserError };
 
-const USER_ERRORS = [UserError, ZooError, ZooConfigError, MnistError, CheckpointFileError, RangeError];
+/** What a failed command prints and its exit code. */
+export function errorReport(err: unknown): { code: number; text: string } {
+  if (isUserError(err) || String((err as { code?: string })?.code).startsWith('ERR_PARSE_ARGS')) {
+    return { code: EXIT.usage, text: `error: ${String((err as Error).message).replace(/\s*\n\s*/g, ' ')}\n` };
+  }
+  return { code: EXIT.internal, text: `internal error (please report it with this trace): ${(err as Error)?.stack ?? err}\n` };
+}
 
-export async function runCli(main: () => Promise<void> | void): Promise<void> {
+/** Runs a command's body; an exit code it returns (e.g. verify's 1 for damage) becomes the process's. */
+export async function runCli(main: () => Promise<number | void> | number | void): Promise<void> {
   try {
-    await main();
+    const code = await main();
+    if (code) process.exitCode = code;
   } catch (err) {
-    // errors from worker threads arrive as plain Errors carrying the original class name
-    const userError = USER_ERRORS.some((E) => err instanceof E || (err as Error).name === E.name);
-    if (userError || String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`error: ${(err as Error).message}\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`internal error (please report): ${(err as Error).stack ?? err}\n`);
-    process.exit(1);
+    const { code, text } = errorReport(err);
+    process.stderr.write(text);
+    process.exit(code);
   }
 }
 

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { UserError } from '../core/errors.ts';
 
 export const SIDE = 14;
 export const PIXELS = SIDE * SIDE; // 196
@@ -46,7 +47,7 @@ export const MNIST_FILES = {
   testLabels: 't10k-labels-idx1-ubyte',
 } as const;
 
-export class MnistError extends Error {}
+export class MnistError extends UserError {}
 
 export function defaultMnistDir(): string {
   const require = createRequire(import.meta.url);

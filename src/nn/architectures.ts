@@ -4,6 +4,7 @@
  * follow PyTorch's state_dict of the equivalent nn.Module (weights only, no biases), so a
  * flat vector here is `torch.cat([p.flatten() for p in model.parameters()])` there.
  */
+import { UserError } from '../core/errors.ts';
 
 export type ArchName = 'ffnn' | 'cnn';
 export const ARCH_NAMES: readonly ArchName[] = ['ffnn', 'cnn'];
@@ -66,6 +67,6 @@ export const ARCHITECTURES: Record<ArchName, Architecture> = { ffnn: FFNN, cnn: 
 
 export function architecture(name: string): Architecture {
   const arch = ARCHITECTURES[name as ArchName];
-  if (!arch) throw new RangeError(`unknown architecture '${name}' (choose one of: ${ARCH_NAMES.join(', ')})`);
+  if (!arch) throw new UserError(`unknown architecture '${name}' (choose one of: ${ARCH_NAMES.join(', ')})`);
   return arch;
 }

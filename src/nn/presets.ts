@@ -6,6 +6,7 @@
  */
 import type { ArchName } from './architectures.ts';
 import type { ZooConfig } from './zooConfig.ts';
+import { UserError } from '../core/errors.ts';
 
 type Hyper = Pick<ZooConfig, 'learningRate' | 'momentum' | 'weightDecay' | 'batchSize'>;
 
@@ -45,7 +46,7 @@ export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
 
 export function presetConfig(preset: PresetName, arch: ArchName, overrides: Partial<ZooConfig> = {}): ZooConfig {
   const p: Preset = PRESETS[preset];
-  if (!p) throw new RangeError(`unknown preset '${preset}' (choose one of: ${PRESET_NAMES.join(', ')})`);
+  if (!p) throw new UserError(`unknown preset '${preset}' (choose one of: ${PRESET_NAMES.join(', ')})`);
   const config: ZooConfig = { arch, ...p.scale, ...p.hyper[arch], init: 'kaiming-normal', loss: 'mse' };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
   return config;

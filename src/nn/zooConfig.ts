@@ -3,6 +3,7 @@
  * Two zoos with equal configs are bit-identical; the manifest stores this object.
  */
 import type { ArchName } from './architectures.ts';
+import { UserError } from '../core/errors.ts';
 
 export interface ZooConfig {
   arch: ArchName;
@@ -33,7 +34,7 @@ export function stepsPerEpoch(config: ZooConfig): number {
   return Math.ceil(config.trainSize / config.batchSize);
 }
 
-export class ZooConfigError extends Error {}
+export class ZooConfigError extends UserError {}
 
 /** Throws a ZooConfigError naming the first invalid field and its valid range. */
 export function validateZooConfig(config: ZooConfig): void {

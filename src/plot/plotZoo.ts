@@ -27,6 +27,7 @@ import { indexHtml, writePage, type Page } from './page.ts';
 import { sweepFigure } from './sweep.ts';
 import { trajectoryFigure } from './trajectories.ts';
 import { trainingCurvesFigure, weightStatsFigure } from './zooStatistics.ts';
+import { UserError } from '../core/errors.ts';
 
 export interface PlotZooOptions {
   /** Where the cluster exports are and the plots go (<outDir>/<zoo>/; default results). */
@@ -67,7 +68,7 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
   if (zoo.runs < 2) throw new ZooError(`${zooDir} has ${zoo.runs} run; the plots compare runs, so they need at least 2 (train more seeds: npm run zoo -- --seeds N)`);
   const k = Math.min(options.svd ?? PLOT_DEFAULTS.svd, zoo.n, zoo.dim);
   const epoch = options.epoch ?? zoo.epochs;
-  if (epoch < 0 || epoch > zoo.epochs) throw new RangeError(`--epoch ${epoch} is not in ${zooDir} (epochs 0-${zoo.epochs})`);
+  if (epoch < 0 || epoch > zoo.epochs) throw new UserError(`--epoch ${epoch} is not in ${zooDir} (epochs 0-${zoo.epochs})`);
   const dir = join(outDir, name);
   mkdirSync(dir, { recursive: true });
   const pages: Page[] = [];

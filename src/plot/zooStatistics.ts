@@ -5,10 +5,11 @@
 import type { Zoo } from '../store/loadZoo.ts';
 import type { Figure } from './page.ts';
 import { formatAccuracy } from './trajectories.ts';
+import { UserError } from '../core/errors.ts';
 
 /** Mean against standard deviation of all of each model's weights at `epoch`, coloured by test accuracy. */
 export function weightStatsFigure(zoo: Zoo, epoch: number): Figure {
-  if (!Number.isInteger(epoch) || epoch < 0 || epoch > zoo.epochs) throw new RangeError(`epoch ${epoch} is not in the zoo (epochs 0-${zoo.epochs})`);
+  if (!Number.isInteger(epoch) || epoch < 0 || epoch > zoo.epochs) throw new UserError(`epoch ${epoch} is not in the zoo (epochs 0-${zoo.epochs})`);
   const d = zoo.dim;
   const rows = Array.from({ length: zoo.runs }, (_, run) => epoch * zoo.runs + run);
   const stats = rows.map((row) => {

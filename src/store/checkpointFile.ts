@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { DataType, Int32, makeData, Precision, tableFromIPC, Uint32, Utf8, vectorFromArray, type FixedSizeList, type Table } from 'apache-arrow';
 import { columnsToIPC, fixedSizeListColumn, flattenFixedSizeList, nullableFloatColumn } from './arrowColumns.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
+import { UserError } from '../core/errors.ts';
 
 export const ZOO_METADATA_KEY = 'weightspace.zoo';
 
@@ -34,7 +35,7 @@ export interface CheckpointRows {
   weights: Float32Array;
 }
 
-export class CheckpointFileError extends Error {}
+export class CheckpointFileError extends UserError {}
 
 /** Serialises checkpoint rows to Arrow IPC file bytes. */
 export function checkpointsToIPC(rows: CheckpointRows, metadata: Record<string, string> = {}): Uint8Array {
@@ -57,8 +58,8 @@ export function checkpointsToIPC(rows: CheckpointRows, metadata: Record<string, 
   );
 }
 
-export function writeCheckpointFile(path: string, rows: CheckpointRows, metadata: Record<string, string> = {}): void {
-  writeFileAtomic(path, checkpointsToIPC(rows, metadata));
+export function writeCheckpointFile(path: string, rows: CheckpointRows, metadata: Record<string, string> = {}, beforeRename?: () => void): void {
+  writeFileAtomic(path, checkpointsToIPC(rows, metadata), beforeRename);
 }
 
 export interface CheckpointFile {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Architecture } from '../nn/architectures.ts';
 import type { ZooConfig } from '../nn/zooConfig.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
+import { UserError } from '../core/errors.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const CHECKPOINT_DIR = 'checkpoints';
@@ -34,7 +35,7 @@ export interface ZooManifest {
   updatedAt: string;
 }
 
-export class ZooError extends Error {}
+export class ZooError extends UserError {}
 
 export function checkpointPath(zooDir: string, epoch: number): string {
   return join(zooDir, CHECKPOINT_DIR, `epoch-${String(epoch).padStart(4, '0')}.arrow`);
@@ -53,8 +54,8 @@ export function readManifest(zooDir: string): ZooManifest {
   return manifest;
 }
 
-export function writeManifest(zooDir: string, manifest: ZooManifest): void {
-  writeFileAtomic(join(zooDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+export function writeManifest(zooDir: string, manifest: ZooManifest, beforeRename?: () => void): void {
+  writeFileAtomic(join(zooDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n', beforeRename);
 }
 
 /** Versions of Node, this toolkit and the packages that shape a zoo's bytes. */

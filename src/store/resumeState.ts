@@ -20,7 +20,7 @@ export interface ResumeState {
   momentum: Float64Array; // runs * size
 }
 
-export function writeResumeState(zooDir: string, state: ResumeState): void {
+export function writeResumeState(zooDir: string, state: ResumeState, beforeRename?: () => void): void {
   const bytes = columnsToIPC(
     [
       { name: 'weights', data: fixedSizeListColumn(state.weights, state.size) },
@@ -28,7 +28,7 @@ export function writeResumeState(zooDir: string, state: ResumeState): void {
     ],
     { epoch: String(state.epoch) },
   );
-  writeFileAtomic(join(zooDir, RESUME_FILE), bytes);
+  writeFileAtomic(join(zooDir, RESUME_FILE), bytes, beforeRename);
 }
 
 /** The saved state, or null when the zoo has none yet. */

@@ -3,9 +3,10 @@
  * free. The worker module must call `serveJobs(handler)`. Results come back in job order.
  */
 import { parentPort } from 'node:worker_threads';
+import { isUserError, UserError } from '../core/errors.ts';
 import { startTsWorker } from './tsWorker.ts';
 
-type Reply<R> = { ok: true; index: number; result: R } | { ok: false; index: number; message: string; name: string };
+type Reply<R> = { ok: true; index: number; result: R } | { ok: false; index: number; message: string; name: string; stack?: string; userError: boolean };
 
 export async function runJobs<J, R>(moduleUrl: URL, jobs: J[], workers: number, onDone?: (index: number, result: R) => void): Promise<R[]> {
   const results = new Array<R>(jobs.length);
@@ -24,8 +25,9 @@ export async function runJobs<J, R>(moduleUrl: URL, jobs: J[], workers: number, 
             };
             worker.on('message', (reply: Reply<R>) => {
               if (!reply.ok) {
-                const err = new Error(reply.message);
+                const err = reply.userError ? new UserError(reply.message) : new Error(reply.message);
                 err.name = reply.name;
+                if (reply.stack) err.stack = reply.stack;
                 return reject(err);
               }
               results[reply.index] = reply.result;
@@ -51,7 +53,8 @@ export function serveJobs<J, R>(handler: (job: J) => R | Promise<R>): void {
     try {
       port.postMessage({ ok: true, index, result: await handler(job) } satisfies Reply<R>);
     } catch (err) {
-      port.postMessage({ ok: false, index, message: (err as Error).message, name: (err as Error).constructor?.name ?? 'Error' } satisfies Reply<R>);
+      const e = err as Error;
+      port.postMessage({ ok: false, index, message: e.message, name: e.constructor?.name ?? 'Error', stack: e.stack, userError: isUserError(err) } satisfies Reply<R>);
     }
   });
 }

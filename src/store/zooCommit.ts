@@ -1,0 +1,168 @@
+/**
+ * How a zoo grows on disk without ever losing or half-writing an epoch.
+ *
+ * The manifest is the commit record: an epoch exists once the manifest names it
+ * (`epochsCompleted`). Each epoch writes, each file atomically (atomicWrite.ts):
+ *
+ *   1. checkpoints/epoch-<e>.arrow   the float32 checkpoints
+ *   2. resume.arrow                  the float64 training state after epoch e
+ *   3. manifest.json                 epochsCompleted = e (and status complete after the last) -- the commit
+ *
+ * A process killed anywhere leaves the committed epochs plus at most one epoch in flight.
+ * `recoverZoo` settles that epoch before training continues: if its checkpoint file and
+ * resume state are both written and agree (same hashes, parent chain intact), it is
+ * committed (roll forward); otherwise its files are removed (roll back), and temp files of
+ * killed writes are deleted. A folder holding nothing but an aborted start (temp files, an
+ * empty checkpoints/ folder) is recognised as this command's own and started afresh.
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ZooConfig } from '../nn/zooConfig.ts';
+import { tempFiles } from './atomicWrite.ts';
+import { readCheckpointFile, writeCheckpointFile, type CheckpointRows } from './checkpointFile.ts';
+import { CHECKPOINT_DIR, checkpointPath, configDifferences, MANIFEST_FILE, readManifest, RESUME_FILE, writeManifest, ZooError, type ZooManifest } from './manifest.ts';
+import { readResumeState, writeResumeState, type ResumeState } from './resumeState.ts';
+import { weightsSha256 } from './sha256.ts';
+
+/** Files derived from a zoo's checkpoints (identify's index, saved SVD bases): stale once it is replaced. */
+const DERIVED_FILE = /^(index(-svd)?|svd-\d+)\.arrow$/;
+
+/** One write of the commit protocol, for progress and crash tests. */
+export interface WriteEvent {
+  epoch: number;
+  file: 'checkpoint' | 'resume' | 'manifest';
+  /** `tmp-written`: the temp file is complete, the rename not yet done; `done`: renamed into place. */
+  stage: 'tmp-written' | 'done';
+}
+export type WriteObserver = (event: WriteEvent) => void;
+
+export type ZooDirPlan =
+  | { kind: 'new' }
+  | { kind: 'resume'; manifest: ZooManifest }
+  | { kind: 'replace' };
+
+/**
+ * What `dir` holds and what training it with `config` will do, without touching the disk.
+ * Throws a ZooError when the folder must not be written into.
+ */
+export function inspectZooDir(dir: string, config: ZooConfig, overwrite: boolean): ZooDirPlan {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ZooError(`${dir} is a file, not a zoo directory; choose another location with --out or --name`);
+  if (existsSync(join(dir, MANIFEST_FILE))) {
+    const manifest = readManifest(dir);
+    const diff = configDifferences(manifest.config, config);
+    if (!diff) return { kind: 'resume', manifest };
+    if (overwrite) return { kind: 'replace' };
+    throw new ZooError(`${dir} already holds a zoo with another config (${diff}); pass --overwrite to replace it or --out to choose another directory`);
+  }
+  if (existsSync(dir) && !isAbortedStart(dir)) {
+    throw new ZooError(`${dir} exists, is not empty and holds no zoo (no ${MANIFEST_FILE}); choose an empty or new directory with --out`);
+  }
+  return { kind: 'new' };
+}
+
+/** True when `dir` holds only what a killed first write leaves: temp files and an empty checkpoints/ folder. */
+function isAbortedStart(dir: string): boolean {
+  return readdirSync(dir).every((name) => {
+    if (name === CHECKPOINT_DIR) return readdirSync(join(dir, name)).every((f) => f.endsWith('.tmp'));
+    return name.endsWith('.tmp');
+  });
+}
+
+/** Creates (or, for `replace`, empties) the zoo directory and commits the initial manifest. */
+export function startZooDir(dir: string, plan: ZooDirPlan, manifest: ZooManifest, onWrite?: WriteObserver): void {
+  if (plan.kind === 'resume') return;
+  try {
+    if (plan.kind === 'replace') {
+      for (const name of readdirSync(dir)) {
+        if (name === CHECKPOINT_DIR || name === RESUME_FILE || name === MANIFEST_FILE || DERIVED_FILE.test(name) || name.endsWith('.tmp')) rmSync(join(dir, name), { recursive: true, force: true });
+      }
+    }
+    for (const tmp of tempFiles(dir, join(dir, CHECKPOINT_DIR))) rmSync(tmp);
+    mkdirSync(join(dir, CHECKPOINT_DIR), { recursive: true });
+  } catch (err) {
+    if (err instanceof ZooError) throw err;
+    throw new ZooError(`cannot create zoo directory ${dir} (${(err as NodeJS.ErrnoException).code}); choose a writable location with --out`);
+  }
+  commitManifest(dir, manifest, -1, onWrite);
+}
+
+/**
+ * Settles a zoo interrupted during training (see the file comment) and returns the state to
+ * continue from: null to start at epoch 0. `manifest` is updated when an epoch rolls forward.
+ */
+export function recoverZoo(dir: string, manifest: ZooManifest, onWrite?: WriteObserver): ResumeState | null {
+  const checkpoints = join(dir, CHECKPOINT_DIR);
+  for (const tmp of tempFiles(dir, checkpoints)) rmSync(tmp);
+  if (manifest.status === 'complete') return null;
+  let state = readResumeState(dir);
+  const committed = manifest.epochsCompleted;
+  if (state && state.epoch === committed + 1 && epochAgrees(dir, state, committed + 1)) {
+    manifest.epochsCompleted = committed + 1; // written and consistent: only the commit was missing
+    if (manifest.epochsCompleted === manifest.config.epochs) manifest.status = 'complete';
+    commitManifest(dir, manifest, manifest.epochsCompleted, onWrite);
+  } else if (state && state.epoch !== committed) {
+    if (committed >= 0 || state.epoch !== 0) {
+      throw new ZooError(`${join(dir, RESUME_FILE)} holds epoch ${state.epoch} but ${join(dir, MANIFEST_FILE)} has committed epoch ${committed}; the zoo was changed by hand (run \`npm run verify -- --zoo ${dir}\`, or --overwrite to retrain)`);
+    }
+    state = null; // epoch 0 half written before its commit: start again
+  }
+  if (!state && manifest.epochsCompleted >= 0 && manifest.status !== 'complete') {
+    throw new ZooError(`${join(dir, RESUME_FILE)} is missing, so ${dir} cannot continue training (its committed epochs still load); pass --overwrite to retrain it`);
+  }
+  if (state && state.epoch === manifest.epochsCompleted && !epochAgrees(dir, state, state.epoch)) {
+    throw new ZooError(`${join(dir, RESUME_FILE)} does not match ${checkpointPath(dir, state.epoch)} (different weights); run \`npm run verify -- --zoo ${dir}\`, or --overwrite to retrain`);
+  }
+  if (manifest.status !== 'complete' && manifest.epochsCompleted === manifest.config.epochs) {
+    manifest.status = 'complete'; // every epoch committed, only the status was left (zoos of format 1 wrote it apart)
+    commitManifest(dir, manifest, manifest.epochsCompleted, onWrite);
+  }
+  // checkpoint files of epochs never committed are rewritten by training; remove them now
+  for (const name of existsSync(checkpoints) ? readdirSync(checkpoints) : []) {
+    const epoch = /^epoch-(\d+)\.arrow$/.exec(name);
+    if (epoch && Number(epoch[1]) > manifest.epochsCompleted) rmSync(join(checkpoints, name));
+  }
+  return manifest.status === 'complete' ? null : state;
+}
+
+/** True when epoch `epoch`'s checkpoint file holds exactly the float32 weights of `state`. */
+function epochAgrees(dir: string, state: ResumeState, epoch: number): boolean {
+  const path = checkpointPath(dir, epoch);
+  if (!existsSync(path)) return false;
+  const { rows } = readCheckpointFile(path);
+  if (rows.size !== state.size || rows.run.length !== state.runs) return false;
+  const w32 = Float32Array.from(state.weights);
+  for (let r = 0; r < state.runs; r++) {
+    if (rows.sha256[r] !== weightsSha256(w32.subarray(r * state.size, (r + 1) * state.size))) return false;
+    if (weightsSha256(rows.weights.subarray(r * state.size, (r + 1) * state.size)) !== rows.sha256[r]) return false;
+  }
+  return true;
+}
+
+/** Writes one epoch in commit order: checkpoint file, resume state, manifest (the commit). */
+export function commitEpoch(
+  dir: string,
+  manifest: ZooManifest,
+  checkpoint: { rows: CheckpointRows; metadata: Record<string, string> },
+  state: ResumeState,
+  onWrite?: WriteObserver,
+): void {
+  const { epoch } = state;
+  const observed = (file: WriteEvent['file'], write: (beforeRename: () => void) => void) => {
+    write(() => onWrite?.({ epoch, file, stage: 'tmp-written' }));
+    onWrite?.({ epoch, file, stage: 'done' });
+  };
+  observed('checkpoint', (hook) => writeCheckpointFile(checkpointPath(dir, epoch), checkpoint.rows, checkpoint.metadata, hook));
+  observed('resume', (hook) => writeResumeState(dir, state, hook));
+  manifest.epochsCompleted = epoch;
+  if (epoch === manifest.config.epochs) manifest.status = 'complete';
+  commitManifest(dir, manifest, epoch, onWrite);
+}
+
+function commitManifest(dir: string, manifest: ZooManifest, epoch: number, onWrite?: WriteObserver): void {
+  manifest.updatedAt = new Date().toISOString();
+  writeManifest(dir, manifest, () => onWrite?.({ epoch, file: 'manifest', stage: 'tmp-written' }));
+  onWrite?.({ epoch, file: 'manifest', stage: 'done' });
+}
+
+/** Every temp file a killed writer can leave in a zoo. */
+export const zooTempFiles = (dir: string) => tempFiles(dir, join(dir, CHECKPOINT_DIR));
