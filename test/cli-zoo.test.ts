@@ -43,12 +43,21 @@ describe('npm run zoo', () => {
     [['--momentum', '1'], /^error: momentum must be below 1, got 1\n$/],
     [['--frobnicate'], /^error: Unknown option '--frobnicate'/],
     [['--mnist-dir', '/nonexistent/mnist'], /^error: MNIST file not found: \/nonexistent\/mnist\/train-images-idx3-ubyte \(run `npm ci`/],
-  ])('rejects %j with one clear line and exit code 2', (args, message) => {
+    [['--mnist-dir', 'src'], /^error: MNIST file not found: src\/train-images-idx3-ubyte/],
+  ])('rejects %j with one clear line and exit code 2, writing nothing', (args, message) => {
     const out = tempDir();
     const r = runCliSync(ZOO, [...TINY, '--arch', 'ffnn', '--out', out, ...args]);
     expect(r.stderr).toMatch(message);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('after a bad --mnist-dir, the good command runs', () => {
+    const out = tempDir();
+    expect(runCliSync(ZOO, [...TINY, '--arch', 'ffnn', '--out', out, '--mnist-dir', '/nonexistent']).code).toBe(2);
+    const r = runCliSync(ZOO, [...TINY, '--arch', 'ffnn', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
   });
 
   it('rejects an output folder it cannot create', () => {

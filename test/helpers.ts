@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { ArchName } from '../src/nn/architectures.ts';
 import { presetConfig } from '../src/nn/presets.ts';
 import type { ZooConfig } from '../src/nn/zooConfig.ts';
@@ -28,4 +29,22 @@ export function runCliSync(script: string, args: string[], options: { cwd?: stri
 /** Starts a CLI entry point without waiting (for kill tests). */
 export function startCli(script: string, args: string[]) {
   return spawn(process.execPath, [...NODE_ARGS, join(ROOT, script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** SHA-256 of every file under `dir`, by relative path (the manifest's timestamps left out). */
+export function treeFingerprint(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else {
+        let bytes: Buffer | string = readFileSync(path);
+        if (name === 'manifest.json') bytes = bytes.toString('utf8').replace(/"(createdAt|updatedAt)": "[^"]*"/g, '"$1": ""');
+        out[relative(dir, path)] = createHash('sha256').update(bytes).digest('hex');
+      }
+    }
+  };
+  walk(dir);
+  return out;
 }
