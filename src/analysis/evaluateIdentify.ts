@@ -17,6 +17,7 @@ import { trainFurther } from '../nn/trainFurther.ts';
 import type { Zoo } from '../store/loadZoo.ts';
 import { identify } from './identify.ts';
 import { ZooIndex } from './zooIndex.ts';
+import { toFloat16 } from '../store/float16.ts';
 
 export interface EvaluationRow {
   set: string;
@@ -87,14 +88,4 @@ export function evaluateIdentify(zoo: Zoo, onProgress: (msg: string) => void = (
   measure('float16 rounding', index, base.map(({ w, run }) => ({ w: w.map(toFloat16), run })), null);
   index.close();
   return { rows, calibration: index.calibration, queryMilliseconds: queryMs / queries };
-}
-
-/** The nearest float16 value (round to nearest even), as a number. */
-function toFloat16(x: number): number {
-  if (!Number.isFinite(x) || x === 0) return x;
-  const e = Math.max(-14, Math.floor(Math.log2(Math.abs(x))));
-  const ulp = 2 ** (e - 10);
-  const q = x / ulp;
-  const r = Math.round(q);
-  return (Math.abs(q - Math.trunc(q)) === 0.5 && r % 2 !== 0 ? r - Math.sign(q) : r) * ulp;
 }

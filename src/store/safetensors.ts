@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { Architecture } from '../nn/architectures.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
 import { CheckpointFileError } from './checkpointFile.ts';
+import { bfloat16ToNumber, float16ToNumber } from './float16.ts';
 
 export interface NamedTensor {
   name: string;
@@ -106,19 +107,4 @@ export function readSafetensors(path: string, arch: Architecture): Float32Array 
     throw new CheckpointFileError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
   return flattenTensors(arch, parseSafetensors(bytes, path).tensors, path);
-}
-
-function float16ToNumber(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-function bfloat16ToNumber(b: number): number {
-  const view = new DataView(new ArrayBuffer(4));
-  view.setUint32(0, b << 16);
-  return view.getFloat32(0);
 }
