@@ -41,5 +41,6 @@ export function syntheticZoo(runs: number, epochs: number, dim: number, seed = 1
     sha256: [],
     runs,
     epochs,
+    digest: `synthetic-${runs}x${epochs}x${dim}-seed${seed}`,
   };
 }

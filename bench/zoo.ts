@@ -18,6 +18,8 @@ import { trainZoo } from '../src/nn/trainZoo.ts';
 import { writeCheckpointFile } from '../src/store/checkpointFile.ts';
 import { checkpointPath, softwareVersions, writeManifest, ZOO_FORMAT } from '../src/store/manifest.ts';
 import { loadZoo } from '../src/store/loadZoo.ts';
+import { weightsSha256 } from '../src/store/sha256.ts';
+import { verifyZoo } from '../src/store/verifyZoo.ts';
 import { ENGINE } from '../src/nn/trainZoo.ts';
 import { tfjsForward } from '../src/nn/tfjsReference.ts';
 
@@ -77,8 +79,11 @@ function tfjsOneModel(arch: ArchName, train: ImageSet, seconds: number): number 
   return rate;
 }
 
-/** Writes a paper-scale synthetic zoo (random-walk trajectories) and times loadZoo on it. */
-function paperScaleLoad(): { checkpoints: number; dim: number; bytes: number; seconds: number } {
+/**
+ * Writes a paper-scale synthetic zoo (random-walk trajectories, real hashes and parent chain)
+ * and times loadZoo on it without and with the hash check, alternating, median of 3 each.
+ */
+function paperScaleLoad(): Record<string, number> {
   const arch = ARCHITECTURES.ffnn;
   const { seedCount: runs, epochs } = PAPER_SCALE;
   const dir = join('/tmp', `wsvc-bench-${process.pid}-load`);
@@ -86,9 +91,11 @@ function paperScaleLoad(): { checkpoints: number; dim: number; bytes: number; se
   mkdirSync(join(dir, 'checkpoints'), { recursive: true });
   const config = presetConfig('paper', 'ffnn');
   const weights = new Float32Array(runs * arch.size).map(() => Math.random() - 0.5);
+  let parents: (string | null)[] = new Array(runs).fill(null);
   for (let e = 0; e <= epochs; e++) {
     for (let i = 0; i < weights.length; i++) weights[i] += 0.01 * (Math.random() - 0.5);
     const nan = new Float64Array(runs).fill(NaN);
+    const sha256 = Array.from({ length: runs }, (_, r) => weightsSha256(weights.subarray(r * arch.size, (r + 1) * arch.size)));
     writeCheckpointFile(checkpointPath(dir, e), {
       size: arch.size,
       run: Int32Array.from({ length: runs }, (_, r) => r),
@@ -98,10 +105,11 @@ function paperScaleLoad(): { checkpoints: number; dim: number; bytes: number; se
       trainLoss: nan,
       testLoss: nan,
       testAccuracy: nan,
-      sha256: new Array(runs).fill('synthetic'),
-      parentSha256: new Array(runs).fill(null),
+      sha256,
+      parentSha256: parents,
       weights,
     });
+    parents = sha256;
   }
   const now = new Date().toISOString();
   writeManifest(dir, {
@@ -117,11 +125,32 @@ function paperScaleLoad(): { checkpoints: number; dim: number; bytes: number; se
     createdAt: now,
     updatedAt: now,
   });
-  const t = performance.now();
-  const zoo = loadZoo(dir);
-  const seconds = (performance.now() - t) / 1000;
+  const time = (f: () => unknown) => {
+    const t = performance.now();
+    f();
+    return (performance.now() - t) / 1000;
+  };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const plain: number[] = [];
+  const verified: number[] = [];
+  const full: number[] = [];
+  time(() => loadZoo(dir, { verify: false })); // warm-up: file cache, compilation
+  for (let i = 0; i < 3; i++) {
+    plain.push(time(() => loadZoo(dir, { verify: false })));
+    verified.push(time(() => loadZoo(dir)));
+    full.push(time(() => verifyZoo(dir)));
+  }
+  const zoo = loadZoo(dir, { verify: false });
   rmSync(dir, { recursive: true, force: true });
-  return { checkpoints: zoo.n, dim: zoo.dim, bytes: zoo.weights.byteLength, seconds };
+  return {
+    checkpoints: zoo.n,
+    dim: zoo.dim,
+    bytes: zoo.weights.byteLength,
+    seconds: median(plain),
+    verifiedSeconds: median(verified),
+    verifyOverhead: median(verified) / median(plain) - 1,
+    verifyCommandSeconds: median(full),
+  };
 }
 
 export async function benchZoo(log: (msg: string) => void): Promise<Record<string, unknown>> {

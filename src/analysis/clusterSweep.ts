@@ -16,6 +16,7 @@ import { loadZoo, type Zoo } from '../store/loadZoo.ts';
 import { readManifest, softwareVersions } from '../store/manifest.ts';
 import { writeNpy } from '../store/npy.ts';
 import { runJobs } from '../util/workerPool.ts';
+import { UserError } from '../core/errors.ts';
 import { clusterZoo, type ClusterOptions, type SpaceResult } from './clusterZoo.ts';
 
 export interface SpaceJob {
@@ -27,6 +28,8 @@ export interface SpaceJob {
 
 export type SpaceSummary = Omit<SpaceResult, 'linkage' | 'labels' | 'svd'> & {
   zoo: string;
+  /** The zoo's content digest (loadZoo): outputs of another content are stale. */
+  zooDigest: string;
   files: { linkageNpy: string; linkageJson: string; basis: string | null };
 };
 
@@ -46,7 +49,7 @@ export function runSpaceJob(job: SpaceJob): SpaceSummary {
   const rows = Array.from({ length: zoo.n - 1 }, (_, i) => Array.from(result.linkage.z.subarray(i * 4, i * 4 + 4)));
   writeFileAtomic(
     linkageJson,
-    JSON.stringify({ zoo: name, space: result.space, n: zoo.n, layout: 'scipy: [a, b, height, size]', run: Array.from(zoo.run), epoch: Array.from(zoo.epoch), linkage: rows }),
+    JSON.stringify({ zoo: name, zooDigest: zoo.digest, space: result.space, n: zoo.n, layout: 'scipy: [a, b, height, size]', run: Array.from(zoo.run), epoch: Array.from(zoo.epoch), linkage: rows }),
   );
   let basis: string | null = null;
   if (job.saveBasis && result.svd) {
@@ -54,7 +57,7 @@ export function runSpaceJob(job: SpaceJob): SpaceSummary {
     result.svd.save(basis);
   }
   const { linkage: _l, labels: _b, svd: _s, ...numbers } = result;
-  return { ...numbers, zoo: name, files: { linkageNpy, linkageJson, basis } };
+  return { ...numbers, zoo: name, zooDigest: zoo.digest, files: { linkageNpy, linkageJson, basis } };
 }
 
 export interface SweepOptions {
@@ -88,7 +91,7 @@ export async function clusterSweep(options: SweepOptions): Promise<SpaceSummary[
 
 /** What cluster-<zoo>.json holds: every number of one zoo's sweep and how it was made. */
 export interface ClusterReport {
-  zoo: { dir: string; name: string; arch: string; runs: number; checkpoints: number; config: unknown };
+  zoo: { dir: string; name: string; arch: string; runs: number; checkpoints: number; config: unknown; digest: string };
   options: Record<string, unknown>;
   software: ReturnType<typeof softwareVersions>;
   createdAt: string;
@@ -101,7 +104,7 @@ export const clusterReportPath = (outDir: string, zooDir: string) => join(outDir
 export function writeClusterReport(outDir: string, zooDir: string, rows: SpaceSummary[], options: Record<string, unknown>): string {
   const manifest = readManifest(zooDir);
   const report: ClusterReport = {
-    zoo: { dir: zooDir, name: basename(zooDir), arch: manifest.config.arch, runs: rows[0].runs, checkpoints: rows[0].checkpoints, config: manifest.config },
+    zoo: { dir: zooDir, name: basename(zooDir), arch: manifest.config.arch, runs: rows[0].runs, checkpoints: rows[0].checkpoints, config: manifest.config, digest: rows[0].zooDigest },
     options,
     software: softwareVersions(),
     createdAt: new Date().toISOString(),
@@ -112,8 +115,20 @@ export function writeClusterReport(outDir: string, zooDir: string, rows: SpaceSu
   return path;
 }
 
-/** The report of an earlier sweep of this zoo, or null. */
+/** The report of an earlier sweep of this zoo, or null when there is none. */
 export function readClusterReport(outDir: string, zooDir: string): ClusterReport | null {
   const path = clusterReportPath(outDir, zooDir);
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as ClusterReport) : null;
+  if (!existsSync(path)) return null;
+  const report = readJson(path) as ClusterReport;
+  if (typeof report?.zoo !== 'object' || !Array.isArray(report.rows)) throw new UserError(`${path} is not a cluster report; delete it or run \`npm run cluster\` again`);
+  return report;
+}
+
+/** A JSON file this toolkit wrote, with a clear error when it is not JSON. */
+export function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UserError(`${path} is not valid JSON (${(err as Error).message}); delete it or run \`npm run cluster\` again`);
+  }
 }

@@ -168,7 +168,12 @@ export class TruncatedSVD {
   }
 
   static load(path: string): TruncatedSVD {
-    const table = tableFromIPC(readFileSync(path));
+    let table;
+    try {
+      table = tableFromIPC(readFileSync(path));
+    } catch (err) {
+      throw new UserError(`${path} is not a readable SVD basis (${(err as Error).message}); delete it and run the command that made it again`);
+    }
     const meta = table.schema.metadata.get('weightspace.svd');
     const type = table.getChild('component')?.type;
     if (!meta || !type || !isFloatList(type, Precision.DOUBLE)) throw new UserError(`${path} is not a saved SVD basis`);

@@ -1,11 +1,8 @@
 /**
  * The index that makes identification fast: a truncated SVD basis of the zoo's weight space,
  * every indexed checkpoint projected onto it, and the verdict thresholds calibrated from
- * the zoo itself. Built once per zoo and saved next to it:
- *
- *   <zoo>/index.arrow      run int32, epoch int32, coords fixed_size_list<float32>[k];
- *                          schema metadata `weightspace.index`: JSON of IndexMeta
- *   <zoo>/index-svd.arrow  the SVD basis (TruncatedSVD.save)
+ * the zoo itself. Built once per zoo and saved next to it (store/indexFile.ts: the files,
+ * and when a saved index is current).
  *
  * A trajectory is a run's indexed checkpoints in epoch order, joined by straight segments.
  *
@@ -24,10 +21,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Int32, makeData, Precision, tableFromIPC, type FixedSizeList } from 'apache-arrow';
+import { Int32, makeData } from 'apache-arrow';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { columnsToIPC, fixedSizeListColumn, flattenFixedSizeList } from '../store/arrowColumns.ts';
-import { isFloatList } from '../store/checkpointFile.ts';
+import { INDEX_FILE, INDEX_FORMAT, INDEX_METADATA_KEY, INDEX_SVD_FILE, indexChecksum, indexIsCurrent, readIndexTable, type IndexMeta } from '../store/indexFile.ts';
 import type { Zoo } from '../store/loadZoo.ts';
 import { ZooError } from '../store/manifest.ts';
 import { TruncatedSVD } from './svd.ts';
@@ -36,10 +33,7 @@ import { SimdProducts } from './simdProducts.ts';
 
 export type { Trajectory };
 
-export const INDEX_FILE = 'index.arrow';
-export const INDEX_SVD_FILE = 'index-svd.arrow';
-const INDEX_METADATA_KEY = 'weightspace.index';
-const INDEX_FORMAT = 'weightspace-index/2'; // /1: SVD-50 coordinates summed in float64
+export { INDEX_FILE, INDEX_SVD_FILE };
 
 export interface ZooIndexOptions {
   /**
@@ -75,13 +69,6 @@ export interface Calibration {
   descendantEpochs: number;
 }
 
-interface IndexMeta {
-  format: string;
-  zoo: { name: string; epochsCompleted: number; config: unknown };
-  components: number;
-  calibration: Calibration;
-  seconds: number;
-}
 
 export class ZooIndex {
   private constructor(
@@ -226,14 +213,16 @@ export class ZooIndex {
     const epoch = new Int32Array(n);
     for (const t of this.trajectories) for (let i = 0; i < t.at.length; i++) [run[t.at[i]], epoch[t.at[i]]] = [t.run, t.epochs[i]];
     const { manifest } = this.zoo;
-    const meta: IndexMeta = {
+    const svdPath = join(zooDir, INDEX_SVD_FILE);
+    this.svd.save(svdPath);
+    const meta: IndexMeta<Calibration> = {
       format: INDEX_FORMAT,
-      zoo: { name: manifest.name, epochsCompleted: manifest.epochsCompleted, config: manifest.config },
+      zoo: { name: manifest.name, epochsCompleted: manifest.epochsCompleted, config: manifest.config, digest: this.zoo.digest },
       components: this.k,
       calibration: this.calibration,
       seconds: this.buildSeconds,
+      sha256: indexChecksum(readFileSync(svdPath), run, epoch, this.coords, this.calibration),
     };
-    this.svd.save(join(zooDir, INDEX_SVD_FILE));
     writeFileAtomic(
       join(zooDir, INDEX_FILE),
       columnsToIPC(
@@ -254,20 +243,16 @@ export class ZooIndex {
   static load(zooDir: string, zoo: Zoo): ZooIndex | null {
     const [indexPath, svdPath] = [join(zooDir, INDEX_FILE), join(zooDir, INDEX_SVD_FILE)];
     if (!existsSync(indexPath) || !existsSync(svdPath)) return null;
-    const table = tableFromIPC(readFileSync(indexPath));
-    const meta = JSON.parse(table.schema.metadata.get(INDEX_METADATA_KEY) ?? 'null') as IndexMeta | null;
-    const type = table.getChild('coords')?.type;
-    if (meta?.format?.startsWith('weightspace-index/') && meta.format !== INDEX_FORMAT) return null; // an older layout: rebuild
-    if (!meta || meta.format !== INDEX_FORMAT || !type || !isFloatList(type, Precision.SINGLE)) {
-      throw new ZooError(`${indexPath} is not an index of this toolkit; delete it to rebuild`);
-    }
-    const { manifest } = zoo;
-    if (meta.zoo.epochsCompleted !== manifest.epochsCompleted || JSON.stringify(meta.zoo.config) !== JSON.stringify(manifest.config)) return null;
-    const k = (type as FixedSizeList).listSize;
+    const saved = readIndexTable<Calibration>(indexPath);
+    if (!saved || !indexIsCurrent(saved.meta, zoo.manifest, zoo.digest)) return null;
+    const { table, meta, k } = saved;
     const n = table.numRows;
     const coords = flattenFixedSizeList(table.getChild('coords')!.data, k, new Float32Array(n * k));
-    const run = table.getChild('run')!.toArray() as Int32Array;
-    const epoch = table.getChild('epoch')!.toArray() as Int32Array;
+    const run = Int32Array.from(table.getChild('run')!.toArray() as Int32Array);
+    const epoch = Int32Array.from(table.getChild('epoch')!.toArray() as Int32Array);
+    if (indexChecksum(readFileSync(svdPath), run, epoch, coords, meta.calibration) !== meta.sha256) {
+      throw new ZooError(`${indexPath} or ${svdPath} is damaged (content does not match the index's SHA-256); delete both (identify rebuilds them)`);
+    }
     const byRun = new Map<number, number[]>();
     for (let i = 0; i < n; i++) {
       if (!byRun.has(run[i])) byRun.set(run[i], []);

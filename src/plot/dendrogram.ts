@@ -11,6 +11,8 @@ import type { Figure } from './page.ts';
 /** The linkage-<space>.json the cluster command writes. */
 export interface LinkageExport {
   zoo: string;
+  /** Content digest of the zoo it was computed from (loadZoo). */
+  zooDigest: string;
   space: string;
   n: number;
   run: number[];

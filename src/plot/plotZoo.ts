@@ -10,16 +10,18 @@
  *   training-curves.html           loss and accuracy per epoch across the zoo
  *   index.html                     links to all of them
  *
- * The dendrogram and the sweep come from the cluster command's exports in <outDir>; when they
- * are missing, the paper's sweep is run first (the same files `npm run cluster` writes).
+ * The dendrogram and the sweep come from the cluster command's exports in <outDir> when they
+ * were computed from this zoo's current content; otherwise the paper's sweep is run first (the
+ * same files `npm run cluster` writes).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { clusterSweep, readClusterReport, writeClusterReport, type SpaceSummary } from '../analysis/clusterSweep.ts';
+import { clusterSweep, readClusterReport, readJson, writeClusterReport, type ClusterReport, type SpaceSummary } from '../analysis/clusterSweep.ts';
 import { cutTree } from '../analysis/linkage.ts';
 import { TruncatedSVD } from '../analysis/svd.ts';
 import { umapEmbedding, UMAP_DEFAULTS } from '../analysis/umap.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
+import { readNpy } from '../store/npy.ts';
 import { loadZoo, type Zoo } from '../store/loadZoo.ts';
 import { ZooError } from '../store/manifest.ts';
 import { dendrogramFigure, restrictLinkage, type LinkageExport } from './dendrogram.ts';
@@ -157,17 +159,34 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
   return { dir, files: [...files, index], pages };
 }
 
-/** The sweep rows and the SVD-k linkage, from earlier cluster exports or a sweep run now. */
+/**
+ * The sweep rows and the SVD-k linkage, from earlier cluster exports of this very zoo content
+ * (their zoo digest), or from a sweep run now when they are missing or stale.
+ */
 async function clusterExports(zooDir: string, zoo: Zoo, outDir: string, k: number, progress: (step: string, done: number, total: number) => void): Promise<{ rows: SpaceSummary[]; linkage: LinkageExport }> {
   const space = k >= Math.min(zoo.n, zoo.dim) ? 'full' : `svd-${k}`;
-  const linkagePath = join(outDir, basename(zooDir), `linkage-${space}.json`);
+  const linkageJson = join(outDir, basename(zooDir), `linkage-${space}.json`);
+  const linkageNpy = join(outDir, basename(zooDir), `linkage-${space}.npy`);
+  const current = (report: ClusterReport | null): report is ClusterReport =>
+    !!report &&
+    report.zoo.digest === zoo.digest &&
+    report.rows.length >= 2 &&
+    existsSync(linkageNpy) &&
+    existsSync(linkageJson) &&
+    (readJson(linkageJson) as LinkageExport).zooDigest === zoo.digest;
   let report = readClusterReport(outDir, zooDir);
-  if (!report || report.rows.length < 2 || !existsSync(linkagePath)) {
+  if (!current(report)) {
     const spaces = [...new Set([...PAPER_SPACES, k])].filter((s) => s < Math.min(zoo.n, zoo.dim));
     progress('cluster sweep', 0, spaces.length);
     const [rows] = await clusterSweep({ zooDirs: [zooDir], spaces, outDir, onDone: (_, done, total) => progress('cluster sweep', done, total) });
     writeClusterReport(outDir, zooDir, rows, { spaces, orderBy: 'last', center: false, saveBasis: false, by: 'npm run plot' });
     report = readClusterReport(outDir, zooDir)!;
   }
-  return { rows: report.rows, linkage: JSON.parse(readFileSync(linkagePath, 'utf8')) as LinkageExport };
+  const labels = readJson(linkageJson) as LinkageExport;
+  const { data, shape } = readNpy(linkageNpy);
+  if (shape.length !== 2 || shape[0] !== zoo.n - 1 || shape[1] !== 4) {
+    throw new UserError(`${linkageNpy} holds a (${shape.join(', ')}) matrix, a linkage of this zoo is (${zoo.n - 1}, 4); delete it or run \`npm run cluster\` again`);
+  }
+  const linkage = Array.from({ length: zoo.n - 1 }, (_, i) => Array.from(data.subarray(4 * i, 4 * i + 4)));
+  return { rows: report.rows, linkage: { ...labels, linkage } };
 }

@@ -1,10 +1,14 @@
 /**
  * Loads a whole zoo into memory as one matrix (checkpoints x weights) with its labels:
- * the input of every analysis. Rows are ordered by epoch, then run.
+ * the input of every analysis. Rows are ordered by epoch, then run. Every row's weights are
+ * checked against their stored SHA-256 (rowHashes.ts), so a damaged file is refused rather
+ * than analysed.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readCheckpointFile, ZOO_METADATA_KEY, type CheckpointRows } from './checkpointFile.ts';
 import { checkpointPath, readManifest, ZooError, type ZooManifest } from './manifest.ts';
+import { RowHasher } from './rowHashes.ts';
 
 /** The checkpoints of a zoo as one matrix; the label arrays are per row. */
 export interface Zoo
@@ -17,12 +21,25 @@ export interface Zoo
   /** Number of runs and the last stored epoch (epochs 0..epochs are loaded). */
   runs: number;
   epochs: number;
+  /** SHA-256 of the rows' hashes in row order: names the zoo's content (what derived files are keyed by). */
+  digest: string;
 }
 
 export interface LoadZooOptions {
   /** Load only epochs up to this one (default: all completed epochs). */
   maxEpoch?: number;
+  /** Check every row's weights against its stored SHA-256 (default true). */
+  verify?: boolean;
 }
+
+/** A checkpoint file whose content does not match what it or the manifest says. */
+export class ZooIntegrityError extends ZooError {}
+
+/** The row of (run, epoch) in a loaded zoo: epoch-major, like the checkpoint files. */
+export const zooRowIndex = (runs: number, run: number, epoch: number): number => epoch * runs + run;
+
+/** SHA-256 naming a zoo's content: of its rows' hashes, in row order. */
+export const zooDigest = (sha256: readonly string[]): string => createHash('sha256').update(sha256.join('\n')).digest('hex');
 
 export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
   const manifest = readManifest(zooDir);
@@ -35,7 +52,7 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
     manifest,
     n,
     dim,
-    weights: new Float32Array(n * dim),
+    weights: new Float32Array(new SharedArrayBuffer(4 * n * dim)), // shared: the hash thread reads it
     run: new Int32Array(n),
     seed: new Uint32Array(n),
     epoch: new Int32Array(n),
@@ -46,7 +63,12 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
     sha256: new Array<string>(n),
     runs,
     epochs: last,
+    digest: '',
   };
+  const verify = options.verify ?? true;
+  const hasher = verify ? new RowHasher(zoo.weights, n, dim) : null;
+  const damaged = (path: string, i: number, e: number, what: string) =>
+    new ZooIntegrityError(`${path} row ${i} (run ${i}, epoch ${e}): ${what}; the zoo is damaged (\`npm run verify -- --zoo ${zooDir}\` gives the full report)`);
   let row = 0;
   for (let e = 0; e <= last; e++) {
     const path = checkpointPath(zooDir, e);
@@ -59,7 +81,11 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
     if (rows.size !== dim || rows.run.length !== runs) {
       throw new ZooError(`${path} holds ${rows.run.length} x ${rows.size} weights, the manifest promises ${runs} x ${dim}`);
     }
+    for (let i = 0; i < runs; i++) {
+      if (rows.run[i] !== i || rows.epoch[i] !== e) throw damaged(path, i, e, `labelled run ${rows.run[i]}, epoch ${rows.epoch[i]}`);
+    }
     zoo.weights.set(rows.weights, row * dim);
+    hasher?.loaded(row + runs);
     for (const [dst, src] of [
       [zoo.run, rows.run],
       [zoo.seed, rows.seed],
@@ -74,5 +100,14 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
     for (let i = 0; i < runs; i++) zoo.sha256[row + i] = rows.sha256[i];
     row += runs;
   }
+  if (hasher) {
+    const actual = hasher.finish();
+    const bad = actual.findIndex((sha, i) => sha !== zoo.sha256[i]);
+    if (bad >= 0) {
+      const [e, r] = [zoo.epoch[bad], zoo.run[bad]];
+      throw damaged(checkpointPath(zooDir, e), r, e, `the weights do not match their SHA-256 (stored ${zoo.sha256[bad].slice(0, 12)}…, computed ${actual[bad].slice(0, 12)}…)`);
+    }
+  }
+  zoo.digest = zooDigest(zoo.sha256);
   return zoo;
 }

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Architecture } from '../nn/architectures.ts';
-import type { ZooConfig } from '../nn/zooConfig.ts';
+import { validateZooConfig, type ZooConfig } from '../nn/zooConfig.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
 import { UserError } from '../core/errors.ts';
 
@@ -50,8 +50,35 @@ export function readManifest(zooDir: string): ZooManifest {
   } catch (err) {
     throw new ZooError(`${path} is not valid JSON (${(err as Error).message})`);
   }
-  if (manifest.format !== ZOO_FORMAT) throw new ZooError(`${path}: unknown format '${manifest.format}' (expected ${ZOO_FORMAT})`);
+  if (manifest?.format !== ZOO_FORMAT) throw new ZooError(`${path}: unknown format '${manifest?.format}' (expected ${ZOO_FORMAT})`);
+  const problem = manifestProblem(manifest);
+  if (problem) throw new ZooError(`${path}: ${problem}; the manifest is damaged (\`npm run verify -- --zoo ${zooDir}\`)`);
   return manifest;
+}
+
+/** What makes a parsed manifest unusable, or null: checked at the door, so no reader trips over it later. */
+function manifestProblem(m: ZooManifest): string | null {
+  if (typeof m.config !== 'object' || m.config === null) return 'config is missing';
+  try {
+    validateZooConfig(m.config);
+  } catch (err) {
+    return `config: ${(err as Error).message}`;
+  }
+  const arch = m.architecture;
+  if (typeof arch !== 'object' || arch === null || !Array.isArray(arch.params) || !Number.isInteger(arch.size)) return 'architecture is missing its parameter index map';
+  if (arch.name !== m.config.arch) return `architecture '${arch.name}' but config.arch '${m.config.arch}'`;
+  let offset = 0;
+  for (const p of arch.params) {
+    const size = Array.isArray(p?.shape) ? p.shape.reduce((a, b) => a * b, 1) : NaN;
+    if (p.offset !== offset || p.size !== size) return `tensor ${p?.name} has offset ${p?.offset} and size ${p?.size}; the index map needs ${offset} and ${size}`;
+    offset += size;
+  }
+  if (offset !== arch.size) return `the tensors add up to ${offset} weights, the architecture says ${arch.size}`;
+  if (!Number.isInteger(m.epochsCompleted) || m.epochsCompleted < -1 || m.epochsCompleted > m.config.epochs) return `epochsCompleted ${m.epochsCompleted} is not in -1..${m.config.epochs}`;
+  if (m.status !== 'complete' && m.status !== 'training') return `status '${m.status}' is neither training nor complete`;
+  if (m.status === 'complete' && m.epochsCompleted !== m.config.epochs) return `status complete but epochsCompleted ${m.epochsCompleted} of ${m.config.epochs}`;
+  if (typeof m.data?.fileSha256 !== 'object') return 'data.fileSha256 is missing';
+  return null;
 }
 
 export function writeManifest(zooDir: string, manifest: ZooManifest, beforeRename?: () => void): void {

@@ -1,0 +1,238 @@
+/**
+ * `git fsck` for a zoo: checks everything a zoo directory claims about itself and names each
+ * file and row that breaks a claim.
+ *
+ *  - manifest: readable, of this format, architecture consistent (tensor offsets and sizes add
+ *    up to its size), config and architecture match;
+ *  - every committed epoch's checkpoint file: readable, the manifest's architecture and
+ *    dimension, one row per run in run order, epoch and seed columns right, every row's
+ *    SHA-256 recomputed, weights finite, parent chain (epoch e's parent_sha256 is epoch e-1's
+ *    hash of the same run; null at epoch 0);
+ *  - resume.arrow (needed while training): dimensions, its epoch, and its weights rounded to
+ *    float32 equal to that epoch's checkpoints;
+ *  - identify's index: readable, its checksum, and whether it is current (a stale one is a
+ *    note: identify rebuilds it);
+ *  - notes (not damage): uncommitted checkpoint files and temp files a killed run left, which
+ *    the next `npm run zoo` settles.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { seedOf } from '../nn/zooConfig.ts';
+import { isUserError } from '../core/errors.ts';
+import { flattenFixedSizeList } from './arrowColumns.ts';
+import { tempFiles } from './atomicWrite.ts';
+import { readCheckpointFile, ZOO_METADATA_KEY } from './checkpointFile.ts';
+import { INDEX_FILE, INDEX_SVD_FILE, indexChecksum, indexIsCurrent, readIndexTable } from './indexFile.ts';
+import { zooDigest } from './loadZoo.ts';
+import { CHECKPOINT_DIR, checkpointPath, MANIFEST_FILE, readManifest, RESUME_FILE, type ZooManifest } from './manifest.ts';
+import { readResumeState } from './resumeState.ts';
+import { RowHasher } from './rowHashes.ts';
+import { weightsSha256 } from './sha256.ts';
+
+export interface Finding {
+  file: string;
+  /** Row in that file, when the finding is about one. */
+  row?: number;
+  run?: number;
+  epoch?: number;
+  what: string;
+}
+
+export interface VerifyReport {
+  zoo: string;
+  sound: boolean;
+  /** Damage: the zoo does not hold what it claims. */
+  problems: Finding[];
+  /** Not damage: leftovers of an interrupted run, a stale index. */
+  notes: Finding[];
+  checked: { epochs: number; runs: number; checkpoints: number; files: number };
+  seconds: number;
+}
+
+/** Problems past this many in one file are summarised, so a wrecked file does not flood the report. */
+const MAX_PER_FILE = 20;
+
+export function verifyZoo(zooDir: string): VerifyReport {
+  const start = performance.now();
+  const problems: Finding[] = [];
+  const notes: Finding[] = [];
+  const checked = { epochs: 0, runs: 0, checkpoints: 0, files: 0 };
+  const done = () => ({ zoo: zooDir, sound: problems.length === 0, problems, notes, checked, seconds: (performance.now() - start) / 1000 });
+
+  const manifestPath = join(zooDir, MANIFEST_FILE);
+  let manifest: ZooManifest;
+  try {
+    manifest = readManifest(zooDir);
+  } catch (err) {
+    if (!existsSync(manifestPath)) throw err; // not a zoo at all: bad usage, not damage
+    if (!isUserError(err)) throw err;
+    problems.push({ file: manifestPath, what: withoutPath((err as Error).message, manifestPath) });
+    return done();
+  }
+  checked.files++;
+  const runs = manifest.config.seedCount;
+  const dim = manifest.architecture.size;
+  const last = manifest.epochsCompleted;
+  checked.runs = runs;
+
+  const sha: (string | null)[][] = []; // stored hashes by epoch, then run
+  for (let e = 0; e <= last; e++) {
+    const path = checkpointPath(zooDir, e);
+    const found: Finding[] = [];
+    const add = (f: Omit<Finding, 'file'>) => found.push({ file: path, ...f });
+    sha[e] = new Array(runs).fill(null);
+    checked.files++;
+    if (!existsSync(path)) {
+      add({ epoch: e, what: `missing (the manifest has committed epochs 0-${last})` });
+      problems.push(...found);
+      continue;
+    }
+    let file;
+    try {
+      file = readCheckpointFile(path);
+    } catch (err) {
+      if (!isUserError(err)) throw err;
+      add({ epoch: e, what: withoutPath((err as Error).message, path) });
+      problems.push(...found);
+      continue;
+    }
+    const { rows, metadata } = file;
+    const fileArch = parseArch(metadata.get(ZOO_METADATA_KEY));
+    if (fileArch !== manifest.config.arch) add({ epoch: e, what: `holds ${fileArch ?? 'unlabelled'} checkpoints, the manifest says ${manifest.config.arch}` });
+    if (rows.size !== dim) add({ epoch: e, what: `rows hold ${rows.size} weights, the manifest's architecture ${dim}` });
+    const n = rows.run.length;
+    if (n !== runs) add({ epoch: e, what: `${n} rows, the manifest has ${runs} runs` });
+    if (rows.size === dim) {
+      const weights = new Float32Array(new SharedArrayBuffer(4 * n * dim));
+      weights.set(rows.weights);
+      const hasher = new RowHasher(weights, n, dim);
+      const actual = hasher.finish();
+      const seen = new Set<number>();
+      for (let i = 0; i < n; i++) {
+        const run = rows.run[i];
+        const at = { row: i, run, epoch: rows.epoch[i] };
+        if (run !== i) add({ ...at, what: seen.has(run) ? `run ${run} appears twice` : `holds run ${run} where run ${i} belongs` });
+        seen.add(run);
+        if (rows.epoch[i] !== e) add({ ...at, what: `epoch column says ${rows.epoch[i]}, the file is epoch ${e}` });
+        if (run >= 0 && run < runs && rows.seed[i] !== seedOf(manifest.config, run)) add({ ...at, what: `seed ${rows.seed[i]}, the config gives run ${run} seed ${seedOf(manifest.config, run)}` });
+        if (actual[i] !== rows.sha256[i]) add({ ...at, what: `weights do not match their SHA-256 (stored ${String(rows.sha256[i]).slice(0, 12)}…, computed ${actual[i].slice(0, 12)}…)` });
+        const w = weights.subarray(i * dim, (i + 1) * dim);
+        const bad = w.findIndex((v) => !Number.isFinite(v));
+        if (bad >= 0) add({ ...at, what: `weight ${bad} is ${w[bad]} (not finite)` });
+        if (run === i) sha[e][i] = rows.sha256[i];
+        const parent = rows.parentSha256[i];
+        if (e === 0 && parent !== null) add({ ...at, what: 'has a parent_sha256 at epoch 0 (must be null)' });
+        if (e > 0 && run === i && sha[e - 1]?.[i] && parent !== sha[e - 1][i]) add({ ...at, what: `parent_sha256 ${String(parent).slice(0, 12)}… is not epoch ${e - 1}'s hash of run ${i} (${sha[e - 1][i]!.slice(0, 12)}…)` });
+      }
+      for (let r = 0; r < runs; r++) if (!seen.has(r)) add({ run: r, epoch: e, what: `run ${r} is missing` });
+      checked.checkpoints += n;
+    }
+    problems.push(...found.slice(0, MAX_PER_FILE));
+    if (found.length > MAX_PER_FILE) problems.push({ file: path, what: `and ${found.length - MAX_PER_FILE} more problems in this file` });
+    checked.epochs++;
+  }
+
+  checkResume(zooDir, manifest, sha, problems, notes);
+  checkLeftovers(zooDir, last, notes);
+  checkIndex(zooDir, manifest, sha, problems, notes);
+  return done();
+}
+
+function parseArch(json: string | undefined): string | null {
+  try {
+    return (JSON.parse(json ?? '{}') as { config?: { arch?: string } }).config?.arch ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function checkResume(zooDir: string, manifest: ZooManifest, sha: (string | null)[][], problems: Finding[], notes: Finding[]): void {
+  const path = join(zooDir, RESUME_FILE);
+  const training = manifest.status !== 'complete' && manifest.epochsCompleted >= 0;
+  if (!existsSync(path)) {
+    if (training) problems.push({ file: path, what: 'missing, so training cannot continue (the committed epochs still load)' });
+    return;
+  }
+  let state;
+  try {
+    state = readResumeState(zooDir);
+  } catch (err) {
+    if (!isUserError(err)) throw err;
+    (training ? problems : notes).push({ file: path, what: withoutPath((err as Error).message, path) });
+    return;
+  }
+  if (!state) return;
+  const { runs, size } = { runs: manifest.config.seedCount, size: manifest.architecture.size };
+  if (state.runs !== runs || state.size !== size) {
+    problems.push({ file: path, what: `holds ${state.runs} x ${state.size} values, the zoo ${runs} x ${size}` });
+    return;
+  }
+  const committed = manifest.epochsCompleted;
+  if (state.epoch === committed + 1) {
+    notes.push({ file: path, epoch: state.epoch, what: `epoch ${state.epoch} was written but not committed (an interrupted run; \`npm run zoo\` settles it)` });
+    return;
+  }
+  if (state.epoch !== committed) {
+    problems.push({ file: path, epoch: state.epoch, what: `holds epoch ${state.epoch}, the manifest has committed epoch ${committed}` });
+    return;
+  }
+  const w32 = Float32Array.from(state.weights);
+  for (let r = 0; r < runs; r++) {
+    const expected = sha[committed]?.[r];
+    if (expected && weightsSha256(w32.subarray(r * size, (r + 1) * size)) !== expected) {
+      problems.push({ file: path, run: r, epoch: committed, what: `run ${r}'s weights differ from its epoch ${committed} checkpoint` });
+    }
+  }
+}
+
+function checkLeftovers(zooDir: string, last: number, notes: Finding[]): void {
+  const dir = join(zooDir, CHECKPOINT_DIR);
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+    const m = /^epoch-(\d+)\.arrow$/.exec(name);
+    if (m && Number(m[1]) > last) notes.push({ file: join(dir, name), epoch: Number(m[1]), what: 'not committed (an interrupted run; `npm run zoo` settles it)' });
+  }
+  for (const tmp of tempFiles(zooDir, dir)) notes.push({ file: tmp, what: 'temp file of an interrupted write (`npm run zoo` removes it)' });
+}
+
+function checkIndex(zooDir: string, manifest: ZooManifest, sha: (string | null)[][], problems: Finding[], notes: Finding[]): void {
+  const [indexPath, svdPath] = [join(zooDir, INDEX_FILE), join(zooDir, INDEX_SVD_FILE)];
+  if (!existsSync(indexPath)) return;
+  let saved;
+  try {
+    saved = readIndexTable(indexPath);
+  } catch (err) {
+    if (!isUserError(err)) throw err;
+    problems.push({ file: indexPath, what: withoutPath((err as Error).message, indexPath) });
+    return;
+  }
+  if (!saved) {
+    notes.push({ file: indexPath, what: 'an older layout (identify rebuilds it)' });
+    return;
+  }
+  if (!existsSync(svdPath)) {
+    problems.push({ file: svdPath, what: `missing (${INDEX_FILE} needs it; delete ${INDEX_FILE} to rebuild both)` });
+    return;
+  }
+  const { table, meta, k } = saved;
+  const n = table.numRows;
+  const coords = flattenFixedSizeList(table.getChild('coords')!.data, k, new Float32Array(n * k));
+  const run = Int32Array.from(table.getChild('run')!.toArray() as Int32Array);
+  const epoch = Int32Array.from(table.getChild('epoch')!.toArray() as Int32Array);
+  if (indexChecksum(readFileSync(svdPath), run, epoch, coords, meta.calibration) !== meta.sha256) {
+    problems.push({ file: indexPath, what: `content (or ${INDEX_SVD_FILE}'s) does not match the index's SHA-256; delete both (identify rebuilds them)` });
+    return;
+  }
+  const digest = zooDigest(sha.flat().map((s) => s ?? ''));
+  if (!indexIsCurrent(meta, manifest, digest)) notes.push({ file: indexPath, what: 'stale: built from other checkpoints than the zoo now holds (identify rebuilds it)' });
+}
+
+/** An error message without the file name it starts with (a finding names its file apart). */
+function withoutPath(message: string, path: string): string {
+  return message.startsWith(path) ? message.slice(path.length).replace(/^:?\s*/, '') : message;
+}
+
+/** One line per finding, for people. */
+export function formatFinding(f: Finding): string {
+  const where = [f.row !== undefined ? `row ${f.row}` : '', f.run !== undefined ? `run ${f.run}` : '', f.epoch !== undefined ? `epoch ${f.epoch}` : ''].filter(Boolean).join(', ');
+  return `${f.file}${where ? ` (${where})` : ''}: ${f.what}`;
+}
