@@ -8,7 +8,7 @@
  *
  * and, per zoo, the report <outDir>/cluster-<zoo>.json (writeClusterReport).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
@@ -17,6 +17,7 @@ import { readManifest, softwareVersions } from '../store/manifest.ts';
 import { writeNpy } from '../store/npy.ts';
 import { runJobs } from '../util/workerPool.ts';
 import { UserError } from '../core/errors.ts';
+import { readJsonFile } from '../util/json.ts';
 import { clusterZoo, type ClusterOptions, type SpaceResult } from './clusterZoo.ts';
 
 export interface SpaceJob {
@@ -24,6 +25,8 @@ export interface SpaceJob {
   options: ClusterOptions;
   outDir: string;
   saveBasis: boolean;
+  /** Check the zoo's hashes when loading it (default true; false when the caller just did). */
+  verify?: boolean;
 }
 
 export type SpaceSummary = Omit<SpaceResult, 'linkage' | 'labels' | 'svd'> & {
@@ -37,7 +40,7 @@ let cached: { dir: string; zoo: Zoo } | null = null;
 
 /** One (zoo, space) analysis with its exports; what each worker runs. */
 export function runSpaceJob(job: SpaceJob): SpaceSummary {
-  if (cached?.dir !== job.zooDir) cached = { dir: job.zooDir, zoo: loadZoo(job.zooDir) };
+  if (cached?.dir !== job.zooDir) cached = { dir: job.zooDir, zoo: loadZoo(job.zooDir, { verify: job.verify }) };
   const zoo = cached.zoo;
   const result = clusterZoo(zoo, job.options);
   const name = basename(job.zooDir);
@@ -67,6 +70,8 @@ export interface SweepOptions {
   cluster?: Omit<ClusterOptions, 'svd'>;
   outDir: string;
   saveBasis?: boolean;
+  /** Check each zoo's hashes as the workers load it (default true). */
+  verify?: boolean;
   /** Worker threads (default: all cores). */
   workers?: number;
   onDone?: (summary: SpaceSummary, done: number, total: number) => void;
@@ -80,7 +85,7 @@ export async function clusterSweep(options: SweepOptions): Promise<SpaceSummary[
   // must not share a core)
   const threads = workers > 1 || cores < 2 ? 1 : 2;
   const jobs: SpaceJob[] = options.zooDirs.flatMap((zooDir) =>
-    options.spaces.map((svd) => ({ zooDir, options: { ...options.cluster, svd, threads }, outDir: options.outDir, saveBasis: options.saveBasis ?? false })),
+    options.spaces.map((svd) => ({ zooDir, options: { ...options.cluster, svd, threads }, outDir: options.outDir, saveBasis: options.saveBasis ?? false, verify: options.verify })),
   );
   let done = 0;
   const results = await runJobs<SpaceJob, SpaceSummary>(new URL('./clusterWorker.ts', import.meta.url), jobs, workers, (_, summary) =>
@@ -119,16 +124,10 @@ export function writeClusterReport(outDir: string, zooDir: string, rows: SpaceSu
 export function readClusterReport(outDir: string, zooDir: string): ClusterReport | null {
   const path = clusterReportPath(outDir, zooDir);
   if (!existsSync(path)) return null;
-  const report = readJson(path) as ClusterReport;
-  if (typeof report?.zoo !== 'object' || !Array.isArray(report.rows)) throw new UserError(`${path} is not a cluster report; delete it or run \`npm run cluster\` again`);
+  const report = readJsonFile(path, RERUN) as ClusterReport;
+  if (typeof report?.zoo !== 'object' || !Array.isArray(report.rows)) throw new UserError(`${path} is not a cluster report; ${RERUN}`);
   return report;
 }
 
-/** A JSON file this toolkit wrote, with a clear error when it is not JSON. */
-export function readJson(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new UserError(`${path} is not valid JSON (${(err as Error).message}); delete it or run \`npm run cluster\` again`);
-  }
-}
+/** What to do about a damaged cluster export. */
+export const RERUN = 'delete it or run `npm run cluster` again';

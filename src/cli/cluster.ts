@@ -33,6 +33,7 @@ Options:
   --save-basis         store each fitted SVD basis in the zoo as svd-<k>.arrow (for identify)
   --out DIR            where reports go (default: results)
   --workers N          worker threads (default: ${availableParallelism()})
+  --no-verify          skip checking every checkpoint's SHA-256 while loading (see npm run verify)
   -h, --help           show this help
 
 Outputs: a table per zoo on stdout; <out>/cluster-<zoo>.json (every number and the options);
@@ -57,6 +58,7 @@ await runCli(async () => {
       'save-basis': { type: 'boolean' },
       out: { type: 'string' },
       workers: { type: 'string' },
+      'no-verify': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -69,7 +71,7 @@ await runCli(async () => {
   const zooDirs = findZoos(values.zoo ?? 'zoo');
   // check every zoo before any work: clear errors for empty zoos, one run, mixed architectures, k too large
   for (const dir of zooDirs) {
-    const zoo = loadZoo(dir);
+    const zoo = loadZoo(dir, { verify: !values['no-verify'] });
     if (zoo.runs < 2) throw new UserError(`${dir} has ${zoo.runs} run; clustering needs at least 2 runs`);
     const tooBig = spaces.filter((k) => k > Math.min(zoo.n, zoo.dim));
     if (tooBig.length) throw new UserError(`--svd ${tooBig.join(',')} is too large for ${dir}: ${zoo.n} checkpoints x ${zoo.dim} weights (k must be <= ${Math.min(zoo.n, zoo.dim)})`);
@@ -93,6 +95,7 @@ await runCli(async () => {
     cluster,
     outDir,
     saveBasis: values['save-basis'] ?? false,
+    verify: false, // checked above
     workers: intOption('workers', values.workers, 1, 256),
     onDone: (s, done, total) => bar.update({ done, total, detail: `${s.zoo} ${s.space} done` }),
   });

@@ -19,6 +19,7 @@ Options:
   --epoch E      epoch, 0 = initial weights (required)
   --format F     safetensors, tfjs or arrow (required)
   --out PATH     file (or folder for tfjs); default exports/<zoo>-run<R>-epoch<E>.<ext> (tfjs: a folder)
+  --no-verify    skip checking every checkpoint's SHA-256 while loading (see npm run verify)
   -h, --help     show this help
 `;
 
@@ -30,6 +31,7 @@ await runCli(async () => {
       epoch: { type: 'string' },
       format: { type: 'string' },
       out: { type: 'string' },
+      'no-verify': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -42,7 +44,7 @@ await runCli(async () => {
   const format = choiceOption('format', values.format, MODEL_FORMATS)!;
   const run = intOption('run', values.run, 0)!;
   const epoch = intOption('epoch', values.epoch, 0)!;
-  const zoo = loadZoo(values.zoo!);
+  const zoo = loadZoo(values.zoo!, { verify: !values['no-verify'] });
   const ext = { safetensors: '.safetensors', arrow: '.arrow', tfjs: '-tfjs' }[format];
   const out = values.out ?? join('exports', `${zoo.manifest.name}-run${run}-epoch${epoch}${ext}`);
   await exportModel(zoo, run, epoch, format, out);

@@ -2,7 +2,7 @@
  * npm run identify -- <checkpoint> [options]: which run of a zoo a checkpoint belongs to,
  * where on its trajectory, and how sure we are (see analysis/identify.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { identify, type Identification } from '../analysis/identify.ts';
 import { ZooIndex } from '../analysis/zooIndex.ts';
@@ -13,6 +13,7 @@ import { loadZoo } from '../store/loadZoo.ts';
 import { readModel } from '../store/readModel.ts';
 import { intOption, runCli, UserError } from './common.ts';
 import { StepProgress } from './progress.ts';
+import { readJsonFile } from '../util/json.ts';
 
 const HELP = `Usage: npm run identify -- <checkpoint> [options]
        npm run identify -- --evaluate [--zoo DIR]
@@ -35,6 +36,7 @@ Options:
   --evaluate    measure identification on checkpoints the index does not hold (held-out epochs,
                 unknown seeds, runs trained further, perturbed copies) for --zoo, or for
                 zoo/ffnn-default and zoo/cnn-default; table on stdout, results/identify-eval.json
+  --no-verify   skip checking every checkpoint's SHA-256 while loading the zoo (see npm run verify)
   -h, --help    show this help
 
 Examples:
@@ -54,6 +56,7 @@ await runCli(() => {
       json: { type: 'boolean' },
       rebuild: { type: 'boolean' },
       evaluate: { type: 'boolean' },
+      'no-verify': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -62,7 +65,7 @@ await runCli(() => {
     return;
   }
   if (values.evaluate) {
-    evaluate(values.zoo ? [values.zoo] : ['zoo/ffnn-default', 'zoo/cnn-default'].filter((d) => existsSync(d)));
+    evaluate(values.zoo ? [values.zoo] : ['zoo/ffnn-default', 'zoo/cnn-default'].filter((d) => existsSync(d)), !values['no-verify']);
     return;
   }
   if (positionals.length !== 1) throw new UserError(`give one checkpoint to identify (got ${positionals.length}); see npm run identify -- --help`);
@@ -71,7 +74,7 @@ await runCli(() => {
   const top = intOption('top', values.top, 1, 1000) ?? 5;
 
   const { zooDir, arch } = values.zoo ? { zooDir: values.zoo, arch: null } : defaultZoo(path, pick);
-  const zoo = loadZoo(zooDir);
+  const zoo = loadZoo(zooDir, { verify: !values['no-verify'] });
   if (arch && arch.name !== zoo.manifest.config.arch) throw new UserError(`internal: ${zooDir} is not a ${arch.name} zoo`);
   const { weights, description } = readModel(path, zoo.manifest.architecture, pick);
   let index = values.rebuild ? null : ZooIndex.load(zooDir, zoo);
@@ -136,13 +139,13 @@ function report(description: string, zooDir: string, index: ZooIndex, r: Identif
   return lines.join('\n') + '\n';
 }
 
-function evaluate(zooDirs: string[]): void {
+function evaluate(zooDirs: string[], verify: boolean): void {
   if (zooDirs.length === 0) throw new UserError('no zoo to evaluate: build zoo/ffnn-default and zoo/cnn-default (npm run zoo) or give --zoo DIR');
   // results of other zoos evaluated earlier stay in the report
   const reportPath = 'results/identify-eval.json';
-  const report: Record<string, unknown> = existsSync(reportPath) ? JSON.parse(readFileSync(reportPath, 'utf8')) : {};
+  const report = (existsSync(reportPath) ? readJsonFile(reportPath, 'delete it to start a new report') : {}) as Record<string, unknown>;
   for (const dir of zooDirs) {
-    const zoo = loadZoo(dir);
+    const zoo = loadZoo(dir, { verify });
     const start = performance.now();
     const result = evaluateIdentify(zoo, (msg) => process.stderr.write(`${dir}: ${msg}\n`));
     const pct = (x: number | null) => (x === null || Number.isNaN(x) ? '' : `${(100 * x).toFixed(1)} %`);

@@ -18,8 +18,9 @@ each file), in <out>/<zoo>/ with an index.html:
   weight-stats.html         weight mean vs standard deviation per model (Fig. 3)
   sweep.html                purity and epoch order against SVD dimension (Tables 2-3)
   training-curves.html      loss and accuracy per epoch across the zoo
-The dendrogram and the sweep use the cluster command's exports in <out>; when they are
-missing, the paper's sweep (full, 500, 100, 50, 25, 10, 5) runs first.
+The dendrogram and the sweep use the cluster command's exports in <out> when they were made
+from this zoo's current checkpoints; when they are missing or stale, the paper's sweep (full,
+500, 100, 50, 25, 10, 5) runs first.
 
 Options:
   --zoo DIR          a zoo, or a folder of zoos (default: zoo, i.e. every zoo under zoo/)
@@ -31,6 +32,7 @@ Options:
   --umap-epochs N    UMAP optimisation epochs (default: umap-js's, 500 below 10,000 points)
   --png              also write a PNG of every page (headless Chromium)
   --chromium PATH    the Chromium for --png (default: $CHROMIUM_PATH or /usr/bin/chromium)
+  --no-verify        skip checking every checkpoint's SHA-256 while loading (see npm run verify)
   -h, --help         show this help
 
 Examples:
@@ -50,6 +52,7 @@ await runCli(async () => {
       'umap-epochs': { type: 'string' },
       png: { type: 'boolean' },
       chromium: { type: 'string' },
+      'no-verify': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -68,6 +71,7 @@ await runCli(async () => {
     epoch: intOption('epoch', values.epoch, 0),
     seed: intOption('seed', values.seed, 0, 0xffffffff),
     umapEpochs: intOption('umap-epochs', values['umap-epochs'], 1, 100_000),
+    verify: !values['no-verify'],
   };
   for (const zooDir of zooDirs) {
     const progress = new StepProgress(zooDir);

@@ -16,7 +16,8 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { clusterSweep, readClusterReport, readJson, writeClusterReport, type ClusterReport, type SpaceSummary } from '../analysis/clusterSweep.ts';
+import { clusterSweep, readClusterReport, RERUN, writeClusterReport, type ClusterReport, type SpaceSummary } from '../analysis/clusterSweep.ts';
+import { readJsonFile } from '../util/json.ts';
 import { cutTree } from '../analysis/linkage.ts';
 import { TruncatedSVD } from '../analysis/svd.ts';
 import { umapEmbedding, UMAP_DEFAULTS } from '../analysis/umap.ts';
@@ -44,6 +45,8 @@ export interface PlotZooOptions {
   seed?: number;
   /** UMAP optimisation epochs (default: umap-js's). */
   umapEpochs?: number;
+  /** Check every checkpoint's SHA-256 while loading the zoo (default true). */
+  verify?: boolean;
   /** Progress of the long steps: UMAP, and a cluster sweep when one is needed. */
   onProgress?: (step: string, done: number, total: number) => void;
 }
@@ -65,7 +68,7 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
   const dendrogramRuns = options.dendrogramRuns ?? PLOT_DEFAULTS.dendrogramRuns;
   const seed = options.seed ?? PLOT_DEFAULTS.seed;
   const progress = options.onProgress ?? (() => {});
-  const zoo = loadZoo(zooDir);
+  const zoo = loadZoo(zooDir, { verify: options.verify });
   const name = basename(zooDir);
   if (zoo.runs < 2) throw new ZooError(`${zooDir} has ${zoo.runs} run; the plots compare runs, so they need at least 2 (train more seeds: npm run zoo -- --seeds N)`);
   const k = Math.min(options.svd ?? PLOT_DEFAULTS.svd, zoo.n, zoo.dim);
@@ -173,19 +176,19 @@ async function clusterExports(zooDir: string, zoo: Zoo, outDir: string, k: numbe
     report.rows.length >= 2 &&
     existsSync(linkageNpy) &&
     existsSync(linkageJson) &&
-    (readJson(linkageJson) as LinkageExport).zooDigest === zoo.digest;
+    (readJsonFile(linkageJson, RERUN) as LinkageExport).zooDigest === zoo.digest;
   let report = readClusterReport(outDir, zooDir);
   if (!current(report)) {
     const spaces = [...new Set([...PAPER_SPACES, k])].filter((s) => s < Math.min(zoo.n, zoo.dim));
     progress('cluster sweep', 0, spaces.length);
-    const [rows] = await clusterSweep({ zooDirs: [zooDir], spaces, outDir, onDone: (_, done, total) => progress('cluster sweep', done, total) });
+    const [rows] = await clusterSweep({ zooDirs: [zooDir], spaces, outDir, verify: false, onDone: (_, done, total) => progress('cluster sweep', done, total) });
     writeClusterReport(outDir, zooDir, rows, { spaces, orderBy: 'last', center: false, saveBasis: false, by: 'npm run plot' });
     report = readClusterReport(outDir, zooDir)!;
   }
-  const labels = readJson(linkageJson) as LinkageExport;
+  const labels = readJsonFile(linkageJson, RERUN) as LinkageExport;
   const { data, shape } = readNpy(linkageNpy);
   if (shape.length !== 2 || shape[0] !== zoo.n - 1 || shape[1] !== 4) {
-    throw new UserError(`${linkageNpy} holds a (${shape.join(', ')}) matrix, a linkage of this zoo is (${zoo.n - 1}, 4); delete it or run \`npm run cluster\` again`);
+    throw new UserError(`${linkageNpy} holds a (${shape.join(', ')}) matrix, a linkage of this zoo is (${zoo.n - 1}, 4); ${RERUN}`);
   }
   const linkage = Array.from({ length: zoo.n - 1 }, (_, i) => Array.from(data.subarray(4 * i, 4 * i + 4)));
   return { rows: report.rows, linkage: { ...labels, linkage } };
