@@ -106,6 +106,7 @@ describe('npm run cluster', () => {
     copyFileSync(join(ffnn, 'manifest.json'), join(untrained, 'manifest.json'));
     const manifest = JSON.parse(readFileSync(join(untrained, 'manifest.json'), 'utf8'));
     manifest.epochsCompleted = -1;
+    manifest.status = 'training';
     (await import('node:fs')).writeFileSync(join(untrained, 'manifest.json'), JSON.stringify(manifest));
     expectError(untrained, /has no checkpoints yet/);
   });

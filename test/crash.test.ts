@@ -110,7 +110,7 @@ describe('states a killed writer leaves (built by hand, independent of the crash
     const dir = join(tempDir(), 'ffnn-crash');
     await trainZoo({ dir, config: { ...config, epochs: 1 }, workers: 1 });
     const manifest = readManifest(dir);
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, config }, null, 2) + '\n'); // as if stopped after epoch 1 of 3
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, config, status: 'training' }, null, 2) + '\n'); // as if stopped after epoch 1 of 3
     writeFileSync(join(dir, 'manifest.json.4242.tmp'), '{"half": ');
     writeFileSync(join(dir, 'checkpoints', 'epoch-0002.arrow.4242.tmp'), 'ARROW1');
     await trainZoo({ dir, config, workers: 1 });

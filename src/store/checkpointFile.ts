@@ -67,7 +67,19 @@ export interface CheckpointFile {
   metadata: Map<string, string>;
 }
 
-const REQUIRED = ['run', 'seed', 'epoch', 'step', 'train_loss', 'test_loss', 'test_accuracy', 'sha256', 'parent_sha256', 'weights'];
+/** Every column and its Arrow type (weights: fixed_size_list<float32>, checked apart). */
+const COLUMNS: Record<string, string> = {
+  run: 'Int32',
+  seed: 'Uint32',
+  epoch: 'Int32',
+  step: 'Int32',
+  train_loss: 'Float64',
+  test_loss: 'Float64',
+  test_accuracy: 'Float64',
+  sha256: 'Utf8',
+  parent_sha256: 'Utf8',
+  weights: 'FixedSizeList',
+};
 
 /** Reads a checkpoint file written by writeCheckpointFile (or any file with the same columns). */
 export function readCheckpointFile(path: string): CheckpointFile {
@@ -87,14 +99,21 @@ export function parseCheckpoints(bytes: Uint8Array, path = '<bytes>'): Checkpoin
   } catch (err) {
     throw new CheckpointFileError(`${path} is not an Arrow IPC file (${(err as Error).message})`);
   }
-  const missing = REQUIRED.filter((name) => !table.getChild(name));
+  const missing = Object.keys(COLUMNS).filter((name) => !table.getChild(name));
   if (missing.length) throw new CheckpointFileError(`${path} lacks checkpoint column(s): ${missing.join(', ')}`);
+  for (const [name, type] of Object.entries(COLUMNS)) {
+    const found = String(table.getChild(name)!.type);
+    if (!found.startsWith(type)) throw new CheckpointFileError(`${path}: column '${name}' must be ${type}, found ${found}`);
+  }
   const weightsType = table.getChild('weights')!.type;
   if (!isFloatList(weightsType, Precision.SINGLE)) {
     throw new CheckpointFileError(`${path}: column 'weights' must be fixed_size_list<float32>, found ${weightsType}`);
   }
   const size = (weightsType as FixedSizeList).listSize;
   const n = table.numRows;
+  for (const name of ['run', 'seed', 'epoch', 'step', 'sha256', 'weights']) {
+    if (table.getChild(name)!.nullCount > 0) throw new CheckpointFileError(`${path}: column '${name}' has null values`);
+  }
   const weights = flattenFixedSizeList(table.getChild('weights')!.data, size, new Float32Array(n * size));
   const col = (name: string) => table.getChild(name)!;
   const floats = (name: string) => {
@@ -115,6 +134,19 @@ export function parseCheckpoints(bytes: Uint8Array, path = '<bytes>'): Checkpoin
     weights,
   };
   return { rows, metadata: table.schema.metadata };
+}
+
+/** What a checkpoint file says about its zoo (schema metadata `weightspace.zoo`); {} when it says nothing. */
+export function fileZooMeta(metadata: Map<string, string>, path: string): { name?: string; config?: { arch?: string } & Record<string, unknown> } {
+  const json = metadata.get(ZOO_METADATA_KEY);
+  if (json === undefined) return {};
+  try {
+    const meta = JSON.parse(json);
+    if (typeof meta === 'object' && meta !== null) return meta;
+  } catch {
+    // reported below
+  }
+  throw new CheckpointFileError(`${path}: its ${ZOO_METADATA_KEY} metadata is not a JSON object (the file is damaged)`);
 }
 
 /** True when `type` is fixed_size_list<float> of the given precision. */

@@ -6,8 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readCheckpointFile, ZOO_METADATA_KEY, type CheckpointRows } from './checkpointFile.ts';
-import { checkpointPath, readManifest, ZooError, type ZooManifest } from './manifest.ts';
+import { fileZooMeta, readCheckpointFile, type CheckpointRows } from './checkpointFile.ts';
+import type { ZooConfig } from '../nn/zooConfig.ts';
+import { checkpointPath, configDifferences, readManifest, ZooError, type ZooManifest } from './manifest.ts';
 import { RowHasher } from './rowHashes.ts';
 
 /** The checkpoints of a zoo as one matrix; the label arrays are per row. */
@@ -69,14 +70,42 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
   const hasher = verify ? new RowHasher(zoo.weights, n, dim) : null;
   const damaged = (path: string, i: number, e: number, what: string) =>
     new ZooIntegrityError(`${path} row ${i} (run ${i}, epoch ${e}): ${what}; the zoo is damaged (\`npm run verify -- --zoo ${zooDir}\` gives the full report)`);
+  try {
+    readRows(zooDir, zoo, hasher, damaged);
+  } catch (err) {
+    hasher?.cancel();
+    throw err;
+  }
+  if (hasher) {
+    const { sha256: actual, nonFinite } = hasher.finish();
+    const bad = actual.findIndex((sha, i) => sha !== zoo.sha256[i]);
+    if (bad >= 0) {
+      const [e, r] = [zoo.epoch[bad], zoo.run[bad]];
+      throw damaged(checkpointPath(zooDir, e), r, e, `the weights do not match their SHA-256 (stored ${zoo.sha256[bad].slice(0, 12)}…, computed ${actual[bad].slice(0, 12)}…)`);
+    }
+    if (nonFinite.length) {
+      const [e, r] = [zoo.epoch[nonFinite[0]], zoo.run[nonFinite[0]]];
+      throw damaged(checkpointPath(zooDir, e), r, e, `holds weights that are not finite (NaN or infinity; ${nonFinite.length} checkpoint(s) in all)`);
+    }
+  }
+  zoo.digest = zooDigest(zoo.sha256);
+  return zoo;
+}
+
+/** Reads every committed checkpoint file into `zoo`, checking each against the manifest. */
+function readRows(zooDir: string, zoo: Zoo, hasher: RowHasher | null, damaged: (path: string, row: number, epoch: number, what: string) => Error): void {
+  const { manifest, runs, dim } = zoo;
   let row = 0;
-  for (let e = 0; e <= last; e++) {
+  for (let e = 0; e <= zoo.epochs; e++) {
     const path = checkpointPath(zooDir, e);
     if (!existsSync(path)) throw new ZooError(`zoo ${zooDir} is missing ${path} (the manifest says epoch ${manifest.epochsCompleted} is complete)`);
     const { rows, metadata } = readCheckpointFile(path);
-    const fileArch = (JSON.parse(metadata.get(ZOO_METADATA_KEY) ?? '{}') as { config?: { arch?: string } }).config?.arch;
-    if (fileArch && fileArch !== manifest.config.arch) {
-      throw new ZooError(`mixed architectures in ${zooDir}: ${path} holds ${fileArch} checkpoints, the manifest says ${manifest.config.arch}; keep one zoo per directory`);
+    const fileConfig = fileZooMeta(metadata, path).config;
+    if (fileConfig?.arch && fileConfig.arch !== manifest.config.arch) {
+      throw new ZooError(`mixed architectures in ${zooDir}: ${path} holds ${fileConfig.arch} checkpoints, the manifest says ${manifest.config.arch}; keep one zoo per directory`);
+    }
+    if (fileConfig && configDifferences(fileConfig as unknown as ZooConfig, manifest.config)) {
+      throw new ZooIntegrityError(`${path} was trained with another config than ${zooDir}'s manifest says (${configDifferences(manifest.config, fileConfig as unknown as ZooConfig)}); the zoo is damaged (\`npm run verify -- --zoo ${zooDir}\`)`);
     }
     if (rows.size !== dim || rows.run.length !== runs) {
       throw new ZooError(`${path} holds ${rows.run.length} x ${rows.size} weights, the manifest promises ${runs} x ${dim}`);
@@ -100,14 +129,4 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
     for (let i = 0; i < runs; i++) zoo.sha256[row + i] = rows.sha256[i];
     row += runs;
   }
-  if (hasher) {
-    const actual = hasher.finish();
-    const bad = actual.findIndex((sha, i) => sha !== zoo.sha256[i]);
-    if (bad >= 0) {
-      const [e, r] = [zoo.epoch[bad], zoo.run[bad]];
-      throw damaged(checkpointPath(zooDir, e), r, e, `the weights do not match their SHA-256 (stored ${zoo.sha256[bad].slice(0, 12)}…, computed ${actual[bad].slice(0, 12)}…)`);
-    }
-  }
-  zoo.digest = zooDigest(zoo.sha256);
-  return zoo;
 }

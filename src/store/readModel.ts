@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Architecture } from '../nn/architectures.ts';
-import { CheckpointFileError, readCheckpointFile, ZOO_METADATA_KEY } from './checkpointFile.ts';
+import { CheckpointFileError, fileZooMeta, readCheckpointFile } from './checkpointFile.ts';
 import { readSafetensors } from './safetensors.ts';
 import { readTfjsModel } from './tfjsModel.ts';
 
@@ -34,6 +34,16 @@ export function modelFormat(path: string): ModelFormat {
 
 /** The model's weights in the architecture's flat layout, and what was read. */
 export function readModel(path: string, arch: Architecture, options: ReadModelOptions = {}): { weights: Float32Array; format: ModelFormat; description: string } {
+  const model = readAnyFormat(path, arch, options);
+  const bad = model.weights.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    const p = arch.params.find((q) => bad >= q.offset && bad < q.offset + q.size)!;
+    throw new CheckpointFileError(`${model.description}: weight ${bad - p.offset} of ${p.name} is ${model.weights[bad]}; a model with weights that are not finite cannot be placed in weight space`);
+  }
+  return model;
+}
+
+function readAnyFormat(path: string, arch: Architecture, options: ReadModelOptions): { weights: Float32Array; format: ModelFormat; description: string } {
   const format = modelFormat(path);
   if (format === 'safetensors') return { weights: readSafetensors(path, arch), format, description: path };
   if (format === 'tfjs') {
@@ -41,7 +51,7 @@ export function readModel(path: string, arch: Architecture, options: ReadModelOp
     return { weights: readTfjsModel(json, arch), format, description: json };
   }
   const { rows, metadata } = readCheckpointFile(path);
-  const fileArch = (JSON.parse(metadata.get(ZOO_METADATA_KEY) ?? '{}') as { config?: { arch?: string } }).config?.arch;
+  const fileArch = fileZooMeta(metadata, path).config?.arch;
   if ((fileArch && fileArch !== arch.name) || rows.size !== arch.size) {
     throw new CheckpointFileError(`${path} holds ${fileArch ?? 'unknown'} checkpoints of ${rows.size} weights; the zoo's ${arch.name} models have ${arch.size}`);
   }

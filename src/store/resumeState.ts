@@ -3,6 +3,7 @@
  * momentum buffers (checkpoints hold only float32 weights). The data order needs no saved
  * state: a run's permutation for epoch e is drawn from its own (seed, e) stream.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Precision, tableFromIPC, type FixedSizeList } from 'apache-arrow';
@@ -20,13 +21,20 @@ export interface ResumeState {
   momentum: Float64Array; // runs * size
 }
 
+/** SHA-256 of the state's float64 bytes (weights, then momentum): no checkpoint hash covers the momentum. */
+function stateSha256(weights: Float64Array, momentum: Float64Array): string {
+  const hash = createHash('sha256');
+  for (const a of [weights, momentum]) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return hash.digest('hex');
+}
+
 export function writeResumeState(zooDir: string, state: ResumeState, beforeRename?: () => void): void {
   const bytes = columnsToIPC(
     [
       { name: 'weights', data: fixedSizeListColumn(state.weights, state.size) },
       { name: 'momentum', data: fixedSizeListColumn(state.momentum, state.size) },
     ],
-    { epoch: String(state.epoch) },
+    { epoch: String(state.epoch), sha256: stateSha256(state.weights, state.momentum) },
   );
   writeFileAtomic(join(zooDir, RESUME_FILE), bytes, beforeRename);
 }
@@ -39,20 +47,21 @@ export function readResumeState(zooDir: string): ResumeState | null {
   try {
     table = tableFromIPC(readFileSync(path));
   } catch (err) {
-    throw new ZooError(`${path} is unreadable (${(err as Error).message}); delete it to restart training from scratch`);
+    throw new ZooError(`${path} is unreadable (${(err as Error).message}); the committed epochs still load, but training cannot continue from it (--overwrite retrains)`);
   }
   const type = table.getChild('weights')?.type;
+  const momentumType = table.getChild('momentum')?.type;
   const epoch = Number(table.schema.metadata.get('epoch'));
-  if (!type || !isFloatList(type, Precision.DOUBLE) || !table.getChild('momentum') || !Number.isInteger(epoch)) {
-    throw new ZooError(`${path} is not a resume state; delete it to restart training from scratch`);
+  if (!type || !isFloatList(type, Precision.DOUBLE) || !momentumType || String(momentumType) !== String(type) || !Number.isInteger(epoch) || epoch < 0) {
+    throw new ZooError(`${path} is not a resume state; pass --overwrite to retrain the zoo`);
   }
   const size = (type as FixedSizeList).listSize;
   const runs = table.numRows;
-  return {
-    epoch,
-    runs,
-    size,
-    weights: flattenFixedSizeList(table.getChild('weights')!.data, size, new Float64Array(runs * size)),
-    momentum: flattenFixedSizeList(table.getChild('momentum')!.data, size, new Float64Array(runs * size)),
-  };
+  const weights = flattenFixedSizeList(table.getChild('weights')!.data, size, new Float64Array(runs * size));
+  const momentum = flattenFixedSizeList(table.getChild('momentum')!.data, size, new Float64Array(runs * size));
+  const stored = table.schema.metadata.get('sha256'); // absent in states written before it was added
+  if (stored !== undefined && stateSha256(weights, momentum) !== stored) {
+    throw new ZooError(`${path} is damaged (its content does not match its SHA-256); the committed epochs still load, but training cannot continue from it (--overwrite retrains)`);
+  }
+  return { epoch, runs, size, weights, momentum };
 }

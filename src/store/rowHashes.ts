@@ -43,15 +43,23 @@ export class RowHasher {
     Atomics.notify(this.ctl, 0);
   }
 
-  /** Hex SHA-256 of every row; call once all rows are loaded. */
-  finish(): string[] {
+  /** Stops the helper (the load failed). */
+  cancel(): void {
+    Atomics.store(this.ctl, 1, this.n);
+    this.loaded(this.n);
+    void this.worker?.terminate();
+  }
+
+  /** Hex SHA-256 of every row, and the rows holding a weight that is not finite; call once all rows are loaded. */
+  finish(): { sha256: string[]; nonFinite: number[] } {
     this.loaded(this.n);
     const bytes = new Uint8Array(this.weights.buffer, this.weights.byteOffset, this.weights.byteLength);
     const rowBytes = 4 * this.dim;
     const hashRow = (i: number) => {
       if (LITTLE_ENDIAN) this.digests.set(createHash('sha256').update(bytes.subarray(i * rowBytes, (i + 1) * rowBytes)).digest(), 32 * i);
       else this.digests.set(Buffer.from(weightsSha256(this.weights.subarray(i * this.dim, (i + 1) * this.dim)), 'hex'), 32 * i);
-      Atomics.store(this.done, i, 1);
+      const row = this.weights.subarray(i * this.dim, (i + 1) * this.dim);
+      Atomics.store(this.done, i, row.every(Number.isFinite) ? 1 : 2);
     };
     for (let i; (i = Atomics.add(this.ctl, 1, 1)) < this.n; ) hashRow(i);
     // rows the helper claimed: wait for them (and hash them here should it have died)
@@ -62,6 +70,7 @@ export class RowHasher {
     for (let i = 0; i < this.n; i++) if (!Atomics.load(this.done, i)) hashRow(i);
     void this.worker?.terminate();
     const hex = Buffer.from(this.digests.buffer).toString('hex');
-    return Array.from({ length: this.n }, (_, i) => hex.slice(64 * i, 64 * i + 64));
+    const nonFinite = Array.from(this.done.keys()).filter((i) => this.done[i] === 2);
+    return { sha256: Array.from({ length: this.n }, (_, i) => hex.slice(64 * i, 64 * i + 64)), nonFinite };
   }
 }

@@ -7,7 +7,7 @@
  * / 255 of the 2x2-pooled images, as in training. No biases, as in the paper.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, normalize } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Architecture, ParamTensor } from '../nn/architectures.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
@@ -77,10 +77,19 @@ function readArtifacts(modelJsonPath: string): { json: ModelJson; specs: tf.io.W
   } catch (err) {
     throw new CheckpointFileError(`cannot read ${modelJsonPath} as a TensorFlow.js model.json (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  if (!json.weightsManifest) throw new CheckpointFileError(`${modelJsonPath} has no weightsManifest (not a TensorFlow.js layers model?)`);
-  const specs = json.weightsManifest.flatMap((g) => g.weights);
-  const parts = json.weightsManifest.flatMap((g) =>
+  const groups = (json as ModelJson | null)?.weightsManifest;
+  const validSpec = (w: tf.io.WeightsManifestEntry) =>
+    typeof w?.name === 'string' && typeof w.dtype === 'string' && Array.isArray(w.shape) && w.shape.every((d) => Number.isSafeInteger(d) && d >= 0);
+  if (!Array.isArray(groups) || !groups.every((g) => Array.isArray(g?.paths) && g.paths.every((p) => typeof p === 'string') && Array.isArray(g.weights) && g.weights.every(validSpec))) {
+    throw new CheckpointFileError(`${modelJsonPath} has no valid weightsManifest (groups of paths and weights with name, dtype and shape); not a TensorFlow.js layers model?`);
+  }
+  const specs = groups.flatMap((g) => g.weights);
+  const names = specs.map((w) => w.name);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice) throw new CheckpointFileError(`${modelJsonPath}: weight '${twice}' appears twice in the weightsManifest`);
+  const parts = groups.flatMap((g) =>
     g.paths.map((p) => {
+      if (isAbsolute(p) || normalize(p).startsWith('..')) throw new CheckpointFileError(`${modelJsonPath} names weight file ${p} outside its folder; weight files must sit beside model.json`);
       try {
         return readFileSync(join(dirname(modelJsonPath), p));
       } catch (err) {
@@ -114,6 +123,7 @@ export function readTfjsModel(modelJsonPath: string, arch: Architecture): Float3
     byName.set(spec.name, { shape: spec.shape, values: new Float32Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + 4 * count)) });
     at += 4 * count;
   }
+  if (at !== data.length) throw new CheckpointFileError(`${modelJsonPath}: the weight files hold ${data.length} bytes, the weightsManifest describes ${at}`);
   const flat = new Float32Array(arch.size);
   const expected = arch.params.map((p) => `${p.name.split('.')[0]}/kernel`);
   arch.params.forEach((p, i) => {

@@ -21,7 +21,7 @@ import { seedOf } from '../nn/zooConfig.ts';
 import { isUserError } from '../core/errors.ts';
 import { flattenFixedSizeList } from './arrowColumns.ts';
 import { tempFiles } from './atomicWrite.ts';
-import { readCheckpointFile, ZOO_METADATA_KEY } from './checkpointFile.ts';
+import { fileZooMeta, readCheckpointFile } from './checkpointFile.ts';
 import { INDEX_FILE, INDEX_SVD_FILE, indexChecksum, indexIsCurrent, readIndexTable } from './indexFile.ts';
 import { zooDigest } from './loadZoo.ts';
 import { CHECKPOINT_DIR, checkpointPath, MANIFEST_FILE, readManifest, RESUME_FILE, type ZooManifest } from './manifest.ts';
@@ -97,7 +97,12 @@ export function verifyZoo(zooDir: string): VerifyReport {
       continue;
     }
     const { rows, metadata } = file;
-    const fileArch = parseArch(metadata.get(ZOO_METADATA_KEY));
+    let fileArch: string | null = null;
+    try {
+      fileArch = fileZooMeta(metadata, path).config?.arch ?? null;
+    } catch (err) {
+      add({ epoch: e, what: withoutPath((err as Error).message, path) });
+    }
     if (fileArch !== manifest.config.arch) add({ epoch: e, what: `holds ${fileArch ?? 'unlabelled'} checkpoints, the manifest says ${manifest.config.arch}` });
     if (rows.size !== dim) add({ epoch: e, what: `rows hold ${rows.size} weights, the manifest's architecture ${dim}` });
     const n = rows.run.length;
@@ -106,7 +111,7 @@ export function verifyZoo(zooDir: string): VerifyReport {
       const weights = new Float32Array(new SharedArrayBuffer(4 * n * dim));
       weights.set(rows.weights);
       const hasher = new RowHasher(weights, n, dim);
-      const actual = hasher.finish();
+      const actual = hasher.finish().sha256;
       const seen = new Set<number>();
       for (let i = 0; i < n; i++) {
         const run = rows.run[i];
@@ -136,14 +141,6 @@ export function verifyZoo(zooDir: string): VerifyReport {
   checkLeftovers(zooDir, last, notes);
   checkIndex(zooDir, manifest, sha, problems, notes);
   return done();
-}
-
-function parseArch(json: string | undefined): string | null {
-  try {
-    return (JSON.parse(json ?? '{}') as { config?: { arch?: string } }).config?.arch ?? null;
-  } catch {
-    return null;
-  }
 }
 
 function checkResume(zooDir: string, manifest: ZooManifest, sha: (string | null)[][], problems: Finding[], notes: Finding[]): void {
