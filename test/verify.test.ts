@@ -4,8 +4,9 @@
  * treats bad usage as exit 2. Damage is made the way it happens: bytes flipped inside a
  * well-formed file, rows swapped, a file lost, a manifest edited by hand.
  */
+import { createHash } from 'node:crypto';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ZooIndex } from '../src/analysis/zooIndex.ts';
@@ -14,7 +15,7 @@ import { checkpointsToIPC, readCheckpointFile, ZOO_METADATA_KEY } from '../src/s
 import { loadZoo } from '../src/store/loadZoo.ts';
 import { checkpointPath } from '../src/store/manifest.ts';
 import { weightsSha256 } from '../src/store/sha256.ts';
-import { verifyZoo } from '../src/store/verifyZoo.ts';
+import { formatFinding, verifyZoo } from '../src/store/verifyZoo.ts';
 import { runCliSync, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
 
 let pristine: string;
@@ -41,11 +42,20 @@ function flipWeightBit(path: string, row: number, j: number): void {
   writeFileSync(path, bytes);
 }
 
-/** Rewrites a checkpoint file with `change` applied to its rows (hashes left as they were unless changed). */
+/**
+ * Rewrites a checkpoint file with `change` applied to its rows (row hashes left as they were
+ * unless changed) and records the new file's hash in the manifest, as a faulty writer would:
+ * the row-level checks must find what is wrong.
+ */
 function rewrite(path: string, change: (rows: ReturnType<typeof readCheckpointFile>['rows']) => void): void {
   const { rows, metadata } = readCheckpointFile(path);
   change(rows);
-  writeFileSync(path, checkpointsToIPC(rows, { [ZOO_METADATA_KEY]: metadata.get(ZOO_METADATA_KEY)! }));
+  const bytes = checkpointsToIPC(rows, { [ZOO_METADATA_KEY]: metadata.get(ZOO_METADATA_KEY)! });
+  writeFileSync(path, bytes);
+  const manifestPath = join(path, '..', '..', 'manifest.json');
+  const m = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  m.files[`checkpoints/${basename(path)}`] = createHash('sha256').update(bytes).digest('hex');
+  writeFileSync(manifestPath, JSON.stringify(m));
 }
 
 describe('a sound zoo', () => {
@@ -64,16 +74,26 @@ describe('a bit flipped inside a well-formed checkpoint file', () => {
     flipWeightBit(checkpointPath(dir, 2), 1, 5);
   });
 
-  it('is refused by loadZoo, naming the file and the row', () => {
-    expect(() => loadZoo(dir)).toThrow(/epoch-0002\.arrow row 1 \(run 1, epoch 2\): the weights do not match their SHA-256 .*npm run verify -- --zoo/);
+  it('is refused by loadZoo before it is parsed, naming the file', () => {
+    expect(() => loadZoo(dir)).toThrow(/epoch-0002\.arrow is damaged: its bytes do not match the SHA-256 the manifest recorded .*npm run verify -- --zoo/);
     expect(loadZoo(dir, { verify: false }).n).toBe(16); // --no-verify reads it anyway
+  });
+
+  it('is refused, naming the row, in a zoo written before file hashes (row hashes only)', () => {
+    const legacy = copy();
+    flipWeightBit(checkpointPath(legacy, 2), 1, 5);
+    const m = JSON.parse(readFileSync(join(legacy, 'manifest.json'), 'utf8'));
+    delete m.files;
+    writeFileSync(join(legacy, 'manifest.json'), JSON.stringify(m));
+    expect(() => loadZoo(legacy)).toThrow(/epoch-0002\.arrow row 1 \(run 1, epoch 2\): the weights do not match their SHA-256/);
+    expect(verifyZoo(legacy).problems.map(formatFinding)).toEqual([expect.stringMatching(/epoch-0002\.arrow \(row 1, run 1, epoch 2\): weights do not match their SHA-256/)]);
   });
 
   it('is named by npm run verify with exit code 1', () => {
     const r = runCliSync('src/cli/verify.ts', ['--zoo', dir]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/DAMAGED: 1 problem/);
-    expect(r.stdout).toMatch(/epoch-0002\.arrow \(row 1, run 1, epoch 2\): weights do not match their SHA-256/);
+    expect(r.stdout).toMatch(/epoch-0002\.arrow \(epoch 2\): bytes do not match the SHA-256 the manifest recorded/);
   });
 
   it.each([
@@ -87,7 +107,7 @@ describe('a bit flipped inside a well-formed checkpoint file', () => {
     const argv = args.slice(1).map((a) => (a === 'OUT' ? out : a === 'DIR' ? dir : a === 'CKPT' ? checkpointPath(pristine, 1) : a.replace('OUT', out)));
     const r = runCliSync(args[0], args[0].includes('identify') ? [...argv, '--run', '0'] : ['--zoo', dir, ...argv]);
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/^error: .*epoch-0002\.arrow row 1 .*npm run verify/);
+    expect(r.stderr).toMatch(/^error: .*epoch-0002\.arrow is damaged.*npm run verify/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(treeFingerprint(dir)).toEqual(before);
     expect(() => readFileSync(out)).toThrow();
@@ -137,7 +157,7 @@ describe('npm run verify names each kind of damage', () => {
     [
       'a truncated checkpoint file',
       (dir: string) => writeFileSync(checkpointPath(dir, 0), readFileSync(checkpointPath(dir, 0)).subarray(0, 5000)),
-      [/epoch-0000\.arrow \(epoch 0\): is not an Arrow IPC file/],
+      [/epoch-0000\.arrow \(epoch 0\): bytes do not match the SHA-256 the manifest recorded/],
     ],
     [
       'a damaged index',
@@ -148,7 +168,7 @@ describe('npm run verify names each kind of damage', () => {
         bytes[bytes.indexOf(Buffer.from(new Float32Array([coord]).buffer))] ^= 0x01;
         writeFileSync(path, bytes);
       },
-      [/index\.arrow: content \(or index-svd\.arrow's\) does not match the index's SHA-256/],
+      [/index\.arrow: is damaged \(its bytes do not match the SHA-256 in index\.json\)/],
     ],
   ])('%s', (_, damage, messages) => {
     const dir = copy();
@@ -176,7 +196,7 @@ describe('npm run verify names each kind of damage', () => {
     const other = join(tempDir(), 'ffnn-v');
     await trainZoo({ dir: other, config: tinyConfig('ffnn', { seedCount: 4, epochs: 3, seedStart: 50 }) });
     ZooIndex.build(loadZoo(other)).save(other);
-    for (const f of ['index.arrow', 'index-svd.arrow']) cpSync(join(other, f), join(dir, f));
+    for (const f of ['index.json', 'index.arrow', 'index-svd.arrow']) cpSync(join(other, f), join(dir, f));
     const report = verifyZoo(dir);
     expect(report.sound).toBe(true);
     expect(report.notes.map((n) => n.what)).toEqual([expect.stringMatching(/^stale/)]);

@@ -18,13 +18,13 @@
  *    distance, over the zoo's runs, between a run's last checkpoint and the one
  *    `descendantEpochs` indexed checkpoints before it, in units of the run's last step.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { Int32, makeData } from 'apache-arrow';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { columnsToIPC, fixedSizeListColumn, flattenFixedSizeList } from '../store/arrowColumns.ts';
-import { INDEX_FILE, INDEX_FORMAT, INDEX_METADATA_KEY, INDEX_SVD_FILE, indexChecksum, indexIsCurrent, readIndexTable, type IndexMeta } from '../store/indexFile.ts';
+import { sha256Hex } from '../store/fileHashes.ts';
+import { INDEX_FILE, INDEX_FORMAT, INDEX_SVD_FILE, indexMetaJson, indexPaths, readIndex } from '../store/indexFile.ts';
 import type { Zoo } from '../store/loadZoo.ts';
 import { ZooError } from '../store/manifest.ts';
 import { TruncatedSVD } from './svd.ts';
@@ -206,53 +206,45 @@ export class ZooIndex {
     return index;
   }
 
-  /** Saves a whole-zoo index next to the zoo (index.arrow, index-svd.arrow). */
+  /** Saves a whole-zoo index next to the zoo (store/indexFile.ts: index.json, index.arrow, index-svd.arrow). */
   save(zooDir: string): void {
     const n = this.coords.length / this.k;
     const run = new Int32Array(n);
     const epoch = new Int32Array(n);
     for (const t of this.trajectories) for (let i = 0; i < t.at.length; i++) [run[t.at[i]], epoch[t.at[i]]] = [t.run, t.epochs[i]];
+    const paths = indexPaths(zooDir);
     const { manifest } = this.zoo;
-    const svdPath = join(zooDir, INDEX_SVD_FILE);
-    this.svd.save(svdPath);
-    const meta: IndexMeta<Calibration> = {
+    this.svd.save(paths.svd);
+    const bytes = columnsToIPC([
+      { name: 'run', data: makeData({ type: new Int32(), length: n, data: run }) },
+      { name: 'epoch', data: makeData({ type: new Int32(), length: n, data: epoch }) },
+      { name: 'coords', data: fixedSizeListColumn(this.coords, this.k) },
+    ]);
+    writeFileAtomic(paths.index, bytes);
+    // written last: the description names both files' bytes, so a half-saved index is never used
+    const meta = {
       format: INDEX_FORMAT,
       zoo: { name: manifest.name, epochsCompleted: manifest.epochsCompleted, config: manifest.config, digest: this.zoo.digest },
       components: this.k,
       calibration: this.calibration,
       seconds: this.buildSeconds,
-      sha256: indexChecksum(readFileSync(svdPath), run, epoch, this.coords, this.calibration),
+      files: { [INDEX_FILE]: sha256Hex(bytes), [INDEX_SVD_FILE]: sha256Hex(readFileSync(paths.svd)) },
     };
-    writeFileAtomic(
-      join(zooDir, INDEX_FILE),
-      columnsToIPC(
-        [
-          { name: 'run', data: makeData({ type: new Int32(), length: n, data: run }) },
-          { name: 'epoch', data: makeData({ type: new Int32(), length: n, data: epoch }) },
-          { name: 'coords', data: fixedSizeListColumn(this.coords, this.k) },
-        ],
-        { [INDEX_METADATA_KEY]: JSON.stringify(meta) },
-      ),
-    );
+    writeFileAtomic(paths.meta, indexMetaJson(meta));
   }
 
   /**
    * The saved index of `zoo` (loaded from zooDir), or null when there is none or it no
-   * longer matches the zoo (other config, more epochs since), so the caller rebuilds it.
+   * longer matches the zoo (other checkpoints, config, more epochs since), so the caller rebuilds it.
    */
   static load(zooDir: string, zoo: Zoo): ZooIndex | null {
-    const [indexPath, svdPath] = [join(zooDir, INDEX_FILE), join(zooDir, INDEX_SVD_FILE)];
-    if (!existsSync(indexPath) || !existsSync(svdPath)) return null;
-    const saved = readIndexTable<Calibration>(indexPath);
-    if (!saved || !indexIsCurrent(saved.meta, zoo.manifest, zoo.digest)) return null;
+    const saved = readIndex<Calibration>(zooDir, zoo.manifest, zoo.digest);
+    if (!saved) return null;
     const { table, meta, k } = saved;
     const n = table.numRows;
     const coords = flattenFixedSizeList(table.getChild('coords')!.data, k, new Float32Array(n * k));
-    const run = Int32Array.from(table.getChild('run')!.toArray() as Int32Array);
-    const epoch = Int32Array.from(table.getChild('epoch')!.toArray() as Int32Array);
-    if (indexChecksum(readFileSync(svdPath), run, epoch, coords, meta.calibration) !== meta.sha256) {
-      throw new ZooError(`${indexPath} or ${svdPath} is damaged (content does not match the index's SHA-256); delete both (identify rebuilds them)`);
-    }
+    const run = table.getChild('run')!.toArray() as Int32Array;
+    const epoch = table.getChild('epoch')!.toArray() as Int32Array;
     const byRun = new Map<number, number[]>();
     for (let i = 0; i < n; i++) {
       if (!byRun.has(run[i])) byRun.set(run[i], []);
@@ -261,7 +253,7 @@ export class ZooIndex {
     const trajectories = [...byRun].map(([r, at]): Trajectory => {
       return trajectory(zoo, r, Int32Array.from(at, (i) => epoch[i]), Int32Array.from(at));
     });
-    return new ZooIndex(zoo, TruncatedSVD.load(svdPath), coords, trajectories, meta.calibration, meta.seconds);
+    return new ZooIndex(zoo, TruncatedSVD.load(indexPaths(zooDir).svd), coords, trajectories, meta.calibration, meta.seconds);
   }
 }
 

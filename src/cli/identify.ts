@@ -32,7 +32,7 @@ Options:
   --epoch E     pick epoch E's row
   --top N       candidates to list (default 5)
   --json        print the result as JSON
-  --rebuild     rebuild the zoo's index (<zoo>/index.arrow, index-svd.arrow) even if current
+  --rebuild     rebuild the zoo's index (<zoo>/index.json, index.arrow, index-svd.arrow) even if current
   --evaluate    measure identification on checkpoints the index does not hold (held-out epochs,
                 unknown seeds, runs trained further, perturbed copies) for --zoo, or for
                 zoo/ffnn-default and zoo/cnn-default; table on stdout, results/identify-eval.json

@@ -7,7 +7,7 @@ export class UserError extends Error {
   /** Survives the trip from a worker thread, where the class itself is lost. */
   readonly userError = true;
   constructor(message: string) {
-    super(message);
+    super(message.replace(/\s*[\r\n]+\s*/g, ' ')); // one line, whatever a damaged file put into it
     this.name = new.target.name;
   }
 }

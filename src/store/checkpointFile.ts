@@ -11,7 +11,9 @@
  * parameter index map), so a single file is self-describing.
  */
 import { readFileSync } from 'node:fs';
-import { DataType, Int32, makeData, Precision, tableFromIPC, Uint32, Utf8, vectorFromArray, type FixedSizeList, type Table } from 'apache-arrow';
+import { DataType, Int32, makeData, Precision, Uint32, Utf8, vectorFromArray, type FixedSizeList, type Table } from 'apache-arrow';
+import { readArrowFile } from './arrowFile.ts';
+import { sha256Hex } from './fileHashes.ts';
 import { columnsToIPC, fixedSizeListColumn, flattenFixedSizeList, nullableFloatColumn } from './arrowColumns.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
 import { UserError } from '../core/errors.ts';
@@ -58,8 +60,11 @@ export function checkpointsToIPC(rows: CheckpointRows, metadata: Record<string, 
   );
 }
 
-export function writeCheckpointFile(path: string, rows: CheckpointRows, metadata: Record<string, string> = {}, beforeRename?: () => void): void {
-  writeFileAtomic(path, checkpointsToIPC(rows, metadata), beforeRename);
+/** Writes a checkpoint file; returns the SHA-256 of its bytes. */
+export function writeCheckpointFile(path: string, rows: CheckpointRows, metadata: Record<string, string> = {}, beforeRename?: () => void): string {
+  const bytes = checkpointsToIPC(rows, metadata);
+  writeFileAtomic(path, bytes, beforeRename);
+  return sha256Hex(bytes);
 }
 
 export interface CheckpointFile {
@@ -95,7 +100,7 @@ export function readCheckpointFile(path: string): CheckpointFile {
 export function parseCheckpoints(bytes: Uint8Array, path = '<bytes>'): CheckpointFile {
   let table: Table;
   try {
-    table = tableFromIPC(bytes);
+    table = readArrowFile(bytes);
   } catch (err) {
     throw new CheckpointFileError(`${path} is not an Arrow IPC file (${(err as Error).message})`);
   }

@@ -1,24 +1,30 @@
 /**
  * The files of identify's saved index, beside the zoo (the maths is analysis/zooIndex.ts):
  *
- *   <zoo>/index.arrow      run int32, epoch int32, coords fixed_size_list<float32>[k];
- *                          schema metadata `weightspace.index`: JSON of IndexMeta
+ *   <zoo>/index.json       IndexMeta: what the index was built from, its calibration, and the
+ *                          SHA-256 of the two Arrow files and of itself
+ *   <zoo>/index.arrow      run int32, epoch int32, coords fixed_size_list<float32>[k]
  *   <zoo>/index-svd.arrow  the SVD basis (TruncatedSVD.save)
  *
  * An index is current while it names the zoo's content (digest, epochs, config); otherwise
- * identify rebuilds it. A file that cannot be read at all is an error naming it.
+ * identify rebuilds it. The Arrow files are parsed only once their bytes match the recorded
+ * hashes; a damaged index is an error naming the file.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { Precision, tableFromIPC, type FixedSizeList, type Table } from 'apache-arrow';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Precision, type FixedSizeList, type Table } from 'apache-arrow';
+import { readJsonFile } from '../util/json.ts';
+import { readArrowFile } from './arrowFile.ts';
 import { isFloatList } from './checkpointFile.ts';
+import { sha256Hex } from './fileHashes.ts';
 import { ZooError, type ZooManifest } from './manifest.ts';
 
+export const INDEX_META_FILE = 'index.json';
 export const INDEX_FILE = 'index.arrow';
 export const INDEX_SVD_FILE = 'index-svd.arrow';
-export const INDEX_METADATA_KEY = 'weightspace.index';
-/** /1: SVD-50 coordinates summed in float64; /2: no zoo digest. */
+/** /1: SVD-50 coordinates summed in float64; /2: metadata inside index.arrow, no zoo digest. */
 export const INDEX_FORMAT = 'weightspace-index/3';
+const FIX = 'delete index.json (identify rebuilds the index) or run `npm run identify -- --rebuild`';
 
 export interface IndexMeta<C = unknown> {
   format: string;
@@ -26,46 +32,50 @@ export interface IndexMeta<C = unknown> {
   components: number;
   calibration: C;
   seconds: number;
-  /** indexChecksum of the saved content: a damaged index is refused, not used. */
-  sha256: string;
+  /** SHA-256 of index.arrow and index-svd.arrow. */
+  files: Record<string, string>;
+  /** SHA-256 of this JSON without this field. */
+  sha256?: string;
 }
 
-/** SHA-256 over everything an index holds: the basis file's bytes, rows, coordinates and calibration. */
-export function indexChecksum(svdFileBytes: Uint8Array, run: Int32Array, epoch: Int32Array, coords: Float32Array, calibration: unknown): string {
-  const hash = createHash('sha256').update(svdFileBytes);
-  for (const a of [run, epoch, coords]) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  return hash.update(JSON.stringify(calibration)).digest('hex');
+export const indexPaths = (zooDir: string) => ({ meta: join(zooDir, INDEX_META_FILE), index: join(zooDir, INDEX_FILE), svd: join(zooDir, INDEX_SVD_FILE) });
+
+const metaSha256 = (meta: IndexMeta): string => sha256Hex(Buffer.from(JSON.stringify({ ...meta, sha256: undefined })));
+
+/** Writes index.json for index files already written. */
+export function indexMetaJson(meta: Omit<IndexMeta, 'sha256'>): string {
+  return JSON.stringify({ ...meta, sha256: metaSha256(meta as IndexMeta) }, null, 1) + '\n';
 }
 
-export interface IndexTable<C> {
-  meta: IndexMeta<C>;
-  table: Table;
-  /** Coordinates per row. */
-  k: number;
-}
-
-/** The index at `path`; null when it is of an older layout (rebuild it). */
-export function readIndexTable<C>(path: string): IndexTable<C> | null {
-  const fix = 'delete it (identify rebuilds it) or run `npm run identify -- --rebuild`';
+/**
+ * The saved index of a zoo: null when there is none, it is of an older layout, or it is not
+ * current for this zoo (the caller rebuilds it). Throws a ZooError naming the file when it is damaged.
+ */
+export function readIndex<C>(zooDir: string, manifest: ZooManifest, digest: string): { meta: IndexMeta<C>; table: Table; k: number } | null {
+  const paths = indexPaths(zooDir);
+  if (!existsSync(paths.meta)) return null;
+  const meta = readJsonFile(paths.meta, FIX) as IndexMeta<C>;
+  if (typeof meta !== 'object' || meta === null) throw new ZooError(`${paths.meta} is not an index description; ${FIX}`);
+  if (typeof meta.format === 'string' && meta.format.startsWith('weightspace-index/') && meta.format !== INDEX_FORMAT) return null;
+  if (meta.format !== INDEX_FORMAT || typeof meta.zoo !== 'object' || typeof meta.files !== 'object' || meta.sha256 !== metaSha256(meta)) {
+    throw new ZooError(`${paths.meta} is damaged or not an index description of this toolkit (its content does not match its SHA-256); ${FIX}`);
+  }
+  if (!indexIsCurrent(meta, manifest, digest)) return null;
+  for (const path of [paths.index, paths.svd]) {
+    const name = path === paths.index ? INDEX_FILE : INDEX_SVD_FILE;
+    if (!existsSync(path)) throw new ZooError(`${path} is missing; ${FIX}`);
+    if (sha256Hex(readFileSync(path)) !== meta.files[name]) throw new ZooError(`${path} is damaged (its bytes do not match the SHA-256 in ${INDEX_META_FILE}); ${FIX}`);
+  }
   let table: Table;
   try {
-    table = tableFromIPC(readFileSync(path));
+    table = readArrowFile(readFileSync(paths.index));
   } catch (err) {
-    throw new ZooError(`${path} is not a readable Arrow file (${(err as Error).message}); ${fix}`);
+    throw new ZooError(`${paths.index} is not a readable Arrow file (${(err as Error).message}); ${FIX}`);
   }
-  let meta: IndexMeta<C> | null;
-  try {
-    meta = JSON.parse(table.schema.metadata.get(INDEX_METADATA_KEY) ?? 'null');
-  } catch {
-    throw new ZooError(`${path}: its ${INDEX_METADATA_KEY} metadata is not JSON; ${fix}`);
-  }
-  if (typeof meta?.format === 'string' && meta.format.startsWith('weightspace-index/') && meta.format !== INDEX_FORMAT) return null;
   const type = table.getChild('coords')?.type;
-  if (!meta || meta.format !== INDEX_FORMAT || typeof meta.zoo !== 'object' || !type || !isFloatList(type, Precision.SINGLE)) {
-    throw new ZooError(`${path} is not an index of this toolkit; ${fix}`);
-  }
+  if (!type || !isFloatList(type, Precision.SINGLE)) throw new ZooError(`${paths.index} lacks a float32 list column 'coords'; ${FIX}`);
   for (const name of ['run', 'epoch']) {
-    if (!table.getChild(name) || String(table.getChild(name)!.type) !== 'Int32') throw new ZooError(`${path} lacks an int32 column '${name}'; ${fix}`);
+    if (String(table.getChild(name)?.type) !== 'Int32') throw new ZooError(`${paths.index} lacks an int32 column '${name}'; ${FIX}`);
   }
   return { meta, table, k: (type as FixedSizeList).listSize };
 }

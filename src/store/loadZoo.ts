@@ -1,15 +1,17 @@
 /**
  * Loads a whole zoo into memory as one matrix (checkpoints x weights) with its labels:
- * the input of every analysis. Rows are ordered by epoch, then run. Every row's weights are
- * checked against their stored SHA-256 (rowHashes.ts), so a damaged file is refused rather
- * than analysed.
+ * the input of every analysis. Rows are ordered by epoch, then run. Every checkpoint file is
+ * checked against the SHA-256 the manifest recorded for it before it is parsed
+ * (fileHashes.ts), so a damaged file is refused rather than analysed.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { fileZooMeta, readCheckpointFile, type CheckpointRows } from './checkpointFile.ts';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { ZooConfig } from '../nn/zooConfig.ts';
-import { checkpointPath, configDifferences, readManifest, ZooError, type ZooManifest } from './manifest.ts';
-import { RowHasher } from './rowHashes.ts';
+import { fileZooMeta, parseCheckpoints, type CheckpointFile, type CheckpointRows } from './checkpointFile.ts';
+import { FileHasher, readShared } from './fileHashes.ts';
+import { checkpointFileName, checkpointPath, configDifferences, MANIFEST_FILE, readManifest, ZooError, type ZooManifest } from './manifest.ts';
+import { weightsSha256 } from './sha256.ts';
 
 /** The checkpoints of a zoo as one matrix; the label arrays are per row. */
 export interface Zoo
@@ -53,7 +55,7 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
     manifest,
     n,
     dim,
-    weights: new Float32Array(new SharedArrayBuffer(4 * n * dim)), // shared: the hash thread reads it
+    weights: new Float32Array(n * dim),
     run: new Int32Array(n),
     seed: new Uint32Array(n),
     epoch: new Int32Array(n),
@@ -67,66 +69,72 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
     digest: '',
   };
   const verify = options.verify ?? true;
-  const hasher = verify ? new RowHasher(zoo.weights, n, dim) : null;
-  const damaged = (path: string, i: number, e: number, what: string) =>
-    new ZooIntegrityError(`${path} row ${i} (run ${i}, epoch ${e}): ${what}; the zoo is damaged (\`npm run verify -- --zoo ${zooDir}\` gives the full report)`);
+  const recorded = verify ? manifest.files : undefined;
+  const paths = Array.from({ length: last + 1 }, (_, e) => checkpointPath(zooDir, e));
+  for (const path of paths) if (!existsSync(path)) throw new ZooError(`zoo ${zooDir} is missing ${path} (the manifest says epoch ${manifest.epochsCompleted} is complete)`);
+  const hasher = recorded ? new FileHasher(last + 1, paths.reduce((sum, p) => sum + statSync(p).size, 0)) : null;
   try {
-    readRows(zooDir, zoo, hasher, damaged);
-  } catch (err) {
-    hasher?.cancel();
-    throw err;
-  }
-  if (hasher) {
-    const { sha256: actual, nonFinite } = hasher.finish();
-    const bad = actual.findIndex((sha, i) => sha !== zoo.sha256[i]);
-    if (bad >= 0) {
-      const [e, r] = [zoo.epoch[bad], zoo.run[bad]];
-      throw damaged(checkpointPath(zooDir, e), r, e, `the weights do not match their SHA-256 (stored ${zoo.sha256[bad].slice(0, 12)}…, computed ${actual[bad].slice(0, 12)}…)`);
+    // file e+1 is read and handed to the hash thread while file e is checked and parsed
+    let next = readShared(paths[0]);
+    hasher?.submit(0, next);
+    for (let e = 0; e <= last; e++) {
+      const bytes = next;
+      if (e < last) {
+        next = readShared(paths[e + 1]);
+        hasher?.submit(e + 1, next);
+      }
+      if (recorded) {
+        const expected = recorded[checkpointFileName(e)];
+        const actual = hasher!.digest(e, bytes);
+        if (actual !== expected) {
+          throw new ZooIntegrityError(`${paths[e]} is damaged: its bytes do not match the SHA-256 recorded in ${join(zooDir, MANIFEST_FILE)} (${String(expected).slice(0, 12)}…, found ${actual.slice(0, 12)}…); \`npm run verify -- --zoo ${zooDir}\` gives the full report`);
+        }
+      }
+      addRows(zoo, e, parseCheckpoints(bytes, paths[e]), paths[e]);
     }
-    if (nonFinite.length) {
-      const [e, r] = [zoo.epoch[nonFinite[0]], zoo.run[nonFinite[0]]];
-      throw damaged(checkpointPath(zooDir, e), r, e, `holds weights that are not finite (NaN or infinity; ${nonFinite.length} checkpoint(s) in all)`);
+  } finally {
+    hasher?.close();
+  }
+  if (verify && !recorded) {
+    // a zoo written before file hashes: check every row against its own hash
+    for (let i = 0; i < n; i++) {
+      if (weightsSha256(zoo.weights.subarray(i * dim, (i + 1) * dim)) !== zoo.sha256[i]) {
+        throw new ZooIntegrityError(`${paths[zoo.epoch[i]]} row ${zoo.run[i]} (run ${zoo.run[i]}, epoch ${zoo.epoch[i]}): the weights do not match their SHA-256; the zoo is damaged (\`npm run verify -- --zoo ${zooDir}\` gives the full report)`);
+      }
     }
   }
   zoo.digest = zooDigest(zoo.sha256);
   return zoo;
 }
 
-/** Reads every committed checkpoint file into `zoo`, checking each against the manifest. */
-function readRows(zooDir: string, zoo: Zoo, hasher: RowHasher | null, damaged: (path: string, row: number, epoch: number, what: string) => Error): void {
+/** Copies one epoch's checkpoint file into `zoo`, checking it against the manifest. */
+function addRows(zoo: Zoo, e: number, file: CheckpointFile, path: string): void {
   const { manifest, runs, dim } = zoo;
-  let row = 0;
-  for (let e = 0; e <= zoo.epochs; e++) {
-    const path = checkpointPath(zooDir, e);
-    if (!existsSync(path)) throw new ZooError(`zoo ${zooDir} is missing ${path} (the manifest says epoch ${manifest.epochsCompleted} is complete)`);
-    const { rows, metadata } = readCheckpointFile(path);
-    const fileConfig = fileZooMeta(metadata, path).config;
-    if (fileConfig?.arch && fileConfig.arch !== manifest.config.arch) {
-      throw new ZooError(`mixed architectures in ${zooDir}: ${path} holds ${fileConfig.arch} checkpoints, the manifest says ${manifest.config.arch}; keep one zoo per directory`);
-    }
-    if (fileConfig && configDifferences(fileConfig as unknown as ZooConfig, manifest.config)) {
-      throw new ZooIntegrityError(`${path} was trained with another config than ${zooDir}'s manifest says (${configDifferences(manifest.config, fileConfig as unknown as ZooConfig)}); the zoo is damaged (\`npm run verify -- --zoo ${zooDir}\`)`);
-    }
-    if (rows.size !== dim || rows.run.length !== runs) {
-      throw new ZooError(`${path} holds ${rows.run.length} x ${rows.size} weights, the manifest promises ${runs} x ${dim}`);
-    }
-    for (let i = 0; i < runs; i++) {
-      if (rows.run[i] !== i || rows.epoch[i] !== e) throw damaged(path, i, e, `labelled run ${rows.run[i]}, epoch ${rows.epoch[i]}`);
-    }
-    zoo.weights.set(rows.weights, row * dim);
-    hasher?.loaded(row + runs);
-    for (const [dst, src] of [
-      [zoo.run, rows.run],
-      [zoo.seed, rows.seed],
-      [zoo.epoch, rows.epoch],
-      [zoo.step, rows.step],
-      [zoo.trainLoss, rows.trainLoss],
-      [zoo.testLoss, rows.testLoss],
-      [zoo.testAccuracy, rows.testAccuracy],
-    ] as const) {
-      (dst as Float64Array).set(src as Float64Array, row);
-    }
-    for (let i = 0; i < runs; i++) zoo.sha256[row + i] = rows.sha256[i];
-    row += runs;
+  const { rows, metadata } = file;
+  const fileConfig = fileZooMeta(metadata, path).config;
+  if (fileConfig?.arch && fileConfig.arch !== manifest.config.arch) {
+    throw new ZooError(`mixed architectures in ${dirname(dirname(path))}: ${path} holds ${fileConfig.arch} checkpoints, the manifest says ${manifest.config.arch}; keep one zoo per directory`);
   }
+  const diff = fileConfig ? configDifferences(manifest.config, fileConfig as unknown as ZooConfig) : '';
+  if (diff) throw new ZooIntegrityError(`${path} and ${join(dirname(dirname(path)), MANIFEST_FILE)} disagree on the config (${diff}); the zoo is damaged`);
+  if (rows.size !== dim || rows.run.length !== runs) {
+    throw new ZooError(`${path} holds ${rows.run.length} x ${rows.size} weights, the manifest promises ${runs} x ${dim}`);
+  }
+  for (let i = 0; i < runs; i++) {
+    if (rows.run[i] !== i || rows.epoch[i] !== e) throw new ZooIntegrityError(`${path} row ${i}: labelled run ${rows.run[i]}, epoch ${rows.epoch[i]}, where run ${i} of epoch ${e} belongs; the zoo is damaged`);
+  }
+  const row = zooRowIndex(runs, 0, e);
+  zoo.weights.set(rows.weights, row * dim);
+  for (const [dst, src] of [
+    [zoo.run, rows.run],
+    [zoo.seed, rows.seed],
+    [zoo.epoch, rows.epoch],
+    [zoo.step, rows.step],
+    [zoo.trainLoss, rows.trainLoss],
+    [zoo.testLoss, rows.testLoss],
+    [zoo.testAccuracy, rows.testAccuracy],
+  ] as const) {
+    (dst as Float64Array).set(src as Float64Array, row);
+  }
+  for (let i = 0; i < runs; i++) zoo.sha256[row + i] = rows.sha256[i];
 }

@@ -29,6 +29,12 @@ export interface ZooManifest {
   software: { toolkit: string; node: string; packages: Record<string, string> };
   data: { source: string; preprocessing: string; fileSha256: Record<string, string> };
   status: 'training' | 'complete';
+  /**
+   * SHA-256 of every committed file's bytes, by path relative to the zoo (checkpoint files,
+   * resume.arrow): readers check a file against it before parsing it. Absent in zoos written
+   * before it was added; their rows are checked against the row hashes instead.
+   */
+  files?: Record<string, string>;
   /** Last epoch whose checkpoint file is complete (-1 before epoch 0 is written). */
   epochsCompleted: number;
   createdAt: string;
@@ -38,8 +44,11 @@ export interface ZooManifest {
 export class ZooError extends UserError {}
 
 export function checkpointPath(zooDir: string, epoch: number): string {
-  return join(zooDir, CHECKPOINT_DIR, `epoch-${String(epoch).padStart(4, '0')}.arrow`);
+  return join(zooDir, checkpointFileName(epoch));
 }
+
+/** A checkpoint file's path relative to the zoo: its key in `files`. */
+export const checkpointFileName = (epoch: number): string => `${CHECKPOINT_DIR}/epoch-${String(epoch).padStart(4, '0')}.arrow`;
 
 export function readManifest(zooDir: string): ZooManifest {
   const path = join(zooDir, MANIFEST_FILE);

@@ -6,7 +6,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Precision, tableFromIPC, type FixedSizeList } from 'apache-arrow';
+import { Precision, type FixedSizeList } from 'apache-arrow';
+import { readArrowFile } from './arrowFile.ts';
+import { sha256Hex } from './fileHashes.ts';
 import { isFloatList } from './checkpointFile.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
 import { columnsToIPC, fixedSizeListColumn, flattenFixedSizeList } from './arrowColumns.ts';
@@ -28,7 +30,8 @@ function stateSha256(weights: Float64Array, momentum: Float64Array): string {
   return hash.digest('hex');
 }
 
-export function writeResumeState(zooDir: string, state: ResumeState, beforeRename?: () => void): void {
+/** Writes resume.arrow; returns the SHA-256 of its bytes. */
+export function writeResumeState(zooDir: string, state: ResumeState, beforeRename?: () => void): string {
   const bytes = columnsToIPC(
     [
       { name: 'weights', data: fixedSizeListColumn(state.weights, state.size) },
@@ -37,15 +40,23 @@ export function writeResumeState(zooDir: string, state: ResumeState, beforeRenam
     { epoch: String(state.epoch), sha256: stateSha256(state.weights, state.momentum) },
   );
   writeFileAtomic(join(zooDir, RESUME_FILE), bytes, beforeRename);
+  return sha256Hex(bytes);
 }
 
-/** The saved state, or null when the zoo has none yet. */
-export function readResumeState(zooDir: string): ResumeState | null {
+/**
+ * The saved state, or null when the zoo has none yet. With `expectedSha256` the file's bytes
+ * must match it before they are parsed.
+ */
+export function readResumeState(zooDir: string, expectedSha256?: string): ResumeState | null {
   const path = join(zooDir, RESUME_FILE);
   if (!existsSync(path)) return null;
+  const bytes = readFileSync(path);
+  if (expectedSha256 !== undefined && sha256Hex(bytes) !== expectedSha256) {
+    throw new ZooError(`${path} is damaged (its bytes do not match the SHA-256 the manifest recorded); the committed epochs still load, but training cannot continue from it (--overwrite retrains)`);
+  }
   let table;
   try {
-    table = tableFromIPC(readFileSync(path));
+    table = readArrowFile(bytes);
   } catch (err) {
     throw new ZooError(`${path} is unreadable (${(err as Error).message}); the committed epochs still load, but training cannot continue from it (--overwrite retrains)`);
   }

@@ -123,7 +123,7 @@ export function readTfjsModel(modelJsonPath: string, arch: Architecture): Float3
     byName.set(spec.name, { shape: spec.shape, values: new Float32Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + 4 * count)) });
     at += 4 * count;
   }
-  if (at !== data.length) throw new CheckpointFileError(`${modelJsonPath}: the weight files hold ${data.length} bytes, the weightsManifest describes ${at}`);
+  if (at !== data.length) throw new CheckpointFileError(`${modelJsonPath}: its weight files hold ${data.length} bytes, the weightsManifest describes ${at}`);
   const flat = new Float32Array(arch.size);
   const expected = arch.params.map((p) => `${p.name.split('.')[0]}/kernel`);
   arch.params.forEach((p, i) => {

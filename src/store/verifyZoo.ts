@@ -19,14 +19,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { seedOf } from '../nn/zooConfig.ts';
 import { isUserError } from '../core/errors.ts';
-import { flattenFixedSizeList } from './arrowColumns.ts';
 import { tempFiles } from './atomicWrite.ts';
-import { fileZooMeta, readCheckpointFile } from './checkpointFile.ts';
-import { INDEX_FILE, INDEX_SVD_FILE, indexChecksum, indexIsCurrent, readIndexTable } from './indexFile.ts';
+import { fileZooMeta, parseCheckpoints } from './checkpointFile.ts';
+import { sha256Hex } from './fileHashes.ts';
+import { indexPaths, readIndex } from './indexFile.ts';
 import { zooDigest } from './loadZoo.ts';
-import { CHECKPOINT_DIR, checkpointPath, MANIFEST_FILE, readManifest, RESUME_FILE, type ZooManifest } from './manifest.ts';
+import { CHECKPOINT_DIR, checkpointFileName, checkpointPath, MANIFEST_FILE, readManifest, RESUME_FILE, type ZooManifest } from './manifest.ts';
 import { readResumeState } from './resumeState.ts';
-import { RowHasher } from './rowHashes.ts';
 import { weightsSha256 } from './sha256.ts';
 
 export interface Finding {
@@ -87,9 +86,17 @@ export function verifyZoo(zooDir: string): VerifyReport {
       problems.push(...found);
       continue;
     }
+    const bytes = readFileSync(path);
+    const recorded = manifest.files?.[checkpointFileName(e)];
+    if (manifest.files && sha256Hex(bytes) !== recorded) {
+      // not parsed: a damaged Arrow file can hang the parser
+      add({ epoch: e, what: `bytes do not match the SHA-256 the manifest recorded (${String(recorded).slice(0, 12)}…, found ${sha256Hex(bytes).slice(0, 12)}…)` });
+      problems.push(...found);
+      continue;
+    }
     let file;
     try {
-      file = readCheckpointFile(path);
+      file = parseCheckpoints(bytes, path);
     } catch (err) {
       if (!isUserError(err)) throw err;
       add({ epoch: e, what: withoutPath((err as Error).message, path) });
@@ -108,10 +115,8 @@ export function verifyZoo(zooDir: string): VerifyReport {
     const n = rows.run.length;
     if (n !== runs) add({ epoch: e, what: `${n} rows, the manifest has ${runs} runs` });
     if (rows.size === dim) {
-      const weights = new Float32Array(new SharedArrayBuffer(4 * n * dim));
-      weights.set(rows.weights);
-      const hasher = new RowHasher(weights, n, dim);
-      const actual = hasher.finish().sha256;
+      const weights = rows.weights;
+      const actual = Array.from({ length: n }, (_, i) => weightsSha256(weights.subarray(i * dim, (i + 1) * dim)));
       const seen = new Set<number>();
       for (let i = 0; i < n; i++) {
         const run = rows.run[i];
@@ -148,6 +153,12 @@ function checkResume(zooDir: string, manifest: ZooManifest, sha: (string | null)
   const training = manifest.status !== 'complete' && manifest.epochsCompleted >= 0;
   if (!existsSync(path)) {
     if (training) problems.push({ file: path, what: 'missing, so training cannot continue (the committed epochs still load)' });
+    return;
+  }
+  const recorded = manifest.files?.[RESUME_FILE];
+  const uncommitted = existsSync(checkpointPath(zooDir, manifest.epochsCompleted + 1));
+  if (recorded && !uncommitted && sha256Hex(readFileSync(path)) !== recorded) {
+    problems.push({ file: path, what: 'bytes do not match the SHA-256 the manifest recorded' });
     return;
   }
   let state;
@@ -192,35 +203,20 @@ function checkLeftovers(zooDir: string, last: number, notes: Finding[]): void {
 }
 
 function checkIndex(zooDir: string, manifest: ZooManifest, sha: (string | null)[][], problems: Finding[], notes: Finding[]): void {
-  const [indexPath, svdPath] = [join(zooDir, INDEX_FILE), join(zooDir, INDEX_SVD_FILE)];
-  if (!existsSync(indexPath)) return;
-  let saved;
+  const paths = indexPaths(zooDir);
+  if (!existsSync(paths.meta)) {
+    if (existsSync(paths.index)) notes.push({ file: paths.index, what: 'an index of an older layout (identify rebuilds it)' });
+    return;
+  }
   try {
-    saved = readIndexTable(indexPath);
+    const digest = zooDigest(sha.flat().map((s) => s ?? ''));
+    if (!readIndex(zooDir, manifest, digest)) notes.push({ file: paths.meta, what: 'stale: built from other checkpoints than the zoo now holds, or an older layout (identify rebuilds it)' });
   } catch (err) {
     if (!isUserError(err)) throw err;
-    problems.push({ file: indexPath, what: withoutPath((err as Error).message, indexPath) });
-    return;
+    const message = (err as Error).message;
+    const file = [paths.meta, paths.index, paths.svd].find((p) => message.startsWith(p)) ?? paths.meta;
+    problems.push({ file, what: withoutPath(message, file) });
   }
-  if (!saved) {
-    notes.push({ file: indexPath, what: 'an older layout (identify rebuilds it)' });
-    return;
-  }
-  if (!existsSync(svdPath)) {
-    problems.push({ file: svdPath, what: `missing (${INDEX_FILE} needs it; delete ${INDEX_FILE} to rebuild both)` });
-    return;
-  }
-  const { table, meta, k } = saved;
-  const n = table.numRows;
-  const coords = flattenFixedSizeList(table.getChild('coords')!.data, k, new Float32Array(n * k));
-  const run = Int32Array.from(table.getChild('run')!.toArray() as Int32Array);
-  const epoch = Int32Array.from(table.getChild('epoch')!.toArray() as Int32Array);
-  if (indexChecksum(readFileSync(svdPath), run, epoch, coords, meta.calibration) !== meta.sha256) {
-    problems.push({ file: indexPath, what: `content (or ${INDEX_SVD_FILE}'s) does not match the index's SHA-256; delete both (identify rebuilds them)` });
-    return;
-  }
-  const digest = zooDigest(sha.flat().map((s) => s ?? ''));
-  if (!indexIsCurrent(meta, manifest, digest)) notes.push({ file: indexPath, what: 'stale: built from other checkpoints than the zoo now holds (identify rebuilds it)' });
 }
 
 /** An error message without the file name it starts with (a finding names its file apart). */

@@ -15,12 +15,13 @@
  * killed writes are deleted. A folder holding nothing but an aborted start (temp files, an
  * empty checkpoints/ folder) is recognised as this command's own and started afresh.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { sha256Hex } from './fileHashes.ts';
 import { join } from 'node:path';
 import type { ZooConfig } from '../nn/zooConfig.ts';
 import { tempFiles } from './atomicWrite.ts';
 import { readCheckpointFile, writeCheckpointFile, type CheckpointRows } from './checkpointFile.ts';
-import { CHECKPOINT_DIR, checkpointPath, configDifferences, MANIFEST_FILE, readManifest, RESUME_FILE, writeManifest, ZooError, type ZooManifest } from './manifest.ts';
+import { CHECKPOINT_DIR, checkpointFileName, checkpointPath, configDifferences, MANIFEST_FILE, readManifest, RESUME_FILE, writeManifest, ZooError, type ZooManifest } from './manifest.ts';
 import { readResumeState, writeResumeState, type ResumeState } from './resumeState.ts';
 import { weightsSha256 } from './sha256.ts';
 
@@ -94,10 +95,15 @@ export function recoverZoo(dir: string, manifest: ZooManifest, onWrite?: WriteOb
   const checkpoints = join(dir, CHECKPOINT_DIR);
   for (const tmp of tempFiles(dir, checkpoints)) rmSync(tmp);
   if (manifest.status === 'complete') return null;
-  let state = readResumeState(dir);
   const committed = manifest.epochsCompleted;
+  // the recorded hash is checked before parsing, unless a newer state may be waiting for its commit
+  const inFlight = existsSync(checkpointPath(dir, committed + 1));
+  let state = readResumeState(dir, inFlight ? undefined : manifest.files?.[RESUME_FILE]);
   if (state && state.epoch === committed + 1 && epochAgrees(dir, state, committed + 1)) {
     manifest.epochsCompleted = committed + 1; // written and consistent: only the commit was missing
+    const files = (manifest.files ??= {});
+    files[checkpointFileName(committed + 1)] = sha256Hex(readFileSync(checkpointPath(dir, committed + 1)));
+    files[RESUME_FILE] = sha256Hex(readFileSync(join(dir, RESUME_FILE)));
     if (manifest.epochsCompleted === manifest.config.epochs) manifest.status = 'complete';
     commitManifest(dir, manifest, manifest.epochsCompleted, onWrite);
   } else if (state && state.epoch !== committed) {
@@ -151,8 +157,9 @@ export function commitEpoch(
     write(() => onWrite?.({ epoch, file, stage: 'tmp-written' }));
     onWrite?.({ epoch, file, stage: 'done' });
   };
-  observed('checkpoint', (hook) => writeCheckpointFile(checkpointPath(dir, epoch), checkpoint.rows, checkpoint.metadata, hook));
-  observed('resume', (hook) => writeResumeState(dir, state, hook));
+  const files = (manifest.files ??= {});
+  observed('checkpoint', (hook) => (files[checkpointFileName(epoch)] = writeCheckpointFile(checkpointPath(dir, epoch), checkpoint.rows, checkpoint.metadata, hook)));
+  observed('resume', (hook) => (files[RESUME_FILE] = writeResumeState(dir, state, hook)));
   manifest.epochsCompleted = epoch;
   if (epoch === manifest.config.epochs) manifest.status = 'complete';
   commitManifest(dir, manifest, epoch, onWrite);
