@@ -63,27 +63,6 @@ describe('identify', () => {
     });
   });
 
-  it('finds the same nearest runs and distances as a brute-force scan of every segment', () => {
-    for (let q = 0; q < 6; q++) {
-      const base = q < 3 ? row(zoo, q, 2 * q + 1) : row(strangers, q % 2, q);
-      const query = base.map((v, j) => v + 0.05 * Math.sin(7 * j + q)); // off every trajectory
-      const perRun = Array.from({ length: zoo.runs }, (_, r) => {
-        let distance = Infinity;
-        for (let e = 0; e < zoo.epochs; e++) {
-          distance = Math.min(distance, segmentDistance(query, 0, zoo.weights, (e * zoo.runs + r) * zoo.dim, ((e + 1) * zoo.runs + r) * zoo.dim, zoo.dim).distance);
-        }
-        return { run: r, distance };
-      }).sort((a, b) => a.distance - b.distance);
-      const id = identify(index, query);
-      expect(id.run).toBe(perRun[0].run);
-      expect(id.distance).toBeCloseTo(perRun[0].distance, 9);
-      // with top 2, the search may stop early, yet the runner-up (and so the margin) is exact
-      const two = identify(index, query, { top: 2 });
-      expect(two.candidates.map((c) => c.run)).toEqual([perRun[0].run, perRun[1].run]);
-      expect(two.margin).toBeCloseTo(perRun[1].distance / perRun[0].distance, 9);
-    }
-  });
-
   it('bounds every run from below: projected distance less its rounding, against brute force', () => {
     // 10 components (most of each distance outside the subspace) and the default (all of it inside)
     for (const space of [index, ZooIndex.build(zoo)]) {
@@ -177,5 +156,56 @@ describe('identify: bad input', () => {
     expect(fail([join(root, 'weights.txt'), '--zoo', join(root, 'ffnn')])).toMatch(/cannot tell the format/);
     expect(fail([join(root, 'nothing.safetensors'), '--zoo', join(root, 'ffnn')])).toMatch(/does not exist/);
     expect(fail(['--zoo', join(root, 'ffnn')])).toMatch(/give one checkpoint/);
+  });
+});
+
+/**
+ * The exact search against brute force on a zoo of 60 runs (enough that the bounds prune most
+ * runs): the distance from the query to every segment of every run, written here from the
+ * formula (closest point a + t (b - a), t = clamp((q - a).(b - a) / |b - a|^2, 0, 1)) in
+ * plain float64 loops, sorted; identify must report the same top 5 runs, epochs and distances,
+ * and the same margin.
+ */
+describe('identify against a brute-force scan', () => {
+  it('gives the exact top 5 and margin on 60 runs, with most runs pruned', async () => {
+    const dir = join(tempDir(), 'ffnn-60');
+    await trainZoo({ dir, config: tinyConfig('ffnn', { seedCount: 60, epochs: 4, trainSize: 300 }) });
+    const big = loadZoo(dir);
+    const space = ZooIndex.build(big);
+    const d = big.dim;
+    const at = (run: number, epoch: number) => (epoch * big.runs + run) * d;
+    let measured = 0;
+    for (let q = 0; q < 12; q++) {
+      const run = (q * 7) % big.runs;
+      const query = Float64Array.from(big.weights.subarray(at(run, 1 + (q % 3)), at(run, 1 + (q % 3)) + d), (v, j) => v + 0.02 * Math.sin(5 * j + q) * (1 + (q % 4)));
+      const reference = Array.from({ length: big.runs }, (_, r) => {
+        let best = { run: r, distance: Infinity, epoch: NaN };
+        for (let e = 0; e < big.epochs; e++) {
+          const [a, b] = [at(r, e), at(r, e + 1)];
+          let vv = 0;
+          let qv = 0;
+          for (let j = 0; j < d; j++) {
+            const v = big.weights[b + j] - big.weights[a + j];
+            vv += v * v;
+            qv += (query[j] - big.weights[a + j]) * v;
+          }
+          const t = Math.min(1, Math.max(0, qv / vv));
+          let ss = 0;
+          for (let j = 0; j < d; j++) ss += (query[j] - big.weights[a + j] - t * (big.weights[b + j] - big.weights[a + j])) ** 2;
+          if (Math.sqrt(ss) < best.distance) best = { run: r, distance: Math.sqrt(ss), epoch: e + t };
+        }
+        return best;
+      }).sort((x, y) => x.distance - y.distance || x.run - y.run);
+      const id = identify(space, query);
+      measured += id.runsMeasured;
+      expect(id.candidates.map((c) => c.run)).toEqual(reference.slice(0, 5).map((c) => c.run));
+      id.candidates.forEach((c, i) => {
+        expect(c.distance).toBeCloseTo(reference[i].distance, 9);
+        expect(c.epoch).toBeCloseTo(reference[i].epoch, 6);
+      });
+      expect(id.margin).toBeCloseTo(reference[1].distance / reference[0].distance, 9);
+    }
+    expect(measured / 12).toBeLessThan(big.runs / 2); // the bounds did prune: this is the search, not a scan
+    space.close();
   });
 });

@@ -1,5 +1,6 @@
 /** Arrow checkpoint files and resume state: round trips, plain types, atomic writes. */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +8,7 @@ import { checkpointsToIPC, parseCheckpoints, readCheckpointFile, type Checkpoint
 import { readResumeState, writeResumeState } from '../src/store/resumeState.ts';
 import { writeFileAtomic } from '../src/store/atomicWrite.ts';
 import { weightsSha256 } from '../src/store/sha256.ts';
-import { tempDir } from './helpers.ts';
+import { ROOT, tempDir } from './helpers.ts';
 
 function sampleRows(n: number, size: number): CheckpointRows {
   const weights = Float32Array.from({ length: n * size }, (_, i) => Math.sin(i) * 0.3);
@@ -88,12 +89,31 @@ describe('atomic writes', () => {
     expect(readdirSync(dir)).toEqual(['f.bin']);
   });
 
-  it('keep the old file when the write fails', () => {
+  it('keep the old bytes when writing the target itself fails (file size limit: EFBIG)', () => {
     const dir = tempDir();
     const path = join(dir, 'f.bin');
     writeFileAtomic(path, 'old');
-    expect(() => writeFileAtomic(join(dir, 'no-such-dir', 'f.bin'), 'new')).toThrow();
+    // a real OS failure on the real target: the child may not write files past 1 KiB
+    const code = `import { writeFileAtomic } from '${join(ROOT, 'src/store/atomicWrite.ts')}';
+      try { writeFileAtomic('${path}', new Uint8Array(64 * 1024).fill(7)); } catch (err) { console.log(err.code); process.exit(3); }`;
+    const r = spawnSync('bash', ['-c', `trap '' XFSZ; ulimit -f 1; exec "${process.execPath}" --import tsx --input-type=module -e "$0"`, code], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.stdout.trim(), r.stderr).toBe('EFBIG');
+    expect(r.status).toBe(3);
     expect(readFileSync(path, 'utf8')).toBe('old');
-    expect(existsSync(join(dir, 'no-such-dir'))).toBe(false);
+    expect(readdirSync(dir)).toEqual(['f.bin']);
+  });
+
+  it('keep the old bytes when the process fails between writing and renaming', () => {
+    const dir = tempDir();
+    const path = join(dir, 'f.bin');
+    writeFileAtomic(path, 'old');
+    expect(() =>
+      writeFileAtomic(path, 'new', () => {
+        expect(readdirSync(dir).some((f) => f.endsWith('.tmp'))).toBe(true); // the new bytes are complete beside it
+        throw new Error('disk unplugged');
+      }),
+    ).toThrow('disk unplugged');
+    expect(readFileSync(path, 'utf8')).toBe('old');
+    expect(readdirSync(dir)).toEqual(['f.bin']);
   });
 });
