@@ -151,7 +151,7 @@ describe('identify: bad input', () => {
     await exportModel(loadZoo(join(root, 'cnn')), 0, 1, 'safetensors', cnnFile);
     expect(fail([cnnFile, '--zoo', join(root, 'ffnn')])).toMatch(/no tensor 'fc1.weight'/);
     expect(fail([join(root, 'ffnn', 'checkpoints', 'epoch-0003.arrow'), '--zoo', join(root, 'ffnn')])).toMatch(/holds 6 checkpoints; pick one with --run/);
-    expect(fail([join(root, 'ffnn', 'manifest.json'), '--zoo', join(root, 'ffnn')])).toMatch(/no weightsManifest/);
+    expect(fail([join(root, 'ffnn', 'manifest.json'), '--zoo', join(root, 'ffnn')])).toMatch(/has no valid weightsManifest/);
     writeFileSync(join(root, 'weights.txt'), 'x');
     expect(fail([join(root, 'weights.txt'), '--zoo', join(root, 'ffnn')])).toMatch(/cannot tell the format/);
     expect(fail([join(root, 'nothing.safetensors'), '--zoo', join(root, 'ffnn')])).toMatch(/does not exist/);
