@@ -30,22 +30,30 @@ export function readShared(path: string): Uint8Array {
   }
 }
 
-/** Hashes files 0..count-1 as they are handed over: on a helper thread when `totalBytes` is large. */
+/**
+ * Hashes files 0..count-1 as they are handed over. With a helper thread (when `totalBytes` is
+ * large) both threads take the next unhashed file from a shared counter: the helper all the
+ * time, the caller whenever it would otherwise wait for a digest.
+ */
 export class FileHasher {
   private readonly digests: Uint8Array;
   private readonly done: Int32Array;
   private readonly ctl = new Int32Array(new SharedArrayBuffer(8));
   private readonly worker: Worker | null = null;
   private readonly port: MessagePort | null = null;
-  private readonly pending = new Set<number>();
+  private readonly files: (Uint8Array | undefined)[];
 
-  constructor(count: number, totalBytes: number) {
+  constructor(
+    private readonly count: number,
+    totalBytes: number,
+  ) {
     this.digests = new Uint8Array(new SharedArrayBuffer(32 * count));
     this.done = new Int32Array(new SharedArrayBuffer(4 * count));
+    this.files = new Array(count);
     if (totalBytes >= THREAD_MIN_BYTES) {
       const { port1, port2 } = new MessageChannel();
       this.worker = new Worker(new URL('./fileHashThread.mjs', import.meta.url), {
-        workerData: { control: this.ctl.buffer, digests: this.digests.buffer, done: this.done.buffer, port: port2 },
+        workerData: { control: this.ctl.buffer, digests: this.digests.buffer, done: this.done.buffer, port: port2, count },
         transferList: [port2],
         execArgv: [], // plain JavaScript: no TypeScript loader to start
       });
@@ -56,33 +64,34 @@ export class FileHasher {
 
   /** Hands file `index`'s bytes (from readShared) over for hashing. */
   submit(index: number, bytes: Uint8Array): void {
-    if (!this.port) {
-      this.pending.add(index);
-      return;
-    }
+    this.files[index] = bytes;
+    if (!this.port) return;
     this.port.postMessage({ index, bytes: bytes.buffer });
     Atomics.add(this.ctl, 0, 1);
     Atomics.notify(this.ctl, 0);
   }
 
-  /** The hex SHA-256 of file `index` (`bytes`, as submitted), waiting for the helper unless it has stopped. */
-  digest(index: number, bytes: Uint8Array): string {
-    if (this.pending.delete(index) || !this.worker) return sha256Hex(bytes);
+  /** The hex SHA-256 of file `index`, hashing files here while the helper is busy or gone. */
+  digest(index: number): string {
     const deadline = performance.now() + 10_000;
     while (Atomics.load(this.done, index) === 0) {
-      if (performance.now() > deadline) return sha256Hex(bytes); // the helper is gone: hash here
-      Atomics.wait(this.done, index, 0, 50);
+      const next = this.worker ? Atomics.add(this.ctl, 1, 1) : index;
+      if (next < this.count && this.files[next]) this.hashHere(next);
+      else if (performance.now() > deadline) this.hashHere(index); // the helper is gone
+      else Atomics.wait(this.done, index, 0, 20);
     }
+    this.files[index] = undefined;
     return Buffer.from(this.digests.subarray(32 * index, 32 * index + 32)).toString('hex');
   }
 
+  private hashHere(i: number): void {
+    this.digests.set(createHash('sha256').update(this.files[i]!).digest(), 32 * i);
+    Atomics.store(this.done, i, 1);
+  }
+
   close(): void {
-    if (this.port) {
-      this.port.postMessage({ index: -1 });
-      Atomics.add(this.ctl, 0, 1);
-      Atomics.notify(this.ctl, 0);
-      this.port.close();
-    }
+    Atomics.store(this.ctl, 1, this.count); // nothing left to claim
+    this.port?.close();
     void this.worker?.terminate();
   }
 }

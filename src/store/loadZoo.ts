@@ -5,7 +5,7 @@
  * (fileHashes.ts), so a damaged file is refused rather than analysed.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ZooConfig } from '../nn/zooConfig.ts';
 import { fileZooMeta, parseCheckpoints, type CheckpointFile, type CheckpointRows } from './checkpointFile.ts';
@@ -74,23 +74,23 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
   for (const path of paths) if (!existsSync(path)) throw new ZooError(`zoo ${zooDir} is missing ${path} (the manifest says epoch ${manifest.epochsCompleted} is complete)`);
   const hasher = recorded ? new FileHasher(last + 1, paths.reduce((sum, p) => sum + statSync(p).size, 0)) : null;
   try {
-    // file e+1 is read and handed to the hash thread while file e is checked and parsed
-    let next = readShared(paths[0]);
-    hasher?.submit(0, next);
+    // every file is read and handed over first, so hashing runs ahead of parsing on the helper thread
+    const files = paths.map((path, e) => {
+      const bytes = recorded ? readShared(path) : readFileSync(path);
+      hasher?.submit(e, bytes);
+      return bytes;
+    });
     for (let e = 0; e <= last; e++) {
-      const bytes = next;
-      if (e < last) {
-        next = readShared(paths[e + 1]);
-        hasher?.submit(e + 1, next);
-      }
+      const bytes = files[e];
       if (recorded) {
         const expected = recorded[checkpointFileName(e)];
-        const actual = hasher!.digest(e, bytes);
+        const actual = hasher!.digest(e);
         if (actual !== expected) {
           throw new ZooIntegrityError(`${paths[e]} is damaged: its bytes do not match the SHA-256 recorded in ${join(zooDir, MANIFEST_FILE)} (${String(expected).slice(0, 12)}…, found ${actual.slice(0, 12)}…); \`npm run verify -- --zoo ${zooDir}\` gives the full report`);
         }
       }
       addRows(zoo, e, parseCheckpoints(bytes, paths[e]), paths[e]);
+      files[e] = new Uint8Array(0); // parsed: let it go
     }
   } finally {
     hasher?.close();
