@@ -75,7 +75,7 @@ describe('a bit flipped inside a well-formed checkpoint file', () => {
   });
 
   it('is refused by loadZoo before it is parsed, naming the file', () => {
-    expect(() => loadZoo(dir)).toThrow(/epoch-0002\.arrow is damaged: its bytes do not match the SHA-256 the manifest recorded .*npm run verify -- --zoo/);
+    expect(() => loadZoo(dir)).toThrow(/epoch-0002\.arrow is damaged: its bytes do not match the SHA-256 recorded in .*manifest\.json .*npm run verify -- --zoo/);
     expect(loadZoo(dir, { verify: false }).n).toBe(16); // --no-verify reads it anyway
   });
 
