@@ -89,11 +89,13 @@ describe('a bit flipped inside a well-formed checkpoint file', () => {
     expect(verifyZoo(legacy).problems.map(formatFinding)).toEqual([expect.stringMatching(/epoch-0002\.arrow \(row 1, run 1, epoch 2\): weights do not match their SHA-256/)]);
   });
 
-  it('is named by npm run verify with exit code 1', () => {
+  it('is named, file and row, by npm run verify with exit code 1', () => {
     const r = runCliSync('src/cli/verify.ts', ['--zoo', dir]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/DAMAGED: 1 problem/);
+    expect(r.stdout).toMatch(/DAMAGED: 2 problem/);
     expect(r.stdout).toMatch(/epoch-0002\.arrow \(epoch 2\): bytes do not match the SHA-256 the manifest recorded/);
+    // read row by row in a child process (a damaged file may hang the reader), it names the row
+    expect(r.stdout).toMatch(/epoch-0002\.arrow \(row 1, run 1, epoch 2\): weights do not match their SHA-256/);
   });
 
   it.each([
@@ -157,7 +159,7 @@ describe('npm run verify names each kind of damage', () => {
     [
       'a truncated checkpoint file',
       (dir: string) => writeFileSync(checkpointPath(dir, 0), readFileSync(checkpointPath(dir, 0)).subarray(0, 5000)),
-      [/epoch-0000\.arrow \(epoch 0\): bytes do not match the SHA-256 the manifest recorded/],
+      [/epoch-0000\.arrow \(epoch 0\): bytes do not match the SHA-256 the manifest recorded/, /epoch-0000\.arrow \(epoch 0\): and cannot be read row by row: is not an Arrow IPC file/],
     ],
     [
       'a damaged index',

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { seedOf } from '../nn/zooConfig.ts';
 import { isUserError } from '../core/errors.ts';
 import { tempFiles } from './atomicWrite.ts';
-import { fileZooMeta, parseCheckpoints } from './checkpointFile.ts';
+import { summarizeCheckpoints, summarizeInChild, type CheckpointSummary } from './checkpointSummary.ts';
 import { sha256Hex } from './fileHashes.ts';
 import { indexPaths, readIndex } from './indexFile.ts';
 import { zooDigest } from './loadZoo.ts';
@@ -88,35 +88,30 @@ export function verifyZoo(zooDir: string): VerifyReport {
     }
     const bytes = readFileSync(path);
     const recorded = manifest.files?.[checkpointFileName(e)];
+    let summary: CheckpointSummary | { error: string };
     if (manifest.files && sha256Hex(bytes) !== recorded) {
-      // not parsed: a damaged Arrow file can hang the parser
       add({ epoch: e, what: `bytes do not match the SHA-256 the manifest recorded (${String(recorded).slice(0, 12)}…, found ${sha256Hex(bytes).slice(0, 12)}…)` });
+      summary = summarizeInChild(path); // a damaged Arrow file can hang the reader: not in this process
+      if ('error' in summary) summary = { error: `and cannot be read row by row: ${summary.error}` };
+    } else {
+      try {
+        summary = summarizeCheckpoints(bytes, path);
+      } catch (err) {
+        if (!isUserError(err)) throw err;
+        summary = { error: withoutPath((err as Error).message, path) };
+      }
+    }
+    if ('error' in summary) {
+      add({ epoch: e, what: summary.error });
       problems.push(...found);
       continue;
     }
-    let file;
-    try {
-      file = parseCheckpoints(bytes, path);
-    } catch (err) {
-      if (!isUserError(err)) throw err;
-      add({ epoch: e, what: withoutPath((err as Error).message, path) });
-      problems.push(...found);
-      continue;
-    }
-    const { rows, metadata } = file;
-    let fileArch: string | null = null;
-    try {
-      fileArch = fileZooMeta(metadata, path).config?.arch ?? null;
-    } catch (err) {
-      add({ epoch: e, what: withoutPath((err as Error).message, path) });
-    }
-    if (fileArch !== manifest.config.arch) add({ epoch: e, what: `holds ${fileArch ?? 'unlabelled'} checkpoints, the manifest says ${manifest.config.arch}` });
+    const rows = summary;
+    if (rows.arch !== manifest.config.arch) add({ epoch: e, what: `holds ${rows.arch ?? 'unlabelled'} checkpoints, the manifest says ${manifest.config.arch}` });
     if (rows.size !== dim) add({ epoch: e, what: `rows hold ${rows.size} weights, the manifest's architecture ${dim}` });
     const n = rows.run.length;
     if (n !== runs) add({ epoch: e, what: `${n} rows, the manifest has ${runs} runs` });
     if (rows.size === dim) {
-      const weights = rows.weights;
-      const actual = Array.from({ length: n }, (_, i) => weightsSha256(weights.subarray(i * dim, (i + 1) * dim)));
       const seen = new Set<number>();
       for (let i = 0; i < n; i++) {
         const run = rows.run[i];
@@ -125,10 +120,8 @@ export function verifyZoo(zooDir: string): VerifyReport {
         seen.add(run);
         if (rows.epoch[i] !== e) add({ ...at, what: `epoch column says ${rows.epoch[i]}, the file is epoch ${e}` });
         if (run >= 0 && run < runs && rows.seed[i] !== seedOf(manifest.config, run)) add({ ...at, what: `seed ${rows.seed[i]}, the config gives run ${run} seed ${seedOf(manifest.config, run)}` });
-        if (actual[i] !== rows.sha256[i]) add({ ...at, what: `weights do not match their SHA-256 (stored ${String(rows.sha256[i]).slice(0, 12)}…, computed ${actual[i].slice(0, 12)}…)` });
-        const w = weights.subarray(i * dim, (i + 1) * dim);
-        const bad = w.findIndex((v) => !Number.isFinite(v));
-        if (bad >= 0) add({ ...at, what: `weight ${bad} is ${w[bad]} (not finite)` });
+        if (rows.actualSha256[i] !== rows.sha256[i]) add({ ...at, what: `weights do not match their SHA-256 (stored ${String(rows.sha256[i]).slice(0, 12)}…, computed ${rows.actualSha256[i].slice(0, 12)}…)` });
+        if (rows.nonFinite[i] >= 0) add({ ...at, what: `weight ${rows.nonFinite[i]} is ${rows.nonFiniteValue[i]} (not finite)` });
         if (run === i) sha[e][i] = rows.sha256[i];
         const parent = rows.parentSha256[i];
         if (e === 0 && parent !== null) add({ ...at, what: 'has a parent_sha256 at epoch 0 (must be null)' });
