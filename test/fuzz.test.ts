@@ -25,11 +25,12 @@ import { Rng } from '../src/nn/rng.ts';
 import { presetConfig } from '../src/nn/presets.ts';
 import { trainZoo } from '../src/nn/trainZoo.ts';
 import { columnsToIPC, type Column } from '../src/store/arrowColumns.ts';
+import { checkpointsToIPC } from '../src/store/checkpointFile.ts';
 import { exportModel } from '../src/store/exportModel.ts';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { readManifest } from '../src/store/manifest.ts';
 import { npyBytes, readNpy } from '../src/store/npy.ts';
-import { readModel } from '../src/store/readModel.ts';
+import { readCheckpointFileWithin, readModel } from '../src/store/readModel.ts';
 import { recoverZoo } from '../src/store/zooCommit.ts';
 import { weightsSha256 } from '../src/store/sha256.ts';
 import { ROOT, runCliSync, tempDir, treeFingerprint } from './helpers.ts';
@@ -423,4 +424,24 @@ afterAll(() => {
     table[kind][outcome] = (table[kind][outcome] ?? 0) + 1;
   }
   console.log(`fuzz outcomes (${outcomes.length} cases):\n${JSON.stringify(table, null, 1)}`);
+});
+
+describe('a checkpoint file that makes the Arrow reader loop forever', () => {
+  it('is refused within the time limit when it comes from outside a zoo (no recorded hash)', () => {
+    // a fixed one-row file; flipping the top bit of byte 94 (in the schema message) sends
+    // apache-arrow's reader into an endless loop
+    const weights = Float32Array.from({ length: 2160 }, (_, i) => Math.sin(i) / 10);
+    const rows = { size: 2160, run: Int32Array.of(0), seed: Uint32Array.of(0), epoch: Int32Array.of(1), step: Int32Array.of(10), trainLoss: Float64Array.of(0.1), testLoss: Float64Array.of(0.1), testAccuracy: Float64Array.of(0.5), sha256: [weightsSha256(weights)], parentSha256: [null], weights };
+    const bytes = Buffer.from(checkpointsToIPC(rows, { 'weightspace.zoo': JSON.stringify({ config: { arch: 'ffnn' } }) }));
+    bytes[94] ^= 0x80;
+    const path = join(tempDir(), 'loops.arrow');
+    writeFileSync(path, bytes);
+    // the test data is what it claims: read in this process's way, it does not finish
+    const code = `import { readArrowFile } from '${join(ROOT, 'src/store/arrowFile.ts')}'; import { readFileSync } from 'node:fs'; try { readArrowFile(readFileSync('${path}')); } catch {} console.log('finished');`;
+    const direct = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', timeout: 4000 });
+    expect(direct.stdout).not.toContain('finished');
+    const t = performance.now();
+    expect(() => readCheckpointFileWithin(path, 2500)).toThrow(/loops\.arrow could not be read within 2\.5 s \(a damaged Arrow file can make the reader loop\)/);
+    expect(performance.now() - t).toBeLessThan(4000);
+  });
 });

@@ -20,7 +20,7 @@ import { sha256Hex } from './fileHashes.ts';
 import { join } from 'node:path';
 import type { ZooConfig } from '../nn/zooConfig.ts';
 import { tempFiles } from './atomicWrite.ts';
-import { readCheckpointFile, writeCheckpointFile, type CheckpointRows } from './checkpointFile.ts';
+import { parseCheckpoints, writeCheckpointFile, type CheckpointRows } from './checkpointFile.ts';
 import { CHECKPOINT_DIR, checkpointFileName, checkpointPath, configDifferences, MANIFEST_FILE, readManifest, RESUME_FILE, writeManifest, ZooError, type ZooManifest } from './manifest.ts';
 import { readResumeState, writeResumeState, type ResumeState } from './resumeState.ts';
 import { weightsSha256 } from './sha256.ts';
@@ -115,7 +115,7 @@ export function recoverZoo(dir: string, manifest: ZooManifest, onWrite?: WriteOb
   if (!state && manifest.epochsCompleted >= 0 && manifest.status !== 'complete') {
     throw new ZooError(`${join(dir, RESUME_FILE)} is missing, so ${dir} cannot continue training (its committed epochs still load); pass --overwrite to retrain it`);
   }
-  if (state && state.epoch === manifest.epochsCompleted && !epochAgrees(dir, state, state.epoch)) {
+  if (state && state.epoch === manifest.epochsCompleted && !epochAgrees(dir, state, state.epoch, manifest.files?.[checkpointFileName(state.epoch)])) {
     throw new ZooError(`${join(dir, RESUME_FILE)} does not match ${checkpointPath(dir, state.epoch)} (different weights); run \`npm run verify -- --zoo ${dir}\`, or --overwrite to retrain`);
   }
   if (manifest.status !== 'complete' && manifest.epochsCompleted === manifest.config.epochs) {
@@ -130,11 +130,16 @@ export function recoverZoo(dir: string, manifest: ZooManifest, onWrite?: WriteOb
   return manifest.status === 'complete' ? null : state;
 }
 
-/** True when epoch `epoch`'s checkpoint file holds exactly the float32 weights of `state`. */
-function epochAgrees(dir: string, state: ResumeState, epoch: number): boolean {
+/**
+ * True when epoch `epoch`'s checkpoint file holds exactly the float32 weights of `state`.
+ * With `recordedSha256` (a committed file), its bytes must match that before they are parsed.
+ */
+function epochAgrees(dir: string, state: ResumeState, epoch: number, recordedSha256?: string): boolean {
   const path = checkpointPath(dir, epoch);
   if (!existsSync(path)) return false;
-  const { rows } = readCheckpointFile(path);
+  const bytes = readFileSync(path);
+  if (recordedSha256 !== undefined && sha256Hex(bytes) !== recordedSha256) return false;
+  const { rows } = parseCheckpoints(bytes, path);
   if (rows.size !== state.size || rows.run.length !== state.runs) return false;
   const w32 = Float32Array.from(state.weights);
   for (let r = 0; r < state.runs; r++) {
