@@ -26,7 +26,7 @@ import { readResumeState, writeResumeState, type ResumeState } from './resumeSta
 import { weightsSha256 } from './sha256.ts';
 
 /** Files derived from a zoo's checkpoints (identify's index, saved SVD bases): stale once it is replaced. */
-const DERIVED_FILE = /^(index(-svd)?|svd-\d+)\.arrow$/;
+const DERIVED_FILE = /^(index\.json|index(-svd)?\.arrow|svd-\d+\.arrow)$/;
 
 /** One write of the commit protocol, for progress and crash tests. */
 export interface WriteEvent {
