@@ -157,6 +157,15 @@ describe('npm run verify names each kind of damage', () => {
       [/manifest\.json: the tensors add up to 2160 weights, the architecture says 2000/],
     ],
     [
+      'a manifest with another learning rate than the files (hashes recorded consistently)',
+      (dir: string) => {
+        const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+        m.config.learningRate = 0.3;
+        writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+      },
+      [0, 1, 2, 3].map((e) => new RegExp(`epoch-000${e}\\.arrow \\(epoch ${e}\\): was trained with another config than the manifest says \\(learningRate 0\\.3 -> 0\\.03\\)`)),
+    ],
+    [
       'a truncated checkpoint file',
       (dir: string) => writeFileSync(checkpointPath(dir, 0), readFileSync(checkpointPath(dir, 0)).subarray(0, 5000)),
       [/epoch-0000\.arrow \(epoch 0\): bytes do not match the SHA-256 the manifest recorded/, /epoch-0000\.arrow \(epoch 0\): and cannot be read row by row: is not an Arrow IPC file/],

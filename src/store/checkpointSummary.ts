@@ -12,8 +12,9 @@ import { weightsSha256 } from './sha256.ts';
 
 export interface CheckpointSummary {
   size: number;
-  /** The architecture the file's metadata names; null when it names none. */
+  /** The architecture and config the file's metadata names; null when it names none. */
   arch: string | null;
+  config: Record<string, unknown> | null;
   run: number[];
   epoch: number[];
   seed: number[];
@@ -36,6 +37,7 @@ export function summarizeCheckpoints(bytes: Uint8Array, path: string): Checkpoin
   return {
     size: d,
     arch: fileZooMeta(metadata, path).config?.arch ?? null,
+    config: fileZooMeta(metadata, path).config ?? null,
     run: Array.from(rows.run),
     epoch: Array.from(rows.epoch),
     seed: Array.from(rows.seed),

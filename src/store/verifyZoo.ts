@@ -17,14 +17,14 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { seedOf } from '../nn/zooConfig.ts';
+import { seedOf, type ZooConfig } from '../nn/zooConfig.ts';
 import { isUserError } from '../core/errors.ts';
 import { tempFiles } from './atomicWrite.ts';
 import { summarizeCheckpoints, summarizeInChild, type CheckpointSummary } from './checkpointSummary.ts';
 import { sha256Hex } from './fileHashes.ts';
 import { indexPaths, readIndex } from './indexFile.ts';
 import { zooDigest } from './loadZoo.ts';
-import { CHECKPOINT_DIR, checkpointFileName, checkpointPath, MANIFEST_FILE, readManifest, RESUME_FILE, type ZooManifest } from './manifest.ts';
+import { CHECKPOINT_DIR, checkpointFileName, checkpointPath, configDifferences, MANIFEST_FILE, readManifest, RESUME_FILE, type ZooManifest } from './manifest.ts';
 import { readResumeState } from './resumeState.ts';
 import { weightsSha256 } from './sha256.ts';
 
@@ -108,6 +108,9 @@ export function verifyZoo(zooDir: string): VerifyReport {
     }
     const rows = summary;
     if (rows.arch !== manifest.config.arch) add({ epoch: e, what: `holds ${rows.arch ?? 'unlabelled'} checkpoints, the manifest says ${manifest.config.arch}` });
+    else if (rows.config && configDifferences(manifest.config, rows.config as unknown as ZooConfig)) {
+      add({ epoch: e, what: `was trained with another config than the manifest says (${configDifferences(manifest.config, rows.config as unknown as ZooConfig)})` });
+    }
     if (rows.size !== dim) add({ epoch: e, what: `rows hold ${rows.size} weights, the manifest's architecture ${dim}` });
     const n = rows.run.length;
     if (n !== runs) add({ epoch: e, what: `${n} rows, the manifest has ${runs} runs` });
