@@ -2,7 +2,7 @@
  * SHA-256 of files, checked *before* they are parsed: apache-arrow's reader can loop forever
  * or allocate without bound on a damaged file, so a file is handed to it only once its bytes
  * match the hash recorded when it was written. On a zoo of many files a helper thread hashes
- * file e+1 while the main thread parses file e, so the check costs little more than one file.
+ * files while the main thread parses those already checked (FileHasher).
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';

@@ -6,9 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Architecture } from '../nn/architectures.ts';
-import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
-import { startTsWorker } from '../util/tsWorker.ts';
-import { CheckpointFileError, fileZooMeta, type CheckpointFile, type CheckpointRows } from './checkpointFile.ts';
+import { CheckpointFileError, fileZooMeta, readCheckpointFileWithin } from './checkpointFile.ts';
 import { readSafetensors } from './safetensors.ts';
 import { readTfjsModel } from './tfjsModel.ts';
 
@@ -62,23 +60,4 @@ function readAnyFormat(path: string, arch: Architecture, options: ReadModelOptio
   if (picked.length > 1) throw new CheckpointFileError(`${path} holds ${picked.length} checkpoints; pick one with --run (and --epoch)`);
   const i = picked[0];
   return { weights: rows.weights.slice(i * rows.size, (i + 1) * rows.size), format, description: `${path} (run ${rows.run[i]}, epoch ${rows.epoch[i]})` };
-}
-
-/**
- * A checkpoint file from outside a zoo, read in a worker thread that is stopped after
- * `timeoutMs`: no recorded hash vouches for such a file, and a damaged Arrow file can make
- * apache-arrow's reader loop forever.
- */
-export function readCheckpointFileWithin(path: string, timeoutMs = 20_000): CheckpointFile {
-  if (!existsSync(path)) throw new CheckpointFileError(`cannot read checkpoint file ${path}: ENOENT`);
-  const { port1, port2 } = new MessageChannel();
-  const done = new Int32Array(new SharedArrayBuffer(4));
-  const worker = startTsWorker(new URL('./checkpointReadWorker.ts', import.meta.url), { path, port: port2, done: done.buffer }, [port2]);
-  const status = Atomics.wait(done, 0, 0, timeoutMs);
-  void worker.terminate();
-  const reply = receiveMessageOnPort(port1)?.message as { rows: CheckpointRows; metadata: [string, string][] } | { error: string; userError: boolean } | undefined;
-  port1.close();
-  if (status === 'timed-out' || !reply) throw new CheckpointFileError(`${path} could not be read within ${timeoutMs / 1000} s (a damaged Arrow file can make the reader loop); check where it came from`);
-  if ('error' in reply) throw reply.userError ? new CheckpointFileError(reply.error) : new Error(reply.error);
-  return { rows: reply.rows, metadata: new Map(reply.metadata) };
 }

@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { seedOf, type ZooConfig } from '../nn/zooConfig.ts';
 import { isUserError } from '../core/errors.ts';
 import { tempFiles } from './atomicWrite.ts';
-import { summarizeCheckpoints, summarizeInChild, type CheckpointSummary } from './checkpointSummary.ts';
+import { parseCheckpoints, readCheckpointFileWithin } from './checkpointFile.ts';
+import { summarizeCheckpoints, type CheckpointSummary } from './checkpointSummary.ts';
 import { sha256Hex } from './fileHashes.ts';
 import { indexPaths, readIndex } from './indexFile.ts';
 import { zooDigest } from './loadZoo.ts';
@@ -88,18 +89,17 @@ export function verifyZoo(zooDir: string): VerifyReport {
     }
     const bytes = readFileSync(path);
     const recorded = manifest.files?.[checkpointFileName(e)];
+    const actual = sha256Hex(bytes);
+    const mismatch = manifest.files !== undefined && actual !== recorded;
+    if (mismatch) add({ epoch: e, what: `bytes do not match the SHA-256 the manifest recorded (${String(recorded).slice(0, 12)}…, found ${actual.slice(0, 12)}…)` });
     let summary: CheckpointSummary | { error: string };
-    if (manifest.files && sha256Hex(bytes) !== recorded) {
-      add({ epoch: e, what: `bytes do not match the SHA-256 the manifest recorded (${String(recorded).slice(0, 12)}…, found ${sha256Hex(bytes).slice(0, 12)}…)` });
-      summary = summarizeInChild(path); // a damaged Arrow file can hang the reader: not in this process
-      if ('error' in summary) summary = { error: `and cannot be read row by row: ${summary.error}` };
-    } else {
-      try {
-        summary = summarizeCheckpoints(bytes, path);
-      } catch (err) {
-        if (!isUserError(err)) throw err;
-        summary = { error: withoutPath((err as Error).message, path) };
-      }
+    try {
+      // a file that failed its hash may hang the Arrow reader: it is read in a worker with a time limit
+      summary = summarizeCheckpoints(mismatch ? readCheckpointFileWithin(path) : parseCheckpoints(bytes, path), path);
+    } catch (err) {
+      if (!isUserError(err)) throw err;
+      const what = withoutPath((err as Error).message, path);
+      summary = { error: mismatch ? `and cannot be read row by row: ${what}` : what };
     }
     if ('error' in summary) {
       add({ epoch: e, what: summary.error });

@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fr
 import { sha256Hex } from './fileHashes.ts';
 import { join } from 'node:path';
 import type { ZooConfig } from '../nn/zooConfig.ts';
-import { tempFiles } from './atomicWrite.ts';
+import { TEMP_SUFFIX, tempFiles } from './atomicWrite.ts';
 import { parseCheckpoints, writeCheckpointFile, type CheckpointRows } from './checkpointFile.ts';
 import { CHECKPOINT_DIR, checkpointFileName, checkpointPath, configDifferences, MANIFEST_FILE, readManifest, RESUME_FILE, writeManifest, ZooError, type ZooManifest } from './manifest.ts';
 import { readResumeState, writeResumeState, type ResumeState } from './resumeState.ts';
@@ -64,8 +64,8 @@ export function inspectZooDir(dir: string, config: ZooConfig, overwrite: boolean
 /** True when `dir` holds only what a killed first write leaves: temp files and an empty checkpoints/ folder. */
 function isAbortedStart(dir: string): boolean {
   return readdirSync(dir).every((name) => {
-    if (name === CHECKPOINT_DIR) return readdirSync(join(dir, name)).every((f) => f.endsWith('.tmp'));
-    return name.endsWith('.tmp');
+    if (name === CHECKPOINT_DIR) return readdirSync(join(dir, name)).every((f) => f.endsWith(TEMP_SUFFIX));
+    return name.endsWith(TEMP_SUFFIX);
   });
 }
 
@@ -75,7 +75,7 @@ export function startZooDir(dir: string, plan: ZooDirPlan, manifest: ZooManifest
   try {
     if (plan.kind === 'replace') {
       for (const name of readdirSync(dir)) {
-        if (name === CHECKPOINT_DIR || name === RESUME_FILE || name === MANIFEST_FILE || DERIVED_FILE.test(name) || name.endsWith('.tmp')) rmSync(join(dir, name), { recursive: true, force: true });
+        if (name === CHECKPOINT_DIR || name === RESUME_FILE || name === MANIFEST_FILE || DERIVED_FILE.test(name) || name.endsWith(TEMP_SUFFIX)) rmSync(join(dir, name), { recursive: true, force: true });
       }
     }
     for (const tmp of tempFiles(dir, join(dir, CHECKPOINT_DIR))) rmSync(tmp);
