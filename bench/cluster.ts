@@ -6,9 +6,9 @@
  */
 import { agnes } from 'ml-hclust';
 import { Matrix, SVD } from 'ml-matrix';
-import { clusterZoo } from '../src/analysis/clusterZoo.ts';
-import { singleLinkage } from '../src/analysis/linkage.ts';
-import { TruncatedSVD } from '../src/analysis/svd.ts';
+import { clusterZoo } from '../src/cluster/clusterZoo.ts';
+import { singleLinkage } from '../src/cluster/linkage.ts';
+import { TruncatedSVD } from '../src/reduce/svd.ts';
 import { syntheticZoo } from './syntheticZoo.ts';
 import { existsSync } from 'node:fs';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';

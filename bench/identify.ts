@@ -4,12 +4,13 @@
  * measured here on the same queries: an exact brute-force scan of every segment of every run.
  */
 import { existsSync } from 'node:fs';
-import { identify } from '../src/analysis/identify.ts';
-import { segmentDistance } from '../src/analysis/trajectory.ts';
-import { ZooIndex } from '../src/analysis/zooIndex.ts';
-import { Rng } from '../src/nn/rng.ts';
+import { identify } from '../src/identify/identify.ts';
+import { segmentDistance } from '../src/identify/trajectory.ts';
+import { ZooIndex } from '../src/identify/zooIndex.ts';
+import { Rng } from '../src/core/rng.ts';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { syntheticZoo } from './syntheticZoo.ts';
+import { checkpointWeights, zooRowIndex } from '../src/core/zoo.ts';
 
 const PAPER_ZOO = 'zoo/ffnn-paper';
 const QUERIES = 200;
@@ -25,7 +26,7 @@ function perturbedQueries(zoo: Zoo, count: number): { run: number; weights: Floa
   return Array.from({ length: count }, () => {
     const run = rng.nextInt(zoo.runs);
     const epoch = 1 + rng.nextInt(zoo.epochs);
-    const w = zoo.weights.slice((epoch * zoo.runs + run) * d, (epoch * zoo.runs + run + 1) * d);
+    const w = checkpointWeights(zoo, run, epoch).slice();
     let ss = 0;
     for (const v of w) ss += v * v;
     const sigma = 0.01 * Math.sqrt(ss / d);
@@ -39,7 +40,7 @@ function bruteForceRun(zoo: Zoo, q: Float32Array): number {
   let bestRun = -1;
   for (let r = 0; r < zoo.runs; r++) {
     for (let e = 0; e < zoo.epochs; e++) {
-      const dist = segmentDistance(q, 0, zoo.weights, (e * zoo.runs + r) * zoo.dim, ((e + 1) * zoo.runs + r) * zoo.dim, zoo.dim).distance;
+      const dist = segmentDistance(q, 0, zoo.weights, zooRowIndex(zoo.runs, r, e) * zoo.dim, zooRowIndex(zoo.runs, r, e + 1) * zoo.dim, zoo.dim).distance;
       if (dist < best) [best, bestRun] = [dist, r];
     }
   }

@@ -4,7 +4,8 @@
  * steps (a drift shared by all runs plus its own noise), like SGD trajectories in weight space.
  */
 import type { Zoo } from '../src/store/loadZoo.ts';
-import { Rng } from '../src/nn/rng.ts';
+import { Rng } from '../src/core/rng.ts';
+import { zooRowIndex } from '../src/core/zoo.ts';
 
 export function syntheticZoo(runs: number, epochs: number, dim: number, seed = 1): Zoo {
   const rng = new Rng(seed, 99);
@@ -19,8 +20,7 @@ export function syntheticZoo(runs: number, epochs: number, dim: number, seed = 1
         const step = 0.02 / Math.sqrt(e);
         for (let j = 0; j < dim; j++) x[j] += step * (0.5 * drift[j] + rng.nextNormal());
       }
-      // rows ordered epoch-major, like loadZoo
-      weights.set(x, (e * runs + r) * dim);
+      weights.set(x, zooRowIndex(runs, r, e) * dim);
     }
   }
   const rowRun = Int32Array.from({ length: n }, (_, i) => i % runs);

@@ -9,28 +9,28 @@ import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
 import { toImageSet, type ImageSet } from '../src/data/imageSet.ts';
 import { loadMnist } from '../src/data/mnist.ts';
-import { ARCHITECTURES, type ArchName } from '../src/nn/architectures.ts';
-import { kaimingNormal } from '../src/nn/init.ts';
-import { createKernel } from '../src/nn/kernel.ts';
-import { LockstepTrainer } from '../src/nn/lockstep.ts';
-import { presetConfig, PAPER_SCALE } from '../src/nn/presets.ts';
-import { trainZoo } from '../src/nn/trainZoo.ts';
+import { ARCHITECTURES, type ArchName } from '../src/core/architectures.ts';
+import { kaimingNormal } from '../src/train/init.ts';
+import { createModel } from '../src/train/models/factory.ts';
+import { LockstepTrainer } from '../src/train/lockstep.ts';
+import { presetConfig, PAPER_SCALE } from '../src/core/presets.ts';
+import { trainZoo } from '../src/train/trainZoo.ts';
 import { writeCheckpointFile } from '../src/store/checkpointFile.ts';
 import { checkpointFileName, checkpointPath, softwareVersions, writeManifest, ZOO_FORMAT } from '../src/store/manifest.ts';
 import { loadZoo } from '../src/store/loadZoo.ts';
 import { weightsSha256 } from '../src/store/sha256.ts';
 import { verifyZoo } from '../src/store/verifyZoo.ts';
-import { ENGINE } from '../src/nn/trainZoo.ts';
-import { tfjsForward } from '../src/nn/tfjsReference.ts';
+import { ENGINE } from '../src/train/trainZoo.ts';
+import { tfjsForward } from '../test/support/tfjsReference.ts';
 
 const TRAIN_SIZE = 10000;
 
-/** Kernel throughput of one thread: LockstepTrainer.trainEpoch alone, best of `repeats` epochs. */
+/** Model throughput of one thread: LockstepTrainer.trainEpoch alone, best of `repeats` epochs. */
 function engineOneThread(arch: ArchName, train: ImageSet, test: ImageSet, runs: number, repeats: number): number {
   const config = presetConfig('default', arch, { seedCount: runs, trainSize: train.n });
   const P = ARCHITECTURES[arch].size;
   const seeds = Array.from({ length: runs }, (_, i) => i);
-  const trainer = new LockstepTrainer(createKernel(arch), config, seeds, new Float64Array(runs * P), new Float64Array(runs * P), train, test);
+  const trainer = new LockstepTrainer(createModel(arch), config, seeds, new Float64Array(runs * P), new Float64Array(runs * P), train, test);
   trainer.initialise();
   let best = 0;
   for (let e = 1; e <= repeats; e++) {

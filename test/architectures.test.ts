@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CNN, FFNN, architecture } from '../src/nn/architectures.ts';
-import { kaimingNormal } from '../src/nn/init.ts';
+import { CNN, FFNN, architecture } from '../src/core/architectures.ts';
+import { kaimingNormal } from '../src/train/init.ts';
 
 describe('architectures (paper Table 1)', () => {
   it('FFNN has exactly 2,160 weights: 196x10 + 10x10 + 10x10', () => {

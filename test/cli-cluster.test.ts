@@ -2,7 +2,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { trainZoo } from '../src/nn/trainZoo.ts';
+import { trainZoo } from '../src/train/trainZoo.ts';
 import { checkpointPath } from '../src/store/manifest.ts';
 import { runCliSync, tempDir, tinyConfig } from './helpers.ts';
 

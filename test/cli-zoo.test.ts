@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { presetConfig } from '../src/nn/presets.ts';
-import { trainZoo } from '../src/nn/trainZoo.ts';
+import { presetConfig } from '../src/core/presets.ts';
+import { trainZoo } from '../src/train/trainZoo.ts';
 import { checkpointPath, readManifest } from '../src/store/manifest.ts';
 import { runCliSync, startCli, tempDir } from './helpers.ts';
 

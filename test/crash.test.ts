@@ -9,11 +9,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/nn/rng.ts';
-import { trainZoo } from '../src/nn/trainZoo.ts';
+import { Rng } from '../src/core/rng.ts';
+import { trainZoo } from '../src/train/trainZoo.ts';
 import { loadZoo } from '../src/store/loadZoo.ts';
 import { readManifest } from '../src/store/manifest.ts';
-import { presetConfig } from '../src/nn/presets.ts';
+import { presetConfig } from '../src/core/presets.ts';
 import { ROOT, runCliSync, startCli, tempDir, treeFingerprint } from './helpers.ts';
 
 const EPOCHS = 3;

@@ -28,8 +28,8 @@ describe('runCli', () => {
     [`const { ZooError } = await import('./src/store/manifest.ts'); throw new ZooError('no zoo at x')`, 'error: no zoo at x'],
     [`const { CheckpointFileError } = await import('./src/store/checkpointFile.ts'); throw new CheckpointFileError('f.arrow is bad')`, 'error: f.arrow is bad'],
     [`const { MnistError } = await import('./src/data/mnist.ts'); throw new MnistError('m')`, 'error: m'],
-    [`const { ZooConfigError } = await import('./src/nn/zooConfig.ts'); throw new ZooConfigError('c')`, 'error: c'],
-    [`const { presetConfig } = await import('./src/nn/presets.ts'); presetConfig('huge', 'ffnn')`, /^error: unknown preset 'huge'/],
+    [`const { ZooConfigError } = await import('./src/core/zooConfig.ts'); throw new ZooConfigError('c')`, 'error: c'],
+    [`const { presetConfig } = await import('./src/core/presets.ts'); presetConfig('huge', 'ffnn')`, /^error: unknown preset 'huge'/],
   ])('shows bad input (%s) as one line with exit code 2', (body, message) => {
     const r = command(body);
     expect(r.code).toBe(2);

@@ -6,11 +6,11 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toImageSet, type ImageSet } from '../src/data/imageSet.ts';
 import { loadMnist } from '../src/data/mnist.ts';
-import { ARCHITECTURES } from '../src/nn/architectures.ts';
-import { kaimingNormal } from '../src/nn/init.ts';
-import { createKernel } from '../src/nn/kernel.ts';
-import { Rng } from '../src/nn/rng.ts';
-import { tfjsForward } from '../src/nn/tfjsReference.ts';
+import { ARCHITECTURES } from '../src/core/architectures.ts';
+import { kaimingNormal } from '../src/train/init.ts';
+import { createModel } from '../src/train/models/factory.ts';
+import { Rng } from '../src/core/rng.ts';
+import { tfjsForward } from './support/tfjsReference.ts';
 
 function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0;
@@ -47,11 +47,11 @@ describe.each(['ffnn', 'cnn'] as const)('%s gradients equal tfjs autodiff', (arc
     kaimingNormal(arch, seed, w);
     if (gain) for (let i = 0; i < w.length; i++) w[i] *= gain;
 
-    const kernel = createKernel(archName);
+    const model = createModel(archName);
     const grad = new Float64Array(arch.size);
     const scale = 2 / (batch.length * 10);
     let sse = 0;
-    for (const s of batch) sse += kernel.accumulateGradient(w, 0, grad, set, s, scale);
+    for (const s of batch) sse += model.accumulateGradient(w, 0, grad, set, s, scale);
     const engineLoss = sse / (batch.length * 10);
 
     const x = tf.tensor2d(batch.flatMap((s) => Array.from(set.images.subarray(s * 196, (s + 1) * 196))), [batch.length, 196]);
@@ -77,13 +77,13 @@ describe('engine predictions equal tfjs forward pass', () => {
     const arch = ARCHITECTURES[archName];
     const w = new Float64Array(arch.size);
     kaimingNormal(arch, 3, w);
-    const kernel = createKernel(archName);
+    const model = createModel(archName);
     const out = new Float64Array(10);
     const x = tf.tensor2d(mnistBatch.images, [mnistBatch.n, 196]);
     const ws = arch.params.map((p) => tf.tensor(Array.from(w.subarray(p.offset, p.offset + p.size)), p.shape));
     const y = tfjsForward(archName, ws, x).arraySync();
     for (let s = 0; s < mnistBatch.n; s++) {
-      kernel.predict(w, 0, mnistBatch, s, out);
+      model.predict(w, 0, mnistBatch, s, out);
       expect(relativeError(out, y[s])).toBeLessThan(1e-5);
     }
     tf.dispose([x, ...ws]);

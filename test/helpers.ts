@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import type { ArchName } from '../src/nn/architectures.ts';
-import { presetConfig } from '../src/nn/presets.ts';
-import type { ZooConfig } from '../src/nn/zooConfig.ts';
+import type { ArchName } from '../src/core/architectures.ts';
+import { presetConfig } from '../src/core/presets.ts';
+import type { ZooConfig } from '../src/core/zooConfig.ts';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
 

@@ -10,12 +10,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pl from 'nodejs-polars';
 import { describe, expect, it } from 'vitest';
-import { ARCHITECTURES } from '../src/nn/architectures.ts';
-import { trainZoo } from '../src/nn/trainZoo.ts';
+import { ARCHITECTURES } from '../src/core/architectures.ts';
+import { trainZoo } from '../src/train/trainZoo.ts';
 import { readCheckpointFile } from '../src/store/checkpointFile.ts';
 import { checkpointPath } from '../src/store/manifest.ts';
-import { readModel } from '../src/store/readModel.ts';
-import { parseSafetensors } from '../src/store/safetensors.ts';
+import { readModel } from '../src/store/formats/readModel.ts';
+import { parseSafetensors } from '../src/store/formats/safetensors.ts';
 import { tempDir, tinyConfig } from './helpers.ts';
 
 describe('checkpoint files read by polars', () => {

@@ -4,8 +4,8 @@
  */
 import { agnes } from 'ml-hclust';
 import { describe, expect, it } from 'vitest';
-import { cutTree, joinHeights, singleLinkage, type Linkage } from '../src/analysis/linkage.ts';
-import { Rng } from '../src/nn/rng.ts';
+import { cutTree, joinHeights, singleLinkage, type Linkage } from '../src/cluster/linkage.ts';
+import { Rng } from '../src/core/rng.ts';
 import { syntheticZoo } from '../bench/syntheticZoo.ts';
 
 /** O(n^3) textbook single linkage: repeatedly merge the two clusters with the closest pair. */

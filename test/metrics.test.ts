@@ -1,7 +1,7 @@
 /** Purity and epoch-order measures on hand-built examples with known answers. */
 import { describe, expect, it } from 'vitest';
-import { clusterPurity, epochOrder } from '../src/analysis/metrics.ts';
-import { clusterZoo } from '../src/analysis/clusterZoo.ts';
+import { clusterPurity, epochOrder } from '../src/cluster/metrics.ts';
+import { clusterZoo } from '../src/cluster/clusterZoo.ts';
 import { syntheticZoo } from '../bench/syntheticZoo.ts';
 
 describe('clusterPurity', () => {

@@ -12,9 +12,9 @@ import type { Browser } from 'playwright-core';
 import { restrictLinkage } from '../src/plot/dendrogram.ts';
 import { findChromium, launchChromium, renderPage, type RenderedPage } from '../src/plot/browser.ts';
 import { quantile } from '../src/plot/zooStatistics.ts';
-import { singleLinkage } from '../src/analysis/linkage.ts';
-import { Rng } from '../src/nn/rng.ts';
-import { trainZoo } from '../src/nn/trainZoo.ts';
+import { singleLinkage } from '../src/cluster/linkage.ts';
+import { Rng } from '../src/core/rng.ts';
+import { trainZoo } from '../src/train/trainZoo.ts';
 import { runCliSync, tempDir, tinyConfig } from './helpers.ts';
 
 const RUNS = 4;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, splitMix64 } from '../src/nn/rng.ts';
+import { Rng, splitMix64 } from '../src/core/rng.ts';
 
 describe('Rng (xoshiro128** seeded by SplitMix64)', () => {
   it('matches the reference xoshiro128** output for a known state', () => {

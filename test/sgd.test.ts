@@ -10,13 +10,13 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { toImageSet } from '../src/data/imageSet.ts';
 import { loadMnist } from '../src/data/mnist.ts';
-import { ARCHITECTURES } from '../src/nn/architectures.ts';
-import { kaimingNormal } from '../src/nn/init.ts';
-import { createKernel } from '../src/nn/kernel.ts';
-import { LockstepTrainer } from '../src/nn/lockstep.ts';
-import { presetConfig } from '../src/nn/presets.ts';
-import { epochStream, Rng } from '../src/nn/rng.ts';
-import { tfjsForward } from '../src/nn/tfjsReference.ts';
+import { ARCHITECTURES } from '../src/core/architectures.ts';
+import { kaimingNormal } from '../src/train/init.ts';
+import { createModel } from '../src/train/models/factory.ts';
+import { LockstepTrainer } from '../src/train/lockstep.ts';
+import { presetConfig } from '../src/core/presets.ts';
+import { epochStream, Rng } from '../src/core/rng.ts';
+import { tfjsForward } from './support/tfjsReference.ts';
 
 describe.each(['ffnn', 'cnn'] as const)('%s: SGD with momentum and weight decay', (archName) => {
   it('matches the reference over 6 steps with a smaller last batch in each epoch, to 1e-5', () => {
@@ -28,7 +28,7 @@ describe.each(['ffnn', 'cnn'] as const)('%s: SGD with momentum and weight decay'
     const w0 = new Float64Array(arch.size);
     kaimingNormal(arch, seed, w0);
 
-    const engine = new LockstepTrainer(createKernel(archName), config, [seed], Float64Array.from(w0), new Float64Array(arch.size), toImageSet(mnist.train, true), toImageSet(mnist.test, true));
+    const engine = new LockstepTrainer(createModel(archName), config, [seed], Float64Array.from(w0), new Float64Array(arch.size), toImageSet(mnist.train, true), toImageSet(mnist.test, true));
     engine.trainEpoch(1);
     engine.trainEpoch(2);
 

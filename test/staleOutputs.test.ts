@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clusterSweep, writeClusterReport } from '../src/analysis/clusterSweep.ts';
-import { clusterZoo } from '../src/analysis/clusterZoo.ts';
-import { trainZoo } from '../src/nn/trainZoo.ts';
+import { clusterSweep, writeClusterReport } from '../src/cluster/sweep.ts';
+import { clusterZoo } from '../src/cluster/clusterZoo.ts';
+import { trainZoo } from '../src/train/trainZoo.ts';
 import { plotZoo } from '../src/plot/plotZoo.ts';
 import { loadZoo } from '../src/store/loadZoo.ts';
 import { tempDir, tinyConfig } from './helpers.ts';

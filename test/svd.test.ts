@@ -1,8 +1,8 @@
 /** Randomized truncated SVD against ml-matrix's full SVD (an independent, exact reference). */
 import { Matrix, SVD } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
-import { TruncatedSVD } from '../src/analysis/svd.ts';
-import { Rng } from '../src/nn/rng.ts';
+import { TruncatedSVD } from '../src/reduce/svd.ts';
+import { Rng } from '../src/core/rng.ts';
 import { tempDir } from './helpers.ts';
 import { join } from 'node:path';
 

@@ -1,12 +1,15 @@
 /** The committed WebAssembly kernels are exactly what kernels.wat assembles to. */
 import { describe, expect, it } from 'vitest';
-import { assembleKernels } from '../scripts/buildWasm.ts';
-import { KERNELS_WASM_BASE64 } from '../src/analysis/kernels.wasm.ts';
-import { SimdProducts } from '../src/analysis/simdProducts.ts';
+import { readFileSync } from 'node:fs';
+import { assembleKernels, kernelsModuleSource } from '../scripts/buildWasm.ts';
+import { KERNELS_WASM_BASE64 } from '../src/simd/kernels.wasm.ts';
+import { SimdProducts } from '../src/reduce/simdProducts.ts';
 
 describe('SIMD kernels', () => {
   it('kernels.wasm.ts matches kernels.wat (run `npm run build:wasm` after editing the .wat)', async () => {
     expect(Buffer.from(await assembleKernels()).toString('base64')).toBe(KERNELS_WASM_BASE64);
+    // the kernels' signatures too, which the rest of the code reads from there
+    expect(readFileSync(new URL('../src/simd/kernels.wasm.ts', import.meta.url), 'utf8')).toBe(await kernelsModuleSource());
   });
 
   it('compute X v within the float32 rounding bound identify relies on, the same with one thread or two', () => {

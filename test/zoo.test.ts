@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { trainZoo } from '../src/nn/trainZoo.ts';
+import { trainZoo } from '../src/train/trainZoo.ts';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { readManifest } from '../src/store/manifest.ts';
 import { weightsSha256 } from '../src/store/sha256.ts';
@@ -77,7 +77,7 @@ describe('training', () => {
   });
 
   it('Table 1 CNN settings do not learn (the documented problem the tuned preset fixes)', async () => {
-    const { presetConfig } = await import('../src/nn/presets.ts');
+    const { presetConfig } = await import('../src/core/presets.ts');
     const dir = join(tempDir(), 'paper-cnn');
     const config = presetConfig('paper', 'cnn', { seedCount: 4, epochs: 3, trainSize: 2000, testSize: 500 });
     await trainZoo({ dir, config });

@@ -2,8 +2,8 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadZoo } from '../store/loadZoo.ts';
-import { exportModel } from '../store/exportModel.ts';
-import { MODEL_FORMATS } from '../store/readModel.ts';
+import { exportModel } from '../store/formats/exportModel.ts';
+import { MODEL_FORMATS } from '../store/formats/readModel.ts';
 import { choiceOption, intOption, runCli, UserError } from './common.ts';
 
 const HELP = `Usage: npm run export -- --zoo DIR --run R --epoch E --format FORMAT [--out PATH]

@@ -1,16 +1,16 @@
 /**
  * npm run identify -- <checkpoint> [options]: which run of a zoo a checkpoint belongs to,
- * where on its trajectory, and how sure we are (see analysis/identify.ts).
+ * where on its trajectory, and how sure we are (see identify/identify.ts).
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { identify, type Identification } from '../analysis/identify.ts';
-import { ZooIndex } from '../analysis/zooIndex.ts';
-import { evaluateIdentify } from '../analysis/evaluateIdentify.ts';
+import { identify, type Identification } from '../identify/identify.ts';
+import { ZooIndex } from '../identify/zooIndex.ts';
+import { evaluateIdentify } from '../identify/evaluate.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
-import { ARCHITECTURES, type Architecture } from '../nn/architectures.ts';
+import { ARCHITECTURES, type Architecture } from '../core/architectures.ts';
 import { loadZoo } from '../store/loadZoo.ts';
-import { readModel } from '../store/readModel.ts';
+import { readModel } from '../store/formats/readModel.ts';
 import { intOption, runCli, UserError } from './common.ts';
 import { StepProgress } from './progress.ts';
 import { readJsonFile } from '../util/json.ts';

@@ -4,9 +4,9 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ARCH_NAMES, type ArchName } from '../nn/architectures.ts';
-import { PRESET_NAMES, PRESETS, presetConfig, type PresetName } from '../nn/presets.ts';
-import { trainZoo } from '../nn/trainZoo.ts';
+import { ARCH_NAMES, type ArchName } from '../core/architectures.ts';
+import { PRESET_NAMES, PRESETS, presetConfig, type PresetName } from '../core/presets.ts';
+import { trainZoo } from '../train/trainZoo.ts';
 import { choiceOption, intOption, numberOption, runCli, UserError } from './common.ts';
 import { formatCount, formatDuration, ProgressBar } from './progress.ts';
 

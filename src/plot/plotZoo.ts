@@ -16,13 +16,13 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { clusterSweep, readClusterReport, RERUN, writeClusterReport, type ClusterReport, type SpaceSummary } from '../analysis/clusterSweep.ts';
+import { clusterSweep, readClusterReport, RERUN, writeClusterReport, type ClusterReport, type SpaceSummary } from '../cluster/sweep.ts';
 import { readJsonFile } from '../util/json.ts';
-import { cutTree } from '../analysis/linkage.ts';
-import { TruncatedSVD } from '../analysis/svd.ts';
-import { umapEmbedding, UMAP_DEFAULTS } from '../analysis/umap.ts';
+import { cutTree } from '../cluster/linkage.ts';
+import { TruncatedSVD } from '../reduce/svd.ts';
+import { umapEmbedding, UMAP_DEFAULTS } from '../reduce/umap.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
-import { readNpy } from '../store/npy.ts';
+import { readNpy } from '../store/formats/npy.ts';
 import { loadZoo, type Zoo } from '../store/loadZoo.ts';
 import { ZooError } from '../store/manifest.ts';
 import { dendrogramFigure, restrictLinkage, type LinkageExport } from './dendrogram.ts';

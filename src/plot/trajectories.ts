@@ -6,6 +6,7 @@
 import type { Zoo } from '../store/loadZoo.ts';
 import { runColor } from './colors.ts';
 import type { Figure } from './page.ts';
+import { zooRowIndex } from '../core/zoo.ts';
 
 export interface TrajectoryFigureOptions {
   title: string;
@@ -21,7 +22,7 @@ export function trajectoryFigure(zoo: Zoo, coords: Float64Array, options: Trajec
   if (coords.length !== zoo.n * c) throw new RangeError(`expected ${zoo.n} x ${c} coordinates, got ${coords.length}`);
   const keys = c === 2 ? ['x', 'y'] : ['x', 'y', 'z'];
   const data = Array.from({ length: zoo.runs }, (_, run) => {
-    const rows = Array.from({ length: zoo.epochs + 1 }, (_, e) => e * zoo.runs + run);
+    const rows = Array.from({ length: zoo.epochs + 1 }, (_, e) => zooRowIndex(zoo.runs, run, e));
     const trace: Record<string, unknown> = {
       type: c === 2 ? 'scatter' : 'scatter3d',
       mode: 'lines+markers',

@@ -6,12 +6,13 @@ import type { Zoo } from '../store/loadZoo.ts';
 import type { Figure } from './page.ts';
 import { formatAccuracy } from './trajectories.ts';
 import { UserError } from '../core/errors.ts';
+import { zooRowIndex } from '../core/zoo.ts';
 
 /** Mean against standard deviation of all of each model's weights at `epoch`, coloured by test accuracy. */
 export function weightStatsFigure(zoo: Zoo, epoch: number): Figure {
   if (!Number.isInteger(epoch) || epoch < 0 || epoch > zoo.epochs) throw new UserError(`epoch ${epoch} is not in the zoo (epochs 0-${zoo.epochs})`);
   const d = zoo.dim;
-  const rows = Array.from({ length: zoo.runs }, (_, run) => epoch * zoo.runs + run);
+  const rows = Array.from({ length: zoo.runs }, (_, run) => zooRowIndex(zoo.runs, run, epoch));
   const stats = rows.map((row) => {
     let s = 0, ss = 0;
     for (let j = row * d; j < (row + 1) * d; j++) {
@@ -65,7 +66,7 @@ export function trainingCurvesFigure(zoo: Zoo): Figure {
   ] as const;
   const data = series.flatMap(({ key, name, color, axis }) => {
     const per = epochs.map((e) =>
-      Array.from({ length: zoo.runs }, (_, r) => zoo[key][e * zoo.runs + r])
+      Array.from({ length: zoo.runs }, (_, r) => zoo[key][zooRowIndex(zoo.runs, r, e)])
         .filter(Number.isFinite)
         .sort((a, b) => a - b),
     );

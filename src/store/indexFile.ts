@@ -1,5 +1,5 @@
 /**
- * The files of identify's saved index, beside the zoo (the maths is analysis/zooIndex.ts):
+ * The files of identify's saved index, beside the zoo (the maths is identify/zooIndex.ts):
  *
  *   <zoo>/index.json       IndexMeta: what the index was built from, its calibration, and the
  *                          SHA-256 of the two Arrow files and of itself

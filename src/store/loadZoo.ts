@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ZooConfig } from '../nn/zooConfig.ts';
+import type { ZooConfig } from '../core/zooConfig.ts';
+import { zooRowIndex } from '../core/zoo.ts';
 import { fileZooMeta, parseCheckpoints, type CheckpointFile, type CheckpointRows } from './checkpointFile.ts';
 import { FileHasher, readShared } from './fileHashes.ts';
 import { checkpointFileName, checkpointPath, configDifferences, MANIFEST_FILE, readManifest, ZooError, type ZooManifest } from './manifest.ts';
@@ -37,9 +38,6 @@ export interface LoadZooOptions {
 
 /** A checkpoint file whose content does not match what it or the manifest says. */
 export class ZooIntegrityError extends ZooError {}
-
-/** The row of (run, epoch) in a loaded zoo: epoch-major, like the checkpoint files. */
-export const zooRowIndex = (runs: number, run: number, epoch: number): number => epoch * runs + run;
 
 /** SHA-256 naming a zoo's content: of its rows' hashes, in row order. */
 export const zooDigest = (sha256: readonly string[]): string => createHash('sha256').update(sha256.join('\n')).digest('hex');

@@ -10,8 +10,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Architecture } from '../nn/architectures.ts';
-import { validateZooConfig, type ZooConfig } from '../nn/zooConfig.ts';
+import type { Architecture } from '../core/architectures.ts';
+import { validateZooConfig, type ZooConfig } from '../core/zooConfig.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
 import { UserError } from '../core/errors.ts';
 

@@ -17,7 +17,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { seedOf, type ZooConfig } from '../nn/zooConfig.ts';
+import { seedOf, type ZooConfig } from '../core/zooConfig.ts';
 import { isUserError } from '../core/errors.ts';
 import { tempFiles } from './atomicWrite.ts';
 import { parseCheckpoints, readCheckpointFileWithin } from './checkpointFile.ts';

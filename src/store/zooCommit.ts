@@ -18,7 +18,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { sha256Hex } from './fileHashes.ts';
 import { join } from 'node:path';
-import type { ZooConfig } from '../nn/zooConfig.ts';
+import type { ZooConfig } from '../core/zooConfig.ts';
 import { TEMP_SUFFIX, tempFiles } from './atomicWrite.ts';
 import { parseCheckpoints, writeCheckpointFile, type CheckpointRows } from './checkpointFile.ts';
 import { CHECKPOINT_DIR, checkpointFileName, checkpointPath, configDifferences, MANIFEST_FILE, readManifest, RESUME_FILE, writeManifest, ZooError, type ZooManifest } from './manifest.ts';

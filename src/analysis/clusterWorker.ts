@@ -1,5 +1,0 @@
-/** Worker thread of clusterSweep: runs one (zoo, space) analysis per message. */
-import { serveJobs } from '../util/workerPool.ts';
-import { runSpaceJob } from './clusterSweep.ts';
-
-serveJobs(runSpaceJob);

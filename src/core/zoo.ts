@@ -1,0 +1,22 @@
+/**
+ * The one layout of a loaded zoo's checkpoints: a matrix with one row per checkpoint,
+ * epoch-major (all runs of epoch 0, then of epoch 1, ...), as the checkpoint files hold them
+ * (one file per epoch). Every module that needs the row of (run, epoch) asks here.
+ */
+export interface ZooRows {
+  /** Number of runs. */
+  runs: number;
+  /** Weights per checkpoint (row length). */
+  dim: number;
+  /** runs * (epochs + 1) rows of `dim` weights, row-major. */
+  weights: Float32Array;
+}
+
+/** The row of (run, epoch). */
+export const zooRowIndex = (runs: number, run: number, epoch: number): number => epoch * runs + run;
+
+/** The weights of (run, epoch): a view into the zoo's matrix, not a copy. */
+export function checkpointWeights(zoo: ZooRows, run: number, epoch: number): Float32Array {
+  const row = zooRowIndex(zoo.runs, run, epoch);
+  return zoo.weights.subarray(row * zoo.dim, (row + 1) * zoo.dim);
+}

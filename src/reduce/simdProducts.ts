@@ -1,0 +1,136 @@
+/**
+ * X B and X^T Q for a fixed float32 matrix X through the SIMD kernels of kernels.wat
+ * (f32x4: four multiply-adds per instruction).
+ * X is copied once into WebAssembly memory with rows padded to a multiple of 4 floats.
+ * Products are float32 inside; X^T Q is summed in blocks of rows and the blocks added in
+ * float64, which keeps its error near float32 rounding of each entry.
+ */
+import { HelperThread } from '../simd/helperThread.ts';
+import { copyRows, reserve, roundUp, simdKernels, type SimdKernels } from '../simd/kernels.ts';
+
+const BLOCK_ROWS = 512; // rows per float32 partial sum of X^T Q
+
+export class SimdProducts {
+  private readonly k: SimdKernels;
+  private readonly helper: HelperThread | null;
+  private readonly d4: number;
+  private readonly nPad: number;
+  private readonly lPad: number;
+  private readonly blocks: number;
+  private readonly at: { x: number; bt: number; y: number; q: number; zt: number };
+
+  /**
+   * @param lMax the widest B or Q that will be multiplied
+   * @param threads 2: a helper thread takes half of every product (same result bit for bit);
+   *   call close() when done
+   * @param idle how the helper waits between products: 'spin' (products in quick succession,
+   *   while it has a core to itself) or 'sleep' (one kept for occasional work)
+   */
+  constructor(
+    x: Float32Array,
+    readonly n: number,
+    readonly d: number,
+    lMax: number,
+    threads: 1 | 2 = 1,
+    idle: 'spin' | 'sleep' = 'spin',
+  ) {
+    this.d4 = roundUp(d, 4);
+    this.nPad = roundUp(n, 4);
+    this.lPad = roundUp(lMax, 4);
+    this.blocks = Math.ceil(this.nPad / BLOCK_ROWS);
+    const bytes = (rows: number, cols: number) => roundUp(rows * cols * 4, 64);
+    this.k = simdKernels();
+    const starting = threads === 2 ? HelperThread.start(this.k, idle === 'sleep') : null; // starts while X is copied
+    this.at = reserve(this.k, {
+      x: bytes(this.nPad, this.d4),
+      bt: bytes(this.lPad, this.d4),
+      zt: this.blocks * bytes(this.lPad, this.d4), // one partial X^T Q per block of rows
+      y: bytes(this.nPad, this.lPad),
+      q: bytes(this.nPad, this.lPad),
+    });
+    const mem = this.f32(this.at.x, this.nPad * this.d4);
+    copyRows(x, d, mem, this.d4, n, d);
+    this.helper = starting?.ready() ? starting : null;
+  }
+
+  private f32(byteOffset: number, length: number): Float32Array {
+    return new Float32Array(this.k.memory.buffer, byteOffset, length);
+  }
+
+  /** Y (n x l, float64) = X B, with `bt` = B transposed (l x d, row-major float64). */
+  times(bt: Float64Array, l: number): Float64Array {
+    const { d, d4, nPad, n } = this;
+    const lp = roundUp(l, 4);
+    const b = this.f32(this.at.bt, lp * d4);
+    b.fill(0);
+    copyRows(bt, d, b, d4, l, d);
+    const rowBytes = d4 * 4;
+    if (this.helper) {
+      const half = roundUp(nPad >> 1, 2);
+      this.helper.begin('xbt', [this.at.x + half * rowBytes, nPad - half, rowBytes, this.at.bt, lp, this.at.y + half * lp * 4]);
+      this.k.xbt(this.at.x, half, rowBytes, this.at.bt, lp, this.at.y);
+      this.helper.end();
+    } else {
+      this.k.xbt(this.at.x, nPad, rowBytes, this.at.bt, lp, this.at.y);
+    }
+    const y = this.f32(this.at.y, nPad * lp);
+    const out = new Float64Array(n * l);
+    copyRows(y, lp, out, l, n, l);
+    return out;
+  }
+
+  /** y (n, float64) = X v, v of length d: float32 sums (each row's the same with one thread or two). */
+  timesVector(v: Float64Array): Float64Array {
+    const { d, d4, nPad, n } = this;
+    const b = this.f32(this.at.bt, d4);
+    b.fill(0);
+    b.set(v.subarray(0, d));
+    const rowBytes = d4 * 4;
+    if (this.helper) {
+      const half = roundUp(nPad >> 1, 4);
+      this.helper.begin('xv', [this.at.x + half * rowBytes, nPad - half, rowBytes, this.at.bt, this.at.y + half * 4]);
+      this.k.xv(this.at.x, half, rowBytes, this.at.bt, this.at.y);
+      this.helper.end();
+    } else {
+      this.k.xv(this.at.x, nPad, rowBytes, this.at.bt, this.at.y);
+    }
+    return Float64Array.from(this.f32(this.at.y, n));
+  }
+
+  /** Stops the helper thread, if any. */
+  close(): void {
+    this.helper?.stop();
+  }
+
+  /** Z^T (l x d, float64) = Q^T X, with Q n x l row-major float64. */
+  transposedTimes(q: Float64Array, l: number): Float64Array {
+    const { d, d4, nPad, n } = this;
+    const lp = roundUp(l, 4);
+    const qf = this.f32(this.at.q, nPad * lp);
+    qf.fill(0);
+    copyRows(q, l, qf, lp, n, l);
+    // partial sums per block of rows, added in block order: the same result with one thread or two
+    const blockBytes = roundUp(this.lPad * d4 * 4, 64);
+    const zt = (b: number) => this.f32(this.at.zt + b * blockBytes, lp * d4);
+    const run = (b: number, on: 'main' | 'helper') => {
+      zt(b).fill(0);
+      const [r0, r1] = [b * BLOCK_ROWS, Math.min(nPad, (b + 1) * BLOCK_ROWS)];
+      if (on === 'helper') this.helper!.begin('qtx', [this.at.x, r0, r1, d4 * 4, this.at.q, lp, this.at.zt + b * blockBytes]);
+      else this.k.qtx(this.at.x, r0, r1, d4 * 4, this.at.q, lp, this.at.zt + b * blockBytes);
+    };
+    const half = Math.ceil(this.blocks / 2);
+    for (let b = 0; b < half; b++) {
+      const other = b + half < this.blocks && this.helper ? b + half : -1;
+      if (other >= 0) run(other, 'helper');
+      run(b, 'main');
+      if (other >= 0) this.helper!.end();
+    }
+    if (!this.helper) for (let b = half; b < this.blocks; b++) run(b, 'main');
+    const out = new Float64Array(l * d);
+    for (let b = 0; b < this.blocks; b++) {
+      const part = zt(b);
+      for (let c = 0; c < l; c++) for (let j = 0; j < d; j++) out[c * d + j] += part[c * d4 + j];
+    }
+    return out;
+  }
+}

