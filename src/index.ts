@@ -31,6 +31,10 @@ export { singleLinkage, minimumSpanningTree, cutTree, joinHeights, linkageFromTr
 export { clusterPurity, epochOrder, type OrderResult, type PurityResult } from './cluster/metrics.ts';
 export { clusterZoo, ORDER_BY, type ClusterOptions, type OrderBy, type SpaceResult } from './cluster/clusterZoo.ts';
 export { clusterSweep, type SpaceSummary, type SweepOptions } from './cluster/sweep.ts';
+export { writeClusterReport, readClusterReport, currentClusterExports, PAPER_SPACES, type ClusterReport, type ClusterExports } from './cluster/report.ts';
+export type { LinkageExport } from './cluster/spaceJob.ts';
+export { embedCheckpoints, type ZooEmbedding } from './reduce/embed.ts';
+export * as paths from './store/paths.ts';
 export { ZooIndex, INDEX_DEFAULTS, type ZooIndexOptions, type Calibration } from './identify/zooIndex.ts';
 export { identify, VERDICTS, type Identification, type IdentifyOptions, type Verdict } from './identify/identify.ts';
 export { evaluateIdentify, type EvaluationRow } from './identify/evaluate.ts';

@@ -8,6 +8,7 @@ import { cutTree, joinHeights, singleLinkage, type Linkage } from './linkage.ts'
 import { clusterPurity, epochOrder, type OrderResult } from './metrics.ts';
 import { SVD_DEFAULTS, TruncatedSVD } from '../reduce/svd.ts';
 import { UserError } from '../core/errors.ts';
+import { spaceName } from '../store/paths.ts';
 
 export interface ClusterOptions {
   /** SVD dimension k; 0 analyses the full weight space. */
@@ -85,7 +86,7 @@ export function clusterZoo(zoo: Zoo, options: ClusterOptions): SpaceResult {
   };
   const t3 = performance.now();
   return {
-    space: k > 0 ? `svd-${k}` : 'full',
+    space: spaceName(k),
     dim: k > 0 ? k : d,
     checkpoints: n,
     runs: zoo.runs,

@@ -9,18 +9,6 @@ import { runColor } from './colors.ts';
 import type { Figure } from './page.ts';
 
 /** The linkage-<space>.json the cluster command writes. */
-export interface LinkageExport {
-  zoo: string;
-  /** Content digest of the zoo it was computed from (loadZoo). */
-  zooDigest: string;
-  space: string;
-  n: number;
-  run: number[];
-  epoch: number[];
-  /** SciPy layout: [a, b, height, size] per merge; node n + i is merge i. */
-  linkage: number[][];
-}
-
 /** A tree over chosen leaves: merges in SciPy layout, leaves numbered 0..m-1 in `leaves` order. */
 export interface SubTree {
   leaves: number[];

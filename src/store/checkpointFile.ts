@@ -10,9 +10,7 @@
  * The schema metadata holds `weightspace.zoo` (JSON: zoo name, config, architecture with its
  * parameter index map), so a single file is self-describing.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
-import { startTsWorker } from '../util/tsWorker.ts';
+import { readFileSync } from 'node:fs';
 import { DataType, Int32, makeData, Precision, Uint32, Utf8, vectorFromArray, type FixedSizeList, type Table } from 'apache-arrow';
 import { readArrowFile } from './arrowFile.ts';
 import { sha256Hex } from './fileHashes.ts';
@@ -159,23 +157,4 @@ export function fileZooMeta(metadata: Map<string, string>, path: string): { name
 /** True when `type` is fixed_size_list<float> of the given precision. */
 export function isFloatList(type: DataType, precision: Precision): boolean {
   return DataType.isFixedSizeList(type) && DataType.isFloat(type.children[0].type) && type.children[0].type.precision === precision;
-}
-
-/**
- * A checkpoint file no recorded hash vouches for (one from outside a zoo, or one that failed
- * its hash check), read in a worker thread that is stopped after `timeoutMs`: a damaged
- * Arrow file can make apache-arrow's reader loop forever.
- */
-export function readCheckpointFileWithin(path: string, timeoutMs = 20_000): CheckpointFile {
-  if (!existsSync(path)) throw new CheckpointFileError(`cannot read checkpoint file ${path}: ENOENT`);
-  const { port1, port2 } = new MessageChannel();
-  const done = new Int32Array(new SharedArrayBuffer(4));
-  const worker = startTsWorker(new URL('./checkpointReadWorker.ts', import.meta.url), { path, port: port2, done: done.buffer }, [port2]);
-  const status = Atomics.wait(done, 0, 0, timeoutMs);
-  void worker.terminate();
-  const reply = receiveMessageOnPort(port1)?.message as { rows: CheckpointRows; metadata: [string, string][] } | { error: string; userError: boolean } | undefined;
-  port1.close();
-  if (status === 'timed-out' || !reply) throw new CheckpointFileError(`${path} could not be read within ${timeoutMs / 1000} s (a damaged Arrow file can make the reader loop); check where it came from`);
-  if ('error' in reply) throw reply.userError ? new CheckpointFileError(reply.error) : new Error(reply.error);
-  return { rows: reply.rows, metadata: new Map(reply.metadata) };
 }

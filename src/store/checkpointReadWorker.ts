@@ -1,4 +1,4 @@
-/** Worker of readCheckpointFileWithin (checkpointFile.ts): reads one checkpoint file and posts its rows back. */
+/** Worker of readCheckpointFileWithin (untrustedCheckpoint.ts): reads one checkpoint file and posts its rows back. */
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { isUserError } from '../core/errors.ts';
 import { readCheckpointFile } from './checkpointFile.ts';

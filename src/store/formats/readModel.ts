@@ -6,7 +6,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Architecture } from '../../core/architectures.ts';
-import { CheckpointFileError, fileZooMeta, readCheckpointFileWithin } from '../checkpointFile.ts';
+import { CheckpointFileError, fileZooMeta } from '../checkpointFile.ts';
+import { readCheckpointFileWithin } from '../untrustedCheckpoint.ts';
 import { readSafetensors } from './safetensors.ts';
 import { readTfjsModel } from './tfjsModel.ts';
 

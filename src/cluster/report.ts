@@ -1,0 +1,100 @@
+/**
+ * The per-zoo cluster report, <results>/cluster-<zoo>.json, and the check that saved cluster
+ * exports still describe a zoo's current content (its digest), which plots rely on.
+ */
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { UserError } from '../core/errors.ts';
+import { writeFileAtomic } from '../store/atomicWrite.ts';
+import { readNpy } from '../store/formats/npy.ts';
+import type { Zoo } from '../store/loadZoo.ts';
+import { readManifest, softwareVersions } from '../store/manifest.ts';
+import { clusterReportPath, linkagePaths, spaceName } from '../store/paths.ts';
+import { readJsonFile } from '../util/json.ts';
+import { cutTree } from './linkage.ts';
+import type { LinkageExport, SpaceSummary } from './spaceJob.ts';
+import { clusterSweep } from './sweep.ts';
+
+/** What cluster-<zoo>.json holds: every number of one zoo's sweep and how it was made. */
+export interface ClusterReport {
+  zoo: { dir: string; name: string; arch: string; runs: number; checkpoints: number; config: unknown; digest: string };
+  options: Record<string, unknown>;
+  software: ReturnType<typeof softwareVersions>;
+  createdAt: string;
+  rows: SpaceSummary[];
+}
+
+/** Writes <outDir>/cluster-<zoo>.json for one zoo's rows; returns its path. */
+export function writeClusterReport(outDir: string, zooDir: string, rows: SpaceSummary[], options: Record<string, unknown>): string {
+  const manifest = readManifest(zooDir);
+  const report: ClusterReport = {
+    zoo: { dir: zooDir, name: basename(zooDir), arch: manifest.config.arch, runs: rows[0].runs, checkpoints: rows[0].checkpoints, config: manifest.config, digest: rows[0].zooDigest },
+    options,
+    software: softwareVersions(),
+    createdAt: new Date().toISOString(),
+    rows,
+  };
+  const path = clusterReportPath(outDir, zooDir);
+  writeFileAtomic(path, JSON.stringify(report, null, 2) + '\n');
+  return path;
+}
+
+/** The report of an earlier sweep of this zoo, or null when there is none. */
+export function readClusterReport(outDir: string, zooDir: string): ClusterReport | null {
+  const path = clusterReportPath(outDir, zooDir);
+  if (!existsSync(path)) return null;
+  const report = readJsonFile(path, RERUN) as ClusterReport;
+  if (typeof report?.zoo !== 'object' || !Array.isArray(report.rows)) throw new UserError(`${path} is not a cluster report; ${RERUN}`);
+  return report;
+}
+
+/** What to do about a damaged cluster export. */
+export const RERUN = 'delete it or run `npm run cluster` again';
+
+/** The paper's sweep (Tables 2-3): the full space and these SVD dimensions. */
+export const PAPER_SPACES: readonly number[] = [0, 500, 100, 50, 25, 10, 5];
+
+/** A zoo's saved cluster exports: the sweep's rows and one space's linkage with its cut at the number of runs. */
+export interface ClusterExports {
+  rows: SpaceSummary[];
+  linkage: LinkageExport;
+  /** Cluster of each leaf when the tree is cut into as many clusters as the zoo has runs. */
+  cut: Int32Array;
+}
+
+/**
+ * The sweep rows and the SVD-k linkage, from earlier cluster exports of this very zoo content
+ * (their zoo digest), or from the paper's sweep run now when they are missing or stale.
+ */
+export async function currentClusterExports(
+  zooDir: string,
+  zoo: Zoo,
+  outDir: string,
+  k: number,
+  progress: (step: string, done: number, total: number) => void,
+): Promise<ClusterExports> {
+  const paths = linkagePaths(outDir, zooDir, k >= Math.min(zoo.n, zoo.dim) ? spaceName(0) : spaceName(k));
+  const current = (report: ClusterReport | null): report is ClusterReport =>
+    !!report &&
+    report.zoo.digest === zoo.digest &&
+    report.rows.length >= 2 &&
+    existsSync(paths.npy) &&
+    existsSync(paths.json) &&
+    (readJsonFile(paths.json, RERUN) as LinkageExport).zooDigest === zoo.digest;
+  let report = readClusterReport(outDir, zooDir);
+  if (!current(report)) {
+    const spaces = [...new Set([...PAPER_SPACES, k])].filter((s) => s < Math.min(zoo.n, zoo.dim));
+    progress('cluster sweep', 0, spaces.length);
+    const [rows] = await clusterSweep({ zooDirs: [zooDir], spaces, outDir, verify: false, onDone: (_, done, total) => progress('cluster sweep', done, total) });
+    writeClusterReport(outDir, zooDir, rows, { spaces, orderBy: 'last', center: false, saveBasis: false, by: 'npm run plot' });
+    report = readClusterReport(outDir, zooDir)!;
+  }
+  const labels = readJsonFile(paths.json, RERUN) as LinkageExport;
+  const { data, shape } = readNpy(paths.npy);
+  if (shape.length !== 2 || shape[0] !== zoo.n - 1 || shape[1] !== 4) {
+    throw new UserError(`${paths.npy} holds a (${shape.join(', ')}) matrix, a linkage of this zoo is (${zoo.n - 1}, 4); ${RERUN}`);
+  }
+  const linkage = Array.from({ length: zoo.n - 1 }, (_, i) => Array.from(data.subarray(4 * i, 4 * i + 4)));
+  const cut = cutTree({ n: zoo.n, z: data }, zoo.runs);
+  return { rows: report.rows, linkage: { ...labels, linkage }, cut };
+}

@@ -1,0 +1,106 @@
+/**
+ * The pages of one zoo's plots, from data handed in (the zoo, its embeddings, its cluster
+ * exports): no analysis here. plotZoo.ts computes the data and writes the pages.
+ */
+import type { ClusterExports } from '../cluster/report.ts';
+import type { ZooEmbedding } from '../reduce/embed.ts';
+import { UMAP_DEFAULTS } from '../reduce/umap.ts';
+import type { Zoo } from '../store/loadZoo.ts';
+import { dendrogramFigure, restrictLinkage } from './dendrogram.ts';
+import type { Page } from './page.ts';
+import { sweepFigure } from './sweep.ts';
+import { trajectoryFigure } from './trajectories.ts';
+import { trainingCurvesFigure, weightStatsFigure } from './zooStatistics.ts';
+
+export interface ZooPagesInput {
+  name: string;
+  zoo: Zoo;
+  embedding: ZooEmbedding;
+  clusters: ClusterExports;
+  /** Epoch of the weight statistics. */
+  epoch: number;
+  /** Runs shown in the dendrogram (the first ones). */
+  dendrogramRuns: number;
+  /** The UMAP seed, for the captions. */
+  seed: number;
+}
+
+export function trajectoryPages({ name, zoo, embedding, seed }: ZooPagesInput): Page[] {
+  const { k, svd: coords } = embedding;
+  const umapCaption = (space: string) =>
+    `UMAP (umap-js) of ${space}: ${UMAP_DEFAULTS.nNeighbors} neighbours, minimum distance ${UMAP_DEFAULTS.minDist}, seed ${seed}, as in the paper. One colour per run; lines join consecutive epochs; the open circle is epoch 0.`;
+  const firstComponents = (c: number) => Float64Array.from({ length: zoo.n * c }, (_, i) => coords[Math.floor(i / c) * k + (i % c)]);
+  return [
+    {
+      file: 'trajectories-umap-full.html',
+      title: `${name}: trajectories, UMAP of the full weight space`,
+      summary: `UMAP of all ${zoo.n} checkpoints in the full ${zoo.dim}-dimensional weight space`,
+      figures: [trajectoryFigure(zoo, embedding.umapFull, { title: `${name}: UMAP of the full weight space`, axes: ['UMAP 1', 'UMAP 2'], caption: umapCaption(`the ${zoo.dim} weights`) })],
+    },
+    {
+      file: `trajectories-umap-svd-${k}.html`,
+      title: `${name}: trajectories, UMAP of SVD-${k}`,
+      summary: `UMAP of the checkpoints' ${k} truncated-SVD coordinates`,
+      figures: [trajectoryFigure(zoo, embedding.umapSvd, { title: `${name}: UMAP of SVD-${k}`, axes: ['UMAP 1', 'UMAP 2'], caption: umapCaption(`the ${k} SVD coordinates`) })],
+    },
+    {
+      file: 'trajectories-svd.html',
+      title: `${name}: trajectories on the first SVD components`,
+      summary: 'the checkpoints on the first two and three singular vectors (no UMAP)',
+      figures: [
+        trajectoryFigure(zoo, firstComponents(2), { title: `${name}: SVD components 1-2`, axes: ['SVD 1', 'SVD 2'], caption: 'Coordinates U Σ of the truncated SVD (not centred), components 1 and 2.' }),
+        ...(k >= 3 ? [trajectoryFigure(zoo, firstComponents(3), { title: `${name}: SVD components 1-3`, axes: ['SVD 1', 'SVD 2', 'SVD 3'], caption: 'Components 1 to 3; drag to rotate.' })] : []),
+      ],
+    },
+  ];
+}
+
+export function clusterAndStatisticsPages({ name, zoo, clusters, epoch, dendrogramRuns }: ZooPagesInput): Page[] {
+  const { rows, linkage, cut } = clusters;
+  const shown = Math.min(dendrogramRuns, zoo.runs);
+  const leaves = linkage.run.flatMap((r, leaf) => (r < shown ? [leaf] : []));
+  // the detail view is a cluster of the cut at the number of runs (the one holding run 0's
+  // last checkpoint), so an impure cluster shows its intruders in their runs' colours
+  const anchor = linkage.run.findIndex((r, leaf) => r === 0 && linkage.epoch[leaf] === zoo.epochs);
+  const cluster = Array.from(cut.keys()).filter((leaf) => cut[leaf] === cut[anchor]);
+  const clusterRuns = [...new Set(cluster.map((leaf) => linkage.run[leaf]))].sort((a, b) => a - b);
+  const leafLabels = { run: linkage.run, epoch: linkage.epoch, runs: zoo.runs };
+  return [
+    {
+      file: 'dendrogram.html',
+      title: `${name}: single-linkage dendrogram (${linkage.space})`,
+      summary: `the single-linkage tree in ${linkage.space} restricted to runs 0-${shown - 1}, and one cluster in detail`,
+      figures: [
+        dendrogramFigure(restrictLinkage(linkage.linkage, linkage.n, leaves), {
+          ...leafLabels,
+          title: `${name}: single linkage in ${linkage.space}, runs 0-${shown - 1} (${leaves.length} checkpoints)`,
+          caption: `The zoo's single-linkage tree (${linkage.n} checkpoints) restricted to these runs' checkpoints, which keeps every merge height. Leaves coloured by true run.`,
+        }),
+        dendrogramFigure(restrictLinkage(linkage.linkage, linkage.n, cluster), {
+          ...leafLabels,
+          epochLabels: true,
+          title: `${name}: detail, the cluster of run 0's last checkpoint (${cluster.length} checkpoints of run${clusterRuns.length > 1 ? 's' : ''} ${clusterRuns.join(', ')})`,
+          caption: `One of the ${zoo.runs} clusters of the cut at the number of runs, leaves labelled by epoch and coloured by true run. Consecutive epochs merge low when the run moves little between them; early epochs join late, higher up.`,
+        }),
+      ],
+    },
+    {
+      file: 'weight-stats.html',
+      title: `${name}: weight statistics at epoch ${epoch}`,
+      summary: `mean vs standard deviation of every model's weights at epoch ${epoch}, coloured by test accuracy`,
+      figures: [weightStatsFigure(zoo, epoch)],
+    },
+    {
+      file: 'sweep.html',
+      title: `${name}: purity and epoch order against SVD dimension`,
+      summary: 'cluster purity, ordered epoch pairs and ordered initial epochs for each space of the sweep',
+      figures: [sweepFigure(name, rows)],
+    },
+    {
+      file: 'training-curves.html',
+      title: `${name}: training curves`,
+      summary: 'train and test loss and test accuracy per epoch: median and 10-90 % band across runs',
+      figures: [trainingCurvesFigure(zoo)],
+    },
+  ];
+}

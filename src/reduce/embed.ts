@@ -1,0 +1,39 @@
+/**
+ * The low-dimensional views of a zoo that the trajectory plots draw: its truncated-SVD
+ * coordinates, and UMAP embeddings of the full weight space and of the SVD coordinates.
+ */
+import { TruncatedSVD } from './svd.ts';
+import { umapEmbedding } from './umap.ts';
+
+export interface EmbedOptions {
+  /** SVD components (clamped to the matrix). */
+  k: number;
+  /** UMAP seed. */
+  seed: number;
+  /** UMAP optimisation epochs (default: umap-js's). */
+  umapEpochs?: number;
+  /** Progress of each UMAP: a step name, then epochs done of total. */
+  onProgress?: (step: string, done: number, total: number) => void;
+}
+
+export interface ZooEmbedding {
+  /** SVD components used. */
+  k: number;
+  /** U Σ of the truncated SVD (not centred), n x k row-major. */
+  svd: Float64Array;
+  /** UMAP of the full weight space and of the SVD coordinates, n x 2 each. */
+  umapFull: Float64Array;
+  umapSvd: Float64Array;
+}
+
+/** Embeds the n checkpoints of x (n x d, row-major). */
+export function embedCheckpoints(x: Float32Array, n: number, d: number, options: EmbedOptions): ZooEmbedding {
+  const k = Math.min(options.k, n, d);
+  const progress = options.onProgress ?? (() => {});
+  const umap = (data: Float32Array | Float64Array, dim: number, step: string) => {
+    progress(`${step}, neighbour graph`, 0, 1); // the neighbour graph comes before the epochs are known
+    return umapEmbedding(data, n, dim, { seed: options.seed, nEpochs: options.umapEpochs, onProgress: (done, total) => progress(step, done, total) });
+  };
+  const svd = new TruncatedSVD({ components: k }).fitTransform(x, n, d);
+  return { k, svd, umapFull: umap(x, d, 'UMAP, full space'), umapSvd: umap(svd, k, `UMAP, SVD-${k}`) };
+}
