@@ -9,6 +9,7 @@ import { clusterPurity, epochOrder, type OrderResult } from './metrics.ts';
 import { SVD_DEFAULTS, TruncatedSVD } from '../reduce/svd.ts';
 import { UserError } from '../core/errors.ts';
 import { spaceName } from '../store/paths.ts';
+import { rowDistance } from '../reduce/distances.ts';
 
 export interface ClusterOptions {
   /** SVD dimension k; 0 analyses the full weight space. */
@@ -68,12 +69,7 @@ export function clusterZoo(zoo: Zoo, options: ClusterOptions): SpaceResult {
 
   const labels = cutTree(linkage, zoo.runs);
   const purity = clusterPurity(labels, zoo.run);
-  const distance = (a: number, b: number): number => {
-    let s = 0;
-    if (coords) for (let c = 0; c < k; c++) s += (coords[a * k + c] - coords[b * k + c]) ** 2;
-    else for (let j = 0; j < d; j++) s += (x[a * d + j] - x[b * d + j]) ** 2;
-    return Math.sqrt(s);
-  };
+  const distance = (a: number, b: number): number => (coords ? rowDistance(coords, a, b, k) : rowDistance(x, a, b, d));
   const last = (members: number[]) => members.reduce((best, i) => (zoo.epoch[i] > zoo.epoch[best] ? i : best), members[0]);
   const lastOf = new Map<number[], number>();
   const heights = joinHeights(linkage);

@@ -35,6 +35,7 @@ import { HelperThread } from '../simd/helperThread.ts';
 import { reserve, simdKernels, type SimdKernels } from '../simd/kernels.ts';
 import { UnionFind } from './unionFind.ts';
 import { simdThreads } from '../util/threads.ts';
+import { rowDistance } from '../reduce/distances.ts';
 
 /** Points and their coordinates; distances are computed exactly in float64 from them. */
 export interface ExactPoints {
@@ -263,11 +264,7 @@ function primLanes(k: SimdKernels, points: ExactPoints & { coords: Float32Array 
  */
 function checkedTree(k: SimdKernels, points: ExactPoints, order: Int32Array, candidate: SpanningTree, helper: () => HelperThread | null): SpanningTree {
   const { n, dim: m, coords: x } = points;
-  const distance = (a: number, b: number) => {
-    let s = 0;
-    for (let c = 0; c < m; c++) s += (x[a * m + c] - x[b * m + c]) ** 2;
-    return Math.sqrt(s);
-  };
+  const distance = (a: number, b: number) => rowDistance(x, a, b, m);
   const exactCandidate = { ...candidate, weight: Float64Array.from(candidate.from, (a, e) => distance(a, candidate.to[e])) };
   const { leaves, gaps } = dendrogramOrder(n, exactCandidate);
   const seg = segmentsOf(points);

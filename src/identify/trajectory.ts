@@ -16,6 +16,7 @@
  */
 import type { Zoo } from '../store/loadZoo.ts';
 import type { TruncatedSVD } from '../reduce/svd.ts';
+import { dot, squaredDistance } from '../reduce/distances.ts';
 
 /** One run's trajectory: its indexed checkpoints in epoch order. */
 export interface Trajectory {
@@ -168,20 +169,7 @@ export function nearestSegment(t: Trajectory, qx: Float64Array, qq: number, sqNo
 
 /** Euclidean distance from the query to row `row` of w (d values each). */
 export function pointDistance(q: Float32Array | Float64Array, w: Float32Array, row: number, d: number): number {
-  let s = 0;
-  for (let j = 0; j < d; j++) s += (q[j] - w[row * d + j]) ** 2;
-  return Math.sqrt(s);
-}
-
-export function dot(a: Float32Array | Float64Array, ao: number, b: Float32Array | Float64Array, bo: number, d: number): number {
-  let s0 = 0, s1 = 0;
-  let j = 0;
-  for (; j + 1 < d; j += 2) {
-    s0 += a[ao + j] * b[bo + j];
-    s1 += a[ao + j + 1] * b[bo + j + 1];
-  }
-  if (j < d) s0 += a[ao + j] * b[bo + j];
-  return s0 + s1;
+  return Math.sqrt(squaredDistance(q, 0, w, row * d, d));
 }
 
 /** Unit roundoff of float32: what bounds the rounding of the float32 SIMD products. */

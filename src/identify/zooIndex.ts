@@ -27,10 +27,11 @@ import { INDEX_FILE, INDEX_FORMAT, INDEX_SVD_FILE, indexMetaJson, indexPaths, re
 import type { Zoo } from '../store/loadZoo.ts';
 import { ZooError } from '../store/manifest.ts';
 import { TruncatedSVD } from '../reduce/svd.ts';
-import { dot, FLOAT32_ROUNDOFF, nearestSegment, segmentDistance, type Trajectory } from './trajectory.ts';
+import { FLOAT32_ROUNDOFF, nearestSegment, segmentDistance, type Trajectory } from './trajectory.ts';
 import { SimdProducts } from '../reduce/simdProducts.ts';
 import { zooRowIndex } from '../core/zoo.ts';
 import { simdThreads } from '../util/threads.ts';
+import { dot, rowDistance, squaredDistance } from '../reduce/distances.ts';
 
 export type { Trajectory };
 
@@ -107,9 +108,7 @@ export class ZooIndex {
     for (const t of trajectories) {
       for (let i = 0; i + 1 < t.at.length; i++) {
         const [a, b] = [t.at[i], t.at[i + 1]];
-        let sq = 0;
-        for (let j = 0; j < k; j++) sq += (coords[b * k + j] - coords[a * k + j]) ** 2;
-        this.coordStepSq[a] = sq;
+        this.coordStepSq[a] = squaredDistance(coords, a * k, coords, b * k, k);
         this.segmentNorm[a] = Math.sqrt(Math.max(this.coordSqNorm[a], this.coordSqNorm[b]));
         this.segmentCoordError[a] = Math.max(coordError[a], coordError[b]);
         this.segmentResidual[a] = Math.max(residual[a], residual[b]);
@@ -272,12 +271,7 @@ function projectRows(svd: TruncatedSVD, x: Float32Array, n: number, d: number): 
 }
 
 /** Euclidean distance between rows a and b of the zoo's weights. */
-function rowDistance(zoo: Zoo, a: number, b: number): number {
-  const d = zoo.dim;
-  let s = 0;
-  for (let j = 0; j < d; j++) s += (zoo.weights[a * d + j] - zoo.weights[b * d + j]) ** 2;
-  return Math.sqrt(s);
-}
+const zooRowDistance = (zoo: Zoo, a: number, b: number): number => rowDistance(zoo.weights, a, b, zoo.dim);
 
 function calibrate(index: ZooIndex, x: Float32Array, descendantEpochs: number, samples: number, onProgress?: (done: number, total: number) => void): Calibration {
   const { zoo, trajectories } = index;
@@ -293,7 +287,7 @@ function calibrate(index: ZooIndex, x: Float32Array, descendantEpochs: number, s
     }
     const lastStep = Math.sqrt(t.segmentSq[m - 2]);
     const back = t.rows[Math.max(0, m - 1 - descendantEpochs)];
-    if (lastStep > 0) descendantRatio = Math.max(descendantRatio, rowDistance(zoo, t.rows[m - 1], back) / lastStep);
+    if (lastStep > 0) descendantRatio = Math.max(descendantRatio, zooRowDistance(zoo, t.rows[m - 1], back) / lastStep);
   }
   const foreignRatio = trajectories.length > 1 ? foreignDistanceRatio(index, x, samples, onProgress) : Infinity;
   // the geometric midpoint between the two: as far from accepting another run's checkpoint as
@@ -350,6 +344,6 @@ function foreignDistanceRatio(index: ZooIndex, x: Float32Array, samples: number,
 /** A run's trajectory over the given epochs, with its segments' squared lengths. */
 function trajectory(zoo: Zoo, run: number, epochs: Int32Array, at: Int32Array): Trajectory {
   const rows = Int32Array.from(epochs, (e) => zooRowIndex(zoo.runs, run, e));
-  const segmentSq = Float64Array.from({ length: rows.length - 1 }, (_, i) => rowDistance(zoo, rows[i], rows[i + 1]) ** 2);
+  const segmentSq = Float64Array.from({ length: rows.length - 1 }, (_, i) => zooRowDistance(zoo, rows[i], rows[i + 1]) ** 2);
   return { run, seed: zoo.seed[rows[0]], epochs, rows, at, segmentSq };
 }
