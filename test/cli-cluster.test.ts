@@ -6,7 +6,7 @@ import { trainZoo } from '../src/train/trainZoo.ts';
 import { checkpointPath } from '../src/store/manifest.ts';
 import { runCliSync, tempDir, tinyConfig } from './helpers.ts';
 
-const CLUSTER = 'src/cli/cluster.ts';
+const CLUSTER = 'cluster';
 let root: string;
 let ffnn: string;
 let cnn: string;

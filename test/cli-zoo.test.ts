@@ -11,7 +11,7 @@ import { trainZoo } from '../src/train/trainZoo.ts';
 import { checkpointPath, readManifest } from '../src/store/manifest.ts';
 import { runCliSync, startCli, tempDir } from './helpers.ts';
 
-const ZOO = 'src/cli/zoo.ts';
+const ZOO = 'zoo';
 const TINY = ['--seeds', '2', '--epochs', '1', '--train-size', '200', '--test-size', '50'];
 
 /** SHA-256 of every file in a zoo directory except the manifest (which has timestamps). */

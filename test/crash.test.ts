@@ -69,7 +69,7 @@ describe('npm run zoo killed at random moments', () => {
     for (let kill = 0; kill < 20; kill++) {
       const manifestTime = () => (existsSync(join(dir, 'manifest.json')) ? statSync(join(dir, 'manifest.json')).mtimeMs : 0);
       const before = manifestTime();
-      const child = startCli('src/cli/zoo.ts', [...args, '--out', out]);
+      const child = startCli('zoo', [...args, '--out', out]);
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       // wait until this process commits (training is under way), then kill at a random moment:
       // with epochs of a few milliseconds, mostly in the middle of an epoch's writes
@@ -81,7 +81,7 @@ describe('npm run zoo killed at random moments', () => {
       expect(m.status, `kill ${kill} came after the zoo finished; lengthen the run`).toBe('training');
       committed.push(m.epochsCompleted);
     }
-    const done = runCliSync('src/cli/zoo.ts', [...args, '--out', out]);
+    const done = runCliSync('zoo', [...args, '--out', out]);
     expect(done.code, done.stderr).toBe(0);
     expect(new Set(committed).size).toBeGreaterThan(10); // the kills landed all along the run
     expect(Object.keys(treeFingerprint(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -122,7 +122,7 @@ describe('states a killed writer leaves (built by hand, independent of the crash
     const dir = join(out, 'ffnn-default');
     mkdirSync(join(dir, 'checkpoints'), { recursive: true });
     writeFileSync(join(dir, 'manifest.json.777.tmp'), '');
-    const r = runCliSync('src/cli/zoo.ts', ['--arch', 'ffnn', '--seeds', '2', '--epochs', '1', '--train-size', '200', '--test-size', '50', '--out', out]);
+    const r = runCliSync('zoo', ['--arch', 'ffnn', '--seeds', '2', '--epochs', '1', '--train-size', '200', '--test-size', '50', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(readManifest(dir).status).toBe('complete');
     expect(Object.keys(treeFingerprint(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);

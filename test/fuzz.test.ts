@@ -380,12 +380,12 @@ describe('corrupt and foreign input, seeded', () => {
 
 describe('the commands, on a sample of the cases', () => {
   const sample: [Kind, string, (b: Buffer) => Buffer, (root: string) => string[], number][] = [
-    ['checkpoint', 'verify', drop('sha256'), (root) => ['src/cli/verify.ts', '--zoo', root], 1],
-    ['checkpoint', 'cluster', badWeight(NaN), (root) => ['src/cli/cluster.ts', '--zoo', root, '--svd', '5', '--out', join(root, 'out')], 2],
-    ['manifest', 'export', json((m) => (m.config.seedCount = '4')), (root) => ['src/cli/export.ts', '--zoo', root, '--run', '0', '--epoch', '0', '--format', 'arrow', '--out', join(root, 'x.arrow')], 2],
-    ['index', 'identify', truncate(300), (root) => ['src/cli/identify.ts', join(root, 'checkpoints/epoch-0002.arrow'), '--run', '1', '--zoo', root], 2],
-    ['safetensors', 'identify', stEdit((h) => ({ text: JSON.stringify(h).replace('"fc2.weight":', '"fc1.weight":') })), (root) => ['src/cli/identify.ts', join(root, FILE.safetensors), '--zoo', complete, '--no-verify'], 2],
-    ['tfjs-bin', 'identify', (b) => b.subarray(0, 100), (root) => ['src/cli/identify.ts', join(root, 'tfjs'), '--zoo', complete, '--no-verify'], 2],
+    ['checkpoint', 'verify', drop('sha256'), (root) => ['verify', '--zoo', root], 1],
+    ['checkpoint', 'cluster', badWeight(NaN), (root) => ['cluster', '--zoo', root, '--svd', '5', '--out', join(root, 'out')], 2],
+    ['manifest', 'export', json((m) => (m.config.seedCount = '4')), (root) => ['export', '--zoo', root, '--run', '0', '--epoch', '0', '--format', 'arrow', '--out', join(root, 'x.arrow')], 2],
+    ['index', 'identify', truncate(300), (root) => ['identify', join(root, 'checkpoints/epoch-0002.arrow'), '--run', '1', '--zoo', root], 2],
+    ['safetensors', 'identify', stEdit((h) => ({ text: JSON.stringify(h).replace('"fc2.weight":', '"fc1.weight":') })), (root) => ['identify', join(root, FILE.safetensors), '--zoo', complete, '--no-verify'], 2],
+    ['tfjs-bin', 'identify', (b) => b.subarray(0, 100), (root) => ['identify', join(root, 'tfjs'), '--zoo', complete, '--no-verify'], 2],
   ];
   it.each(sample)('%s via %s: the documented exit code, one line, nothing changed', (kind, _, mutate, argv, code) => {
     const root = join(tempDir(), 'ffnn-fz');
@@ -410,7 +410,7 @@ describe('the commands, on a sample of the cases', () => {
     const path = join(out, 'ffnn-fz', 'resume.arrow');
     writeFileSync(path, drop('momentum')(readFileSync(path)));
     const before = treeFingerprint(out);
-    const r = runCliSync('src/cli/zoo.ts', ['--arch', 'ffnn', '--name', 'fz', '--seeds', '4', '--epochs', '3', '--train-size', '300', '--test-size', '100', '--out', out]);
+    const r = runCliSync('zoo', ['--arch', 'ffnn', '--name', 'fz', '--seeds', '4', '--epochs', '3', '--train-size', '300', '--test-size', '100', '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: .*resume\.arrow is damaged \(its bytes do not match the SHA-256 the manifest recorded\)/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

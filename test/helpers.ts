@@ -20,15 +20,17 @@ export function tinyConfig(arch: ArchName, overrides: Partial<ZooConfig> = {}): 
 
 const NODE_ARGS = ['--import', 'tsx'];
 
-/** Runs a CLI entry point (e.g. 'src/cli/zoo.ts') to completion in a child process. */
-export function runCliSync(script: string, args: string[], options: { cwd?: string } = {}) {
-  const r = spawnSync(process.execPath, [...NODE_ARGS, join(ROOT, script), ...args], { cwd: options.cwd ?? ROOT, encoding: 'utf8' });
+const MAIN = join(ROOT, 'src/cli/main.ts');
+
+/** Runs a CLI command (e.g. 'zoo', as `weightspace zoo ...`) to completion in a child process. */
+export function runCliSync(command: string, args: string[], options: { cwd?: string } = {}) {
+  const r = spawnSync(process.execPath, [...NODE_ARGS, MAIN, command, ...args], { cwd: options.cwd ?? ROOT, encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Starts a CLI entry point without waiting (for kill tests). */
-export function startCli(script: string, args: string[]) {
-  return spawn(process.execPath, [...NODE_ARGS, join(ROOT, script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts a CLI command without waiting (for kill tests). */
+export function startCli(command: string, args: string[]) {
+  return spawn(process.execPath, [...NODE_ARGS, MAIN, command, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** SHA-256 of every file under `dir`, by relative path (the manifest's timestamps left out). */

@@ -97,7 +97,7 @@ describe('export and input formats', () => {
     await exportModel(zoo, 3, 6, format, out);
     const { weights } = readModel(out, FFNN);
     expect(weights).toEqual(row(zoo, 3, 6));
-    const r = runCliSync('src/cli/identify.ts', [out, '--zoo', join(root, 'ffnn'), '--json']);
+    const r = runCliSync('identify', [out, '--zoo', join(root, 'ffnn'), '--json']);
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);
     expect([result.verdict, result.run, result.epoch]).toEqual(['member', 3, 6]);
@@ -125,7 +125,7 @@ describe('export and input formats', () => {
 
 describe('identify: bad input', () => {
   const fail = (args: string[]) => {
-    const r = runCliSync('src/cli/identify.ts', args);
+    const r = runCliSync('identify', args);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     return r.stderr;

@@ -77,7 +77,7 @@ describe('npm run plot', () => {
     out = join(root, 'results');
     await trainZoo({ dir: zooDir, config: tinyConfig('ffnn', { seedCount: RUNS, epochs: EPOCHS }) });
     const png = chromiumPath ? ['--png', '--chromium', chromiumPath] : [];
-    cli = runCliSync('src/cli/plot.ts', ['--zoo', zooDir, '--out', out, '--svd', '10', '--runs', '3', '--umap-epochs', '50', ...png]);
+    cli = runCliSync('plot', ['--zoo', zooDir, '--out', out, '--svd', '10', '--runs', '3', '--umap-epochs', '50', ...png]);
   }, 180_000);
 
   const pageFiles = ['trajectories-umap-full', 'trajectories-umap-svd-10', 'trajectories-svd', 'dendrogram', 'weight-stats', 'sweep', 'training-curves'];
@@ -96,19 +96,19 @@ describe('npm run plot', () => {
   it('rejects bad input with one line and exit code 2, writing nothing', async () => {
     const lonely = join(root, 'lonely');
     await trainZoo({ dir: lonely, config: tinyConfig('ffnn', { seedCount: 1, epochs: 2 }) });
-    const oneRun = runCliSync('src/cli/plot.ts', ['--zoo', lonely, '--out', join(root, 'lonely-plots')]);
+    const oneRun = runCliSync('plot', ['--zoo', lonely, '--out', join(root, 'lonely-plots')]);
     expect(oneRun.code).toBe(2);
     expect(oneRun.stderr).toMatch(/has 1 run; .* need at least 2 \(train more seeds/);
     expect(existsSync(join(root, 'lonely-plots'))).toBe(false);
-    const noZoo = runCliSync('src/cli/plot.ts', ['--zoo', join(root, 'nothing')]);
+    const noZoo = runCliSync('plot', ['--zoo', join(root, 'nothing')]);
     expect(noZoo.code).toBe(2);
     expect(noZoo.stderr.trim().split('\n')).toHaveLength(1);
     expect(noZoo.stderr).toMatch(/is not a folder/);
-    const badEpoch = runCliSync('src/cli/plot.ts', ['--zoo', zooDir, '--out', join(root, 'other'), '--epoch', '99']);
+    const badEpoch = runCliSync('plot', ['--zoo', zooDir, '--out', join(root, 'other'), '--epoch', '99']);
     expect(badEpoch.code).toBe(2);
     expect(badEpoch.stderr).toMatch(/epoch 99 is not in/);
     expect(existsSync(join(root, 'other'))).toBe(false);
-    const badChromium = runCliSync('src/cli/plot.ts', ['--zoo', zooDir, '--png', '--chromium', join(root, 'no-such-chromium')]);
+    const badChromium = runCliSync('plot', ['--zoo', zooDir, '--png', '--chromium', join(root, 'no-such-chromium')]);
     expect(badChromium.code).toBe(2);
     expect(badChromium.stderr).toMatch(/does not exist/);
   });

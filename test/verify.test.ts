@@ -60,7 +60,7 @@ function rewrite(path: string, change: (rows: ReturnType<typeof readCheckpointFi
 
 describe('a sound zoo', () => {
   it('verifies clean: exit 0, JSON report', () => {
-    const r = runCliSync('src/cli/verify.ts', ['--zoo', pristine, '--json']);
+    const r = runCliSync('verify', ['--zoo', pristine, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ sound: true, problems: [], notes: [], checked: { epochs: 4, runs: 4, checkpoints: 16 } });
@@ -90,7 +90,7 @@ describe('a bit flipped inside a well-formed checkpoint file', () => {
   });
 
   it('is named, file and row, by npm run verify with exit code 1', () => {
-    const r = runCliSync('src/cli/verify.ts', ['--zoo', dir]);
+    const r = runCliSync('verify', ['--zoo', dir]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/DAMAGED: 2 problem/);
     expect(r.stdout).toMatch(/epoch-0002\.arrow \(epoch 2\): bytes do not match the SHA-256 the manifest recorded/);
@@ -99,10 +99,10 @@ describe('a bit flipped inside a well-formed checkpoint file', () => {
   });
 
   it.each([
-    ['cluster', ['src/cli/cluster.ts', '--svd', '5', '--out', 'OUT']],
-    ['identify', ['src/cli/identify.ts', 'CKPT', '--zoo', 'DIR']],
-    ['plot', ['src/cli/plot.ts', '--out', 'OUT']],
-    ['export', ['src/cli/export.ts', '--run', '0', '--epoch', '1', '--format', 'safetensors', '--out', 'OUT/x.safetensors']],
+    ['cluster', ['cluster', '--svd', '5', '--out', 'OUT']],
+    ['identify', ['identify', 'CKPT', '--zoo', 'DIR']],
+    ['plot', ['plot', '--out', 'OUT']],
+    ['export', ['export', '--run', '0', '--epoch', '1', '--format', 'safetensors', '--out', 'OUT/x.safetensors']],
   ])('stops %s with one line and exit 2, writing nothing', (_, args) => {
     const out = join(tempDir(), 'out');
     const before = treeFingerprint(dir);
@@ -184,7 +184,7 @@ describe('npm run verify names each kind of damage', () => {
   ])('%s', (_, damage, messages) => {
     const dir = copy();
     damage(dir);
-    const r = runCliSync('src/cli/verify.ts', ['--zoo', dir]);
+    const r = runCliSync('verify', ['--zoo', dir]);
     expect(r.code, r.stdout + r.stderr).toBe(1);
     for (const m of messages) expect(r.stdout).toMatch(m);
     const json = verifyZoo(dir);
@@ -196,7 +196,7 @@ describe('npm run verify names each kind of damage', () => {
     const dir = copy();
     writeFileSync(join(dir, 'checkpoints', 'epoch-0009.arrow'), readFileSync(checkpointPath(dir, 3)));
     writeFileSync(join(dir, 'manifest.json.123.tmp'), '{');
-    const r = runCliSync('src/cli/verify.ts', ['--zoo', dir]);
+    const r = runCliSync('verify', ['--zoo', dir]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/note: .*epoch-0009\.arrow \(epoch 9\): not committed/);
     expect(r.stdout).toMatch(/note: .*manifest\.json\.123\.tmp: temp file of an interrupted write/);
@@ -215,9 +215,9 @@ describe('npm run verify names each kind of damage', () => {
   });
 
   it('exits 2 on bad usage', () => {
-    const r = runCliSync('src/cli/verify.ts', ['--zoo', join(tempDir(), 'none')]);
+    const r = runCliSync('verify', ['--zoo', join(tempDir(), 'none')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: --zoo .* is not a folder/);
-    expect(runCliSync('src/cli/verify.ts', ['--bogus']).code).toBe(2);
+    expect(runCliSync('verify', ['--bogus']).code).toBe(2);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * What every CLI shares: argument parsing helpers and the rule for errors (core/errors.ts):
+ * What every command shares: finding zoos, and the rule for errors (core/errors.ts):
  * bad input is a UserError (one line on stderr, exit code 2); anything else is a bug (stack
  * trace, exit code 70).
  */
@@ -28,30 +28,6 @@ export async function runCli(main: () => Promise<number | void> | number | void)
     process.stderr.write(text);
     process.exit(code);
   }
-}
-
-/** Parses an integer option; `undefined` stays undefined. */
-export function intOption(name: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) {
-    throw new UserError(`--${name} must be an integer from ${min} to ${max}, got '${value}'`);
-  }
-  return n;
-}
-
-/** Parses a non-negative real option; `undefined` stays undefined. */
-export function numberOption(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UserError(`--${name} must be a non-negative number, got '${value}'`);
-  return n;
-}
-
-export function choiceOption<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (!choices.includes(value as T)) throw new UserError(`--${name} must be one of ${choices.join(', ')}, got '${value}'`);
-  return value as T;
 }
 
 /** A zoo directory itself, or the zoos directly inside a folder. */

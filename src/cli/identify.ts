@@ -1,99 +1,79 @@
-/**
- * npm run identify -- <checkpoint> [options]: which run of a zoo a checkpoint belongs to,
- * where on its trajectory, and how sure we are (see identify/identify.ts).
- */
+/** `identify`: which run of a zoo a checkpoint belongs to, where on its trajectory, and how sure we are (identify/identify.ts). */
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { ARCH_NAMES, ARCHITECTURES, type Architecture } from '../core/architectures.ts';
+import { evaluateIdentify } from '../identify/evaluate.ts';
 import { identify, type Identification } from '../identify/identify.ts';
 import { ZooIndex } from '../identify/zooIndex.ts';
-import { evaluateIdentify } from '../identify/evaluate.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
-import { ARCHITECTURES, type Architecture } from '../core/architectures.ts';
-import { loadZoo } from '../store/loadZoo.ts';
 import { readModel } from '../store/formats/readModel.ts';
-import { intOption, runCli, UserError } from './common.ts';
-import { StepProgress } from './progress.ts';
+import { loadZoo } from '../store/loadZoo.ts';
+import { DEFAULT_DIRS, IDENTIFY_EVAL_PATH, zooDirFor } from '../store/paths.ts';
 import { readJsonFile } from '../util/json.ts';
+import { defineCommand } from './command.ts';
+import { UserError } from './common.ts';
+import { flag, int, text } from './options.ts';
+import { StepProgress } from './progress.ts';
 
-const HELP = `Usage: npm run identify -- <checkpoint> [options]
-       npm run identify -- --evaluate [--zoo DIR]
-
-Names the zoo run a checkpoint comes from, its position on that run's trajectory (a
+export const identifyCommand = defineCommand({
+  name: 'identify',
+  usage: ['<checkpoint> [options]', '--evaluate [--zoo DIR]'],
+  description: `Names the zoo run a checkpoint comes from, its position on that run's trajectory (a
 fractional epoch), and a verdict: member (on the trajectory), descendant (beyond the run's
 last checkpoint, e.g. trained further) or unknown (no run is close enough). Thresholds are
-calibrated from the zoo itself (README "Identify").
+calibrated from the zoo itself (docs/identify.md).
 
 <checkpoint>: a checkpoint Arrow file (one row, or pick one with --run/--epoch), a
-.safetensors file, or a TensorFlow.js model.json (or its folder), as \`npm run export\` writes.
+.safetensors file, or a TensorFlow.js model.json (or its folder), as \`npm run export\` writes.`,
+  positionals: true,
+  options: {
+    zoo: text({ arg: 'DIR', help: 'the zoo to search', defaultText: 'zoo/<arch>-default, the architecture the checkpoint fits' }),
+    run: int({ arg: 'R', help: "pick run R's row of a checkpoint file holding several", min: 0 }),
+    epoch: int({ arg: 'E', help: "pick epoch E's row", min: 0 }),
+    top: int({ help: 'candidates to list', min: 1, max: 1000, default: 5 }),
+    json: flag({ help: 'print the result as JSON' }),
+    rebuild: flag({ help: "rebuild the zoo's index (<zoo>/index.json, index.arrow, index-svd.arrow) even if current" }),
+    evaluate: flag({
+      help: `measure identification on checkpoints the index does not hold (held-out epochs,\nunknown seeds, runs trained further, perturbed copies) for --zoo, or for\n${ARCH_NAMES.map((a) => zooDirFor(DEFAULT_DIRS.zoos, a, 'default')).join(' and ')}; table on stdout, ${IDENTIFY_EVAL_PATH}`,
+    }),
+    'no-verify': flag({ help: "skip checking every checkpoint's SHA-256 while loading the zoo (see npm run verify)" }),
+  },
+  examples: [
+    'npm run identify -- zoo/ffnn-default/checkpoints/epoch-0007.arrow --run 3',
+    'npm run export -- --zoo zoo/cnn-default --run 3 --epoch 7 --format safetensors --out exports/cnn-3-7.safetensors',
+    'npm run identify -- exports/cnn-3-7.safetensors --json',
+  ],
+  run(o, positionals) {
+    if (o.evaluate) {
+      const defaults = ARCH_NAMES.map((a) => zooDirFor(DEFAULT_DIRS.zoos, a, 'default'));
+      evaluate(o.zoo ? [o.zoo] : defaults.filter((d) => existsSync(d)), !o['no-verify']);
+      return;
+    }
+    if (positionals.length !== 1) throw new UserError(`give one checkpoint to identify (got ${positionals.length}); see npm run identify -- --help`);
+    const path = positionals[0];
+    const pick = { run: o.run, epoch: o.epoch };
 
-Options:
-  --zoo DIR     the zoo to search (default: zoo/<arch>-default, the architecture the checkpoint fits)
-  --run R       pick run R's row of a checkpoint file holding several
-  --epoch E     pick epoch E's row
-  --top N       candidates to list (default 5)
-  --json        print the result as JSON
-  --rebuild     rebuild the zoo's index (<zoo>/index.json, index.arrow, index-svd.arrow) even if current
-  --evaluate    measure identification on checkpoints the index does not hold (held-out epochs,
-                unknown seeds, runs trained further, perturbed copies) for --zoo, or for
-                zoo/ffnn-default and zoo/cnn-default; table on stdout, results/identify-eval.json
-  --no-verify   skip checking every checkpoint's SHA-256 while loading the zoo (see npm run verify)
-  -h, --help    show this help
-
-Examples:
-  npm run identify -- zoo/ffnn-default/checkpoints/epoch-0007.arrow --run 3
-  npm run export -- --zoo zoo/cnn-default --run 3 --epoch 7 --format safetensors --out exports/cnn-3-7.safetensors
-  npm run identify -- exports/cnn-3-7.safetensors --json
-`;
-
-await runCli(() => {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      zoo: { type: 'string' },
-      run: { type: 'string' },
-      epoch: { type: 'string' },
-      top: { type: 'string' },
-      json: { type: 'boolean' },
-      rebuild: { type: 'boolean' },
-      evaluate: { type: 'boolean' },
-      'no-verify': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return;
-  }
-  if (values.evaluate) {
-    evaluate(values.zoo ? [values.zoo] : ['zoo/ffnn-default', 'zoo/cnn-default'].filter((d) => existsSync(d)), !values['no-verify']);
-    return;
-  }
-  if (positionals.length !== 1) throw new UserError(`give one checkpoint to identify (got ${positionals.length}); see npm run identify -- --help`);
-  const path = positionals[0];
-  const pick = { run: intOption('run', values.run, 0), epoch: intOption('epoch', values.epoch, 0) };
-  const top = intOption('top', values.top, 1, 1000) ?? 5;
-
-  const { zooDir, arch } = values.zoo ? { zooDir: values.zoo, arch: null } : defaultZoo(path, pick);
-  const zoo = loadZoo(zooDir, { verify: !values['no-verify'] });
-  if (arch && arch.name !== zoo.manifest.config.arch) throw new UserError(`internal: ${zooDir} is not a ${arch.name} zoo`);
-  const { weights, description } = readModel(path, zoo.manifest.architecture, pick);
-  let index = values.rebuild ? null : ZooIndex.load(zooDir, zoo);
-  if (!index) {
-    const progress = new StepProgress(`index of ${zooDir} (built once per zoo)`);
-    index = ZooIndex.build(zoo, { onProgress: (step, done, total) => progress.update(step, done, total) });
-    progress.finish();
-    index.save(zooDir);
-    process.stderr.write(`index of ${zooDir}: built in ${index.buildSeconds.toFixed(1)} s\n`);
-  }
-  index.prepare(); // the query time below is a loaded index's
-  const start = performance.now();
-  const result = identify(index, weights, { top });
-  const ms = performance.now() - start;
-  if (values.json) {
-    process.stdout.write(JSON.stringify({ checkpoint: description, zoo: zooDir, ...result, margin: finite(result.margin), calibration: index.calibration, milliseconds: ms }, null, 2) + '\n');
-  } else {
-    process.stdout.write(report(description, zooDir, index, result, ms));
-  }
+    const { zooDir, arch } = o.zoo ? { zooDir: o.zoo, arch: null } : defaultZoo(path, pick);
+    const zoo = loadZoo(zooDir, { verify: !o['no-verify'] });
+    if (arch && arch.name !== zoo.manifest.config.arch) throw new UserError(`internal: ${zooDir} is not a ${arch.name} zoo`);
+    const { weights, description } = readModel(path, zoo.manifest.architecture, pick);
+    let index = o.rebuild ? null : ZooIndex.load(zooDir, zoo);
+    if (!index) {
+      const progress = new StepProgress(`index of ${zooDir} (built once per zoo)`);
+      index = ZooIndex.build(zoo, { onProgress: (step, done, total) => progress.update(step, done, total) });
+      progress.finish();
+      index.save(zooDir);
+      process.stderr.write(`index of ${zooDir}: built in ${index.buildSeconds.toFixed(1)} s\n`);
+    }
+    index.prepare(); // the query time below is a loaded index's
+    const start = performance.now();
+    const result = identify(index, weights, { top: o.top });
+    const ms = performance.now() - start;
+    if (o.json) {
+      process.stdout.write(JSON.stringify({ checkpoint: description, zoo: zooDir, ...result, margin: finite(result.margin), calibration: index.calibration, milliseconds: ms }, null, 2) + '\n');
+    } else {
+      process.stdout.write(report(description, zooDir, index, result, ms));
+    }
+  },
 });
 
 function finite(x: number): number | null {
@@ -110,7 +90,7 @@ function defaultZoo(path: string, pick: { run?: number; epoch?: number }): { zoo
       errors.push((err as Error).message);
       continue;
     }
-    const zooDir = `zoo/${arch.name}-default`;
+    const zooDir = zooDirFor(DEFAULT_DIRS.zoos, arch.name, 'default');
     if (!existsSync(zooDir)) throw new UserError(`${path} is a ${arch.name} model, and there is no ${zooDir}: give the zoo with --zoo DIR (or build it: npm run zoo -- --arch ${arch.name})`);
     return { zooDir, arch };
   }
@@ -142,7 +122,7 @@ function report(description: string, zooDir: string, index: ZooIndex, r: Identif
 function evaluate(zooDirs: string[], verify: boolean): void {
   if (zooDirs.length === 0) throw new UserError('no zoo to evaluate: build zoo/ffnn-default and zoo/cnn-default (npm run zoo) or give --zoo DIR');
   // results of other zoos evaluated earlier stay in the report
-  const reportPath = 'results/identify-eval.json';
+  const reportPath = IDENTIFY_EVAL_PATH;
   const report = (existsSync(reportPath) ? readJsonFile(reportPath, 'delete it to start a new report') : {}) as Record<string, unknown>;
   for (const dir of zooDirs) {
     const zoo = loadZoo(dir, { verify });

@@ -36,10 +36,21 @@ export function stepsPerEpoch(config: ZooConfig): number {
 
 export class ZooConfigError extends UserError {}
 
+/** Valid range of each integer field: the validator and the CLI's options read it here. */
+export const CONFIG_RANGES = {
+  seedStart: [0, 0xffffffff],
+  seedCount: [1, 100000],
+  epochs: [0, 100000],
+  trainSize: [1, 60000],
+  testSize: [1, 10000],
+  batchSize: [1, 60000],
+} as const satisfies Partial<Record<keyof ZooConfig, readonly [number, number]>>;
+
 /** Throws a ZooConfigError naming the first invalid field and its valid range. */
 export function validateZooConfig(config: ZooConfig): void {
-  const int = (name: keyof ZooConfig, min: number, max: number) => {
-    const v = config[name] as number;
+  const int = (name: keyof typeof CONFIG_RANGES) => {
+    const [min, max] = CONFIG_RANGES[name];
+    const v = config[name];
     if (!Number.isInteger(v) || v < min || v > max) {
       throw new ZooConfigError(`${name} must be an integer from ${min} to ${max}, got ${v}`);
     }
@@ -51,13 +62,13 @@ export function validateZooConfig(config: ZooConfig): void {
     }
   };
   if (config.arch !== 'ffnn' && config.arch !== 'cnn') throw new ZooConfigError(`unknown architecture '${config.arch}' (choose ffnn or cnn)`);
-  int('seedStart', 0, 0xffffffff);
-  int('seedCount', 1, 100000);
+  int('seedStart');
+  int('seedCount');
   if (config.seedStart + config.seedCount - 1 > 0xffffffff) throw new ZooConfigError('seeds must stay below 2^32');
-  int('epochs', 0, 100000);
-  int('trainSize', 1, 60000);
-  int('testSize', 1, 10000);
-  int('batchSize', 1, 60000);
+  int('epochs');
+  int('trainSize');
+  int('testSize');
+  int('batchSize');
   positive('learningRate', false);
   positive('weightDecay', true);
   positive('momentum', true);

@@ -38,3 +38,6 @@ export const svdBasisPath = (zooDir: string, k: number): string => join(zooDir, 
 /** exports/<zoo>-run<r>-epoch<e><ext>: where `npm run export` writes by default. */
 export const exportPath = (zooName: string, run: number, epoch: number, ext: string): string =>
   join(DEFAULT_DIRS.exports, `${zooName}-run${run}-epoch${epoch}${ext}`);
+
+/** <results>/identify-eval.json: `identify --evaluate`'s report (one entry per zoo). */
+export const IDENTIFY_EVAL_PATH = join(DEFAULT_DIRS.results, 'identify-eval.json');

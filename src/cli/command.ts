@@ -1,0 +1,50 @@
+/**
+ * A command of the CLI as data: its help text and options (one table, options.ts) and the
+ * function that runs it. main.ts dispatches `weightspace <command>` (and `npm run <command>`)
+ * to one of these.
+ */
+import { optionsHelp, parseOptions, type OptionTable, type Values } from './options.ts';
+import { runCli } from './common.ts';
+
+export interface Command<O extends OptionTable> {
+  name: string;
+  /** What follows the command name in usage lines (default '[options]'); several lines allowed. */
+  usage?: string[];
+  /** Paragraphs between the usage and the options. */
+  description: string;
+  options: O;
+  /** Accepts positional arguments (e.g. identify's checkpoint). */
+  positionals?: boolean;
+  /** Paragraphs after the options (outputs, exit codes). */
+  after?: string;
+  examples: string[];
+  /** Runs the command; a returned number becomes the exit code. */
+  run(values: Values<O>, positionals: string[]): Promise<number | void> | number | void;
+}
+
+export const defineCommand = <O extends OptionTable>(command: Command<O>): Command<O> => command;
+
+/** The full --help text of a command. */
+export function commandHelp(command: Command<OptionTable>): string {
+  const usage = command.usage ?? ['[options]'];
+  const lines = usage.flatMap((u, i) => {
+    const npmArgs = u.replace(/^(\S)/, '-- $1');
+    return [`${i === 0 ? 'Usage:' : '      '} npm run ${command.name} ${npmArgs}`, `   or: npx weightspace ${command.name} ${u}`];
+  });
+  const sections = [lines.join('\n'), command.description.trim(), `Options:\n${optionsHelp(command.options)}`];
+  if (command.after) sections.push(command.after.trim());
+  if (command.examples.length) sections.push(`Examples:\n${command.examples.map((e) => `  ${e}`).join('\n')}`);
+  return sections.join('\n\n') + '\n';
+}
+
+/** Parses argv by the command's table and runs it, with the CLI's error rule (common.ts). */
+export function runCommand(command: Command<OptionTable>, argv: string[]): Promise<void> {
+  return runCli(() => {
+    const { values, positionals } = parseOptions(command.options, argv, command.positionals ?? false);
+    if (values.help) {
+      process.stdout.write(commandHelp(command));
+      return;
+    }
+    return command.run(values, positionals);
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * The command line: `weightspace <command> [options]` (package.json "bin"), or
+ * `npm run <command> -- [options]`. Each command is a table of options and a run function
+ * (command.ts); errors follow one rule (common.ts): bad input one line and exit code 2.
+ */
+import { EXIT } from '../core/errors.ts';
+import { runCommand, type Command } from './command.ts';
+import { runCli, UserError } from './common.ts';
+
+// any: each command has its own option table; runCommand needs only the shape
+type Loaded = Promise<Command<any>>;
+
+/** Every command, with the line the command list shows; a command's module loads only when it runs. */
+export const COMMANDS: readonly { name: string; summary: string; load: () => Loaded }[] = [
+  { name: 'zoo', summary: 'train seeded model zoos on MNIST 14x14, one checkpoint per epoch', load: async () => (await import('./zoo.ts')).zooCommand },
+  { name: 'cluster', summary: 'cluster every checkpoint; purity and epoch-order recovery (Tables 2-3)', load: async () => (await import('./cluster.ts')).clusterCommand },
+  { name: 'identify', summary: 'name the run and epoch a checkpoint comes from, with a verdict', load: async () => (await import('./identify.ts')).identifyCommand },
+  { name: 'plot', summary: 'trajectory plots, dendrograms, weight statistics as offline HTML (and PNG)', load: async () => (await import('./plot.ts')).plotCommand },
+  { name: 'verify', summary: "check a zoo's hashes, lineage and files (like git fsck)", load: async () => (await import('./verify.ts')).verifyCommand },
+  { name: 'export', summary: 'write one checkpoint as safetensors, TensorFlow.js or Arrow', load: async () => (await import('./export.ts')).exportCommand },
+];
+
+const HELP = `Usage: weightspace <command> [options]     (or: npm run <command> -- [options])
+
+Identifies neural-network versions from their weights alone: trains seeded model zoos,
+clusters their checkpoints in weight space, and names the run a checkpoint comes from.
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
+
+\`weightspace <command> --help\` describes each command's options.
+`;
+
+const [name, ...args] = process.argv.slice(2);
+const command = COMMANDS.find((c) => c.name === name);
+if (command) await runCommand(await command.load(), args);
+else if (name === undefined || name === '--help' || name === '-h') process.stdout.write(HELP);
+else {
+  await runCli(() => {
+    throw new UserError(`unknown command '${name}'; the commands are ${COMMANDS.map((c) => c.name).join(', ')} (weightspace --help)`);
+  });
+  process.exitCode ??= EXIT.usage;
+}

@@ -1,0 +1,50 @@
+/** The one CLI: `weightspace <command>` through package.json's bin, the same commands as `npm run <command>`. */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, runCliSync } from './helpers.ts';
+
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+const COMMANDS = ['zoo', 'cluster', 'identify', 'plot', 'verify', 'export'];
+
+/** Runs the executable package.json names, as npx would (plain node, no loader flags). */
+const bin = (args: string[]) => spawnSync(process.execPath, [join(ROOT, pkg.bin.weightspace), ...args], { cwd: ROOT, encoding: 'utf8' });
+
+describe('weightspace CLI', () => {
+  it('has a bin entry, and each npm script runs its command through the same entry point', () => {
+    expect(Object.keys(pkg.bin)).toEqual(['weightspace']);
+    for (const c of COMMANDS) expect(pkg.scripts[c]).toBe(`tsx src/cli/main.ts ${c}`);
+  });
+
+  it('lists every command, and prints each command\'s help, the same as npm run <command> -- --help', () => {
+    const top = bin(['--help']);
+    expect(top.status).toBe(0);
+    for (const c of COMMANDS) expect(top.stdout).toMatch(new RegExp(`^  ${c} +\\S`, 'm'));
+    for (const c of COMMANDS) {
+      const viaBin = bin([c, '--help']);
+      expect(viaBin.status, viaBin.stderr).toBe(0);
+      expect(viaBin.stdout).toMatch(new RegExp(`^Usage: npm run ${c} `));
+      expect(viaBin.stdout).toMatch(new RegExp(`^   or: npx weightspace ${c} `, 'm'));
+      expect(viaBin.stdout).toMatch(/^  -h, --help +show this help$/m);
+      expect(viaBin.stdout).toBe(runCliSync(c, ['--help']).stdout);
+    }
+  });
+
+  it('refuses an unknown command and a bad option value with one line and exit code 2', () => {
+    const r = bin(['clusterr']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("error: unknown command 'clusterr'; the commands are zoo, cluster, identify, plot, verify, export (weightspace --help)\n");
+    const bad = bin(['plot', '--runs', '0']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe("error: --runs must be an integer from 1 to 9007199254740991, got '0'\n");
+  });
+
+  it('shows each option once in help, with its default where it has one', () => {
+    const help = runCliSync('zoo', ['--help']).stdout;
+    const flags = [...help.matchAll(/^ {2}(?:-\w, )?(--[\w-]+)/gm)].map((m) => m[1]);
+    expect(new Set(flags).size).toBe(flags.length);
+    expect(help).toMatch(/^ {2}--out DIR +folder that holds the zoos \(default: zoo\)$/m);
+    expect(help).toMatch(/^ {2}--preset NAME +preset to start from \(default: default\)$/m);
+  });
+});
