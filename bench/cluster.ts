@@ -33,7 +33,12 @@ function benchInput(zoo: Zoo, log: (msg: string) => void, fullSpace: boolean): R
     runs: zoo.runs,
     svd50: {
       totalSecondsPerRun: totals.map(round),
-      medianRun: { svd: round(median.seconds.svd), linkage: round(median.seconds.linkage), metrics: round(median.seconds.metrics), total: round(median.seconds.total) },
+      medianRun: {
+        svd: round(median.seconds.svd),
+        linkage: round(median.seconds.linkage),
+        metrics: round(median.seconds.metrics),
+        total: round(median.seconds.total),
+      },
       targetSeconds: 2,
       purity: round(median.purityMean),
     },
@@ -41,12 +46,19 @@ function benchInput(zoo: Zoo, log: (msg: string) => void, fullSpace: boolean): R
   if (fullSpace) {
     log('cluster: exact single linkage in the full 2,160-dimensional space');
     const full = clusterZoo(zoo, { svd: 0 });
-    report.fullSpace = { seconds: round(full.seconds.linkage), targetSeconds: 10, purity: round(full.purityMean) };
+    report.fullSpace = {
+      seconds: round(full.seconds.linkage),
+      targetSeconds: 10,
+      purity: round(full.purityMean),
+    };
   }
   return report;
 }
 
-export function benchCluster(log: (msg: string) => void, options: { fullSpace: boolean }): Record<string, unknown> {
+export function benchCluster(
+  log: (msg: string) => void,
+  options: { fullSpace: boolean },
+): Record<string, unknown> {
   const report: Record<string, unknown> = {};
   if (existsSync(PAPER_ZOO)) {
     log(`cluster: the paper-scale FFNN zoo in ${PAPER_ZOO}`);
@@ -57,17 +69,36 @@ export function benchCluster(log: (msg: string) => void, options: { fullSpace: b
   log('cluster: paper-scale synthetic zoo (250 runs x 51 epochs x 2,160 weights, isotropic steps)');
   report.synthetic = benchInput(syntheticZoo(250, 50, 2160), log, options.fullSpace);
 
-  log('cluster: baselines on 1,000 points (ml-hclust single linkage) and a 2,000 x 500 matrix (ml-matrix SVD)');
+  log(
+    'cluster: baselines on 1,000 points (ml-hclust single linkage) and a 2,000 x 500 matrix (ml-matrix SVD)',
+  );
   const small = syntheticZoo(20, 49, 50, 5); // 1,000 points in 50 dimensions
-  const points = Array.from({ length: small.n }, (_, i) => Array.from(small.weights.subarray(i * 50, (i + 1) * 50)));
-  const ours = seconds(() => singleLinkage({ n: small.n, dim: 50, coords: Float64Array.from(small.weights) }));
+  const points = Array.from({ length: small.n }, (_, i) =>
+    Array.from(small.weights.subarray(i * 50, (i + 1) * 50)),
+  );
+  const ours = seconds(() =>
+    singleLinkage({ n: small.n, dim: 50, coords: Float64Array.from(small.weights) }),
+  );
   const theirs = seconds(() => agnes(points, { method: 'single' }));
   const mat = syntheticZoo(40, 49, 500, 6); // 2,000 x 500
-  const oursSvd = seconds(() => new TruncatedSVD({ components: 50 }).fitTransform(mat.weights, mat.n, mat.dim));
-  const fullSvd = seconds(() => new SVD(Matrix.from1DArray(mat.n, mat.dim, Float64Array.from(mat.weights)), { autoTranspose: true }));
+  const oursSvd = seconds(() =>
+    new TruncatedSVD({ components: 50 }).fitTransform(mat.weights, mat.n, mat.dim),
+  );
+  const fullSvd = seconds(
+    () =>
+      new SVD(Matrix.from1DArray(mat.n, mat.dim, Float64Array.from(mat.weights)), { autoTranspose: true }),
+  );
   report.baselines = {
-    singleLinkage1000Points: { oursSeconds: round(ours), mlHclustSeconds: round(theirs), speedup: Math.round(theirs / ours) },
-    svd2000x500k50: { oursSeconds: round(oursSvd), mlMatrixFullSvdSeconds: round(fullSvd), speedup: Math.round(fullSvd / oursSvd) },
+    singleLinkage1000Points: {
+      oursSeconds: round(ours),
+      mlHclustSeconds: round(theirs),
+      speedup: Math.round(theirs / ours),
+    },
+    svd2000x500k50: {
+      oursSeconds: round(oursSvd),
+      mlMatrixFullSvdSeconds: round(fullSvd),
+      speedup: Math.round(fullSvd / oursSvd),
+    },
   };
   return report;
 }

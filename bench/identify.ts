@@ -17,7 +17,8 @@ const QUERIES = 200;
 const BRUTE_FORCE_QUERIES = 10; // a full scan takes ~0.1 s each at paper scale
 
 const round = (x: number, digits = 3) => +x.toFixed(digits);
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
 /** Zoo checkpoints with 1 % Gaussian noise (relative to the checkpoint's RMS weight): never exactly in the index. */
 function perturbedQueries(zoo: Zoo, count: number): { run: number; weights: Float32Array }[] {
@@ -40,7 +41,14 @@ function bruteForceRun(zoo: Zoo, q: Float32Array): number {
   let bestRun = -1;
   for (let r = 0; r < zoo.runs; r++) {
     for (let e = 0; e < zoo.epochs; e++) {
-      const dist = segmentDistance(q, 0, zoo.weights, zooRowIndex(zoo.runs, r, e) * zoo.dim, zooRowIndex(zoo.runs, r, e + 1) * zoo.dim, zoo.dim).distance;
+      const dist = segmentDistance(
+        q,
+        0,
+        zoo.weights,
+        zooRowIndex(zoo.runs, r, e) * zoo.dim,
+        zooRowIndex(zoo.runs, r, e + 1) * zoo.dim,
+        zoo.dim,
+      ).distance;
       if (dist < best) [best, bestRun] = [dist, r];
     }
   }
@@ -84,7 +92,12 @@ function benchInput(zoo: Zoo): Record<string, unknown> {
     runAccuracy: round(correct / QUERIES),
     // runs whose trajectory was measured in the full space after the SVD lower bounds
     runsMeasuredMean: round(measured / QUERIES, 1),
-    bruteForceScan: { queries: BRUTE_FORCE_QUERIES, medianMs: round(quantile(bruteMs, 0.5), 1), sameRun: agree / BRUTE_FORCE_QUERIES, speedup: Math.round(quantile(bruteMs, 0.5) / median) },
+    bruteForceScan: {
+      queries: BRUTE_FORCE_QUERIES,
+      medianMs: round(quantile(bruteMs, 0.5), 1),
+      sameRun: agree / BRUTE_FORCE_QUERIES,
+      speedup: Math.round(quantile(bruteMs, 0.5) / median),
+    },
   };
 }
 

@@ -15,7 +15,8 @@ const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 const quick = process.argv.includes('--quick');
 const started = new Date().toISOString();
-const zoo = !only || only === 'zoo' || only === 'load' ? await benchZoo(log, { training: only !== 'load' }) : undefined;
+const zoo =
+  !only || only === 'zoo' || only === 'load' ? await benchZoo(log, { training: only !== 'load' }) : undefined;
 const cluster = !only || only === 'cluster' ? benchCluster(log, { fullSpace: !quick }) : undefined;
 const identify = !only || only === 'identify' ? benchIdentify(log) : undefined;
 const measured = {
@@ -30,4 +31,8 @@ process.stdout.write(JSON.stringify(measured, null, 2) + '\n');
 const path = 'results/bench.json';
 const previous = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
 mkdirSync('results', { recursive: true });
-writeFileSync(path, JSON.stringify({ ...previous, ...measured, ...(zoo && { zoo: { ...previous.zoo, ...zoo } }) }, null, 2) + '\n');
+writeFileSync(
+  path,
+  JSON.stringify({ ...previous, ...measured, ...(zoo && { zoo: { ...previous.zoo, ...zoo } }) }, null, 2) +
+    '\n',
+);

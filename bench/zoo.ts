@@ -16,7 +16,13 @@ import { LockstepTrainer } from '../src/train/lockstep.ts';
 import { presetConfig, PAPER_SCALE } from '../src/core/presets.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
 import { writeCheckpointFile } from '../src/store/checkpointFile.ts';
-import { checkpointFileName, checkpointPath, softwareVersions, writeManifest, ZOO_FORMAT } from '../src/store/manifest.ts';
+import {
+  checkpointFileName,
+  checkpointPath,
+  softwareVersions,
+  writeManifest,
+  ZOO_FORMAT,
+} from '../src/store/manifest.ts';
 import { loadZoo } from '../src/store/loadZoo.ts';
 import { weightsSha256 } from '../src/store/sha256.ts';
 import { verifyZoo } from '../src/store/verifyZoo.ts';
@@ -26,11 +32,25 @@ import { tfjsForward } from '../test/support/tfjsReference.ts';
 const TRAIN_SIZE = 10000;
 
 /** Model throughput of one thread: LockstepTrainer.trainEpoch alone, best of `repeats` epochs. */
-function engineOneThread(arch: ArchName, train: ImageSet, test: ImageSet, runs: number, repeats: number): number {
+function engineOneThread(
+  arch: ArchName,
+  train: ImageSet,
+  test: ImageSet,
+  runs: number,
+  repeats: number,
+): number {
   const config = presetConfig('default', arch, { seedCount: runs, trainSize: train.n });
   const P = ARCHITECTURES[arch].size;
   const seeds = Array.from({ length: runs }, (_, i) => i);
-  const trainer = new LockstepTrainer(createModel(arch), config, seeds, new Float64Array(runs * P), new Float64Array(runs * P), train, test);
+  const trainer = new LockstepTrainer(
+    createModel(arch),
+    config,
+    seeds,
+    new Float64Array(runs * P),
+    new Float64Array(runs * P),
+    train,
+    test,
+  );
   trainer.initialise();
   let best = 0;
   for (let e = 1; e <= repeats; e++) {
@@ -45,7 +65,12 @@ function engineOneThread(arch: ArchName, train: ImageSet, test: ImageSet, runs: 
 async function zooThroughput(arch: ArchName, workers: number, runs: number, epochs: number): Promise<number> {
   const dir = join('/tmp', `wsvc-bench-${process.pid}-${arch}-${workers}`);
   rmSync(dir, { recursive: true, force: true });
-  const config = presetConfig('default', arch, { seedCount: runs, epochs, trainSize: TRAIN_SIZE, testSize: 500 });
+  const config = presetConfig('default', arch, {
+    seedCount: runs,
+    epochs,
+    trainSize: TRAIN_SIZE,
+    testSize: 500,
+  });
   const result = await trainZoo({ dir, config, workers });
   rmSync(dir, { recursive: true, force: true });
   return result.modelSamplesPerSecond;
@@ -57,7 +82,9 @@ function tfjsOneModel(arch: ArchName, train: ImageSet, seconds: number): number 
   const config = presetConfig('default', arch);
   const w = new Float64Array(a.size);
   kaimingNormal(a, 0, w);
-  const vars = a.params.map((p) => tf.variable(tf.tensor(Array.from(w.subarray(p.offset, p.offset + p.size)), p.shape)));
+  const vars = a.params.map((p) =>
+    tf.variable(tf.tensor(Array.from(w.subarray(p.offset, p.offset + p.size)), p.shape)),
+  );
   const optimizer = tf.train.momentum(config.learningRate, config.momentum);
   const B = config.batchSize;
   let samples = 0;
@@ -69,7 +96,10 @@ function tfjsOneModel(arch: ArchName, train: ImageSet, seconds: number): number 
       optimizer.minimize(() => {
         const mse = tf.mean(tf.square(tf.sub(tfjsForward(arch, vars, x), t)));
         // weight decay added to the gradient = L2 penalty wd/2 * |w|^2
-        return tf.add(mse, tf.mul(config.weightDecay / 2, tf.addN(vars.map((v) => tf.sum(tf.square(v)))))) as tf.Scalar;
+        return tf.add(
+          mse,
+          tf.mul(config.weightDecay / 2, tf.addN(vars.map((v) => tf.sum(tf.square(v))))),
+        ) as tf.Scalar;
       });
     });
     samples += B;
@@ -97,7 +127,9 @@ function paperScaleLoad(): Record<string, number> {
   for (let e = 0; e <= epochs; e++) {
     for (let i = 0; i < weights.length; i++) weights[i] += 0.01 * (Math.random() - 0.5);
     const nan = new Float64Array(runs).fill(NaN);
-    const sha256 = Array.from({ length: runs }, (_, r) => weightsSha256(weights.subarray(r * arch.size, (r + 1) * arch.size)));
+    const sha256 = Array.from({ length: runs }, (_, r) =>
+      weightsSha256(weights.subarray(r * arch.size, (r + 1) * arch.size)),
+    );
     files[checkpointFileName(e)] = writeCheckpointFile(checkpointPath(dir, e), {
       size: arch.size,
       run: Int32Array.from({ length: runs }, (_, r) => r),
@@ -156,7 +188,10 @@ function paperScaleLoad(): Record<string, number> {
   };
 }
 
-export async function benchZoo(log: (msg: string) => void, options: { training: boolean } = { training: true }): Promise<Record<string, unknown>> {
+export async function benchZoo(
+  log: (msg: string) => void,
+  options: { training: boolean } = { training: true },
+): Promise<Record<string, unknown>> {
   const training: Record<string, unknown> = {};
   if (options.training) {
     const mnist = loadMnist({ trainSize: TRAIN_SIZE, testSize: 500 });

@@ -7,12 +7,27 @@
  */
 export { loadMnist, type Mnist, type MnistOptions, type MnistSplit } from './data/mnist.ts';
 export { toImageSet, type ImageSet } from './data/imageSet.ts';
-export { ARCHITECTURES, CNN, FFNN, architecture, type Architecture, type ArchName, type ParamTensor } from './core/architectures.ts';
+export {
+  ARCHITECTURES,
+  CNN,
+  FFNN,
+  architecture,
+  type Architecture,
+  type ArchName,
+  type ParamTensor,
+} from './core/architectures.ts';
 export { createModel } from './train/models/factory.ts';
 export type { Model } from './train/models/model.ts';
 export { kaimingNormal } from './train/init.ts';
 export { LockstepTrainer, evaluateModel } from './train/lockstep.ts';
-export { PRESETS, PRESET_NAMES, PAPER_HYPER, TUNED_HYPER, presetConfig, type PresetName } from './core/presets.ts';
+export {
+  PRESETS,
+  PRESET_NAMES,
+  PAPER_HYPER,
+  TUNED_HYPER,
+  presetConfig,
+  type PresetName,
+} from './core/presets.ts';
 export { Rng } from './core/rng.ts';
 export { trainZoo, type TrainProgress, type TrainZooOptions, type TrainZooResult } from './train/trainZoo.ts';
 export type { WriteEvent, WriteObserver } from './store/zooCommit.ts';
@@ -27,16 +42,45 @@ export { UserError, isUserError } from './core/errors.ts';
 export { readManifest, checkpointPath, type ZooManifest } from './store/manifest.ts';
 export { weightsSha256 } from './store/sha256.ts';
 export { TruncatedSVD, SVD_DEFAULTS, type TruncatedSVDOptions } from './reduce/svd.ts';
-export { singleLinkage, minimumSpanningTree, cutTree, joinHeights, linkageFromTree, type Linkage, type LinkageOptions, type ExactPoints, type SpanningTree } from './cluster/linkage.ts';
+export {
+  singleLinkage,
+  minimumSpanningTree,
+  cutTree,
+  joinHeights,
+  linkageFromTree,
+  type Linkage,
+  type LinkageOptions,
+  type ExactPoints,
+  type SpanningTree,
+} from './cluster/linkage.ts';
 export { clusterPurity, epochOrder, type OrderResult, type PurityResult } from './cluster/metrics.ts';
-export { clusterZoo, ORDER_BY, type ClusterOptions, type OrderBy, type SpaceResult } from './cluster/clusterZoo.ts';
+export {
+  clusterZoo,
+  ORDER_BY,
+  type ClusterOptions,
+  type OrderBy,
+  type SpaceResult,
+} from './cluster/clusterZoo.ts';
 export { clusterSweep, type SpaceSummary, type SweepOptions } from './cluster/sweep.ts';
-export { writeClusterReport, readClusterReport, currentClusterExports, PAPER_SPACES, type ClusterReport, type ClusterExports } from './cluster/report.ts';
+export {
+  writeClusterReport,
+  readClusterReport,
+  currentClusterExports,
+  PAPER_SPACES,
+  type ClusterReport,
+  type ClusterExports,
+} from './cluster/report.ts';
 export type { LinkageExport } from './cluster/spaceJob.ts';
 export { embedCheckpoints, type ZooEmbedding } from './reduce/embed.ts';
 export * as paths from './store/paths.ts';
 export { ZooIndex, INDEX_DEFAULTS, type ZooIndexOptions, type Calibration } from './identify/zooIndex.ts';
-export { identify, VERDICTS, type Identification, type IdentifyOptions, type Verdict } from './identify/identify.ts';
+export {
+  identify,
+  VERDICTS,
+  type Identification,
+  type IdentifyOptions,
+  type Verdict,
+} from './identify/identify.ts';
 export { evaluateIdentify, type EvaluationRow } from './identify/evaluate.ts';
 export { trainFurther } from './train/trainFurther.ts';
 export { readModel, modelFormat, MODEL_FORMATS, type ModelFormat } from './store/formats/readModel.ts';

@@ -27,7 +27,11 @@ function readNpy(path: string): { shape: number[]; data: Float64Array } {
   const header = bytes.subarray(10, 10 + headerLength).toString('latin1');
   expect(header).toMatch(/'descr': '<f8', 'fortran_order': False/);
   expect((10 + headerLength) % 64).toBe(0);
-  const shape = header.match(/'shape': \(([^)]*)\)/)![1].split(',').filter((s) => s.trim()).map(Number);
+  const shape = header
+    .match(/'shape': \(([^)]*)\)/)![1]
+    .split(',')
+    .filter((s) => s.trim())
+    .map(Number);
   const body = bytes.subarray(10 + headerLength);
   return { shape, data: new Float64Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.length)) };
 }
@@ -35,7 +39,15 @@ function readNpy(path: string): { shape: number[]; data: Float64Array } {
 describe('npm run cluster', () => {
   it('analyses every zoo in a folder: table, JSON report and dendrograms', () => {
     const out = join(root, 'results');
-    const r = runCliSync(CLUSTER, ['--zoo', join(root, 'zoos'), '--svd', '5,2', '--out', out, '--save-basis']);
+    const r = runCliSync(CLUSTER, [
+      '--zoo',
+      join(root, 'zoos'),
+      '--svd',
+      '5,2',
+      '--out',
+      out,
+      '--save-basis',
+    ]);
     expect(r.stderr).toMatch(/done: 2 zoo\(s\) x 3 space\(s\)/);
     expect(r.code).toBe(0);
     for (const name of ['cnn-t', 'ffnn-t']) {
@@ -56,7 +68,9 @@ describe('npm run cluster', () => {
       }
       expect(existsSync(join(root, 'zoos', name, 'svd-5.arrow'))).toBe(true);
     }
-    expect(r.stdout).toMatch(/space\s+dim\s+purity\s+purity \(global\)\s+ordered initial epochs\s+ordered pairs/);
+    expect(r.stdout).toMatch(
+      /space\s+dim\s+purity\s+purity \(global\)\s+ordered initial epochs\s+ordered pairs/,
+    );
   });
 
   it('--help documents both epoch-order readings', () => {
@@ -67,7 +81,10 @@ describe('npm run cluster', () => {
   });
 
   it.each([
-    [['--svd', '999'], /^error: --svd 999 is too large for .*ffnn-t: 16 checkpoints x 2160 weights \(k must be <= 16\)\n$/],
+    [
+      ['--svd', '999'],
+      /^error: --svd 999 is too large for .*ffnn-t: 16 checkpoints x 2160 weights \(k must be <= 16\)\n$/,
+    ],
     [['--svd', 'fifty'], /^error: --svd must be an integer from 0 to \d+, got 'fifty'\n$/],
     [['--order-by', 'alphabet'], /^error: --order-by must be one of last, merge, got 'alphabet'\n$/],
   ])('rejects %j with one line and exit code 2', (args, message) => {
@@ -95,7 +112,10 @@ describe('npm run cluster', () => {
     cpSync(ffnn, mixed, { recursive: true });
     copyFileSync(checkpointPath(cnn, 2), checkpointPath(mixed, 2));
     // the copied file is not the one the manifest recorded: refused before it is parsed
-    expectError(mixed, /epoch-0002.arrow is damaged: its bytes do not match the SHA-256 recorded in .*manifest.json/);
+    expectError(
+      mixed,
+      /epoch-0002.arrow is damaged: its bytes do not match the SHA-256 recorded in .*manifest.json/,
+    );
 
     const broken = join(tempDir(), 'ffnn-broken');
     cpSync(ffnn, broken, { recursive: true });

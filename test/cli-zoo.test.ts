@@ -18,9 +18,13 @@ const TINY = ['--seeds', '2', '--epochs', '1', '--train-size', '200', '--test-si
 function zooFingerprint(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const f of readdirSync(join(dir, 'checkpoints')).sort()) {
-    out[f] = createHash('sha256').update(readFileSync(join(dir, 'checkpoints', f))).digest('hex');
+    out[f] = createHash('sha256')
+      .update(readFileSync(join(dir, 'checkpoints', f)))
+      .digest('hex');
   }
-  out['resume.arrow'] = createHash('sha256').update(readFileSync(join(dir, 'resume.arrow'))).digest('hex');
+  out['resume.arrow'] = createHash('sha256')
+    .update(readFileSync(join(dir, 'resume.arrow')))
+    .digest('hex');
   return out;
 }
 
@@ -42,7 +46,10 @@ describe('npm run zoo', () => {
     [['--lr', '0'], /^error: learningRate must be a positive number, got 0\n$/],
     [['--momentum', '1'], /^error: momentum must be below 1, got 1\n$/],
     [['--frobnicate'], /^error: Unknown option '--frobnicate'/],
-    [['--mnist-dir', '/nonexistent/mnist'], /^error: MNIST file not found: \/nonexistent\/mnist\/train-images-idx3-ubyte \(run `npm ci`/],
+    [
+      ['--mnist-dir', '/nonexistent/mnist'],
+      /^error: MNIST file not found: \/nonexistent\/mnist\/train-images-idx3-ubyte \(run `npm ci`/,
+    ],
     [['--mnist-dir', 'src'], /^error: MNIST file not found: src\/train-images-idx3-ubyte/],
   ])('rejects %j with one clear line and exit code 2, writing nothing', (args, message) => {
     const out = tempDir();
@@ -55,7 +62,9 @@ describe('npm run zoo', () => {
 
   it('after a bad --mnist-dir, the good command runs', () => {
     const out = tempDir();
-    expect(runCliSync(ZOO, [...TINY, '--arch', 'ffnn', '--out', out, '--mnist-dir', '/nonexistent']).code).toBe(2);
+    expect(
+      runCliSync(ZOO, [...TINY, '--arch', 'ffnn', '--out', out, '--mnist-dir', '/nonexistent']).code,
+    ).toBe(2);
     const r = runCliSync(ZOO, [...TINY, '--arch', 'ffnn', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
   });
@@ -65,7 +74,9 @@ describe('npm run zoo', () => {
     writeFileSync(file, 'x');
     const r = runCliSync(ZOO, [...TINY, '--arch', 'ffnn', '--out', join(file, 'zoos')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error: cannot create zoo directory .*a-file\/zoos\/ffnn-default \(ENOTDIR\); choose a writable location with --out\n$/);
+    expect(r.stderr).toMatch(
+      /^error: cannot create zoo directory .*a-file\/zoos\/ffnn-default \(ENOTDIR\); choose a writable location with --out\n$/,
+    );
   });
 
   it('refuses to retrain an existing zoo with another config, touching nothing, unless --overwrite', () => {
@@ -77,14 +88,28 @@ describe('npm run zoo', () => {
 
     const r = runCliSync(ZOO, [...TINY, '--epochs', '2', '--arch', 'ffnn', '--out', out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/already holds a zoo with another config \(epochs 1 -> 2\); pass --overwrite to replace it or --out/);
-    expect({ files: zooFingerprint(dir), manifest: readFileSync(join(dir, 'manifest.json'), 'utf8') }).toEqual(before);
+    expect(r.stderr).toMatch(
+      /already holds a zoo with another config \(epochs 1 -> 2\); pass --overwrite to replace it or --out/,
+    );
+    expect({
+      files: zooFingerprint(dir),
+      manifest: readFileSync(join(dir, 'manifest.json'), 'utf8'),
+    }).toEqual(before);
 
     const again = runCliSync(ZOO, [...TINY, '--arch', 'ffnn', '--out', out]);
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/already complete/);
 
-    const replaced = runCliSync(ZOO, [...TINY, '--epochs', '2', '--arch', 'ffnn', '--out', out, '--overwrite']);
+    const replaced = runCliSync(ZOO, [
+      ...TINY,
+      '--epochs',
+      '2',
+      '--arch',
+      'ffnn',
+      '--out',
+      out,
+      '--overwrite',
+    ]);
     expect(replaced.code).toBe(0);
     expect(readManifest(dir).config.epochs).toBe(2);
   });
@@ -93,8 +118,26 @@ describe('npm run zoo', () => {
     ['SIGKILL', null],
     ['SIGINT', 130],
   ] as const)('after %s, running again resumes and gives a bit-identical zoo', async (signal, exitCode) => {
-    const args = ['--arch', 'cnn', '--seeds', '4', '--epochs', '12', '--train-size', '3000', '--test-size', '200', '--workers', '2'];
-    const config = presetConfig('default', 'cnn', { seedCount: 4, epochs: 12, trainSize: 3000, testSize: 200 });
+    const args = [
+      '--arch',
+      'cnn',
+      '--seeds',
+      '4',
+      '--epochs',
+      '12',
+      '--train-size',
+      '3000',
+      '--test-size',
+      '200',
+      '--workers',
+      '2',
+    ];
+    const config = presetConfig('default', 'cnn', {
+      seedCount: 4,
+      epochs: 12,
+      trainSize: 3000,
+      testSize: 200,
+    });
     const reference = join(tempDir(), 'cnn-default'); // same name: the name is stored in each file's metadata
     await trainZoo({ dir: reference, config, workers: 1 });
 
@@ -111,7 +154,8 @@ describe('npm run zoo', () => {
     }
     child.kill(signal);
     expect(await exited).toBe(exitCode);
-    if (signal === 'SIGINT') expect(stderr).toMatch(/interrupted: completed epochs are saved; run the same command again to resume/);
+    if (signal === 'SIGINT')
+      expect(stderr).toMatch(/interrupted: completed epochs are saved; run the same command again to resume/);
     const partial = readManifest(dir);
     expect(partial.status).toBe('training');
     expect(partial.epochsCompleted).toBeLessThan(12);

@@ -9,7 +9,8 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const COMMANDS = ['zoo', 'cluster', 'identify', 'plot', 'verify', 'export'];
 
 /** Runs the executable package.json names, as npx would (plain node, no loader flags). */
-const bin = (args: string[]) => spawnSync(process.execPath, [join(ROOT, pkg.bin.weightspace), ...args], { cwd: ROOT, encoding: 'utf8' });
+const bin = (args: string[]) =>
+  spawnSync(process.execPath, [join(ROOT, pkg.bin.weightspace), ...args], { cwd: ROOT, encoding: 'utf8' });
 
 describe('weightspace CLI', () => {
   it('has a bin entry, and each npm script runs its command through the same entry point', () => {
@@ -17,7 +18,7 @@ describe('weightspace CLI', () => {
     for (const c of COMMANDS) expect(pkg.scripts[c]).toBe(`tsx src/cli/main.ts ${c}`);
   });
 
-  it('lists every command, and prints each command\'s help, the same as npm run <command> -- --help', () => {
+  it("lists every command, and prints each command's help, the same as npm run <command> -- --help", () => {
     const top = bin(['--help']);
     expect(top.status).toBe(0);
     for (const c of COMMANDS) expect(top.stdout).toMatch(new RegExp(`^  ${c} +\\S`, 'm'));
@@ -34,7 +35,9 @@ describe('weightspace CLI', () => {
   it('refuses an unknown command and a bad option value with one line and exit code 2', () => {
     const r = bin(['clusterr']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe("error: unknown command 'clusterr'; the commands are zoo, cluster, identify, plot, verify, export (weightspace --help)\n");
+    expect(r.stderr).toBe(
+      "error: unknown command 'clusterr'; the commands are zoo, cluster, identify, plot, verify, export (weightspace --help)\n",
+    );
     const bad = bin(['plot', '--runs', '0']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe("error: --runs must be an integer from 1 to 9007199254740991, got '0'\n");

@@ -17,10 +17,17 @@ import { presetConfig } from '../src/core/presets.ts';
 import { ROOT, runCliSync, startCli, tempDir, treeFingerprint } from './helpers.ts';
 
 const EPOCHS = 3;
-const config = presetConfig('default', 'ffnn', { seedCount: 3, epochs: EPOCHS, trainSize: 300, testSize: 100 });
+const config = presetConfig('default', 'ffnn', {
+  seedCount: 3,
+  epochs: EPOCHS,
+  trainSize: 300,
+  testSize: 100,
+});
 
 /** Every boundary of one epoch: inside each atomic write (temp file complete, not renamed) and after it. */
-const BOUNDARIES = ['checkpoint', 'resume', 'manifest'].flatMap((file) => ['tmp-written', 'done'].map((stage) => [file, stage] as const));
+const BOUNDARIES = ['checkpoint', 'resume', 'manifest'].flatMap((file) =>
+  ['tmp-written', 'done'].map((stage) => [file, stage] as const),
+);
 const POINTS = [
   // before any manifest exists, and with the initial (empty) manifest committed
   [-1, 'manifest', 'tmp-written'],
@@ -40,34 +47,64 @@ function referenceZoo(): Promise<Record<string, string>> {
 }
 
 describe('killed at a write boundary, the zoo resumes to the same bytes', () => {
-  it.each([1, 2].flatMap((workers) => POINTS.map(([epoch, file, stage]) => [workers, epoch, file, stage] as const)))(
-    '%i worker(s), epoch %i, %s %s',
-    async (workers, epoch, file, stage) => {
-      const dir = join(tempDir(), 'ffnn-crash');
-      const child = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/crashZoo.ts'), dir, String(workers), JSON.stringify(config), String(epoch), file, stage], {
+  it.each(
+    [1, 2].flatMap((workers) => POINTS.map(([epoch, file, stage]) => [workers, epoch, file, stage] as const)),
+  )('%i worker(s), epoch %i, %s %s', async (workers, epoch, file, stage) => {
+    const dir = join(tempDir(), 'ffnn-crash');
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'test/fixtures/crashZoo.ts'),
+        dir,
+        String(workers),
+        JSON.stringify(config),
+        String(epoch),
+        file,
+        stage,
+      ],
+      {
         cwd: ROOT,
         encoding: 'utf8',
-      });
-      expect(child.signal, child.stderr).toBe('SIGKILL');
-      if (stage === 'tmp-written') expect(Object.keys(treeFingerprint(dir)).some((f) => f.endsWith('.tmp'))).toBe(true);
+      },
+    );
+    expect(child.signal, child.stderr).toBe('SIGKILL');
+    if (stage === 'tmp-written')
+      expect(Object.keys(treeFingerprint(dir)).some((f) => f.endsWith('.tmp'))).toBe(true);
 
-      const resumed = await trainZoo({ dir, config, workers });
-      expect(resumed.manifest.status).toBe('complete');
-      expect(treeFingerprint(dir)).toEqual(await referenceZoo());
-    },
-  );
+    const resumed = await trainZoo({ dir, config, workers });
+    expect(resumed.manifest.status).toBe('complete');
+    expect(treeFingerprint(dir)).toEqual(await referenceZoo());
+  });
 });
 
 describe('npm run zoo killed at random moments', () => {
   it('resumes after each of 20 SIGKILLs and ends bit-identical to an uninterrupted run', async () => {
     const epochs = 400;
-    const args = ['--arch', 'ffnn', '--name', 'kills', '--seeds', '3', '--epochs', String(epochs), '--train-size', '100', '--test-size', '50', '--workers', '2'];
+    const args = [
+      '--arch',
+      'ffnn',
+      '--name',
+      'kills',
+      '--seeds',
+      '3',
+      '--epochs',
+      String(epochs),
+      '--train-size',
+      '100',
+      '--test-size',
+      '50',
+      '--workers',
+      '2',
+    ];
     const out = tempDir();
     const dir = join(out, 'ffnn-kills');
     const rng = new Rng(20261129, 0);
     const committed: number[] = [];
     for (let kill = 0; kill < 20; kill++) {
-      const manifestTime = () => (existsSync(join(dir, 'manifest.json')) ? statSync(join(dir, 'manifest.json')).mtimeMs : 0);
+      const manifestTime = () =>
+        existsSync(join(dir, 'manifest.json')) ? statSync(join(dir, 'manifest.json')).mtimeMs : 0;
       const before = manifestTime();
       const child = startCli('zoo', [...args, '--out', out]);
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -87,7 +124,11 @@ describe('npm run zoo killed at random moments', () => {
     expect(Object.keys(treeFingerprint(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 
     const reference = join(tempDir(), 'ffnn-kills');
-    await trainZoo({ dir: reference, config: presetConfig('default', 'ffnn', { seedCount: 3, epochs, trainSize: 100, testSize: 50 }), workers: 1 });
+    await trainZoo({
+      dir: reference,
+      config: presetConfig('default', 'ffnn', { seedCount: 3, epochs, trainSize: 100, testSize: 50 }),
+      workers: 1,
+    });
     expect(treeFingerprint(dir)).toEqual(treeFingerprint(reference));
     console.log(`committed epochs after each kill: ${committed.join(' ')}`);
   });
@@ -99,7 +140,10 @@ describe('states a killed writer leaves (built by hand, independent of the crash
     await trainZoo({ dir, config, workers: 1 });
     // what the old write order left: resume.arrow and the checkpoint file of the last epoch written, the manifest one epoch behind
     const manifest = readManifest(dir);
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, status: 'training', epochsCompleted: EPOCHS - 1 }, null, 2) + '\n');
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify({ ...manifest, status: 'training', epochsCompleted: EPOCHS - 1 }, null, 2) + '\n',
+    );
     const resumed = await trainZoo({ dir, config, workers: 1 });
     expect(resumed.manifest.epochsCompleted).toBe(EPOCHS);
     expect(loadZoo(dir).epochs).toBe(EPOCHS);
@@ -110,7 +154,10 @@ describe('states a killed writer leaves (built by hand, independent of the crash
     const dir = join(tempDir(), 'ffnn-crash');
     await trainZoo({ dir, config: { ...config, epochs: 1 }, workers: 1 });
     const manifest = readManifest(dir);
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, config, status: 'training' }, null, 2) + '\n'); // as if stopped after epoch 1 of 3
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify({ ...manifest, config, status: 'training' }, null, 2) + '\n',
+    ); // as if stopped after epoch 1 of 3
     writeFileSync(join(dir, 'manifest.json.4242.tmp'), '{"half": ');
     writeFileSync(join(dir, 'checkpoints', 'epoch-0002.arrow.4242.tmp'), 'ARROW1');
     await trainZoo({ dir, config, workers: 1 });
@@ -122,7 +169,20 @@ describe('states a killed writer leaves (built by hand, independent of the crash
     const dir = join(out, 'ffnn-default');
     mkdirSync(join(dir, 'checkpoints'), { recursive: true });
     writeFileSync(join(dir, 'manifest.json.777.tmp'), '');
-    const r = runCliSync('zoo', ['--arch', 'ffnn', '--seeds', '2', '--epochs', '1', '--train-size', '200', '--test-size', '50', '--out', out]);
+    const r = runCliSync('zoo', [
+      '--arch',
+      'ffnn',
+      '--seeds',
+      '2',
+      '--epochs',
+      '1',
+      '--train-size',
+      '200',
+      '--test-size',
+      '50',
+      '--out',
+      out,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(readManifest(dir).status).toBe('complete');
     expect(Object.keys(treeFingerprint(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);

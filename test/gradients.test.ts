@@ -37,9 +37,25 @@ beforeAll(() => {
 describe.each(['ffnn', 'cnn'] as const)('%s gradients equal tfjs autodiff', (archName) => {
   const arch = ARCHITECTURES[archName];
   const cases = [
-    { name: 'real MNIST batch', set: () => mnistBatch, seed: 11, batch: [3, 17, 42, 0, 63, 8, 21, 9, 30, 50, 1, 2] },
-    { name: 'random dense batch', set: () => randomImages(12, 5), seed: 12, batch: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] },
-    { name: 'random weights x10, batch of 4', set: () => randomImages(4, 6), seed: 13, batch: [0, 1, 2, 3], gain: 10 },
+    {
+      name: 'real MNIST batch',
+      set: () => mnistBatch,
+      seed: 11,
+      batch: [3, 17, 42, 0, 63, 8, 21, 9, 30, 50, 1, 2],
+    },
+    {
+      name: 'random dense batch',
+      set: () => randomImages(12, 5),
+      seed: 12,
+      batch: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+    },
+    {
+      name: 'random weights x10, batch of 4',
+      set: () => randomImages(4, 6),
+      seed: 13,
+      batch: [0, 1, 2, 3],
+      gain: 10,
+    },
   ];
   it.each(cases)('$name', ({ set: getSet, seed, batch, gain }) => {
     const set = getSet();
@@ -54,10 +70,21 @@ describe.each(['ffnn', 'cnn'] as const)('%s gradients equal tfjs autodiff', (arc
     for (const s of batch) sse += model.accumulateGradient(w, 0, grad, set, s, scale);
     const engineLoss = sse / (batch.length * 10);
 
-    const x = tf.tensor2d(batch.flatMap((s) => Array.from(set.images.subarray(s * 196, (s + 1) * 196))), [batch.length, 196]);
-    const target = tf.oneHot(Array.from(batch, (s) => set.labels[s]), 10).toFloat();
-    const ws = arch.params.map((p) => tf.tensor(Array.from(w.subarray(p.offset, p.offset + p.size)), p.shape));
-    const lossFn = (...vars: tf.Tensor[]) => tf.mean(tf.square(tf.sub(tfjsForward(archName, vars, x), target))) as tf.Scalar;
+    const x = tf.tensor2d(
+      batch.flatMap((s) => Array.from(set.images.subarray(s * 196, (s + 1) * 196))),
+      [batch.length, 196],
+    );
+    const target = tf
+      .oneHot(
+        Array.from(batch, (s) => set.labels[s]),
+        10,
+      )
+      .toFloat();
+    const ws = arch.params.map((p) =>
+      tf.tensor(Array.from(w.subarray(p.offset, p.offset + p.size)), p.shape),
+    );
+    const lossFn = (...vars: tf.Tensor[]) =>
+      tf.mean(tf.square(tf.sub(tfjsForward(archName, vars, x), target))) as tf.Scalar;
     const { value, grads } = tf.valueAndGrads(lossFn)(ws);
 
     expect(Math.abs(engineLoss - value.dataSync()[0]) / value.dataSync()[0]).toBeLessThan(1e-4);
@@ -66,7 +93,10 @@ describe.each(['ffnn', 'cnn'] as const)('%s gradients equal tfjs autodiff', (arc
       const theirs = grads[i].dataSync();
       const err = relativeError(ours, theirs);
       expect(err, `${p.name} relative error`).toBeLessThan(1e-4);
-      expect(Math.max(...Array.from(theirs, Math.abs)), `${p.name} gradient is not trivially zero`).toBeGreaterThan(1e-8);
+      expect(
+        Math.max(...Array.from(theirs, Math.abs)),
+        `${p.name} gradient is not trivially zero`,
+      ).toBeGreaterThan(1e-8);
     });
     tf.dispose([x, target, value, ...ws, ...grads]);
   });
@@ -80,7 +110,9 @@ describe('engine predictions equal tfjs forward pass', () => {
     const model = createModel(archName);
     const out = new Float64Array(10);
     const x = tf.tensor2d(mnistBatch.images, [mnistBatch.n, 196]);
-    const ws = arch.params.map((p) => tf.tensor(Array.from(w.subarray(p.offset, p.offset + p.size)), p.shape));
+    const ws = arch.params.map((p) =>
+      tf.tensor(Array.from(w.subarray(p.offset, p.offset + p.size)), p.shape),
+    );
     const y = tfjsForward(archName, ws, x).arraySync();
     for (let s = 0; s < mnistBatch.n; s++) {
       model.predict(w, 0, mnistBatch, s, out);

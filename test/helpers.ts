@@ -15,7 +15,13 @@ export function tempDir(prefix = 'wsvc-'): string {
 
 /** A zoo that trains in well under a second. */
 export function tinyConfig(arch: ArchName, overrides: Partial<ZooConfig> = {}): ZooConfig {
-  return presetConfig('default', arch, { seedCount: 3, epochs: 2, trainSize: 300, testSize: 100, ...overrides });
+  return presetConfig('default', arch, {
+    seedCount: 3,
+    epochs: 2,
+    trainSize: 300,
+    testSize: 100,
+    ...overrides,
+  });
 }
 
 const NODE_ARGS = ['--import', 'tsx'];
@@ -24,13 +30,19 @@ const MAIN = join(ROOT, 'src/cli/main.ts');
 
 /** Runs a CLI command (e.g. 'zoo', as `weightspace zoo ...`) to completion in a child process. */
 export function runCliSync(command: string, args: string[], options: { cwd?: string } = {}) {
-  const r = spawnSync(process.execPath, [...NODE_ARGS, MAIN, command, ...args], { cwd: options.cwd ?? ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...NODE_ARGS, MAIN, command, ...args], {
+    cwd: options.cwd ?? ROOT,
+    encoding: 'utf8',
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Starts a CLI command without waiting (for kill tests). */
 export function startCli(command: string, args: string[]) {
-  return spawn(process.execPath, [...NODE_ARGS, MAIN, command, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...NODE_ARGS, MAIN, command, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** SHA-256 of every file under `dir`, by relative path (the manifest's timestamps left out). */
@@ -42,7 +54,8 @@ export function treeFingerprint(dir: string): Record<string, string> {
       if (statSync(path).isDirectory()) walk(path);
       else {
         let bytes: Buffer | string = readFileSync(path);
-        if (name === 'manifest.json') bytes = bytes.toString('utf8').replace(/"(createdAt|updatedAt)": "[^"]*"/g, '"$1": ""');
+        if (name === 'manifest.json')
+          bytes = bytes.toString('utf8').replace(/"(createdAt|updatedAt)": "[^"]*"/g, '"$1": ""');
         out[relative(dir, path)] = createHash('sha256').update(bytes).digest('hex');
       }
     }

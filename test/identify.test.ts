@@ -26,7 +26,8 @@ let root: string;
 let zoo: Zoo;
 let strangers: Zoo;
 let index: ZooIndex;
-const row = (z: Zoo, run: number, epoch: number) => z.weights.slice((epoch * z.runs + run) * z.dim, (epoch * z.runs + run + 1) * z.dim);
+const row = (z: Zoo, run: number, epoch: number) =>
+  z.weights.slice((epoch * z.runs + run) * z.dim, (epoch * z.runs + run + 1) * z.dim);
 
 beforeAll(async () => {
   root = tempDir();
@@ -45,13 +46,18 @@ describe('identify', () => {
     expect([exact.verdict, exact.run, exact.distance]).toEqual(['member', 2, 0]);
     expect(exact.epoch).toBeCloseTo(5, 9);
     const [a, b] = [row(zoo, 4, 3), row(zoo, 4, 4)];
-    const between = identify(index, a.map((v, j) => 0.7 * v + 0.3 * b[j]));
+    const between = identify(
+      index,
+      a.map((v, j) => 0.7 * v + 0.3 * b[j]),
+    );
     expect([between.verdict, between.run]).toEqual(['member', 4]);
     expect(between.epoch).toBeCloseTo(3.3, 3);
   });
 
   it('calls checkpoints of seeds outside the zoo unknown', () => {
-    for (let r = 0; r < strangers.runs; r++) for (let e = 0; e <= strangers.epochs; e++) expect(identify(index, row(strangers, r, e)).verdict).toBe('unknown');
+    for (let r = 0; r < strangers.runs; r++)
+      for (let e = 0; e <= strangers.epochs; e++)
+        expect(identify(index, row(strangers, r, e)).verdict).toBe('unknown');
   });
 
   it('calls a run trained further from its last checkpoint a descendant of that run', () => {
@@ -73,7 +79,12 @@ describe('identify', () => {
         const bounds = lowerBounds(space, Float64Array.from(query));
         space.trajectories.forEach((t, i) => {
           let exact = Infinity;
-          for (let s = 0; s + 1 < t.rows.length; s++) exact = Math.min(exact, segmentDistance(query, 0, zoo.weights, t.rows[s] * zoo.dim, t.rows[s + 1] * zoo.dim, zoo.dim).distance);
+          for (let s = 0; s + 1 < t.rows.length; s++)
+            exact = Math.min(
+              exact,
+              segmentDistance(query, 0, zoo.weights, t.rows[s] * zoo.dim, t.rows[s + 1] * zoo.dim, zoo.dim)
+                .distance,
+            );
           expect(bounds[i]).toBeLessThanOrEqual(exact);
           if (exact > 0.05) expect(bounds[i]).toBeGreaterThan(0); // not vacuous (how tight: npm run bench, runs measured)
         });
@@ -92,22 +103,28 @@ describe('identify', () => {
 });
 
 describe('export and input formats', () => {
-  it.each(['arrow', 'safetensors', 'tfjs'] as const)('round trips %s: the same weights, and identify names the run and epoch', async (format) => {
-    const out = join(root, 'exports', `ffnn-3-6.${format}`);
-    await exportModel(zoo, 3, 6, format, out);
-    const { weights } = readModel(out, FFNN);
-    expect(weights).toEqual(row(zoo, 3, 6));
-    const r = runCliSync('identify', [out, '--zoo', join(root, 'ffnn'), '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    const result = JSON.parse(r.stdout);
-    expect([result.verdict, result.run, result.epoch]).toEqual(['member', 3, 6]);
-  });
+  it.each(['arrow', 'safetensors', 'tfjs'] as const)(
+    'round trips %s: the same weights, and identify names the run and epoch',
+    async (format) => {
+      const out = join(root, 'exports', `ffnn-3-6.${format}`);
+      await exportModel(zoo, 3, 6, format, out);
+      const { weights } = readModel(out, FFNN);
+      expect(weights).toEqual(row(zoo, 3, 6));
+      const r = runCliSync('identify', [out, '--zoo', join(root, 'ffnn'), '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const result = JSON.parse(r.stdout);
+      expect([result.verdict, result.run, result.epoch]).toEqual(['member', 3, 6]);
+    },
+  );
 
   it('writes a tfjs model that tf.loadLayersModel loads and that predicts what our engine predicts on MNIST test images', async () => {
     const cnn = loadZoo(join(root, 'cnn'));
     const test = toImageSet(loadMnist({ trainSize: 1, testSize: 200 }).test);
     const images = test.images;
-    for (const [z, arch, shape] of [[zoo, FFNN, [test.n, 196]], [cnn, CNN, [test.n, 14, 14, 1]]] as const) {
+    for (const [z, arch, shape] of [
+      [zoo, FFNN, [test.n, 196]],
+      [cnn, CNN, [test.n, 14, 14, 1]],
+    ] as const) {
       const dir = join(root, 'exports', `${arch.name}-tfjs`);
       await exportModel(z, 1, 2, 'tfjs', dir);
       const model = await tf.loadLayersModel(tfjsFileHandler(join(dir, 'model.json')));
@@ -130,15 +147,44 @@ describe('identify: bad input', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     return r.stderr;
   };
-  const tensors = (names: [string, number[]][]) => names.map(([name, shape]) => ({ name, shape, values: new Float32Array(shape.reduce((a, b) => a * b, 1)) }));
+  const tensors = (names: [string, number[]][]) =>
+    names.map(([name, shape]) => ({
+      name,
+      shape,
+      values: new Float32Array(shape.reduce((a, b) => a * b, 1)),
+    }));
 
   it('names a missing tensor, a wrong shape and an extra tensor', () => {
     const dir = join(root, 'bad');
     mkdirSync(dir, { recursive: true });
     const cases: [string, [string, number[]][], RegExp][] = [
-      ['missing', [['fc1.weight', [10, 196]], ['fc2.weight', [10, 10]]], /no tensor 'fc3.weight'/],
-      ['shape', [['fc1.weight', [10, 196]], ['fc2.weight', [10, 10]], ['fc3.weight', [10, 9]]], /'fc3.weight' has shape \[10,9\].*needs \[10,10\]/],
-      ['extra', [['fc1.weight', [10, 196]], ['fc2.weight', [10, 10]], ['fc3.weight', [10, 10]], ['fc3.bias', [10]]], /lacks: fc3.bias/],
+      [
+        'missing',
+        [
+          ['fc1.weight', [10, 196]],
+          ['fc2.weight', [10, 10]],
+        ],
+        /no tensor 'fc3.weight'/,
+      ],
+      [
+        'shape',
+        [
+          ['fc1.weight', [10, 196]],
+          ['fc2.weight', [10, 10]],
+          ['fc3.weight', [10, 9]],
+        ],
+        /'fc3.weight' has shape \[10,9\].*needs \[10,10\]/,
+      ],
+      [
+        'extra',
+        [
+          ['fc1.weight', [10, 196]],
+          ['fc2.weight', [10, 10]],
+          ['fc3.weight', [10, 10]],
+          ['fc3.bias', [10]],
+        ],
+        /lacks: fc3.bias/,
+      ],
     ];
     for (const [name, list, message] of cases) {
       writeFileSync(join(dir, `${name}.safetensors`), toSafetensors(tensors(list)));
@@ -150,8 +196,12 @@ describe('identify: bad input', () => {
     const cnnFile = join(root, 'exports', 'cnn.safetensors');
     await exportModel(loadZoo(join(root, 'cnn')), 0, 1, 'safetensors', cnnFile);
     expect(fail([cnnFile, '--zoo', join(root, 'ffnn')])).toMatch(/no tensor 'fc1.weight'/);
-    expect(fail([join(root, 'ffnn', 'checkpoints', 'epoch-0003.arrow'), '--zoo', join(root, 'ffnn')])).toMatch(/holds 6 checkpoints; pick one with --run/);
-    expect(fail([join(root, 'ffnn', 'manifest.json'), '--zoo', join(root, 'ffnn')])).toMatch(/has no valid weightsManifest/);
+    expect(
+      fail([join(root, 'ffnn', 'checkpoints', 'epoch-0003.arrow'), '--zoo', join(root, 'ffnn')]),
+    ).toMatch(/holds 6 checkpoints; pick one with --run/);
+    expect(fail([join(root, 'ffnn', 'manifest.json'), '--zoo', join(root, 'ffnn')])).toMatch(
+      /has no valid weightsManifest/,
+    );
     writeFileSync(join(root, 'weights.txt'), 'x');
     expect(fail([join(root, 'weights.txt'), '--zoo', join(root, 'ffnn')])).toMatch(/cannot tell the format/);
     expect(fail([join(root, 'nothing.safetensors'), '--zoo', join(root, 'ffnn')])).toMatch(/does not exist/);
@@ -177,7 +227,10 @@ describe('identify against a brute-force scan', () => {
     let measured = 0;
     for (let q = 0; q < 12; q++) {
       const run = (q * 7) % big.runs;
-      const query = Float64Array.from(big.weights.subarray(at(run, 1 + (q % 3)), at(run, 1 + (q % 3)) + d), (v, j) => v + 0.02 * Math.sin(5 * j + q) * (1 + (q % 4)));
+      const query = Float64Array.from(
+        big.weights.subarray(at(run, 1 + (q % 3)), at(run, 1 + (q % 3)) + d),
+        (v, j) => v + 0.02 * Math.sin(5 * j + q) * (1 + (q % 4)),
+      );
       const reference = Array.from({ length: big.runs }, (_, r) => {
         let best = { run: r, distance: Infinity, epoch: NaN };
         for (let e = 0; e < big.epochs; e++) {
@@ -191,7 +244,8 @@ describe('identify against a brute-force scan', () => {
           }
           const t = Math.min(1, Math.max(0, qv / vv));
           let ss = 0;
-          for (let j = 0; j < d; j++) ss += (query[j] - big.weights[a + j] - t * (big.weights[b + j] - big.weights[a + j])) ** 2;
+          for (let j = 0; j < d; j++)
+            ss += (query[j] - big.weights[a + j] - t * (big.weights[b + j] - big.weights[a + j])) ** 2;
           if (Math.sqrt(ss) < best.distance) best = { run: r, distance: Math.sqrt(ss), epoch: e + t };
         }
         return best;

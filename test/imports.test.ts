@@ -11,7 +11,17 @@ import { describe, expect, it } from 'vitest';
 const SRC = resolve(new URL('../src', import.meta.url).pathname);
 
 /** Layer of each room, lowest first; rooms in one layer may not import each other. */
-const LAYERS: string[][] = [['core'], ['data', 'simd', 'util'], ['store'], ['train'], ['reduce'], ['cluster', 'identify'], ['plot'], ['cli'], ['index.ts']];
+const LAYERS: string[][] = [
+  ['core'],
+  ['data', 'simd', 'util'],
+  ['store'],
+  ['train'],
+  ['reduce'],
+  ['cluster', 'identify'],
+  ['plot'],
+  ['cli'],
+  ['index.ts'],
+];
 const layerOf = new Map(LAYERS.flatMap((rooms, layer) => rooms.map((room) => [room, layer] as const)));
 
 function sourceFiles(dir: string): string[] {
@@ -25,18 +35,26 @@ function sourceFiles(dir: string): string[] {
 /** Files `file` imports inside src/. */
 function importsOf(file: string): string[] {
   // comments may show imports in examples; they do not count
-  const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-  const specs = [...text.matchAll(/(?:from\s+|import\(\s*|new URL\(\s*)'(\.{1,2}\/[^']+)'/g)].map((m) => m[1]);
+  const text = readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
+  const specs = [...text.matchAll(/(?:from\s+|import\(\s*|new URL\(\s*)'(\.{1,2}\/[^']+)'/g)].map(
+    (m) => m[1],
+  );
   return specs.map((spec) => resolve(dirname(file), spec)).filter((path) => path.startsWith(SRC));
 }
 
 const roomOf = (file: string) => file.split('/')[0];
 /** Import graph of src/, keyed by path relative to src/. */
-const graph = new Map(sourceFiles(SRC).map((f) => [relative(SRC, f), importsOf(f).map((t) => relative(SRC, t))]));
+const graph = new Map(
+  sourceFiles(SRC).map((f) => [relative(SRC, f), importsOf(f).map((t) => relative(SRC, t))]),
+);
 
 function upwardImports(g: Map<string, string[]>): string[] {
   return [...g].flatMap(([f, targets]) =>
-    targets.filter((t) => roomOf(f) !== roomOf(t) && layerOf.get(roomOf(t))! >= layerOf.get(roomOf(f))!).map((t) => `${f} -> ${t}`),
+    targets
+      .filter((t) => roomOf(f) !== roomOf(t) && layerOf.get(roomOf(t))! >= layerOf.get(roomOf(f))!)
+      .map((t) => `${f} -> ${t}`),
   );
 }
 
@@ -60,7 +78,8 @@ function findCycles(g: Map<string, string[]>): string[] {
 describe('import rules', () => {
   it('every room of src/ has a layer, and every import resolves to a file', () => {
     for (const f of graph.keys()) expect(layerOf.has(roomOf(f)), `${f}: room not in the code map`).toBe(true);
-    for (const [f, targets] of graph) for (const t of targets) expect(graph.has(t), `${f} imports missing ${t}`).toBe(true);
+    for (const [f, targets] of graph)
+      for (const t of targets) expect(graph.has(t), `${f} imports missing ${t}`).toBe(true);
     expect(graph.size).toBeGreaterThan(60);
     expect(graph.get('cluster/sweep.ts')).toContain('cluster/sweepWorker.ts'); // worker URLs count as imports
   });

@@ -24,7 +24,18 @@ describe('checkpoint files read by polars', () => {
     await trainZoo({ dir, config: tinyConfig('ffnn', { seedCount: 3, epochs: 2 }) });
     const path = checkpointPath(dir, 2);
     const df = pl.readIPC(readFileSync(path));
-    expect(df.columns).toEqual(['run', 'seed', 'epoch', 'step', 'train_loss', 'test_loss', 'test_accuracy', 'sha256', 'parent_sha256', 'weights']);
+    expect(df.columns).toEqual([
+      'run',
+      'seed',
+      'epoch',
+      'step',
+      'train_loss',
+      'test_loss',
+      'test_accuracy',
+      'sha256',
+      'parent_sha256',
+      'weights',
+    ]);
     expect(df.dtypes.map(String)).toEqual([
       'DataType(Int32)',
       'DataType(UInt32)',
@@ -49,7 +60,12 @@ describe('checkpoint files read by polars', () => {
     expect(weights).toHaveLength(3 * 2160);
     expect(Float32Array.from(weights)).toEqual(ours.weights);
     // epoch 0 stores no training loss: null, not NaN
-    expect(pl.readIPC(readFileSync(checkpointPath(dir, 0))).getColumn('train_loss').nullCount()).toBe(3);
+    expect(
+      pl
+        .readIPC(readFileSync(checkpointPath(dir, 0)))
+        .getColumn('train_loss')
+        .nullCount(),
+    ).toBe(3);
   });
 });
 
@@ -73,25 +89,54 @@ describe('safetensors from the specification', () => {
       '"double":{"dtype":"F64","shape":[2],"data_offsets":[18,34]}}';
     const data = [
       // F16 (sign, 5 exponent bits, 10 fraction bits), little-endian:
-      0x00, 0x3c, // 0x3C00 = 1.0
-      0x00, 0xc0, // 0xC000 = -2.0
-      0x00, 0x38, // 0x3800 = 0.5
-      0xff, 0x7b, // 0x7BFF = 65504, the largest half
-      0x01, 0x00, // 0x0001 = 2^-24, the smallest subnormal
-      0x55, 0xb5, // 0xB555 = -(1 + 341/1024) * 2^-2 = -0.333251953125
+      0x00,
+      0x3c, // 0x3C00 = 1.0
+      0x00,
+      0xc0, // 0xC000 = -2.0
+      0x00,
+      0x38, // 0x3800 = 0.5
+      0xff,
+      0x7b, // 0x7BFF = 65504, the largest half
+      0x01,
+      0x00, // 0x0001 = 2^-24, the smallest subnormal
+      0x55,
+      0xb5, // 0xB555 = -(1 + 341/1024) * 2^-2 = -0.333251953125
       // BF16 (the top 16 bits of a float32), little-endian:
-      0x80, 0x3f, // 0x3F80 = 1.0
-      0x40, 0xc0, // 0xC040 = -3.0
-      0x49, 0x40, // 0x4049 = 3.140625
+      0x80,
+      0x3f, // 0x3F80 = 1.0
+      0x40,
+      0xc0, // 0xC040 = -3.0
+      0x49,
+      0x40, // 0x4049 = 3.140625
       // F64, little-endian:
-      0x9a, 0x99, 0x99, 0x99, 0x99, 0x99, 0xb9, 0x3f, // 0x3FB999999999999A = 0.1
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0xc0, // 0xC004000000000000 = -2.5
+      0x9a,
+      0x99,
+      0x99,
+      0x99,
+      0x99,
+      0x99,
+      0xb9,
+      0x3f, // 0x3FB999999999999A = 0.1
+      0x00,
+      0x00,
+      0x00,
+      0x00,
+      0x00,
+      0x00,
+      0x04,
+      0xc0, // 0xC004000000000000 = -2.5
     ];
     const { tensors, metadata } = parseSafetensors(safetensorsBytes(header, data));
     expect(metadata).toEqual({ format: 'pt' });
-    expect(tensors.get('half')).toEqual({ shape: [2, 3], values: Float32Array.from([1, -2, 0.5, 65504, 2 ** -24, -0.333251953125]) });
+    expect(tensors.get('half')).toEqual({
+      shape: [2, 3],
+      values: Float32Array.from([1, -2, 0.5, 65504, 2 ** -24, -0.333251953125]),
+    });
     expect(tensors.get('brain')).toEqual({ shape: [3], values: Float32Array.from([1, -3, 3.140625]) });
-    expect(tensors.get('double')).toEqual({ shape: [2], values: Float32Array.from([Math.fround(0.1), -2.5]) });
+    expect(tensors.get('double')).toEqual({
+      shape: [2],
+      values: Float32Array.from([Math.fround(0.1), -2.5]),
+    });
   });
 
   it('reads a whole FFNN state_dict stored as F64, laid out by the index map', () => {

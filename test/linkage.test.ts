@@ -18,7 +18,9 @@ function bruteForce(points: number[][]): { heights: number[]; partitions: number
   for (let step = 0; step < n - 1; step++) {
     let best = Infinity;
     let pair = [0, 0];
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (label[i] !== label[j] && dist[i][j] < best) [best, pair] = [dist[i][j], [label[i], label[j]]];
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++)
+        if (label[i] !== label[j] && dist[i][j] < best) [best, pair] = [dist[i][j], [label[i], label[j]]];
     for (let i = 0; i < n; i++) if (label[i] === pair[1]) label[i] = pair[0];
     heights.push(best);
     partitions.push(label.slice());
@@ -28,10 +30,16 @@ function bruteForce(points: number[][]): { heights: number[]; partitions: number
 
 function randomPoints(n: number, dim: number, seed: number, integer = false): number[][] {
   const rng = new Rng(seed, 3);
-  return Array.from({ length: n }, () => Array.from({ length: dim }, () => (integer ? rng.nextInt(3) : rng.nextNormal())));
+  return Array.from({ length: n }, () =>
+    Array.from({ length: dim }, () => (integer ? rng.nextInt(3) : rng.nextNormal())),
+  );
 }
 
-const exact = (pts: number[][]) => ({ n: pts.length, dim: pts[0].length, coords: Float64Array.from(pts.flat()) });
+const exact = (pts: number[][]) => ({
+  n: pts.length,
+  dim: pts[0].length,
+  coords: Float64Array.from(pts.flat()),
+});
 const heightsOf = (l: Linkage) => Array.from({ length: l.n - 1 }, (_, i) => l.z[i * 4 + 2]);
 const samePartition = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   const map = new Map<number, number>();
@@ -55,12 +63,15 @@ describe('singleLinkage', () => {
     const { linkage } = singleLinkage(exact(pts));
     const ref = bruteForce(pts);
     heightsOf(linkage).forEach((h, i) => expect(h).toBeCloseTo(ref.heights[i], 12));
-    for (let c = 1; c <= n; c++) expect(samePartition(cutTree(linkage, c), ref.partitions[n - c]), `cut into ${c}`).toBe(true);
+    for (let c = 1; c <= n; c++)
+      expect(samePartition(cutTree(linkage, c), ref.partitions[n - c]), `cut into ${c}`).toBe(true);
   });
 
   it('equals brute force on trajectories, where the triangle bounds skip most pairs', () => {
     const zoo = syntheticZoo(5, 12, 64, 8);
-    const pts = Array.from({ length: zoo.n }, (_, i) => Array.from(zoo.weights.subarray(i * 64, (i + 1) * 64)));
+    const pts = Array.from({ length: zoo.n }, (_, i) =>
+      Array.from(zoo.weights.subarray(i * 64, (i + 1) * 64)),
+    );
     const { linkage } = singleLinkage(exact(pts));
     const ref = bruteForce(pts);
     heightsOf(linkage).forEach((h, i) => expect(h).toBeCloseTo(ref.heights[i], 12));
@@ -73,7 +84,9 @@ describe('singleLinkage', () => {
     const f32 = singleLinkage({ n: zoo.n, dim: 301, coords: zoo.weights });
     const f64 = singleLinkage({ n: zoo.n, dim: 301, coords: Float64Array.from(zoo.weights) });
     expect(f32.linkage.z).toEqual(f64.linkage.z);
-    const pts = Array.from({ length: zoo.n }, (_, i) => Array.from(zoo.weights.subarray(i * 301, (i + 1) * 301)));
+    const pts = Array.from({ length: zoo.n }, (_, i) =>
+      Array.from(zoo.weights.subarray(i * 301, (i + 1) * 301)),
+    );
     const ref = bruteForce(pts);
     heightsOf(f32.linkage).forEach((h, i) => expect(h).toBeCloseTo(ref.heights[i], 12));
   });
@@ -97,7 +110,10 @@ describe('singleLinkage', () => {
     const dim = 300;
     const y = Float32Array.from(randomPoints(1, dim, 21)[0]);
     const bySize = Array.from(y.keys()).sort((i, j) => y[i] - y[j]);
-    const [i, j] = bySize.slice(1).map((v, t) => [bySize[t], v]).sort(([a, b], [c, d]) => y[b] - y[a] - (y[d] - y[c]))[0];
+    const [i, j] = bySize
+      .slice(1)
+      .map((v, t) => [bySize[t], v])
+      .sort(([a, b], [c, d]) => y[b] - y[a] - (y[d] - y[c]))[0];
     const x = Float32Array.from(y);
     [x[i], x[j]] = [y[j], y[i]]; // same norm, a short step away
     x[bySize[dim - 1]] = Math.fround(x[bySize[dim - 1]] * (1 + 2 ** -23)); // one ulp farther out
@@ -113,16 +129,19 @@ describe('singleLinkage', () => {
     expect(Math.abs(linkage.z[6] - dxc)).toBeGreaterThan(1e-9);
   });
 
-  it.each([6, 21])('gives the float64 tree bit for bit on float32 points so close that their squares underflow in float32 (dim %i)', (dim) => {
-    // differences near 1e-22: squares near 1e-44, below float32's normal range, where its
-    // rounding is absolute and only the filter's slack keeps it exact
-    const pts = randomPoints(203, dim, 31).map((p) => p.map((v) => Math.fround(v * 1e-22)));
-    const f32 = singleLinkage({ n: pts.length, dim, coords: Float32Array.from(pts.flat()) });
-    const f64 = singleLinkage(exact(pts));
-    expect(f32.linkage.z).toEqual(f64.linkage.z);
-    const ref = bruteForce(pts);
-    heightsOf(f64.linkage).forEach((h, i) => expect(h / 1e-22).toBeCloseTo(ref.heights[i] / 1e-22, 9));
-  });
+  it.each([6, 21])(
+    'gives the float64 tree bit for bit on float32 points so close that their squares underflow in float32 (dim %i)',
+    (dim) => {
+      // differences near 1e-22: squares near 1e-44, below float32's normal range, where its
+      // rounding is absolute and only the filter's slack keeps it exact
+      const pts = randomPoints(203, dim, 31).map((p) => p.map((v) => Math.fround(v * 1e-22)));
+      const f32 = singleLinkage({ n: pts.length, dim, coords: Float32Array.from(pts.flat()) });
+      const f64 = singleLinkage(exact(pts));
+      expect(f32.linkage.z).toEqual(f64.linkage.z);
+      const ref = bruteForce(pts);
+      heightsOf(f64.linkage).forEach((h, i) => expect(h / 1e-22).toBeCloseTo(ref.heights[i] / 1e-22, 9));
+    },
+  );
 
   it('equals ml-hclust (agnes, single) merge heights', () => {
     const pts = randomPoints(80, 6, 9);
@@ -138,26 +157,34 @@ describe('singleLinkage', () => {
     heightsOf(linkage).forEach((h, i) => expect(h).toBeCloseTo(theirs[i], 10));
   });
 
-  it.each([false, true])('handles ties (integer data, duplicate points; float32: %s): same heights, and every cut is a valid single-linkage cut', (f32) => {
-    const pts = randomPoints(50, 2, 4, true); // 9 possible points: many duplicates and equal distances
-    const { linkage } = singleLinkage(f32 ? { ...exact(pts), coords: Float32Array.from(pts.flat()) } : exact(pts));
-    const ref = bruteForce(pts);
-    expect(heightsOf(linkage)).toEqual(ref.heights.map((h) => expect.closeTo(h, 12)) as unknown as number[]);
-    const n = pts.length;
-    const d = (i: number, j: number) => Math.hypot(...pts[i].map((v, t) => v - pts[j][t]));
-    for (let c = 1; c < n; c++) {
-      const labels = cutTree(linkage, c);
-      const h = heightsOf(linkage)[n - c - 1]; // height of the last merge kept
-      // points closer than h must share a cluster; a cluster never spans a gap wider than h
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (d(i, j) < h - 1e-12) expect(labels[i]).toBe(labels[j]);
-      for (let cl = 0; cl < c; cl++) {
-        const members = Array.from(labels.keys()).filter((i) => labels[i] === cl);
-        const sub = bruteForce(members.map((i) => pts[i]));
-        expect(Math.max(0, ...sub.heights)).toBeLessThanOrEqual(h + 1e-12);
+  it.each([false, true])(
+    'handles ties (integer data, duplicate points; float32: %s): same heights, and every cut is a valid single-linkage cut',
+    (f32) => {
+      const pts = randomPoints(50, 2, 4, true); // 9 possible points: many duplicates and equal distances
+      const { linkage } = singleLinkage(
+        f32 ? { ...exact(pts), coords: Float32Array.from(pts.flat()) } : exact(pts),
+      );
+      const ref = bruteForce(pts);
+      expect(heightsOf(linkage)).toEqual(
+        ref.heights.map((h) => expect.closeTo(h, 12)) as unknown as number[],
+      );
+      const n = pts.length;
+      const d = (i: number, j: number) => Math.hypot(...pts[i].map((v, t) => v - pts[j][t]));
+      for (let c = 1; c < n; c++) {
+        const labels = cutTree(linkage, c);
+        const h = heightsOf(linkage)[n - c - 1]; // height of the last merge kept
+        // points closer than h must share a cluster; a cluster never spans a gap wider than h
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < n; j++) if (d(i, j) < h - 1e-12) expect(labels[i]).toBe(labels[j]);
+        for (let cl = 0; cl < c; cl++) {
+          const members = Array.from(labels.keys()).filter((i) => labels[i] === cl);
+          const sub = bruteForce(members.map((i) => pts[i]));
+          expect(Math.max(0, ...sub.heights)).toBeLessThanOrEqual(h + 1e-12);
+        }
+        expect(new Set(labels).size).toBe(c);
       }
-      expect(new Set(labels).size).toBe(c);
-    }
-  });
+    },
+  );
 
   it('writes SciPy layout: a < b, new ids n+i, sizes add up, heights non-decreasing; join heights', () => {
     const pts = randomPoints(30, 4, 5);
@@ -188,25 +215,33 @@ describe("singleLinkage, method 'checked' (candidate tree + cycle-property check
     const { linkage } = singleLinkage(exact(pts), checked);
     const ref = bruteForce(pts);
     heightsOf(linkage).forEach((h, i) => expect(h).toBeCloseTo(ref.heights[i], 12));
-    for (let c = 1; c <= n; c++) expect(samePartition(cutTree(linkage, c), ref.partitions[n - c]), `cut into ${c}`).toBe(true);
+    for (let c = 1; c <= n; c++)
+      expect(samePartition(cutTree(linkage, c), ref.partitions[n - c]), `cut into ${c}`).toBe(true);
   });
 
-  it.each([false, true])('equals brute force on trajectories (float32: %s), where block bounds pass over most pairs', (f32) => {
-    const zoo = syntheticZoo(6, 13, 301, 8); // 78 points: a partial last block of 4
-    const coords = f32 ? zoo.weights : Float64Array.from(zoo.weights);
-    const { linkage } = singleLinkage({ n: zoo.n, dim: 301, coords }, checked);
-    const pts = Array.from({ length: zoo.n }, (_, i) => Array.from(zoo.weights.subarray(i * 301, (i + 1) * 301)));
-    const ref = bruteForce(pts);
-    heightsOf(linkage).forEach((h, i) => expect(h).toBeCloseTo(ref.heights[i], 12));
-    expect(samePartition(cutTree(linkage, 6), zoo.run)).toBe(true);
-  });
+  it.each([false, true])(
+    'equals brute force on trajectories (float32: %s), where block bounds pass over most pairs',
+    (f32) => {
+      const zoo = syntheticZoo(6, 13, 301, 8); // 78 points: a partial last block of 4
+      const coords = f32 ? zoo.weights : Float64Array.from(zoo.weights);
+      const { linkage } = singleLinkage({ n: zoo.n, dim: 301, coords }, checked);
+      const pts = Array.from({ length: zoo.n }, (_, i) =>
+        Array.from(zoo.weights.subarray(i * 301, (i + 1) * 301)),
+      );
+      const ref = bruteForce(pts);
+      heightsOf(linkage).forEach((h, i) => expect(h).toBeCloseTo(ref.heights[i], 12));
+      expect(samePartition(cutTree(linkage, 6), zoo.run)).toBe(true);
+    },
+  );
 
   it('stays exact on float32 points so close that their squares underflow in float32', () => {
     const zoo = syntheticZoo(6, 13, 301, 9);
     const tiny = zoo.weights.map((v) => v * 1e-22);
     const { linkage } = singleLinkage({ n: zoo.n, dim: 301, coords: tiny }, checked);
     const ref = singleLinkage({ n: zoo.n, dim: 301, coords: Float64Array.from(tiny) }, { method: 'prim' });
-    heightsOf(linkage).forEach((h, i) => expect(h / 1e-22).toBeCloseTo(heightsOf(ref.linkage)[i] / 1e-22, 12));
+    heightsOf(linkage).forEach((h, i) =>
+      expect(h / 1e-22).toBeCloseTo(heightsOf(ref.linkage)[i] / 1e-22, 12),
+    );
     expect(samePartition(cutTree(linkage, 6), zoo.run)).toBe(true);
   });
 
@@ -224,7 +259,9 @@ describe("singleLinkage, method 'checked' (candidate tree + cycle-property check
   it('handles ties: integer data with duplicates gives the brute-force heights', () => {
     const pts = randomPoints(50, 2, 4, true);
     const { linkage } = singleLinkage(exact(pts), checked);
-    expect(heightsOf(linkage)).toEqual(bruteForce(pts).heights.map((h) => expect.closeTo(h, 12)) as unknown as number[]);
+    expect(heightsOf(linkage)).toEqual(
+      bruteForce(pts).heights.map((h) => expect.closeTo(h, 12)) as unknown as number[],
+    );
   });
 
   it('settles more candidate pairs than one output buffer holds (duplicate points: every pair is a tie)', () => {
@@ -235,6 +272,11 @@ describe("singleLinkage, method 'checked' (candidate tree + cycle-property check
     const heights = heightsOf(linkage);
     expect(heights.slice(0, 398).every((h) => h === 0)).toBe(true);
     expect(heights[398]).toBeCloseTo(Math.hypot(...a.map((v, t) => Math.fround(v) - Math.fround(b[t]))), 12);
-    expect(samePartition(cutTree(linkage, 2), pts.map((_, i) => i % 2))).toBe(true);
+    expect(
+      samePartition(
+        cutTree(linkage, 2),
+        pts.map((_, i) => i % 2),
+      ),
+    ).toBe(true);
   });
 });

@@ -16,7 +16,9 @@ describe('clusterPurity', () => {
   });
 
   it('breaks a tie for the dominant run towards the lower run id', () => {
-    expect(Array.from(clusterPurity(Int32Array.from([0, 0]), Int32Array.from([3, 1])).dominantRun)).toEqual([1]);
+    expect(Array.from(clusterPurity(Int32Array.from([0, 0]), Int32Array.from([3, 1])).dominantRun)).toEqual([
+      1,
+    ]);
   });
 });
 
@@ -66,7 +68,12 @@ describe('clusterZoo', () => {
     const r = clusterZoo(zoo, { svd: 0 });
     expect(Array.from(r.labels.slice(0, 2))).not.toEqual([r.labels[1], r.labels[1]]);
     expect(r.purityMean).toBe(1);
-    expect(r.order.last).toEqual({ orderedInitialEpochs: (1 + 4) / 2, orderedPairs: 5 / 6, orderedPairsMean: (2 / 3 + 1) / 2, orderedSuccessors: 3 / 6 });
+    expect(r.order.last).toEqual({
+      orderedInitialEpochs: (1 + 4) / 2,
+      orderedPairs: 5 / 6,
+      orderedPairsMean: (2 / 3 + 1) / 2,
+      orderedSuccessors: 3 / 6,
+    });
     expect(r.order.merge.orderedInitialEpochs).toBe(0);
     expect(r.order.merge.orderedPairs).toBeCloseTo(4 / 6, 12);
     expect(r.order.merge.orderedPairsMean).toBeCloseTo(2 / 3, 12);
@@ -74,7 +81,11 @@ describe('clusterZoo', () => {
   });
 
   it('rejects k beyond the zoo and zoos with a single run', () => {
-    expect(() => clusterZoo(syntheticZoo(3, 2, 20), { svd: 50 })).toThrow(/SVD-50 is larger than the zoo allows: 9 checkpoints x 20 weights/);
-    expect(() => clusterZoo(syntheticZoo(1, 5, 20), { svd: 2 })).toThrow(/has 1 run; clustering needs at least 2 runs/);
+    expect(() => clusterZoo(syntheticZoo(3, 2, 20), { svd: 50 })).toThrow(
+      /SVD-50 is larger than the zoo allows: 9 checkpoints x 20 weights/,
+    );
+    expect(() => clusterZoo(syntheticZoo(1, 5, 20), { svd: 2 })).toThrow(
+      /has 1 run; clustering needs at least 2 runs/,
+    );
   });
 });

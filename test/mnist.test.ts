@@ -2,7 +2,13 @@
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultMnistDir, loadMnist, MNIST_FILES, parseIdxImages, parseIdxLabels } from '../src/data/mnist.ts';
+import {
+  defaultMnistDir,
+  loadMnist,
+  MNIST_FILES,
+  parseIdxImages,
+  parseIdxLabels,
+} from '../src/data/mnist.ts';
 import { tempDir } from './helpers.ts';
 
 describe('MNIST', () => {
@@ -32,7 +38,8 @@ describe('MNIST', () => {
     const img = 123;
     const [y, x] = [7, 5];
     const p = (r: number, c: number) => raw[img * 784 + r * 28 + c];
-    const expected = (p(2 * y, 2 * x) + p(2 * y, 2 * x + 1) + p(2 * y + 1, 2 * x) + p(2 * y + 1, 2 * x + 1)) / 4 / 255;
+    const expected =
+      (p(2 * y, 2 * x) + p(2 * y, 2 * x + 1) + p(2 * y + 1, 2 * x) + p(2 * y + 1, 2 * x + 1)) / 4 / 255;
     expect(full.train.images[img * 196 + y * 14 + x]).toBeCloseTo(expected, 6);
   });
 
@@ -52,9 +59,14 @@ describe('MNIST', () => {
 
   it('names the missing file and the fix when the data is absent', () => {
     const dir = tempDir();
-    expect(() => loadMnist({ dir })).toThrow(/MNIST file not found: .*train-images-idx3-ubyte \(run `npm ci`/);
+    expect(() => loadMnist({ dir })).toThrow(
+      /MNIST file not found: .*train-images-idx3-ubyte \(run `npm ci`/,
+    );
     for (const f of Object.values(MNIST_FILES)) copyFileSync(join(defaultMnistDir(), f), join(dir, f));
-    writeFileSync(join(dir, MNIST_FILES.trainImages), readFileSync(join(dir, MNIST_FILES.trainImages)).subarray(0, 5000));
+    writeFileSync(
+      join(dir, MNIST_FILES.trainImages),
+      readFileSync(join(dir, MNIST_FILES.trainImages)).subarray(0, 5000),
+    );
     expect(() => loadMnist({ dir })).toThrow(/train images: file has 5000 bytes, header promises 47040016/);
   });
 });

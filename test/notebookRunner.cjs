@@ -16,14 +16,17 @@ const { createExecutor } = require('tslab/dist/executor.js');
 // what a cell shows with tslab.display (images, HTML) goes to the kernel's socket in Jupyter;
 // here a line on stdout names it
 require('tslab/dist/jupyter.js').lastWriteDisplayData = (message) => {
-  for (const [type, payload] of Object.entries(message.data)) console.log(`[display ${type}, ${payload.length} characters]`);
+  for (const [type, payload] of Object.entries(message.data))
+    console.log(`[display ${type}, ${payload.length} characters]`);
 };
 
 const path = resolve(process.argv[2] ?? '');
 const notebook = JSON.parse(readFileSync(path, 'utf8'));
 process.chdir(dirname(path));
 
-const cells = notebook.cells.filter((c) => c.cell_type === 'code').map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source));
+const cells = notebook.cells
+  .filter((c) => c.cell_type === 'code')
+  .map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source));
 const convs = {
   node: createConverter({ isJS: false, isBrowser: false }),
   browser: createConverter({ isJS: false, isBrowser: true }),

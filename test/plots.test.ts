@@ -22,8 +22,11 @@ const EPOCHS = 5;
 const POINTS = EPOCHS + 1; // epoch 0 is a checkpoint too
 const chromiumPath = findChromium();
 if (!chromiumPath) {
-  if (process.env.REQUIRE_CHROMIUM) throw new Error('REQUIRE_CHROMIUM is set but no Chromium was found (apt-get install chromium)');
-  console.warn('plots.test.ts: browser test skipped: no Chromium found (apt-get install chromium, or set CHROMIUM_PATH)');
+  if (process.env.REQUIRE_CHROMIUM)
+    throw new Error('REQUIRE_CHROMIUM is set but no Chromium was found (apt-get install chromium)');
+  console.warn(
+    'plots.test.ts: browser test skipped: no Chromium found (apt-get install chromium, or set CHROMIUM_PATH)',
+  );
 }
 
 /** Height at which leaves i and j first share a cluster, replaying the merges (brute force). */
@@ -77,10 +80,30 @@ describe('npm run plot', () => {
     out = join(root, 'results');
     await trainZoo({ dir: zooDir, config: tinyConfig('ffnn', { seedCount: RUNS, epochs: EPOCHS }) });
     const png = chromiumPath ? ['--png', '--chromium', chromiumPath] : [];
-    cli = runCliSync('plot', ['--zoo', zooDir, '--out', out, '--svd', '10', '--runs', '3', '--umap-epochs', '50', ...png]);
+    cli = runCliSync('plot', [
+      '--zoo',
+      zooDir,
+      '--out',
+      out,
+      '--svd',
+      '10',
+      '--runs',
+      '3',
+      '--umap-epochs',
+      '50',
+      ...png,
+    ]);
   }, 180_000);
 
-  const pageFiles = ['trajectories-umap-full', 'trajectories-umap-svd-10', 'trajectories-svd', 'dendrogram', 'weight-stats', 'sweep', 'training-curves'];
+  const pageFiles = [
+    'trajectories-umap-full',
+    'trajectories-umap-svd-10',
+    'trajectories-svd',
+    'dendrogram',
+    'weight-stats',
+    'sweep',
+    'training-curves',
+  ];
 
   it('writes every page, an index linking them, and the cluster exports it drew from', () => {
     expect(cli.code, cli.stderr).toBe(0);
@@ -108,7 +131,13 @@ describe('npm run plot', () => {
     expect(badEpoch.code).toBe(2);
     expect(badEpoch.stderr).toMatch(/epoch 99 is not in/);
     expect(existsSync(join(root, 'other'))).toBe(false);
-    const badChromium = runCliSync('plot', ['--zoo', zooDir, '--png', '--chromium', join(root, 'no-such-chromium')]);
+    const badChromium = runCliSync('plot', [
+      '--zoo',
+      zooDir,
+      '--png',
+      '--chromium',
+      join(root, 'no-such-chromium'),
+    ]);
     expect(badChromium.code).toBe(2);
     expect(badChromium.stderr).toMatch(/does not exist/);
   });
@@ -119,7 +148,11 @@ describe('npm run plot', () => {
 
     beforeAll(async () => {
       browser = await launchChromium(chromiumPath!);
-      for (const page of pageFiles) rendered.set(page, await renderPage(browser, join(out, 'tiny', `${page}.html`), { png: join(root, `${page}.png`) }));
+      for (const page of pageFiles)
+        rendered.set(
+          page,
+          await renderPage(browser, join(out, 'tiny', `${page}.html`), { png: join(root, `${page}.png`) }),
+        );
     }, 120_000);
     afterAll(async () => browser?.close());
 
@@ -153,8 +186,12 @@ describe('npm run plot', () => {
       const exported = JSON.parse(readFileSync(join(out, 'tiny', 'linkage-svd-10.json'), 'utf8'));
       const n = exported.n;
       const members: number[][] = Array.from({ length: n }, (_, l) => [l]);
-      exported.linkage.slice(0, n - RUNS).forEach(([a, b]: number[]) => members.push([...members[a], ...members[b]]));
-      const anchor = exported.run.findIndex((r: number, l: number) => r === 0 && exported.epoch[l] === EPOCHS);
+      exported.linkage
+        .slice(0, n - RUNS)
+        .forEach(([a, b]: number[]) => members.push([...members[a], ...members[b]]));
+      const anchor = exported.run.findIndex(
+        (r: number, l: number) => r === 0 && exported.epoch[l] === EPOCHS,
+      );
       const merged = new Set(exported.linkage.slice(0, n - RUNS).flatMap(([a, b]: number[]) => [a, b]));
       const cluster = members.find((m, id) => !merged.has(id) && m.includes(anchor))!;
       const perRun = new Map<number, number>();
@@ -168,12 +205,23 @@ describe('npm run plot', () => {
       expect(rendered.get('sweep')!.figures[0].points).toEqual([3, 3, 3]);
       // per metric: band (no markers) twice, then the median with a marker per epoch (no
       // train loss at epoch 0: nothing was trained yet)
-      expect(rendered.get('training-curves')!.figures[0].points).toEqual([0, 0, EPOCHS, 0, 0, POINTS, 0, 0, POINTS]);
+      expect(rendered.get('training-curves')!.figures[0].points).toEqual([
+        0,
+        0,
+        EPOCHS,
+        0,
+        0,
+        POINTS,
+        0,
+        0,
+        POINTS,
+      ]);
     });
 
     it('wrote a PNG of every page with --png', () => {
       expect(cli.stdout).toContain('.png');
-      for (const page of pageFiles) expect(statSync(join(out, 'tiny', `${page}.png`)).size).toBeGreaterThan(20_000);
+      for (const page of pageFiles)
+        expect(statSync(join(out, 'tiny', `${page}.png`)).size).toBeGreaterThan(20_000);
     });
   });
 });

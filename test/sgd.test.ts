@@ -22,13 +22,29 @@ describe.each(['ffnn', 'cnn'] as const)('%s: SGD with momentum and weight decay'
   it('matches the reference over 6 steps with a smaller last batch in each epoch, to 1e-5', () => {
     const arch = ARCHITECTURES[archName];
     const n = 10;
-    const config = presetConfig('default', archName, { seedCount: 1, trainSize: n, testSize: 1, batchSize: 4, learningRate: 0.05, momentum: 0.9, weightDecay: 0.01 });
+    const config = presetConfig('default', archName, {
+      seedCount: 1,
+      trainSize: n,
+      testSize: 1,
+      batchSize: 4,
+      learningRate: 0.05,
+      momentum: 0.9,
+      weightDecay: 0.01,
+    });
     const mnist = loadMnist({ trainSize: n, testSize: 1 });
     const seed = 3;
     const w0 = new Float64Array(arch.size);
     kaimingNormal(arch, seed, w0);
 
-    const engine = new LockstepTrainer(createModel(archName), config, [seed], Float64Array.from(w0), new Float64Array(arch.size), toImageSet(mnist.train, true), toImageSet(mnist.test, true));
+    const engine = new LockstepTrainer(
+      createModel(archName),
+      config,
+      [seed],
+      Float64Array.from(w0),
+      new Float64Array(arch.size),
+      toImageSet(mnist.train, true),
+      toImageSet(mnist.test, true),
+    );
     engine.trainEpoch(1);
     engine.trainEpoch(2);
 
@@ -41,10 +57,21 @@ describe.each(['ffnn', 'cnn'] as const)('%s: SGD with momentum and weight decay'
       for (let start = 0; start < n; start += batchSize) {
         const batch = Array.from(order.subarray(start, Math.min(n, start + batchSize)));
         sizes.push(batch.length);
-        const x = tf.tensor2d(batch.flatMap((i) => Array.from(mnist.train.images.subarray(i * 196, (i + 1) * 196))), [batch.length, 196]);
-        const target = tf.oneHot(batch.map((i) => mnist.train.labels[i]), 10).toFloat();
-        const params = arch.params.map((p) => tf.tensor(Array.from(w.subarray(p.offset, p.offset + p.size)), p.shape));
-        const loss = (...ws: tf.Tensor[]) => tf.mean(tf.square(tf.sub(tfjsForward(archName, ws, x), target))) as tf.Scalar;
+        const x = tf.tensor2d(
+          batch.flatMap((i) => Array.from(mnist.train.images.subarray(i * 196, (i + 1) * 196))),
+          [batch.length, 196],
+        );
+        const target = tf
+          .oneHot(
+            batch.map((i) => mnist.train.labels[i]),
+            10,
+          )
+          .toFloat();
+        const params = arch.params.map((p) =>
+          tf.tensor(Array.from(w.subarray(p.offset, p.offset + p.size)), p.shape),
+        );
+        const loss = (...ws: tf.Tensor[]) =>
+          tf.mean(tf.square(tf.sub(tfjsForward(archName, ws, x), target))) as tf.Scalar;
         const grads = tf.grads(loss)(params);
         const g = new Float64Array(arch.size);
         arch.params.forEach((p, k) => g.set(grads[k].dataSync(), p.offset));

@@ -22,12 +22,18 @@ describe('plot with cluster exports of an earlier zoo of the same name', () => {
     const [rows] = await clusterSweep({ zooDirs: [zooDir], spaces: [0, 5], outDir: out });
     writeClusterReport(out, zooDir, rows, {});
     // the same shape of zoo, other seeds: every checkpoint differs
-    await trainZoo({ dir: zooDir, config: tinyConfig('ffnn', { seedCount: 4, epochs: 2, seedStart: 100 }), overwrite: true });
+    await trainZoo({
+      dir: zooDir,
+      config: tinyConfig('ffnn', { seedCount: 4, epochs: 2, seedStart: 100 }),
+      overwrite: true,
+    });
 
     await plotZoo(zooDir, { outDir: out, svd: 5, umapEpochs: 20 });
     const zoo = loadZoo(zooDir);
     const expected = clusterZoo(zoo, { svd: 5 }).linkage.z;
-    const drawn = JSON.parse(readFileSync(join(out, 'z', 'linkage-svd-5.json'), 'utf8')) as { linkage: number[][] };
+    const drawn = JSON.parse(readFileSync(join(out, 'z', 'linkage-svd-5.json'), 'utf8')) as {
+      linkage: number[][];
+    };
     expect(drawn.linkage.flat()).toEqual(Array.from(expected));
     const report = JSON.parse(readFileSync(join(out, 'cluster-z.json'), 'utf8'));
     expect(report.zoo.config.seedStart).toBe(100);

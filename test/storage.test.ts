@@ -4,7 +4,12 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { checkpointsToIPC, parseCheckpoints, readCheckpointFile, type CheckpointRows } from '../src/store/checkpointFile.ts';
+import {
+  checkpointsToIPC,
+  parseCheckpoints,
+  readCheckpointFile,
+  type CheckpointRows,
+} from '../src/store/checkpointFile.ts';
 import { readResumeState, writeResumeState } from '../src/store/resumeState.ts';
 import { writeFileAtomic } from '../src/store/atomicWrite.ts';
 import { weightsSha256 } from '../src/store/sha256.ts';
@@ -12,7 +17,9 @@ import { ROOT, tempDir } from './helpers.ts';
 
 function sampleRows(n: number, size: number): CheckpointRows {
   const weights = Float32Array.from({ length: n * size }, (_, i) => Math.sin(i) * 0.3);
-  const sha256 = Array.from({ length: n }, (_, r) => weightsSha256(weights.subarray(r * size, (r + 1) * size)));
+  const sha256 = Array.from({ length: n }, (_, r) =>
+    weightsSha256(weights.subarray(r * size, (r + 1) * size)),
+  );
   return {
     size,
     run: Int32Array.from({ length: n }, (_, i) => i),
@@ -31,7 +38,9 @@ function sampleRows(n: number, size: number): CheckpointRows {
 describe('checkpoint files (Arrow IPC)', () => {
   it('round-trip every column bit for bit, nulls included', () => {
     const rows = sampleRows(4, 1376);
-    const { rows: back, metadata } = parseCheckpoints(checkpointsToIPC(rows, { 'weightspace.zoo': '{"x":1}' }));
+    const { rows: back, metadata } = parseCheckpoints(
+      checkpointsToIPC(rows, { 'weightspace.zoo': '{"x":1}' }),
+    );
     expect(back).toEqual(rows);
     expect(Buffer.from(back.weights.buffer).equals(Buffer.from(rows.weights.buffer))).toBe(true);
     expect(metadata.get('weightspace.zoo')).toBe('{"x":1}');
@@ -61,7 +70,9 @@ describe('checkpoint files (Arrow IPC)', () => {
     const junk = join(dir, 'junk.arrow');
     writeFileSync(junk, 'not arrow at all');
     expect(() => readCheckpointFile(junk)).toThrow(/is not an Arrow IPC file/);
-    expect(() => readCheckpointFile(join(dir, 'missing.arrow'))).toThrow(/cannot read checkpoint file .*ENOENT/);
+    expect(() => readCheckpointFile(join(dir, 'missing.arrow'))).toThrow(
+      /cannot read checkpoint file .*ENOENT/,
+    );
   });
 });
 
@@ -96,7 +107,15 @@ describe('atomic writes', () => {
     // a real OS failure on the real target: the child may not write files past 1 KiB
     const code = `import { writeFileAtomic } from '${join(ROOT, 'src/store/atomicWrite.ts')}';
       try { writeFileAtomic('${path}', new Uint8Array(64 * 1024).fill(7)); } catch (err) { console.log(err.code); process.exit(3); }`;
-    const r = spawnSync('bash', ['-c', `trap '' XFSZ; ulimit -f 1; exec "${process.execPath}" --import tsx --input-type=module -e "$0"`, code], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `trap '' XFSZ; ulimit -f 1; exec "${process.execPath}" --import tsx --input-type=module -e "$0"`,
+        code,
+      ],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     expect(r.stdout.trim(), r.stderr).toBe('EFBIG');
     expect(r.status).toBe(3);
     expect(readFileSync(path, 'utf8')).toBe('old');

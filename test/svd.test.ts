@@ -10,8 +10,16 @@ import { join } from 'node:path';
 function decayingMatrix(n: number, d: number, seed: number): Float32Array {
   const rng = new Rng(seed, 1);
   const r = Math.min(n, d);
-  const u = Matrix.from1DArray(n, r, Float64Array.from({ length: n * r }, () => rng.nextNormal()));
-  const v = Matrix.from1DArray(r, d, Float64Array.from({ length: r * d }, () => rng.nextNormal()));
+  const u = Matrix.from1DArray(
+    n,
+    r,
+    Float64Array.from({ length: n * r }, () => rng.nextNormal()),
+  );
+  const v = Matrix.from1DArray(
+    r,
+    d,
+    Float64Array.from({ length: r * d }, () => rng.nextNormal()),
+  );
   for (let c = 0; c < r; c++) for (let j = 0; j < d; j++) v.set(c, j, v.get(c, j) * 0.7 ** c);
   return Float32Array.from(u.mmul(v).to1DArray());
 }
@@ -28,27 +36,30 @@ describe('TruncatedSVD', () => {
     { n: 120, d: 80, k: 10, center: false },
     { n: 60, d: 150, k: 5, center: false },
     { n: 100, d: 90, k: 8, center: true },
-  ])('matches the full SVD: singular values and subspace within 1e-3 ($n x $d, k=$k, center=$center)', ({ n, d, k, center }) => {
-    const x = decayingMatrix(n, d, n + d);
-    const ref = reference(x, n, d, center);
-    const svd = new TruncatedSVD({ components: k, center });
-    const coords = svd.fitTransform(x, n, d);
-    for (let c = 0; c < k; c++) {
-      expect(Math.abs(svd.singularValues[c] - ref.values[c]) / ref.values[c]).toBeLessThan(1e-3);
-      let dot = 0;
-      for (let j = 0; j < d; j++) dot += svd.components[c * d + j] * ref.v.get(j, c);
-      expect(Math.abs(dot)).toBeGreaterThan(1 - 1e-3); // same direction up to sign
-    }
-    // fit_transform's U Σ equals projecting the (centred) rows on the components
-    const projected = svd.transform(x, n);
-    const exact = ref.m.mmul(Matrix.from1DArray(k, d, svd.components).transpose());
-    for (let i = 0; i < n; i++) {
+  ])(
+    'matches the full SVD: singular values and subspace within 1e-3 ($n x $d, k=$k, center=$center)',
+    ({ n, d, k, center }) => {
+      const x = decayingMatrix(n, d, n + d);
+      const ref = reference(x, n, d, center);
+      const svd = new TruncatedSVD({ components: k, center });
+      const coords = svd.fitTransform(x, n, d);
       for (let c = 0; c < k; c++) {
-        expect(projected[i * k + c]).toBeCloseTo(exact.get(i, c), 3);
-        expect(coords[i * k + c]).toBeCloseTo(exact.get(i, c), 2);
+        expect(Math.abs(svd.singularValues[c] - ref.values[c]) / ref.values[c]).toBeLessThan(1e-3);
+        let dot = 0;
+        for (let j = 0; j < d; j++) dot += svd.components[c * d + j] * ref.v.get(j, c);
+        expect(Math.abs(dot)).toBeGreaterThan(1 - 1e-3); // same direction up to sign
       }
-    }
-  });
+      // fit_transform's U Σ equals projecting the (centred) rows on the components
+      const projected = svd.transform(x, n);
+      const exact = ref.m.mmul(Matrix.from1DArray(k, d, svd.components).transpose());
+      for (let i = 0; i < n; i++) {
+        for (let c = 0; c < k; c++) {
+          expect(projected[i * k + c]).toBeCloseTo(exact.get(i, c), 3);
+          expect(coords[i * k + c]).toBeCloseTo(exact.get(i, c), 2);
+        }
+      }
+    },
+  );
 
   it('is deterministic for a seed and saves/loads its basis exactly', () => {
     const x = decayingMatrix(50, 40, 3);
@@ -74,7 +85,9 @@ describe('TruncatedSVD', () => {
   });
 
   it('refuses k larger than the matrix allows', () => {
-    expect(() => new TruncatedSVD({ components: 30 }).fit(new Float32Array(20 * 10), 20, 10)).toThrow(/SVD-30 needs at least 30 checkpoints and 30 weights; this zoo has 20 x 10/);
+    expect(() => new TruncatedSVD({ components: 30 }).fit(new Float32Array(20 * 10), 20, 10)).toThrow(
+      /SVD-30 needs at least 30 checkpoints and 30 weights; this zoo has 20 x 10/,
+    );
     expect(() => new TruncatedSVD({ components: 0 })).toThrow(/positive integer/);
   });
 });

@@ -63,7 +63,12 @@ describe('a sound zoo', () => {
     const r = runCliSync('verify', ['--zoo', pristine, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report).toMatchObject({ sound: true, problems: [], notes: [], checked: { epochs: 4, runs: 4, checkpoints: 16 } });
+    expect(report).toMatchObject({
+      sound: true,
+      problems: [],
+      notes: [],
+      checked: { epochs: 4, runs: 4, checkpoints: 16 },
+    });
   });
 });
 
@@ -75,7 +80,9 @@ describe('a bit flipped inside a well-formed checkpoint file', () => {
   });
 
   it('is refused by loadZoo before it is parsed, naming the file', () => {
-    expect(() => loadZoo(dir)).toThrow(/epoch-0002\.arrow is damaged: its bytes do not match the SHA-256 recorded in .*manifest\.json .*npm run verify -- --zoo/);
+    expect(() => loadZoo(dir)).toThrow(
+      /epoch-0002\.arrow is damaged: its bytes do not match the SHA-256 recorded in .*manifest\.json .*npm run verify -- --zoo/,
+    );
     expect(loadZoo(dir, { verify: false }).n).toBe(16); // --no-verify reads it anyway
   });
 
@@ -85,29 +92,55 @@ describe('a bit flipped inside a well-formed checkpoint file', () => {
     const m = JSON.parse(readFileSync(join(legacy, 'manifest.json'), 'utf8'));
     delete m.files;
     writeFileSync(join(legacy, 'manifest.json'), JSON.stringify(m));
-    expect(() => loadZoo(legacy)).toThrow(/epoch-0002\.arrow row 1 \(run 1, epoch 2\): the weights do not match their SHA-256/);
-    expect(verifyZoo(legacy).problems.map(formatFinding)).toEqual([expect.stringMatching(/epoch-0002\.arrow \(row 1, run 1, epoch 2\): weights do not match their SHA-256/)]);
+    expect(() => loadZoo(legacy)).toThrow(
+      /epoch-0002\.arrow row 1 \(run 1, epoch 2\): the weights do not match their SHA-256/,
+    );
+    expect(verifyZoo(legacy).problems.map(formatFinding)).toEqual([
+      expect.stringMatching(
+        /epoch-0002\.arrow \(row 1, run 1, epoch 2\): weights do not match their SHA-256/,
+      ),
+    ]);
   });
 
   it('is named, file and row, by npm run verify with exit code 1', () => {
     const r = runCliSync('verify', ['--zoo', dir]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/DAMAGED: 2 problem/);
-    expect(r.stdout).toMatch(/epoch-0002\.arrow \(epoch 2\): bytes do not match the SHA-256 the manifest recorded/);
+    expect(r.stdout).toMatch(
+      /epoch-0002\.arrow \(epoch 2\): bytes do not match the SHA-256 the manifest recorded/,
+    );
     // read row by row in a child process (a damaged file may hang the reader), it names the row
-    expect(r.stdout).toMatch(/epoch-0002\.arrow \(row 1, run 1, epoch 2\): weights do not match their SHA-256/);
+    expect(r.stdout).toMatch(
+      /epoch-0002\.arrow \(row 1, run 1, epoch 2\): weights do not match their SHA-256/,
+    );
   });
 
   it.each([
     ['cluster', ['cluster', '--svd', '5', '--out', 'OUT']],
     ['identify', ['identify', 'CKPT', '--zoo', 'DIR']],
     ['plot', ['plot', '--out', 'OUT']],
-    ['export', ['export', '--run', '0', '--epoch', '1', '--format', 'safetensors', '--out', 'OUT/x.safetensors']],
+    [
+      'export',
+      ['export', '--run', '0', '--epoch', '1', '--format', 'safetensors', '--out', 'OUT/x.safetensors'],
+    ],
   ])('stops %s with one line and exit 2, writing nothing', (_, args) => {
     const out = join(tempDir(), 'out');
     const before = treeFingerprint(dir);
-    const argv = args.slice(1).map((a) => (a === 'OUT' ? out : a === 'DIR' ? dir : a === 'CKPT' ? checkpointPath(pristine, 1) : a.replace('OUT', out)));
-    const r = runCliSync(args[0], args[0].includes('identify') ? [...argv, '--run', '0'] : ['--zoo', dir, ...argv]);
+    const argv = args
+      .slice(1)
+      .map((a) =>
+        a === 'OUT'
+          ? out
+          : a === 'DIR'
+            ? dir
+            : a === 'CKPT'
+              ? checkpointPath(pristine, 1)
+              : a.replace('OUT', out),
+      );
+    const r = runCliSync(
+      args[0],
+      args[0].includes('identify') ? [...argv, '--run', '0'] : ['--zoo', dir, ...argv],
+    );
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/^error: .*epoch-0002\.arrow is damaged.*npm run verify/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -144,9 +177,16 @@ describe('npm run verify names each kind of damage', () => {
           rows.weights[rows.size + 7] = NaN;
           rows.sha256[1] = weightsSha256(rows.weights.subarray(rows.size, 2 * rows.size));
         }),
-      [/epoch-0003\.arrow \(row 1, run 1, epoch 3\): weight 7 is NaN \(not finite\)/, /resume\.arrow \(run 1, epoch 3\): run 1's weights differ from its epoch 3 checkpoint/],
+      [
+        /epoch-0003\.arrow \(row 1, run 1, epoch 3\): weight 7 is NaN \(not finite\)/,
+        /resume\.arrow \(run 1, epoch 3\): run 1's weights differ from its epoch 3 checkpoint/,
+      ],
     ],
-    ['a lost checkpoint file', (dir: string) => rmSync(checkpointPath(dir, 1)), [/epoch-0001\.arrow \(epoch 1\): missing \(the manifest has committed epochs 0-3\)/]],
+    [
+      'a lost checkpoint file',
+      (dir: string) => rmSync(checkpointPath(dir, 1)),
+      [/epoch-0001\.arrow \(epoch 1\): missing \(the manifest has committed epochs 0-3\)/],
+    ],
     [
       'a manifest whose architecture does not add up',
       (dir: string) => {
@@ -163,18 +203,29 @@ describe('npm run verify names each kind of damage', () => {
         m.config.learningRate = 0.3;
         writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
       },
-      [0, 1, 2, 3].map((e) => new RegExp(`epoch-000${e}\\.arrow \\(epoch ${e}\\): was trained with another config than the manifest says \\(learningRate 0\\.3 -> 0\\.03\\)`)),
+      [0, 1, 2, 3].map(
+        (e) =>
+          new RegExp(
+            `epoch-000${e}\\.arrow \\(epoch ${e}\\): was trained with another config than the manifest says \\(learningRate 0\\.3 -> 0\\.03\\)`,
+          ),
+      ),
     ],
     [
       'a truncated checkpoint file',
-      (dir: string) => writeFileSync(checkpointPath(dir, 0), readFileSync(checkpointPath(dir, 0)).subarray(0, 5000)),
-      [/epoch-0000\.arrow \(epoch 0\): bytes do not match the SHA-256 the manifest recorded/, /epoch-0000\.arrow \(epoch 0\): and cannot be read row by row: is not an Arrow IPC file/],
+      (dir: string) =>
+        writeFileSync(checkpointPath(dir, 0), readFileSync(checkpointPath(dir, 0)).subarray(0, 5000)),
+      [
+        /epoch-0000\.arrow \(epoch 0\): bytes do not match the SHA-256 the manifest recorded/,
+        /epoch-0000\.arrow \(epoch 0\): and cannot be read row by row: is not an Arrow IPC file/,
+      ],
     ],
     [
       'a damaged index',
       (dir: string) => {
         const path = join(dir, 'index.arrow');
-        const coord = (tableFromIPC(readFileSync(path)).getChild('coords')!.get(3) as { get(i: number): number }).get(2);
+        const coord = (
+          tableFromIPC(readFileSync(path)).getChild('coords')!.get(3) as { get(i: number): number }
+        ).get(2);
         const bytes = readFileSync(path);
         bytes[bytes.indexOf(Buffer.from(new Float32Array([coord]).buffer))] ^= 0x01;
         writeFileSync(path, bytes);

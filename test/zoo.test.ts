@@ -62,19 +62,24 @@ describe.each(['ffnn', 'cnn'] as const)('%s zoo', (arch) => {
 });
 
 describe('training', () => {
-  it.each(['ffnn', 'cnn'] as const)('%s models learn: test accuracy well above chance after 4 epochs on 5,000 images', async (arch) => {
-    const dir = join(tempDir(), 'learn');
-    const config = tinyConfig(arch, { seedCount: 6, epochs: 4, trainSize: 5000, testSize: 500 });
-    await trainZoo({ dir, config });
-    const zoo = loadZoo(dir);
-    const accuracy = (epoch: number) => {
-      const xs = Array.from(zoo.testAccuracy).filter((_, i) => zoo.epoch[i] === epoch);
-      return xs.reduce((a, b) => a + b, 0) / xs.length;
-    };
-    expect(accuracy(0)).toBeLessThan(0.2);
-    expect(accuracy(4)).toBeGreaterThan(0.4); // chance is 0.1
-    console.log(`${arch}: mean test accuracy ${accuracy(0).toFixed(3)} at init, ${accuracy(4).toFixed(3)} after 4 epochs`);
-  });
+  it.each(['ffnn', 'cnn'] as const)(
+    '%s models learn: test accuracy well above chance after 4 epochs on 5,000 images',
+    async (arch) => {
+      const dir = join(tempDir(), 'learn');
+      const config = tinyConfig(arch, { seedCount: 6, epochs: 4, trainSize: 5000, testSize: 500 });
+      await trainZoo({ dir, config });
+      const zoo = loadZoo(dir);
+      const accuracy = (epoch: number) => {
+        const xs = Array.from(zoo.testAccuracy).filter((_, i) => zoo.epoch[i] === epoch);
+        return xs.reduce((a, b) => a + b, 0) / xs.length;
+      };
+      expect(accuracy(0)).toBeLessThan(0.2);
+      expect(accuracy(4)).toBeGreaterThan(0.4); // chance is 0.1
+      console.log(
+        `${arch}: mean test accuracy ${accuracy(0).toFixed(3)} at init, ${accuracy(4).toFixed(3)} after 4 epochs`,
+      );
+    },
+  );
 
   it('Table 1 CNN settings do not learn (the documented problem the tuned preset fixes)', async () => {
     const { presetConfig } = await import('../src/core/presets.ts');

@@ -19,7 +19,12 @@ export const clusterCommand = defineCommand({
 space or after a truncated SVD, cuts the tree into as many clusters as the zoo has runs, and
 reports cluster purity and epoch-order recovery (paper Tables 2 and 3).`,
   options: {
-    zoo: text({ arg: 'DIR', help: 'a zoo, or a folder of zoos', default: DEFAULT_DIRS.zoos, defaultText: 'zoo, i.e. every zoo under zoo/' }),
+    zoo: text({
+      arg: 'DIR',
+      help: 'a zoo, or a folder of zoos',
+      default: DEFAULT_DIRS.zoos,
+      defaultText: 'zoo, i.e. every zoo under zoo/',
+    }),
     svd: text({
       arg: 'LIST',
       help: 'SVD dimensions, comma-separated; 0 = the full weight space.\nA list of several also analyses the full space, one table row each.',
@@ -33,12 +38,19 @@ reports cluster purity and epoch-order recovery (paper Tables 2 and 3).`,
       choices: ORDER_BY,
       default: 'last',
     }),
-    'power-iterations': int({ help: 'randomized-SVD subspace iterations', min: 0, max: 20, defaultText: '1, or 0 when k + 10 > 128' }),
+    'power-iterations': int({
+      help: 'randomized-SVD subspace iterations',
+      min: 0,
+      max: 20,
+      defaultText: '1, or 0 when k + 10 > 128',
+    }),
     seed: int({ help: 'seed of the randomized SVD', min: 0, max: 0xffffffff, defaultText: '0' }),
     'save-basis': flag({ help: 'store each fitted SVD basis in the zoo as svd-<k>.arrow (for identify)' }),
     out: text({ arg: 'DIR', help: 'where reports go', default: DEFAULT_DIRS.results }),
     workers: int({ help: 'worker threads', min: 1, max: 256, defaultText: String(defaultWorkers()) }),
-    'no-verify': flag({ help: "skip checking every checkpoint's SHA-256 while loading (see npm run verify)" }),
+    'no-verify': flag({
+      help: "skip checking every checkpoint's SHA-256 while loading (see npm run verify)",
+    }),
   },
   after: `Outputs: a table per zoo on stdout; <out>/cluster-<zoo>.json (every number and the options);
 <out>/<zoo>/linkage-<space>.npy (SciPy linkage matrix) and .json (with each leaf's run and epoch).`,
@@ -56,13 +68,18 @@ reports cluster purity and epoch-order recovery (paper Tables 2 and 3).`,
       const zoo = loadZoo(dir, { verify: !o['no-verify'] });
       if (zoo.runs < 2) throw new UserError(`${dir} has ${zoo.runs} run; clustering needs at least 2 runs`);
       const tooBig = spaces.filter((k) => k > Math.min(zoo.n, zoo.dim));
-      if (tooBig.length) throw new UserError(`--svd ${tooBig.join(',')} is too large for ${dir}: ${zoo.n} checkpoints x ${zoo.dim} weights (k must be <= ${Math.min(zoo.n, zoo.dim)})`);
+      if (tooBig.length)
+        throw new UserError(
+          `--svd ${tooBig.join(',')} is too large for ${dir}: ${zoo.n} checkpoints x ${zoo.dim} weights (k must be <= ${Math.min(zoo.n, zoo.dim)})`,
+        );
     }
     const outDir = o.out;
     try {
       mkdirSync(outDir, { recursive: true });
     } catch (err) {
-      throw new UserError(`cannot create output folder ${outDir} (${(err as NodeJS.ErrnoException).code}); choose another with --out`);
+      throw new UserError(
+        `cannot create output folder ${outDir} (${(err as NodeJS.ErrnoException).code}); choose another with --out`,
+      );
     }
     const cluster = { center: o.center, powerIterations: o['power-iterations'], seed: o.seed };
     const bar = new ProgressBar('cluster', 'spaces/s');
@@ -77,13 +94,22 @@ reports cluster purity and epoch-order recovery (paper Tables 2 and 3).`,
       workers: o.workers,
       onDone: (s, done, total) => bar.update({ done, total, detail: `${s.zoo} ${s.space} done` }),
     });
-    bar.finish(`done: ${zooDirs.length} zoo(s) x ${spaces.length} space(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    bar.finish(
+      `done: ${zooDirs.length} zoo(s) x ${spaces.length} space(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
 
     zooDirs.forEach((dir, z) => {
       const rows = results[z];
       process.stdout.write(`\n${formatTable(dir, readManifest(dir).config.arch, rows, orderBy)}\n`);
-      const path = writeClusterReport(outDir, dir, rows, { spaces, orderBy, ...cluster, saveBasis: o['save-basis'] });
-      process.stdout.write(`report: ${path}; dendrograms: ${zooResultsDir(outDir, dir)}/linkage-<space>.{npy,json}\n`);
+      const path = writeClusterReport(outDir, dir, rows, {
+        spaces,
+        orderBy,
+        ...cluster,
+        saveBasis: o['save-basis'],
+      });
+      process.stdout.write(
+        `report: ${path}; dendrograms: ${zooResultsDir(outDir, dir)}/linkage-<space>.{npy,json}\n`,
+      );
     });
   },
 });
@@ -99,7 +125,15 @@ function formatTable(dir: string, arch: string, rows: SpaceSummary[], orderBy: O
   const title = `${dir} (${arch}): ${first.runs} runs, ${first.checkpoints} checkpoints; epoch order by ${
     orderBy === 'last' ? "distance to the run's last checkpoint in the cluster" : 'merge height'
   }`;
-  const header = ['space', 'dim', 'purity', 'purity (global)', 'ordered initial epochs', 'ordered pairs', 'seconds'];
+  const header = [
+    'space',
+    'dim',
+    'purity',
+    'purity (global)',
+    'ordered initial epochs',
+    'ordered pairs',
+    'seconds',
+  ];
   const body = rows.map((r) => [
     r.space,
     String(r.dim),
@@ -110,6 +144,7 @@ function formatTable(dir: string, arch: string, rows: SpaceSummary[], orderBy: O
     r.seconds.total.toFixed(2),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [title, line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }

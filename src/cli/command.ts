@@ -29,11 +29,19 @@ export function commandHelp(command: Command<OptionTable>): string {
   const usage = command.usage ?? ['[options]'];
   const lines = usage.flatMap((u, i) => {
     const npmArgs = u.replace(/^(\S)/, '-- $1');
-    return [`${i === 0 ? 'Usage:' : '      '} npm run ${command.name} ${npmArgs}`, `   or: npx weightspace ${command.name} ${u}`];
+    return [
+      `${i === 0 ? 'Usage:' : '      '} npm run ${command.name} ${npmArgs}`,
+      `   or: npx weightspace ${command.name} ${u}`,
+    ];
   });
-  const sections = [lines.join('\n'), command.description.trim(), `Options:\n${optionsHelp(command.options)}`];
+  const sections = [
+    lines.join('\n'),
+    command.description.trim(),
+    `Options:\n${optionsHelp(command.options)}`,
+  ];
   if (command.after) sections.push(command.after.trim());
-  if (command.examples.length) sections.push(`Examples:\n${command.examples.map((e) => `  ${e}`).join('\n')}`);
+  if (command.examples.length)
+    sections.push(`Examples:\n${command.examples.map((e) => `  ${e}`).join('\n')}`);
   return sections.join('\n\n') + '\n';
 }
 

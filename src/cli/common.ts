@@ -15,7 +15,10 @@ export function errorReport(err: unknown): { code: number; text: string } {
   if (isUserError(err) || String((err as { code?: string })?.code).startsWith('ERR_PARSE_ARGS')) {
     return { code: EXIT.usage, text: `error: ${String((err as Error).message).replace(/\s*\n\s*/g, ' ')}\n` };
   }
-  return { code: EXIT.internal, text: `internal error (please report it with this trace): ${(err as Error)?.stack ?? err}\n` };
+  return {
+    code: EXIT.internal,
+    text: `internal error (please report it with this trace): ${(err as Error)?.stack ?? err}\n`,
+  };
 }
 
 /** Runs a command's body; an exit code it returns (e.g. verify's 1 for damage) becomes the process's. */
@@ -32,12 +35,16 @@ export async function runCli(main: () => Promise<number | void> | number | void)
 
 /** A zoo directory itself, or the zoos directly inside a folder. */
 export function findZoos(path: string): string[] {
-  if (!existsSync(path) || !statSync(path).isDirectory()) throw new UserError(`--zoo ${path} is not a folder (build a zoo with \`npm run zoo\`)`);
+  if (!existsSync(path) || !statSync(path).isDirectory())
+    throw new UserError(`--zoo ${path} is not a folder (build a zoo with \`npm run zoo\`)`);
   if (existsSync(join(path, MANIFEST_FILE))) return [path];
   const zoos = readdirSync(path)
     .map((name) => join(path, name))
     .filter((p) => existsSync(join(p, MANIFEST_FILE)))
     .sort();
-  if (!zoos.length) throw new UserError(`no zoo found in ${path} (no ${MANIFEST_FILE}); build one with \`npm run zoo\` or pass --zoo`);
+  if (!zoos.length)
+    throw new UserError(
+      `no zoo found in ${path} (no ${MANIFEST_FILE}); build one with \`npm run zoo\` or pass --zoo`,
+    );
   return zoos;
 }

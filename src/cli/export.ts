@@ -21,8 +21,14 @@ export const exportCommand = defineCommand({
     run: int({ arg: 'R', help: 'run id (required)', min: 0 }),
     epoch: int({ arg: 'E', help: 'epoch, 0 = initial weights (required)', min: 0 }),
     format: choice({ arg: 'F', help: 'safetensors, tfjs or arrow (required)', choices: MODEL_FORMATS }),
-    out: text({ arg: 'PATH', help: 'file (or folder for tfjs)', defaultText: 'exports/<zoo>-run<R>-epoch<E>.<ext> (tfjs: a folder)' }),
-    'no-verify': flag({ help: "skip checking every checkpoint's SHA-256 while loading (see npm run verify)" }),
+    out: text({
+      arg: 'PATH',
+      help: 'file (or folder for tfjs)',
+      defaultText: 'exports/<zoo>-run<R>-epoch<E>.<ext> (tfjs: a folder)',
+    }),
+    'no-verify': flag({
+      help: "skip checking every checkpoint's SHA-256 while loading (see npm run verify)",
+    }),
   },
   examples: ['npm run export -- --zoo zoo/cnn-default --run 3 --epoch 7 --format safetensors'],
   async run(o) {
@@ -34,6 +40,8 @@ export const exportCommand = defineCommand({
     const zoo = loadZoo(zooDir, { verify: !o['no-verify'] });
     const out = o.out ?? exportPath(zoo.manifest.name, run, epoch, EXTENSION[format]);
     await exportModel(zoo, run, epoch, format, out);
-    process.stdout.write(`wrote ${out}${format === 'tfjs' ? '/model.json + weights.bin' : ''} (${zoo.manifest.config.arch}, run ${run}, epoch ${epoch})\n`);
+    process.stdout.write(
+      `wrote ${out}${format === 'tfjs' ? '/model.json + weights.bin' : ''} (${zoo.manifest.config.arch}, run ${run}, epoch ${epoch})\n`,
+    );
   },
 });

@@ -26,16 +26,24 @@ calibrated from the zoo itself (docs/identify.md).
 .safetensors file, or a TensorFlow.js model.json (or its folder), as \`npm run export\` writes.`,
   positionals: true,
   options: {
-    zoo: text({ arg: 'DIR', help: 'the zoo to search', defaultText: 'zoo/<arch>-default, the architecture the checkpoint fits' }),
+    zoo: text({
+      arg: 'DIR',
+      help: 'the zoo to search',
+      defaultText: 'zoo/<arch>-default, the architecture the checkpoint fits',
+    }),
     run: int({ arg: 'R', help: "pick run R's row of a checkpoint file holding several", min: 0 }),
     epoch: int({ arg: 'E', help: "pick epoch E's row", min: 0 }),
     top: int({ help: 'candidates to list', min: 1, max: 1000, default: 5 }),
     json: flag({ help: 'print the result as JSON' }),
-    rebuild: flag({ help: "rebuild the zoo's index (<zoo>/index.json, index.arrow, index-svd.arrow) even if current" }),
+    rebuild: flag({
+      help: "rebuild the zoo's index (<zoo>/index.json, index.arrow, index-svd.arrow) even if current",
+    }),
     evaluate: flag({
       help: `measure identification on checkpoints the index does not hold (held-out epochs,\nunknown seeds, runs trained further, perturbed copies) for --zoo, or for\n${ARCH_NAMES.map((a) => zooDirFor(DEFAULT_DIRS.zoos, a, 'default')).join(' and ')}; table on stdout, ${IDENTIFY_EVAL_PATH}`,
     }),
-    'no-verify': flag({ help: "skip checking every checkpoint's SHA-256 while loading the zoo (see npm run verify)" }),
+    'no-verify': flag({
+      help: "skip checking every checkpoint's SHA-256 while loading the zoo (see npm run verify)",
+    }),
   },
   examples: [
     'npm run identify -- zoo/ffnn-default/checkpoints/epoch-0007.arrow --run 3',
@@ -48,13 +56,17 @@ calibrated from the zoo itself (docs/identify.md).
       evaluate(o.zoo ? [o.zoo] : defaults.filter((d) => existsSync(d)), !o['no-verify']);
       return;
     }
-    if (positionals.length !== 1) throw new UserError(`give one checkpoint to identify (got ${positionals.length}); see npm run identify -- --help`);
+    if (positionals.length !== 1)
+      throw new UserError(
+        `give one checkpoint to identify (got ${positionals.length}); see npm run identify -- --help`,
+      );
     const path = positionals[0];
     const pick = { run: o.run, epoch: o.epoch };
 
     const { zooDir, arch } = o.zoo ? { zooDir: o.zoo, arch: null } : defaultZoo(path, pick);
     const zoo = loadZoo(zooDir, { verify: !o['no-verify'] });
-    if (arch && arch.name !== zoo.manifest.config.arch) throw new UserError(`internal: ${zooDir} is not a ${arch.name} zoo`);
+    if (arch && arch.name !== zoo.manifest.config.arch)
+      throw new UserError(`internal: ${zooDir} is not a ${arch.name} zoo`);
     const { weights, description } = readModel(path, zoo.manifest.architecture, pick);
     let index = o.rebuild ? null : ZooIndex.load(zooDir, zoo);
     if (!index) {
@@ -69,7 +81,20 @@ calibrated from the zoo itself (docs/identify.md).
     const result = identify(index, weights, { top: o.top });
     const ms = performance.now() - start;
     if (o.json) {
-      process.stdout.write(JSON.stringify({ checkpoint: description, zoo: zooDir, ...result, margin: finite(result.margin), calibration: index.calibration, milliseconds: ms }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          {
+            checkpoint: description,
+            zoo: zooDir,
+            ...result,
+            margin: finite(result.margin),
+            calibration: index.calibration,
+            milliseconds: ms,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
     } else {
       process.stdout.write(report(description, zooDir, index, result, ms));
     }
@@ -81,7 +106,10 @@ function finite(x: number): number | null {
 }
 
 /** zoo/<arch>-default for the architecture whose tensors the checkpoint has. */
-function defaultZoo(path: string, pick: { run?: number; epoch?: number }): { zooDir: string; arch: Architecture } {
+function defaultZoo(
+  path: string,
+  pick: { run?: number; epoch?: number },
+): { zooDir: string; arch: Architecture } {
   const errors: string[] = [];
   for (const arch of Object.values(ARCHITECTURES)) {
     try {
@@ -91,7 +119,10 @@ function defaultZoo(path: string, pick: { run?: number; epoch?: number }): { zoo
       continue;
     }
     const zooDir = zooDirFor(DEFAULT_DIRS.zoos, arch.name, 'default');
-    if (!existsSync(zooDir)) throw new UserError(`${path} is a ${arch.name} model, and there is no ${zooDir}: give the zoo with --zoo DIR (or build it: npm run zoo -- --arch ${arch.name})`);
+    if (!existsSync(zooDir))
+      throw new UserError(
+        `${path} is a ${arch.name} model, and there is no ${zooDir}: give the zoo with --zoo DIR (or build it: npm run zoo -- --arch ${arch.name})`,
+      );
     return { zooDir, arch };
   }
   if (errors.every((e) => e === errors[0])) throw new UserError(errors[0]);
@@ -100,7 +131,8 @@ function defaultZoo(path: string, pick: { run?: number; epoch?: number }): { zoo
 
 function report(description: string, zooDir: string, index: ZooIndex, r: Identification, ms: number): string {
   const { zoo, calibration } = index;
-  const f = (x: number) => (Math.abs(x) >= 1000 || (x !== 0 && Math.abs(x) < 0.001) ? x.toExponential(3) : x.toFixed(4));
+  const f = (x: number) =>
+    Math.abs(x) >= 1000 || (x !== 0 && Math.abs(x) < 0.001) ? x.toExponential(3) : x.toFixed(4);
   const best = r.candidates[0];
   const lines = [
     `checkpoint  ${description}`,
@@ -108,11 +140,16 @@ function report(description: string, zooDir: string, index: ZooIndex, r: Identif
     `verdict     ${r.verdict.toUpperCase()}: ${r.verdict === 'unknown' ? 'nearest is ' : ''}run ${r.run} (seed ${r.seed}), epoch ${r.epoch.toFixed(2)}`,
     `distance    ${f(r.distance)} to the run's trajectory; member threshold ${f(calibration.memberRatio * best.segmentLength)} ` +
       `(${calibration.memberRatio.toFixed(3)} x segment length ${f(best.segmentLength)}): score ${r.memberScore.toFixed(3)}` +
-      (r.descendantScore !== null ? `; beyond the last checkpoint: descendant score ${r.descendantScore.toFixed(3)}` : ''),
+      (r.descendantScore !== null
+        ? `; beyond the last checkpoint: descendant score ${r.descendantScore.toFixed(3)}`
+        : ''),
     `margin      ${Number.isFinite(r.margin) ? r.margin.toFixed(2) : 'inf'} (distance to the next run / to this one)`,
     '',
     '   run   seed   epoch    distance',
-    ...r.candidates.map((c) => `${String(c.run).padStart(6)} ${String(c.seed).padStart(6)} ${c.epoch.toFixed(2).padStart(7)}  ${f(c.distance).padStart(10)}`),
+    ...r.candidates.map(
+      (c) =>
+        `${String(c.run).padStart(6)} ${String(c.seed).padStart(6)} ${c.epoch.toFixed(2).padStart(7)}  ${f(c.distance).padStart(10)}`,
+    ),
     '',
     `query ${ms.toFixed(1)} ms (${r.runsMeasured} of ${index.trajectories.length} runs measured in the full weight space)`,
   ];
@@ -120,24 +157,38 @@ function report(description: string, zooDir: string, index: ZooIndex, r: Identif
 }
 
 function evaluate(zooDirs: string[], verify: boolean): void {
-  if (zooDirs.length === 0) throw new UserError('no zoo to evaluate: build zoo/ffnn-default and zoo/cnn-default (npm run zoo) or give --zoo DIR');
+  if (zooDirs.length === 0)
+    throw new UserError(
+      'no zoo to evaluate: build zoo/ffnn-default and zoo/cnn-default (npm run zoo) or give --zoo DIR',
+    );
   // results of other zoos evaluated earlier stay in the report
   const reportPath = IDENTIFY_EVAL_PATH;
-  const report = (existsSync(reportPath) ? readJsonFile(reportPath, 'delete it to start a new report') : {}) as Record<string, unknown>;
+  const report = (
+    existsSync(reportPath) ? readJsonFile(reportPath, 'delete it to start a new report') : {}
+  ) as Record<string, unknown>;
   for (const dir of zooDirs) {
     const zoo = loadZoo(dir, { verify });
     const start = performance.now();
     const result = evaluateIdentify(zoo, (msg) => process.stderr.write(`${dir}: ${msg}\n`));
     const pct = (x: number | null) => (x === null || Number.isNaN(x) ? '' : `${(100 * x).toFixed(1)} %`);
-    process.stdout.write(`\n${dir} (${zoo.manifest.config.arch}, ${zoo.runs} runs, epochs 0-${zoo.epochs}); query ${result.queryMilliseconds.toFixed(2)} ms on average\n`);
-    process.stdout.write(`${'set'.padEnd(34)} ${'queries'.padStart(7)}  ${'run acc.'.padStart(8)}  verdict\n`);
+    process.stdout.write(
+      `\n${dir} (${zoo.manifest.config.arch}, ${zoo.runs} runs, epochs 0-${zoo.epochs}); query ${result.queryMilliseconds.toFixed(2)} ms on average\n`,
+    );
+    process.stdout.write(
+      `${'set'.padEnd(34)} ${'queries'.padStart(7)}  ${'run acc.'.padStart(8)}  verdict\n`,
+    );
     for (const r of result.rows) {
       const verdict = r.verdictRate === null ? '' : `${pct(r.verdictRate)} ${r.verdictExpected}`;
       const epoch = r.meanEpochError === null ? '' : `; mean |epoch error| ${r.meanEpochError.toFixed(3)}`;
-      process.stdout.write(`${r.set.padEnd(34)} ${String(r.queries).padStart(7)}  ${pct(r.runAccuracy).padStart(8)}  ${verdict}${epoch}\n`);
+      process.stdout.write(
+        `${r.set.padEnd(34)} ${String(r.queries).padStart(7)}  ${pct(r.runAccuracy).padStart(8)}  ${verdict}${epoch}\n`,
+      );
     }
     report[dir] = { ...result, seconds: (performance.now() - start) / 1000 };
   }
-  writeFileAtomic(reportPath, JSON.stringify(report, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  writeFileAtomic(
+    reportPath,
+    JSON.stringify(report, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n',
+  );
   process.stdout.write(`\nwrote ${reportPath}\n`);
 }

@@ -12,12 +12,36 @@ type Loaded = Promise<Command<any>>;
 
 /** Every command, with the line the command list shows; a command's module loads only when it runs. */
 export const COMMANDS: readonly { name: string; summary: string; load: () => Loaded }[] = [
-  { name: 'zoo', summary: 'train seeded model zoos on MNIST 14x14, one checkpoint per epoch', load: async () => (await import('./zoo.ts')).zooCommand },
-  { name: 'cluster', summary: 'cluster every checkpoint; purity and epoch-order recovery (Tables 2-3)', load: async () => (await import('./cluster.ts')).clusterCommand },
-  { name: 'identify', summary: 'name the run and epoch a checkpoint comes from, with a verdict', load: async () => (await import('./identify.ts')).identifyCommand },
-  { name: 'plot', summary: 'trajectory plots, dendrograms, weight statistics as offline HTML (and PNG)', load: async () => (await import('./plot.ts')).plotCommand },
-  { name: 'verify', summary: "check a zoo's hashes, lineage and files (like git fsck)", load: async () => (await import('./verify.ts')).verifyCommand },
-  { name: 'export', summary: 'write one checkpoint as safetensors, TensorFlow.js or Arrow', load: async () => (await import('./export.ts')).exportCommand },
+  {
+    name: 'zoo',
+    summary: 'train seeded model zoos on MNIST 14x14, one checkpoint per epoch',
+    load: async () => (await import('./zoo.ts')).zooCommand,
+  },
+  {
+    name: 'cluster',
+    summary: 'cluster every checkpoint; purity and epoch-order recovery (Tables 2-3)',
+    load: async () => (await import('./cluster.ts')).clusterCommand,
+  },
+  {
+    name: 'identify',
+    summary: 'name the run and epoch a checkpoint comes from, with a verdict',
+    load: async () => (await import('./identify.ts')).identifyCommand,
+  },
+  {
+    name: 'plot',
+    summary: 'trajectory plots, dendrograms, weight statistics as offline HTML (and PNG)',
+    load: async () => (await import('./plot.ts')).plotCommand,
+  },
+  {
+    name: 'verify',
+    summary: "check a zoo's hashes, lineage and files (like git fsck)",
+    load: async () => (await import('./verify.ts')).verifyCommand,
+  },
+  {
+    name: 'export',
+    summary: 'write one checkpoint as safetensors, TensorFlow.js or Arrow',
+    load: async () => (await import('./export.ts')).exportCommand,
+  },
 ];
 
 const HELP = `Usage: weightspace <command> [options]     (or: npm run <command> -- [options])
@@ -37,7 +61,9 @@ if (command) await runCommand(await command.load(), args);
 else if (name === undefined || name === '--help' || name === '-h') process.stdout.write(HELP);
 else {
   await runCli(() => {
-    throw new UserError(`unknown command '${name}'; the commands are ${COMMANDS.map((c) => c.name).join(', ')} (weightspace --help)`);
+    throw new UserError(
+      `unknown command '${name}'; the commands are ${COMMANDS.map((c) => c.name).join(', ')} (weightspace --help)`,
+    );
   });
   process.exitCode ??= EXIT.usage;
 }

@@ -29,7 +29,11 @@ type Options = Record<string, OptionSpec<unknown>>;
 
 /** The values a table parses to: options with a default (and flags) are never undefined. */
 export type Values<O extends OptionTable> = {
-  [K in keyof O]: O[K] extends OptionSpec<infer V, true> ? V : O[K] extends OptionSpec<infer V, false> ? V | undefined : never;
+  [K in keyof O]: O[K] extends OptionSpec<infer V, true>
+    ? V
+    : O[K] extends OptionSpec<infer V, false>
+      ? V | undefined
+      : never;
 };
 
 interface Common {
@@ -53,29 +57,41 @@ export function real(spec: Common & { default?: number }): OptionSpec<number, fa
     ...spec,
     parse: (name, text) => {
       const v = Number(text);
-      if (text.trim() === '' || !Number.isFinite(v) || v < 0) throw new UserError(`--${name} must be a non-negative number, got '${text}'`);
+      if (text.trim() === '' || !Number.isFinite(v) || v < 0)
+        throw new UserError(`--${name} must be a non-negative number, got '${text}'`);
       return v;
     },
   };
 }
 
 /** One of a fixed list of words. */
-export function choice<T extends string>(spec: Common & { choices: readonly T[]; default: T }): OptionSpec<T, true>;
+export function choice<T extends string>(
+  spec: Common & { choices: readonly T[]; default: T },
+): OptionSpec<T, true>;
 export function choice<T extends string>(spec: Common & { choices: readonly T[] }): OptionSpec<T, false>;
-export function choice<T extends string>(spec: Common & { choices: readonly T[]; default?: T }): OptionSpec<T> {
+export function choice<T extends string>(
+  spec: Common & { choices: readonly T[]; default?: T },
+): OptionSpec<T> {
   return {
     ...spec,
     parse: (name, text) => {
-      if (!spec.choices.includes(text as T)) throw new UserError(`--${name} must be one of ${spec.choices.join(', ')}, got '${text}'`);
+      if (!spec.choices.includes(text as T))
+        throw new UserError(`--${name} must be one of ${spec.choices.join(', ')}, got '${text}'`);
       return text as T;
     },
   };
 }
 
 /** Free text (a path, a name, a list the command reads itself). */
-export function text(spec: Common & { default: string; check?: (name: string, text: string) => void }): OptionSpec<string, true>;
-export function text(spec: Common & { check?: (name: string, text: string) => void }): OptionSpec<string, false>;
-export function text(spec: Common & { default?: string; check?: (name: string, text: string) => void }): OptionSpec<string> {
+export function text(
+  spec: Common & { default: string; check?: (name: string, text: string) => void },
+): OptionSpec<string, true>;
+export function text(
+  spec: Common & { check?: (name: string, text: string) => void },
+): OptionSpec<string, false>;
+export function text(
+  spec: Common & { default?: string; check?: (name: string, text: string) => void },
+): OptionSpec<string> {
   return {
     ...spec,
     parse: (name, value) => {
@@ -93,21 +109,35 @@ export function flag(spec: Common & { short?: string }): OptionSpec<boolean, tru
 /** Parses an integer from min to max, or throws the one-line error the CLI shows. */
 export function parseInteger(name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const v = Number(text);
-  if (!/^-?\d+$/.test(text.trim()) || v < min || v > max) throw new UserError(`--${name} must be an integer from ${min} to ${max}, got '${text}'`);
+  if (!/^-?\d+$/.test(text.trim()) || v < min || v > max)
+    throw new UserError(`--${name} must be an integer from ${min} to ${max}, got '${text}'`);
   return v;
 }
 
 /** Parses argv by the table; unknown options are refused (parseArgs' own message). */
-export function parseOptions<O extends OptionTable>(table: O, argv: string[], allowPositionals: boolean): { values: Values<O> & { help: boolean }; positionals: string[] } {
+export function parseOptions<O extends OptionTable>(
+  table: O,
+  argv: string[],
+  allowPositionals: boolean,
+): { values: Values<O> & { help: boolean }; positionals: string[] } {
   const config = Object.fromEntries(
-    Object.entries(table as Options).map(([name, spec]) => [name, { type: spec.parse ? 'string' : 'boolean', ...(spec.short && { short: spec.short }) } as const]),
+    Object.entries(table as Options).map(([name, spec]) => [
+      name,
+      { type: spec.parse ? 'string' : 'boolean', ...(spec.short && { short: spec.short }) } as const,
+    ]),
   );
-  const parsed = parseArgs({ args: argv, options: { ...config, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+  const parsed = parseArgs({
+    args: argv,
+    options: { ...config, help: { type: 'boolean', short: 'h' } },
+    allowPositionals,
+    strict: true,
+  });
   const raw = parsed.values as Record<string, string | boolean | undefined>;
   const values: Record<string, unknown> = { help: raw.help ?? false };
   for (const [name, spec] of Object.entries(table as Options)) {
     const given = raw[name];
-    values[name] = given === undefined ? spec.default : spec.parse ? spec.parse(name, given as string) : given;
+    values[name] =
+      given === undefined ? spec.default : spec.parse ? spec.parse(name, given as string) : given;
   }
   return { values: values as Values<O> & { help: boolean }, positionals: parsed.positionals };
 }
@@ -116,10 +146,14 @@ export function parseOptions<O extends OptionTable>(table: O, argv: string[], al
 export function optionsHelp(table: OptionTable): string {
   const rows: [string, string][] = Object.entries(table as Options).map(([name, spec]) => {
     const label = `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.parse && spec.arg ? ` ${spec.arg}` : ''}`;
-    const shown = spec.defaultText ?? (spec.default !== undefined && spec.default !== false ? String(spec.default) : undefined);
+    const shown =
+      spec.defaultText ??
+      (spec.default !== undefined && spec.default !== false ? String(spec.default) : undefined);
     return [label, spec.help + (shown !== undefined ? ` (default: ${shown})` : '')];
   });
   rows.push(['-h, --help', 'show this help']);
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
-  return rows.map(([label, help]) => `  ${label.padEnd(width)}${help.split('\n').join(`\n  ${' '.repeat(width)}`)}`).join('\n');
+  return rows
+    .map(([label, help]) => `  ${label.padEnd(width)}${help.split('\n').join(`\n  ${' '.repeat(width)}`)}`)
+    .join('\n');
 }

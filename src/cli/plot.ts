@@ -21,29 +21,68 @@ each file), in <out>/<zoo>/ with an index.html:
 The dendrogram and the sweep use the cluster command's exports in <out> when they were made
 from this zoo's current checkpoints; when they are missing or stale, the paper's sweep (${PAPER_SPACES.map((k) => k || 'full').join(', ')}) runs first.`,
   options: {
-    zoo: text({ arg: 'DIR', help: 'a zoo, or a folder of zoos', default: DEFAULT_DIRS.zoos, defaultText: 'zoo, i.e. every zoo under zoo/' }),
+    zoo: text({
+      arg: 'DIR',
+      help: 'a zoo, or a folder of zoos',
+      default: DEFAULT_DIRS.zoos,
+      defaultText: 'zoo, i.e. every zoo under zoo/',
+    }),
     out: text({ arg: 'DIR', help: 'cluster exports and plots', default: PLOT_DEFAULTS.outDir }),
-    svd: int({ arg: 'K', help: 'SVD dimension of the second UMAP and of the dendrogram', min: 1, default: PLOT_DEFAULTS.svd }),
+    svd: int({
+      arg: 'K',
+      help: 'SVD dimension of the second UMAP and of the dendrogram',
+      min: 1,
+      default: PLOT_DEFAULTS.svd,
+    }),
     runs: int({ help: 'runs in the dendrogram', min: 1, default: PLOT_DEFAULTS.dendrogramRuns }),
     epoch: int({ arg: 'E', help: 'epoch of the weight statistics', min: 0, defaultText: 'the last' }),
     seed: int({ help: 'UMAP seed', min: 0, max: 0xffffffff, default: PLOT_DEFAULTS.seed }),
-    'umap-epochs': int({ help: 'UMAP optimisation epochs', min: 1, max: 100_000, defaultText: "umap-js's, 500 below 10,000 points" }),
+    'umap-epochs': int({
+      help: 'UMAP optimisation epochs',
+      min: 1,
+      max: 100_000,
+      defaultText: "umap-js's, 500 below 10,000 points",
+    }),
     png: flag({ help: 'also write a PNG of every page (headless Chromium)' }),
-    chromium: text({ arg: 'PATH', help: 'the Chromium for --png', defaultText: '$CHROMIUM_PATH or /usr/bin/chromium' }),
-    'no-verify': flag({ help: "skip checking every checkpoint's SHA-256 while loading (see npm run verify)" }),
+    chromium: text({
+      arg: 'PATH',
+      help: 'the Chromium for --png',
+      defaultText: '$CHROMIUM_PATH or /usr/bin/chromium',
+    }),
+    'no-verify': flag({
+      help: "skip checking every checkpoint's SHA-256 while loading (see npm run verify)",
+    }),
   },
   examples: ['npm run plot', 'npm run plot -- --zoo zoo/cnn-default --png'],
   async run(o) {
     const zooDirs = findZoos(o.zoo);
     // find the browser before minutes of UMAP, not after
     const chromiumPath = o.png ? findChromium(o.chromium) : null;
-    if (o.png && !chromiumPath) throw new UserError(o.chromium ? `--chromium ${o.chromium} does not exist; give the path of a Chromium binary` : NO_CHROMIUM);
-    const options = { outDir: o.out, svd: o.svd, dendrogramRuns: o.runs, epoch: o.epoch, seed: o.seed, umapEpochs: o['umap-epochs'], verify: !o['no-verify'] };
+    if (o.png && !chromiumPath)
+      throw new UserError(
+        o.chromium
+          ? `--chromium ${o.chromium} does not exist; give the path of a Chromium binary`
+          : NO_CHROMIUM,
+      );
+    const options = {
+      outDir: o.out,
+      svd: o.svd,
+      dendrogramRuns: o.runs,
+      epoch: o.epoch,
+      seed: o.seed,
+      umapEpochs: o['umap-epochs'],
+      verify: !o['no-verify'],
+    };
     for (const zooDir of zooDirs) {
       const progress = new StepProgress(zooDir);
-      const result = await plotZoo(zooDir, { ...options, onProgress: (step, done, total) => progress.update(step, done, total) });
+      const result = await plotZoo(zooDir, {
+        ...options,
+        onProgress: (step, done, total) => progress.update(step, done, total),
+      });
       progress.finish();
-      process.stdout.write(`${zooDir}: ${result.files.length} pages in ${result.dir}/ (open ${result.dir}/index.html)\n`);
+      process.stdout.write(
+        `${zooDir}: ${result.files.length} pages in ${result.dir}/ (open ${result.dir}/index.html)\n`,
+      );
       if (chromiumPath) {
         const browser = await launchChromium(chromiumPath);
         try {

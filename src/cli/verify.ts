@@ -23,11 +23,16 @@ settle them.`,
   examples: ['npm run verify', 'npm run verify -- --zoo zoo/ffnn-default --json'],
   run(o) {
     const reports = findZoos(o.zoo).map((dir) => verifyZoo(dir));
-    if (o.json) process.stdout.write(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2) + '\n');
+    if (o.json)
+      process.stdout.write(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2) + '\n');
     else {
       for (const r of reports) {
         const what = `${r.checked.checkpoints} checkpoints (${r.checked.runs} runs x ${r.checked.epochs} epochs) in ${r.checked.files} files, ${r.seconds.toFixed(2)} s`;
-        process.stdout.write(r.sound ? `${r.zoo}: sound: ${what}\n` : `${r.zoo}: DAMAGED: ${r.problems.length} problem(s) in ${what}\n`);
+        process.stdout.write(
+          r.sound
+            ? `${r.zoo}: sound: ${what}\n`
+            : `${r.zoo}: DAMAGED: ${r.problems.length} problem(s) in ${what}\n`,
+        );
         for (const f of r.problems) process.stdout.write(`  ${formatFinding(f)}\n`);
         for (const f of r.notes) process.stdout.write(`  note: ${formatFinding(f)}\n`);
       }

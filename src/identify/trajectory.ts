@@ -75,7 +75,11 @@ export interface SearchOptions {
   top?: number;
 }
 
-export function searchRuns(space: SearchSpace, query: Float32Array | Float64Array, options: SearchOptions = {}): { candidates: Candidate[]; runsMeasured: number } {
+export function searchRuns(
+  space: SearchSpace,
+  query: Float32Array | Float64Array,
+  options: SearchOptions = {},
+): { candidates: Candidate[]; runsMeasured: number } {
   const { trajectories } = space;
   const top = Math.min(options.top ?? 5, trajectories.length);
   const q = query instanceof Float64Array ? query : Float64Array.from(query); // one element type in the hot loops
@@ -87,7 +91,9 @@ export function searchRuns(space: SearchSpace, query: Float32Array | Float64Arra
     // stop once no run left can enter the top
     if (found.length >= top && bounds[r] > found[top - 1].distance) break;
     const candidate = nearestOnTrajectory(space, trajectories[r], q, qq);
-    const at = found.findIndex((f) => f.distance > candidate.distance || (f.distance === candidate.distance && f.run > candidate.run));
+    const at = found.findIndex(
+      (f) => f.distance > candidate.distance || (f.distance === candidate.distance && f.run > candidate.run),
+    );
     found.splice(at < 0 ? found.length : at, 0, candidate);
   }
   return { candidates: found.slice(0, top), runsMeasured: found.length };
@@ -105,7 +111,15 @@ export function searchRuns(space: SearchSpace, query: Float32Array | Float64Arra
  * A relative 1e-9 covers float64 rounding and V's orthonormality.
  */
 export function lowerBounds(space: SearchSpace, query: Float64Array): Float64Array {
-  const { svd, trajectories, coordSqNorm: cc, coordStepSq, segmentNorm, segmentCoordError, segmentResidual } = space;
+  const {
+    svd,
+    trajectories,
+    coordSqNorm: cc,
+    coordStepSq,
+    segmentNorm,
+    segmentCoordError,
+    segmentResidual,
+  } = space;
   const { z, error: zError } = space.projectQuery(query);
   const zz = dot(z, 0, z, 0, svd.k);
   // a float32 sum of k products z_j c_j is off by at most (k + 2) u |z| |c| (z rounded to float32 too)
@@ -121,7 +135,14 @@ export function lowerBounds(space: SearchSpace, query: Float64Array): Float64Arr
       const vv = coordStepSq[a];
       const pv = zc[b] - zc[a] + (cc[a] - cc[b] + vv) / 2; // (z - a).(b - a)
       const s = vv > 0 ? Math.min(1, Math.max(0, pv / vv)) : 0;
-      const sq = zz - 2 * zc[a] + cc[a] - 2 * s * pv + s * s * vv - 2 * dotError * segmentNorm[a] - 1e-12 * (zz + cc[a] + cc[b]);
+      const sq =
+        zz -
+        2 * zc[a] +
+        cc[a] -
+        2 * s * pv +
+        s * s * vv -
+        2 * dotError * segmentNorm[a] -
+        1e-12 * (zz + cc[a] + cc[b]);
       const inside = Math.max(0, Math.sqrt(Math.max(0, sq)) - segmentCoordError[a] - zError);
       const outside = Math.max(0, queryResidual - segmentResidual[a]);
       const sqBound = inside * inside + outside * outside;
@@ -132,7 +153,12 @@ export function lowerBounds(space: SearchSpace, query: Float64Array): Float64Arr
 }
 
 /** The nearest point of a run's trajectory to the query, in the full weight space. */
-export function nearestOnTrajectory(space: SearchSpace, t: Trajectory, query: Float64Array, qq: number): Candidate {
+export function nearestOnTrajectory(
+  space: SearchSpace,
+  t: Trajectory,
+  query: Float64Array,
+  qq: number,
+): Candidate {
   const { weights, dim: d } = space.zoo;
   const qx = Float64Array.from(t.rows, (row) => dotRow(query, weights, row * d, d));
   const i = nearestSegment(t, qx, qq, space.sqNorm);
@@ -168,7 +194,12 @@ export function nearestSegment(t: Trajectory, qx: Float64Array, qq: number, sqNo
 }
 
 /** Euclidean distance from the query to row `row` of w (d values each). */
-export function pointDistance(q: Float32Array | Float64Array, w: Float32Array, row: number, d: number): number {
+export function pointDistance(
+  q: Float32Array | Float64Array,
+  w: Float32Array,
+  row: number,
+  d: number,
+): number {
   return Math.sqrt(squaredDistance(q, 0, w, row * d, d));
 }
 
@@ -177,7 +208,10 @@ export const FLOAT32_ROUNDOFF = 2 ** -24;
 
 /** q . w[wo .. wo + d): the search's hot loop, kept to one pair of element types. */
 function dotRow(q: Float64Array, w: Float32Array, wo: number, d: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
   let j = 0;
   for (; j + 3 < d; j += 4) {
     s0 += q[j] * w[wo + j];
@@ -204,7 +238,14 @@ export interface SegmentMatch {
  * and bo). The nearest point's position comes from the dot products; its distance is summed
  * again from the differences, which stays accurate when p lies on the segment.
  */
-export function segmentDistance(q: Float32Array | Float64Array, qo: number, w: Float32Array, ao: number, bo: number, d: number): SegmentMatch {
+export function segmentDistance(
+  q: Float32Array | Float64Array,
+  qo: number,
+  w: Float32Array,
+  ao: number,
+  bo: number,
+  d: number,
+): SegmentMatch {
   let vv = 0; // |b - a|^2
   let pv = 0; // (p - a) . (b - a)
   for (let j = 0; j < d; j++) {

@@ -23,7 +23,14 @@ import { Int32, makeData } from 'apache-arrow';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { columnsToIPC, fixedSizeListColumn, flattenFixedSizeList } from '../store/arrowColumns.ts';
 import { sha256Hex } from '../store/fileHashes.ts';
-import { INDEX_FILE, INDEX_FORMAT, INDEX_SVD_FILE, indexMetaJson, indexPaths, readIndex } from '../store/indexFile.ts';
+import {
+  INDEX_FILE,
+  INDEX_FORMAT,
+  INDEX_SVD_FILE,
+  indexMetaJson,
+  indexPaths,
+  readIndex,
+} from '../store/indexFile.ts';
 import type { Zoo } from '../store/loadZoo.ts';
 import { ZooError } from '../store/manifest.ts';
 import { TruncatedSVD } from '../reduce/svd.ts';
@@ -71,7 +78,6 @@ export interface Calibration {
   descendantEpochs: number;
 }
 
-
 export class ZooIndex {
   private constructor(
     readonly zoo: Zoo,
@@ -85,7 +91,8 @@ export class ZooIndex {
   ) {
     const d = zoo.dim;
     this.sqNorm = new Float64Array(zoo.n);
-    for (let row = 0; row < zoo.n; row++) this.sqNorm[row] = dot(zoo.weights, row * d, zoo.weights, row * d, d);
+    for (let row = 0; row < zoo.n; row++)
+      this.sqNorm[row] = dot(zoo.weights, row * d, zoo.weights, row * d, d);
     const k = svd.k;
     const m = coords.length / k;
     this.coordSqNorm = Float64Array.from({ length: m }, (_, i) => dot(coords, i * k, coords, i * k, k));
@@ -140,7 +147,14 @@ export class ZooIndex {
     const { k, zoo } = this;
     this.basisProducts ??= new SimdProducts(Float32Array.from(this.svd.components), k, zoo.dim, 1, 1);
     // both cores: the coordinates pass reads n x k floats (30 MB at paper scale), the bulk of a query
-    this.coordProducts ??= new SimdProducts(this.coords, this.coords.length / k, k, 1, simdThreads(), 'sleep');
+    this.coordProducts ??= new SimdProducts(
+      this.coords,
+      this.coords.length / k,
+      k,
+      1,
+      simdThreads(),
+      'sleep',
+    );
     return this;
   }
 
@@ -170,7 +184,11 @@ export class ZooIndex {
   /** Builds the index of a loaded zoo (or of the runs and epochs selected in `options`). */
   static build(zoo: Zoo, options: ZooIndexOptions = {}): ZooIndex {
     const start = performance.now();
-    const { runs = () => true, epochs = () => true, descendantEpochs = INDEX_DEFAULTS.descendantEpochs } = options;
+    const {
+      runs = () => true,
+      epochs = () => true,
+      descendantEpochs = INDEX_DEFAULTS.descendantEpochs,
+    } = options;
     const trajectories: Trajectory[] = [];
     const rows: number[] = [];
     for (let r = 0; r < zoo.runs; r++) {
@@ -182,7 +200,10 @@ export class ZooIndex {
         epochList.push(e);
         rowList.push(zooRowIndex(zoo.runs, r, e));
       }
-      if (epochList.length < 2) throw new ZooError(`run ${r} has ${epochList.length} indexed checkpoint(s); a trajectory needs at least 2 epochs`);
+      if (epochList.length < 2)
+        throw new ZooError(
+          `run ${r} has ${epochList.length} indexed checkpoint(s); a trajectory needs at least 2 epochs`,
+        );
       const at = Int32Array.from(rowList, (_, i) => rows.length + i);
       rows.push(...rowList);
       trajectories.push(trajectory(zoo, r, Int32Array.from(epochList), at));
@@ -199,9 +220,18 @@ export class ZooIndex {
     svd.fit(x, n, d);
     progress(`SVD-${k} of ${n} x ${d}`, 1, 1);
     const coords = projectRows(svd, x, n, d);
-    const index = new ZooIndex(zoo, svd, coords, trajectories, { memberRatio: NaN, descendantRatio: NaN, descendantEpochs, looRatio: NaN, foreignRatio: NaN }, 0);
+    const index = new ZooIndex(
+      zoo,
+      svd,
+      coords,
+      trajectories,
+      { memberRatio: NaN, descendantRatio: NaN, descendantEpochs, looRatio: NaN, foreignRatio: NaN },
+      0,
+    );
     const samples = options.calibrationSamples ?? INDEX_DEFAULTS.calibrationSamples;
-    index.calibration = calibrate(index, x, descendantEpochs, samples, (done, total) => progress('calibration samples', done, total));
+    index.calibration = calibrate(index, x, descendantEpochs, samples, (done, total) =>
+      progress('calibration samples', done, total),
+    );
     index.buildSeconds = (performance.now() - start) / 1000;
     return index;
   }
@@ -211,7 +241,8 @@ export class ZooIndex {
     const n = this.coords.length / this.k;
     const run = new Int32Array(n);
     const epoch = new Int32Array(n);
-    for (const t of this.trajectories) for (let i = 0; i < t.at.length; i++) [run[t.at[i]], epoch[t.at[i]]] = [t.run, t.epochs[i]];
+    for (const t of this.trajectories)
+      for (let i = 0; i < t.at.length; i++) [run[t.at[i]], epoch[t.at[i]]] = [t.run, t.epochs[i]];
     const paths = indexPaths(zooDir);
     const { manifest } = this.zoo;
     this.svd.save(paths.svd);
@@ -224,7 +255,12 @@ export class ZooIndex {
     // written last: the description names both files' bytes, so a half-saved index is never used
     const meta = {
       format: INDEX_FORMAT,
-      zoo: { name: manifest.name, epochsCompleted: manifest.epochsCompleted, config: manifest.config, digest: this.zoo.digest },
+      zoo: {
+        name: manifest.name,
+        epochsCompleted: manifest.epochsCompleted,
+        config: manifest.config,
+        digest: this.zoo.digest,
+      },
       components: this.k,
       calibration: this.calibration,
       seconds: this.buildSeconds,
@@ -251,9 +287,21 @@ export class ZooIndex {
       byRun.get(run[i])!.push(i);
     }
     const trajectories = [...byRun].map(([r, at]): Trajectory => {
-      return trajectory(zoo, r, Int32Array.from(at, (i) => epoch[i]), Int32Array.from(at));
+      return trajectory(
+        zoo,
+        r,
+        Int32Array.from(at, (i) => epoch[i]),
+        Int32Array.from(at),
+      );
     });
-    return new ZooIndex(zoo, TruncatedSVD.load(indexPaths(zooDir).svd), coords, trajectories, meta.calibration, meta.seconds);
+    return new ZooIndex(
+      zoo,
+      TruncatedSVD.load(indexPaths(zooDir).svd),
+      coords,
+      trajectories,
+      meta.calibration,
+      meta.seconds,
+    );
   }
 }
 
@@ -273,7 +321,13 @@ function projectRows(svd: TruncatedSVD, x: Float32Array, n: number, d: number): 
 /** Euclidean distance between rows a and b of the zoo's weights. */
 const zooRowDistance = (zoo: Zoo, a: number, b: number): number => rowDistance(zoo.weights, a, b, zoo.dim);
 
-function calibrate(index: ZooIndex, x: Float32Array, descendantEpochs: number, samples: number, onProgress?: (done: number, total: number) => void): Calibration {
+function calibrate(
+  index: ZooIndex,
+  x: Float32Array,
+  descendantEpochs: number,
+  samples: number,
+  onProgress?: (done: number, total: number) => void,
+): Calibration {
   const { zoo, trajectories } = index;
   const w = zoo.weights;
   const d = zoo.dim;
@@ -282,14 +336,23 @@ function calibrate(index: ZooIndex, x: Float32Array, descendantEpochs: number, s
   for (const t of trajectories) {
     const m = t.rows.length;
     for (let i = 1; i + 1 < m; i++) {
-      const { distance, length } = segmentDistance(w, t.rows[i] * d, w, t.rows[i - 1] * d, t.rows[i + 1] * d, d);
+      const { distance, length } = segmentDistance(
+        w,
+        t.rows[i] * d,
+        w,
+        t.rows[i - 1] * d,
+        t.rows[i + 1] * d,
+        d,
+      );
       if (length > 0) looRatio = Math.max(looRatio, distance / length);
     }
     const lastStep = Math.sqrt(t.segmentSq[m - 2]);
     const back = t.rows[Math.max(0, m - 1 - descendantEpochs)];
-    if (lastStep > 0) descendantRatio = Math.max(descendantRatio, zooRowDistance(zoo, t.rows[m - 1], back) / lastStep);
+    if (lastStep > 0)
+      descendantRatio = Math.max(descendantRatio, zooRowDistance(zoo, t.rows[m - 1], back) / lastStep);
   }
-  const foreignRatio = trajectories.length > 1 ? foreignDistanceRatio(index, x, samples, onProgress) : Infinity;
+  const foreignRatio =
+    trajectories.length > 1 ? foreignDistanceRatio(index, x, samples, onProgress) : Infinity;
   // the geometric midpoint between the two: as far from accepting another run's checkpoint as
   // from rejecting one of the run's own (with one run, nothing to tell apart: twice looRatio)
   const memberRatio = Number.isFinite(foreignRatio) ? Math.sqrt(looRatio * foreignRatio) : 2 * looRatio;
@@ -304,7 +367,12 @@ function calibrate(index: ZooIndex, x: Float32Array, descendantEpochs: number, s
  * exactly. A near tie between two segments may choose the other one, which a calibration
  * constant can live with (identify's own search stays exact).
  */
-function foreignDistanceRatio(index: ZooIndex, x: Float32Array, samples: number, onProgress?: (done: number, total: number) => void): number {
+function foreignDistanceRatio(
+  index: ZooIndex,
+  x: Float32Array,
+  samples: number,
+  onProgress?: (done: number, total: number) => void,
+): number {
   const { zoo, trajectories, sqNorm } = index;
   const { weights: w, dim: d } = zoo;
   // every checkpoint is a candidate sample; take `samples` of them evenly spread
@@ -327,7 +395,12 @@ function foreignDistanceRatio(index: ZooIndex, x: Float32Array, samples: number,
         let near = { distance: Infinity, length: 0 };
         for (const t of trajectories) {
           if (t.run === run) continue;
-          const i = nearestSegment(t, Float64Array.from(t.at, (at) => y[at * l + c]), qq, sqNorm);
+          const i = nearestSegment(
+            t,
+            Float64Array.from(t.at, (at) => y[at * l + c]),
+            qq,
+            sqNorm,
+          );
           const m = segmentDistance(w, row * d, w, t.rows[i] * d, t.rows[i + 1] * d, d);
           if (m.distance < near.distance) near = m;
         }
@@ -344,6 +417,9 @@ function foreignDistanceRatio(index: ZooIndex, x: Float32Array, samples: number,
 /** A run's trajectory over the given epochs, with its segments' squared lengths. */
 function trajectory(zoo: Zoo, run: number, epochs: Int32Array, at: Int32Array): Trajectory {
   const rows = Int32Array.from(epochs, (e) => zooRowIndex(zoo.runs, run, e));
-  const segmentSq = Float64Array.from({ length: rows.length - 1 }, (_, i) => zooRowDistance(zoo, rows[i], rows[i + 1]) ** 2);
+  const segmentSq = Float64Array.from(
+    { length: rows.length - 1 },
+    (_, i) => zooRowDistance(zoo, rows[i], rows[i + 1]) ** 2,
+  );
   return { run, seed: zoo.seed[rows[0]], epochs, rows, at, segmentSq };
 }

@@ -8,7 +8,12 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 
-const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
+const CANDIDATES = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+];
 
 /** The Chromium to use: `explicit`, else $CHROMIUM_PATH, else the usual Debian paths; null if none. */
 export function findChromium(explicit?: string): string | null {
@@ -18,7 +23,8 @@ export function findChromium(explicit?: string): string | null {
   return CANDIDATES.find((p) => existsSync(p)) ?? null;
 }
 
-export const NO_CHROMIUM = 'no Chromium found: install it (apt-get install chromium) or name it with --chromium PATH or $CHROMIUM_PATH';
+export const NO_CHROMIUM =
+  'no Chromium found: install it (apt-get install chromium) or name it with --chromium PATH or $CHROMIUM_PATH';
 
 /**
  * A headless Chromium that stays off the network (the flags keep it from calling home) and
@@ -28,7 +34,17 @@ export async function launchChromium(executablePath: string): Promise<Browser> {
   return chromium.launch({
     executablePath,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--enable-unsafe-swiftshader',
+      '--use-angle=swiftshader',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -54,22 +70,36 @@ export interface RenderOptions {
  * counted from what Plotly drew: SVG marker paths of 2D scatter traces, the data of 3D
  * traces (WebGL has no DOM to count).
  */
-export async function renderPage(browser: Browser, file: string, options: RenderOptions = {}): Promise<RenderedPage> {
+export async function renderPage(
+  browser: Browser,
+  file: string,
+  options: RenderOptions = {},
+): Promise<RenderedPage> {
   const page = await browser.newPage({ viewport: { width: options.width ?? 1280, height: 800 } });
   const errors: string[] = [];
   const requests: string[] = [];
   const url = pathToFileURL(resolve(file)).href;
   page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
   page.on('pageerror', (err) => errors.push(String(err)));
-  page.on('request', (req) => req.url() !== url && !req.url().startsWith('data:') && requests.push(req.url()));
+  page.on(
+    'request',
+    (req) => req.url() !== url && !req.url().startsWith('data:') && requests.push(req.url()),
+  );
   try {
     await page.goto(url);
-    await page.waitForFunction(() => (window as unknown as { plotsReady?: boolean; plotsError?: string }).plotsReady || (window as unknown as { plotsError?: string }).plotsError, null, {
-      timeout: options.timeoutMs ?? 60_000,
-    });
+    await page.waitForFunction(
+      () =>
+        (window as unknown as { plotsReady?: boolean; plotsError?: string }).plotsReady ||
+        (window as unknown as { plotsError?: string }).plotsError,
+      null,
+      {
+        timeout: options.timeoutMs ?? 60_000,
+      },
+    );
     const figures = await page.evaluate(() =>
       [...document.querySelectorAll('.js-plotly-plot')].map((gd) => {
-        const data = (gd as unknown as { _fullData: { type: string; visible: boolean | string }[] })._fullData;
+        const data = (gd as unknown as { _fullData: { type: string; visible: boolean | string }[] })
+          ._fullData;
         const svgTraces = [...gd.querySelectorAll('.scatterlayer .trace')];
         let svg = 0;
         return {

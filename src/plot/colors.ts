@@ -2,7 +2,18 @@
  * One colour per run: Plotly's ten default colours while they last, then hues spread by the
  * golden angle, so neighbouring run numbers never get look-alike colours.
  */
-const PLOTLY_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+const PLOTLY_COLORS = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
 
 export function runColor(run: number, runs: number): string {
   if (runs <= PLOTLY_COLORS.length) return PLOTLY_COLORS[run];

@@ -52,7 +52,8 @@ export interface DendrogramOptions {
 export function dendrogramFigure(tree: SubTree, options: DendrogramOptions): Figure {
   const m = tree.leaves.length;
   if (m < 2) throw new RangeError(`a dendrogram needs at least 2 leaves, got ${m}`);
-  if (tree.merges.length !== m - 1) throw new RangeError(`the leaves are not one tree: ${tree.merges.length} merges for ${m} leaves`);
+  if (tree.merges.length !== m - 1)
+    throw new RangeError(`the leaves are not one tree: ${tree.merges.length} merges for ${m} leaves`);
   const children = (node: number) => tree.merges[node - m];
   // leaf order: depth-first, lower child first (iterative: single-linkage trees can be chains)
   const order: number[] = [];
@@ -80,24 +81,41 @@ export function dendrogramFigure(tree: SubTree, options: DendrogramOptions): Fig
     if (!byRun.has(r)) byRun.set(r, []);
     byRun.get(r)!.push(leaf);
   }
-  const leafText = (leaf: number) => `run ${options.run[tree.leaves[leaf]]}, epoch ${options.epoch[tree.leaves[leaf]]}`;
+  const leafText = (leaf: number) =>
+    `run ${options.run[tree.leaves[leaf]]}, epoch ${options.epoch[tree.leaves[leaf]]}`;
   const data: Record<string, unknown>[] = [
-    { type: 'scatter', mode: 'lines', x: linkX, y: linkY, line: { color: '#888', width: 1 }, hoverinfo: 'skip', showlegend: false, name: 'links' },
-    ...[...byRun].sort((p, q) => p[0] - q[0]).map(([r, leaves]) => ({
+    {
       type: 'scatter',
-      mode: 'markers',
-      name: `run ${r}`,
-      x: leaves.map((l) => x[l]),
-      y: leaves.map(() => 0),
-      marker: { color: runColor(r, options.runs), size: 7, symbol: 'square' },
-      text: leaves.map(leafText),
-      hoverinfo: 'text',
-    })),
+      mode: 'lines',
+      x: linkX,
+      y: linkY,
+      line: { color: '#888', width: 1 },
+      hoverinfo: 'skip',
+      showlegend: false,
+      name: 'links',
+    },
+    ...[...byRun]
+      .sort((p, q) => p[0] - q[0])
+      .map(([r, leaves]) => ({
+        type: 'scatter',
+        mode: 'markers',
+        name: `run ${r}`,
+        x: leaves.map((l) => x[l]),
+        y: leaves.map(() => 0),
+        marker: { color: runColor(r, options.runs), size: 7, symbol: 'square' },
+        text: leaves.map(leafText),
+        hoverinfo: 'text',
+      })),
   ];
   const layout: Record<string, unknown> = {
     title: { text: options.title },
     xaxis: options.epochLabels
-      ? { tickvals: order.map((_, i) => i), ticktext: order.map((l) => String(options.epoch[tree.leaves[l]])), title: { text: 'checkpoint (epoch)' }, tickfont: { size: 9 } }
+      ? {
+          tickvals: order.map((_, i) => i),
+          ticktext: order.map((l) => String(options.epoch[tree.leaves[l]])),
+          title: { text: 'checkpoint (epoch)' },
+          tickfont: { size: 9 },
+        }
       : { showticklabels: false, title: { text: `${m} checkpoints` }, zeroline: false },
     yaxis: { title: { text: 'merge height (distance)' }, rangemode: 'tozero' },
     hovermode: 'closest',

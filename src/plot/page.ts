@@ -51,7 +51,8 @@ export function plotlyBundle(): string {
   return bundle;
 }
 
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escapeHtml = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 // JSON inside <script>: "</script>" or "<!--" in a string must not end the element
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 
@@ -60,7 +61,10 @@ const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u0
  * screenshots and the browser test wait for it); a failure sets `window.plotsError`.
  */
 export function pageHtml(page: Page): string {
-  const figures = page.figures.map((f, i) => `<figure><div id="plot-${i}" class="plot"></div>${f.caption ? `<figcaption>${escapeHtml(f.caption)}</figcaption>` : ''}</figure>`);
+  const figures = page.figures.map(
+    (f, i) =>
+      `<figure><div id="plot-${i}" class="plot"></div>${f.caption ? `<figcaption>${escapeHtml(f.caption)}</figcaption>` : ''}</figure>`,
+  );
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -92,7 +96,9 @@ Promise.all(figures.map((f, i) => Plotly.newPlot('plot-' + i, f.data, f.layout, 
 
 /** index.html: a link and a line for each page. */
 export function indexHtml(title: string, pages: Page[], notes: string[] = []): string {
-  const items = pages.map((p) => `<li><a href="${escapeHtml(p.file)}">${escapeHtml(p.title)}</a>: ${escapeHtml(p.summary)}</li>`);
+  const items = pages.map(
+    (p) => `<li><a href="${escapeHtml(p.file)}">${escapeHtml(p.title)}</a>: ${escapeHtml(p.summary)}</li>`,
+  );
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>${escapeHtml(title)}</title>

@@ -61,19 +61,41 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
   const progress = options.onProgress ?? (() => {});
   const zoo = loadZoo(zooDir, { verify: options.verify });
   const name = basename(zooDir);
-  if (zoo.runs < 2) throw new ZooError(`${zooDir} has ${zoo.runs} run; the plots compare runs, so they need at least 2 (train more seeds: npm run zoo -- --seeds N)`);
+  if (zoo.runs < 2)
+    throw new ZooError(
+      `${zooDir} has ${zoo.runs} run; the plots compare runs, so they need at least 2 (train more seeds: npm run zoo -- --seeds N)`,
+    );
   const epoch = options.epoch ?? zoo.epochs;
-  if (epoch < 0 || epoch > zoo.epochs) throw new UserError(`--epoch ${epoch} is not in ${zooDir} (epochs 0-${zoo.epochs})`);
+  if (epoch < 0 || epoch > zoo.epochs)
+    throw new UserError(`--epoch ${epoch} is not in ${zooDir} (epochs 0-${zoo.epochs})`);
   const dir = zooResultsDir(outDir, zooDir);
   mkdirSync(dir, { recursive: true });
 
-  const embedding = embedCheckpoints(zoo.weights, zoo.n, zoo.dim, { k: options.svd ?? PLOT_DEFAULTS.svd, seed, umapEpochs: options.umapEpochs, onProgress: progress });
+  const embedding = embedCheckpoints(zoo.weights, zoo.n, zoo.dim, {
+    k: options.svd ?? PLOT_DEFAULTS.svd,
+    seed,
+    umapEpochs: options.umapEpochs,
+    onProgress: progress,
+  });
   const clusters = await currentClusterExports(zooDir, zoo, outDir, embedding.k, progress);
-  const input = { name, zoo, embedding, clusters, epoch, seed, dendrogramRuns: options.dendrogramRuns ?? PLOT_DEFAULTS.dendrogramRuns };
+  const input = {
+    name,
+    zoo,
+    embedding,
+    clusters,
+    epoch,
+    seed,
+    dendrogramRuns: options.dendrogramRuns ?? PLOT_DEFAULTS.dendrogramRuns,
+  };
   const pages = [...trajectoryPages(input), ...clusterAndStatisticsPages(input)];
 
   const files = pages.map((page) => writePage(dir, page));
   const index = join(dir, 'index.html');
-  writeFileAtomic(index, indexHtml(`${name}: plots`, pages, [`Zoo ${zooDir}: ${zoo.runs} runs x ${zoo.epochs + 1} checkpoints, ${zoo.dim} weights each (${zoo.manifest.config.arch}).`]));
+  writeFileAtomic(
+    index,
+    indexHtml(`${name}: plots`, pages, [
+      `Zoo ${zooDir}: ${zoo.runs} runs x ${zoo.epochs + 1} checkpoints, ${zoo.dim} weights each (${zoo.manifest.config.arch}).`,
+    ]),
+  );
   return { dir, files: [...files, index], pages };
 }

@@ -5,7 +5,11 @@
 import type { SpaceSummary } from '../cluster/sweep.ts';
 import type { Figure } from './page.ts';
 
-export function sweepFigure(zooName: string, rows: SpaceSummary[], orderBy: 'last' | 'merge' = 'last'): Figure {
+export function sweepFigure(
+  zooName: string,
+  rows: SpaceSummary[],
+  orderBy: 'last' | 'merge' = 'last',
+): Figure {
   // the full space at its own dimension, so the x axis reads left to right as "more weights"
   const sorted = [...rows].sort((a, b) => a.dim - b.dim);
   const x = sorted.map((r) => r.dim);
@@ -23,13 +27,34 @@ export function sweepFigure(zooName: string, rows: SpaceSummary[], orderBy: 'las
   });
   return {
     data: [
-      trace('cluster purity (mean)', sorted.map((r) => r.purityMean), 'y', '#1f77b4'),
-      trace('ordered epoch pairs', sorted.map((r) => r.order[orderBy].orderedPairs), 'y2', '#ff7f0e'),
-      trace('ordered initial epochs', sorted.map((r) => r.order[orderBy].orderedInitialEpochs), 'y3', '#2ca02c'),
+      trace(
+        'cluster purity (mean)',
+        sorted.map((r) => r.purityMean),
+        'y',
+        '#1f77b4',
+      ),
+      trace(
+        'ordered epoch pairs',
+        sorted.map((r) => r.order[orderBy].orderedPairs),
+        'y2',
+        '#ff7f0e',
+      ),
+      trace(
+        'ordered initial epochs',
+        sorted.map((r) => r.order[orderBy].orderedInitialEpochs),
+        'y3',
+        '#2ca02c',
+      ),
     ],
     layout: {
       title: { text: `${zooName}: purity and epoch order against SVD dimension` },
-      xaxis: { type: 'log', title: { text: 'dimension (SVD components; the rightmost point is the full weight space)' }, tickvals: x, ticktext: label, anchor: 'y3' },
+      xaxis: {
+        type: 'log',
+        title: { text: 'dimension (SVD components; the rightmost point is the full weight space)' },
+        tickvals: x,
+        ticktext: label,
+        anchor: 'y3',
+      },
       yaxis: { title: { text: 'purity' }, domain: [0.7, 1], range: [0, 1.05] },
       yaxis2: { title: { text: 'ordered pairs' }, domain: [0.36, 0.64], range: [0, 1.05], tickformat: '.0%' },
       yaxis3: { title: { text: 'initial epochs' }, domain: [0, 0.3], rangemode: 'tozero' },

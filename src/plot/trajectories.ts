@@ -19,7 +19,8 @@ export interface TrajectoryFigureOptions {
 export function trajectoryFigure(zoo: Zoo, coords: Float64Array, options: TrajectoryFigureOptions): Figure {
   const c = options.axes.length;
   if (c !== 2 && c !== 3) throw new RangeError(`a trajectory plot has 2 or 3 axes, got ${c}`);
-  if (coords.length !== zoo.n * c) throw new RangeError(`expected ${zoo.n} x ${c} coordinates, got ${coords.length}`);
+  if (coords.length !== zoo.n * c)
+    throw new RangeError(`expected ${zoo.n} x ${c} coordinates, got ${coords.length}`);
   const keys = c === 2 ? ['x', 'y'] : ['x', 'y', 'z'];
   const data = Array.from({ length: zoo.runs }, (_, run) => {
     const rows = Array.from({ length: zoo.epochs + 1 }, (_, e) => zooRowIndex(zoo.runs, run, e));
@@ -28,8 +29,15 @@ export function trajectoryFigure(zoo: Zoo, coords: Float64Array, options: Trajec
       mode: 'lines+markers',
       name: `run ${run}`,
       line: { color: runColor(run, zoo.runs), width: c === 2 ? 1 : 2 },
-      marker: { color: runColor(run, zoo.runs), size: rows.map((_, e) => (e === 0 || e === zoo.epochs ? 7 : 4)), symbol: c === 2 ? rows.map((_, e) => (e === 0 ? 'circle-open' : 'circle')) : 'circle' },
-      text: rows.map((row) => `run ${run} (seed ${zoo.seed[row]})<br>epoch ${zoo.epoch[row]}<br>test accuracy ${formatAccuracy(zoo.testAccuracy[row])}`),
+      marker: {
+        color: runColor(run, zoo.runs),
+        size: rows.map((_, e) => (e === 0 || e === zoo.epochs ? 7 : 4)),
+        symbol: c === 2 ? rows.map((_, e) => (e === 0 ? 'circle-open' : 'circle')) : 'circle',
+      },
+      text: rows.map(
+        (row) =>
+          `run ${run} (seed ${zoo.seed[row]})<br>epoch ${zoo.epoch[row]}<br>test accuracy ${formatAccuracy(zoo.testAccuracy[row])}`,
+      ),
       hoverinfo: 'text',
     };
     keys.forEach((key, a) => (trace[key] = rows.map((row) => round(coords[row * c + a]))));
@@ -43,7 +51,12 @@ export function trajectoryFigure(zoo: Zoo, coords: Float64Array, options: Trajec
     margin: { t: 50 },
   };
   if (c === 2) Object.assign(layout, { xaxis: axis(options.axes[0]), yaxis: axis(options.axes[1]) });
-  else layout.scene = { xaxis: axis(options.axes[0]), yaxis: axis(options.axes[1]), zaxis: axis(options.axes[2]) };
+  else
+    layout.scene = {
+      xaxis: axis(options.axes[0]),
+      yaxis: axis(options.axes[1]),
+      zaxis: axis(options.axes[2]),
+    };
   return { data, layout, caption: options.caption };
 }
 

@@ -29,33 +29,64 @@ export function trajectoryPages({ name, zoo, embedding, seed }: ZooPagesInput): 
   const { k, svd: coords } = embedding;
   const umapCaption = (space: string) =>
     `UMAP (umap-js) of ${space}: ${UMAP_DEFAULTS.nNeighbors} neighbours, minimum distance ${UMAP_DEFAULTS.minDist}, seed ${seed}, as in the paper. One colour per run; lines join consecutive epochs; the open circle is epoch 0.`;
-  const firstComponents = (c: number) => Float64Array.from({ length: zoo.n * c }, (_, i) => coords[Math.floor(i / c) * k + (i % c)]);
+  const firstComponents = (c: number) =>
+    Float64Array.from({ length: zoo.n * c }, (_, i) => coords[Math.floor(i / c) * k + (i % c)]);
   return [
     {
       file: 'trajectories-umap-full.html',
       title: `${name}: trajectories, UMAP of the full weight space`,
       summary: `UMAP of all ${zoo.n} checkpoints in the full ${zoo.dim}-dimensional weight space`,
-      figures: [trajectoryFigure(zoo, embedding.umapFull, { title: `${name}: UMAP of the full weight space`, axes: ['UMAP 1', 'UMAP 2'], caption: umapCaption(`the ${zoo.dim} weights`) })],
+      figures: [
+        trajectoryFigure(zoo, embedding.umapFull, {
+          title: `${name}: UMAP of the full weight space`,
+          axes: ['UMAP 1', 'UMAP 2'],
+          caption: umapCaption(`the ${zoo.dim} weights`),
+        }),
+      ],
     },
     {
       file: `trajectories-umap-svd-${k}.html`,
       title: `${name}: trajectories, UMAP of SVD-${k}`,
       summary: `UMAP of the checkpoints' ${k} truncated-SVD coordinates`,
-      figures: [trajectoryFigure(zoo, embedding.umapSvd, { title: `${name}: UMAP of SVD-${k}`, axes: ['UMAP 1', 'UMAP 2'], caption: umapCaption(`the ${k} SVD coordinates`) })],
+      figures: [
+        trajectoryFigure(zoo, embedding.umapSvd, {
+          title: `${name}: UMAP of SVD-${k}`,
+          axes: ['UMAP 1', 'UMAP 2'],
+          caption: umapCaption(`the ${k} SVD coordinates`),
+        }),
+      ],
     },
     {
       file: 'trajectories-svd.html',
       title: `${name}: trajectories on the first SVD components`,
       summary: 'the checkpoints on the first two and three singular vectors (no UMAP)',
       figures: [
-        trajectoryFigure(zoo, firstComponents(2), { title: `${name}: SVD components 1-2`, axes: ['SVD 1', 'SVD 2'], caption: 'Coordinates U Σ of the truncated SVD (not centred), components 1 and 2.' }),
-        ...(k >= 3 ? [trajectoryFigure(zoo, firstComponents(3), { title: `${name}: SVD components 1-3`, axes: ['SVD 1', 'SVD 2', 'SVD 3'], caption: 'Components 1 to 3; drag to rotate.' })] : []),
+        trajectoryFigure(zoo, firstComponents(2), {
+          title: `${name}: SVD components 1-2`,
+          axes: ['SVD 1', 'SVD 2'],
+          caption: 'Coordinates U Σ of the truncated SVD (not centred), components 1 and 2.',
+        }),
+        ...(k >= 3
+          ? [
+              trajectoryFigure(zoo, firstComponents(3), {
+                title: `${name}: SVD components 1-3`,
+                axes: ['SVD 1', 'SVD 2', 'SVD 3'],
+                caption: 'Components 1 to 3; drag to rotate.',
+              }),
+            ]
+          : []),
       ],
     },
   ];
 }
 
-export function clusterAndStatisticsPages({ name, zoo, clusters, epoch, dendrogramRuns }: ZooPagesInput): Page[] {
+export function clusterAndStatisticsPages({
+  name,
+  zoo,
+  clusters,
+  epoch,
+  dendrogramRuns,
+}: ZooPagesInput): Page[] {
   const { rows, linkage, cut } = clusters;
   const shown = Math.min(dendrogramRuns, zoo.runs);
   const leaves = linkage.run.flatMap((r, leaf) => (r < shown ? [leaf] : []));

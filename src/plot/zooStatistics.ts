@@ -10,11 +10,13 @@ import { zooRowIndex } from '../core/zoo.ts';
 
 /** Mean against standard deviation of all of each model's weights at `epoch`, coloured by test accuracy. */
 export function weightStatsFigure(zoo: Zoo, epoch: number): Figure {
-  if (!Number.isInteger(epoch) || epoch < 0 || epoch > zoo.epochs) throw new UserError(`epoch ${epoch} is not in the zoo (epochs 0-${zoo.epochs})`);
+  if (!Number.isInteger(epoch) || epoch < 0 || epoch > zoo.epochs)
+    throw new UserError(`epoch ${epoch} is not in the zoo (epochs 0-${zoo.epochs})`);
   const d = zoo.dim;
   const rows = Array.from({ length: zoo.runs }, (_, run) => zooRowIndex(zoo.runs, run, epoch));
   const stats = rows.map((row) => {
-    let s = 0, ss = 0;
+    let s = 0,
+      ss = 0;
     for (let j = row * d; j < (row + 1) * d; j++) {
       s += zoo.weights[j];
       ss += zoo.weights[j] * zoo.weights[j];
@@ -31,8 +33,17 @@ export function weightStatsFigure(zoo: Zoo, epoch: number): Figure {
         name: `epoch ${epoch}`,
         x: stats.map((s) => s.mean),
         y: stats.map((s) => s.std),
-        marker: { size: 8, color: accuracy.map((a) => (Number.isFinite(a) ? a : null)), colorscale: 'Viridis', showscale: true, colorbar: { title: { text: 'test accuracy' } } },
-        text: rows.map((row, run) => `run ${run} (seed ${zoo.seed[row]})<br>test accuracy ${formatAccuracy(accuracy[run])}`),
+        marker: {
+          size: 8,
+          color: accuracy.map((a) => (Number.isFinite(a) ? a : null)),
+          colorscale: 'Viridis',
+          showscale: true,
+          colorbar: { title: { text: 'test accuracy' } },
+        },
+        text: rows.map(
+          (row, run) =>
+            `run ${run} (seed ${zoo.seed[row]})<br>test accuracy ${formatAccuracy(accuracy[run])}`,
+        ),
         hoverinfo: 'text+x+y',
       },
     ],
@@ -73,9 +84,34 @@ export function trainingCurvesFigure(zoo: Zoo): Figure {
     const band = (q: number) => per.map((v) => (v.length ? quantile(v, q) : null));
     const common = { type: 'scatter', x: epochs, yaxis: axis, legendgroup: name };
     return [
-      { ...common, name: `${name} 10 %`, y: band(0.1), mode: 'lines', line: { width: 0 }, showlegend: false, hoverinfo: 'skip' },
-      { ...common, name: `${name} 10-90 %`, y: band(0.9), mode: 'lines', line: { width: 0 }, fill: 'tonexty', fillcolor: `rgba(${color}, 0.2)`, showlegend: false, hoverinfo: 'skip' },
-      { ...common, name: `${name} (median)`, y: band(0.5), mode: 'lines+markers', line: { color: `rgb(${color})`, width: 2 }, marker: { size: 4 } },
+      {
+        ...common,
+        name: `${name} 10 %`,
+        y: band(0.1),
+        mode: 'lines',
+        line: { width: 0 },
+        showlegend: false,
+        hoverinfo: 'skip',
+      },
+      {
+        ...common,
+        name: `${name} 10-90 %`,
+        y: band(0.9),
+        mode: 'lines',
+        line: { width: 0 },
+        fill: 'tonexty',
+        fillcolor: `rgba(${color}, 0.2)`,
+        showlegend: false,
+        hoverinfo: 'skip',
+      },
+      {
+        ...common,
+        name: `${name} (median)`,
+        y: band(0.5),
+        mode: 'lines+markers',
+        line: { color: `rgb(${color})`, width: 2 },
+        marker: { size: 4 },
+      },
     ];
   });
   return {
@@ -89,6 +125,7 @@ export function trainingCurvesFigure(zoo: Zoo): Figure {
       hovermode: 'x',
       margin: { t: 50 },
     },
-    caption: 'Lines: the median across runs; bands: 10th to 90th percentile. Loss as trained (the zoo config names it); epoch 0 is the initialisation.',
+    caption:
+      'Lines: the median across runs; bands: 10th to 90th percentile. Loss as trained (the zoo config names it); epoch 0 is the initialisation.',
   };
 }

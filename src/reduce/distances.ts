@@ -14,11 +14,13 @@ export function squaredDistance(a: Values, ao: number, b: Values, bo: number, d:
 }
 
 /** Euclidean distance between rows i and j of x (n x d). */
-export const rowDistance = (x: Values, i: number, j: number, d: number): number => Math.sqrt(squaredDistance(x, i * d, x, j * d, d));
+export const rowDistance = (x: Values, i: number, j: number, d: number): number =>
+  Math.sqrt(squaredDistance(x, i * d, x, j * d, d));
 
 /** a[ao..ao+d) . b[bo..bo+d) with two running sums (even and odd indices). */
 export function dot(a: Values, ao: number, b: Values, bo: number, d: number): number {
-  let s0 = 0, s1 = 0;
+  let s0 = 0,
+    s1 = 0;
   let j = 0;
   for (; j + 1 < d; j += 2) {
     s0 += a[ao + j] * b[bo + j];

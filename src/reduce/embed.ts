@@ -32,7 +32,11 @@ export function embedCheckpoints(x: Float32Array, n: number, d: number, options:
   const progress = options.onProgress ?? (() => {});
   const umap = (data: Float32Array | Float64Array, dim: number, step: string) => {
     progress(`${step}, neighbour graph`, 0, 1); // the neighbour graph comes before the epochs are known
-    return umapEmbedding(data, n, dim, { seed: options.seed, nEpochs: options.umapEpochs, onProgress: (done, total) => progress(step, done, total) });
+    return umapEmbedding(data, n, dim, {
+      seed: options.seed,
+      nEpochs: options.umapEpochs,
+      onProgress: (done, total) => progress(step, done, total),
+    });
   };
   const svd = new TruncatedSVD({ components: k }).fitTransform(x, n, d);
   return { k, svd, umapFull: umap(x, d, 'UMAP, full space'), umapSvd: umap(svd, k, `UMAP, SVD-${k}`) };

@@ -5,29 +5,64 @@
 import { copyRows, reserve, simdKernels } from '../simd/kernels.ts';
 
 /** Y (n x l, row-major float64) = X (n x d) * B, where `bt` holds B transposed (l x d, row-major). */
-export function multiplyByTransposed(x: Float32Array | Float64Array, n: number, d: number, bt: Float64Array, l: number, rowStart = 0, rowEnd = n, y = new Float64Array(n * l)): Float64Array {
+export function multiplyByTransposed(
+  x: Float32Array | Float64Array,
+  n: number,
+  d: number,
+  bt: Float64Array,
+  l: number,
+  rowStart = 0,
+  rowEnd = n,
+  y = new Float64Array(n * l),
+): Float64Array {
   let i = rowStart;
   for (; i + 1 < rowEnd; i += 2) {
     const x0 = i * d;
     const x1 = x0 + d;
     let c = 0;
     for (; c + 3 < l; c += 4) {
-      const o0 = c * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d;
-      let a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
+      const o0 = c * d,
+        o1 = o0 + d,
+        o2 = o1 + d,
+        o3 = o2 + d;
+      let a00 = 0,
+        a01 = 0,
+        a02 = 0,
+        a03 = 0,
+        a10 = 0,
+        a11 = 0,
+        a12 = 0,
+        a13 = 0;
       for (let j = 0; j < d; j++) {
         const u = x[x0 + j];
         const v = x[x1 + j];
-        const w0 = bt[o0 + j], w1 = bt[o1 + j], w2 = bt[o2 + j], w3 = bt[o3 + j];
-        a00 += u * w0; a01 += u * w1; a02 += u * w2; a03 += u * w3;
-        a10 += v * w0; a11 += v * w1; a12 += v * w2; a13 += v * w3;
+        const w0 = bt[o0 + j],
+          w1 = bt[o1 + j],
+          w2 = bt[o2 + j],
+          w3 = bt[o3 + j];
+        a00 += u * w0;
+        a01 += u * w1;
+        a02 += u * w2;
+        a03 += u * w3;
+        a10 += v * w0;
+        a11 += v * w1;
+        a12 += v * w2;
+        a13 += v * w3;
       }
       const y0 = i * l + c;
       const y1 = y0 + l;
-      y[y0] = a00; y[y0 + 1] = a01; y[y0 + 2] = a02; y[y0 + 3] = a03;
-      y[y1] = a10; y[y1 + 1] = a11; y[y1 + 2] = a12; y[y1 + 3] = a13;
+      y[y0] = a00;
+      y[y0 + 1] = a01;
+      y[y0 + 2] = a02;
+      y[y0 + 3] = a03;
+      y[y1] = a10;
+      y[y1 + 1] = a11;
+      y[y1 + 2] = a12;
+      y[y1 + 3] = a13;
     }
     for (; c < l; c++) {
-      let a0 = 0, a1 = 0;
+      let a0 = 0,
+        a1 = 0;
       for (let j = 0; j < d; j++) {
         a0 += x[x0 + j] * bt[c * d + j];
         a1 += x[x1 + j] * bt[c * d + j];
@@ -69,7 +104,10 @@ export function orthonormalizeRows(a: Float64Array, l: number, m: number): void 
 
 /** a[p..p+m) . a[q..q+m) with four independent sums (a single running sum is latency-bound). */
 function dotRows(a: Float64Array, p: number, q: number, m: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
   let i = 0;
   for (; i + 3 < m; i += 4) {
     s0 += a[p + i] * a[q + i];

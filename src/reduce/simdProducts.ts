@@ -67,7 +67,14 @@ export class SimdProducts {
     const rowBytes = d4 * 4;
     if (this.helper) {
       const half = roundUp(nPad >> 1, 2);
-      this.helper.begin('xbt', [this.at.x + half * rowBytes, nPad - half, rowBytes, this.at.bt, lp, this.at.y + half * lp * 4]);
+      this.helper.begin('xbt', [
+        this.at.x + half * rowBytes,
+        nPad - half,
+        rowBytes,
+        this.at.bt,
+        lp,
+        this.at.y + half * lp * 4,
+      ]);
       this.k.xbt(this.at.x, half, rowBytes, this.at.bt, lp, this.at.y);
       this.helper.end();
     } else {
@@ -88,7 +95,13 @@ export class SimdProducts {
     const rowBytes = d4 * 4;
     if (this.helper) {
       const half = roundUp(nPad >> 1, 4);
-      this.helper.begin('xv', [this.at.x + half * rowBytes, nPad - half, rowBytes, this.at.bt, this.at.y + half * 4]);
+      this.helper.begin('xv', [
+        this.at.x + half * rowBytes,
+        nPad - half,
+        rowBytes,
+        this.at.bt,
+        this.at.y + half * 4,
+      ]);
       this.k.xv(this.at.x, half, rowBytes, this.at.bt, this.at.y);
       this.helper.end();
     } else {
@@ -115,7 +128,8 @@ export class SimdProducts {
     const run = (b: number, on: 'main' | 'helper') => {
       zt(b).fill(0);
       const [r0, r1] = [b * BLOCK_ROWS, Math.min(nPad, (b + 1) * BLOCK_ROWS)];
-      if (on === 'helper') this.helper!.begin('qtx', [this.at.x, r0, r1, d4 * 4, this.at.q, lp, this.at.zt + b * blockBytes]);
+      if (on === 'helper')
+        this.helper!.begin('qtx', [this.at.x, r0, r1, d4 * 4, this.at.q, lp, this.at.zt + b * blockBytes]);
       else this.k.qtx(this.at.x, r0, r1, d4 * 4, this.at.q, lp, this.at.zt + b * blockBytes);
     };
     const half = Math.ceil(this.blocks / 2);

@@ -12,7 +12,12 @@ import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { Precision, tableFromIPC, type FixedSizeList } from 'apache-arrow';
 import { Rng } from '../core/rng.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
-import { columnsToIPC, fixedSizeListColumn, flattenFixedSizeList, nullableFloatColumn } from '../store/arrowColumns.ts';
+import {
+  columnsToIPC,
+  fixedSizeListColumn,
+  flattenFixedSizeList,
+  nullableFloatColumn,
+} from '../store/arrowColumns.ts';
 import { isFloatList } from '../store/checkpointFile.ts';
 import { choleskyQR2, multiplyByTransposed, orthonormalizeRows, transpose } from './linalg.ts';
 import { SimdProducts } from './simdProducts.ts';
@@ -42,7 +47,13 @@ export interface TruncatedSVDOptions {
   threads?: 1 | 2 | 'auto';
 }
 
-export const SVD_DEFAULTS = { oversample: 10, powerIterations: 'auto', center: false, seed: 0, threads: 'auto' } as const;
+export const SVD_DEFAULTS = {
+  oversample: 10,
+  powerIterations: 'auto',
+  center: false,
+  seed: 0,
+  threads: 'auto',
+} as const;
 const PARALLEL_MIN_VALUES = 2 ** 22;
 
 export class TruncatedSVD {
@@ -59,7 +70,8 @@ export class TruncatedSVD {
   constructor(options: TruncatedSVDOptions) {
     this.options = { ...SVD_DEFAULTS, ...options };
     const k = this.options.components;
-    if (!Number.isInteger(k) || k < 1) throw new UserError(`the number of SVD components must be a positive integer, got ${k}`);
+    if (!Number.isInteger(k) || k < 1)
+      throw new UserError(`the number of SVD components must be a positive integer, got ${k}`);
   }
 
   get k(): number {
@@ -70,13 +82,17 @@ export class TruncatedSVD {
   fit(x: Float32Array, n: number, d: number): this {
     const { components: k, oversample, center } = this.options;
     if (k > Math.min(n, d)) {
-      throw new UserError(`SVD-${k} needs at least ${k} checkpoints and ${k} weights; this zoo has ${n} x ${d} (choose k <= ${Math.min(n, d)})`);
+      throw new UserError(
+        `SVD-${k} needs at least ${k} checkpoints and ${k} weights; this zoo has ${n} x ${d} (choose k <= ${Math.min(n, d)})`,
+      );
     }
     const l = Math.min(k + oversample, n, d);
-    const powerIterations = this.options.powerIterations === 'auto' ? (l <= 128 ? 1 : 0) : this.options.powerIterations;
+    const powerIterations =
+      this.options.powerIterations === 'auto' ? (l <= 128 ? 1 : 0) : this.options.powerIterations;
     this.dim = d;
     this.mean = center ? columnMeans(x, n, d) : null;
-    const threads = this.options.threads === 'auto' ? simdThreads(n * d >= PARALLEL_MIN_VALUES) : this.options.threads;
+    const threads =
+      this.options.threads === 'auto' ? simdThreads(n * d >= PARALLEL_MIN_VALUES) : this.options.threads;
     const products = new SimdProducts(x, n, d, l, threads);
     try {
       this.fitWith(products, n, d, l, powerIterations);
@@ -162,7 +178,13 @@ export class TruncatedSVD {
           { name: 'component', data: fixedSizeListColumn(this.components, this.dim) },
           { name: 'singular_value', data: nullableFloatColumn(this.singularValues) },
         ],
-        { 'weightspace.svd': JSON.stringify({ ...this.options, components: k, mean: this.mean ? Array.from(this.mean) : null }) },
+        {
+          'weightspace.svd': JSON.stringify({
+            ...this.options,
+            components: k,
+            mean: this.mean ? Array.from(this.mean) : null,
+          }),
+        },
       ),
     );
   }
@@ -172,15 +194,24 @@ export class TruncatedSVD {
     try {
       table = tableFromIPC(readFileSync(path));
     } catch (err) {
-      throw new UserError(`${path} is not a readable SVD basis (${(err as Error).message}); delete it and run the command that made it again`);
+      throw new UserError(
+        `${path} is not a readable SVD basis (${(err as Error).message}); delete it and run the command that made it again`,
+      );
     }
     const meta = table.schema.metadata.get('weightspace.svd');
     const type = table.getChild('component')?.type;
-    if (!meta || !type || !isFloatList(type, Precision.DOUBLE)) throw new UserError(`${path} is not a saved SVD basis`);
-    const { mean, ...options } = JSON.parse(meta) as Required<TruncatedSVDOptions> & { mean: number[] | null };
+    if (!meta || !type || !isFloatList(type, Precision.DOUBLE))
+      throw new UserError(`${path} is not a saved SVD basis`);
+    const { mean, ...options } = JSON.parse(meta) as Required<TruncatedSVDOptions> & {
+      mean: number[] | null;
+    };
     const svd = new TruncatedSVD(options);
     svd.dim = (type as FixedSizeList).listSize;
-    svd.components = flattenFixedSizeList(table.getChild('component')!.data, svd.dim, new Float64Array(table.numRows * svd.dim));
+    svd.components = flattenFixedSizeList(
+      table.getChild('component')!.data,
+      svd.dim,
+      new Float64Array(table.numRows * svd.dim),
+    );
     svd.singularValues = Float64Array.from(table.getChild('singular_value')!.toArray() as Float64Array);
     svd.mean = mean ? Float64Array.from(mean) : null;
     return svd;
@@ -193,7 +224,12 @@ export class TruncatedSVD {
  * full accuracy unless they span more than ~8 orders of magnitude). Each component's
  * largest-magnitude entry is made positive, and U's columns get the same signs.
  */
-function factorSmall(b: Float64Array, l: number, d: number, k: number): { singularValues: Float64Array; u: Float64Array; components: Float64Array } {
+function factorSmall(
+  b: Float64Array,
+  l: number,
+  d: number,
+  k: number,
+): { singularValues: Float64Array; u: Float64Array; components: Float64Array } {
   const gram = new Float64Array(l * l);
   for (let a = 0; a < l; a++) {
     for (let c = a; c < l; c++) {
@@ -204,7 +240,9 @@ function factorSmall(b: Float64Array, l: number, d: number, k: number): { singul
     }
   }
   const evd = new EigenvalueDecomposition(Matrix.from1DArray(l, l, gram), { assumeSymmetric: true });
-  const byValue = Array.from(evd.realEigenvalues.keys()).sort((i, j) => evd.realEigenvalues[j] - evd.realEigenvalues[i]);
+  const byValue = Array.from(evd.realEigenvalues.keys()).sort(
+    (i, j) => evd.realEigenvalues[j] - evd.realEigenvalues[i],
+  );
   const u = new Float64Array(l * k); // l x k
   const singularValues = new Float64Array(k);
   const components = new Float64Array(k * d);

@@ -24,11 +24,28 @@ export interface UmapOptions {
 export const UMAP_DEFAULTS = { nNeighbors: 3, minDist: 0.3, nComponents: 2, seed: 0 } as const;
 
 /** Embeds the n rows of x (n x d, row-major) into n x nComponents (row-major float64). */
-export function umapEmbedding(x: Float32Array | Float64Array, n: number, d: number, options: UmapOptions = {}): Float64Array {
-  const { nNeighbors = UMAP_DEFAULTS.nNeighbors, minDist = UMAP_DEFAULTS.minDist, nComponents = UMAP_DEFAULTS.nComponents, seed = UMAP_DEFAULTS.seed } = options;
-  if (n <= nNeighbors) throw new UserError(`UMAP with ${nNeighbors} neighbours needs more than ${nNeighbors} points, got ${n}`);
+export function umapEmbedding(
+  x: Float32Array | Float64Array,
+  n: number,
+  d: number,
+  options: UmapOptions = {},
+): Float64Array {
+  const {
+    nNeighbors = UMAP_DEFAULTS.nNeighbors,
+    minDist = UMAP_DEFAULTS.minDist,
+    nComponents = UMAP_DEFAULTS.nComponents,
+    seed = UMAP_DEFAULTS.seed,
+  } = options;
+  if (n <= nNeighbors)
+    throw new UserError(`UMAP with ${nNeighbors} neighbours needs more than ${nNeighbors} points, got ${n}`);
   const rng = new Rng(seed, 0x75);
-  const umap = new UMAP({ nNeighbors, minDist, nComponents, nEpochs: options.nEpochs, random: () => rng.nextFloat() });
+  const umap = new UMAP({
+    nNeighbors,
+    minDist,
+    nComponents,
+    nEpochs: options.nEpochs,
+    random: () => rng.nextFloat(),
+  });
   const rows = Array.from({ length: n }, (_, i) => Array.from(x.subarray(i * d, (i + 1) * d)));
   const epochs = umap.initializeFit(rows);
   options.onProgress?.(0, epochs);

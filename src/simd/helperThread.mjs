@@ -14,7 +14,12 @@ const ctl = new Int32Array(control, 0, 16);
 const args = new Float64Array(control, 64, 24);
 // A caller with the kernel's fixed number of arguments: such direct calls take V8's fast
 // JS-to-WebAssembly path, a spread call the slow generic one.
-const caller = (f) => new Function('f', 'a', `return () => f(${Array.from({ length: f.length }, (_, i) => `a[${i}]`).join(', ')});`)(f, args);
+const caller = (f) =>
+  new Function(
+    'f',
+    'a',
+    `return () => f(${Array.from({ length: f.length }, (_, i) => `a[${i}]`).join(', ')});`,
+  )(f, args);
 const byIndex = WebAssembly.Module.exports(module)
   .filter((e) => e.kind === 'function')
   .map((e) => caller(exports[e.name]));

@@ -55,7 +55,14 @@ export const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
 type Values = Float32Array | Float64Array;
 
 /** Copies `rows` rows of `cols` values between row-major arrays of different row lengths (padding). */
-export function copyRows(src: Values, srcRow: number, dst: Values, dstRow: number, rows: number, cols: number): void {
+export function copyRows(
+  src: Values,
+  srcRow: number,
+  dst: Values,
+  dstRow: number,
+  rows: number,
+  cols: number,
+): void {
   if (srcRow === cols && dstRow === cols) dst.set(src.subarray(0, rows * cols));
   else for (let i = 0; i < rows; i++) dst.set(src.subarray(i * srcRow, i * srcRow + cols), i * dstRow);
 }

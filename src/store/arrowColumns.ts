@@ -47,11 +47,21 @@ export function nullableFloatColumn(values: Float64Array): Data<Float64> {
     if (Number.isNaN(values[i])) nullCount++;
     else bitmap[i >> 3] |= 1 << (i & 7);
   }
-  return makeData({ type: new Float64(), length: values.length, data: values, nullCount, nullBitmap: nullCount ? bitmap : null });
+  return makeData({
+    type: new Float64(),
+    length: values.length,
+    data: values,
+    nullCount,
+    nullBitmap: nullCount ? bitmap : null,
+  });
 }
 
 /** Copies a fixed_size_list column (all chunks) into one flat typed array. */
-export function flattenFixedSizeList<T extends Float32Array | Float64Array>(chunks: readonly Data[], size: number, out: T): T {
+export function flattenFixedSizeList<T extends Float32Array | Float64Array>(
+  chunks: readonly Data[],
+  size: number,
+  out: T,
+): T {
   let at = 0;
   for (const chunk of chunks) {
     const child = chunk.children[0];

@@ -8,7 +8,8 @@ import { RecordBatchReader, Table, type RecordBatch } from 'apache-arrow';
 
 export function readArrowFile(bytes: Uint8Array): Table {
   const reader = RecordBatchReader.from(bytes);
-  if (!reader.isSync() || !reader.isFile()) throw new Error('not an Arrow IPC file (no ARROW1 magic at the start)');
+  if (!reader.isSync() || !reader.isFile())
+    throw new Error('not an Arrow IPC file (no ARROW1 magic at the start)');
   reader.open();
   const batches: RecordBatch[] = [];
   const count = reader.numRecordBatches;

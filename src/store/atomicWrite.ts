@@ -1,4 +1,13 @@
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 /** Temp files are `<target>.<pid>.tmp`; a process killed mid-write leaves one behind. */
@@ -31,5 +40,11 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string, before
 
 /** Temp files left in `dirs` by killed writers (absent folders are skipped). */
 export function tempFiles(...dirs: string[]): string[] {
-  return dirs.flatMap((dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(TEMP_SUFFIX)).map((f) => join(dir, f)) : []));
+  return dirs.flatMap((dir) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith(TEMP_SUFFIX))
+          .map((f) => join(dir, f))
+      : [],
+  );
 }

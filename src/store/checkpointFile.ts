@@ -11,10 +11,25 @@
  * parameter index map), so a single file is self-describing.
  */
 import { readFileSync } from 'node:fs';
-import { DataType, Int32, makeData, Precision, Uint32, Utf8, vectorFromArray, type FixedSizeList, type Table } from 'apache-arrow';
+import {
+  DataType,
+  Int32,
+  makeData,
+  Precision,
+  Uint32,
+  Utf8,
+  vectorFromArray,
+  type FixedSizeList,
+  type Table,
+} from 'apache-arrow';
 import { readArrowFile } from './arrowFile.ts';
 import { sha256Hex } from './fileHashes.ts';
-import { columnsToIPC, fixedSizeListColumn, flattenFixedSizeList, nullableFloatColumn } from './arrowColumns.ts';
+import {
+  columnsToIPC,
+  fixedSizeListColumn,
+  flattenFixedSizeList,
+  nullableFloatColumn,
+} from './arrowColumns.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
 import { UserError } from '../core/errors.ts';
 
@@ -42,7 +57,8 @@ export class CheckpointFileError extends UserError {}
 /** Serialises checkpoint rows to Arrow IPC file bytes. */
 export function checkpointsToIPC(rows: CheckpointRows, metadata: Record<string, string> = {}): Uint8Array {
   const n = rows.run.length;
-  if (rows.weights.length !== n * rows.size) throw new RangeError(`weights hold ${rows.weights.length} values, expected ${n} x ${rows.size}`);
+  if (rows.weights.length !== n * rows.size)
+    throw new RangeError(`weights hold ${rows.weights.length} values, expected ${n} x ${rows.size}`);
   return columnsToIPC(
     [
       { name: 'run', data: makeData({ type: new Int32(), length: n, data: rows.run }) },
@@ -61,7 +77,12 @@ export function checkpointsToIPC(rows: CheckpointRows, metadata: Record<string, 
 }
 
 /** Writes a checkpoint file; returns the SHA-256 of its bytes. */
-export function writeCheckpointFile(path: string, rows: CheckpointRows, metadata: Record<string, string> = {}, beforeRename?: () => void): string {
+export function writeCheckpointFile(
+  path: string,
+  rows: CheckpointRows,
+  metadata: Record<string, string> = {},
+  beforeRename?: () => void,
+): string {
   const bytes = checkpointsToIPC(rows, metadata);
   writeFileAtomic(path, bytes, beforeRename);
   return sha256Hex(bytes);
@@ -92,7 +113,9 @@ export function readCheckpointFile(path: string): CheckpointFile {
   try {
     bytes = readFileSync(path);
   } catch (err) {
-    throw new CheckpointFileError(`cannot read checkpoint file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    throw new CheckpointFileError(
+      `cannot read checkpoint file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+    );
   }
   return parseCheckpoints(bytes, path);
 }
@@ -105,19 +128,24 @@ export function parseCheckpoints(bytes: Uint8Array, path = '<bytes>'): Checkpoin
     throw new CheckpointFileError(`${path} is not an Arrow IPC file (${(err as Error).message})`);
   }
   const missing = Object.keys(COLUMNS).filter((name) => !table.getChild(name));
-  if (missing.length) throw new CheckpointFileError(`${path} lacks checkpoint column(s): ${missing.join(', ')}`);
+  if (missing.length)
+    throw new CheckpointFileError(`${path} lacks checkpoint column(s): ${missing.join(', ')}`);
   for (const [name, type] of Object.entries(COLUMNS)) {
     const found = String(table.getChild(name)!.type);
-    if (!found.startsWith(type)) throw new CheckpointFileError(`${path}: column '${name}' must be ${type}, found ${found}`);
+    if (!found.startsWith(type))
+      throw new CheckpointFileError(`${path}: column '${name}' must be ${type}, found ${found}`);
   }
   const weightsType = table.getChild('weights')!.type;
   if (!isFloatList(weightsType, Precision.SINGLE)) {
-    throw new CheckpointFileError(`${path}: column 'weights' must be fixed_size_list<float32>, found ${weightsType}`);
+    throw new CheckpointFileError(
+      `${path}: column 'weights' must be fixed_size_list<float32>, found ${weightsType}`,
+    );
   }
   const size = (weightsType as FixedSizeList).listSize;
   const n = table.numRows;
   for (const name of ['run', 'seed', 'epoch', 'step', 'sha256', 'weights']) {
-    if (table.getChild(name)!.nullCount > 0) throw new CheckpointFileError(`${path}: column '${name}' has null values`);
+    if (table.getChild(name)!.nullCount > 0)
+      throw new CheckpointFileError(`${path}: column '${name}' has null values`);
   }
   const weights = flattenFixedSizeList(table.getChild('weights')!.data, size, new Float32Array(n * size));
   const col = (name: string) => table.getChild(name)!;
@@ -142,7 +170,10 @@ export function parseCheckpoints(bytes: Uint8Array, path = '<bytes>'): Checkpoin
 }
 
 /** What a checkpoint file says about its zoo (schema metadata `weightspace.zoo`); {} when it says nothing. */
-export function fileZooMeta(metadata: Map<string, string>, path: string): { name?: string; config?: { arch?: string } & Record<string, unknown> } {
+export function fileZooMeta(
+  metadata: Map<string, string>,
+  path: string,
+): { name?: string; config?: { arch?: string } & Record<string, unknown> } {
   const json = metadata.get(ZOO_METADATA_KEY);
   if (json === undefined) return {};
   try {
@@ -151,10 +182,16 @@ export function fileZooMeta(metadata: Map<string, string>, path: string): { name
   } catch {
     // reported below
   }
-  throw new CheckpointFileError(`${path}: its ${ZOO_METADATA_KEY} metadata is not a JSON object (the file is damaged)`);
+  throw new CheckpointFileError(
+    `${path}: its ${ZOO_METADATA_KEY} metadata is not a JSON object (the file is damaged)`,
+  );
 }
 
 /** True when `type` is fixed_size_list<float> of the given precision. */
 export function isFloatList(type: DataType, precision: Precision): boolean {
-  return DataType.isFixedSizeList(type) && DataType.isFloat(type.children[0].type) && type.children[0].type.precision === precision;
+  return (
+    DataType.isFixedSizeList(type) &&
+    DataType.isFloat(type.children[0].type) &&
+    type.children[0].type.precision === precision
+  );
 }

@@ -19,7 +19,12 @@ for (;;) {
     if (entry) files.set(entry.message.index, entry.message.bytes);
     else Atomics.wait(ctl, 0, handed);
   }
-  out.set(createHash('sha256').update(new Uint8Array(files.get(i))).digest(), 32 * i);
+  out.set(
+    createHash('sha256')
+      .update(new Uint8Array(files.get(i)))
+      .digest(),
+    32 * i,
+  );
   files.delete(i);
   Atomics.store(flags, i, 1);
   Atomics.notify(flags, i);

@@ -19,7 +19,7 @@ export function readShared(path: string): Uint8Array {
   try {
     const size = fstatSync(fd).size;
     const bytes = new Uint8Array(new SharedArrayBuffer(size));
-    for (let at = 0; at < size; ) {
+    for (let at = 0; at < size;) {
       const got = readSync(fd, bytes, at, size - at, at);
       if (got === 0) throw new Error(`${path} shrank while being read`);
       at += got;
@@ -53,7 +53,13 @@ export class FileHasher {
     if (totalBytes >= THREAD_MIN_BYTES) {
       const { port1, port2 } = new MessageChannel();
       this.worker = new Worker(new URL('./fileHashThread.mjs', import.meta.url), {
-        workerData: { control: this.ctl.buffer, digests: this.digests.buffer, done: this.done.buffer, port: port2, count },
+        workerData: {
+          control: this.ctl.buffer,
+          digests: this.digests.buffer,
+          done: this.done.buffer,
+          port: port2,
+          count,
+        },
         transferList: [port2],
         execArgv: [], // plain JavaScript: no TypeScript loader to start
       });
@@ -77,7 +83,8 @@ export class FileHasher {
     while (Atomics.load(this.done, index) === 0) {
       const next = this.worker ? Atomics.add(this.ctl, 1, 1) : index;
       if (next < this.count && this.files[next]) this.hashHere(next);
-      else if (performance.now() > deadline) this.hashHere(index); // the helper is gone
+      else if (performance.now() > deadline)
+        this.hashHere(index); // the helper is gone
       else Atomics.wait(this.done, index, 0, 20);
     }
     this.files[index] = undefined;

@@ -38,9 +38,14 @@ export interface IndexMeta<C = unknown> {
   sha256?: string;
 }
 
-export const indexPaths = (zooDir: string) => ({ meta: join(zooDir, INDEX_META_FILE), index: join(zooDir, INDEX_FILE), svd: join(zooDir, INDEX_SVD_FILE) });
+export const indexPaths = (zooDir: string) => ({
+  meta: join(zooDir, INDEX_META_FILE),
+  index: join(zooDir, INDEX_FILE),
+  svd: join(zooDir, INDEX_SVD_FILE),
+});
 
-const metaSha256 = (meta: IndexMeta): string => sha256Hex(Buffer.from(JSON.stringify({ ...meta, sha256: undefined })));
+const metaSha256 = (meta: IndexMeta): string =>
+  sha256Hex(Buffer.from(JSON.stringify({ ...meta, sha256: undefined })));
 
 /** Writes index.json for index files already written. */
 export function indexMetaJson(meta: Omit<IndexMeta, 'sha256'>): string {
@@ -51,20 +56,40 @@ export function indexMetaJson(meta: Omit<IndexMeta, 'sha256'>): string {
  * The saved index of a zoo: null when there is none, it is of an older layout, or it is not
  * current for this zoo (the caller rebuilds it). Throws a ZooError naming the file when it is damaged.
  */
-export function readIndex<C>(zooDir: string, manifest: ZooManifest, digest: string): { meta: IndexMeta<C>; table: Table; k: number } | null {
+export function readIndex<C>(
+  zooDir: string,
+  manifest: ZooManifest,
+  digest: string,
+): { meta: IndexMeta<C>; table: Table; k: number } | null {
   const paths = indexPaths(zooDir);
   if (!existsSync(paths.meta)) return null;
   const meta = readJsonFile(paths.meta, FIX) as IndexMeta<C>;
-  if (typeof meta !== 'object' || meta === null) throw new ZooError(`${paths.meta} is not an index description; ${FIX}`);
-  if (typeof meta.format === 'string' && meta.format.startsWith('weightspace-index/') && meta.format !== INDEX_FORMAT) return null;
-  if (meta.format !== INDEX_FORMAT || typeof meta.zoo !== 'object' || typeof meta.files !== 'object' || meta.sha256 !== metaSha256(meta)) {
-    throw new ZooError(`${paths.meta} is damaged or not an index description of this toolkit (its content does not match its SHA-256); ${FIX}`);
+  if (typeof meta !== 'object' || meta === null)
+    throw new ZooError(`${paths.meta} is not an index description; ${FIX}`);
+  if (
+    typeof meta.format === 'string' &&
+    meta.format.startsWith('weightspace-index/') &&
+    meta.format !== INDEX_FORMAT
+  )
+    return null;
+  if (
+    meta.format !== INDEX_FORMAT ||
+    typeof meta.zoo !== 'object' ||
+    typeof meta.files !== 'object' ||
+    meta.sha256 !== metaSha256(meta)
+  ) {
+    throw new ZooError(
+      `${paths.meta} is damaged or not an index description of this toolkit (its content does not match its SHA-256); ${FIX}`,
+    );
   }
   if (!indexIsCurrent(meta, manifest, digest)) return null;
   for (const path of [paths.index, paths.svd]) {
     const name = path === paths.index ? INDEX_FILE : INDEX_SVD_FILE;
     if (!existsSync(path)) throw new ZooError(`${path} is missing; ${FIX}`);
-    if (sha256Hex(readFileSync(path)) !== meta.files[name]) throw new ZooError(`${path} is damaged (its bytes do not match the SHA-256 in ${INDEX_META_FILE}); ${FIX}`);
+    if (sha256Hex(readFileSync(path)) !== meta.files[name])
+      throw new ZooError(
+        `${path} is damaged (its bytes do not match the SHA-256 in ${INDEX_META_FILE}); ${FIX}`,
+      );
   }
   let table: Table;
   try {
@@ -73,14 +98,20 @@ export function readIndex<C>(zooDir: string, manifest: ZooManifest, digest: stri
     throw new ZooError(`${paths.index} is not a readable Arrow file (${(err as Error).message}); ${FIX}`);
   }
   const type = table.getChild('coords')?.type;
-  if (!type || !isFloatList(type, Precision.SINGLE)) throw new ZooError(`${paths.index} lacks a float32 list column 'coords'; ${FIX}`);
+  if (!type || !isFloatList(type, Precision.SINGLE))
+    throw new ZooError(`${paths.index} lacks a float32 list column 'coords'; ${FIX}`);
   for (const name of ['run', 'epoch']) {
-    if (String(table.getChild(name)?.type) !== 'Int32') throw new ZooError(`${paths.index} lacks an int32 column '${name}'; ${FIX}`);
+    if (String(table.getChild(name)?.type) !== 'Int32')
+      throw new ZooError(`${paths.index} lacks an int32 column '${name}'; ${FIX}`);
   }
   return { meta, table, k: (type as FixedSizeList).listSize };
 }
 
 /** True when the index was built from exactly this zoo content. */
 export function indexIsCurrent(meta: IndexMeta, manifest: ZooManifest, digest: string): boolean {
-  return meta.zoo.digest === digest && meta.zoo.epochsCompleted === manifest.epochsCompleted && JSON.stringify(meta.zoo.config) === JSON.stringify(manifest.config);
+  return (
+    meta.zoo.digest === digest &&
+    meta.zoo.epochsCompleted === manifest.epochsCompleted &&
+    JSON.stringify(meta.zoo.config) === JSON.stringify(manifest.config)
+  );
 }

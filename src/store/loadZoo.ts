@@ -11,12 +11,22 @@ import type { ZooConfig } from '../core/zooConfig.ts';
 import { zooRowIndex } from '../core/zoo.ts';
 import { fileZooMeta, parseCheckpoints, type CheckpointFile, type CheckpointRows } from './checkpointFile.ts';
 import { FileHasher, readShared } from './fileHashes.ts';
-import { checkpointFileName, checkpointPath, configDifferences, MANIFEST_FILE, readManifest, ZooError, type ZooManifest } from './manifest.ts';
+import {
+  checkpointFileName,
+  checkpointPath,
+  configDifferences,
+  MANIFEST_FILE,
+  readManifest,
+  ZooError,
+  type ZooManifest,
+} from './manifest.ts';
 import { weightsSha256 } from './sha256.ts';
 
 /** The checkpoints of a zoo as one matrix; the label arrays are per row. */
-export interface Zoo
-  extends Pick<CheckpointRows, 'run' | 'seed' | 'epoch' | 'step' | 'trainLoss' | 'testLoss' | 'testAccuracy' | 'sha256' | 'weights'> {
+export interface Zoo extends Pick<
+  CheckpointRows,
+  'run' | 'seed' | 'epoch' | 'step' | 'trainLoss' | 'testLoss' | 'testAccuracy' | 'sha256' | 'weights'
+> {
   manifest: ZooManifest;
   /** Number of checkpoints (rows). */
   n: number;
@@ -40,7 +50,8 @@ export interface LoadZooOptions {
 export class ZooIntegrityError extends ZooError {}
 
 /** SHA-256 naming a zoo's content: of its rows' hashes, in row order. */
-export const zooDigest = (sha256: readonly string[]): string => createHash('sha256').update(sha256.join('\n')).digest('hex');
+export const zooDigest = (sha256: readonly string[]): string =>
+  createHash('sha256').update(sha256.join('\n')).digest('hex');
 
 export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
   const manifest = readManifest(zooDir);
@@ -69,8 +80,17 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
   const verify = options.verify ?? true;
   const recorded = verify ? manifest.files : undefined;
   const paths = Array.from({ length: last + 1 }, (_, e) => checkpointPath(zooDir, e));
-  for (const path of paths) if (!existsSync(path)) throw new ZooError(`zoo ${zooDir} is missing ${path} (the manifest says epoch ${manifest.epochsCompleted} is complete)`);
-  const hasher = recorded ? new FileHasher(last + 1, paths.reduce((sum, p) => sum + statSync(p).size, 0)) : null;
+  for (const path of paths)
+    if (!existsSync(path))
+      throw new ZooError(
+        `zoo ${zooDir} is missing ${path} (the manifest says epoch ${manifest.epochsCompleted} is complete)`,
+      );
+  const hasher = recorded
+    ? new FileHasher(
+        last + 1,
+        paths.reduce((sum, p) => sum + statSync(p).size, 0),
+      )
+    : null;
   try {
     // every file is read and handed over first, so hashing runs ahead of parsing on the helper thread
     const files = paths.map((path, e) => {
@@ -84,7 +104,9 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
         const expected = recorded[checkpointFileName(e)];
         const actual = hasher!.digest(e);
         if (actual !== expected) {
-          throw new ZooIntegrityError(`${paths[e]} is damaged: its bytes do not match the SHA-256 recorded in ${join(zooDir, MANIFEST_FILE)} (${String(expected).slice(0, 12)}…, found ${actual.slice(0, 12)}…); \`npm run verify -- --zoo ${zooDir}\` gives the full report`);
+          throw new ZooIntegrityError(
+            `${paths[e]} is damaged: its bytes do not match the SHA-256 recorded in ${join(zooDir, MANIFEST_FILE)} (${String(expected).slice(0, 12)}…, found ${actual.slice(0, 12)}…); \`npm run verify -- --zoo ${zooDir}\` gives the full report`,
+          );
         }
       }
       addRows(zoo, e, parseCheckpoints(bytes, paths[e]), paths[e]);
@@ -97,7 +119,9 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
     // a zoo written before file hashes: check every row against its own hash
     for (let i = 0; i < n; i++) {
       if (weightsSha256(zoo.weights.subarray(i * dim, (i + 1) * dim)) !== zoo.sha256[i]) {
-        throw new ZooIntegrityError(`${paths[zoo.epoch[i]]} row ${zoo.run[i]} (run ${zoo.run[i]}, epoch ${zoo.epoch[i]}): the weights do not match their SHA-256; the zoo is damaged (\`npm run verify -- --zoo ${zooDir}\` gives the full report)`);
+        throw new ZooIntegrityError(
+          `${paths[zoo.epoch[i]]} row ${zoo.run[i]} (run ${zoo.run[i]}, epoch ${zoo.epoch[i]}): the weights do not match their SHA-256; the zoo is damaged (\`npm run verify -- --zoo ${zooDir}\` gives the full report)`,
+        );
       }
     }
   }
@@ -111,15 +135,25 @@ function addRows(zoo: Zoo, e: number, file: CheckpointFile, path: string): void 
   const { rows, metadata } = file;
   const fileConfig = fileZooMeta(metadata, path).config;
   if (fileConfig?.arch && fileConfig.arch !== manifest.config.arch) {
-    throw new ZooError(`mixed architectures in ${dirname(dirname(path))}: ${path} holds ${fileConfig.arch} checkpoints, the manifest says ${manifest.config.arch}; keep one zoo per directory`);
+    throw new ZooError(
+      `mixed architectures in ${dirname(dirname(path))}: ${path} holds ${fileConfig.arch} checkpoints, the manifest says ${manifest.config.arch}; keep one zoo per directory`,
+    );
   }
   const diff = fileConfig ? configDifferences(manifest.config, fileConfig as unknown as ZooConfig) : '';
-  if (diff) throw new ZooIntegrityError(`${path} and ${join(dirname(dirname(path)), MANIFEST_FILE)} disagree on the config (${diff}); the zoo is damaged`);
+  if (diff)
+    throw new ZooIntegrityError(
+      `${path} and ${join(dirname(dirname(path)), MANIFEST_FILE)} disagree on the config (${diff}); the zoo is damaged`,
+    );
   if (rows.size !== dim || rows.run.length !== runs) {
-    throw new ZooError(`${path} holds ${rows.run.length} x ${rows.size} weights, the manifest promises ${runs} x ${dim}`);
+    throw new ZooError(
+      `${path} holds ${rows.run.length} x ${rows.size} weights, the manifest promises ${runs} x ${dim}`,
+    );
   }
   for (let i = 0; i < runs; i++) {
-    if (rows.run[i] !== i || rows.epoch[i] !== e) throw new ZooIntegrityError(`${path} row ${i}: labelled run ${rows.run[i]}, epoch ${rows.epoch[i]}, where run ${i} of epoch ${e} belongs; the zoo is damaged`);
+    if (rows.run[i] !== i || rows.epoch[i] !== e)
+      throw new ZooIntegrityError(
+        `${path} row ${i}: labelled run ${rows.run[i]}, epoch ${rows.epoch[i]}, where run ${i} of epoch ${e} belongs; the zoo is damaged`,
+      );
   }
   const row = zooRowIndex(runs, 0, e);
   zoo.weights.set(rows.weights, row * dim);

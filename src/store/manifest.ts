@@ -48,20 +48,26 @@ export function checkpointPath(zooDir: string, epoch: number): string {
 }
 
 /** A checkpoint file's path relative to the zoo: its key in `files`. */
-export const checkpointFileName = (epoch: number): string => `${CHECKPOINT_DIR}/epoch-${String(epoch).padStart(4, '0')}.arrow`;
+export const checkpointFileName = (epoch: number): string =>
+  `${CHECKPOINT_DIR}/epoch-${String(epoch).padStart(4, '0')}.arrow`;
 
 export function readManifest(zooDir: string): ZooManifest {
   const path = join(zooDir, MANIFEST_FILE);
-  if (!existsSync(path)) throw new ZooError(`no zoo at ${zooDir}: ${MANIFEST_FILE} not found (build one with \`npm run zoo\`)`);
+  if (!existsSync(path))
+    throw new ZooError(`no zoo at ${zooDir}: ${MANIFEST_FILE} not found (build one with \`npm run zoo\`)`);
   let manifest: ZooManifest;
   try {
     manifest = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new ZooError(`${path} is not valid JSON (${(err as Error).message})`);
   }
-  if (manifest?.format !== ZOO_FORMAT) throw new ZooError(`${path}: unknown format '${manifest?.format}' (expected ${ZOO_FORMAT})`);
+  if (manifest?.format !== ZOO_FORMAT)
+    throw new ZooError(`${path}: unknown format '${manifest?.format}' (expected ${ZOO_FORMAT})`);
   const problem = manifestProblem(manifest);
-  if (problem) throw new ZooError(`${path}: ${problem}; the manifest is damaged (\`npm run verify -- --zoo ${zooDir}\`)`);
+  if (problem)
+    throw new ZooError(
+      `${path}: ${problem}; the manifest is damaged (\`npm run verify -- --zoo ${zooDir}\`)`,
+    );
   return manifest;
 }
 
@@ -74,18 +80,29 @@ function manifestProblem(m: ZooManifest): string | null {
     return `config: ${(err as Error).message}`;
   }
   const arch = m.architecture;
-  if (typeof arch !== 'object' || arch === null || !Array.isArray(arch.params) || !Number.isInteger(arch.size)) return 'architecture is missing its parameter index map';
+  if (
+    typeof arch !== 'object' ||
+    arch === null ||
+    !Array.isArray(arch.params) ||
+    !Number.isInteger(arch.size)
+  )
+    return 'architecture is missing its parameter index map';
   if (arch.name !== m.config.arch) return `architecture '${arch.name}' but config.arch '${m.config.arch}'`;
   let offset = 0;
   for (const p of arch.params) {
     const size = Array.isArray(p?.shape) ? p.shape.reduce((a, b) => a * b, 1) : NaN;
-    if (p.offset !== offset || p.size !== size) return `tensor ${p?.name} has offset ${p?.offset} and size ${p?.size}; the index map needs ${offset} and ${size}`;
+    if (p.offset !== offset || p.size !== size)
+      return `tensor ${p?.name} has offset ${p?.offset} and size ${p?.size}; the index map needs ${offset} and ${size}`;
     offset += size;
   }
-  if (offset !== arch.size) return `the tensors add up to ${offset} weights, the architecture says ${arch.size}`;
-  if (!Number.isInteger(m.epochsCompleted) || m.epochsCompleted < -1 || m.epochsCompleted > m.config.epochs) return `epochsCompleted ${m.epochsCompleted} is not in -1..${m.config.epochs}`;
-  if (m.status !== 'complete' && m.status !== 'training') return `status '${m.status}' is neither training nor complete`;
-  if (m.status === 'complete' && m.epochsCompleted !== m.config.epochs) return `status complete but epochsCompleted ${m.epochsCompleted} of ${m.config.epochs}`;
+  if (offset !== arch.size)
+    return `the tensors add up to ${offset} weights, the architecture says ${arch.size}`;
+  if (!Number.isInteger(m.epochsCompleted) || m.epochsCompleted < -1 || m.epochsCompleted > m.config.epochs)
+    return `epochsCompleted ${m.epochsCompleted} is not in -1..${m.config.epochs}`;
+  if (m.status !== 'complete' && m.status !== 'training')
+    return `status '${m.status}' is neither training nor complete`;
+  if (m.status === 'complete' && m.epochsCompleted !== m.config.epochs)
+    return `status complete but epochsCompleted ${m.epochsCompleted} of ${m.config.epochs}`;
   if (typeof m.data?.fileSha256 !== 'object') return 'data.fileSha256 is missing';
   return null;
 }

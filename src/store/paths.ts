@@ -21,7 +21,8 @@ export const zooDirFor = (root: string, arch: string, name: string): string => j
 export const spaceName = (k: number): string => (k > 0 ? `svd-${k}` : 'full');
 
 /** <results>/cluster-<zoo>.json: one zoo's cluster sweep. */
-export const clusterReportPath = (outDir: string, zooDir: string): string => join(outDir, `cluster-${basename(zooDir)}.json`);
+export const clusterReportPath = (outDir: string, zooDir: string): string =>
+  join(outDir, `cluster-${basename(zooDir)}.json`);
 
 /** <results>/<zoo>/: the zoo's dendrograms and plots. */
 export const zooResultsDir = (outDir: string, zooDir: string): string => join(outDir, basename(zooDir));

@@ -52,27 +52,44 @@ export function readResumeState(zooDir: string, expectedSha256?: string): Resume
   if (!existsSync(path)) return null;
   const bytes = readFileSync(path);
   if (expectedSha256 !== undefined && sha256Hex(bytes) !== expectedSha256) {
-    throw new ZooError(`${path} is damaged (its bytes do not match the SHA-256 the manifest recorded); the committed epochs still load, but training cannot continue from it (--overwrite retrains)`);
+    throw new ZooError(
+      `${path} is damaged (its bytes do not match the SHA-256 the manifest recorded); the committed epochs still load, but training cannot continue from it (--overwrite retrains)`,
+    );
   }
   let table;
   try {
     table = readArrowFile(bytes);
   } catch (err) {
-    throw new ZooError(`${path} is unreadable (${(err as Error).message}); the committed epochs still load, but training cannot continue from it (--overwrite retrains)`);
+    throw new ZooError(
+      `${path} is unreadable (${(err as Error).message}); the committed epochs still load, but training cannot continue from it (--overwrite retrains)`,
+    );
   }
   const type = table.getChild('weights')?.type;
   const momentumType = table.getChild('momentum')?.type;
   const epoch = Number(table.schema.metadata.get('epoch'));
-  if (!type || !isFloatList(type, Precision.DOUBLE) || !momentumType || String(momentumType) !== String(type) || !Number.isInteger(epoch) || epoch < 0) {
+  if (
+    !type ||
+    !isFloatList(type, Precision.DOUBLE) ||
+    !momentumType ||
+    String(momentumType) !== String(type) ||
+    !Number.isInteger(epoch) ||
+    epoch < 0
+  ) {
     throw new ZooError(`${path} is not a resume state; pass --overwrite to retrain the zoo`);
   }
   const size = (type as FixedSizeList).listSize;
   const runs = table.numRows;
   const weights = flattenFixedSizeList(table.getChild('weights')!.data, size, new Float64Array(runs * size));
-  const momentum = flattenFixedSizeList(table.getChild('momentum')!.data, size, new Float64Array(runs * size));
+  const momentum = flattenFixedSizeList(
+    table.getChild('momentum')!.data,
+    size,
+    new Float64Array(runs * size),
+  );
   const stored = table.schema.metadata.get('sha256'); // absent in states written before it was added
   if (stored !== undefined && stateSha256(weights, momentum) !== stored) {
-    throw new ZooError(`${path} is damaged (its content does not match its SHA-256); the committed epochs still load, but training cannot continue from it (--overwrite retrains)`);
+    throw new ZooError(
+      `${path} is damaged (its content does not match its SHA-256); the committed epochs still load, but training cannot continue from it (--overwrite retrains)`,
+    );
   }
   return { epoch, runs, size, weights, momentum };
 }

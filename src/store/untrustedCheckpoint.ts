@@ -12,12 +12,22 @@ export function readCheckpointFileWithin(path: string, timeoutMs = 20_000): Chec
   if (!existsSync(path)) throw new CheckpointFileError(`cannot read checkpoint file ${path}: ENOENT`);
   const { port1, port2 } = new MessageChannel();
   const done = new Int32Array(new SharedArrayBuffer(4));
-  const worker = startTsWorker(new URL('./checkpointReadWorker.ts', import.meta.url), { path, port: port2, done: done.buffer }, [port2]);
+  const worker = startTsWorker(
+    new URL('./checkpointReadWorker.ts', import.meta.url),
+    { path, port: port2, done: done.buffer },
+    [port2],
+  );
   const status = Atomics.wait(done, 0, 0, timeoutMs);
   void worker.terminate();
-  const reply = receiveMessageOnPort(port1)?.message as { rows: CheckpointRows; metadata: [string, string][] } | { error: string; userError: boolean } | undefined;
+  const reply = receiveMessageOnPort(port1)?.message as
+    | { rows: CheckpointRows; metadata: [string, string][] }
+    | { error: string; userError: boolean }
+    | undefined;
   port1.close();
-  if (status === 'timed-out' || !reply) throw new CheckpointFileError(`${path} could not be read within ${timeoutMs / 1000} s (a damaged Arrow file can make the reader loop); check where it came from`);
+  if (status === 'timed-out' || !reply)
+    throw new CheckpointFileError(
+      `${path} could not be read within ${timeoutMs / 1000} s (a damaged Arrow file can make the reader loop); check where it came from`,
+    );
   if ('error' in reply) throw reply.userError ? new CheckpointFileError(reply.error) : new Error(reply.error);
   return { rows: reply.rows, metadata: new Map(reply.metadata) };
 }

@@ -26,7 +26,16 @@ import { summarizeCheckpoints, type CheckpointSummary } from './checkpointSummar
 import { sha256Hex } from './fileHashes.ts';
 import { indexPaths, readIndex } from './indexFile.ts';
 import { zooDigest } from './loadZoo.ts';
-import { CHECKPOINT_DIR, checkpointFileName, checkpointPath, configDifferences, MANIFEST_FILE, readManifest, RESUME_FILE, type ZooManifest } from './manifest.ts';
+import {
+  CHECKPOINT_DIR,
+  checkpointFileName,
+  checkpointPath,
+  configDifferences,
+  MANIFEST_FILE,
+  readManifest,
+  RESUME_FILE,
+  type ZooManifest,
+} from './manifest.ts';
 import { readResumeState } from './resumeState.ts';
 import { weightsSha256 } from './sha256.ts';
 
@@ -58,7 +67,14 @@ export function verifyZoo(zooDir: string): VerifyReport {
   const problems: Finding[] = [];
   const notes: Finding[] = [];
   const checked = { epochs: 0, runs: 0, checkpoints: 0, files: 0 };
-  const done = () => ({ zoo: zooDir, sound: problems.length === 0, problems, notes, checked, seconds: (performance.now() - start) / 1000 });
+  const done = () => ({
+    zoo: zooDir,
+    sound: problems.length === 0,
+    problems,
+    notes,
+    checked,
+    seconds: (performance.now() - start) / 1000,
+  });
 
   const manifestPath = join(zooDir, MANIFEST_FILE);
   let manifest: ZooManifest;
@@ -92,11 +108,18 @@ export function verifyZoo(zooDir: string): VerifyReport {
     const recorded = manifest.files?.[checkpointFileName(e)];
     const actual = sha256Hex(bytes);
     const mismatch = manifest.files !== undefined && actual !== recorded;
-    if (mismatch) add({ epoch: e, what: `bytes do not match the SHA-256 the manifest recorded (${String(recorded).slice(0, 12)}…, found ${actual.slice(0, 12)}…)` });
+    if (mismatch)
+      add({
+        epoch: e,
+        what: `bytes do not match the SHA-256 the manifest recorded (${String(recorded).slice(0, 12)}…, found ${actual.slice(0, 12)}…)`,
+      });
     let summary: CheckpointSummary | { error: string };
     try {
       // a file that failed its hash may hang the Arrow reader: it is read in a worker with a time limit
-      summary = summarizeCheckpoints(mismatch ? readCheckpointFileWithin(path) : parseCheckpoints(bytes, path), path);
+      summary = summarizeCheckpoints(
+        mismatch ? readCheckpointFileWithin(path) : parseCheckpoints(bytes, path),
+        path,
+      );
     } catch (err) {
       if (!isUserError(err)) throw err;
       const what = withoutPath((err as Error).message, path);
@@ -108,11 +131,19 @@ export function verifyZoo(zooDir: string): VerifyReport {
       continue;
     }
     const rows = summary;
-    if (rows.arch !== manifest.config.arch) add({ epoch: e, what: `holds ${rows.arch ?? 'unlabelled'} checkpoints, the manifest says ${manifest.config.arch}` });
+    if (rows.arch !== manifest.config.arch)
+      add({
+        epoch: e,
+        what: `holds ${rows.arch ?? 'unlabelled'} checkpoints, the manifest says ${manifest.config.arch}`,
+      });
     else if (rows.config && configDifferences(manifest.config, rows.config as unknown as ZooConfig)) {
-      add({ epoch: e, what: `was trained with another config than the manifest says (${configDifferences(manifest.config, rows.config as unknown as ZooConfig)})` });
+      add({
+        epoch: e,
+        what: `was trained with another config than the manifest says (${configDifferences(manifest.config, rows.config as unknown as ZooConfig)})`,
+      });
     }
-    if (rows.size !== dim) add({ epoch: e, what: `rows hold ${rows.size} weights, the manifest's architecture ${dim}` });
+    if (rows.size !== dim)
+      add({ epoch: e, what: `rows hold ${rows.size} weights, the manifest's architecture ${dim}` });
     const n = rows.run.length;
     if (n !== runs) add({ epoch: e, what: `${n} rows, the manifest has ${runs} runs` });
     if (rows.size === dim) {
@@ -120,22 +151,41 @@ export function verifyZoo(zooDir: string): VerifyReport {
       for (let i = 0; i < n; i++) {
         const run = rows.run[i];
         const at = { row: i, run, epoch: rows.epoch[i] };
-        if (run !== i) add({ ...at, what: seen.has(run) ? `run ${run} appears twice` : `holds run ${run} where run ${i} belongs` });
+        if (run !== i)
+          add({
+            ...at,
+            what: seen.has(run) ? `run ${run} appears twice` : `holds run ${run} where run ${i} belongs`,
+          });
         seen.add(run);
-        if (rows.epoch[i] !== e) add({ ...at, what: `epoch column says ${rows.epoch[i]}, the file is epoch ${e}` });
-        if (run >= 0 && run < runs && rows.seed[i] !== seedOf(manifest.config, run)) add({ ...at, what: `seed ${rows.seed[i]}, the config gives run ${run} seed ${seedOf(manifest.config, run)}` });
-        if (rows.actualSha256[i] !== rows.sha256[i]) add({ ...at, what: `weights do not match their SHA-256 (stored ${String(rows.sha256[i]).slice(0, 12)}…, computed ${rows.actualSha256[i].slice(0, 12)}…)` });
-        if (rows.nonFinite[i] >= 0) add({ ...at, what: `weight ${rows.nonFinite[i]} is ${rows.nonFiniteValue[i]} (not finite)` });
+        if (rows.epoch[i] !== e)
+          add({ ...at, what: `epoch column says ${rows.epoch[i]}, the file is epoch ${e}` });
+        if (run >= 0 && run < runs && rows.seed[i] !== seedOf(manifest.config, run))
+          add({
+            ...at,
+            what: `seed ${rows.seed[i]}, the config gives run ${run} seed ${seedOf(manifest.config, run)}`,
+          });
+        if (rows.actualSha256[i] !== rows.sha256[i])
+          add({
+            ...at,
+            what: `weights do not match their SHA-256 (stored ${String(rows.sha256[i]).slice(0, 12)}…, computed ${rows.actualSha256[i].slice(0, 12)}…)`,
+          });
+        if (rows.nonFinite[i] >= 0)
+          add({ ...at, what: `weight ${rows.nonFinite[i]} is ${rows.nonFiniteValue[i]} (not finite)` });
         if (run === i) sha[e][i] = rows.sha256[i];
         const parent = rows.parentSha256[i];
         if (e === 0 && parent !== null) add({ ...at, what: 'has a parent_sha256 at epoch 0 (must be null)' });
-        if (e > 0 && run === i && sha[e - 1]?.[i] && parent !== sha[e - 1][i]) add({ ...at, what: `parent_sha256 ${String(parent).slice(0, 12)}… is not epoch ${e - 1}'s hash of run ${i} (${sha[e - 1][i]!.slice(0, 12)}…)` });
+        if (e > 0 && run === i && sha[e - 1]?.[i] && parent !== sha[e - 1][i])
+          add({
+            ...at,
+            what: `parent_sha256 ${String(parent).slice(0, 12)}… is not epoch ${e - 1}'s hash of run ${i} (${sha[e - 1][i]!.slice(0, 12)}…)`,
+          });
       }
       for (let r = 0; r < runs; r++) if (!seen.has(r)) add({ run: r, epoch: e, what: `run ${r} is missing` });
       checked.checkpoints += n;
     }
     problems.push(...found.slice(0, MAX_PER_FILE));
-    if (found.length > MAX_PER_FILE) problems.push({ file: path, what: `and ${found.length - MAX_PER_FILE} more problems in this file` });
+    if (found.length > MAX_PER_FILE)
+      problems.push({ file: path, what: `and ${found.length - MAX_PER_FILE} more problems in this file` });
     checked.epochs++;
   }
 
@@ -145,11 +195,21 @@ export function verifyZoo(zooDir: string): VerifyReport {
   return done();
 }
 
-function checkResume(zooDir: string, manifest: ZooManifest, sha: (string | null)[][], problems: Finding[], notes: Finding[]): void {
+function checkResume(
+  zooDir: string,
+  manifest: ZooManifest,
+  sha: (string | null)[][],
+  problems: Finding[],
+  notes: Finding[],
+): void {
   const path = join(zooDir, RESUME_FILE);
   const training = manifest.status !== 'complete' && manifest.epochsCompleted >= 0;
   if (!existsSync(path)) {
-    if (training) problems.push({ file: path, what: 'missing, so training cannot continue (the committed epochs still load)' });
+    if (training)
+      problems.push({
+        file: path,
+        what: 'missing, so training cannot continue (the committed epochs still load)',
+      });
     return;
   }
   const recorded = manifest.files?.[RESUME_FILE];
@@ -169,23 +229,39 @@ function checkResume(zooDir: string, manifest: ZooManifest, sha: (string | null)
   if (!state) return;
   const { runs, size } = { runs: manifest.config.seedCount, size: manifest.architecture.size };
   if (state.runs !== runs || state.size !== size) {
-    problems.push({ file: path, what: `holds ${state.runs} x ${state.size} values, the zoo ${runs} x ${size}` });
+    problems.push({
+      file: path,
+      what: `holds ${state.runs} x ${state.size} values, the zoo ${runs} x ${size}`,
+    });
     return;
   }
   const committed = manifest.epochsCompleted;
   if (state.epoch === committed + 1) {
-    notes.push({ file: path, epoch: state.epoch, what: `epoch ${state.epoch} was written but not committed (an interrupted run; \`npm run zoo\` settles it)` });
+    notes.push({
+      file: path,
+      epoch: state.epoch,
+      what: `epoch ${state.epoch} was written but not committed (an interrupted run; \`npm run zoo\` settles it)`,
+    });
     return;
   }
   if (state.epoch !== committed) {
-    problems.push({ file: path, epoch: state.epoch, what: `holds epoch ${state.epoch}, the manifest has committed epoch ${committed}` });
+    problems.push({
+      file: path,
+      epoch: state.epoch,
+      what: `holds epoch ${state.epoch}, the manifest has committed epoch ${committed}`,
+    });
     return;
   }
   const w32 = Float32Array.from(state.weights);
   for (let r = 0; r < runs; r++) {
     const expected = sha[committed]?.[r];
     if (expected && weightsSha256(w32.subarray(r * size, (r + 1) * size)) !== expected) {
-      problems.push({ file: path, run: r, epoch: committed, what: `run ${r}'s weights differ from its epoch ${committed} checkpoint` });
+      problems.push({
+        file: path,
+        run: r,
+        epoch: committed,
+        what: `run ${r}'s weights differ from its epoch ${committed} checkpoint`,
+      });
     }
   }
 }
@@ -194,20 +270,37 @@ function checkLeftovers(zooDir: string, last: number, notes: Finding[]): void {
   const dir = join(zooDir, CHECKPOINT_DIR);
   for (const name of existsSync(dir) ? readdirSync(dir) : []) {
     const m = /^epoch-(\d+)\.arrow$/.exec(name);
-    if (m && Number(m[1]) > last) notes.push({ file: join(dir, name), epoch: Number(m[1]), what: 'not committed (an interrupted run; `npm run zoo` settles it)' });
+    if (m && Number(m[1]) > last)
+      notes.push({
+        file: join(dir, name),
+        epoch: Number(m[1]),
+        what: 'not committed (an interrupted run; `npm run zoo` settles it)',
+      });
   }
-  for (const tmp of tempFiles(zooDir, dir)) notes.push({ file: tmp, what: 'temp file of an interrupted write (`npm run zoo` removes it)' });
+  for (const tmp of tempFiles(zooDir, dir))
+    notes.push({ file: tmp, what: 'temp file of an interrupted write (`npm run zoo` removes it)' });
 }
 
-function checkIndex(zooDir: string, manifest: ZooManifest, sha: (string | null)[][], problems: Finding[], notes: Finding[]): void {
+function checkIndex(
+  zooDir: string,
+  manifest: ZooManifest,
+  sha: (string | null)[][],
+  problems: Finding[],
+  notes: Finding[],
+): void {
   const paths = indexPaths(zooDir);
   if (!existsSync(paths.meta)) {
-    if (existsSync(paths.index)) notes.push({ file: paths.index, what: 'an index of an older layout (identify rebuilds it)' });
+    if (existsSync(paths.index))
+      notes.push({ file: paths.index, what: 'an index of an older layout (identify rebuilds it)' });
     return;
   }
   try {
     const digest = zooDigest(sha.flat().map((s) => s ?? ''));
-    if (!readIndex(zooDir, manifest, digest)) notes.push({ file: paths.meta, what: 'stale: built from other checkpoints than the zoo now holds, or an older layout (identify rebuilds it)' });
+    if (!readIndex(zooDir, manifest, digest))
+      notes.push({
+        file: paths.meta,
+        what: 'stale: built from other checkpoints than the zoo now holds, or an older layout (identify rebuilds it)',
+      });
   } catch (err) {
     if (!isUserError(err)) throw err;
     const message = (err as Error).message;
@@ -223,6 +316,12 @@ function withoutPath(message: string, path: string): string {
 
 /** One line per finding, for people. */
 export function formatFinding(f: Finding): string {
-  const where = [f.row !== undefined ? `row ${f.row}` : '', f.run !== undefined ? `run ${f.run}` : '', f.epoch !== undefined ? `epoch ${f.epoch}` : ''].filter(Boolean).join(', ');
+  const where = [
+    f.row !== undefined ? `row ${f.row}` : '',
+    f.run !== undefined ? `run ${f.run}` : '',
+    f.epoch !== undefined ? `epoch ${f.epoch}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   return `${f.file}${where ? ` (${where})` : ''}: ${f.what}`;
 }

@@ -21,7 +21,18 @@ import { join } from 'node:path';
 import type { ZooConfig } from '../core/zooConfig.ts';
 import { TEMP_SUFFIX, tempFiles } from './atomicWrite.ts';
 import { parseCheckpoints, writeCheckpointFile, type CheckpointRows } from './checkpointFile.ts';
-import { CHECKPOINT_DIR, checkpointFileName, checkpointPath, configDifferences, MANIFEST_FILE, readManifest, RESUME_FILE, writeManifest, ZooError, type ZooManifest } from './manifest.ts';
+import {
+  CHECKPOINT_DIR,
+  checkpointFileName,
+  checkpointPath,
+  configDifferences,
+  MANIFEST_FILE,
+  readManifest,
+  RESUME_FILE,
+  writeManifest,
+  ZooError,
+  type ZooManifest,
+} from './manifest.ts';
 import { readResumeState, writeResumeState, type ResumeState } from './resumeState.ts';
 import { weightsSha256 } from './sha256.ts';
 
@@ -37,26 +48,28 @@ export interface WriteEvent {
 }
 export type WriteObserver = (event: WriteEvent) => void;
 
-export type ZooDirPlan =
-  | { kind: 'new' }
-  | { kind: 'resume'; manifest: ZooManifest }
-  | { kind: 'replace' };
+export type ZooDirPlan = { kind: 'new' } | { kind: 'resume'; manifest: ZooManifest } | { kind: 'replace' };
 
 /**
  * What `dir` holds and what training it with `config` will do, without touching the disk.
  * Throws a ZooError when the folder must not be written into.
  */
 export function inspectZooDir(dir: string, config: ZooConfig, overwrite: boolean): ZooDirPlan {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ZooError(`${dir} is a file, not a zoo directory; choose another location with --out or --name`);
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new ZooError(`${dir} is a file, not a zoo directory; choose another location with --out or --name`);
   if (existsSync(join(dir, MANIFEST_FILE))) {
     const manifest = readManifest(dir);
     const diff = configDifferences(manifest.config, config);
     if (!diff) return { kind: 'resume', manifest };
     if (overwrite) return { kind: 'replace' };
-    throw new ZooError(`${dir} already holds a zoo with another config (${diff}); pass --overwrite to replace it or --out to choose another directory`);
+    throw new ZooError(
+      `${dir} already holds a zoo with another config (${diff}); pass --overwrite to replace it or --out to choose another directory`,
+    );
   }
   if (existsSync(dir) && !isAbortedStart(dir)) {
-    throw new ZooError(`${dir} exists, is not empty and holds no zoo (no ${MANIFEST_FILE}); choose an empty or new directory with --out`);
+    throw new ZooError(
+      `${dir} exists, is not empty and holds no zoo (no ${MANIFEST_FILE}); choose an empty or new directory with --out`,
+    );
   }
   return { kind: 'new' };
 }
@@ -70,19 +83,33 @@ function isAbortedStart(dir: string): boolean {
 }
 
 /** Creates (or, for `replace`, empties) the zoo directory and commits the initial manifest. */
-export function startZooDir(dir: string, plan: ZooDirPlan, manifest: ZooManifest, onWrite?: WriteObserver): void {
+export function startZooDir(
+  dir: string,
+  plan: ZooDirPlan,
+  manifest: ZooManifest,
+  onWrite?: WriteObserver,
+): void {
   if (plan.kind === 'resume') return;
   try {
     if (plan.kind === 'replace') {
       for (const name of readdirSync(dir)) {
-        if (name === CHECKPOINT_DIR || name === RESUME_FILE || name === MANIFEST_FILE || DERIVED_FILE.test(name) || name.endsWith(TEMP_SUFFIX)) rmSync(join(dir, name), { recursive: true, force: true });
+        if (
+          name === CHECKPOINT_DIR ||
+          name === RESUME_FILE ||
+          name === MANIFEST_FILE ||
+          DERIVED_FILE.test(name) ||
+          name.endsWith(TEMP_SUFFIX)
+        )
+          rmSync(join(dir, name), { recursive: true, force: true });
       }
     }
     for (const tmp of tempFiles(dir, join(dir, CHECKPOINT_DIR))) rmSync(tmp);
     mkdirSync(join(dir, CHECKPOINT_DIR), { recursive: true });
   } catch (err) {
     if (err instanceof ZooError) throw err;
-    throw new ZooError(`cannot create zoo directory ${dir} (${(err as NodeJS.ErrnoException).code}); choose a writable location with --out`);
+    throw new ZooError(
+      `cannot create zoo directory ${dir} (${(err as NodeJS.ErrnoException).code}); choose a writable location with --out`,
+    );
   }
   commitManifest(dir, manifest, -1, onWrite);
 }
@@ -108,15 +135,25 @@ export function recoverZoo(dir: string, manifest: ZooManifest, onWrite?: WriteOb
     commitManifest(dir, manifest, manifest.epochsCompleted, onWrite);
   } else if (state && state.epoch !== committed) {
     if (committed >= 0 || state.epoch !== 0) {
-      throw new ZooError(`${join(dir, RESUME_FILE)} holds epoch ${state.epoch} but ${join(dir, MANIFEST_FILE)} has committed epoch ${committed}; the zoo was changed by hand (run \`npm run verify -- --zoo ${dir}\`, or --overwrite to retrain)`);
+      throw new ZooError(
+        `${join(dir, RESUME_FILE)} holds epoch ${state.epoch} but ${join(dir, MANIFEST_FILE)} has committed epoch ${committed}; the zoo was changed by hand (run \`npm run verify -- --zoo ${dir}\`, or --overwrite to retrain)`,
+      );
     }
     state = null; // epoch 0 half written before its commit: start again
   }
   if (!state && manifest.epochsCompleted >= 0 && manifest.status !== 'complete') {
-    throw new ZooError(`${join(dir, RESUME_FILE)} is missing, so ${dir} cannot continue training (its committed epochs still load); pass --overwrite to retrain it`);
+    throw new ZooError(
+      `${join(dir, RESUME_FILE)} is missing, so ${dir} cannot continue training (its committed epochs still load); pass --overwrite to retrain it`,
+    );
   }
-  if (state && state.epoch === manifest.epochsCompleted && !epochAgrees(dir, state, state.epoch, manifest.files?.[checkpointFileName(state.epoch)])) {
-    throw new ZooError(`${join(dir, RESUME_FILE)} does not match ${checkpointPath(dir, state.epoch)} (different weights); run \`npm run verify -- --zoo ${dir}\`, or --overwrite to retrain`);
+  if (
+    state &&
+    state.epoch === manifest.epochsCompleted &&
+    !epochAgrees(dir, state, state.epoch, manifest.files?.[checkpointFileName(state.epoch)])
+  ) {
+    throw new ZooError(
+      `${join(dir, RESUME_FILE)} does not match ${checkpointPath(dir, state.epoch)} (different weights); run \`npm run verify -- --zoo ${dir}\`, or --overwrite to retrain`,
+    );
   }
   if (manifest.status !== 'complete' && manifest.epochsCompleted === manifest.config.epochs) {
     manifest.status = 'complete'; // every epoch committed, only the status was left (zoos of format 1 wrote it apart)
@@ -144,7 +181,8 @@ function epochAgrees(dir: string, state: ResumeState, epoch: number, recordedSha
   const w32 = Float32Array.from(state.weights);
   for (let r = 0; r < state.runs; r++) {
     if (rows.sha256[r] !== weightsSha256(w32.subarray(r * state.size, (r + 1) * state.size))) return false;
-    if (weightsSha256(rows.weights.subarray(r * state.size, (r + 1) * state.size)) !== rows.sha256[r]) return false;
+    if (weightsSha256(rows.weights.subarray(r * state.size, (r + 1) * state.size)) !== rows.sha256[r])
+      return false;
   }
   return true;
 }
@@ -163,7 +201,16 @@ export function commitEpoch(
     onWrite?.({ epoch, file, stage: 'done' });
   };
   const files = (manifest.files ??= {});
-  observed('checkpoint', (hook) => (files[checkpointFileName(epoch)] = writeCheckpointFile(checkpointPath(dir, epoch), checkpoint.rows, checkpoint.metadata, hook)));
+  observed(
+    'checkpoint',
+    (hook) =>
+      (files[checkpointFileName(epoch)] = writeCheckpointFile(
+        checkpointPath(dir, epoch),
+        checkpoint.rows,
+        checkpoint.metadata,
+        hook,
+      )),
+  );
   observed('resume', (hook) => (files[RESUME_FILE] = writeResumeState(dir, state, hook)));
   manifest.epochsCompleted = epoch;
   if (epoch === manifest.config.epochs) manifest.status = 'complete';

@@ -29,7 +29,15 @@ export function trainFurther(zoo: Zoo, options: TrainFurtherOptions): Float32Arr
   const seeds = options.runs.map((r) => options.dataSeed?.(r) ?? 1_000_003 + zoo.seed[r]);
   const weights = new Float64Array(options.runs.length * P);
   options.runs.forEach((r, i) => weights.set(checkpointWeights(zoo, r, zoo.epochs), i * P));
-  const trainer = new LockstepTrainer(createModel(config.arch), config, seeds, weights, new Float64Array(weights.length), toImageSet(mnist.train), toImageSet(mnist.test));
+  const trainer = new LockstepTrainer(
+    createModel(config.arch),
+    config,
+    seeds,
+    weights,
+    new Float64Array(weights.length),
+    toImageSet(mnist.train),
+    toImageSet(mnist.test),
+  );
   const checkpoints: Float32Array[][] = [];
   for (let e = 1; e <= options.epochs; e++) {
     trainer.trainEpoch(zoo.epochs + e);

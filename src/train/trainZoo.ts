@@ -12,7 +12,13 @@ import { toImageSet } from '../data/imageSet.ts';
 import { loadMnist } from '../data/mnist.ts';
 import { ZOO_METADATA_KEY } from '../store/checkpointFile.ts';
 import { RESUME_FILE, softwareVersions, ZOO_FORMAT, ZooError, type ZooManifest } from '../store/manifest.ts';
-import { commitEpoch, inspectZooDir, recoverZoo, startZooDir, type WriteObserver } from '../store/zooCommit.ts';
+import {
+  commitEpoch,
+  inspectZooDir,
+  recoverZoo,
+  startZooDir,
+  type WriteObserver,
+} from '../store/zooCommit.ts';
 import { weightsSha256 } from '../store/sha256.ts';
 import { WorkerPool } from '../util/workerPool.ts';
 import { architecture } from '../core/architectures.ts';
@@ -67,20 +73,33 @@ export async function trainZoo(options: TrainZooOptions): Promise<TrainZooResult
   // every input is checked before anything is written
   const plan = inspectZooDir(dir, config, options.overwrite ?? false);
   const mnist = loadMnist({ dir: options.mnistDir, trainSize: config.trainSize, testSize: config.testSize });
-  if (plan.kind === 'resume' && JSON.stringify(plan.manifest.data.fileSha256) !== JSON.stringify(mnist.fileSha256)) {
-    throw new ZooError(`the MNIST files differ from those ${dir} was trained on (SHA-256 mismatch); use the same data or --overwrite`);
+  if (
+    plan.kind === 'resume' &&
+    JSON.stringify(plan.manifest.data.fileSha256) !== JSON.stringify(mnist.fileSha256)
+  ) {
+    throw new ZooError(
+      `the MNIST files differ from those ${dir} was trained on (SHA-256 mismatch); use the same data or --overwrite`,
+    );
   }
   const manifest = plan.kind === 'resume' ? plan.manifest : newManifest(dir, config, mnist.fileSha256);
   startZooDir(dir, plan, manifest, onWrite);
   const state = plan.kind === 'resume' ? recoverZoo(dir, manifest, onWrite) : null;
   if (manifest.status === 'complete') {
-    return { manifest, resumedAfterEpoch: manifest.epochsCompleted, epochsTrained: 0, seconds: 0, modelSamplesPerSecond: 0 };
+    return {
+      manifest,
+      resumedAfterEpoch: manifest.epochsCompleted,
+      epochsTrained: 0,
+      seconds: 0,
+      modelSamplesPerSecond: 0,
+    };
   }
 
   const weights = new Float64Array(new SharedArrayBuffer(8 * R * P));
   const momentum = new Float64Array(new SharedArrayBuffer(8 * R * P));
   if (state && (state.runs !== R || state.size !== P || state.epoch > config.epochs)) {
-    throw new ZooError(`${join(dir, RESUME_FILE)} does not match the config (${state.runs} x ${state.size}, epoch ${state.epoch}); pass --overwrite to retrain`);
+    throw new ZooError(
+      `${join(dir, RESUME_FILE)} does not match the config (${state.runs} x ${state.size}, epoch ${state.epoch}); pass --overwrite to retrain`,
+    );
   }
   let firstEpoch = 0;
   if (state) {
@@ -93,7 +112,15 @@ export async function trainZoo(options: TrainZooOptions): Promise<TrainZooResult
 
   const train = toImageSet(mnist.train, true);
   const test = toImageSet(mnist.test, true);
-  const pool = await startWorkers(options.workers ?? defaultWorkers(), config, weights, momentum, train, test, P);
+  const pool = await startWorkers(
+    options.workers ?? defaultWorkers(),
+    config,
+    weights,
+    momentum,
+    train,
+    test,
+    P,
+  );
   const start = performance.now();
   const totalSamples = R * config.trainSize * (config.epochs - Math.max(firstEpoch, 1) + 1);
   let samplesBefore = 0;
@@ -184,7 +211,13 @@ function saveEpoch(
     weights: w32,
   };
   const zooMeta = JSON.stringify({ name: manifest.name, config, architecture: arch });
-  commitEpoch(dir, manifest, { rows, metadata: { [ZOO_METADATA_KEY]: zooMeta } }, { epoch, runs: R, size: P, weights, momentum }, onWrite);
+  commitEpoch(
+    dir,
+    manifest,
+    { rows, metadata: { [ZOO_METADATA_KEY]: zooMeta } },
+    { epoch, runs: R, size: P, weights, momentum },
+    onWrite,
+  );
   return sha;
 }
 
@@ -211,7 +244,10 @@ async function startWorkers(
 ): Promise<ZooWorkers> {
   const R = config.seedCount;
   const count = Math.max(1, Math.min(requested, R));
-  const groups = Array.from({ length: count }, (_, i) => [Math.floor((i * R) / count), Math.floor(((i + 1) * R) / count)] as const);
+  const groups = Array.from(
+    { length: count },
+    (_, i) => [Math.floor((i * R) / count), Math.floor(((i + 1) * R) / count)] as const,
+  );
   const data = groups.map(([a, b]): ZooWorkerData => ({
     config,
     seeds: Array.from({ length: b - a }, (_, i) => seedOf(config, a + i)),
@@ -221,12 +257,24 @@ async function startWorkers(
     test,
     progressEvery: Math.max(1, Math.round(2000 / config.batchSize)),
   }));
-  const pool = await WorkerPool.start<EpochRequest, EpochReply, StepsDone>(new URL('./zooWorker.ts', import.meta.url), data);
+  const pool = await WorkerPool.start<EpochRequest, EpochReply, StepsDone>(
+    new URL('./zooWorker.ts', import.meta.url),
+    data,
+  );
   return {
     async runEpoch(epoch, onSamples) {
-      const metrics: EpochMetrics = { trainLoss: new Float64Array(R), testLoss: new Float64Array(R), testAccuracy: new Float64Array(R) };
+      const metrics: EpochMetrics = {
+        trainLoss: new Float64Array(R),
+        testLoss: new Float64Array(R),
+        testAccuracy: new Float64Array(R),
+      };
       const steps = new Array<number>(count).fill(0);
-      const modelSamples = () => steps.reduce((sum, s, j) => sum + Math.min(s * config.batchSize, config.trainSize) * (groups[j][1] - groups[j][0]), 0);
+      const modelSamples = () =>
+        steps.reduce(
+          (sum, s, j) =>
+            sum + Math.min(s * config.batchSize, config.trainSize) * (groups[j][1] - groups[j][0]),
+          0,
+        );
       await Promise.all(
         groups.map(async ([a], i) => {
           const reply = await pool.ask(i, { epoch }, (done) => {

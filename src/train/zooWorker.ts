@@ -37,10 +37,21 @@ export interface EpochReply {
 export type StepsDone = number;
 
 const data = workerData as ZooWorkerData;
-const trainer = new LockstepTrainer(createModel(data.config.arch), data.config, data.seeds, data.weights, data.momentum, data.train, data.test);
+const trainer = new LockstepTrainer(
+  createModel(data.config.arch),
+  data.config,
+  data.seeds,
+  data.weights,
+  data.momentum,
+  data.train,
+  data.test,
+);
 
 serveJobs<EpochRequest, EpochReply, StepsDone>(({ epoch }, progress) => {
-  const trainLoss = epoch === 0 ? new Float64Array(data.seeds.length).fill(NaN) : trainer.trainEpoch(epoch, progress, data.progressEvery);
+  const trainLoss =
+    epoch === 0
+      ? new Float64Array(data.seeds.length).fill(NaN)
+      : trainer.trainEpoch(epoch, progress, data.progressEvery);
   const { loss, accuracy } = trainer.evaluate();
   return { trainLoss, testLoss: loss, testAccuracy: accuracy };
 });

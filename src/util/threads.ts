@@ -14,4 +14,5 @@ export const coreCount = (): number => availableParallelism();
 export const defaultWorkers = (): number => coreCount();
 
 /** Threads for one SIMD computation: 2 when a second core is free and the work is big enough. */
-export const simdThreads = (bigEnough = true, coresFree = coreCount()): 1 | 2 => (bigEnough && coresFree >= 2 ? 2 : 1);
+export const simdThreads = (bigEnough = true, coresFree = coreCount()): 1 | 2 =>
+  bigEnough && coresFree >= 2 ? 2 : 1;

@@ -50,7 +50,11 @@ export class WorkerPool<Q, R, P = never> {
   }
 
   /** Posts `message` (null: none, wait for 'ready') and resolves with the worker's final reply. */
-  private exchange(i: number, message: { request: Q } | null, onProgress?: (progress: P) => void): Promise<R | undefined> {
+  private exchange(
+    i: number,
+    message: { request: Q } | null,
+    onProgress?: (progress: P) => void,
+  ): Promise<R | undefined> {
     const worker = this.workers[i];
     return new Promise((resolve, reject) => {
       const done = (settle: () => void) => {
@@ -66,7 +70,8 @@ export class WorkerPool<Q, R, P = never> {
         else done(() => reject(workerError(reply)));
       };
       const onError = (err: Error) => done(() => reject(err));
-      const onExit = (code: number) => done(() => reject(new Error(`worker ${i} (${this.moduleName}) exited with code ${code}`)));
+      const onExit = (code: number) =>
+        done(() => reject(new Error(`worker ${i} (${this.moduleName}) exited with code ${code}`)));
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);
@@ -83,10 +88,18 @@ function workerError(reply: { message: string; name: string; stack?: string; use
 }
 
 /** Runs independent jobs on up to `workers` threads, each taking the next job when free; results in job order. */
-export async function runJobs<J, R>(moduleUrl: URL, jobs: J[], workers: number, onDone?: (index: number, result: R) => void): Promise<R[]> {
+export async function runJobs<J, R>(
+  moduleUrl: URL,
+  jobs: J[],
+  workers: number,
+  onDone?: (index: number, result: R) => void,
+): Promise<R[]> {
   const results = new Array<R>(jobs.length);
   const count = Math.max(1, Math.min(workers, jobs.length));
-  const pool = await WorkerPool.start<J, R>(moduleUrl, Array.from({ length: count }, () => ({})));
+  const pool = await WorkerPool.start<J, R>(
+    moduleUrl,
+    Array.from({ length: count }, () => ({})),
+  );
   let next = 0;
   try {
     await Promise.all(
@@ -105,15 +118,26 @@ export async function runJobs<J, R>(moduleUrl: URL, jobs: J[], workers: number, 
 }
 
 /** Worker side: answers every request with handler(request, progress); reports ready once loaded. */
-export function serveJobs<Q, R, P = never>(handler: (request: Q, progress: (p: P) => void) => R | Promise<R>): void {
+export function serveJobs<Q, R, P = never>(
+  handler: (request: Q, progress: (p: P) => void) => R | Promise<R>,
+): void {
   const port = parentPort!;
   const post = (reply: Reply<R, P>) => port.postMessage(reply);
   port.on('message', async ({ request }: { request: Q }) => {
     try {
-      post({ type: 'result', result: await handler(request, (progress) => post({ type: 'progress', progress })) });
+      post({
+        type: 'result',
+        result: await handler(request, (progress) => post({ type: 'progress', progress })),
+      });
     } catch (err) {
       const e = err as Error;
-      post({ type: 'error', message: e.message, name: e.constructor?.name ?? 'Error', stack: e.stack, userError: isUserError(err) });
+      post({
+        type: 'error',
+        message: e.message,
+        name: e.constructor?.name ?? 'Error',
+        stack: e.stack,
+        userError: isUserError(err),
+      });
     }
   });
   post({ type: 'ready' });

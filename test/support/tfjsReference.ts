@@ -17,7 +17,13 @@ export function tfjsForward(arch: ArchName, ws: tf.Tensor[], x: tf.Tensor2D): tf
   }
   const [c1, c2, fc] = ws;
   const toTf = (w: tf.Tensor) => tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D; // [out,in,kh,kw] -> [kh,kw,in,out]
-  const pad = (t: tf.Tensor4D) => tf.pad(t, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+  const pad = (t: tf.Tensor4D) =>
+    tf.pad(t, [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ]);
   let h = tf.reshape(x, [B, 14, 14, 1]) as tf.Tensor4D;
   h = tf.leakyRelu(tf.maxPool(tf.conv2d(pad(h), toTf(c1), 2, 'valid'), 2, 2, 'valid'), 0.01);
   h = tf.leakyRelu(tf.maxPool(tf.conv2d(pad(h), toTf(c2), 2, 'valid'), 2, 2, 'valid'), 0.01);

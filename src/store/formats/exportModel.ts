@@ -12,7 +12,9 @@ import { zooRowIndex } from '../../core/zoo.ts';
 /** Row of (run, epoch) in the zoo, with a clear error when it has none. */
 export function zooRow(zoo: Zoo, run: number, epoch: number): number {
   if (!(run >= 0 && run < zoo.runs) || !(epoch >= 0 && epoch <= zoo.epochs)) {
-    throw new ZooError(`${zoo.manifest.name} has runs 0-${zoo.runs - 1} and epochs 0-${zoo.epochs}; no run ${run} epoch ${epoch}`);
+    throw new ZooError(
+      `${zoo.manifest.name} has runs 0-${zoo.runs - 1} and epochs 0-${zoo.epochs}; no run ${run} epoch ${epoch}`,
+    );
   }
   return zooRowIndex(zoo.runs, run, epoch);
 }
@@ -21,12 +23,25 @@ export function zooRow(zoo: Zoo, run: number, epoch: number): number {
  * Writes checkpoint (run, epoch) of the zoo to `out`: a .arrow or .safetensors file, or for
  * tfjs a folder with model.json and weights.bin.
  */
-export async function exportModel(zoo: Zoo, run: number, epoch: number, format: ModelFormat, out: string): Promise<void> {
+export async function exportModel(
+  zoo: Zoo,
+  run: number,
+  epoch: number,
+  format: ModelFormat,
+  out: string,
+): Promise<void> {
   const row = zooRow(zoo, run, epoch);
   const d = zoo.dim;
   const weights = zoo.weights.slice(row * d, (row + 1) * d);
   const arch = zoo.manifest.architecture;
-  const about = { zoo: zoo.manifest.name, arch: arch.name, run: String(run), seed: String(zoo.seed[row]), epoch: String(epoch), sha256: zoo.sha256[row] };
+  const about = {
+    zoo: zoo.manifest.name,
+    arch: arch.name,
+    run: String(run),
+    seed: String(zoo.seed[row]),
+    epoch: String(epoch),
+    sha256: zoo.sha256[row],
+  };
   mkdirSync(format === 'tfjs' ? out : dirname(out), { recursive: true });
   if (format === 'safetensors') writeSafetensors(out, arch, weights, about);
   else if (format === 'tfjs') await writeTfjsModel(out, arch, weights);
@@ -47,7 +62,13 @@ export async function exportModel(zoo: Zoo, run: number, epoch: number, format: 
         parentSha256: [epoch > 0 ? zoo.sha256[row - zoo.runs] : null],
         weights,
       },
-      { [ZOO_METADATA_KEY]: JSON.stringify({ name: zoo.manifest.name, config: zoo.manifest.config, architecture: arch }) },
+      {
+        [ZOO_METADATA_KEY]: JSON.stringify({
+          name: zoo.manifest.name,
+          config: zoo.manifest.config,
+          architecture: arch,
+        }),
+      },
     );
   }
 }

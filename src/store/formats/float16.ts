@@ -30,7 +30,8 @@ export function float16Bits(x: number): number {
   if (a >= 65520) return sign | 0x7c00;
   if (a < 2 ** -14) return sign | roundHalfEven(a * 2 ** 24); // subnormal steps of 2^-24 (1024 rounds up to the smallest normal's bits)
   let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e--; // log2 may be off by one next to a power of two
+  if (2 ** e > a)
+    e--; // log2 may be off by one next to a power of two
   else if (2 ** (e + 1) <= a) e++;
   const q = roundHalfEven(a * 2 ** (10 - e)); // 1024..2048; 2048 carries into the exponent below
   return sign | (((e + 15) << 10) + (q - 1024));

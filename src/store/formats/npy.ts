@@ -8,7 +8,8 @@ import { UserError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../atomicWrite.ts';
 
 export function npyBytes(data: Float64Array, shape: number[]): Uint8Array {
-  if (shape.reduce((a, b) => a * b, 1) !== data.length) throw new RangeError(`shape ${shape} does not match ${data.length} values`);
+  if (shape.reduce((a, b) => a * b, 1) !== data.length)
+    throw new RangeError(`shape ${shape} does not match ${data.length} values`);
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '<f8', 'fortran_order': False, 'shape': ${shapeText}, }`;
   const unpadded = 10 + header.length + 1;
@@ -43,7 +44,8 @@ export function readNpy(path: string): { data: Float64Array; shape: number[] } {
   const fail = (why: string): never => {
     throw new NpyError(`${path} is not a float64 .npy matrix: ${why}`);
   };
-  if (bytes.length < 10 || bytes[0] !== 0x93 || bytes.toString('latin1', 1, 6) !== 'NUMPY') fail('no NumPy magic string');
+  if (bytes.length < 10 || bytes[0] !== 0x93 || bytes.toString('latin1', 1, 6) !== 'NUMPY')
+    fail('no NumPy magic string');
   const major = bytes[6];
   if (major !== 1 && major !== 2) fail(`format version ${major}.${bytes[7]} (1.0 and 2.0 are read)`);
   const lengthBytes = major === 1 ? 2 : 4;
@@ -56,12 +58,18 @@ export function readNpy(path: string): { data: Float64Array; shape: number[] } {
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr !== '<f8') fail(`dtype '${descr ?? 'missing'}' (expected '<f8', little-endian float64)`);
-  if (fortran !== 'False') fail(fortran ? 'Fortran order (expected C order)' : 'no fortran_order in the header');
+  if (fortran !== 'False')
+    fail(fortran ? 'Fortran order (expected C order)' : 'no fortran_order in the header');
   if (shapeText === undefined) fail('no shape in the header');
-  const shape = shapeText!.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = shapeText!
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) fail(`shape (${shapeText}) is not a tuple of sizes`);
   const count = shape.reduce((a, b) => a * b, 1);
-  if (bytes.length - dataStart !== 8 * count) fail(`${bytes.length - dataStart} data bytes for shape (${shape.join(', ')}), expected ${8 * count}`);
+  if (bytes.length - dataStart !== 8 * count)
+    fail(`${bytes.length - dataStart} data bytes for shape (${shape.join(', ')}), expected ${8 * count}`);
   const data = new Float64Array(count);
   for (let i = 0; i < count; i++) data[i] = bytes.readDoubleLE(dataStart + 8 * i);
   return { data, shape };

@@ -50,14 +50,18 @@ const DTYPE_WIDTH: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2 };
  * names, each tensor's byte range matching its dtype and shape, ranges that tile the data
  * section from its start to the end of the file without gaps or overlaps, string metadata.
  */
-export function parseSafetensors(bytes: Uint8Array, path = '<bytes>'): { tensors: Map<string, { shape: number[]; values: Float32Array }>; metadata: Record<string, string> } {
+export function parseSafetensors(
+  bytes: Uint8Array,
+  path = '<bytes>',
+): { tensors: Map<string, { shape: number[]; values: Float32Array }>; metadata: Record<string, string> } {
   const fail = (why: string): never => {
     throw new CheckpointFileError(`${path} is not a valid safetensors file: ${why}`);
   };
   if (bytes.length < 8) fail('shorter than its 8-byte header length');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
-  if (headerLength > BigInt(bytes.length - 8)) fail(`header length ${headerLength} exceeds the file (${bytes.length} bytes)`);
+  if (headerLength > BigInt(bytes.length - 8))
+    fail(`header length ${headerLength} exceeds the file (${bytes.length} bytes)`);
   const text = Buffer.from(bytes.subarray(8, 8 + Number(headerLength))).toString('utf8');
   let header: Record<string, unknown>;
   try {
@@ -65,11 +69,17 @@ export function parseSafetensors(bytes: Uint8Array, path = '<bytes>'): { tensors
   } catch (err) {
     return fail(`header is not JSON (${(err as Error).message})`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    fail('header is not a JSON object');
   const duplicate = duplicateKey(text);
   if (duplicate !== null) fail(`tensor name '${duplicate}' appears twice in the header`);
   const metadata = (header.__metadata__ ?? {}) as Record<string, unknown>;
-  if (typeof metadata !== 'object' || metadata === null || Object.values(metadata).some((v) => typeof v !== 'string')) fail('__metadata__ must map names to strings');
+  if (
+    typeof metadata !== 'object' ||
+    metadata === null ||
+    Object.values(metadata).some((v) => typeof v !== 'string')
+  )
+    fail('__metadata__ must map names to strings');
   const data = 8 + Number(headerLength);
   const entries = Object.entries(header).filter(([name]) => name !== '__metadata__');
   const ranges: [number, number, string][] = [];
@@ -78,21 +88,33 @@ export function parseSafetensors(bytes: Uint8Array, path = '<bytes>'): { tensors
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof info !== 'object' || info === null) fail(`tensor '${name}' is not an object`);
     const { dtype, shape, data_offsets: offsets } = info;
-    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`tensor '${name}' has shape ${JSON.stringify(shape)}, not a list of sizes`);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || offsets.some((o) => !Number.isSafeInteger(o) || o < 0) || offsets[0] > offsets[1]) {
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+      fail(`tensor '${name}' has shape ${JSON.stringify(shape)}, not a list of sizes`);
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      offsets.some((o) => !Number.isSafeInteger(o) || o < 0) ||
+      offsets[0] > offsets[1]
+    ) {
       fail(`tensor '${name}' has data_offsets ${JSON.stringify(offsets)}, not [begin, end]`);
     }
     const width = DTYPE_WIDTH[String(dtype)];
     if (!width) fail(`tensor '${name}' has dtype ${dtype}; only F32, F64, F16 and BF16 are read`);
     const [begin, end] = offsets as [number, number];
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
-    if (end - begin !== count * width) fail(`tensor '${name}' has ${end - begin} bytes for shape [${shape}] of ${dtype}`);
+    if (end - begin !== count * width)
+      fail(`tensor '${name}' has ${end - begin} bytes for shape [${shape}] of ${dtype}`);
     ranges.push([begin, end, name]);
   }
   ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let at = 0;
   for (const [begin, end, name] of ranges) {
-    if (begin !== at) fail(begin > at ? `bytes ${at}-${begin} of the data belong to no tensor (before '${name}')` : `tensor '${name}' overlaps the one before it`);
+    if (begin !== at)
+      fail(
+        begin > at
+          ? `bytes ${at}-${begin} of the data belong to no tensor (before '${name}')`
+          : `tensor '${name}' overlaps the one before it`,
+      );
     at = end;
   }
   if (data + at !== bytes.length) fail(`the tensors end at byte ${data + at}, the file at ${bytes.length}`);
@@ -138,21 +160,49 @@ function duplicateKey(json: string): string | null {
  * Flat weights (the index map's layout) from named tensors: every tensor of the architecture
  * must be there with its shape, and nothing else. Errors name the tensor.
  */
-export function flattenTensors(arch: Architecture, tensors: Map<string, { shape: number[]; values: Float32Array }>, path: string): Float32Array {
+export function flattenTensors(
+  arch: Architecture,
+  tensors: Map<string, { shape: number[]; values: Float32Array }>,
+  path: string,
+): Float32Array {
   const flat = new Float32Array(arch.size);
   for (const p of arch.params) {
     const t = tensors.get(p.name);
-    if (!t) throw new CheckpointFileError(`${path} has no tensor '${p.name}' (the ${arch.name} architecture needs ${arch.params.map((q) => q.name).join(', ')})`);
-    if (t.shape.join(',') !== p.shape.join(',')) throw new CheckpointFileError(`${path}: tensor '${p.name}' has shape [${t.shape}], the ${arch.name} architecture needs [${p.shape}]`);
+    if (!t)
+      throw new CheckpointFileError(
+        `${path} has no tensor '${p.name}' (the ${arch.name} architecture needs ${arch.params.map((q) => q.name).join(', ')})`,
+      );
+    if (t.shape.join(',') !== p.shape.join(','))
+      throw new CheckpointFileError(
+        `${path}: tensor '${p.name}' has shape [${t.shape}], the ${arch.name} architecture needs [${p.shape}]`,
+      );
     flat.set(t.values, p.offset);
   }
   const extra = [...tensors.keys()].filter((name) => !arch.params.some((p) => p.name === name));
-  if (extra.length) throw new CheckpointFileError(`${path} has tensor(s) the ${arch.name} architecture lacks: ${extra.join(', ')} (a different model?)`);
+  if (extra.length)
+    throw new CheckpointFileError(
+      `${path} has tensor(s) the ${arch.name} architecture lacks: ${extra.join(', ')} (a different model?)`,
+    );
   return flat;
 }
 
-export function writeSafetensors(path: string, arch: Architecture, weights: Float32Array, metadata: Record<string, string> = {}): void {
-  writeFileAtomic(path, toSafetensors(arch.params.map((p) => ({ name: p.name, shape: p.shape, values: weights.subarray(p.offset, p.offset + p.size) })), metadata));
+export function writeSafetensors(
+  path: string,
+  arch: Architecture,
+  weights: Float32Array,
+  metadata: Record<string, string> = {},
+): void {
+  writeFileAtomic(
+    path,
+    toSafetensors(
+      arch.params.map((p) => ({
+        name: p.name,
+        shape: p.shape,
+        values: weights.subarray(p.offset, p.offset + p.size),
+      })),
+      metadata,
+    ),
+  );
 }
 
 export function readSafetensors(path: string, arch: Architecture): Float32Array {

@@ -20,11 +20,14 @@ tf.env().set('PROD', true);
 export function tfjsModel(arch: Architecture, weights: Float32Array): tf.LayersModel {
   const model = tf.sequential();
   if (arch.name === 'ffnn') {
-    model.add(tf.layers.dense({ name: 'fc1', inputShape: [196], units: 10, useBias: false, activation: 'sigmoid' }));
+    model.add(
+      tf.layers.dense({ name: 'fc1', inputShape: [196], units: 10, useBias: false, activation: 'sigmoid' }),
+    );
     model.add(tf.layers.dense({ name: 'fc2', units: 10, useBias: false, activation: 'sigmoid' }));
     model.add(tf.layers.dense({ name: 'fc3', units: 10, useBias: false }));
   } else {
-    const conv = (name: string, filters: number) => tf.layers.conv2d({ name, filters, kernelSize: 3, strides: 2, padding: 'valid', useBias: false });
+    const conv = (name: string, filters: number) =>
+      tf.layers.conv2d({ name, filters, kernelSize: 3, strides: 2, padding: 'valid', useBias: false });
     model.add(tf.layers.zeroPadding2d({ name: 'pad1', inputShape: [14, 14, 1], padding: 1 }));
     model.add(conv('conv1', 16));
     model.add(tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2, strides: 2 }));
@@ -36,7 +39,11 @@ export function tfjsModel(arch: Architecture, weights: Float32Array): tf.LayersM
     model.add(tf.layers.flatten({ name: 'flatten' }));
     model.add(tf.layers.dense({ name: 'fc', units: 10, useBias: false }));
   }
-  model.setWeights(arch.params.map((p) => tf.tidy(() => tf.transpose(tf.tensor(weights.subarray(p.offset, p.offset + p.size), p.shape), toTf(p)))));
+  model.setWeights(
+    arch.params.map((p) =>
+      tf.tidy(() => tf.transpose(tf.tensor(weights.subarray(p.offset, p.offset + p.size), p.shape), toTf(p))),
+    ),
+  );
   return model;
 }
 
@@ -70,30 +77,56 @@ interface ModelJson {
 }
 
 /** model.json and its weight files as tfjs model artifacts (for tf.loadLayersModel via tfjsFileHandler). */
-function readArtifacts(modelJsonPath: string): { json: ModelJson; specs: tf.io.WeightsManifestEntry[]; data: Uint8Array } {
+function readArtifacts(modelJsonPath: string): {
+  json: ModelJson;
+  specs: tf.io.WeightsManifestEntry[];
+  data: Uint8Array;
+} {
   let json: ModelJson;
   try {
     json = JSON.parse(readFileSync(modelJsonPath, 'utf8'));
   } catch (err) {
-    throw new CheckpointFileError(`cannot read ${modelJsonPath} as a TensorFlow.js model.json (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new CheckpointFileError(
+      `cannot read ${modelJsonPath} as a TensorFlow.js model.json (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   const groups = (json as ModelJson | null)?.weightsManifest;
   const validSpec = (w: tf.io.WeightsManifestEntry) =>
-    typeof w?.name === 'string' && typeof w.dtype === 'string' && Array.isArray(w.shape) && w.shape.every((d) => Number.isSafeInteger(d) && d >= 0);
-  if (!Array.isArray(groups) || !groups.every((g) => Array.isArray(g?.paths) && g.paths.every((p) => typeof p === 'string') && Array.isArray(g.weights) && g.weights.every(validSpec))) {
-    throw new CheckpointFileError(`${modelJsonPath} has no valid weightsManifest (groups of paths and weights with name, dtype and shape); not a TensorFlow.js layers model?`);
+    typeof w?.name === 'string' &&
+    typeof w.dtype === 'string' &&
+    Array.isArray(w.shape) &&
+    w.shape.every((d) => Number.isSafeInteger(d) && d >= 0);
+  if (
+    !Array.isArray(groups) ||
+    !groups.every(
+      (g) =>
+        Array.isArray(g?.paths) &&
+        g.paths.every((p) => typeof p === 'string') &&
+        Array.isArray(g.weights) &&
+        g.weights.every(validSpec),
+    )
+  ) {
+    throw new CheckpointFileError(
+      `${modelJsonPath} has no valid weightsManifest (groups of paths and weights with name, dtype and shape); not a TensorFlow.js layers model?`,
+    );
   }
   const specs = groups.flatMap((g) => g.weights);
   const names = specs.map((w) => w.name);
   const twice = names.find((name, i) => names.indexOf(name) !== i);
-  if (twice) throw new CheckpointFileError(`${modelJsonPath}: weight '${twice}' appears twice in the weightsManifest`);
+  if (twice)
+    throw new CheckpointFileError(`${modelJsonPath}: weight '${twice}' appears twice in the weightsManifest`);
   const parts = groups.flatMap((g) =>
     g.paths.map((p) => {
-      if (isAbsolute(p) || normalize(p).startsWith('..')) throw new CheckpointFileError(`${modelJsonPath} names weight file ${p} outside its folder; weight files must sit beside model.json`);
+      if (isAbsolute(p) || normalize(p).startsWith('..'))
+        throw new CheckpointFileError(
+          `${modelJsonPath} names weight file ${p} outside its folder; weight files must sit beside model.json`,
+        );
       try {
         return readFileSync(join(dirname(modelJsonPath), p));
       } catch (err) {
-        throw new CheckpointFileError(`${modelJsonPath} names weight file ${p}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? err})`);
+        throw new CheckpointFileError(
+          `${modelJsonPath} names weight file ${p}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? err})`,
+        );
       }
     }),
   );
@@ -106,7 +139,11 @@ export function tfjsFileHandler(modelJsonPath: string): tf.io.IOHandler {
     load: async () => {
       const { json, specs, data } = readArtifacts(modelJsonPath);
       const weightData = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
-      return { modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'], weightSpecs: specs, weightData };
+      return {
+        modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],
+        weightSpecs: specs,
+        weightData,
+      };
     },
   };
 }
@@ -118,22 +155,44 @@ export function readTfjsModel(modelJsonPath: string, arch: Architecture): Float3
   let at = 0;
   for (const spec of specs) {
     const count = spec.shape.reduce((a, b) => a * b, 1);
-    if (spec.dtype !== 'float32' || spec.quantization) throw new CheckpointFileError(`${modelJsonPath}: weight '${spec.name}' is ${spec.quantization ? 'quantized' : spec.dtype}; only float32 weights are read`);
-    if (at + 4 * count > data.length) throw new CheckpointFileError(`${modelJsonPath}: the weight files end inside weight '${spec.name}'`);
-    byName.set(spec.name, { shape: spec.shape, values: new Float32Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + 4 * count)) });
+    if (spec.dtype !== 'float32' || spec.quantization)
+      throw new CheckpointFileError(
+        `${modelJsonPath}: weight '${spec.name}' is ${spec.quantization ? 'quantized' : spec.dtype}; only float32 weights are read`,
+      );
+    if (at + 4 * count > data.length)
+      throw new CheckpointFileError(`${modelJsonPath}: the weight files end inside weight '${spec.name}'`);
+    byName.set(spec.name, {
+      shape: spec.shape,
+      values: new Float32Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + 4 * count)),
+    });
     at += 4 * count;
   }
-  if (at !== data.length) throw new CheckpointFileError(`${modelJsonPath}: its weight files hold ${data.length} bytes, the weightsManifest describes ${at}`);
+  if (at !== data.length)
+    throw new CheckpointFileError(
+      `${modelJsonPath}: its weight files hold ${data.length} bytes, the weightsManifest describes ${at}`,
+    );
   const flat = new Float32Array(arch.size);
   const expected = arch.params.map((p) => `${p.name.split('.')[0]}/kernel`);
   arch.params.forEach((p, i) => {
     const w = byName.get(expected[i]);
-    if (!w) throw new CheckpointFileError(`${modelJsonPath} has no weight '${expected[i]}' (the ${arch.name} architecture needs ${expected.join(', ')})`);
+    if (!w)
+      throw new CheckpointFileError(
+        `${modelJsonPath} has no weight '${expected[i]}' (the ${arch.name} architecture needs ${expected.join(', ')})`,
+      );
     const tfShape = toTf(p).map((axis) => p.shape[axis]);
-    if (w.shape.join(',') !== tfShape.join(',')) throw new CheckpointFileError(`${modelJsonPath}: weight '${expected[i]}' has shape [${w.shape}], the ${arch.name} architecture needs [${tfShape}]`);
-    flat.set(tf.tidy(() => tf.transpose(tf.tensor(w.values, w.shape), fromTf(p)).dataSync() as Float32Array), p.offset);
+    if (w.shape.join(',') !== tfShape.join(','))
+      throw new CheckpointFileError(
+        `${modelJsonPath}: weight '${expected[i]}' has shape [${w.shape}], the ${arch.name} architecture needs [${tfShape}]`,
+      );
+    flat.set(
+      tf.tidy(() => tf.transpose(tf.tensor(w.values, w.shape), fromTf(p)).dataSync() as Float32Array),
+      p.offset,
+    );
   });
   const extra = [...byName.keys()].filter((name) => !expected.includes(name));
-  if (extra.length) throw new CheckpointFileError(`${modelJsonPath} has weight(s) the ${arch.name} architecture lacks: ${extra.join(', ')} (a different model?)`);
+  if (extra.length)
+    throw new CheckpointFileError(
+      `${modelJsonPath} has weight(s) the ${arch.name} architecture lacks: ${extra.join(', ')} (a different model?)`,
+    );
   return flat;
 }

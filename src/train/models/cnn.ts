@@ -54,20 +54,42 @@ export class CnnModel implements Model {
     for (let oy = 0; oy < 6; oy++) {
       for (let ox = 0; ox < 6; ox++) {
         const b = 2 * oy * P + 2 * ox;
-        const x0 = pad[b], x1 = pad[b + 1], x2 = pad[b + 2];
-        const x3 = pad[b + P], x4 = pad[b + P + 1], x5 = pad[b + P + 2];
-        const x6 = pad[b + 2 * P], x7 = pad[b + 2 * P + 1], x8 = pad[b + 2 * P + 2];
+        const x0 = pad[b],
+          x1 = pad[b + 1],
+          x2 = pad[b + 2];
+        const x3 = pad[b + P],
+          x4 = pad[b + P + 1],
+          x5 = pad[b + P + 2];
+        const x6 = pad[b + 2 * P],
+          x7 = pad[b + 2 * P + 1],
+          x8 = pad[b + 2 * P + 2];
         const pos = oy * 6 + ox;
-        if (x0 === 0 && x1 === 0 && x2 === 0 && x3 === 0 && x4 === 0 && x5 === 0 && x6 === 0 && x7 === 0 && x8 === 0) {
+        if (
+          x0 === 0 &&
+          x1 === 0 &&
+          x2 === 0 &&
+          x3 === 0 &&
+          x4 === 0 &&
+          x5 === 0 &&
+          x6 === 0 &&
+          x7 === 0 &&
+          x8 === 0
+        ) {
           for (let c = 0; c < C1; c++) z1[c * POS1 + pos] = 0;
           continue;
         }
         for (let c = 0; c < C1; c++) {
           const k = o + c * 9;
           z1[c * POS1 + pos] =
-            w[k] * x0 + w[k + 1] * x1 + w[k + 2] * x2 +
-            w[k + 3] * x3 + w[k + 4] * x4 + w[k + 5] * x5 +
-            w[k + 6] * x6 + w[k + 7] * x7 + w[k + 8] * x8;
+            w[k] * x0 +
+            w[k + 1] * x1 +
+            w[k + 2] * x2 +
+            w[k + 3] * x3 +
+            w[k + 4] * x4 +
+            w[k + 5] * x5 +
+            w[k + 6] * x6 +
+            w[k + 7] * x7 +
+            w[k + 8] * x8;
         }
       }
     }
@@ -80,9 +102,18 @@ export class CnnModel implements Model {
           const zb = c * POS1 + tl;
           let best = tl;
           let m = z1[zb];
-          if (z1[zb + 1] > m) { m = z1[zb + 1]; best = tl + 1; }
-          if (z1[zb + 6] > m) { m = z1[zb + 6]; best = tl + 6; }
-          if (z1[zb + 7] > m) { m = z1[zb + 7]; best = tl + 7; }
+          if (z1[zb + 1] > m) {
+            m = z1[zb + 1];
+            best = tl + 1;
+          }
+          if (z1[zb + 6] > m) {
+            m = z1[zb + 6];
+            best = tl + 6;
+          }
+          if (z1[zb + 7] > m) {
+            m = z1[zb + 7];
+            best = tl + 7;
+          }
           const cell = c * 9 + r * 3 + q;
           p1[cell] = m;
           am1[cell] = best;
@@ -94,16 +125,31 @@ export class CnnModel implements Model {
     // (0,0) cells 00 01 10 11 with kernel 11 12 21 22; (0,1) cells 01 02 11 12 with 10 11 20 21;
     // (1,0) cells 10 11 20 21 with 01 02 11 12; (1,1) cells 11 12 21 22 with 00 01 10 11.
     for (let oc = 0; oc < C2; oc++) {
-      let z00 = 0, z01 = 0, z10 = 0, z11 = 0;
+      let z00 = 0,
+        z01 = 0,
+        z10 = 0,
+        z11 = 0;
       for (let c = 0; c < C1; c++) {
         const a = c * 9;
-        const x00 = a1[a], x01 = a1[a + 1], x02 = a1[a + 2];
-        const x10 = a1[a + 3], x11 = a1[a + 4], x12 = a1[a + 5];
-        const x20 = a1[a + 6], x21 = a1[a + 7], x22 = a1[a + 8];
+        const x00 = a1[a],
+          x01 = a1[a + 1],
+          x02 = a1[a + 2];
+        const x10 = a1[a + 3],
+          x11 = a1[a + 4],
+          x12 = a1[a + 5];
+        const x20 = a1[a + 6],
+          x21 = a1[a + 7],
+          x22 = a1[a + 8];
         const k = o + W2 + oc * 144 + a;
-        const k00 = w[k], k01 = w[k + 1], k02 = w[k + 2];
-        const k10 = w[k + 3], k11 = w[k + 4], k12 = w[k + 5];
-        const k20 = w[k + 6], k21 = w[k + 7], k22 = w[k + 8];
+        const k00 = w[k],
+          k01 = w[k + 1],
+          k02 = w[k + 2];
+        const k10 = w[k + 3],
+          k11 = w[k + 4],
+          k12 = w[k + 5];
+        const k20 = w[k + 6],
+          k21 = w[k + 7],
+          k22 = w[k + 8];
         z00 += k11 * x00 + k12 * x01 + k21 * x10 + k22 * x11;
         z01 += k10 * x01 + k11 * x02 + k20 * x11 + k21 * x12;
         z10 += k01 * x10 + k02 * x11 + k11 * x20 + k12 * x21;
@@ -133,7 +179,14 @@ export class CnnModel implements Model {
     }
   }
 
-  accumulateGradient(w: Float64Array, o: number, g: Float64Array, set: ImageSet, s: number, scale: number): number {
+  accumulateGradient(
+    w: Float64Array,
+    o: number,
+    g: Float64Array,
+    set: ImageSet,
+    s: number,
+    scale: number,
+  ): number {
     this.forward(w, o, set, s);
     const { pad, p1, am1, a1, da1, p2, am2, a2, y } = this;
     const label = set.labels[s];
@@ -174,7 +227,15 @@ export class CnnModel implements Model {
     }
     // conv1: gradient reaches the maximum of each pooled cell; its padded patch starts at (2oy, 2ox)
     for (let c = 0; c < C1; c++) {
-      let g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0, g8 = 0;
+      let g0 = 0,
+        g1 = 0,
+        g2 = 0,
+        g3 = 0,
+        g4 = 0,
+        g5 = 0,
+        g6 = 0,
+        g7 = 0,
+        g8 = 0;
       for (let cell = c * 9; cell < c * 9 + 9; cell++) {
         const d = da1[cell] * (p1[cell] > 0 ? 1 : SLOPE);
         if (d === 0) continue;

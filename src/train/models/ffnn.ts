@@ -29,7 +29,16 @@ export class FfnnModel implements Model {
     const val = set.nzValue;
     const k1 = set.nzStart[s + 1];
     // pixel-outer with ten independent sums: each pixel index and value is loaded once
-    let z0 = 0, z1 = 0, z2 = 0, z3 = 0, z4 = 0, z5 = 0, z6 = 0, z7 = 0, z8 = 0, z9 = 0;
+    let z0 = 0,
+      z1 = 0,
+      z2 = 0,
+      z3 = 0,
+      z4 = 0,
+      z5 = 0,
+      z6 = 0,
+      z7 = 0,
+      z8 = 0,
+      z9 = 0;
     for (let k = set.nzStart[s]; k < k1; k++) {
       const p = o + idx[k];
       const x = val[k];
@@ -59,7 +68,14 @@ export class FfnnModel implements Model {
     affine10(w, o + W3, a2, out);
   }
 
-  accumulateGradient(w: Float64Array, o: number, g: Float64Array, set: ImageSet, s: number, scale: number): number {
+  accumulateGradient(
+    w: Float64Array,
+    o: number,
+    g: Float64Array,
+    set: ImageSet,
+    s: number,
+    scale: number,
+  ): number {
     const { a1, a2, d1, d2, d3 } = this;
     this.predict(w, o, set, s, d3); // d3 holds the outputs until turned into deltas below
     const label = set.labels[s];
@@ -74,8 +90,16 @@ export class FfnnModel implements Model {
     for (let i = 0; i < H; i++) d2[i] *= a2[i] * (1 - a2[i]);
     backward10(w, o + W2, g, W2, d2, a1, d1);
     for (let j = 0; j < H; j++) d1[j] *= a1[j] * (1 - a1[j]);
-    const e0 = d1[0], e1 = d1[1], e2 = d1[2], e3 = d1[3], e4 = d1[4];
-    const e5 = d1[5], e6 = d1[6], e7 = d1[7], e8 = d1[8], e9 = d1[9];
+    const e0 = d1[0],
+      e1 = d1[1],
+      e2 = d1[2],
+      e3 = d1[3],
+      e4 = d1[4];
+    const e5 = d1[5],
+      e6 = d1[6],
+      e7 = d1[7],
+      e8 = d1[8],
+      e9 = d1[9];
     const idx = set.nzPixel;
     const val = set.nzValue;
     const k1 = set.nzStart[s + 1];
@@ -103,21 +127,64 @@ function sigmoid(z: number): number {
 
 /** out = W x for a 10x10 row-major W at w[off..]; x is read once into locals. */
 function affine10(w: Float64Array, off: number, x: Float64Array, out: Float64Array): void {
-  const x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7], x8 = x[8], x9 = x[9];
+  const x0 = x[0],
+    x1 = x[1],
+    x2 = x[2],
+    x3 = x[3],
+    x4 = x[4],
+    x5 = x[5],
+    x6 = x[6],
+    x7 = x[7],
+    x8 = x[8],
+    x9 = x[9];
   for (let j = 0; j < 10; j++) {
     const r = off + 10 * j;
     out[j] =
-      w[r] * x0 + w[r + 1] * x1 + w[r + 2] * x2 + w[r + 3] * x3 + w[r + 4] * x4 +
-      w[r + 5] * x5 + w[r + 6] * x6 + w[r + 7] * x7 + w[r + 8] * x8 + w[r + 9] * x9;
+      w[r] * x0 +
+      w[r + 1] * x1 +
+      w[r + 2] * x2 +
+      w[r + 3] * x3 +
+      w[r + 4] * x4 +
+      w[r + 5] * x5 +
+      w[r + 6] * x6 +
+      w[r + 7] * x7 +
+      w[r + 8] * x8 +
+      w[r + 9] * x9;
   }
 }
 
 /**
  * Backward of y = W x for a 10x10 W at w[wOff..]: g[gOff..] += dy x^T and dx = W^T dy.
  */
-function backward10(w: Float64Array, wOff: number, g: Float64Array, gOff: number, dy: Float64Array, x: Float64Array, dx: Float64Array): void {
-  const x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7], x8 = x[8], x9 = x[9];
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, s8 = 0, s9 = 0;
+function backward10(
+  w: Float64Array,
+  wOff: number,
+  g: Float64Array,
+  gOff: number,
+  dy: Float64Array,
+  x: Float64Array,
+  dx: Float64Array,
+): void {
+  const x0 = x[0],
+    x1 = x[1],
+    x2 = x[2],
+    x3 = x[3],
+    x4 = x[4],
+    x5 = x[5],
+    x6 = x[6],
+    x7 = x[7],
+    x8 = x[8],
+    x9 = x[9];
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0,
+    s4 = 0,
+    s5 = 0,
+    s6 = 0,
+    s7 = 0,
+    s8 = 0,
+    s9 = 0;
   for (let j = 0; j < 10; j++) {
     const d = dy[j];
     const r = wOff + 10 * j;

@@ -15,5 +15,12 @@ export interface Model {
    * Adds `scale` * d(sum of squared errors)/dw for image `s` to `g[0..P)` and returns the
    * sum of squared errors over the 10 outputs.
    */
-  accumulateGradient(w: Float64Array, o: number, g: Float64Array, set: ImageSet, s: number, scale: number): number;
+  accumulateGradient(
+    w: Float64Array,
+    o: number,
+    g: Float64Array,
+    set: ImageSet,
+    s: number,
+    scale: number,
+  ): number;
 }
