@@ -29,7 +29,7 @@ function runNotebook(file: string) {
 }
 
 describe('notebooks', () => {
-  it('has the notebooks the README lists, for the tslab kernel', () => {
+  it('has the notebooks docs/plots.md lists, for the tslab kernel', () => {
     expect(NOTEBOOKS).toEqual(['01-zoo-and-clusters.ipynb', '02-identify.ipynb', '03-trajectories.ipynb']);
     for (const file of NOTEBOOKS) {
       const nb = JSON.parse(readFileSync(join(ROOT, 'notebooks', file), 'utf8'));

@@ -1,7 +1,7 @@
 /**
  * Named zoo configs. `paper` is Table 1 of Schürholt & Borth exactly. Table 1's CNN settings
  * do not learn (weight decay 0.1 shrinks the weights to zero before lr 3e-4 gets anywhere;
- * see README "Presets"), so `tuned` keeps the CNN architecture and changes only its
+ * see docs/zoo.md, "Presets"), so `tuned` keeps the CNN architecture and changes only its
  * learning rate and weight decay, and the default zoo uses models that learn.
  */
 import type { ArchName } from './architectures.ts';

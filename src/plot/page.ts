@@ -45,7 +45,7 @@ export function plotlyBundle(): string {
       mkdirSync(cacheDir, { recursive: true });
       writeFileAtomic(cached, bundle);
     } catch {
-      // a read-only node_modules only costs the 2 s minification next time
+      // a read-only node_modules only costs the minification again next time
     }
   }
   return bundle;

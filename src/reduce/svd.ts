@@ -33,7 +33,7 @@ export interface TruncatedSVDOptions {
    * Subspace (power) iterations, each two passes over X. Default 'auto': 1 while
    * k + oversample <= 128, else 0 (a basis that wide keeps nearly all the variance anyway).
    * On the default zoos, 1, 2 and 5 iterations give the same purity and ordering within
-   * the run-to-run noise of the metrics, while 0 loses purity at SVD-5/10 (README).
+   * the run-to-run noise of the metrics, while 0 loses purity at low dimensions (docs/cluster.md).
    */
   powerIterations?: number | 'auto';
   /** Subtract column means first, i.e. PCA (default false, like the paper). */
@@ -220,8 +220,8 @@ export class TruncatedSVD {
 
 /**
  * Top-k SVD of the small B (l x d) through its l x l Gram matrix: B B^T = U Σ² U^T and
- * V = B^T U Σ⁻¹ (ml-matrix's dense SVD is ~10x slower here; the top k singular values keep
- * full accuracy unless they span more than ~8 orders of magnitude). Each component's
+ * V = B^T U Σ⁻¹ (cheaper than a dense SVD of B, e.g. ml-matrix's; the top k singular values keep
+ * full accuracy unless they span more than about 8 of float64's 16 decimal digits, since Σ² squares their range). Each component's
  * largest-magnitude entry is made positive, and U's columns get the same signs.
  */
 function factorSmall(

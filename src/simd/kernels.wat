@@ -5,7 +5,7 @@
 ;; committed bytes match this source. All matrices are row-major float32 whose rows are
 ;; padded to a multiple of 4 floats (rowBytes = 16 * k); callers pad counts as noted.
 (module
-  ;; shared, so a helper thread can take half of a kernel's work (kernelThread.ts)
+  ;; shared, so a helper thread can take half of a kernel's work (helperThread.ts)
   (import "env" "memory" (memory 1 65536 shared))
 
   ;; Y (n x l) = X (n x d4) * B, with B given transposed: BT (l x d4). n even, l multiple of 4.

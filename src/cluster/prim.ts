@@ -1,0 +1,238 @@
+/** Prim's algorithm in the SIMD kernels: the first of the two spanning-tree methods (spanningTree.ts). */
+import type { HelperThread } from '../simd/helperThread.ts';
+import { reserve, type SimdKernels } from '../simd/kernels.ts';
+import { emptyTree, segmentsOf, writeSegments, type ExactPoints, type SpanningTree } from './pointLayout.ts';
+
+const PARALLEL_MIN_SLOTS = 512; // below this, a Prim step is cheaper than handing half to the helper
+
+/** Prim's algorithm: float32 points in the lanes layout (primLanes), float64 ones in segments (primSegments). */
+export function prim(
+  k: SimdKernels,
+  points: ExactPoints,
+  order: Int32Array,
+  helper: () => HelperThread | null,
+): SpanningTree {
+  return points.coords instanceof Float32Array
+    ? primLanes(k, points as ExactPoints & { coords: Float32Array }, order, helper)
+    : primSegments(k, points as ExactPoints & { coords: Float64Array }, order, helper);
+}
+
+/**
+ * Prim's algorithm on float64 points, one point per primStep scan. The points not yet in the
+ * tree stay compacted at the front of the slots (swap-remove on insertion), so every step
+ * scans memory sequentially; each step runs in the primStep SIMD kernel, the bookkeeping
+ * stays here.
+ */
+function primSegments(
+  k: SimdKernels,
+  points: ExactPoints & { coords: Float64Array },
+  order: Int32Array,
+  helper: () => HelperThread | null,
+): SpanningTree {
+  const { n, dim: m } = points;
+  const { mPad, headBytes, tailBytes, index } = segmentsOf(points);
+  const at = reserve(k, {
+    head: n * headBytes,
+    tail: n * tailBytes,
+    u64: mPad * 8,
+    best: n * 8,
+    lower: n * 8,
+    parent: n * 4,
+  });
+  const coords = writeSegments(k, at.head, points, order, (t) => t);
+  const buf = k.memory.buffer;
+  const u64 = new Float64Array(buf, at.u64, mPad);
+  const best = new Float64Array(buf, at.best, n).fill(Infinity);
+  const lower = new Float64Array(buf, at.lower, n).fill(0);
+  const parent = new Int32Array(buf, at.parent, n).fill(-1);
+  const headValues = headBytes / 8;
+  const tailValues = tailBytes / 8;
+  const moveSlot = (dst: number, src: number) => {
+    coords.copyWithin(index(dst, 0), index(src, 0), index(src, 0) + headValues);
+    if (tailValues > 0)
+      coords.copyWithin(index(dst, headValues), index(src, headValues), index(src, headValues) + tailValues);
+  };
+
+  const thread = helper();
+  // direct calls with fixed arguments: V8's fast JS-to-WebAssembly path (a spread call takes the slow generic one)
+  const step = (t0: number, r: number, delta: number, uId: number): number =>
+    k.primStep(
+      t0,
+      r,
+      at.head,
+      headBytes,
+      at.tail,
+      tailBytes,
+      at.u64,
+      at.best,
+      at.lower,
+      at.parent,
+      delta,
+      uId,
+    );
+  const id = Int32Array.from({ length: n }, (_, i) => i);
+  const tree = emptyTree(n);
+  let r = n;
+  let uSlot = 0;
+  for (let added = 0; added < n; added++) {
+    const uId = id[uSlot];
+    let delta = 0;
+    if (added > 0) {
+      [tree.from[added - 1], tree.to[added - 1], tree.weight[added - 1]] = [
+        parent[uSlot],
+        uId,
+        Math.sqrt(best[uSlot]),
+      ];
+      for (let c = 0; c < m; c++) delta += (coords[index(uSlot, c)] - u64[c]) ** 2;
+      delta = Math.sqrt(delta);
+    }
+    for (let c = 0; c < m; c++) u64[c] = coords[index(uSlot, c)];
+    r--;
+    if (uSlot !== r) {
+      moveSlot(uSlot, r);
+      [id[uSlot], best[uSlot], lower[uSlot], parent[uSlot]] = [id[r], best[r], lower[r], parent[r]];
+    }
+    if (r === 0) break;
+    if (thread && r >= PARALLEL_MIN_SLOTS) {
+      const half = r >> 1;
+      thread.begin('primStep', [
+        half,
+        r,
+        at.head,
+        headBytes,
+        at.tail,
+        tailBytes,
+        at.u64,
+        at.best,
+        at.lower,
+        at.parent,
+        delta,
+        uId,
+      ]);
+      const low = step(0, half, delta, uId);
+      const high = thread.end();
+      uSlot = best[high] < best[low] ? high : low; // ties: the lower slot, as one scan would pick
+    } else {
+      uSlot = step(0, r, delta, uId);
+    }
+  }
+  return tree;
+}
+
+/**
+ * Prim's algorithm on float32 points in the lanes layout of the primLanes kernel: slots in
+ * blocks of 4 with each coordinate of a block's 4 slots side by side, so each SIMD lane sums
+ * one slot's distance and one test settles all four (no horizontal sums, no per-point
+ * branches, which makes it faster than one point at a time with triangle bounds; this layout
+ * does without them). Same bookkeeping as primSegments.
+ */
+function primLanes(
+  k: SimdKernels,
+  points: ExactPoints & { coords: Float32Array },
+  order: Int32Array,
+  helper: () => HelperThread | null,
+): SpanningTree {
+  const { n, dim: m } = points;
+  const m4 = Math.ceil(m / 4) * 4;
+  const blocks = Math.ceil(n / 4);
+  const at = reserve(k, {
+    lanes: blocks * m4 * 16,
+    us: m4 * 16,
+    u64: m4 * 8,
+    hi: blocks * 16,
+    best: blocks * 32,
+    parent: blocks * 16,
+  });
+  const buf = k.memory.buffer;
+  const lanes = new Float32Array(buf, at.lanes, blocks * m4 * 4).fill(0);
+  const slot = (t: number, c: number) => ((t >> 2) * m4 + c) * 4 + (t & 3);
+  for (let t = 0; t < n; t++) for (let c = 0; c < m; c++) lanes[slot(t, c)] = points.coords[t * m + order[c]];
+  const us = new Float32Array(buf, at.us, m4 * 4).fill(0);
+  const u64 = new Float64Array(buf, at.u64, m4).fill(0);
+  const hi = new Float32Array(buf, at.hi, blocks * 4).fill(-1);
+  hi.fill(Infinity, 0, n);
+  const best = new Float64Array(buf, at.best, blocks * 4).fill(Infinity);
+  const parent = new Int32Array(buf, at.parent, blocks * 4).fill(-1);
+  const margin = 1 + (m4 + 8) * 2 ** -23;
+  const slack = (m4 + 8) * 2 ** -148;
+
+  const thread = helper();
+  const id = Int32Array.from({ length: n }, (_, i) => i);
+  const tree = emptyTree(n);
+  let r = n;
+  let uSlot = 0;
+  for (let added = 0; added < n; added++) {
+    const uId = id[uSlot];
+    if (added > 0)
+      [tree.from[added - 1], tree.to[added - 1], tree.weight[added - 1]] = [
+        parent[uSlot],
+        uId,
+        Math.sqrt(best[uSlot]),
+      ];
+    for (let c = 0; c < m; c++) {
+      const v = lanes[slot(uSlot, c)];
+      u64[c] = v;
+      us.fill(v, 4 * c, 4 * c + 4);
+    }
+    r--;
+    if (uSlot !== r) {
+      for (let c = 0; c < m; c++) lanes[slot(uSlot, c)] = lanes[slot(r, c)];
+      [id[uSlot], hi[uSlot], best[uSlot], parent[uSlot]] = [id[r], hi[r], best[r], parent[r]];
+    }
+    hi[r] = -1;
+    if (r === 0) break;
+    const used = Math.ceil(r / 4);
+    if (thread && r >= PARALLEL_MIN_SLOTS) {
+      const half = used >> 1;
+      thread.begin('primLanes', [
+        half,
+        used,
+        r,
+        at.lanes,
+        m4,
+        at.us,
+        at.u64,
+        at.hi,
+        at.best,
+        at.parent,
+        uId,
+        margin,
+        slack,
+      ]);
+      const low = k.primLanes(
+        0,
+        half,
+        r,
+        at.lanes,
+        m4,
+        at.us,
+        at.u64,
+        at.hi,
+        at.best,
+        at.parent,
+        uId,
+        margin,
+        slack,
+      );
+      const high = thread.end();
+      uSlot = best[high] < best[low] ? high : low; // ties: the lower slot, as one scan would pick
+    } else {
+      uSlot = k.primLanes(
+        0,
+        used,
+        r,
+        at.lanes,
+        m4,
+        at.us,
+        at.u64,
+        at.hi,
+        at.best,
+        at.parent,
+        uId,
+        margin,
+        slack,
+      );
+    }
+  }
+  return tree;
+}
