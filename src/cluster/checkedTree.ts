@@ -18,7 +18,7 @@ import { UnionFind } from './unionFind.ts';
  * height between consecutive leaves from i to j, a running maximum in the checkBlocks kernel.
  */
 export function checkedTree(
-  k: SimdKernels,
+  kernels: SimdKernels,
   points: ExactPoints,
   order: Int32Array,
   candidate: SpanningTree,
@@ -35,7 +35,7 @@ export function checkedTree(
   const blocks = Math.ceil(n / 4);
   const cap = Math.max(16 * n, 1 << 16); // records per output buffer; drained whenever a scan stops for room
   const scratch = { u64: 4 * seg.mPad * 8, u32: 4 * seg.mPad * 4, c64: seg.mPad * 8, c32: seg.mPad * 4 };
-  const at = reserve(k, {
+  const at = reserve(kernels, {
     head: n * seg.headBytes,
     tail: n * seg.tailBytes,
     cHead: blocks * seg.headBytes,
@@ -53,16 +53,16 @@ export function checkedTree(
     c64B: scratch.c64,
     c32B: scratch.c32,
   });
-  const coords = writeSegments(k, at.head, points, order, (t) => leaves[t]);
-  setBlockCentres(k, at, points, seg, coords);
-  new Float64Array(k.memory.buffer, at.gap, n - 1).set(gaps);
+  const coords = writeSegments(kernels, at.head, points, order, (t) => leaves[t]);
+  setBlockCentres(kernels, at, points, seg, coords);
+  new Float64Array(kernels.memory.buffer, at.gap, n - 1).set(gaps);
 
   // the candidate edges and every pair that might replace one, as point ids and squared distances
   const pairs: { a: number[]; b: number[]; s: number[] } = { a: [], b: [], s: [] };
   const drain = (out: number) => {
-    const count = new Int32Array(k.memory.buffer, out, 1);
-    const ints = new Int32Array(k.memory.buffer, out + 16, count[0] * 4);
-    const floats = new Float64Array(k.memory.buffer, out + 16, count[0] * 2);
+    const count = new Int32Array(kernels.memory.buffer, out, 1);
+    const ints = new Int32Array(kernels.memory.buffer, out + 16, count[0] * 4);
+    const floats = new Float64Array(kernels.memory.buffer, out + 16, count[0] * 2);
     for (let r = 0; r < count[0]; r++) {
       pairs.a.push(leaves[ints[r * 4]]);
       pairs.b.push(leaves[ints[r * 4 + 1]]);
@@ -70,8 +70,8 @@ export function checkedTree(
     }
     count[0] = 0;
   };
-  new Int32Array(k.memory.buffer, at.outA, 1)[0] = 0;
-  new Int32Array(k.memory.buffer, at.outB, 1)[0] = 0;
+  new Int32Array(kernels.memory.buffer, at.outA, 1)[0] = 0;
+  new Int32Array(kernels.memory.buffer, at.outB, 1)[0] = 0;
   const f32 = seg.f32 ? 1 : 0;
   const args = (I0: number, I1: number, side: 'A' | 'B') =>
     [
@@ -102,7 +102,7 @@ export function checkedTree(
   while (nextA < split || nextB < blocks) {
     const helped = thread !== null && nextB < blocks;
     if (helped) thread.begin('checkBlocks', args(nextB, blocks, 'B'));
-    if (nextA < split) nextA = k.checkBlocks(...args(nextA, split, 'A'));
+    if (nextA < split) nextA = kernels.checkBlocks(...args(nextA, split, 'A'));
     if (helped) nextB = thread.end();
     drain(at.outA);
     drain(at.outB);
@@ -138,7 +138,7 @@ export function checkedTree(
  * the rounded centre, in float64 and rounded up, so every member is provably within it.
  */
 function setBlockCentres(
-  k: SimdKernels,
+  kernels: SimdKernels,
   at: { cHead: number; rad: number },
   points: ExactPoints,
   seg: ReturnType<typeof segmentsOf>,
@@ -147,11 +147,11 @@ function setBlockCentres(
   const { n, dim: m } = points;
   const blocks = Math.ceil(n / 4);
   const centres = seg.f32
-    ? new Float32Array(k.memory.buffer, at.cHead, blocks * seg.mPad)
-    : new Float64Array(k.memory.buffer, at.cHead, blocks * seg.mPad);
+    ? new Float32Array(kernels.memory.buffer, at.cHead, blocks * seg.mPad)
+    : new Float64Array(kernels.memory.buffer, at.cHead, blocks * seg.mPad);
   centres.fill(0);
   const centreIndex = segmentsOf({ ...points, n: blocks }).index;
-  const radius = new Float64Array(k.memory.buffer, at.rad, blocks);
+  const radius = new Float64Array(kernels.memory.buffer, at.rad, blocks);
   for (let b = 0; b < blocks; b++) {
     const [t0, t1] = [4 * b, Math.min(n, 4 * b + 4)];
     for (let c = 0; c < m; c++) {

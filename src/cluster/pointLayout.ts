@@ -50,7 +50,7 @@ export function segmentsOf({ n, dim, coords }: ExactPoints) {
 
 /** Writes the points in the given slot order (slot t holds point pointAt(t)) into segments at byte `at`; coordinates in column order. */
 export function writeSegments(
-  k: SimdKernels,
+  kernels: SimdKernels,
   at: number,
   points: ExactPoints,
   order: Int32Array,
@@ -59,8 +59,8 @@ export function writeSegments(
   const { n, dim: m } = points;
   const seg = segmentsOf(points);
   const coords = seg.f32
-    ? new Float32Array(k.memory.buffer, at, n * seg.mPad)
-    : new Float64Array(k.memory.buffer, at, n * seg.mPad);
+    ? new Float32Array(kernels.memory.buffer, at, n * seg.mPad)
+    : new Float64Array(kernels.memory.buffer, at, n * seg.mPad);
   coords.fill(0); // padding columns must add nothing; the memory may hold an earlier layout
   for (let t = 0; t < n; t++) {
     const row = pointAt(t) * m;

@@ -7,14 +7,14 @@ const PARALLEL_MIN_SLOTS = 512; // below this, a Prim step is cheaper than handi
 
 /** Prim's algorithm: float32 points in the lanes layout (primLanes), float64 ones in segments (primSegments). */
 export function prim(
-  k: SimdKernels,
+  kernels: SimdKernels,
   points: ExactPoints,
   order: Int32Array,
   helper: () => HelperThread | null,
 ): SpanningTree {
   return points.coords instanceof Float32Array
-    ? primLanes(k, points as ExactPoints & { coords: Float32Array }, order, helper)
-    : primSegments(k, points as ExactPoints & { coords: Float64Array }, order, helper);
+    ? primLanes(kernels, points as ExactPoints & { coords: Float32Array }, order, helper)
+    : primSegments(kernels, points as ExactPoints & { coords: Float64Array }, order, helper);
 }
 
 /**
@@ -24,14 +24,14 @@ export function prim(
  * stays here.
  */
 function primSegments(
-  k: SimdKernels,
+  kernels: SimdKernels,
   points: ExactPoints & { coords: Float64Array },
   order: Int32Array,
   helper: () => HelperThread | null,
 ): SpanningTree {
   const { n, dim: m } = points;
   const { mPad, headBytes, tailBytes, index } = segmentsOf(points);
-  const at = reserve(k, {
+  const at = reserve(kernels, {
     head: n * headBytes,
     tail: n * tailBytes,
     u64: mPad * 8,
@@ -39,8 +39,8 @@ function primSegments(
     lower: n * 8,
     parent: n * 4,
   });
-  const coords = writeSegments(k, at.head, points, order, (t) => t);
-  const buf = k.memory.buffer;
+  const coords = writeSegments(kernels, at.head, points, order, (t) => t);
+  const buf = kernels.memory.buffer;
   const u64 = new Float64Array(buf, at.u64, mPad);
   const best = new Float64Array(buf, at.best, n).fill(Infinity);
   const lower = new Float64Array(buf, at.lower, n).fill(0);
@@ -56,7 +56,7 @@ function primSegments(
   const thread = helper();
   // direct calls with fixed arguments: V8's fast JS-to-WebAssembly path (a spread call takes the slow generic one)
   const step = (t0: number, r: number, delta: number, uId: number): number =>
-    k.primStep(
+    kernels.primStep(
       t0,
       r,
       at.head,
@@ -127,7 +127,7 @@ function primSegments(
  * does without them). Same bookkeeping as primSegments.
  */
 function primLanes(
-  k: SimdKernels,
+  kernels: SimdKernels,
   points: ExactPoints & { coords: Float32Array },
   order: Int32Array,
   helper: () => HelperThread | null,
@@ -135,7 +135,7 @@ function primLanes(
   const { n, dim: m } = points;
   const m4 = Math.ceil(m / 4) * 4;
   const blocks = Math.ceil(n / 4);
-  const at = reserve(k, {
+  const at = reserve(kernels, {
     lanes: blocks * m4 * 16,
     us: m4 * 16,
     u64: m4 * 8,
@@ -143,7 +143,7 @@ function primLanes(
     best: blocks * 32,
     parent: blocks * 16,
   });
-  const buf = k.memory.buffer;
+  const buf = kernels.memory.buffer;
   const lanes = new Float32Array(buf, at.lanes, blocks * m4 * 4).fill(0);
   const slot = (t: number, c: number) => ((t >> 2) * m4 + c) * 4 + (t & 3);
   for (let t = 0; t < n; t++) for (let c = 0; c < m; c++) lanes[slot(t, c)] = points.coords[t * m + order[c]];
@@ -199,7 +199,7 @@ function primLanes(
         margin,
         slack,
       ]);
-      const low = k.primLanes(
+      const low = kernels.primLanes(
         0,
         half,
         r,
@@ -217,7 +217,7 @@ function primLanes(
       const high = thread.end();
       uSlot = best[high] < best[low] ? high : low; // ties: the lower slot, as one scan would pick
     } else {
-      uSlot = k.primLanes(
+      uSlot = kernels.primLanes(
         0,
         used,
         r,

@@ -62,24 +62,24 @@ export function minimumSpanningTree(points: ExactPoints, options: SpanningTreeOp
   const { n, dim } = points;
   const threads = options.threads ?? simdThreads(n >= PARALLEL_MIN_POINTS);
   const method = options.method ?? (n >= CHECKED_MIN_POINTS && dim >= CHECKED_MIN_DIM ? 'checked' : 'prim');
-  const k = simdKernels();
-  const starting = threads === 2 ? HelperThread.start(k) : null; // gets ready while the points are laid out
+  const kernels = simdKernels();
+  const starting = threads === 2 ? HelperThread.start(kernels) : null; // gets ready while the points are laid out
   let ready: boolean | undefined;
   const helper = () => ((ready ??= starting?.ready() ?? false) ? starting : null);
   try {
     const order = columnsBySpread(points);
-    if (method === 'prim' || n < 2) return prim(k, points, order, helper);
+    if (method === 'prim' || n < 2) return prim(kernels, points, order, helper);
     const probeDim = Math.min(PROBE_DIM, dim);
     const probe = new Float32Array(n * probeDim);
     for (let i = 0; i < n; i++)
       for (let c = 0; c < probeDim; c++) probe[i * probeDim + c] = points.coords[i * dim + order[c]];
     const candidate = prim(
-      k,
+      kernels,
       { n, dim: probeDim, coords: probe },
       Int32Array.from({ length: probeDim }, (_, c) => c),
       helper,
     );
-    return checkedTree(k, points, order, candidate, helper);
+    return checkedTree(kernels, points, order, candidate, helper);
   } finally {
     starting?.stop();
   }

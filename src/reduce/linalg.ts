@@ -137,16 +137,16 @@ export function transpose(a: Float64Array, rows: number, cols: number): Float64A
 export function choleskyQR2(y: Float64Array, n: number, l: number): boolean {
   const lp = l + (l & 1);
   const nPad = Math.ceil(n / 4) * 4; // zero rows add nothing to the Gram matrix
-  const k = simdKernels();
-  const at = reserve(k, { y: nPad * lp * 8, g: l * lp * 8, rt: l * lp * 8, inv: l * 8 });
-  const ym = new Float64Array(k.memory.buffer, at.y, nPad * lp);
-  const g = new Float64Array(k.memory.buffer, at.g, l * lp);
-  const rt = new Float64Array(k.memory.buffer, at.rt, l * lp); // row a: column a of R above the diagonal
-  const inv = new Float64Array(k.memory.buffer, at.inv, l);
+  const kernels = simdKernels();
+  const at = reserve(kernels, { y: nPad * lp * 8, g: l * lp * 8, rt: l * lp * 8, inv: l * 8 });
+  const ym = new Float64Array(kernels.memory.buffer, at.y, nPad * lp);
+  const g = new Float64Array(kernels.memory.buffer, at.g, l * lp);
+  const rt = new Float64Array(kernels.memory.buffer, at.rt, l * lp); // row a: column a of R above the diagonal
+  const inv = new Float64Array(kernels.memory.buffer, at.inv, l);
   copyRows(y, l, ym, lp, n, l);
   for (let pass = 0; pass < 2; pass++) {
     g.fill(0);
-    k.gram(at.y, 0, nPad, lp, l, at.g);
+    kernels.gram(at.y, 0, nPad, lp, l, at.g);
     // G = R^T R with R upper triangular: rt[a][p] = R[p][a]
     rt.fill(0);
     for (let a = 0; a < l; a++) {
@@ -161,7 +161,7 @@ export function choleskyQR2(y: Float64Array, n: number, l: number): boolean {
         rt[b * lp + a] = v / root;
       }
     }
-    k.trsm(at.y, 0, nPad, lp, l, at.rt, at.inv);
+    kernels.trsm(at.y, 0, nPad, lp, l, at.rt, at.inv);
   }
   copyRows(ym, lp, y, l, n, l);
   return true;

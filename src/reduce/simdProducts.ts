@@ -11,7 +11,7 @@ import { copyRows, reserve, roundUp, simdKernels, type SimdKernels } from '../si
 const BLOCK_ROWS = 512; // rows per float32 partial sum of X^T Q
 
 export class SimdProducts {
-  private readonly k: SimdKernels;
+  private readonly kernels: SimdKernels;
   private readonly helper: HelperThread | null;
   private readonly d4: number;
   private readonly nPad: number;
@@ -39,9 +39,9 @@ export class SimdProducts {
     this.lPad = roundUp(lMax, 4);
     this.blocks = Math.ceil(this.nPad / BLOCK_ROWS);
     const bytes = (rows: number, cols: number) => roundUp(rows * cols * 4, 64);
-    this.k = simdKernels();
-    const starting = threads === 2 ? HelperThread.start(this.k, idle === 'sleep') : null; // starts while X is copied
-    this.at = reserve(this.k, {
+    this.kernels = simdKernels();
+    const starting = threads === 2 ? HelperThread.start(this.kernels, idle === 'sleep') : null; // starts while X is copied
+    this.at = reserve(this.kernels, {
       x: bytes(this.nPad, this.d4),
       bt: bytes(this.lPad, this.d4),
       zt: this.blocks * bytes(this.lPad, this.d4), // one partial X^T Q per block of rows
@@ -54,7 +54,7 @@ export class SimdProducts {
   }
 
   private f32(byteOffset: number, length: number): Float32Array {
-    return new Float32Array(this.k.memory.buffer, byteOffset, length);
+    return new Float32Array(this.kernels.memory.buffer, byteOffset, length);
   }
 
   /** Y (n x l, float64) = X B, with `bt` = B transposed (l x d, row-major float64). */
@@ -75,10 +75,10 @@ export class SimdProducts {
         lp,
         this.at.y + half * lp * 4,
       ]);
-      this.k.xbt(this.at.x, half, rowBytes, this.at.bt, lp, this.at.y);
+      this.kernels.xbt(this.at.x, half, rowBytes, this.at.bt, lp, this.at.y);
       this.helper.end();
     } else {
-      this.k.xbt(this.at.x, nPad, rowBytes, this.at.bt, lp, this.at.y);
+      this.kernels.xbt(this.at.x, nPad, rowBytes, this.at.bt, lp, this.at.y);
     }
     const y = this.f32(this.at.y, nPad * lp);
     const out = new Float64Array(n * l);
@@ -102,10 +102,10 @@ export class SimdProducts {
         this.at.bt,
         this.at.y + half * 4,
       ]);
-      this.k.xv(this.at.x, half, rowBytes, this.at.bt, this.at.y);
+      this.kernels.xv(this.at.x, half, rowBytes, this.at.bt, this.at.y);
       this.helper.end();
     } else {
-      this.k.xv(this.at.x, nPad, rowBytes, this.at.bt, this.at.y);
+      this.kernels.xv(this.at.x, nPad, rowBytes, this.at.bt, this.at.y);
     }
     return Float64Array.from(this.f32(this.at.y, n));
   }
@@ -130,7 +130,7 @@ export class SimdProducts {
       const [r0, r1] = [b * BLOCK_ROWS, Math.min(nPad, (b + 1) * BLOCK_ROWS)];
       if (on === 'helper')
         this.helper!.begin('qtx', [this.at.x, r0, r1, d4 * 4, this.at.q, lp, this.at.zt + b * blockBytes]);
-      else this.k.qtx(this.at.x, r0, r1, d4 * 4, this.at.q, lp, this.at.zt + b * blockBytes);
+      else this.kernels.qtx(this.at.x, r0, r1, d4 * 4, this.at.q, lp, this.at.zt + b * blockBytes);
     };
     const half = Math.ceil(this.blocks / 2);
     for (let b = 0; b < half; b++) {
