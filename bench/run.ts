@@ -5,22 +5,42 @@
  * (loadZoo with and without the hash check, verifyZoo). Figures are throughputs and times measured
  * on this machine in this run; ratios compare against baselines measured in the same run.
  */
-import { availableParallelism, cpus } from 'node:os';
+import { cpus } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { runCli } from '../src/cli/common.ts';
+import { choice, flag, optionsHelp, parseOptions } from '../src/cli/options.ts';
+import { coreCount } from '../src/util/threads.ts';
 import { benchCluster } from './cluster.ts';
 import { benchIdentify } from './identify.ts';
 import { benchZoo } from './zoo.ts';
 
+const OPTIONS = {
+  only: choice({
+    arg: 'PART',
+    help: "one part: zoo, load (the loading part of 'zoo'), cluster or identify",
+    choices: ['zoo', 'load', 'cluster', 'identify'],
+  }),
+  quick: flag({ help: 'skip the minutes-long full-space linkage' }),
+};
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
-const quick = process.argv.includes('--quick');
+let only: string | undefined;
+let quick = false;
+await runCli(() => {
+  const { values } = parseOptions(OPTIONS, process.argv.slice(2), false);
+  if (values.help) {
+    process.stdout.write(`Usage: npm run bench -- [options]\n\nOptions:\n${optionsHelp(OPTIONS)}\n`);
+    process.exit(0);
+  }
+  [only, quick] = [values.only, values.quick];
+});
+if (process.exitCode) process.exit();
 const started = new Date().toISOString();
 const zoo =
   !only || only === 'zoo' || only === 'load' ? await benchZoo(log, { training: only !== 'load' }) : undefined;
 const cluster = !only || only === 'cluster' ? benchCluster(log, { fullSpace: !quick }) : undefined;
 const identify = !only || only === 'identify' ? benchIdentify(log) : undefined;
 const measured = {
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version },
+  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: coreCount(), node: process.version },
   started,
   ...(zoo && { zoo }),
   ...(cluster && { cluster }),

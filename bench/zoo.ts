@@ -4,7 +4,7 @@
  * one model at a time, the paper's way), and the time to load a paper-scale zoo.
  */
 import * as tf from '@tensorflow/tfjs';
-import { availableParallelism } from 'node:os';
+import { coreCount } from '../src/util/threads.ts';
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
 import { toImageSet, type ImageSet } from '../src/data/imageSet.ts';
@@ -197,7 +197,7 @@ export async function benchZoo(
     const mnist = loadMnist({ trainSize: TRAIN_SIZE, testSize: 500 });
     const train = toImageSet(mnist.train);
     const test = toImageSet(mnist.test);
-    const cores = availableParallelism();
+    const cores = coreCount();
     for (const arch of ['ffnn', 'cnn'] as const) {
       log(`training throughput: ${arch}`);
       const baseline = tfjsOneModel(arch, train, 4);
