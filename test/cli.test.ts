@@ -32,6 +32,15 @@ describe('weightspace CLI', () => {
     }
   });
 
+  it('runs as `npx weightspace` inside the project', () => {
+    const r = spawnSync('npx', ['--no-install', 'weightspace', 'verify', '--help'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: npm run verify /);
+  });
+
   it('refuses an unknown command and a bad option value with one line and exit code 2', () => {
     const r = bin(['clusterr']);
     expect(r.status).toBe(2);
