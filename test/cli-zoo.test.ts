@@ -111,7 +111,7 @@ describe('npm run zoo', () => {
       '--overwrite',
     ]);
     expect(replaced.code).toBe(0);
-    expect(readManifest(dir).config.epochs).toBe(2);
+    expect(readManifest(dir).config!.epochs).toBe(2);
   });
 
   it.each([

@@ -11,7 +11,7 @@ import { lowerBounds, segmentDistance } from '../src/identify/trajectory.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
 import { toImageSet } from '../src/data/imageSet.ts';
 import { loadMnist } from '../src/data/mnist.ts';
-import { CNN, FFNN } from '../src/core/architectures.ts';
+import { CNN, FFNN, type ArchName } from '../src/core/architectures.ts';
 import { createModel } from '../src/train/models/factory.ts';
 import { trainFurther } from '../src/train/trainFurther.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
@@ -129,7 +129,7 @@ describe('export and input formats', () => {
       await exportModel(z, 1, 2, 'tfjs', dir);
       const model = await tf.loadLayersModel(tfjsFileHandler(join(dir, 'model.json')));
       const theirs = (model.predict(tf.tensor(images, [...shape])) as tf.Tensor).dataSync();
-      const kernel = createModel(arch.name);
+      const kernel = createModel(arch.name as ArchName);
       const w = Float64Array.from(row(z, 1, 2));
       const out = new Float64Array(10);
       for (let s = 0; s < test.n; s++) {

@@ -56,7 +56,7 @@ describe.each(['ffnn', 'cnn'] as const)('%s zoo', (arch) => {
     expect(zb.testLoss).toEqual(za.testLoss);
     // different seeds give different weights; seed s is the same run wherever it sits
     expect(zc.sha256[0]).not.toBe(za.sha256[0]);
-    const lastRow = (z: Zoo, seed: number) => z.n - z.runs + (seed - z.manifest.config.seedStart);
+    const lastRow = (z: Zoo, seed: number) => z.n - z.runs + (seed - z.manifest.config!.seedStart);
     expect(zc.sha256[lastRow(zc, 1)]).toBe(za.sha256[lastRow(za, 1)]);
   });
 });

@@ -100,7 +100,7 @@ reports cluster purity and epoch-order recovery (paper Tables 2 and 3).`,
 
     zooDirs.forEach((dir, z) => {
       const rows = results[z];
-      process.stdout.write(`\n${formatTable(dir, readManifest(dir).config.arch, rows, orderBy)}\n`);
+      process.stdout.write(`\n${formatTable(dir, readManifest(dir).architecture.name, rows, orderBy)}\n`);
       const path = writeClusterReport(outDir, dir, rows, {
         spaces,
         orderBy,

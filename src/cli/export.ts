@@ -41,7 +41,7 @@ export const exportCommand = defineCommand({
     const out = o.out ?? exportPath(zoo.manifest.name, run, epoch, EXTENSION[format]);
     await exportModel(zoo, run, epoch, format, out);
     process.stdout.write(
-      `wrote ${out}${format === 'tfjs' ? '/model.json + weights.bin' : ''} (${zoo.manifest.config.arch}, run ${run}, epoch ${epoch})\n`,
+      `wrote ${out}${format === 'tfjs' ? '/model.json + weights.bin' : ''} (${zoo.manifest.architecture.name}, run ${run}, epoch ${epoch})\n`,
     );
   },
 });

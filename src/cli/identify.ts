@@ -65,7 +65,7 @@ calibrated from the zoo itself (docs/identify.md).
 
     const { zooDir, arch } = o.zoo ? { zooDir: o.zoo, arch: null } : defaultZoo(path, pick);
     const zoo = loadZoo(zooDir, { verify: !o['no-verify'] });
-    if (arch && arch.name !== zoo.manifest.config.arch)
+    if (arch && arch.name !== zoo.manifest.architecture.name)
       throw new UserError(`internal: ${zooDir} is not a ${arch.name} zoo`);
     const { weights, description } = readModel(path, zoo.manifest.architecture, pick);
     let index = o.rebuild ? null : ZooIndex.load(zooDir, zoo);
@@ -136,7 +136,7 @@ function report(description: string, zooDir: string, index: ZooIndex, r: Identif
   const best = r.candidates[0];
   const lines = [
     `checkpoint  ${description}`,
-    `zoo         ${zooDir} (${zoo.manifest.config.arch}, ${index.trajectories.length} runs, epochs 0-${zoo.epochs})`,
+    `zoo         ${zooDir} (${zoo.manifest.architecture.name}, ${index.trajectories.length} runs, epochs 0-${zoo.epochs})`,
     `verdict     ${r.verdict.toUpperCase()}: ${r.verdict === 'unknown' ? 'nearest is ' : ''}run ${r.run} (seed ${r.seed}), epoch ${r.epoch.toFixed(2)}`,
     `distance    ${f(r.distance)} to the run's trajectory; member threshold ${f(calibration.memberRatio * best.segmentLength)} ` +
       `(${calibration.memberRatio.toFixed(3)} x segment length ${f(best.segmentLength)}): score ${r.memberScore.toFixed(3)}` +
@@ -172,7 +172,7 @@ function evaluate(zooDirs: string[], verify: boolean): void {
     const result = evaluateIdentify(zoo, (msg) => process.stderr.write(`${dir}: ${msg}\n`));
     const pct = (x: number | null) => (x === null || Number.isNaN(x) ? '' : `${(100 * x).toFixed(1)} %`);
     process.stdout.write(
-      `\n${dir} (${zoo.manifest.config.arch}, ${zoo.runs} runs, epochs 0-${zoo.epochs}); query ${result.queryMilliseconds.toFixed(2)} ms on average\n`,
+      `\n${dir} (${zoo.manifest.architecture.name}, ${zoo.runs} runs, epochs 0-${zoo.epochs}); query ${result.queryMilliseconds.toFixed(2)} ms on average\n`,
     );
     process.stdout.write(
       `${'set'.padEnd(34)} ${'queries'.padStart(7)}  ${'run acc.'.padStart(8)}  verdict\n`,

@@ -38,6 +38,11 @@ export const COMMANDS: readonly { name: string; summary: string; load: () => Loa
     load: async () => (await import('./verify.ts')).verifyCommand,
   },
   {
+    name: 'import',
+    summary: 'import checkpoints trained elsewhere (safetensors) as a zoo',
+    load: async () => (await import('./import.ts')).importCommand,
+  },
+  {
     name: 'export',
     summary: 'write one checkpoint as safetensors, TensorFlow.js or Arrow',
     load: async () => (await import('./export.ts')).exportCommand,

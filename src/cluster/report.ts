@@ -44,7 +44,7 @@ export function writeClusterReport(
     zoo: {
       dir: zooDir,
       name: basename(zooDir),
-      arch: manifest.config.arch,
+      arch: manifest.architecture.name,
       runs: rows[0].runs,
       checkpoints: rows[0].checkpoints,
       config: manifest.config,

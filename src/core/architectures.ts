@@ -19,10 +19,13 @@ export interface ParamTensor {
   size: number;
   /** Fan-in used by Kaiming initialisation (in for linear, in*kh*kw for conv). */
   fanIn: number;
+  /** The tensor's element type where the weights came from (imported zoos: F16, BF16, F64...); stored as float32. */
+  dtype?: string;
 }
 
 export interface Architecture {
-  name: ArchName;
+  /** 'ffnn' or 'cnn' for the built-in models; any name for an imported architecture. */
+  name: string;
   /** One line, human readable. */
   summary: string;
   params: ParamTensor[];
@@ -30,12 +33,16 @@ export interface Architecture {
   size: number;
 }
 
-function indexMap(tensors: { name: string; shape: number[] }[]): { params: ParamTensor[]; size: number } {
+/** Flat layout of named tensors: each one's offset in the weight vector, in the given order. */
+function indexMap(tensors: { name: string; shape: number[]; dtype?: string }[]): {
+  params: ParamTensor[];
+  size: number;
+} {
   let offset = 0;
-  const params = tensors.map(({ name, shape }) => {
+  const params = tensors.map(({ name, shape, dtype }) => {
     const size = shape.reduce((a, b) => a * b, 1);
     const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
-    const p = { name, shape, offset, size, fanIn };
+    const p: ParamTensor = { name, shape, offset, size, fanIn, ...(dtype && { dtype }) };
     offset += size;
     return p;
   });
@@ -62,6 +69,18 @@ export const CNN: Architecture = {
     { name: 'fc.weight', shape: [10, 8] },
   ]),
 };
+
+/**
+ * Any architecture, as the ordered list of its named tensors (e.g. a PyTorch state_dict's
+ * floating-point entries): the flat weight vector is their concatenation, row-major.
+ */
+export function defineArchitecture(
+  name: string,
+  summary: string,
+  tensors: { name: string; shape: number[]; dtype?: string }[],
+): Architecture {
+  return { name, summary, ...indexMap(tensors) };
+}
 
 export const ARCHITECTURES: Record<ArchName, Architecture> = { ffnn: FFNN, cnn: CNN };
 

@@ -55,7 +55,7 @@ export function identify(
   const d = zoo.dim;
   if (query.length !== d)
     throw new UserError(
-      `the checkpoint has ${query.length} weights; the zoo's ${zoo.manifest.config.arch} models have ${d}`,
+      `the checkpoint has ${query.length} weights; the zoo's ${zoo.manifest.architecture.name} models have ${d}`,
     );
   const { candidates, runsMeasured } = searchRuns(index, query, { top: options.top ?? 5 });
   const best = candidates[0];

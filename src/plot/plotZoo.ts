@@ -94,7 +94,7 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
   writeFileAtomic(
     index,
     indexHtml(`${name}: plots`, pages, [
-      `Zoo ${zooDir}: ${zoo.runs} runs x ${zoo.epochs + 1} checkpoints, ${zoo.dim} weights each (${zoo.manifest.config.arch}).`,
+      `Zoo ${zooDir}: ${zoo.runs} runs x ${zoo.epochs + 1} checkpoints, ${zoo.dim} weights each (${zoo.manifest.architecture.name}).`,
     ]),
   );
   return { dir, files: [...files, index], pages };

@@ -173,7 +173,7 @@ export function parseCheckpoints(bytes: Uint8Array, path = '<bytes>'): Checkpoin
 export function fileZooMeta(
   metadata: Map<string, string>,
   path: string,
-): { name?: string; config?: { arch?: string } & Record<string, unknown> } {
+): { name?: string; config?: { arch?: string } & Record<string, unknown>; architecture?: { name?: string } } {
   const json = metadata.get(ZOO_METADATA_KEY);
   if (json === undefined) return {};
   try {

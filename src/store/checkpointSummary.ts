@@ -24,14 +24,15 @@ export interface CheckpointSummary {
 
 /** Throws a UserError when the file's zoo metadata is not JSON. */
 export function summarizeCheckpoints({ rows, metadata }: CheckpointFile, path: string): CheckpointSummary {
-  const config = fileZooMeta(metadata, path).config ?? null;
+  const meta = fileZooMeta(metadata, path);
+  const config = meta.config ?? null;
   const d = rows.size;
   const n = rows.run.length;
   const row = (i: number) => rows.weights.subarray(i * d, (i + 1) * d);
   const nonFinite = Array.from({ length: n }, (_, i) => row(i).findIndex((v) => !Number.isFinite(v)));
   return {
     size: d,
-    arch: config?.arch ?? null,
+    arch: config?.arch ?? meta.architecture?.name ?? null,
     config,
     run: Array.from(rows.run),
     epoch: Array.from(rows.epoch),

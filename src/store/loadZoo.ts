@@ -17,6 +17,7 @@ import {
   configDifferences,
   MANIFEST_FILE,
   readManifest,
+  zooShape,
   ZooError,
   type ZooManifest,
 } from './manifest.ts';
@@ -57,7 +58,7 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
   const manifest = readManifest(zooDir);
   const last = Math.min(manifest.epochsCompleted, options.maxEpoch ?? Infinity);
   if (last < 0) throw new ZooError(`zoo ${zooDir} has no checkpoints yet (run \`npm run zoo\` to train it)`);
-  const runs = manifest.config.seedCount;
+  const runs = zooShape(manifest).runs;
   const dim = manifest.architecture.size;
   const n = runs * (last + 1);
   const zoo: Zoo = {
@@ -133,13 +134,18 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
 function addRows(zoo: Zoo, e: number, file: CheckpointFile, path: string): void {
   const { manifest, runs, dim } = zoo;
   const { rows, metadata } = file;
-  const fileConfig = fileZooMeta(metadata, path).config;
-  if (fileConfig?.arch && fileConfig.arch !== manifest.config.arch) {
+  const meta = fileZooMeta(metadata, path);
+  const fileConfig = meta.config;
+  const fileArch = fileConfig?.arch ?? meta.architecture?.name;
+  if (fileArch && fileArch !== manifest.architecture.name) {
     throw new ZooError(
-      `mixed architectures in ${dirname(dirname(path))}: ${path} holds ${fileConfig.arch} checkpoints, the manifest says ${manifest.config.arch}; keep one zoo per directory`,
+      `mixed architectures in ${dirname(dirname(path))}: ${path} holds ${fileArch} checkpoints, the manifest says ${manifest.architecture.name}; keep one zoo per directory`,
     );
   }
-  const diff = fileConfig ? configDifferences(manifest.config, fileConfig as unknown as ZooConfig) : '';
+  const diff =
+    fileConfig && manifest.config
+      ? configDifferences(manifest.config, fileConfig as unknown as ZooConfig)
+      : '';
   if (diff)
     throw new ZooIntegrityError(
       `${path} and ${join(dirname(dirname(path)), MANIFEST_FILE)} disagree on the config (${diff}); the zoo is damaged`,

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Architecture } from '../core/architectures.ts';
-import { validateZooConfig, type ZooConfig } from '../core/zooConfig.ts';
+import { seedOf, validateZooConfig, type ZooConfig } from '../core/zooConfig.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
 import { UserError } from '../core/errors.ts';
 
@@ -20,10 +20,28 @@ export const CHECKPOINT_DIR = 'checkpoints';
 export const RESUME_FILE = 'resume.arrow';
 export const ZOO_FORMAT = 'weightspace-zoo/1';
 
+/** Where an imported zoo's checkpoints came from (`npm run import`); trained zoos have a config instead. */
+export interface ZooOrigin {
+  kind: 'import';
+  /** The source folder or listing, as given. */
+  source: string;
+  runs: number;
+  /** Last epoch (or checkpoint index) of every run; checkpoints 0..epochs are imported. */
+  epochs: number;
+  /** Each run's name in the source (the `{run}` of the layout), by run id. */
+  runLabels: string[];
+  /** Every imported file by run and epoch: its path in the source, its SHA-256, and its step when the source gives one. */
+  files: { run: number; epoch: number; step: number | null; path: string; sha256: string }[];
+  /** Tensors of the source left out (not floating point), e.g. BatchNorm's num_batches_tracked. */
+  skippedTensors: string[];
+}
+
 export interface ZooManifest {
   format: typeof ZOO_FORMAT;
   name: string;
-  config: ZooConfig;
+  /** How a trained zoo was made; absent in imported zoos, which have `origin`. */
+  config?: ZooConfig;
+  origin?: ZooOrigin;
   architecture: Architecture;
   engine: { name: string; precision: string };
   software: { toolkit: string; node: string; packages: Record<string, string> };
@@ -42,6 +60,28 @@ export interface ZooManifest {
 }
 
 export class ZooError extends UserError {}
+
+/** What every zoo has, trained or imported: its architecture's name, runs, last epoch and each run's seed. */
+export interface ZooShape {
+  arch: string;
+  runs: number;
+  epochs: number;
+  /** A trained run's seed; an imported run's id. */
+  seedOf: (run: number) => number;
+}
+
+export function zooShape(m: ZooManifest): ZooShape {
+  if (m.config) {
+    const config = m.config;
+    return {
+      arch: config.arch,
+      runs: config.seedCount,
+      epochs: config.epochs,
+      seedOf: (run) => seedOf(config, run),
+    };
+  }
+  return { arch: m.architecture.name, runs: m.origin!.runs, epochs: m.origin!.epochs, seedOf: (run) => run };
+}
 
 export function checkpointPath(zooDir: string, epoch: number): string {
   return join(zooDir, checkpointFileName(epoch));
@@ -73,11 +113,21 @@ export function readManifest(zooDir: string): ZooManifest {
 
 /** What makes a parsed manifest unusable, or null: checked at the door, so no reader trips over it later. */
 function manifestProblem(m: ZooManifest): string | null {
-  if (typeof m.config !== 'object' || m.config === null) return 'config is missing';
-  try {
-    validateZooConfig(m.config);
-  } catch (err) {
-    return `config: ${(err as Error).message}`;
+  if (m.config !== undefined) {
+    if (typeof m.config !== 'object' || m.config === null) return 'config is not an object';
+    try {
+      validateZooConfig(m.config);
+    } catch (err) {
+      return `config: ${(err as Error).message}`;
+    }
+  } else {
+    const o = m.origin;
+    if (typeof o !== 'object' || o === null) return 'config is missing';
+    if (o.kind !== 'import') return `origin kind '${o.kind}' is unknown`;
+    if (!Number.isInteger(o.runs) || o.runs < 1) return `origin.runs ${o.runs} is not a positive integer`;
+    if (!Number.isInteger(o.epochs) || o.epochs < 0)
+      return `origin.epochs ${o.epochs} is not a non-negative integer`;
+    if (!Array.isArray(o.files) || !Array.isArray(o.runLabels)) return 'origin lists no source files';
   }
   const arch = m.architecture;
   if (
@@ -87,7 +137,9 @@ function manifestProblem(m: ZooManifest): string | null {
     !Number.isInteger(arch.size)
   )
     return 'architecture is missing its parameter index map';
-  if (arch.name !== m.config.arch) return `architecture '${arch.name}' but config.arch '${m.config.arch}'`;
+  if (m.config && arch.name !== m.config.arch)
+    return `architecture '${arch.name}' but config.arch '${m.config.arch}'`;
+  const shape = zooShape(m);
   let offset = 0;
   for (const p of arch.params) {
     const size = Array.isArray(p?.shape) ? p.shape.reduce((a, b) => a * b, 1) : NaN;
@@ -97,12 +149,12 @@ function manifestProblem(m: ZooManifest): string | null {
   }
   if (offset !== arch.size)
     return `the tensors add up to ${offset} weights, the architecture says ${arch.size}`;
-  if (!Number.isInteger(m.epochsCompleted) || m.epochsCompleted < -1 || m.epochsCompleted > m.config.epochs)
-    return `epochsCompleted ${m.epochsCompleted} is not in -1..${m.config.epochs}`;
+  if (!Number.isInteger(m.epochsCompleted) || m.epochsCompleted < -1 || m.epochsCompleted > shape.epochs)
+    return `epochsCompleted ${m.epochsCompleted} is not in -1..${shape.epochs}`;
   if (m.status !== 'complete' && m.status !== 'training')
     return `status '${m.status}' is neither training nor complete`;
-  if (m.status === 'complete' && m.epochsCompleted !== m.config.epochs)
-    return `status complete but epochsCompleted ${m.epochsCompleted} of ${m.config.epochs}`;
+  if (m.status === 'complete' && m.epochsCompleted !== shape.epochs)
+    return `status complete but epochsCompleted ${m.epochsCompleted} of ${shape.epochs}`;
   if (typeof m.data?.fileSha256 !== 'object') return 'data.fileSha256 is missing';
   return null;
 }

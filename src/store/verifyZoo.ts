@@ -17,7 +17,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { seedOf, type ZooConfig } from '../core/zooConfig.ts';
+import type { ZooConfig } from '../core/zooConfig.ts';
 import { isUserError } from '../core/errors.ts';
 import { tempFiles } from './atomicWrite.ts';
 import { parseCheckpoints } from './checkpointFile.ts';
@@ -34,6 +34,7 @@ import {
   MANIFEST_FILE,
   readManifest,
   RESUME_FILE,
+  zooShape,
   type ZooManifest,
 } from './manifest.ts';
 import { readResumeState } from './resumeState.ts';
@@ -87,7 +88,8 @@ export function verifyZoo(zooDir: string): VerifyReport {
     return done();
   }
   checked.files++;
-  const runs = manifest.config.seedCount;
+  const shape = zooShape(manifest);
+  const runs = shape.runs;
   const dim = manifest.architecture.size;
   const last = manifest.epochsCompleted;
   checked.runs = runs;
@@ -131,12 +133,16 @@ export function verifyZoo(zooDir: string): VerifyReport {
       continue;
     }
     const rows = summary;
-    if (rows.arch !== manifest.config.arch)
+    if (rows.arch !== shape.arch)
       add({
         epoch: e,
-        what: `holds ${rows.arch ?? 'unlabelled'} checkpoints, the manifest says ${manifest.config.arch}`,
+        what: `holds ${rows.arch ?? 'unlabelled'} checkpoints, the manifest says ${shape.arch}`,
       });
-    else if (rows.config && configDifferences(manifest.config, rows.config as unknown as ZooConfig)) {
+    else if (
+      manifest.config &&
+      rows.config &&
+      configDifferences(manifest.config, rows.config as unknown as ZooConfig)
+    ) {
       add({
         epoch: e,
         what: `was trained with another config than the manifest says (${configDifferences(manifest.config, rows.config as unknown as ZooConfig)})`,
@@ -159,10 +165,10 @@ export function verifyZoo(zooDir: string): VerifyReport {
         seen.add(run);
         if (rows.epoch[i] !== e)
           add({ ...at, what: `epoch column says ${rows.epoch[i]}, the file is epoch ${e}` });
-        if (run >= 0 && run < runs && rows.seed[i] !== seedOf(manifest.config, run))
+        if (run >= 0 && run < runs && rows.seed[i] !== shape.seedOf(run))
           add({
             ...at,
-            what: `seed ${rows.seed[i]}, the config gives run ${run} seed ${seedOf(manifest.config, run)}`,
+            what: `seed ${rows.seed[i]}, the manifest gives run ${run} seed ${shape.seedOf(run)}`,
           });
         if (rows.actualSha256[i] !== rows.sha256[i])
           add({
@@ -227,7 +233,7 @@ function checkResume(
     return;
   }
   if (!state) return;
-  const { runs, size } = { runs: manifest.config.seedCount, size: manifest.architecture.size };
+  const { runs, size } = { runs: zooShape(manifest).runs, size: manifest.architecture.size };
   if (state.runs !== runs || state.size !== size) {
     problems.push({
       file: path,

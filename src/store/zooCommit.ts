@@ -31,6 +31,7 @@ import {
   RESUME_FILE,
   writeManifest,
   ZooError,
+  zooShape,
   type ZooManifest,
 } from './manifest.ts';
 import { readResumeState, writeResumeState, type ResumeState } from './resumeState.ts';
@@ -59,7 +60,7 @@ export function inspectZooDir(dir: string, config: ZooConfig, overwrite: boolean
     throw new ZooError(`${dir} is a file, not a zoo directory; choose another location with --out or --name`);
   if (existsSync(join(dir, MANIFEST_FILE))) {
     const manifest = readManifest(dir);
-    const diff = configDifferences(manifest.config, config);
+    const diff = manifest.config ? configDifferences(manifest.config, config) : 'it holds an imported zoo';
     if (!diff) return { kind: 'resume', manifest };
     if (overwrite) return { kind: 'replace' };
     throw new ZooError(
@@ -131,7 +132,7 @@ export function recoverZoo(dir: string, manifest: ZooManifest, onWrite?: WriteOb
     const files = (manifest.files ??= {});
     files[checkpointFileName(committed + 1)] = sha256Hex(readFileSync(checkpointPath(dir, committed + 1)));
     files[RESUME_FILE] = sha256Hex(readFileSync(join(dir, RESUME_FILE)));
-    if (manifest.epochsCompleted === manifest.config.epochs) manifest.status = 'complete';
+    if (manifest.epochsCompleted === zooShape(manifest).epochs) manifest.status = 'complete';
     commitManifest(dir, manifest, manifest.epochsCompleted, onWrite);
   } else if (state && state.epoch !== committed) {
     if (committed >= 0 || state.epoch !== 0) {
@@ -155,7 +156,7 @@ export function recoverZoo(dir: string, manifest: ZooManifest, onWrite?: WriteOb
       `${join(dir, RESUME_FILE)} does not match ${checkpointPath(dir, state.epoch)} (different weights); run \`npm run verify -- --zoo ${dir}\`, or --overwrite to retrain`,
     );
   }
-  if (manifest.status !== 'complete' && manifest.epochsCompleted === manifest.config.epochs) {
+  if (manifest.status !== 'complete' && manifest.epochsCompleted === zooShape(manifest).epochs) {
     manifest.status = 'complete'; // every epoch committed, only the status was left (zoos of format 1 wrote it apart)
     commitManifest(dir, manifest, manifest.epochsCompleted, onWrite);
   }
@@ -213,7 +214,7 @@ export function commitEpoch(
   );
   observed('resume', (hook) => (files[RESUME_FILE] = writeResumeState(dir, state, hook)));
   manifest.epochsCompleted = epoch;
-  if (epoch === manifest.config.epochs) manifest.status = 'complete';
+  if (epoch === zooShape(manifest).epochs) manifest.status = 'complete';
   commitManifest(dir, manifest, epoch, onWrite);
 }
 
@@ -221,6 +222,38 @@ function commitManifest(dir: string, manifest: ZooManifest, epoch: number, onWri
   manifest.updatedAt = new Date().toISOString();
   writeManifest(dir, manifest, () => onWrite?.({ epoch, file: 'manifest', stage: 'tmp-written' }));
   onWrite?.({ epoch, file: 'manifest', stage: 'done' });
+}
+
+/**
+ * Commits one epoch of a zoo without training state (an import): its checkpoint file, then
+ * the manifest naming it. `last`: the zoo is complete with it.
+ */
+export function commitCheckpoints(
+  dir: string,
+  manifest: ZooManifest,
+  epoch: number,
+  checkpoint: { rows: CheckpointRows; metadata: Record<string, string> },
+  last: boolean,
+): void {
+  const files = (manifest.files ??= {});
+  files[checkpointFileName(epoch)] = writeCheckpointFile(
+    checkpointPath(dir, epoch),
+    checkpoint.rows,
+    checkpoint.metadata,
+  );
+  manifest.epochsCompleted = epoch;
+  if (last) manifest.status = 'complete';
+  commitManifest(dir, manifest, epoch);
+}
+
+/** Removes what an interrupted writer of a zoo without training state left: temp files, checkpoint files never committed. */
+export function settleUncommitted(dir: string, manifest: ZooManifest): void {
+  for (const path of zooTempFiles(dir)) rmSync(path);
+  const checkpoints = join(dir, CHECKPOINT_DIR);
+  for (const name of existsSync(checkpoints) ? readdirSync(checkpoints) : []) {
+    const epoch = /^epoch-(\d+)\.arrow$/.exec(name);
+    if (epoch && Number(epoch[1]) > manifest.epochsCompleted) rmSync(join(checkpoints, name));
+  }
 }
 
 /** Every temp file a killed writer can leave in a zoo. */

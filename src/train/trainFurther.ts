@@ -8,6 +8,7 @@
 import { toImageSet } from '../data/imageSet.ts';
 import { loadMnist } from '../data/mnist.ts';
 import type { Zoo } from '../store/loadZoo.ts';
+import { ZooError } from '../store/manifest.ts';
 import { createModel } from './models/factory.ts';
 import { LockstepTrainer } from './lockstep.ts';
 import { checkpointWeights } from '../core/zoo.ts';
@@ -24,6 +25,10 @@ export interface TrainFurtherOptions {
 /** checkpoints[e][i]: run runs[i] after e + 1 further epochs (float32, the zoo's layout). */
 export function trainFurther(zoo: Zoo, options: TrainFurtherOptions): Float32Array[][] {
   const config = zoo.manifest.config;
+  if (!config)
+    throw new ZooError(
+      `${zoo.manifest.name} was imported, not trained here: there is no training setup to continue`,
+    );
   const P = zoo.dim;
   const mnist = loadMnist({ trainSize: config.trainSize, testSize: config.testSize });
   const seeds = options.runs.map((r) => options.dataSeed?.(r) ?? 1_000_003 + zoo.seed[r]);

@@ -194,7 +194,8 @@ function saveEpoch(
   parentSha: (string | null)[],
   onWrite?: WriteObserver,
 ): string[] {
-  const { config, architecture: arch } = manifest;
+  const { architecture: arch } = manifest;
+  const config = manifest.config!; // trained here
   const R = config.seedCount;
   const P = arch.size;
   const w32 = Float32Array.from(weights);

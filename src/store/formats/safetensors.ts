@@ -41,8 +41,30 @@ export function toSafetensors(tensors: NamedTensor[], metadata: Record<string, s
   return out;
 }
 
-/** Bytes per element of the dtypes we read. */
+/** Bytes per element of the dtypes we read as weights. */
 const DTYPE_WIDTH: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2 };
+/** Bytes per element of the specification's other dtypes, which an import may skip (e.g. BatchNorm's I64 num_batches_tracked). */
+const OTHER_DTYPE_WIDTH: Record<string, number> = {
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
+  I16: 2,
+  U16: 2,
+  I32: 4,
+  U32: 4,
+  I64: 8,
+  U64: 8,
+};
+
+export interface SafetensorsContent {
+  /** The floating-point tensors as float32, by name, in the order of their bytes in the file. */
+  tensors: Map<string, { shape: number[]; values: Float32Array; dtype: string }>;
+  metadata: Record<string, string>;
+  /** Tensors of other dtypes, left out (only with `otherDtypes: 'skip'`). */
+  skipped: { name: string; dtype: string; shape: number[] }[];
+}
 
 /**
  * The tensors of a safetensors file as float32, by name; metadata as given. Checks what the
@@ -53,7 +75,8 @@ const DTYPE_WIDTH: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2 };
 export function parseSafetensors(
   bytes: Uint8Array,
   path = '<bytes>',
-): { tensors: Map<string, { shape: number[]; values: Float32Array }>; metadata: Record<string, string> } {
+  options: { otherDtypes?: 'refuse' | 'skip' } = {},
+): SafetensorsContent {
   const fail = (why: string): never => {
     throw new CheckpointFileError(`${path} is not a valid safetensors file: ${why}`);
   };
@@ -83,7 +106,8 @@ export function parseSafetensors(
   const data = 8 + Number(headerLength);
   const entries = Object.entries(header).filter(([name]) => name !== '__metadata__');
   const ranges: [number, number, string][] = [];
-  const tensors = new Map<string, { shape: number[]; values: Float32Array }>();
+  const tensors: SafetensorsContent['tensors'] = new Map();
+  const skipped: SafetensorsContent['skipped'] = [];
   for (const [name, raw] of entries) {
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof info !== 'object' || info === null) fail(`tensor '${name}' is not an object`);
@@ -98,8 +122,14 @@ export function parseSafetensors(
     ) {
       fail(`tensor '${name}' has data_offsets ${JSON.stringify(offsets)}, not [begin, end]`);
     }
-    const width = DTYPE_WIDTH[String(dtype)];
-    if (!width) fail(`tensor '${name}' has dtype ${dtype}; only F32, F64, F16 and BF16 are read`);
+    const width =
+      DTYPE_WIDTH[String(dtype)] ?? (options.otherDtypes === 'skip' ? OTHER_DTYPE_WIDTH[String(dtype)] : 0);
+    if (!width)
+      fail(
+        OTHER_DTYPE_WIDTH[String(dtype)]
+          ? `tensor '${name}' has dtype ${dtype}; only F32, F64, F16 and BF16 are read`
+          : `tensor '${name}' has dtype ${dtype}, which the specification does not define`,
+      );
     const [begin, end] = offsets as [number, number];
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     if (end - begin !== count * width)
@@ -118,8 +148,16 @@ export function parseSafetensors(
     at = end;
   }
   if (data + at !== bytes.length) fail(`the tensors end at byte ${data + at}, the file at ${bytes.length}`);
-  for (const [name, raw] of entries) {
+  const byOffset = [...entries].sort(
+    ([, a], [, b]) =>
+      (a as { data_offsets: number[] }).data_offsets[0] - (b as { data_offsets: number[] }).data_offsets[0],
+  );
+  for (const [name, raw] of byOffset) {
     const info = raw as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    if (!DTYPE_WIDTH[info.dtype]) {
+      skipped.push({ name, dtype: info.dtype, shape: info.shape });
+      continue;
+    }
     const count = info.shape.reduce((a, b) => a * b, 1);
     const values = new Float32Array(count);
     const start = data + info.data_offsets[0];
@@ -129,9 +167,9 @@ export function parseSafetensors(
       else if (info.dtype === 'F16') values[i] = float16ToNumber(view.getUint16(start + 2 * i, true));
       else values[i] = bfloat16ToNumber(view.getUint16(start + 2 * i, true));
     }
-    tensors.set(name, { shape: info.shape, values });
+    tensors.set(name, { shape: info.shape, values, dtype: info.dtype });
   }
-  return { tensors, metadata: metadata as Record<string, string> };
+  return { tensors, metadata: metadata as Record<string, string>, skipped };
 }
 
 /** A key that appears twice at the top level of a JSON object's text (JSON.parse keeps the last silently), or null. */
@@ -212,5 +250,6 @@ export function readSafetensors(path: string, arch: Architecture): Float32Array 
   } catch (err) {
     throw new CheckpointFileError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
-  return flattenTensors(arch, parseSafetensors(bytes, path).tensors, path);
+  // integer buffers (e.g. BatchNorm's num_batches_tracked) are no weights of any architecture
+  return flattenTensors(arch, parseSafetensors(bytes, path, { otherDtypes: 'skip' }).tensors, path);
 }

@@ -1,0 +1,82 @@
+/** `import`: checkpoints trained elsewhere (safetensors, e.g. PyTorch state_dicts) as a zoo every command can analyse. */
+import { join } from 'node:path';
+import { COMMON_LAYOUTS } from '../store/importSources.ts';
+import { importZoo } from '../store/importZoo.ts';
+import { DEFAULT_DIRS } from '../store/paths.ts';
+import { defineCommand } from './command.ts';
+import { UserError } from './common.ts';
+import { flag, text } from './options.ts';
+import { ProgressBar } from './progress.ts';
+
+export const importCommand = defineCommand({
+  name: 'import',
+  usage: ['<source> --name NAME [options]'],
+  description: `Imports checkpoints trained elsewhere as a zoo in <out>/<name>/: the same Arrow checkpoint
+files with SHA-256 and parent chain as \`npm run zoo\` writes, and a manifest recording every
+source file and its SHA-256. Every command (cluster, identify, plot, verify, export) then
+works on it. Running it again continues an interrupted import, adds checkpoints the source
+has gained, and refuses a source file that changed since it was imported.
+
+<source>: a folder of .safetensors files (F32, F64, F16, BF16 tensors, stored as float32;
+tensors of other dtypes, such as BatchNorm's num_batches_tracked, are skipped and listed), or a
+.csv/.json listing with columns path, run, epoch and optionally step. PyTorch .pt/.pth pickles
+are refused (they can run code when loaded); save a state_dict with safetensors instead.
+The run and epoch of each file come from --layout or from the first common layout that fits
+every file:
+${COMMON_LAYOUTS.map((l) => `  ${l}`).join('\n')}
+A run's checkpoints become its epochs 0, 1, ... in the order of their epoch (or step) numbers;
+every run needs the same number.`,
+  positionals: true,
+  options: {
+    name: text({
+      arg: 'NAME',
+      help: 'the zoo name (required); the zoo is <out>/<name>',
+      check: (opt, value) => {
+        if (!/^[\w.-]+$/.test(value))
+          throw new UserError(`--${opt} may use letters, digits, '.', '_' and '-' only, got '${value}'`);
+      },
+    }),
+    out: text({ arg: 'DIR', help: 'folder that holds the zoos', default: DEFAULT_DIRS.zoos }),
+    layout: text({
+      arg: 'PATTERN',
+      help: "paths of the checkpoints: {run}, {epoch} or {step}, * (e.g. '{run}/epoch_{epoch}.safetensors')",
+      defaultText: 'auto-detected',
+    }),
+    arch: text({ arg: 'NAME', help: "the architecture's name", defaultText: 'the zoo name' }),
+    strict: flag({ help: 'refuse tensors that are not floating point instead of skipping them' }),
+  },
+  examples: [
+    'npm run import -- runs/ --name my-mlp                       # runs/<run>/epoch_<e>.safetensors, auto-detected',
+    "npm run import -- ckpts/ --name vit --layout 'seed{run}/ep{epoch}.safetensors'",
+    'npm run import -- listing.csv --name sweep                  # path,run,epoch[,step]',
+  ],
+  run(o, positionals) {
+    if (positionals.length !== 1)
+      throw new UserError(
+        `give one source folder or listing (got ${positionals.length}); see npm run import -- --help`,
+      );
+    if (!o.name) throw new UserError('missing --name; the zoo is written to <out>/<name>');
+    const dir = join(o.out, o.name);
+    const bar = new ProgressBar(dir, 'files/s');
+    const started = performance.now();
+    const result = importZoo({
+      source: positionals[0],
+      dir,
+      name: o.name,
+      arch: o.arch,
+      layout: o.layout,
+      strict: o.strict,
+      onProgress: (phase, done, total) => bar.update({ done, total, detail: phase }),
+    });
+    const origin = result.manifest.origin!;
+    const seconds = (performance.now() - started) / 1000;
+    const what =
+      result.epochsWritten === 0
+        ? 'already up to date; nothing to do'
+        : `${origin.runs} runs x ${origin.epochs + 1} checkpoints, ${result.manifest.architecture.size} weights each, in ${seconds.toFixed(1)} s` +
+          (result.resumedAfterEpoch !== null ? ` (continued after epoch ${result.resumedAfterEpoch})` : '');
+    bar.finish(`${what}; layout ${result.layout}`);
+    if (result.skippedTensors.length)
+      process.stdout.write(`skipped (not floating point): ${result.skippedTensors.join(', ')}\n`);
+  },
+});
