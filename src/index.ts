@@ -93,3 +93,11 @@ export { dendrogramFigure, restrictLinkage } from './plot/dendrogram.ts';
 export { weightStatsFigure, trainingCurvesFigure } from './plot/zooStatistics.ts';
 export { sweepFigure } from './plot/sweep.ts';
 export { findChromium, launchChromium, renderPage } from './plot/browser.ts';
+
+// bring your own models: imported zoos, and zoos recorded during training elsewhere
+export { defineArchitecture } from './core/architectures.ts';
+export { importZoo, type ImportOptions, type ImportResult } from './store/importZoo.ts';
+export { COMMON_LAYOUTS, planSource, layoutRegex } from './store/importSources.ts';
+export { ZooWriter, type ZooWriterOptions, type CheckpointRecord } from './store/zooWriter.ts';
+export { zooShape, type ZooOrigin, type RunInfo } from './store/manifest.ts';
+export { zooRecorder, tfjsArchitecture, tfjsWeights, type ZooRecorderOptions } from './train/zooRecorder.ts';

@@ -20,9 +20,18 @@ export const CHECKPOINT_DIR = 'checkpoints';
 export const RESUME_FILE = 'resume.arrow';
 export const ZOO_FORMAT = 'weightspace-zoo/1';
 
-/** Where an imported zoo's checkpoints came from (`npm run import`); trained zoos have a config instead. */
+/** Tags and a note on a run (e.g. { tags: { lr: '0.03' }, note: 'baseline' }). */
+export interface RunInfo {
+  tags?: Record<string, string>;
+  note?: string;
+}
+
+/**
+ * Where the checkpoints of a zoo not trained here came from: `npm run import` ('import') or a
+ * ZooWriter during training elsewhere ('record'). Trained zoos have a config instead.
+ */
 export interface ZooOrigin {
-  kind: 'import';
+  kind: 'import' | 'record';
   /** The source folder or listing, as given. */
   source: string;
   runs: number;
@@ -34,6 +43,8 @@ export interface ZooOrigin {
   files: { run: number; epoch: number; step: number | null; path: string; sha256: string }[];
   /** Tensors of the source left out (not floating point), e.g. BatchNorm's num_batches_tracked. */
   skippedTensors: string[];
+  /** Tags and notes by run id. */
+  runInfo?: Record<string, RunInfo>;
 }
 
 export interface ZooManifest {
@@ -123,7 +134,7 @@ function manifestProblem(m: ZooManifest): string | null {
   } else {
     const o = m.origin;
     if (typeof o !== 'object' || o === null) return 'config is missing';
-    if (o.kind !== 'import') return `origin kind '${o.kind}' is unknown`;
+    if (o.kind !== 'import' && o.kind !== 'record') return `origin kind '${o.kind}' is unknown`;
     if (!Number.isInteger(o.runs) || o.runs < 1) return `origin.runs ${o.runs} is not a positive integer`;
     if (!Number.isInteger(o.epochs) || o.epochs < 0)
       return `origin.epochs ${o.epochs} is not a non-negative integer`;

@@ -1,0 +1,248 @@
+/**
+ * A zoo written checkpoint by checkpoint from any training loop (`ZooWriter`), e.g. by the
+ * TensorFlow.js recorder (train/zooRecorder.ts). Each appended checkpoint is first staged as a
+ * one-row checkpoint file of its own (written atomically), so it is on disk whole or not at
+ * all; once every run has staged epoch e, the epoch is committed like any other: its
+ * checkpoint file, then the manifest (zooCommit.ts), and its staged files are removed. A
+ * writer can be opened again later (another run, another process): it picks up what is
+ * staged and committed.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Architecture } from '../core/architectures.ts';
+import { UserError } from '../core/errors.ts';
+import {
+  parseCheckpoints,
+  readCheckpointFile,
+  writeCheckpointFile,
+  ZOO_METADATA_KEY,
+  type CheckpointRows,
+} from './checkpointFile.ts';
+import { TEMP_SUFFIX } from './atomicWrite.ts';
+import { sha256Hex } from './fileHashes.ts';
+import {
+  CHECKPOINT_DIR,
+  checkpointFileName,
+  checkpointPath,
+  MANIFEST_FILE,
+  readManifest,
+  softwareVersions,
+  ZOO_FORMAT,
+  type RunInfo,
+  writeManifest,
+  type ZooManifest,
+  type ZooOrigin,
+} from './manifest.ts';
+import { weightsSha256 } from './sha256.ts';
+import { commitCheckpoints, settleUncommitted } from './zooCommit.ts';
+
+export class ZooWriterError extends UserError {}
+
+export interface ZooWriterOptions {
+  /** How many runs the zoo has; an epoch is committed once all of them have it. */
+  runs: number;
+  /** The zoo's name (default: the folder's name). */
+  name?: string;
+  /** Per run: tags and a note, stored in the manifest (e.g. { tags: { lr: '0.03' }, note: 'baseline' }). */
+  runInfo?: Record<number, RunInfo>;
+}
+
+export interface CheckpointRecord {
+  run: number;
+  /** 0 for the initial weights, then 1, 2, ... in order for each run. */
+  epoch: number;
+  /** Optimiser steps so far (default: the epoch). */
+  step?: number;
+  /** The flat weights, laid out by the architecture's index map. */
+  weights: ArrayLike<number>;
+  /** Numeric metrics; train_loss / loss, test_loss / val_loss and test_accuracy / val_acc fill the zoo's metric columns. */
+  metrics?: Record<string, number>;
+}
+
+const STAGING = 'staging';
+const stagedName = (run: number, epoch: number) =>
+  `run-${String(run).padStart(5, '0')}-epoch-${String(epoch).padStart(4, '0')}.arrow`;
+
+export class ZooWriter {
+  /** Next epoch each run may append. */
+  private readonly next: number[];
+
+  private constructor(
+    readonly dir: string,
+    private readonly manifest: ZooManifest,
+  ) {
+    const runs = manifest.origin!.runs;
+    this.next = new Array(runs).fill(manifest.epochsCompleted + 1);
+    for (const name of readdirSync(this.stagingDir)) {
+      const m = /^run-(\d+)-epoch-(\d+)\.arrow$/.exec(name);
+      if (m) this.next[Number(m[1])] = Math.max(this.next[Number(m[1])], Number(m[2]) + 1);
+    }
+  }
+
+  /** Opens (or creates) the zoo at `dir` for `architecture`; an existing one must have the same architecture and runs. */
+  static async open(dir: string, architecture: Architecture, options: ZooWriterOptions): Promise<ZooWriter> {
+    if (!Number.isInteger(options.runs) || options.runs < 1)
+      throw new ZooWriterError(`runs must be a positive integer, got ${options.runs}`);
+    let manifest: ZooManifest;
+    if (existsSync(join(dir, MANIFEST_FILE))) {
+      manifest = readManifest(dir);
+      if (manifest.origin?.kind !== 'record')
+        throw new ZooWriterError(
+          `${dir} holds a zoo that was not recorded by a ZooWriter; choose another folder`,
+        );
+      if (JSON.stringify(manifest.architecture) !== JSON.stringify(architecture))
+        throw new ZooWriterError(`${dir} holds checkpoints of another architecture than the one given`);
+      if (manifest.origin.runs !== options.runs)
+        throw new ZooWriterError(
+          `${dir} has ${manifest.origin.runs} runs, the writer was opened with ${options.runs}`,
+        );
+      settleUncommitted(dir, manifest);
+    } else {
+      if (existsSync(dir) && readdirSync(dir).length)
+        throw new ZooWriterError(`${dir} exists and is not a zoo; choose an empty or new folder`);
+      mkdirSync(join(dir, CHECKPOINT_DIR), { recursive: true });
+      const now = new Date().toISOString();
+      const origin: ZooOrigin = {
+        kind: 'record',
+        source: 'recorded during training (ZooWriter)',
+        runs: options.runs,
+        epochs: 0,
+        runLabels: Array.from({ length: options.runs }, (_, r) => String(r)),
+        files: [],
+        skippedTensors: [],
+      };
+      manifest = {
+        format: ZOO_FORMAT,
+        name: options.name ?? dir.split('/').filter(Boolean).pop()!,
+        origin,
+        architecture,
+        engine: { name: 'recorded (ZooWriter)', precision: 'float32' },
+        software: softwareVersions(),
+        data: { source: 'unknown (recorded checkpoints)', preprocessing: 'unknown', fileSha256: {} },
+        status: 'training',
+        files: {},
+        epochsCompleted: -1,
+        createdAt: now,
+        updatedAt: now,
+      };
+      writeManifest(dir, manifest); // the folder is a zoo from now on, so other runs' writers can open it
+    }
+    const runInfo = Object.entries(options.runInfo ?? {});
+    for (const [run, info] of runInfo) {
+      if (!(Number(run) >= 0 && Number(run) < options.runs))
+        throw new ZooWriterError(`runInfo names run ${run}; the zoo has runs 0-${options.runs - 1}`);
+      (manifest.origin!.runInfo ??= {})[run] = info;
+    }
+    if (runInfo.length) writeManifest(dir, manifest); // a run's tags are kept even before its first epoch commits
+    mkdirSync(join(dir, STAGING), { recursive: true });
+    // temp files of killed writes, and staged checkpoints whose epoch was committed before a kill removed them
+    for (const name of readdirSync(join(dir, STAGING))) {
+      const epoch = /-epoch-(\d+)\.arrow$/.exec(name);
+      if (name.endsWith(TEMP_SUFFIX) || (epoch && Number(epoch[1]) <= manifest.epochsCompleted))
+        rmSync(join(dir, STAGING, name));
+    }
+    const writer = new ZooWriter(dir, manifest);
+    writer.commitReady();
+    return writer;
+  }
+
+  private get stagingDir(): string {
+    return join(this.dir, STAGING);
+  }
+
+  /** Stages one checkpoint (atomically), then commits every epoch all runs have reached. */
+  async append(c: CheckpointRecord): Promise<void> {
+    const { architecture: arch } = this.manifest;
+    const runs = this.next.length;
+    if (!Number.isInteger(c.run) || c.run < 0 || c.run >= runs)
+      throw new ZooWriterError(`run ${c.run} is not one of the zoo's runs 0-${runs - 1}`);
+    if (c.epoch !== this.next[c.run])
+      throw new ZooWriterError(
+        `run ${c.run} is at epoch ${this.next[c.run]}; append its epochs in order from 0 (got ${c.epoch})`,
+      );
+    if (c.weights.length !== arch.size)
+      throw new ZooWriterError(
+        `run ${c.run} epoch ${c.epoch}: ${c.weights.length} weights, the architecture has ${arch.size}`,
+      );
+    const weights = Float32Array.from(c.weights);
+    const bad = weights.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0)
+      throw new ZooWriterError(
+        `run ${c.run} epoch ${c.epoch}: weight ${bad} is ${weights[bad]}; only finite weights are recorded`,
+      );
+    const m = c.metrics ?? {};
+    const metric = (...names: string[]) => names.map((n) => m[n]).find((v) => typeof v === 'number') ?? NaN;
+    const rows: CheckpointRows = {
+      size: arch.size,
+      run: Int32Array.of(c.run),
+      seed: Uint32Array.of(c.run),
+      epoch: Int32Array.of(c.epoch),
+      step: Int32Array.of(c.step ?? c.epoch),
+      trainLoss: Float64Array.of(metric('train_loss', 'loss')),
+      testLoss: Float64Array.of(metric('test_loss', 'val_loss')),
+      testAccuracy: Float64Array.of(metric('test_accuracy', 'val_acc', 'val_accuracy')),
+      sha256: [weightsSha256(weights)],
+      parentSha256: [null],
+      weights,
+    };
+    writeCheckpointFile(join(this.stagingDir, stagedName(c.run, c.epoch)), rows, {});
+    this.next[c.run]++;
+    this.commitReady();
+  }
+
+  /** Commits what is complete; checkpoints of epochs some run has not reached stay staged for a later writer. */
+  async close(): Promise<{ epochsCompleted: number; staged: number }> {
+    this.commitReady();
+    return { epochsCompleted: this.manifest.epochsCompleted, staged: readdirSync(this.stagingDir).length };
+  }
+
+  /** Commits every epoch that all runs have staged, in order. */
+  private commitReady(): void {
+    const manifest = this.manifest;
+    for (let e = manifest.epochsCompleted + 1; this.next.every((n) => n > e); e++) {
+      const runs = this.next.length;
+      const arch = manifest.architecture;
+      const staged = Array.from({ length: runs }, (_, r) => join(this.stagingDir, stagedName(r, e)));
+      const parts = staged.map((path) => readCheckpointFile(path).rows);
+      const parents = e === 0 ? new Array<string | null>(runs).fill(null) : this.committedShas(e - 1);
+      const weights = new Float32Array(runs * arch.size);
+      parts.forEach((p, r) => weights.set(p.weights, r * arch.size));
+      const column = <T extends Int32Array | Uint32Array | Float64Array>(
+        key: keyof CheckpointRows,
+        make: (n: number) => T,
+      ): T => {
+        const out = make(runs);
+        parts.forEach((p, r) => (out[r] = (p[key] as T)[0]));
+        return out;
+      };
+      const rows: CheckpointRows = {
+        size: arch.size,
+        run: column('run', (n) => new Int32Array(n)),
+        seed: column('seed', (n) => new Uint32Array(n)),
+        epoch: column('epoch', (n) => new Int32Array(n)),
+        step: column('step', (n) => new Int32Array(n)),
+        trainLoss: column('trainLoss', (n) => new Float64Array(n)),
+        testLoss: column('testLoss', (n) => new Float64Array(n)),
+        testAccuracy: column('testAccuracy', (n) => new Float64Array(n)),
+        sha256: parts.map((p) => p.sha256[0]),
+        parentSha256: parents,
+        weights,
+      };
+      manifest.origin!.epochs = e;
+      const meta = JSON.stringify({ name: manifest.name, architecture: arch, origin: { kind: 'record' } });
+      commitCheckpoints(this.dir, manifest, e, { rows, metadata: { [ZOO_METADATA_KEY]: meta } }, true);
+      for (const path of staged) rmSync(path);
+    }
+  }
+
+  /** Row hashes of a committed epoch (its file checked against the manifest first). */
+  private committedShas(epoch: number): string[] {
+    const path = checkpointPath(this.dir, epoch);
+    const bytes = readFileSync(path);
+    if (sha256Hex(bytes) !== this.manifest.files?.[checkpointFileName(epoch)])
+      throw new ZooWriterError(
+        `${path} does not match the SHA-256 its manifest records; run \`npm run verify -- --zoo ${this.dir}\``,
+      );
+    return parseCheckpoints(bytes, path).rows.sha256;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * A TensorFlow.js callback that records a model's weights into a zoo while `model.fit`
+ * trains it: the initial weights as epoch 0, then one checkpoint every epoch (or every N
+ * batches), with the logs' metrics. Each run of a zoo is one model trained with its own
+ * recorder (`run`); all write through a ZooWriter, so an epoch enters the zoo once every run
+ * has reached it.
+ *
+ *   await model.fit(x, y, { epochs: 8, callbacks: [zooRecorder({ zoo: 'zoo/my-mlp', run: 3, runs: 10 })] });
+ */
+import * as tf from '@tensorflow/tfjs';
+import { defineArchitecture, type Architecture } from '../core/architectures.ts';
+import type { RunInfo } from '../store/manifest.ts';
+import { ZooWriter } from '../store/zooWriter.ts';
+
+export interface ZooRecorderOptions {
+  /** The zoo folder (created by the first recorder). */
+  zoo: string;
+  /** This model's run id, 0..runs-1. */
+  run: number;
+  /** How many runs the zoo will have. */
+  runs: number;
+  /** 'epoch' (default), or a number of batches between checkpoints. */
+  every?: 'epoch' | number;
+  /** The architecture's name (default 'tfjs-' and the layer classes, e.g. tfjs-Dense-Dense-Dense). */
+  architecture?: string;
+  tags?: RunInfo['tags'];
+  note?: string;
+}
+
+/**
+ * The architecture of a tfjs model: its weights in `model.weights` order, named by the position of
+ * the layer among those with weights, and the weight (`layer0.kernel`, `layer0.bias`, ...) rather than by tfjs's generated
+ * layer names, which differ from one model instance to the next.
+ */
+export function tfjsArchitecture(model: tf.LayersModel, name?: string): Architecture {
+  const tensors = model.layers
+    .filter((layer) => layer.weights.length)
+    .flatMap((layer, i) =>
+      layer.weights.map((w) => ({
+        name: `layer${i}.${w.originalName.split('/').pop()}`,
+        shape: w.shape as number[],
+        dtype: w.dtype,
+      })),
+    );
+  const classes = model.layers.filter((l) => l.weights.length).map((l) => l.getClassName());
+  return defineArchitecture(
+    name ?? `tfjs-${classes.join('-')}`,
+    `tfjs model: ${classes.join(', ')}`,
+    tensors,
+  );
+}
+
+/** The model's weights as one flat vector, in tfjsArchitecture's order. */
+export function tfjsWeights(model: tf.LayersModel): Float32Array {
+  const parts = model.layers.flatMap((layer) => layer.getWeights().map((t) => t.dataSync() as Float32Array));
+  const flat = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    flat.set(p, at);
+    at += p.length;
+  }
+  return flat;
+}
+
+class ZooRecorder extends tf.Callback {
+  private writer: ZooWriter | null = null;
+  private epoch = 0;
+  private batches = 0;
+
+  constructor(private readonly options: ZooRecorderOptions) {
+    super();
+    const every = options.every ?? 'epoch';
+    if (every !== 'epoch' && !(Number.isInteger(every) && every > 0))
+      throw new RangeError(`every must be 'epoch' or a positive number of batches, got ${every}`);
+  }
+
+  private async record(logs?: tf.Logs): Promise<void> {
+    const { zoo, run, runs, architecture, tags, note } = this.options;
+    this.writer ??= await ZooWriter.open(zoo, tfjsArchitecture(this.model, architecture), {
+      runs,
+      ...((tags || note) && { runInfo: { [run]: { ...(tags && { tags }), ...(note && { note }) } } }),
+    });
+    // tfjs may hand over a metric as a scalar tensor rather than a number
+    const value = (v: unknown) => (v instanceof tf.Tensor ? (v.dataSync()[0] as number) : v);
+    const metrics: Record<string, number> = {};
+    for (const [k, v] of Object.entries(logs ?? {}))
+      if (typeof value(v) === 'number') metrics[k] = value(v) as number;
+    await this.writer.append({
+      run,
+      epoch: this.epoch++,
+      step: this.batches,
+      weights: tfjsWeights(this.model),
+      metrics,
+    });
+  }
+
+  override async onTrainBegin(): Promise<void> {
+    if (this.epoch === 0) await this.record();
+  }
+
+  override async onBatchEnd(_batch: number, logs?: tf.Logs): Promise<void> {
+    this.batches++;
+    const every = this.options.every ?? 'epoch';
+    if (every !== 'epoch' && this.batches % every === 0) await this.record(logs);
+  }
+
+  override async onEpochEnd(_epoch: number, logs?: tf.Logs): Promise<void> {
+    if ((this.options.every ?? 'epoch') === 'epoch') await this.record(logs);
+  }
+
+  override async onTrainEnd(): Promise<void> {
+    await this.writer?.close();
+  }
+}
+
+/** A `model.fit` callback that records checkpoints of run `run` into the zoo `zoo`. */
+export function zooRecorder(options: ZooRecorderOptions): tf.Callback {
+  return new ZooRecorder(options);
+}

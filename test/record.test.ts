@@ -1,0 +1,195 @@
+/**
+ * Zoos recorded during training elsewhere: TensorFlow.js models of an architecture the toolkit
+ * does not know (196 -> 32 -> 16 -> 10, biases, ReLU) trained with `model.fit` and the
+ * zooRecorder callback on real MNIST; then clustered, identified, plotted, and compared with
+ * the same weights imported from safetensors files written from the format's specification.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { clusterZoo } from '../src/cluster/clusterZoo.ts';
+import { loadMnist } from '../src/data/mnist.ts';
+import { identify } from '../src/identify/identify.ts';
+import { ZooIndex } from '../src/identify/zooIndex.ts';
+import { plotZoo } from '../src/plot/plotZoo.ts';
+import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
+import { ZooWriter } from '../src/store/zooWriter.ts';
+import { tfjsArchitecture, zooRecorder } from '../src/train/zooRecorder.ts';
+import { runCliSync, tempDir } from './helpers.ts';
+import { safetensorsBytes } from './support/safetensorsSpec.ts';
+
+const RUNS = 10;
+const EPOCHS = 8;
+
+function mlp(seed: number): tf.Sequential {
+  const init = (k: number) => tf.initializers.heNormal({ seed: 1000 * seed + k });
+  const model = tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [196], units: 32, activation: 'relu', kernelInitializer: init(1) }),
+      tf.layers.dense({ units: 16, activation: 'relu', kernelInitializer: init(2) }),
+      tf.layers.dense({ units: 10, kernelInitializer: init(3) }),
+    ],
+  });
+  model.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError', metrics: ['accuracy'] });
+  return model;
+}
+
+const row = (z: Zoo, run: number, epoch: number) =>
+  z.weights.slice((epoch * z.runs + run) * z.dim, (epoch * z.runs + run + 1) * z.dim);
+
+describe('zooRecorder: a tfjs model.fit callback', () => {
+  let root: string;
+  let dir: string;
+  let zoo: Zoo;
+  beforeAll(async () => {
+    root = tempDir('wsvc-record-');
+    dir = join(root, 'zoo', 'mlp');
+    const mnist = loadMnist({ trainSize: 300, testSize: 100 });
+    const x = tf.tensor2d(mnist.train.images, [300, 196]);
+    const y = tf.oneHot(tf.tensor1d(Array.from(mnist.train.labels), 'int32'), 10);
+    for (let run = 0; run < RUNS; run++) {
+      const model = mlp(run);
+      await model.fit(x, y, {
+        epochs: EPOCHS,
+        batchSize: 30,
+        shuffle: false,
+        verbose: 0,
+        callbacks: [
+          zooRecorder({
+            zoo: dir,
+            run,
+            runs: RUNS,
+            tags: { lr: '0.1', init: `he-${run}` },
+            note: run === 0 ? 'baseline' : undefined,
+          }),
+        ],
+      });
+      model.dispose();
+    }
+    zoo = loadZoo(dir);
+  }, 120_000);
+
+  it('records every epoch of every run, with the losses of the logs and the tags', () => {
+    expect([zoo.runs, zoo.epochs, zoo.dim]).toEqual([
+      RUNS,
+      EPOCHS,
+      196 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10,
+    ]);
+    expect(zoo.manifest.architecture.params.map((p) => p.name)).toEqual([
+      'layer0.kernel',
+      'layer0.bias',
+      'layer1.kernel',
+      'layer1.bias',
+      'layer2.kernel',
+      'layer2.bias',
+    ]);
+    expect(zoo.manifest.origin!.runInfo!['0']).toEqual({
+      tags: { lr: '0.1', init: 'he-0' },
+      note: 'baseline',
+    });
+    expect(Number.isNaN(zoo.trainLoss[0])).toBe(true); // epoch 0: before training
+    for (let i = RUNS; i < zoo.n; i++) expect(zoo.trainLoss[i]).toBeGreaterThan(0);
+    // training lowers the loss of every run
+    for (let r = 0; r < RUNS; r++)
+      expect(zoo.trainLoss[EPOCHS * RUNS + r]).toBeLessThan(zoo.trainLoss[RUNS + r]);
+    expect(runCliSync('verify', ['--zoo', dir]).code).toBe(0);
+  });
+
+  it('gives a zoo whose runs cluster apart and whose held-out epochs are identified', () => {
+    expect(clusterZoo(zoo, { svd: 0 }).purityMean).toBe(1);
+    expect(clusterZoo(zoo, { svd: 10 }).purityMean).toBe(1);
+    const index = ZooIndex.build(zoo, { epochs: (e) => e !== 4 });
+    for (let r = 0; r < RUNS; r++) {
+      const who = identify(index, row(zoo, r, 4));
+      expect(who.run).toBe(r);
+      expect(who.verdict).toBe('member');
+      expect(Math.abs(who.epoch - 4)).toBeLessThan(1);
+    }
+  });
+
+  it('gives the same rows as the same weights imported from safetensors files written from the specification', () => {
+    const source = join(root, 'st');
+    const arch = zoo.manifest.architecture;
+    for (let r = 0; r < RUNS; r++)
+      for (let e = 0; e <= EPOCHS; e++) {
+        const w = row(zoo, r, e);
+        const tensors = arch.params.map((p) => ({
+          name: p.name,
+          shape: p.shape,
+          values: Array.from(w.subarray(p.offset, p.offset + p.size)),
+          dtype: 'F32',
+        }));
+        mkdirSync(join(source, `seed${r}`), { recursive: true });
+        writeFileSync(join(source, `seed${r}`, `epoch_${e}.safetensors`), safetensorsBytes(tensors));
+      }
+    const r = runCliSync('import', [
+      source,
+      '--name',
+      'mlp',
+      '--arch',
+      arch.name,
+      '--out',
+      join(root, 'imported'),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const imported = loadZoo(join(root, 'imported', 'mlp'));
+    expect(imported.manifest.architecture.params.map((p) => [p.name, p.shape, p.offset])).toEqual(
+      arch.params.map((p) => [p.name, p.shape, p.offset]),
+    );
+    expect(imported.sha256).toEqual(zoo.sha256);
+    expect(imported.digest).toBe(zoo.digest);
+  });
+
+  it('plots it', async () => {
+    const out = join(root, 'plots');
+    const result = await plotZoo(dir, { outDir: out, svd: 5, umapEpochs: 20 });
+    expect(result.files.map((f) => f.split('/').pop())).toContain('dendrogram.html');
+    for (const f of result.files) expect(existsSync(f)).toBe(true);
+  }, 120_000);
+});
+
+describe('ZooWriter', () => {
+  const arch = tfjsArchitecture(mlp(0), 'w');
+  const weights = (run: number, epoch: number) =>
+    Float32Array.from({ length: arch.size }, (_, j) => Math.sin(run * 7.1 + epoch * 0.3 + j));
+
+  it('commits an epoch once every run has it, and continues after being dropped without close', async () => {
+    const dir = join(tempDir('wsvc-writer-'), 'z');
+    const a = await ZooWriter.open(dir, arch, { runs: 2 });
+    await a.append({ run: 0, epoch: 0, weights: weights(0, 0) });
+    await a.append({ run: 0, epoch: 1, weights: weights(0, 1) });
+    expect(readdirSync(join(dir, 'checkpoints'))).toEqual([]); // run 1 has no epoch yet
+    // the process ends here without close(); a new writer picks up the staged checkpoints
+    const b = await ZooWriter.open(dir, arch, { runs: 2 });
+    await b.append({ run: 1, epoch: 0, weights: weights(1, 0) });
+    expect(readdirSync(join(dir, 'checkpoints'))).toEqual(['epoch-0000.arrow']);
+    await b.append({ run: 1, epoch: 1, weights: weights(1, 1) });
+    expect(await b.close()).toEqual({ epochsCompleted: 1, staged: 0 });
+    const z = loadZoo(dir);
+    expect(Array.from(row(z, 1, 1))).toEqual(Array.from(weights(1, 1)));
+    expect(runCliSync('verify', ['--zoo', dir]).code).toBe(0);
+  });
+
+  it('refuses checkpoints out of order, of another size, not finite, or of another run count, with clear errors', async () => {
+    const dir = join(tempDir('wsvc-writer-'), 'z');
+    const w = await ZooWriter.open(dir, arch, { runs: 2 });
+    await expect(w.append({ run: 0, epoch: 1, weights: weights(0, 1) })).rejects.toThrow(
+      /run 0 is at epoch 0; append its epochs in order from 0 \(got 1\)/,
+    );
+    await expect(w.append({ run: 2, epoch: 0, weights: weights(0, 0) })).rejects.toThrow(
+      /run 2 is not one of the zoo's runs 0-1/,
+    );
+    await expect(w.append({ run: 0, epoch: 0, weights: new Float32Array(3) })).rejects.toThrow(
+      /3 weights, the architecture has/,
+    );
+    const nan = weights(0, 0);
+    nan[5] = NaN;
+    await expect(w.append({ run: 0, epoch: 0, weights: nan })).rejects.toThrow(
+      /weight 5 is NaN; only finite weights are recorded/,
+    );
+    await expect(ZooWriter.open(dir, arch, { runs: 3 })).rejects.toThrow(
+      /has 2 runs, the writer was opened with 3/,
+    );
+  });
+});
