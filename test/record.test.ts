@@ -5,7 +5,7 @@
  * the same weights imported from safetensors files written from the format's specification.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clusterZoo } from '../src/cluster/clusterZoo.ts';
@@ -146,6 +146,26 @@ describe('zooRecorder: a tfjs model.fit callback', () => {
     const result = await plotZoo(dir, { outDir: out, svd: 5, umapEpochs: 20 });
     expect(result.files.map((f) => f.split('/').pop())).toContain('dendrogram.html');
     for (const f of result.files) expect(existsSync(f)).toBe(true);
+    // each run's tags and note travel with it: plot hovers, cluster report, identify output
+    expect(readFileSync(join(out, 'mlp', 'trajectories-svd.html'), 'utf8')).toContain(
+      'run 0 (0; lr=0.1; init=he-0; baseline)',
+    );
+    const report = JSON.parse(readFileSync(join(out, 'cluster-mlp.json'), 'utf8'));
+    expect(report.zoo.origin.runInfo['3']).toEqual({ tags: { lr: '0.1', init: 'he-3' } });
+    const id = runCliSync('identify', [
+      join(dir, 'checkpoints', 'epoch-0005.arrow'),
+      '--run',
+      '4',
+      '--zoo',
+      dir,
+      '--json',
+    ]);
+    expect(id.code, id.stderr).toBe(0);
+    expect(JSON.parse(id.stdout)).toMatchObject({
+      run: 4,
+      runLabel: '4',
+      runInfo: { tags: { init: 'he-4' } },
+    });
   }, 120_000);
 });
 

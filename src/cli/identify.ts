@@ -7,6 +7,7 @@ import { ZooIndex } from '../identify/zooIndex.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { readModel } from '../store/formats/readModel.ts';
 import { loadZoo } from '../store/loadZoo.ts';
+import { runDescription } from '../store/manifest.ts';
 import { DEFAULT_DIRS, IDENTIFY_EVAL_PATH, zooDirFor } from '../store/paths.ts';
 import { readJsonFile } from '../util/json.ts';
 import { defineCommand } from './command.ts';
@@ -81,12 +82,17 @@ calibrated from the zoo itself (docs/identify.md).
     const result = identify(index, weights, { top: o.top });
     const ms = performance.now() - start;
     if (o.json) {
+      const origin = zoo.manifest.origin;
       process.stdout.write(
         JSON.stringify(
           {
             checkpoint: description,
             zoo: zooDir,
             ...result,
+            ...(origin && {
+              runLabel: origin.runLabels[result.run],
+              runInfo: origin.runInfo?.[result.run] ?? null,
+            }),
             margin: finite(result.margin),
             calibration: index.calibration,
             milliseconds: ms,
@@ -137,7 +143,7 @@ function report(description: string, zooDir: string, index: ZooIndex, r: Identif
   const lines = [
     `checkpoint  ${description}`,
     `zoo         ${zooDir} (${zoo.manifest.architecture.name}, ${index.trajectories.length} runs, epochs 0-${zoo.epochs})`,
-    `verdict     ${r.verdict.toUpperCase()}: ${r.verdict === 'unknown' ? 'nearest is ' : ''}run ${r.run} (seed ${r.seed}), epoch ${r.epoch.toFixed(2)}`,
+    `verdict     ${r.verdict.toUpperCase()}: ${r.verdict === 'unknown' ? 'nearest is ' : ''}run ${r.run} (${runDescription(zoo.manifest, r.run)}), epoch ${r.epoch.toFixed(2)}`,
     `distance    ${f(r.distance)} to the run's trajectory; member threshold ${f(calibration.memberRatio * best.segmentLength)} ` +
       `(${calibration.memberRatio.toFixed(3)} x segment length ${f(best.segmentLength)}): score ${r.memberScore.toFixed(3)}` +
       (r.descendantScore !== null

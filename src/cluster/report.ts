@@ -24,6 +24,8 @@ export interface ClusterReport {
     runs: number;
     checkpoints: number;
     config: unknown;
+    /** Zoos not trained here: where they came from, each run's label, tags and note. */
+    origin?: { kind: string; source: string; runLabels: string[]; runInfo: Record<string, unknown> };
     digest: string;
   };
   options: Record<string, unknown>;
@@ -48,6 +50,14 @@ export function writeClusterReport(
       runs: rows[0].runs,
       checkpoints: rows[0].checkpoints,
       config: manifest.config,
+      ...(manifest.origin && {
+        origin: {
+          kind: manifest.origin.kind,
+          source: manifest.origin.source,
+          runLabels: manifest.origin.runLabels,
+          runInfo: manifest.origin.runInfo ?? {},
+        },
+      }),
       digest: rows[0].zooDigest,
     },
     options,

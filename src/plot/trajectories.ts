@@ -4,6 +4,7 @@
  * consecutive epochs joined by lines, hover with run, seed, epoch and test accuracy.
  */
 import type { Zoo } from '../store/loadZoo.ts';
+import { runDescription } from '../store/manifest.ts';
 import { runColor } from './colors.ts';
 import type { Figure } from './page.ts';
 import { zooRowIndex } from '../core/zoo.ts';
@@ -36,7 +37,7 @@ export function trajectoryFigure(zoo: Zoo, coords: Float64Array, options: Trajec
       },
       text: rows.map(
         (row) =>
-          `run ${run} (seed ${zoo.seed[row]})<br>epoch ${zoo.epoch[row]}<br>test accuracy ${formatAccuracy(zoo.testAccuracy[row])}`,
+          `run ${run} (${runDescription(zoo.manifest, run)})<br>epoch ${zoo.epoch[row]}<br>test accuracy ${formatAccuracy(zoo.testAccuracy[row])}`,
       ),
       hoverinfo: 'text',
     };

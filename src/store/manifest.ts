@@ -81,6 +81,14 @@ export interface ZooShape {
   seedOf: (run: number) => number;
 }
 
+/** How a run is shown to people: its seed (trained zoos), or its label in the source with its tags and note. */
+export function runDescription(m: ZooManifest, run: number): string {
+  if (m.config) return `seed ${seedOf(m.config, run)}`;
+  const info = m.origin!.runInfo?.[run];
+  const tags = Object.entries(info?.tags ?? {}).map(([k, v]) => `${k}=${v}`);
+  return [m.origin!.runLabels[run] ?? String(run), ...tags, ...(info?.note ? [info.note] : [])].join('; ');
+}
+
 export function zooShape(m: ZooManifest): ZooShape {
   if (m.config) {
     const config = m.config;
