@@ -141,6 +141,54 @@ describe('zooRecorder: a tfjs model.fit callback', () => {
     expect(imported.digest).toBe(zoo.digest);
   });
 
+  it('gives the same rows as the same weights imported from TensorFlow.js model folders written from the format', () => {
+    // model.json + weights.bin per the tfjs layers format: layer names as tfjs generates them,
+    // different in every model instance (dense_Dense4, ...), kernel [in, out], little-endian float32
+    const source = join(root, 'tfjs');
+    const arch = zoo.manifest.architecture;
+    for (let r = 0; r < RUNS; r++)
+      for (let e = 0; e <= EPOCHS; e++) {
+        const folder = join(source, `run-${r}`, `epoch-${e}`);
+        mkdirSync(folder, { recursive: true });
+        const w = row(zoo, r, e);
+        const weights = arch.params.map((p) => {
+          const [layer, part] = p.name.split('.');
+          return {
+            name: `dense_Dense${3 * r + Number(layer.slice(5)) + 1}/${part}`,
+            shape: p.shape,
+            dtype: 'float32',
+          };
+        });
+        const bin = Buffer.alloc(4 * arch.size);
+        w.forEach((v, j) => bin.writeFloatLE(v, 4 * j));
+        writeFileSync(join(folder, 'weights.bin'), bin);
+        writeFileSync(
+          join(folder, 'model.json'),
+          JSON.stringify({
+            modelTopology: {},
+            format: 'layers-model',
+            weightsManifest: [{ paths: ['weights.bin'], weights }],
+          }),
+        );
+      }
+    const r = runCliSync('import', [
+      source,
+      '--name',
+      'mlp',
+      '--arch',
+      arch.name,
+      '--out',
+      join(root, 'from-tfjs'),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr + r.stdout).toContain('layout {run}/epoch-{epoch}');
+    const imported = loadZoo(join(root, 'from-tfjs', 'mlp'));
+    expect(imported.manifest.architecture.params.map((p) => [p.name, p.shape])).toEqual(
+      arch.params.map((p) => [p.name, p.shape]),
+    );
+    expect(imported.sha256).toEqual(zoo.sha256);
+  });
+
   it('plots it', async () => {
     const out = join(root, 'plots');
     const result = await plotZoo(dir, { outDir: out, svd: 5, umapEpochs: 20 });

@@ -18,8 +18,9 @@ works on it. Running it again continues an interrupted import, adds checkpoints 
 has gained, and refuses a source file that changed since it was imported.
 
 <source>: a folder of .safetensors files (F32, F64, F16, BF16 tensors, stored as float32;
-tensors of other dtypes, such as BatchNorm's num_batches_tracked, are skipped and listed), or a
-.csv/.json listing with columns path, run, epoch and optionally step. PyTorch .pt/.pth pickles
+tensors of other dtypes, such as BatchNorm's num_batches_tracked, are skipped and listed), a
+folder of TensorFlow.js model folders (model.json + weight files; each folder is matched by the
+layout as a file would be), or a .csv/.json listing with columns path, run, epoch and optionally step. PyTorch .pt/.pth pickles
 are refused (they can run code when loaded); save a state_dict with safetensors instead.
 The run and epoch of each file come from --layout or from the first common layout that fits
 every file:

@@ -23,6 +23,8 @@ export interface SourceEntry {
 export interface SourcePlan {
   /** The source folder (a listing's files are relative to its folder). */
   root: string;
+  /** safetensors files, or TensorFlow.js model.json folders. */
+  format: 'safetensors' | 'tfjs';
   /** The layout used: the pattern given, 'listing', or the auto-detected one. */
   layout: string;
   /** Run labels in run-id order (natural order: run-2 before run-10). */
@@ -70,7 +72,21 @@ export function planSource(source: string, layout?: string): SourcePlan {
     );
   }
   const files = walk(source).sort();
-  const models = files.filter((f) => f.endsWith('.safetensors'));
+  let models = files.filter((f) => f.endsWith('.safetensors'));
+  // TensorFlow.js models: each model.json's folder is matched as if it were a file (run-3/epoch-07/model.json is run-3/epoch-07)
+  const tfjs = !models.length && files.some((f) => f.endsWith('model.json'));
+  if (tfjs)
+    models = files
+      .filter((f) => f.endsWith('model.json'))
+      .map((f) => f.replace(/\/?model\.json$/, '') + '.safetensors');
+  const asFile = (p: string) => (tfjs ? p.replace(/\.safetensors$/, '/model.json') : p);
+  const done = (layout: string, entries: SourceEntry[]) =>
+    arrange(
+      source,
+      tfjs ? 'tfjs' : 'safetensors',
+      tfjs ? layout.replace(/\.safetensors$/, '') : layout,
+      entries.map((e) => ({ ...e, path: asFile(e.path) })),
+    );
   if (!models.length) {
     const pickle = files.find((f) => PICKLE.test(f));
     if (pickle)
@@ -80,6 +96,8 @@ export function planSource(source: string, layout?: string): SourcePlan {
     throw new ImportError(`no .safetensors files under ${source}`);
   }
   if (layout) {
+    if (tfjs && !layout.endsWith('.safetensors'))
+      layout = layout.replace(/\/model\.json$/, '') + '.safetensors';
     const entries = matchLayout(layout, models);
     const unmatched = models.filter((_, i) => !entries[i]);
     if (unmatched.length === models.length)
@@ -90,11 +108,11 @@ export function planSource(source: string, layout?: string): SourcePlan {
       throw new ImportError(
         `--layout '${layout}' does not match ${unmatched.length} of the files under ${source}, e.g. ${unmatched[0]}`,
       );
-    return arrange(source, layout, entries as SourceEntry[]);
+    return done(layout, entries as SourceEntry[]);
   }
   for (const candidate of COMMON_LAYOUTS) {
     const entries = matchLayout(candidate, models);
-    if (entries.every(Boolean)) return arrange(source, candidate, entries as SourceEntry[]);
+    if (entries.every(Boolean)) return done(candidate, entries as SourceEntry[]);
   }
   throw new ImportError(
     `cannot tell the run and epoch of the files under ${source} (e.g. ${models[0]}); give --layout, e.g. --layout '{run}/epoch_{epoch}.safetensors', or a listing (path,run,epoch)`,
@@ -131,7 +149,12 @@ function matchLayout(layout: string, files: string[]): (SourceEntry | null)[] {
 }
 
 /** Groups entries by run (natural order of labels) and orders each run's checkpoints; every run must have as many. */
-function arrange(root: string, layout: string, entries: SourceEntry[]): SourcePlan {
+function arrange(
+  root: string,
+  format: SourcePlan['format'],
+  layout: string,
+  entries: SourceEntry[],
+): SourcePlan {
   const byRun = new Map<string, SourceEntry[]>();
   for (const e of entries) byRun.set(e.runLabel, [...(byRun.get(e.runLabel) ?? []), e]);
   const runLabels = [...byRun.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
@@ -159,7 +182,7 @@ function arrange(root: string, layout: string, entries: SourceEntry[]): SourcePl
       `runs need the same number of checkpoints: ${named.join(', ')}${odd.length > 3 ? ', ...' : ''}; the others have ${usual}`,
     );
   }
-  return { root, layout, runLabels, entries: ordered };
+  return { root, format, layout, runLabels, entries: ordered };
 }
 
 /** A listing: CSV with a header row or a JSON array of objects, with path, run, epoch and optionally step. */
@@ -204,7 +227,7 @@ function planListing(listing: string): SourcePlan {
     };
   });
   if (!entries.length) throw new ImportError(`${listing} lists no checkpoints`);
-  return arrange(root, 'listing', entries);
+  return arrange(root, 'safetensors', 'listing', entries);
 }
 
 function walk(dir: string, prefix = ''): string[] {

@@ -15,6 +15,7 @@ import { defineArchitecture, type Architecture } from '../core/architectures.ts'
 import { sha256Hex } from './fileHashes.ts';
 import { parseCheckpoints, ZOO_METADATA_KEY, type CheckpointRows } from './checkpointFile.ts';
 import { parseSafetensors, type SafetensorsContent } from './formats/safetensors.ts';
+import { readTfjsTensors } from './formats/tfjsModel.ts';
 import { ImportError, planSource, type SourceEntry, type SourcePlan } from './importSources.ts';
 import {
   checkpointFileName,
@@ -164,14 +165,13 @@ function checkSources(
   plan.entries.forEach((list, r) =>
     list.forEach((entry, e) => {
       const path = join(plan.root, entry.path);
-      const bytes = readFileSync(path);
+      const { content, bytes } = readSource(plan, path, options.strict ? 'refuse' : 'skip');
       sha256[r][e] = sha256Hex(bytes);
       const earlier = before.get(`${r}/${e}`);
       if (earlier && e <= existing!.epochsCompleted && earlier.sha256 !== sha256[r][e])
         throw new ImportError(
           `${path} changed since it was imported as run ${r} epoch ${e} (SHA-256 ${earlier.sha256.slice(0, 12)}…, now ${sha256[r][e].slice(0, 12)}…); import into a new folder to keep both`,
         );
-      const content = parseSafetensors(bytes, path, { otherDtypes: options.strict ? 'refuse' : 'skip' });
       for (const s of content.skipped) skipped.add(`${s.name} (${s.dtype})`);
       if (!reference) {
         if (!content.tensors.size) throw new ImportError(`${path} holds no floating-point tensors`);
@@ -179,7 +179,7 @@ function checkSources(
         firstPath = path;
         arch = defineArchitecture(
           options.arch ?? options.name,
-          `${content.tensors.size} tensors imported from safetensors`,
+          `${content.tensors.size} tensors imported from ${plan.format}`,
           [...content.tensors].map(([name, t]) => ({ name, shape: t.shape, dtype: t.dtype })),
         );
       } else sameTensors(reference, firstPath, content, path);
@@ -235,7 +235,7 @@ function epochRows(
   plan.entries.forEach((list, r) => {
     const entry: SourceEntry = list[e];
     const path = join(plan.root, entry.path);
-    const { tensors } = parseSafetensors(readFileSync(path), path, { otherDtypes: 'skip' });
+    const { tensors } = readSource(plan, path, 'skip').content;
     for (const p of arch.params) weights.set(tensors.get(p.name)!.values, r * arch.size + p.offset);
     const s = entry.step ?? entry.order;
     if (s > 0x7fffffff)
@@ -260,6 +260,20 @@ function epochRows(
   };
 }
 
+/** A source checkpoint's tensors, and the bytes that identify it (for the change check). */
+function readSource(
+  plan: SourcePlan,
+  path: string,
+  otherDtypes: 'refuse' | 'skip',
+): { content: SafetensorsContent; bytes: Uint8Array } {
+  if (plan.format === 'tfjs') {
+    const content = readTfjsTensors(path, otherDtypes);
+    return { content, bytes: content.bytes };
+  }
+  const bytes = readFileSync(path);
+  return { content: parseSafetensors(bytes, path, { otherDtypes }), bytes };
+}
+
 function newManifest(options: ImportOptions, plan: SourcePlan, arch: Architecture): ZooManifest {
   const now = new Date().toISOString();
   const origin: ZooOrigin = {
@@ -276,7 +290,7 @@ function newManifest(options: ImportOptions, plan: SourcePlan, arch: Architectur
     name: options.name,
     origin,
     architecture: arch,
-    engine: { name: 'import (safetensors)', precision: 'float32' },
+    engine: { name: `import (${plan.format})`, precision: 'float32' },
     software: softwareVersions(),
     data: { source: 'unknown (imported checkpoints)', preprocessing: 'unknown', fileSha256: {} },
     status: 'training',

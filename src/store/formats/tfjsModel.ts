@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Architecture, ParamTensor } from '../../core/architectures.ts';
 import { writeFileAtomic } from '../atomicWrite.ts';
 import { CheckpointFileError } from '../checkpointFile.ts';
+import type { SafetensorsContent } from './safetensors.ts';
 
 // production mode: no banner recommending tfjs-node (which cannot be installed offline) on each CLI run
 tf.env().set('PROD', true);
@@ -195,4 +196,53 @@ export function readTfjsModel(modelJsonPath: string, arch: Architecture): Float3
       `${modelJsonPath} has weight(s) the ${arch.name} architecture lacks: ${extra.join(', ')} (a different model?)`,
     );
   return flat;
+}
+
+/**
+ * The weights of any tfjs layers model, as an import reads them: float32 weights named by the
+ * position of their layer among those with weights and the weight's last name part
+ * (`layer0.kernel`, as tfjsArchitecture names a recorded model's; tfjs's generated layer
+ * names differ between model instances), in weightsManifest order; other dtypes skipped or
+ * refused. `bytes`: model.json and its weight files, for the import's change check.
+ */
+export function readTfjsTensors(
+  modelJsonPath: string,
+  otherDtypes: 'refuse' | 'skip',
+): SafetensorsContent & { bytes: Uint8Array } {
+  const { specs, data } = readArtifacts(modelJsonPath);
+  const tensors: SafetensorsContent['tensors'] = new Map();
+  const skipped: SafetensorsContent['skipped'] = [];
+  const layers: string[] = [];
+  const width: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+  let at = 0;
+  for (const spec of specs) {
+    const count = spec.shape.reduce((a, b) => a * b, 1);
+    if (spec.quantization)
+      throw new CheckpointFileError(
+        `${modelJsonPath}: weight '${spec.name}' is quantized; only float32 weights are read`,
+      );
+    const bytes = count * (width[spec.dtype] ?? NaN);
+    if (!(at + bytes <= data.length))
+      throw new CheckpointFileError(`${modelJsonPath}: the weight files end inside weight '${spec.name}'`);
+    const slash = spec.name.lastIndexOf('/');
+    const layer = slash < 0 ? spec.name : spec.name.slice(0, slash);
+    if (spec.dtype !== 'float32') {
+      if (otherDtypes === 'refuse')
+        throw new CheckpointFileError(
+          `${modelJsonPath}: weight '${spec.name}' is ${spec.dtype}; only float32 weights are read`,
+        );
+      skipped.push({ name: spec.name, dtype: spec.dtype, shape: spec.shape });
+    } else {
+      if (!layers.includes(layer)) layers.push(layer);
+      const name = `layer${layers.indexOf(layer)}.${spec.name.slice(slash + 1)}`;
+      const values = new Float32Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + bytes));
+      tensors.set(name, { shape: spec.shape, values, dtype: 'F32' });
+    }
+    at += bytes;
+  }
+  if (at !== data.length)
+    throw new CheckpointFileError(
+      `${modelJsonPath}: its weight files hold ${data.length} bytes, the weightsManifest describes ${at}`,
+    );
+  return { tensors, metadata: {}, skipped, bytes: Buffer.concat([readFileSync(modelJsonPath), data]) };
 }
