@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT, runCliSync } from './helpers.ts';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-const COMMANDS = ['zoo', 'cluster', 'identify', 'plot', 'verify', 'export'];
+const COMMANDS = ['zoo', 'cluster', 'identify', 'plot', 'verify', 'import', 'export'];
 
 /** Runs the executable package.json names, as npx would (plain node, no loader flags). */
 const bin = (args: string[]) =>
@@ -45,7 +45,7 @@ describe('weightspace CLI', () => {
     const r = bin(['clusterr']);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
-      "error: unknown command 'clusterr'; the commands are zoo, cluster, identify, plot, verify, export (weightspace --help)\n",
+      "error: unknown command 'clusterr'; the commands are zoo, cluster, identify, plot, verify, import, export (weightspace --help)\n",
     );
     const bad = bin(['plot', '--runs', '0']);
     expect(bad.status).toBe(2);
