@@ -30,7 +30,12 @@ function runNotebook(file: string) {
 
 describe('notebooks', () => {
   it('has the notebooks docs/plots.md lists, for the tslab kernel', () => {
-    expect(NOTEBOOKS).toEqual(['01-zoo-and-clusters.ipynb', '02-identify.ipynb', '03-trajectories.ipynb']);
+    expect(NOTEBOOKS).toEqual([
+      '01-zoo-and-clusters.ipynb',
+      '02-identify.ipynb',
+      '03-trajectories.ipynb',
+      '04-record-your-models.ipynb',
+    ]);
     for (const file of NOTEBOOKS) {
       const nb = JSON.parse(readFileSync(join(ROOT, 'notebooks', file), 'utf8'));
       expect(nb.metadata.kernelspec.name).toBe('tslab');
@@ -50,6 +55,7 @@ describe('notebooks', () => {
       expect(code, output).toBe(0);
       expect(output).toMatch(/all \d+ code cells ran/);
       if (file.startsWith('02')) expect(output).toMatch(/verdict member: run 1, epoch 2\.00/);
+      if (file.startsWith('04')) expect(output).toMatch(/held-out epoch 3: 4 of 4 runs named correctly/);
       if (file.startsWith('03') && findChromium())
         expect(output).toMatch(/\[display image\/png, \d+ characters\]/);
     }, 240_000);
