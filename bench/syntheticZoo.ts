@@ -42,5 +42,6 @@ export function syntheticZoo(runs: number, epochs: number, dim: number, seed = 1
     runs,
     epochs,
     digest: `synthetic-${runs}x${epochs}x${dim}-seed${seed}`,
+    metrics: {},
   };
 }

@@ -169,14 +169,21 @@ describe('npm run import', () => {
       expect([m.origin!.runs, m.origin!.epochs]).toEqual([3, 2]);
     }
     const listing = join(root, 'listing.csv');
-    const rows = ['path,run,epoch'];
+    // metric columns: a known one fills the zoo's test-loss column, another gets its own
+    const rows = ['path,run,epoch,val_loss,lr'];
     for (let r = 0; r < RUNS; r++)
       for (let e = 0; e < EPOCHS; e++)
-        rows.push(`runs/run-${r}/epoch-${String(e).padStart(2, '0')}.safetensors,${r},${e}`);
+        rows.push(
+          `runs/run-${r}/epoch-${String(e).padStart(2, '0')}.safetensors,${r},${e},${r + e / 10},${0.1 / (e + 1)}`,
+        );
     writeFileSync(listing, rows.join('\n') + '\n');
     const viaListing = runCliSync('import', [listing, '--name', 'mlp', '--out', join(root, 'listed')]);
     expect(viaListing.code, viaListing.stderr).toBe(0);
-    expect(loadZoo(join(root, 'listed', 'mlp')).sha256).toEqual(loadZoo(zooDir).sha256);
+    const listed = loadZoo(join(root, 'listed', 'mlp'));
+    expect(listed.sha256).toEqual(loadZoo(zooDir).sha256);
+    expect(listed.testLoss[3 * RUNS + 2]).toBeCloseTo(2.3, 12); // run 2, epoch 3
+    expect(Object.keys(listed.metrics)).toEqual(['lr']);
+    expect(listed.metrics.lr[3 * RUNS + 2]).toBeCloseTo(0.025, 12);
   });
 
   it('converts F16 and BF16 sources as the specification defines them', () => {

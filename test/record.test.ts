@@ -90,6 +90,9 @@ describe('zooRecorder: a tfjs model.fit callback', () => {
     });
     expect(Number.isNaN(zoo.trainLoss[0])).toBe(true); // epoch 0: before training
     for (let i = RUNS; i < zoo.n; i++) expect(zoo.trainLoss[i]).toBeGreaterThan(0);
+    // other logs (tfjs's 'acc') get a metric column of their own
+    expect(Object.keys(zoo.metrics)).toEqual(['acc']);
+    for (let i = RUNS; i < zoo.n; i++) expect(zoo.metrics.acc[i]).toBeGreaterThanOrEqual(0);
     // training lowers the loss of every run
     for (let r = 0; r < RUNS; r++)
       expect(zoo.trainLoss[EPOCHS * RUNS + r]).toBeLessThan(zoo.trainLoss[RUNS + r]);

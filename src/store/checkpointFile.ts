@@ -50,7 +50,12 @@ export interface CheckpointRows {
   parentSha256: (string | null)[];
   /** rows * size values, row-major. */
   weights: Float32Array;
+  /** Any other numeric metrics the source gave, by name (NaN: none for that row); columns `metric:<name>`. */
+  metrics?: Record<string, Float64Array>;
 }
+
+/** The column of metric `name` (the columns after `weights`). */
+export const METRIC_PREFIX = 'metric:';
 
 export class CheckpointFileError extends UserError {}
 
@@ -71,6 +76,11 @@ export function checkpointsToIPC(rows: CheckpointRows, metadata: Record<string, 
       { name: 'sha256', data: vectorFromArray(rows.sha256, new Utf8()).data[0] },
       { name: 'parent_sha256', data: vectorFromArray(rows.parentSha256, new Utf8()).data[0], nullable: true },
       { name: 'weights', data: fixedSizeListColumn(rows.weights, rows.size) },
+      ...Object.entries(rows.metrics ?? {}).map(([name, values]) => ({
+        name: METRIC_PREFIX + name,
+        data: nullableFloatColumn(values),
+        nullable: true,
+      })),
     ],
     metadata,
   );
@@ -166,6 +176,12 @@ export function parseCheckpoints(bytes: Uint8Array, path = '<bytes>'): Checkpoin
     parentSha256: Array.from({ length: n }, (_, i) => col('parent_sha256').get(i) as string | null),
     weights,
   };
+  const metricFields = table.schema.fields.filter((f) => f.name.startsWith(METRIC_PREFIX));
+  for (const f of metricFields) {
+    if (!String(f.type).startsWith('Float64'))
+      throw new CheckpointFileError(`${path}: column '${f.name}' must be Float64, found ${f.type}`);
+    (rows.metrics ??= {})[f.name.slice(METRIC_PREFIX.length)] = floats(f.name);
+  }
   return { rows, metadata: table.schema.metadata };
 }
 

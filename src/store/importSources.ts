@@ -18,6 +18,8 @@ export interface SourceEntry {
   /** The source's epoch number, or its step when the layout names steps. */
   order: number;
   step: number | null;
+  /** Numeric metrics a listing gives (its columns beyond path, run, epoch, step). */
+  metrics?: Record<string, number>;
 }
 
 export interface SourcePlan {
@@ -219,11 +221,23 @@ function planListing(listing: string): SourcePlan {
     if (PICKLE.test(path)) throw new ImportError(`${where}: ${path} is a PyTorch pickle. ${PICKLE_ADVICE}`);
     if (extname(path) !== '.safetensors')
       throw new ImportError(`${where}: ${path} is not a .safetensors file`);
+    const metrics = Object.fromEntries(
+      Object.entries(row)
+        .filter(
+          ([k, v]) =>
+            !['path', 'run', 'epoch', 'step'].includes(k) &&
+            v !== '' &&
+            v !== null &&
+            Number.isFinite(Number(v)),
+        )
+        .map(([k, v]) => [k, Number(v)]),
+    );
     return {
       path: isAbsolute(path) ? relative(root, path) : path,
       runLabel: String(row.run),
       order: epoch,
       step,
+      ...(Object.keys(metrics).length && { metrics }),
     };
   });
   if (!entries.length) throw new ImportError(`${listing} lists no checkpoints`);

@@ -242,6 +242,13 @@ function epochRows(
       throw new ImportError(`${path}: step ${s} does not fit the step column (at most 2^31 - 1)`);
     step[r] = s;
   });
+  // a listing's metric columns: the known ones fill the zoo's metric columns, others get their own
+  const metric = (r: number, ...names: string[]) =>
+    names.map((n) => plan.entries[r][e].metrics?.[n]).find((v) => v !== undefined) ?? NaN;
+  const KNOWN = ['train_loss', 'loss', 'test_loss', 'val_loss', 'test_accuracy', 'val_acc', 'val_accuracy'];
+  const others = [...new Set(plan.entries.flatMap((list) => Object.keys(list[e].metrics ?? {})))]
+    .filter((k) => !KNOWN.includes(k))
+    .sort();
   const sha256 = Array.from({ length: runs }, (_, r) =>
     weightsSha256(weights.subarray(r * arch.size, (r + 1) * arch.size)),
   );
@@ -251,12 +258,19 @@ function epochRows(
     seed: Uint32Array.from({ length: runs }, (_, r) => r),
     epoch: new Int32Array(runs).fill(e),
     step,
-    trainLoss: new Float64Array(runs).fill(NaN),
-    testLoss: new Float64Array(runs).fill(NaN),
-    testAccuracy: new Float64Array(runs).fill(NaN),
+    trainLoss: Float64Array.from({ length: runs }, (_, r) => metric(r, 'train_loss', 'loss')),
+    testLoss: Float64Array.from({ length: runs }, (_, r) => metric(r, 'test_loss', 'val_loss')),
+    testAccuracy: Float64Array.from({ length: runs }, (_, r) =>
+      metric(r, 'test_accuracy', 'val_acc', 'val_accuracy'),
+    ),
     sha256,
     parentSha256: parents,
     weights,
+    ...(others.length && {
+      metrics: Object.fromEntries(
+        others.map((name) => [name, Float64Array.from({ length: runs }, (_, r) => metric(r, name))]),
+      ),
+    }),
   };
 }
 

@@ -38,6 +38,8 @@ export interface Zoo extends Pick<
   epochs: number;
   /** SHA-256 of the rows' hashes in row order: names the zoo's content (what derived files are keyed by). */
   digest: string;
+  /** Other numeric metrics of imported or recorded zoos, by name, per row (NaN where a checkpoint has none). */
+  metrics: Record<string, Float64Array>;
 }
 
 export interface LoadZooOptions {
@@ -77,6 +79,7 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
     runs,
     epochs: last,
     digest: '',
+    metrics: {},
   };
   const verify = options.verify ?? true;
   const recorded = verify ? manifest.files : undefined;
@@ -175,4 +178,6 @@ function addRows(zoo: Zoo, e: number, file: CheckpointFile, path: string): void 
     (dst as Float64Array).set(src as Float64Array, row);
   }
   for (let i = 0; i < runs; i++) zoo.sha256[row + i] = rows.sha256[i];
+  for (const [name, values] of Object.entries(rows.metrics ?? {}))
+    (zoo.metrics[name] ??= new Float64Array(zoo.n).fill(NaN)).set(values, row);
 }

@@ -171,7 +171,9 @@ export class ZooWriter {
         `run ${c.run} epoch ${c.epoch}: weight ${bad} is ${weights[bad]}; only finite weights are recorded`,
       );
     const m = c.metrics ?? {};
+    const KNOWN = ['train_loss', 'loss', 'test_loss', 'val_loss', 'test_accuracy', 'val_acc', 'val_accuracy'];
     const metric = (...names: string[]) => names.map((n) => m[n]).find((v) => typeof v === 'number') ?? NaN;
+    const others = Object.entries(m).filter(([k, v]) => !KNOWN.includes(k) && typeof v === 'number');
     const rows: CheckpointRows = {
       size: arch.size,
       run: Int32Array.of(c.run),
@@ -184,6 +186,7 @@ export class ZooWriter {
       sha256: [weightsSha256(weights)],
       parentSha256: [null],
       weights,
+      ...(others.length && { metrics: Object.fromEntries(others.map(([k, v]) => [k, Float64Array.of(v)])) }),
     };
     writeCheckpointFile(join(this.stagingDir, stagedName(c.run, c.epoch)), rows, {});
     this.next[c.run]++;
@@ -228,6 +231,11 @@ export class ZooWriter {
         parentSha256: parents,
         weights,
       };
+      const names = [...new Set(parts.flatMap((p) => Object.keys(p.metrics ?? {})))].sort();
+      if (names.length)
+        rows.metrics = Object.fromEntries(
+          names.map((name) => [name, Float64Array.from(parts, (p) => p.metrics?.[name]?.[0] ?? NaN)]),
+        );
       manifest.origin!.epochs = e;
       const meta = JSON.stringify({ name: manifest.name, architecture: arch, origin: { kind: 'record' } });
       commitCheckpoints(this.dir, manifest, e, { rows, metadata: { [ZOO_METADATA_KEY]: meta } }, true);
