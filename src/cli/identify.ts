@@ -132,7 +132,9 @@ function defaultZoo(
     return { zooDir, arch };
   }
   if (errors.every((e) => e === errors[0])) throw new UserError(errors[0]);
-  throw new UserError(`${path} fits neither architecture (${errors.join('; ')})`);
+  throw new UserError(
+    `${path} fits neither built-in architecture (${errors.join('; ')}); for a model of your own, give its zoo with --zoo DIR`,
+  );
 }
 
 function report(description: string, zooDir: string, index: ZooIndex, r: Identification, ms: number): string {

@@ -180,7 +180,11 @@ function checkSources(
         arch = defineArchitecture(
           options.arch ?? options.name,
           `${content.tensors.size} tensors imported from ${plan.format}`,
-          [...content.tensors].map(([name, t]) => ({ name, shape: t.shape, dtype: t.dtype })),
+          [...content.tensors].map(([name, t]) => ({
+            name,
+            shape: t.shape,
+            dtype: content.dtypes.get(name),
+          })),
         );
       } else sameTensors(reference, firstPath, content, path);
       for (const [name, t] of content.tensors) {
@@ -212,8 +216,9 @@ function sameTensors(
       throw new ImportError(
         `${path}: tensor '${name}' has shape [${other.shape}], ${refPath} has [${t.shape}]`,
       );
-    if (other.dtype !== t.dtype)
-      throw new ImportError(`${path}: tensor '${name}' is ${other.dtype}, ${refPath} has ${t.dtype}`);
+    const [dtype, refDtype] = [content.dtypes.get(name), reference.dtypes.get(name)];
+    if (dtype !== refDtype)
+      throw new ImportError(`${path}: tensor '${name}' is ${dtype}, ${refPath} has ${refDtype}`);
   }
   const extra = [...content.tensors.keys()].filter((name) => !reference.tensors.has(name));
   if (extra.length)

@@ -168,7 +168,7 @@ export function verifyZoo(zooDir: string): VerifyReport {
         if (run >= 0 && run < runs && rows.seed[i] !== shape.seedOf(run))
           add({
             ...at,
-            what: `seed ${rows.seed[i]}, the manifest gives run ${run} seed ${shape.seedOf(run)}`,
+            what: `seed ${rows.seed[i]}, the ${manifest.config ? 'config' : 'manifest'} gives run ${run} seed ${shape.seedOf(run)}`,
           });
         if (rows.actualSha256[i] !== rows.sha256[i])
           add({

@@ -60,7 +60,9 @@ const OTHER_DTYPE_WIDTH: Record<string, number> = {
 
 export interface SafetensorsContent {
   /** The floating-point tensors as float32, by name, in the order of their bytes in the file. */
-  tensors: Map<string, { shape: number[]; values: Float32Array; dtype: string }>;
+  tensors: Map<string, { shape: number[]; values: Float32Array }>;
+  /** Each of those tensors' dtype in the file (F32, F64, F16, BF16). */
+  dtypes: Map<string, string>;
   metadata: Record<string, string>;
   /** Tensors of other dtypes, left out (only with `otherDtypes: 'skip'`). */
   skipped: { name: string; dtype: string; shape: number[] }[];
@@ -108,6 +110,7 @@ export function parseSafetensors(
   const ranges: [number, number, string][] = [];
   const tensors: SafetensorsContent['tensors'] = new Map();
   const skipped: SafetensorsContent['skipped'] = [];
+  const dtypes = new Map<string, string>();
   for (const [name, raw] of entries) {
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof info !== 'object' || info === null) fail(`tensor '${name}' is not an object`);
@@ -167,9 +170,10 @@ export function parseSafetensors(
       else if (info.dtype === 'F16') values[i] = float16ToNumber(view.getUint16(start + 2 * i, true));
       else values[i] = bfloat16ToNumber(view.getUint16(start + 2 * i, true));
     }
-    tensors.set(name, { shape: info.shape, values, dtype: info.dtype });
+    tensors.set(name, { shape: info.shape, values });
+    dtypes.set(name, info.dtype);
   }
-  return { tensors, metadata: metadata as Record<string, string>, skipped };
+  return { tensors, dtypes, metadata: metadata as Record<string, string>, skipped };
 }
 
 /** A key that appears twice at the top level of a JSON object's text (JSON.parse keeps the last silently), or null. */

@@ -211,6 +211,7 @@ export function readTfjsTensors(
 ): SafetensorsContent & { bytes: Uint8Array } {
   const { specs, data } = readArtifacts(modelJsonPath);
   const tensors: SafetensorsContent['tensors'] = new Map();
+  const dtypes = new Map<string, string>();
   const skipped: SafetensorsContent['skipped'] = [];
   const layers: string[] = [];
   const width: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
@@ -236,7 +237,8 @@ export function readTfjsTensors(
       if (!layers.includes(layer)) layers.push(layer);
       const name = `layer${layers.indexOf(layer)}.${spec.name.slice(slash + 1)}`;
       const values = new Float32Array(data.buffer.slice(data.byteOffset + at, data.byteOffset + at + bytes));
-      tensors.set(name, { shape: spec.shape, values, dtype: 'F32' });
+      tensors.set(name, { shape: spec.shape, values });
+      dtypes.set(name, 'F32');
     }
     at += bytes;
   }
@@ -244,5 +246,11 @@ export function readTfjsTensors(
     throw new CheckpointFileError(
       `${modelJsonPath}: its weight files hold ${data.length} bytes, the weightsManifest describes ${at}`,
     );
-  return { tensors, metadata: {}, skipped, bytes: Buffer.concat([readFileSync(modelJsonPath), data]) };
+  return {
+    tensors,
+    dtypes,
+    metadata: {},
+    skipped,
+    bytes: Buffer.concat([readFileSync(modelJsonPath), data]),
+  };
 }
