@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadZoo } from '../src/store/loadZoo.ts';
 import { readManifest } from '../src/store/manifest.ts';
-import { ROOT, runCliSync, tempDir, treeFingerprint } from './helpers.ts';
+import { ROOT, runCliSync, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
+import { trainZoo } from '../src/train/trainZoo.ts';
 import { bf16Bits, bf16Value, f16Bits, f16Value, safetensorsBytes } from './support/safetensorsSpec.ts';
 
 /** A 196 -> 32 -> 16 -> 10 MLP with biases, and a BatchNorm-style integer buffer. */
@@ -184,6 +185,20 @@ describe('npm run import', () => {
     expect(listed.testLoss[3 * RUNS + 2]).toBeCloseTo(2.3, 12); // run 2, epoch 3
     expect(Object.keys(listed.metrics)).toEqual(['lr']);
     expect(listed.metrics.lr[3 * RUNS + 2]).toBeCloseTo(0.025, 12);
+  });
+
+  it('analyses a folder holding zoos of several architectures per architecture, each reported apart', async () => {
+    const folder = join(root, 'mixed');
+    await trainZoo({ dir: join(folder, 'ffnn-t'), config: tinyConfig('ffnn', { seedCount: 3, epochs: 3 }) });
+    expect(runCliSync('import', [source, '--name', 'mlp', '--out', folder]).code).toBe(0);
+    const out = join(root, 'mixed-results');
+    const r = runCliSync('cluster', ['--zoo', folder, '--svd', '5', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/mixed\/ffnn-t \(ffnn\): 3 runs, 12 checkpoints/);
+    expect(r.stdout).toMatch(/mixed\/mlp \(mlp\): 6 runs, 30 checkpoints/);
+    const arch = (name: string) =>
+      JSON.parse(readFileSync(join(out, `cluster-${name}.json`), 'utf8')).zoo.arch;
+    expect([arch('ffnn-t'), arch('mlp')]).toEqual(['ffnn', 'mlp']);
   });
 
   it('converts F16 and BF16 sources as the specification defines them', () => {
