@@ -101,3 +101,7 @@ export { COMMON_LAYOUTS, planSource, layoutRegex } from './store/importSources.t
 export { ZooWriter, type ZooWriterOptions, type CheckpointRecord } from './store/zooWriter.ts';
 export { zooShape, type ZooOrigin, type RunInfo } from './store/manifest.ts';
 export { zooRecorder, tfjsArchitecture, tfjsWeights, type ZooRecorderOptions } from './train/zooRecorder.ts';
+// zoos larger than memory: the randomized SVD streamed from the checkpoint files
+export { StreamingProducts, type RowBlocks } from './reduce/streamingProducts.ts';
+export { zooBlocks, type ZooBlocks } from './store/zooBlocks.ts';
+export type { RowProducts } from './reduce/svd.ts';

@@ -14,9 +14,11 @@ export class SimdProducts {
   private readonly kernels: SimdKernels;
   private readonly helper: HelperThread | null;
   private readonly d4: number;
-  private readonly nPad: number;
+  private nPad: number;
+  /** Rows the memory was laid out for: load() takes at most this many. */
+  private readonly capacity: number;
   private readonly lPad: number;
-  private readonly blocks: number;
+  private blocks: number;
   private readonly at: { x: number; bt: number; y: number; q: number; zt: number };
 
   /**
@@ -28,13 +30,14 @@ export class SimdProducts {
    */
   constructor(
     x: Float32Array,
-    readonly n: number,
+    public n: number,
     readonly d: number,
     lMax: number,
     threads: 1 | 2 = 1,
     idle: 'spin' | 'sleep' = 'spin',
   ) {
     this.d4 = roundUp(d, 4);
+    this.capacity = n;
     this.nPad = roundUp(n, 4);
     this.lPad = roundUp(lMax, 4);
     this.blocks = Math.ceil(this.nPad / BLOCK_ROWS);
@@ -51,6 +54,20 @@ export class SimdProducts {
     const mem = this.f32(this.at.x, this.nPad * this.d4);
     copyRows(x, d, mem, this.d4, n, d);
     this.helper = starting?.ready() ? starting : null;
+  }
+
+  /**
+   * Replaces X by x (n x d, n at most the rows this was made for) in the same memory: the next
+   * block of a matrix streamed from disk, without a new memory per block.
+   */
+  load(x: Float32Array, n: number): void {
+    if (n > this.capacity) throw new RangeError(`load: ${n} rows, room for ${this.capacity}`);
+    this.n = n;
+    this.nPad = roundUp(n, 4);
+    this.blocks = Math.ceil(this.nPad / BLOCK_ROWS);
+    const mem = this.f32(this.at.x, this.nPad * this.d4);
+    mem.fill(0); // padding rows and columns must add nothing
+    copyRows(x, this.d, mem, this.d4, n, this.d);
   }
 
   private f32(byteOffset: number, length: number): Float32Array {

@@ -56,6 +56,17 @@ export const SVD_DEFAULTS = {
 } as const;
 const PARALLEL_MIN_VALUES = 2 ** 22;
 
+/**
+ * The only access the randomized SVD needs to X (n x d): X B for a B given as B^T (l x d), and
+ * X^T Q for Q (n x l), both row-major float64. SimdProducts holds X in memory; StreamingProducts
+ * (streamingProducts.ts) reads it block by block from disk, so X need not fit in memory.
+ */
+export interface RowProducts {
+  times(bt: Float64Array, l: number): Float64Array;
+  transposedTimes(q: Float64Array, l: number): Float64Array;
+  close(): void;
+}
+
 export class TruncatedSVD {
   readonly options: Required<TruncatedSVDOptions>;
   /** k x d, row-major: row c is the c-th right singular vector. */
@@ -102,7 +113,34 @@ export class TruncatedSVD {
     return this;
   }
 
-  private fitWith(products: SimdProducts, n: number, d: number, l: number, powerIterations: number): void {
+  /**
+   * fit() for an X reached only through its products (e.g. streamed from disk), then the rows'
+   * coordinates U_k Σ_k (n x k). Not centred (`center` is refused: it would need X's column
+   * means, another pass). The products are closed afterwards.
+   */
+  fitProducts(products: RowProducts, n: number, d: number): Float64Array {
+    const { components: k, oversample } = this.options;
+    try {
+      if (this.options.center) throw new UserError('a streamed SVD is not centred; fit it without center');
+      if (k > Math.min(n, d))
+        throw new UserError(
+          `SVD-${k} needs at least ${k} checkpoints and ${k} weights; this zoo has ${n} x ${d}`,
+        );
+      const l = Math.min(k + oversample, n, d);
+      const powerIterations =
+        this.options.powerIterations === 'auto' ? (l <= 128 ? 1 : 0) : this.options.powerIterations;
+      this.dim = d;
+      this.mean = null;
+      this.fitWith(products, n, d, l, powerIterations);
+    } finally {
+      products.close();
+    }
+    const coords = this.fittedCoords!;
+    this.fittedCoords = null;
+    return coords;
+  }
+
+  private fitWith(products: RowProducts, n: number, d: number, l: number, powerIterations: number): void {
     const { components: k, seed } = this.options;
     const mean = this.mean;
     // X B and Q^T X with the centring folded in: (X - 1 m^T) B = X B - 1 (m^T B)

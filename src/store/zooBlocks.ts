@@ -1,0 +1,77 @@
+/**
+ * A zoo's checkpoints as blocks of rows read from disk one epoch file at a time (each checked
+ * against the SHA-256 its manifest records before it is parsed), for analyses of zoos larger
+ * than memory (reduce/streamingProducts.ts). Rows are in loadZoo's order (core/zoo.ts).
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { parseCheckpoints } from './checkpointFile.ts';
+import { sha256Hex } from './fileHashes.ts';
+import {
+  checkpointFileName,
+  checkpointPath,
+  readManifest,
+  zooShape,
+  ZooError,
+  type ZooManifest,
+} from './manifest.ts';
+
+export interface ZooBlocks {
+  manifest: ZooManifest;
+  n: number;
+  d: number;
+  runs: number;
+  epochs: number;
+  /** One block per epoch file: `runs` rows each. */
+  blockRows: number[];
+  read(epoch: number): Float32Array;
+  /** Bytes of the largest block's weights: what one pass holds in memory at a time. */
+  blockBytes: number;
+}
+
+export function zooBlocks(zooDir: string, options: { verify?: boolean } = {}): ZooBlocks {
+  const manifest = readManifest(zooDir);
+  const epochs = manifest.epochsCompleted;
+  if (epochs < 0) throw new ZooError(`zoo ${zooDir} has no checkpoints yet`);
+  const { runs } = zooShape(manifest);
+  const d = manifest.architecture.size;
+  const verify = options.verify ?? true;
+  // one buffer for every file read: a pass over a big zoo would otherwise leave a file's worth
+  // of garbage per epoch for the collector to catch up with
+  let buffer = Buffer.alloc(0);
+  const readInto = (path: string): Uint8Array => {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (buffer.length < size) buffer = Buffer.alloc(size);
+      let at = 0;
+      while (at < size) at += readSync(fd, buffer, at, size - at, at) || size;
+      return buffer.subarray(0, size);
+    } finally {
+      closeSync(fd);
+    }
+  };
+  return {
+    manifest,
+    n: runs * (epochs + 1),
+    d,
+    runs,
+    epochs,
+    blockRows: new Array(epochs + 1).fill(runs),
+    blockBytes: runs * d * 4,
+    read(epoch) {
+      const path = checkpointPath(zooDir, epoch);
+      const bytes = readInto(path);
+      const expected = manifest.files?.[checkpointFileName(epoch)];
+      if (verify && expected !== undefined && sha256Hex(bytes) !== expected)
+        throw new ZooError(
+          `${path} is damaged: its bytes do not match the SHA-256 recorded in its manifest; run \`npm run verify -- --zoo ${zooDir}\``,
+        );
+      const { rows } = parseCheckpoints(bytes, path);
+      if (rows.size !== d || rows.run.length !== runs)
+        throw new ZooError(
+          `${path} holds ${rows.run.length} x ${rows.size} weights, the manifest promises ${runs} x ${d}`,
+        );
+      return rows.weights;
+    },
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * Child process of test/streaming.test.ts: streams the SVD of the zoo in argv[2] after a
+ * warm-up on the zoo in argv[3] (so compilation and the heap's first growth are not counted),
+ * and prints the singular values and the memory it took beyond the warmed-up process.
+ */
+import { readFileSync } from 'node:fs';
+import { StreamingProducts } from '../../src/reduce/streamingProducts.ts';
+import { TruncatedSVD } from '../../src/reduce/svd.ts';
+import { zooBlocks } from '../../src/store/zooBlocks.ts';
+
+const megabytes = (key: string) =>
+  Number(
+    /(\d+) kB/.exec(
+      readFileSync('/proc/self/status', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith(key))!,
+    )![1],
+  ) / 1024;
+const streamed = (dir: string) => {
+  const blocks = zooBlocks(dir);
+  const products = new StreamingProducts(blocks);
+  const svd = new TruncatedSVD({ components: 10 });
+  svd.fitProducts(products, blocks.n, blocks.d);
+  return { singularValues: Array.from(svd.singularValues), passes: products.passes };
+};
+streamed(process.argv[3]);
+const before = Math.max(megabytes('VmRSS'), megabytes('VmHWM'));
+const result = streamed(process.argv[2]);
+console.log(JSON.stringify({ ...result, extraMegabytes: megabytes('VmHWM') - before }));
