@@ -4,7 +4,7 @@
  * the zoo (measured in a child process from /proc/self/status).
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineArchitecture } from '../src/core/architectures.ts';
@@ -16,7 +16,7 @@ import { weightsSha256 } from '../src/store/sha256.ts';
 import { zooBlocks } from '../src/store/zooBlocks.ts';
 import { commitCheckpoints } from '../src/store/zooCommit.ts';
 import { ZooWriter } from '../src/store/zooWriter.ts';
-import { ROOT, tempDir } from './helpers.ts';
+import { ROOT, runCliSync, tempDir } from './helpers.ts';
 
 /** A zoo of `runs` runs drifting from random starts, written epoch file by epoch file (no zoo in memory). */
 async function writeZoo(dir: string, runs: number, epochs: number, dim: number): Promise<void> {
@@ -100,4 +100,45 @@ describe('streamed SVD', () => {
     expect(result.extraMegabytes).toBeLessThan(bytes / 5 / 2 ** 20);
     rmSync(root, { recursive: true, force: true });
   }, 120_000);
+
+  it('lets cluster analyse a zoo larger than --memory in SVD spaces, with the in-memory results, and refuses its full space', async () => {
+    const root = tempDir('wsvc-stream-cli-');
+    const dir = join(root, 'z');
+    await writeZoo(dir, 30, 20, 3000);
+    const streamed = runCliSync('cluster', [
+      '--zoo',
+      dir,
+      '--svd',
+      '5,2',
+      '--memory',
+      '1MB',
+      '--out',
+      join(root, 's'),
+    ]);
+    expect(streamed.code, streamed.stderr).toBe(0);
+    expect(streamed.stderr).toMatch(
+      /note: the full weight space is left out: .*z is larger than --memory and is streamed/,
+    );
+    const loaded = runCliSync('cluster', ['--zoo', dir, '--svd', '5,2', '--out', join(root, 'm')]);
+    expect(loaded.code, loaded.stderr).toBe(0);
+    const rows = (out: string) => JSON.parse(readFileSync(join(root, out, 'cluster-z.json'), 'utf8')).rows;
+    const [s, m] = [rows('s'), rows('m').filter((r: { space: string }) => r.space !== 'full')];
+    expect(s.map((r: { space: string }) => r.space)).toEqual(['svd-5', 'svd-2']);
+    // the streamed SVD sums its products in another order, so distances differ in their last bits
+    for (const [a, b] of s.map((r: object, i: number) => [r, m[i]])) {
+      expect([a.purityMean, a.purityGlobal, a.zooDigest]).toEqual([
+        b.purityMean,
+        b.purityGlobal,
+        b.zooDigest,
+      ]);
+      for (const by of ['last', 'merge'])
+        expect(Math.abs(a.order[by].orderedPairs - b.order[by].orderedPairs)).toBeLessThan(0.02);
+    }
+    const full = runCliSync('cluster', ['--zoo', dir, '--full', '--memory', '1MB', '--out', join(root, 'f')]);
+    expect(full.code).toBe(2);
+    expect(full.stderr).toMatch(
+      /^error: .*z holds [\d.]+ MB of weights, more than --memory 1 MB; the full weight space needs them in memory: analyse it with --svd k/,
+    );
+    expect(existsSync(join(root, 'f'))).toBe(false);
+  });
 });

@@ -1,11 +1,12 @@
 /** `cluster`: truncated SVD, exact single linkage, purity and epoch order (paper section 3.2, Tables 2-3). */
 import { mkdirSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { ORDER_BY } from '../cluster/clusterZoo.ts';
 import type { OrderBy } from '../cluster/clusterZoo.ts';
 import { writeClusterReport } from '../cluster/report.ts';
 import { clusterSweep, type SpaceSummary } from '../cluster/sweep.ts';
 import { loadZoo } from '../store/loadZoo.ts';
-import { readManifest } from '../store/manifest.ts';
+import { readManifest, zooShape } from '../store/manifest.ts';
 import { DEFAULT_DIRS, zooResultsDir } from '../store/paths.ts';
 import { defaultWorkers } from '../util/threads.ts';
 import { defineCommand } from './command.ts';
@@ -48,6 +49,12 @@ reports cluster purity and epoch-order recovery (paper Tables 2 and 3).`,
     'save-basis': flag({ help: 'store each fitted SVD basis in the zoo as svd-<k>.arrow (for identify)' }),
     out: text({ arg: 'DIR', help: 'where reports go', default: DEFAULT_DIRS.results }),
     workers: int({ help: 'worker threads', min: 1, max: 256, defaultText: String(defaultWorkers()) }),
+    memory: text({
+      arg: 'SIZE',
+      help: "memory for a zoo's weights (e.g. 4GB, 512MB); a larger zoo is streamed from its files\n(SVD spaces only)",
+      defaultText: `${formatBytes(defaultMemory())}: 4 GB or half the machine's`,
+      check: (name, value) => void parseBytes(name, value),
+    }),
     'no-verify': flag({
       help: "skip checking every checkpoint's SHA-256 while loading (see npm run verify)",
     }),
@@ -61,10 +68,40 @@ reports cluster purity and epoch-order recovery (paper Tables 2 and 3).`,
   ],
   async run(o) {
     const orderBy: OrderBy = o['order-by'];
-    const spaces = parseSpaces(o.svd, o.full);
+    let spaces = parseSpaces(o.svd, o.full);
+    // the full space a list adds by itself is left out for zoos too large for memory; asked for, it is refused
+    const fullAsked = o.full || o.svd.split(',').some((s) => s.trim() === '0');
     const zooDirs = findZoos(o.zoo);
+    const memory = o.memory === undefined ? defaultMemory() : parseBytes('memory', o.memory);
+    const stream: string[] = [];
     // check every zoo before any work: clear errors for empty zoos, one run, mixed architectures, k too large
     for (const dir of zooDirs) {
+      const manifest = readManifest(dir);
+      const weightBytes =
+        zooShape(manifest).runs * (manifest.epochsCompleted + 1) * manifest.architecture.size * 4;
+      if (weightBytes > memory) {
+        if (spaces.includes(0) && !fullAsked) {
+          spaces = spaces.filter((k) => k > 0);
+          process.stderr.write(
+            `note: the full weight space is left out: ${dir} is larger than --memory and is streamed\n`,
+          );
+        }
+        if (spaces.includes(0))
+          throw new UserError(
+            `${dir} holds ${formatBytes(weightBytes)} of weights, more than --memory ${formatBytes(memory)}; the full weight space needs them in memory: analyse it with --svd k (streamed from the files), or raise --memory`,
+          );
+        const { runs } = zooShape(manifest);
+        const n = runs * (manifest.epochsCompleted + 1);
+        if (manifest.epochsCompleted < 0) throw new UserError(`zoo ${dir} has no checkpoints yet`);
+        if (runs < 2) throw new UserError(`${dir} has ${runs} run; clustering needs at least 2 runs`);
+        const tooBig = spaces.filter((k) => k > Math.min(n, manifest.architecture.size));
+        if (tooBig.length)
+          throw new UserError(
+            `--svd ${tooBig.join(',')} is too large for ${dir}: ${n} checkpoints x ${manifest.architecture.size} weights`,
+          );
+        stream.push(dir);
+        continue;
+      }
       const zoo = loadZoo(dir, { verify: !o['no-verify'] });
       if (zoo.runs < 2) throw new UserError(`${dir} has ${zoo.runs} run; clustering needs at least 2 runs`);
       const tooBig = spaces.filter((k) => k > Math.min(zoo.n, zoo.dim));
@@ -90,7 +127,8 @@ reports cluster purity and epoch-order recovery (paper Tables 2 and 3).`,
       cluster,
       outDir,
       saveBasis: o['save-basis'],
-      verify: false, // checked above
+      verify: stream.length ? !o['no-verify'] : false, // checked above, except streamed zoos, checked as they are read
+      stream,
       workers: o.workers,
       onDone: (s, done, total) => bar.update({ done, total, detail: `${s.zoo} ${s.space} done` }),
     });
@@ -147,4 +185,25 @@ function formatTable(dir: string, arch: string, rows: SpaceSummary[], orderBy: O
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [title, line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/** The default --memory: 4 GB, or half the machine's memory when that is less. */
+function defaultMemory(): number {
+  return Math.min(4 * 2 ** 30, Math.floor(totalmem() / 2));
+}
+
+/** '4GB', '512MB', '2G', '1000000' (bytes) to bytes. */
+function parseBytes(name: string, value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(k|m|g|t)?i?b?\s*$/i.exec(value);
+  if (!m || !(Number(m[1]) > 0))
+    throw new UserError(`--${name} must be a size such as 4GB or 512MB, got '${value}'`);
+  const power = { k: 1, m: 2, g: 3, t: 4 }[(m[2] ?? '').toLowerCase() as 'k'] ?? 0;
+  return Math.round(Number(m[1]) * 1024 ** power);
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (bytes >= 1024 && i < units.length - 1) [bytes, i] = [bytes / 1024, i + 1];
+  return `${Number(bytes.toFixed(1))} ${units[i]}`;
 }

@@ -25,6 +25,11 @@ export interface ClusterOptions {
    * machine has two cores). Results are the same bit for bit.
    */
   threads?: 1 | 2;
+  /**
+   * How the SVD is fitted, returning the coordinates U_k Σ_k (default: in memory, from
+   * zoo.weights); a zoo larger than memory streams it from its files instead (spaceJob.ts).
+   */
+  fit?: (svd: TruncatedSVD) => Float64Array;
 }
 
 export type OrderBy = 'last' | 'merge';
@@ -72,7 +77,7 @@ export function clusterZoo(zoo: Zoo, options: ClusterOptions): SpaceResult {
     });
     // float32 like the weights: the coordinates come from float32 products, so they hold no
     // more digits than that, and float32 points get the linkage's fast float32 filter
-    coords = Float32Array.from(svd.fitTransform(x, n, d));
+    coords = Float32Array.from(options.fit ? options.fit(svd) : svd.fitTransform(x, n, d));
   }
   const t1 = performance.now();
   const { linkage } = singleLinkage(coords ? { n, dim: k, coords } : { n, dim: d, coords: x }, {

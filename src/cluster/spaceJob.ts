@@ -10,7 +10,10 @@ import { mkdirSync } from 'node:fs';
 import { basename } from 'node:path';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { writeNpy } from '../store/formats/npy.ts';
-import { loadZoo, type Zoo } from '../store/loadZoo.ts';
+import { loadZoo, zooDigest, type Zoo } from '../store/loadZoo.ts';
+import { zooBlocks, type ZooBlocks } from '../store/zooBlocks.ts';
+import { StreamingProducts } from '../reduce/streamingProducts.ts';
+import { UserError } from '../core/errors.ts';
 import { linkagePaths, svdBasisPath, zooResultsDir } from '../store/paths.ts';
 import { clusterZoo, type ClusterOptions, type SpaceResult } from './clusterZoo.ts';
 
@@ -21,6 +24,8 @@ export interface SpaceJob {
   saveBasis: boolean;
   /** Check the zoo's hashes when loading it (default true; false when the caller just did). */
   verify?: boolean;
+  /** Stream the SVD from the checkpoint files instead of loading the zoo (one larger than memory). */
+  stream?: boolean;
 }
 
 export type SpaceSummary = Omit<SpaceResult, 'linkage' | 'labels' | 'svd'> & {
@@ -48,10 +53,23 @@ let cached: { dir: string; zoo: Zoo } | null = null;
 
 /** One (zoo, space) analysis with its exports; what each worker runs. */
 export function runSpaceJob(job: SpaceJob): SpaceSummary {
-  if (cached?.dir !== job.zooDir)
-    cached = { dir: job.zooDir, zoo: loadZoo(job.zooDir, { verify: job.verify }) };
-  const zoo = cached.zoo;
-  const result = clusterZoo(zoo, job.options);
+  let zoo: Zoo;
+  let options = job.options;
+  if (job.stream) {
+    if (!(options.svd > 0))
+      throw new UserError(`${job.zooDir} is streamed from disk; the full weight space needs it in memory`);
+    const blocks = zooBlocks(job.zooDir, { verify: job.verify });
+    zoo = streamedZoo(blocks);
+    options = {
+      ...options,
+      fit: (svd) => svd.fitProducts(new StreamingProducts(blocks), blocks.n, blocks.d),
+    };
+  } else {
+    if (cached?.dir !== job.zooDir)
+      cached = { dir: job.zooDir, zoo: loadZoo(job.zooDir, { verify: job.verify }) };
+    zoo = cached.zoo;
+  }
+  const result = clusterZoo(zoo, options);
   const name = basename(job.zooDir);
   mkdirSync(zooResultsDir(job.outDir, job.zooDir), { recursive: true });
   const { npy: linkageNpy, json: linkageJson } = linkagePaths(job.outDir, job.zooDir, result.space);
@@ -77,4 +95,28 @@ export function runSpaceJob(job: SpaceJob): SpaceSummary {
   }
   const { linkage: _l, labels: _b, svd: _s, ...numbers } = result;
   return { ...numbers, zoo: name, zooDigest: zoo.digest, files: { linkageNpy, linkageJson, basis } };
+}
+
+/** A zoo's labels without its weights (one pass over the files), for analyses that stream the weights. */
+function streamedZoo(blocks: ZooBlocks): Zoo {
+  const { run, seed, epoch, sha256 } = blocks.labels();
+  const nan = () => new Float64Array(blocks.n).fill(NaN);
+  return {
+    manifest: blocks.manifest,
+    n: blocks.n,
+    dim: blocks.d,
+    runs: blocks.runs,
+    epochs: blocks.epochs,
+    weights: new Float32Array(0),
+    run,
+    seed,
+    epoch,
+    step: new Int32Array(blocks.n),
+    trainLoss: nan(),
+    testLoss: nan(),
+    testAccuracy: nan(),
+    sha256,
+    digest: zooDigest(sha256),
+    metrics: {},
+  };
 }

@@ -21,6 +21,8 @@ export interface SweepOptions {
   verify?: boolean;
   /** Worker threads (default: all cores). */
   workers?: number;
+  /** Zoos to stream from disk rather than load (larger than the memory allowed). */
+  stream?: string[];
   onDone?: (summary: SpaceSummary, done: number, total: number) => void;
 }
 
@@ -39,6 +41,7 @@ export async function clusterSweep(options: SweepOptions): Promise<SpaceSummary[
       outDir: options.outDir,
       saveBasis: options.saveBasis ?? false,
       verify: options.verify,
+      ...(options.stream?.includes(zooDir) && { stream: true }),
     })),
   );
   let done = 0;

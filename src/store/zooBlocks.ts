@@ -26,6 +26,8 @@ export interface ZooBlocks {
   read(epoch: number): Float32Array;
   /** Bytes of the largest block's weights: what one pass holds in memory at a time. */
   blockBytes: number;
+  /** Every row's labels and stored hash, in row order (one pass over the files). */
+  labels(): { run: Int32Array; seed: Uint32Array; epoch: Int32Array; sha256: string[] };
 }
 
 export function zooBlocks(zooDir: string, options: { verify?: boolean } = {}): ZooBlocks {
@@ -50,6 +52,21 @@ export function zooBlocks(zooDir: string, options: { verify?: boolean } = {}): Z
       closeSync(fd);
     }
   };
+  const readRows = (epoch: number) => {
+    const path = checkpointPath(zooDir, epoch);
+    const bytes = readInto(path);
+    const expected = manifest.files?.[checkpointFileName(epoch)];
+    if (verify && expected !== undefined && sha256Hex(bytes) !== expected)
+      throw new ZooError(
+        `${path} is damaged: its bytes do not match the SHA-256 recorded in its manifest; run \`npm run verify -- --zoo ${zooDir}\``,
+      );
+    const { rows } = parseCheckpoints(bytes, path);
+    if (rows.size !== d || rows.run.length !== runs)
+      throw new ZooError(
+        `${path} holds ${rows.run.length} x ${rows.size} weights, the manifest promises ${runs} x ${d}`,
+      );
+    return rows;
+  };
   return {
     manifest,
     n: runs * (epochs + 1),
@@ -58,20 +75,32 @@ export function zooBlocks(zooDir: string, options: { verify?: boolean } = {}): Z
     epochs,
     blockRows: new Array(epochs + 1).fill(runs),
     blockBytes: runs * d * 4,
-    read(epoch) {
-      const path = checkpointPath(zooDir, epoch);
-      const bytes = readInto(path);
-      const expected = manifest.files?.[checkpointFileName(epoch)];
-      if (verify && expected !== undefined && sha256Hex(bytes) !== expected)
-        throw new ZooError(
-          `${path} is damaged: its bytes do not match the SHA-256 recorded in its manifest; run \`npm run verify -- --zoo ${zooDir}\``,
-        );
-      const { rows } = parseCheckpoints(bytes, path);
-      if (rows.size !== d || rows.run.length !== runs)
-        throw new ZooError(
-          `${path} holds ${rows.run.length} x ${rows.size} weights, the manifest promises ${runs} x ${d}`,
-        );
-      return rows.weights;
+    read: (epoch) => readRows(epoch).weights,
+    labels() {
+      const n = runs * (epochs + 1);
+      const out = {
+        run: new Int32Array(n),
+        seed: new Uint32Array(n),
+        epoch: new Int32Array(n),
+        sha256: new Array<string>(n),
+      };
+      for (let e = 0; e <= epochs; e++) {
+        const rows = readRows(e);
+        for (let i = 0; i < runs; i++) {
+          if (rows.run[i] !== i || rows.epoch[i] !== e)
+            throw new ZooError(
+              `${checkpointPath(zooDir, e)} row ${i}: labelled run ${rows.run[i]}, epoch ${rows.epoch[i]}, where run ${i} of epoch ${e} belongs; the zoo is damaged`,
+            );
+          const row = e * runs + i;
+          [out.run[row], out.seed[row], out.epoch[row], out.sha256[row]] = [
+            i,
+            rows.seed[i],
+            e,
+            rows.sha256[i],
+          ];
+        }
+      }
+      return out;
     },
   };
 }
