@@ -13,12 +13,13 @@ import { coreCount } from '../src/util/threads.ts';
 import { benchCluster } from './cluster.ts';
 import { benchIdentify } from './identify.ts';
 import { benchZoo } from './zoo.ts';
+import { benchStream } from './stream.ts';
 
 const OPTIONS = {
   only: choice({
     arg: 'PART',
-    help: "one part: zoo, load (the loading part of 'zoo'), cluster or identify",
-    choices: ['zoo', 'load', 'cluster', 'identify'],
+    help: "one part: zoo, load (the loading part of 'zoo'), cluster, identify or stream (a 2 GB zoo; not in a full run)",
+    choices: ['zoo', 'load', 'cluster', 'identify', 'stream'],
   }),
   quick: flag({ help: 'skip the minutes-long full-space linkage' }),
 };
@@ -39,12 +40,14 @@ const zoo =
   !only || only === 'zoo' || only === 'load' ? await benchZoo(log, { training: only !== 'load' }) : undefined;
 const cluster = !only || only === 'cluster' ? benchCluster(log, { fullSpace: !quick }) : undefined;
 const identify = !only || only === 'identify' ? benchIdentify(log) : undefined;
+const stream = only === 'stream' ? await benchStream(log) : undefined;
 const measured = {
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: coreCount(), node: process.version },
   started,
   ...(zoo && { zoo }),
   ...(cluster && { cluster }),
   ...(identify && { identify }),
+  ...(stream && { stream }),
 };
 process.stdout.write(JSON.stringify(measured, null, 2) + '\n');
 // results/bench.json keeps the latest figures of every section, also after a partial run

@@ -1,0 +1,72 @@
+/**
+ * Zoos larger than memory (npm run bench -- --only=stream): a synthetic zoo of >= 2 GB
+ * (20 runs x 20 epochs x 1.3 M weights) recorded through ZooWriter, against a plain copy of
+ * the same bytes; then the SVD-50 streamed from its files, against one sequential read of
+ * them, with its peak memory measured in a child process (/proc/self/status).
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineArchitecture } from '../src/core/architectures.ts';
+import { ZooWriter } from '../src/store/zooWriter.ts';
+
+const [RUNS, EPOCHS, DIM] = [20, 19, 1_300_000];
+
+export async function benchStream(log: (msg: string) => void): Promise<Record<string, unknown>> {
+  const root = join('/tmp', `wsvc-bench-stream-${process.pid}`);
+  rmSync(root, { recursive: true, force: true });
+  const dir = join(root, 'zoo');
+  try {
+    log(
+      `stream: recording ${RUNS} runs x ${EPOCHS + 1} checkpoints x ${DIM.toLocaleString('en')} weights through ZooWriter`,
+    );
+    const arch = defineArchitecture('big', 'synthetic', [{ name: 'w', shape: [DIM] }]);
+    const writer = await ZooWriter.open(dir, arch, { runs: RUNS });
+    const w = new Float32Array(DIM);
+    let t = performance.now();
+    for (let e = 0; e <= EPOCHS; e++)
+      for (let r = 0; r < RUNS; r++) {
+        for (let j = 0; j < DIM; j++)
+          w[j] = Math.sin(r * 12.9898 + j * 0.000233) + 0.01 * e * Math.cos(r + j * 1e-6 * (e + 1));
+        await writer.append({ run: r, epoch: e, weights: w });
+      }
+    await writer.close();
+    const writeSeconds = (performance.now() - t) / 1000;
+    const files = readdirSync(join(dir, 'checkpoints')).map((f) => join(dir, 'checkpoints', f));
+    const bytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
+    log('stream: a plain copy of the same files, and one sequential read');
+    mkdirSync(join(root, 'copy'));
+    t = performance.now();
+    for (const f of files) copyFileSync(f, join(root, 'copy', f.split('/').pop()!));
+    const copySeconds = (performance.now() - t) / 1000;
+    rmSync(join(root, 'copy'), { recursive: true });
+    t = performance.now();
+    for (const f of files) readFileSync(f);
+    const readSeconds = (performance.now() - t) / 1000;
+    log('stream: SVD-50 streamed from the files, in a child process');
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', new URL('./streamSvdChild.ts', import.meta.url).pathname, dir],
+      { encoding: 'utf8' },
+    );
+    if (child.status !== 0) throw new Error(`streamed SVD failed: ${child.stderr}`);
+    const svd = JSON.parse(child.stdout) as { seconds: number; peakMegabytes: number; passes: number };
+    const mb = bytes / 2 ** 20;
+    return {
+      zoo: { runs: RUNS, checkpoints: RUNS * (EPOCHS + 1), dim: DIM, megabytes: Math.round(mb) },
+      recordMegabytesPerSecond: Math.round(mb / writeSeconds),
+      plainCopyMegabytesPerSecond: Math.round(mb / copySeconds),
+      recordVsCopy: +(copySeconds / writeSeconds).toFixed(2),
+      oneReadSeconds: +readSeconds.toFixed(2),
+      svd50: {
+        seconds: svd.seconds,
+        passes: svd.passes,
+        timesOneRead: +(svd.seconds / readSeconds).toFixed(1),
+        goal: 4,
+      },
+      peakRssMegabytes: svd.peakMegabytes,
+    };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
