@@ -57,6 +57,15 @@ export interface CheckpointRows {
 /** The column of metric `name` (the columns after `weights`). */
 export const METRIC_PREFIX = 'metric:';
 
+/** Metric names that fill the three metric columns, in order of preference; any other gets a column of its own. */
+export const COLUMN_METRICS = {
+  trainLoss: ['train_loss', 'loss'],
+  testLoss: ['test_loss', 'val_loss'],
+  testAccuracy: ['test_accuracy', 'val_acc', 'val_accuracy'],
+} as const;
+export const isColumnMetric = (name: string): boolean =>
+  Object.values(COLUMN_METRICS).some((names) => (names as readonly string[]).includes(name));
+
 export class CheckpointFileError extends UserError {}
 
 /** Serialises checkpoint rows to Arrow IPC file bytes. */

@@ -13,23 +13,20 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineArchitecture, type Architecture } from '../core/architectures.ts';
 import { sha256Hex } from './fileHashes.ts';
-import { parseCheckpoints, ZOO_METADATA_KEY, type CheckpointRows } from './checkpointFile.ts';
+import { COLUMN_METRICS, isColumnMetric, ZOO_METADATA_KEY, type CheckpointRows } from './checkpointFile.ts';
 import { parseSafetensors, type SafetensorsContent } from './formats/safetensors.ts';
 import { readTfjsTensors } from './formats/tfjsModel.ts';
 import { ImportError, planSource, type SourceEntry, type SourcePlan } from './importSources.ts';
 import {
-  checkpointFileName,
-  checkpointPath,
   MANIFEST_FILE,
   readManifest,
   softwareVersions,
   ZOO_FORMAT,
-  ZooError,
   type ZooManifest,
   type ZooOrigin,
 } from './manifest.ts';
 import { weightsSha256 } from './sha256.ts';
-import { commitCheckpoints, settleUncommitted } from './zooCommit.ts';
+import { commitCheckpoints, committedRowSha256, settleUncommitted } from './zooCommit.ts';
 
 export interface ImportOptions {
   /** A folder of .safetensors files, or a .csv/.json listing of them. */
@@ -80,7 +77,7 @@ export function importZoo(options: ImportOptions): ImportResult {
 
   // the parent chain continues from the last committed epoch's rows
   let parents: (string | null)[] =
-    first > 0 ? committedRowShas(options.dir, manifest, first - 1) : new Array(runs).fill(null);
+    first > 0 ? committedRowSha256(options.dir, manifest, first - 1) : new Array(runs).fill(null);
   for (let e = first; e <= epochs; e++) {
     const rows = epochRows(plan, e, arch, parents);
     for (let r = 0; r < runs; r++) {
@@ -105,17 +102,6 @@ export function importZoo(options: ImportOptions): ImportResult {
     resumedAfterEpoch,
     skippedTensors: skipped,
   };
-}
-
-/** The row hashes of a committed epoch, from its checkpoint file (checked against the manifest's file hash first). */
-function committedRowShas(dir: string, manifest: ZooManifest, epoch: number): string[] {
-  const path = checkpointPath(dir, epoch);
-  const bytes = readFileSync(path);
-  if (sha256Hex(bytes) !== manifest.files?.[checkpointFileName(epoch)])
-    throw new ZooError(
-      `${path} does not match the SHA-256 its manifest records; run \`npm run verify -- --zoo ${dir}\``,
-    );
-  return parseCheckpoints(bytes, path).rows.sha256;
 }
 
 /** An earlier import into `dir` to continue, or null for a new zoo; refuses folders that hold something else. */
@@ -248,11 +234,10 @@ function epochRows(
     step[r] = s;
   });
   // a listing's metric columns: the known ones fill the zoo's metric columns, others get their own
-  const metric = (r: number, ...names: string[]) =>
+  const metric = (r: number, names: readonly string[]) =>
     names.map((n) => plan.entries[r][e].metrics?.[n]).find((v) => v !== undefined) ?? NaN;
-  const KNOWN = ['train_loss', 'loss', 'test_loss', 'val_loss', 'test_accuracy', 'val_acc', 'val_accuracy'];
   const others = [...new Set(plan.entries.flatMap((list) => Object.keys(list[e].metrics ?? {})))]
-    .filter((k) => !KNOWN.includes(k))
+    .filter((k) => !isColumnMetric(k))
     .sort();
   const sha256 = Array.from({ length: runs }, (_, r) =>
     weightsSha256(weights.subarray(r * arch.size, (r + 1) * arch.size)),
@@ -263,17 +248,15 @@ function epochRows(
     seed: Uint32Array.from({ length: runs }, (_, r) => r),
     epoch: new Int32Array(runs).fill(e),
     step,
-    trainLoss: Float64Array.from({ length: runs }, (_, r) => metric(r, 'train_loss', 'loss')),
-    testLoss: Float64Array.from({ length: runs }, (_, r) => metric(r, 'test_loss', 'val_loss')),
-    testAccuracy: Float64Array.from({ length: runs }, (_, r) =>
-      metric(r, 'test_accuracy', 'val_acc', 'val_accuracy'),
-    ),
+    trainLoss: Float64Array.from({ length: runs }, (_, r) => metric(r, COLUMN_METRICS.trainLoss)),
+    testLoss: Float64Array.from({ length: runs }, (_, r) => metric(r, COLUMN_METRICS.testLoss)),
+    testAccuracy: Float64Array.from({ length: runs }, (_, r) => metric(r, COLUMN_METRICS.testAccuracy)),
     sha256,
     parentSha256: parents,
     weights,
     ...(others.length && {
       metrics: Object.fromEntries(
-        others.map((name) => [name, Float64Array.from({ length: runs }, (_, r) => metric(r, name))]),
+        others.map((name) => [name, Float64Array.from({ length: runs }, (_, r) => metric(r, [name]))]),
       ),
     }),
   };

@@ -224,6 +224,17 @@ function commitManifest(dir: string, manifest: ZooManifest, epoch: number, onWri
   onWrite?.({ epoch, file: 'manifest', stage: 'done' });
 }
 
+/** The row hashes of a committed epoch, for the parent chain: its file checked against the manifest's hash, then parsed. */
+export function committedRowSha256(dir: string, manifest: ZooManifest, epoch: number): string[] {
+  const path = checkpointPath(dir, epoch);
+  const bytes = readFileSync(path);
+  if (sha256Hex(bytes) !== manifest.files?.[checkpointFileName(epoch)])
+    throw new ZooError(
+      `${path} does not match the SHA-256 its manifest records; run \`npm run verify -- --zoo ${dir}\``,
+    );
+  return parseCheckpoints(bytes, path).rows.sha256;
+}
+
 /**
  * Commits one epoch of a zoo without training state (an import): its checkpoint file, then
  * the manifest naming it. `last`: the zoo is complete with it.

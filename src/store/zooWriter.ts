@@ -7,23 +7,21 @@
  * writer can be opened again later (another run, another process): it picks up what is
  * staged and committed.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Architecture } from '../core/architectures.ts';
 import { UserError } from '../core/errors.ts';
 import {
-  parseCheckpoints,
+  COLUMN_METRICS,
+  isColumnMetric,
   readCheckpointFile,
   writeCheckpointFile,
   ZOO_METADATA_KEY,
   type CheckpointRows,
 } from './checkpointFile.ts';
 import { TEMP_SUFFIX } from './atomicWrite.ts';
-import { sha256Hex } from './fileHashes.ts';
 import {
   CHECKPOINT_DIR,
-  checkpointFileName,
-  checkpointPath,
   MANIFEST_FILE,
   readManifest,
   softwareVersions,
@@ -34,7 +32,7 @@ import {
   type ZooOrigin,
 } from './manifest.ts';
 import { weightsSha256 } from './sha256.ts';
-import { commitCheckpoints, settleUncommitted } from './zooCommit.ts';
+import { commitCheckpoints, committedRowSha256, settleUncommitted } from './zooCommit.ts';
 
 export class ZooWriterError extends UserError {}
 
@@ -171,18 +169,18 @@ export class ZooWriter {
         `run ${c.run} epoch ${c.epoch}: weight ${bad} is ${weights[bad]}; only finite weights are recorded`,
       );
     const m = c.metrics ?? {};
-    const KNOWN = ['train_loss', 'loss', 'test_loss', 'val_loss', 'test_accuracy', 'val_acc', 'val_accuracy'];
-    const metric = (...names: string[]) => names.map((n) => m[n]).find((v) => typeof v === 'number') ?? NaN;
-    const others = Object.entries(m).filter(([k, v]) => !KNOWN.includes(k) && typeof v === 'number');
+    const metric = (names: readonly string[]) =>
+      names.map((n) => m[n]).find((v) => typeof v === 'number') ?? NaN;
+    const others = Object.entries(m).filter(([k, v]) => !isColumnMetric(k) && typeof v === 'number');
     const rows: CheckpointRows = {
       size: arch.size,
       run: Int32Array.of(c.run),
       seed: Uint32Array.of(c.run),
       epoch: Int32Array.of(c.epoch),
       step: Int32Array.of(c.step ?? c.epoch),
-      trainLoss: Float64Array.of(metric('train_loss', 'loss')),
-      testLoss: Float64Array.of(metric('test_loss', 'val_loss')),
-      testAccuracy: Float64Array.of(metric('test_accuracy', 'val_acc', 'val_accuracy')),
+      trainLoss: Float64Array.of(metric(COLUMN_METRICS.trainLoss)),
+      testLoss: Float64Array.of(metric(COLUMN_METRICS.testLoss)),
+      testAccuracy: Float64Array.of(metric(COLUMN_METRICS.testAccuracy)),
       sha256: [weightsSha256(weights)],
       parentSha256: [null],
       weights,
@@ -207,7 +205,8 @@ export class ZooWriter {
       const arch = manifest.architecture;
       const staged = Array.from({ length: runs }, (_, r) => join(this.stagingDir, stagedName(r, e)));
       const parts = staged.map((path) => readCheckpointFile(path).rows);
-      const parents = e === 0 ? new Array<string | null>(runs).fill(null) : this.committedShas(e - 1);
+      const parents =
+        e === 0 ? new Array<string | null>(runs).fill(null) : committedRowSha256(this.dir, manifest, e - 1);
       const weights = new Float32Array(runs * arch.size);
       parts.forEach((p, r) => weights.set(p.weights, r * arch.size));
       const column = <T extends Int32Array | Uint32Array | Float64Array>(
@@ -241,16 +240,5 @@ export class ZooWriter {
       commitCheckpoints(this.dir, manifest, e, { rows, metadata: { [ZOO_METADATA_KEY]: meta } }, true);
       for (const path of staged) rmSync(path);
     }
-  }
-
-  /** Row hashes of a committed epoch (its file checked against the manifest first). */
-  private committedShas(epoch: number): string[] {
-    const path = checkpointPath(this.dir, epoch);
-    const bytes = readFileSync(path);
-    if (sha256Hex(bytes) !== this.manifest.files?.[checkpointFileName(epoch)])
-      throw new ZooWriterError(
-        `${path} does not match the SHA-256 its manifest records; run \`npm run verify -- --zoo ${this.dir}\``,
-      );
-    return parseCheckpoints(bytes, path).rows.sha256;
   }
 }
