@@ -122,8 +122,30 @@ function dotRows(a: Float64Array, p: number, q: number, m: number): number {
 /** Transpose of a rows x cols row-major matrix. */
 export function transpose(a: Float64Array, rows: number, cols: number): Float64Array {
   const t = new Float64Array(rows * cols);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j];
+  transposeInto(a, rows, cols, cols, t, rows);
   return t;
+}
+
+/**
+ * dst[j * dstRow + i] = src[i * srcRow + j] for i < rows, j < cols, in tiles of rows so the
+ * strided side stays in cache (a long factor would otherwise be swept once per column).
+ */
+export function transposeInto(
+  src: Float64Array,
+  rows: number,
+  cols: number,
+  srcRow: number,
+  dst: Float64Array,
+  dstRow: number,
+): void {
+  const TILE = 64;
+  for (let i0 = 0; i0 < rows; i0 += TILE) {
+    const i1 = Math.min(rows, i0 + TILE);
+    for (let j0 = 0; j0 < cols; j0 += TILE) {
+      const j1 = Math.min(cols, j0 + TILE);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) dst[j * dstRow + i] = src[i * srcRow + j];
+    }
+  }
 }
 
 /**
@@ -131,19 +153,20 @@ export function transpose(a: Float64Array, rows: number, cols: number): Float64A
  * al. 2014): G = Y^T Y, G = R^T R, Y <- Y R^-1, done twice for orthogonality to machine
  * precision. Four times fewer operations than Gram-Schmidt. The Gram matrix and the solve
  * run in the float64 SIMD kernels gram and trsm of kernels.wat; the l x l Cholesky
- * factorisation stays here. Returns false, leaving Y unchanged, when Y is (numerically)
- * rank deficient.
+ * factorisation stays here. With `rows`, Y is given as its transpose (l x n: the vectors are
+ * its rows), the layout of the SVD's long factors. Returns false, leaving Y unchanged, when
+ * Y is (numerically) rank deficient.
  */
-export function choleskyQR2(y: Float64Array, n: number, l: number): boolean {
-  const lp = l + (l & 1);
-  const nPad = Math.ceil(n / 4) * 4; // zero rows add nothing to the Gram matrix
-  const kernels = simdKernels();
-  const at = reserve(kernels, { y: nPad * lp * 8, g: l * lp * 8, rt: l * lp * 8, inv: l * 8 });
-  const ym = new Float64Array(kernels.memory.buffer, at.y, nPad * lp);
+export function choleskyQR2(
+  y: Float64Array,
+  n: number,
+  l: number,
+  layout: 'columns' | 'rows' = 'columns',
+): boolean {
+  const { kernels, at, ym, lp, nPad } = intoColumns(y, n, l, layout);
   const g = new Float64Array(kernels.memory.buffer, at.g, l * lp);
   const rt = new Float64Array(kernels.memory.buffer, at.rt, l * lp); // row a: column a of R above the diagonal
   const inv = new Float64Array(kernels.memory.buffer, at.inv, l);
-  copyRows(y, l, ym, lp, n, l);
   for (let pass = 0; pass < 2; pass++) {
     g.fill(0);
     kernels.gram(at.y, 0, nPad, lp, l, at.g);
@@ -163,6 +186,63 @@ export function choleskyQR2(y: Float64Array, n: number, l: number): boolean {
     }
     kernels.trsm(at.y, 0, nPad, lp, l, at.rt, at.inv);
   }
-  copyRows(ym, lp, y, l, n, l);
+  if (layout === 'columns') copyRows(ym, lp, y, l, n, l);
+  else transposeInto(ym, n, l, lp, y, n);
   return true;
+}
+
+/**
+ * For A (l x m, row-major, e.g. the SVD's B = Q^T X): its Gram matrix A A^T (l x l), handed to
+ * `choose`, which returns a W (l x k) from it; then W^T A (k x m, row-major). Both products run
+ * in the float64 SIMD kernels (gram, yw) on one copy of A.
+ */
+const YW_ROWS = 4096; // rows of W^T A's transpose computed at a time
+
+export function gramThenProject(
+  a: Float64Array,
+  l: number,
+  m: number,
+  choose: (gram: Float64Array) => { w: Float64Array; k: number },
+): Float64Array {
+  const lp = l + (l & 1); // k <= l, so W and W^T A's rows fit in lp columns
+  const { kernels, at, nPad } = intoColumns(a, m, l, 'rows', { w: l * lp * 8, out: YW_ROWS * lp * 8 });
+  const g = new Float64Array(kernels.memory.buffer, at.g, l * lp);
+  kernels.gram(at.y, 0, nPad, lp, l, at.g);
+  const gram = new Float64Array(l * l);
+  for (let i = 0; i < l; i++) for (let j = i; j < l; j++) gram[i * l + j] = gram[j * l + i] = g[i * lp + j];
+  const { w, k } = choose(gram);
+  const kp = k + (k & 1);
+  const wm = new Float64Array(kernels.memory.buffer, at.w, l * kp);
+  copyRows(w, k, wm, kp, l, k);
+  const out = new Float64Array(k * m);
+  const part = new Float64Array(kernels.memory.buffer, at.out, YW_ROWS * kp);
+  for (let r0 = 0; r0 < m; r0 += YW_ROWS) {
+    const rows = Math.min(YW_ROWS, m - r0);
+    kernels.yw(at.y + r0 * lp * 8, 0, rows, lp, l, at.w, kp, at.out);
+    transposeInto(part, rows, k, kp, out.subarray(r0), m);
+  }
+  return out;
+}
+
+/**
+ * Y (n x l, given row-major or as its l x n transpose) copied into a fresh kernels memory as
+ * n rows of lp = l rounded up to even float64 (rows padded to a multiple of 4 with zeros, which
+ * add nothing to a Gram matrix), with room for the l x lp Gram matrix, CholeskyQR's R and
+ * inverse diagonal, and the `extra` regions (bytes).
+ */
+function intoColumns<E extends string = never>(
+  y: Float64Array,
+  n: number,
+  l: number,
+  layout: 'columns' | 'rows',
+  extra = {} as Record<E, number>,
+) {
+  const lp = l + (l & 1);
+  const nPad = Math.ceil(n / 4) * 4;
+  const kernels = simdKernels();
+  const at = reserve(kernels, { y: nPad * lp * 8, g: l * lp * 8, rt: l * lp * 8, inv: l * 8, ...extra });
+  const ym = new Float64Array(kernels.memory.buffer, at.y, nPad * lp);
+  if (layout === 'columns') copyRows(y, l, ym, lp, n, l);
+  else transposeInto(y, l, n, n, ym, lp);
+  return { kernels, at, ym, lp, nPad };
 }

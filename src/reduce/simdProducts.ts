@@ -9,6 +9,7 @@ import { HelperThread } from '../simd/helperThread.ts';
 import { copyRows, reserve, roundUp, simdKernels, type SimdKernels } from '../simd/kernels.ts';
 
 const BLOCK_ROWS = 512; // rows per float32 partial sum of X^T Q
+const XBT_BLOCK_ROWS = 64; // the rows xbt (kernels.wat) takes per block
 
 export class SimdProducts {
   private readonly kernels: SimdKernels;
@@ -19,7 +20,7 @@ export class SimdProducts {
   private readonly capacity: number;
   private readonly lPad: number;
   private blocks: number;
-  private readonly at: { x: number; bt: number; y: number; q: number; zt: number };
+  private readonly at: { x: number; bt: number; y: number; q: number; zt: number; acc: number };
 
   /**
    * @param lMax the widest B or Q that will be multiplied
@@ -50,6 +51,7 @@ export class SimdProducts {
       zt: this.blocks * bytes(this.lPad, this.d4), // one partial X^T Q per block of rows
       y: bytes(this.nPad, this.lPad),
       q: bytes(this.nPad, this.lPad),
+      acc: 2 * bytes(XBT_BLOCK_ROWS * 4, this.lPad), // xbt's lane sums: one block of rows per thread
     });
     const mem = this.f32(this.at.x, this.nPad * this.d4);
     copyRows(x, d, mem, this.d4, n, d);
@@ -76,12 +78,24 @@ export class SimdProducts {
 
   /** Y (n x l, float64) = X B, with `bt` = B transposed (l x d, row-major float64). */
   times(bt: Float64Array, l: number): Float64Array {
-    const { d, d4, nPad, n } = this;
-    const lp = roundUp(l, 4);
-    const b = this.f32(this.at.bt, lp * d4);
+    this.loadB(bt, l);
+    return this.timesLoaded(l);
+  }
+
+  /** Copies B^T (l x d, float64) into the SIMD memory for timesLoaded(): once per pass over a streamed X. */
+  loadB(bt: Float64Array, l: number): void {
+    const { d, d4 } = this;
+    const b = this.f32(this.at.bt, roundUp(l, 4) * d4);
     b.fill(0);
     copyRows(bt, d, b, d4, l, d);
+  }
+
+  /** X B for the B of the last loadB(). */
+  timesLoaded(l: number): Float64Array {
+    const { d4, nPad, n } = this;
+    const lp = roundUp(l, 4);
     const rowBytes = d4 * 4;
+    const accBytes = roundUp(XBT_BLOCK_ROWS * 4 * this.lPad * 4, 64);
     if (this.helper) {
       const half = roundUp(nPad >> 1, 2);
       this.helper.begin('xbt', [
@@ -91,11 +105,12 @@ export class SimdProducts {
         this.at.bt,
         lp,
         this.at.y + half * lp * 4,
+        this.at.acc + accBytes,
       ]);
-      this.kernels.xbt(this.at.x, half, rowBytes, this.at.bt, lp, this.at.y);
+      this.kernels.xbt(this.at.x, half, rowBytes, this.at.bt, lp, this.at.y, this.at.acc);
       this.helper.end();
     } else {
-      this.kernels.xbt(this.at.x, nPad, rowBytes, this.at.bt, lp, this.at.y);
+      this.kernels.xbt(this.at.x, nPad, rowBytes, this.at.bt, lp, this.at.y, this.at.acc);
     }
     const y = this.f32(this.at.y, nPad * lp);
     const out = new Float64Array(n * l);
@@ -133,21 +148,26 @@ export class SimdProducts {
   }
 
   /** Z^T (l x d, float64) = Q^T X, with Q n x l row-major float64. */
-  transposedTimes(q: Float64Array, l: number): Float64Array {
-    const { d, d4, nPad, n } = this;
-    const lp = roundUp(l, 4);
-    const qf = this.f32(this.at.q, nPad * lp);
-    qf.fill(0);
-    copyRows(q, l, qf, lp, n, l);
+  transposedTimes(q: Float64Array, l: number, into?: Float64Array): Float64Array {
+    const { d4, nPad } = this;
+    const lp = this.loadQ(q, l);
     // partial sums per block of rows, added in block order: the same result with one thread or two
-    const blockBytes = roundUp(this.lPad * d4 * 4, 64);
-    const zt = (b: number) => this.f32(this.at.zt + b * blockBytes, lp * d4);
+    const zt = (b: number) => this.at.zt + b * this.ztBlockBytes;
     const run = (b: number, on: 'main' | 'helper') => {
-      zt(b).fill(0);
-      const [r0, r1] = [b * BLOCK_ROWS, Math.min(nPad, (b + 1) * BLOCK_ROWS)];
-      if (on === 'helper')
-        this.helper!.begin('qtx', [this.at.x, r0, r1, d4 * 4, this.at.q, lp, this.at.zt + b * blockBytes]);
-      else this.kernels.qtx(this.at.x, r0, r1, d4 * 4, this.at.q, lp, this.at.zt + b * blockBytes);
+      this.f32(zt(b), lp * d4).fill(0);
+      const args = [
+        this.at.x,
+        b * BLOCK_ROWS,
+        Math.min(nPad, (b + 1) * BLOCK_ROWS),
+        d4 * 4,
+        this.at.q,
+        lp,
+        zt(b),
+        0,
+        d4 * 4,
+      ];
+      if (on === 'helper') this.helper!.begin('qtx', args);
+      else this.kernels.qtx(...(args as Parameters<SimdKernels['qtx']>));
     };
     const half = Math.ceil(this.blocks / 2);
     for (let b = 0; b < half; b++) {
@@ -157,11 +177,67 @@ export class SimdProducts {
       if (other >= 0) this.helper!.end();
     }
     if (!this.helper) for (let b = half; b < this.blocks; b++) run(b, 'main');
-    const out = new Float64Array(l * d);
-    for (let b = 0; b < this.blocks; b++) {
-      const part = zt(b);
-      for (let c = 0; c < l; c++) for (let j = 0; j < d; j++) out[c * d + j] += part[c * d4 + j];
-    }
+    const out = into?.fill(0) ?? new Float64Array(l * this.d);
+    for (let b = 0; b < this.blocks; b++) this.addBlock(b, out, l);
     return out;
+  }
+
+  /**
+   * Adds Q^T X to a float32 running sum kept in the SIMD memory (block 0 of the partial sums),
+   * for X streamed in chunks: the threads split the columns, so the sum is the same with one or
+   * two. Returns the rows summed since the last flushSum().
+   */
+  addToSum(q: Float64Array, l: number): number {
+    const lp = this.loadQ(q, l);
+    const rowBytes = this.d4 * 4;
+    if (this.summedRows === 0) this.f32(this.at.zt, lp * this.d4).fill(0);
+    const args = (j0: number, j1: number) => [
+      this.at.x,
+      0,
+      this.nPad,
+      rowBytes,
+      this.at.q,
+      lp,
+      this.at.zt,
+      j0,
+      j1,
+    ];
+    if (this.helper) {
+      const mid = roundUp(rowBytes >> 1, 16);
+      this.helper.begin('qtx', args(mid, rowBytes));
+      this.kernels.qtx(...(args(0, mid) as Parameters<SimdKernels['qtx']>));
+      this.helper.end();
+    } else {
+      this.kernels.qtx(...(args(0, rowBytes) as Parameters<SimdKernels['qtx']>));
+    }
+    return (this.summedRows += this.n);
+  }
+
+  /** Adds the running sum of addToSum() to `into` (l x d, float64); the next addToSum() starts a new one. */
+  flushSum(into: Float64Array, l: number): void {
+    if (this.summedRows > 0) this.addBlock(0, into, l);
+    this.summedRows = 0;
+  }
+
+  private summedRows = 0;
+
+  private get ztBlockBytes(): number {
+    return roundUp(this.lPad * this.d4 * 4, 64);
+  }
+
+  /** Q (n x l, float64) into the SIMD memory as float32 rows of lp = l rounded up to 4; returns lp. */
+  private loadQ(q: Float64Array, l: number): number {
+    const lp = roundUp(l, 4);
+    const qf = this.f32(this.at.q, this.nPad * lp);
+    qf.fill(0);
+    copyRows(q, l, qf, lp, this.n, l);
+    return lp;
+  }
+
+  /** into (l x d, float64) += partial sum b of Q^T X. */
+  private addBlock(b: number, into: Float64Array, l: number): void {
+    const { d, d4 } = this;
+    const part = this.f32(this.at.zt + b * this.ztBlockBytes, roundUp(l, 4) * d4);
+    for (let c = 0; c < l; c++) for (let j = 0; j < d; j++) into[c * d + j] += part[c * d4 + j];
   }
 }

@@ -10,6 +10,8 @@ import { simdThreads } from '../util/threads.ts';
 import type { RowProducts } from './svd.ts';
 import { SimdProducts } from './simdProducts.ts';
 
+const SUM_ROWS = 512; // rows per float32 running sum of Q^T X
+
 /** X as consecutive blocks of rows. */
 export interface RowBlocks {
   /** Rows in all and columns. */
@@ -27,6 +29,9 @@ export class StreamingProducts implements RowProducts {
   /** Consecutive blocks read together: [first block, end block, first row, rows]. */
   private readonly chunks: [number, number, number, number][] = [];
   private readonly chunkRows: number;
+  /** One chunk as read from the files. */
+  private readonly buffer: Float32Array;
+  private products: SimdProducts | null = null;
 
   constructor(
     private readonly blocks: RowBlocks,
@@ -43,51 +48,68 @@ export class StreamingProducts implements RowProducts {
     });
     if (rows > 0) this.chunks.push([start, blocks.blockRows.length, first, rows]);
     this.chunkRows = Math.max(...this.chunks.map((c) => c[3]));
+    this.buffer = new Float32Array(this.chunkRows * blocks.d);
   }
 
-  /** Runs `f` on each chunk in order with its first row's index. */
-  private eachChunk(l: number, f: (products: SimdProducts, first: number, rows: number) => void): void {
+  /** Runs `f` on each chunk in order with its first row's index, after `setup` on the products. */
+  private eachChunk(
+    l: number,
+    setup: (products: SimdProducts) => void,
+    f: (products: SimdProducts, first: number, rows: number) => void,
+  ): void {
     const { d } = this.blocks;
-    const buffer = new Float32Array(this.chunkRows * d);
-    const products = new SimdProducts(
-      buffer,
+    // one SIMD memory and helper thread for every pass: B is copied in once per pass, and
+    // Q^T X summed there, not per chunk
+    this.products ??= new SimdProducts(
+      this.buffer,
       this.chunkRows,
       d,
       l,
       simdThreads(this.blocks.n * d >= 1 << 20),
       'sleep',
     );
-    try {
-      for (const [b0, b1, first, rows] of this.chunks) {
-        let at = 0;
-        for (let b = b0; b < b1; b++) {
-          const x = this.blocks.read(b);
-          buffer.set(x, at);
-          at += x.length;
-        }
-        products.load(buffer, rows);
-        f(products, first, rows);
+    const products = this.products;
+    setup(products);
+    for (const [b0, b1, first, rows] of this.chunks) {
+      let at = 0;
+      for (let b = b0; b < b1; b++) {
+        const x = this.blocks.read(b);
+        this.buffer.set(x, at);
+        at += x.length;
       }
-    } finally {
-      products.close();
+      products.load(this.buffer, rows);
+      f(products, first, rows);
     }
     this.passes++;
   }
 
   times(bt: Float64Array, l: number): Float64Array {
     const y = new Float64Array(this.blocks.n * l);
-    this.eachChunk(l, (products, first) => y.set(products.times(bt, l), first * l));
+    this.eachChunk(
+      l,
+      (products) => products.loadB(bt, l),
+      (products, first) => y.set(products.timesLoaded(l), first * l),
+    );
     return y;
   }
 
-  transposedTimes(q: Float64Array, l: number): Float64Array {
-    const zt = new Float64Array(l * this.blocks.d);
-    this.eachChunk(l, (products, first, rows) => {
-      const part = products.transposedTimes(q.subarray(first * l, (first + rows) * l), l);
-      for (let i = 0; i < part.length; i++) zt[i] += part[i];
-    });
+  /** Q^T X: float32 sums over up to SUM_ROWS rows at a time, added in float64 (as SimdProducts does in memory). */
+  transposedTimes(q: Float64Array, l: number, into?: Float64Array): Float64Array {
+    const zt = into?.fill(0) ?? new Float64Array(l * this.blocks.d);
+    this.eachChunk(
+      l,
+      () => {},
+      (products, first, rows) => {
+        if (products.addToSum(q.subarray(first * l, (first + rows) * l), l) >= SUM_ROWS)
+          products.flushSum(zt, l);
+      },
+    );
+    this.products!.flushSum(zt, l);
     return zt;
   }
 
-  close(): void {}
+  close(): void {
+    this.products?.close();
+    this.products = null;
+  }
 }

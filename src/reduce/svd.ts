@@ -19,7 +19,13 @@ import {
   nullableFloatColumn,
 } from '../store/arrowColumns.ts';
 import { isFloatList } from '../store/checkpointFile.ts';
-import { choleskyQR2, multiplyByTransposed, orthonormalizeRows, transpose } from './linalg.ts';
+import {
+  choleskyQR2,
+  gramThenProject,
+  multiplyByTransposed,
+  orthonormalizeRows,
+  transpose,
+} from './linalg.ts';
 import { SimdProducts } from './simdProducts.ts';
 import { UserError } from '../core/errors.ts';
 import { simdThreads } from '../util/threads.ts';
@@ -63,7 +69,8 @@ const PARALLEL_MIN_VALUES = 2 ** 22;
  */
 export interface RowProducts {
   times(bt: Float64Array, l: number): Float64Array;
-  transposedTimes(q: Float64Array, l: number): Float64Array;
+  /** Written into `into` (l x d) when given: the SVD keeps one such long factor for all passes. */
+  transposedTimes(q: Float64Array, l: number, into?: Float64Array): Float64Array;
   close(): void;
 }
 
@@ -156,7 +163,7 @@ export class TruncatedSVD {
       return y;
     };
     const transposedTimes = (q: Float64Array): Float64Array => {
-      const zt = products.transposedTimes(q, l);
+      const zt = products.transposedTimes(q, l, long);
       if (mean) {
         for (let c = 0; c < l; c++) {
           let qsum = 0;
@@ -167,13 +174,17 @@ export class TruncatedSVD {
       return zt;
     };
     const rng = new Rng(seed, 0);
-    const omegaT = new Float64Array(l * d).map(() => rng.nextNormal());
-    let q = orthonormalizeColumns(times(omegaT), n, l);
+    // the one l x d factor: Ω^T, then each Z^T, then B (reused: a wide X makes each one large)
+    const long = new Float64Array(l * d);
+    for (let i = 0; i < long.length; i++) long[i] = rng.nextNormal();
+    let q = orthonormalizeColumns(times(long), n, l);
     for (let it = 0; it < powerIterations; it++) {
-      const z = orthonormalizeColumns(transpose(transposedTimes(q), l, d), d, l);
-      q = orthonormalizeColumns(times(transpose(z, d, l)), n, l);
+      const zt = transposedTimes(q); // l x d: Z's columns as rows, orthonormalised in that layout
+      if (!choleskyQR2(zt, d, l, 'rows')) orthonormalizeRows(zt, l, d);
+      q = orthonormalizeColumns(times(zt), n, l);
     }
     const b = transposedTimes(q); // l x d
+    products.close(); // the last pass over X: its memory can go before B is factored
     const { singularValues, u, components } = factorSmall(b, l, d, k);
     this.singularValues = singularValues;
     this.components = components;
@@ -268,31 +279,27 @@ function factorSmall(
   d: number,
   k: number,
 ): { singularValues: Float64Array; u: Float64Array; components: Float64Array } {
-  const gram = new Float64Array(l * l);
-  for (let a = 0; a < l; a++) {
-    for (let c = a; c < l; c++) {
-      let dot = 0;
-      for (let j = 0; j < d; j++) dot += b[a * d + j] * b[c * d + j];
-      gram[a * l + c] = dot;
-      gram[c * l + a] = dot;
-    }
-  }
-  const evd = new EigenvalueDecomposition(Matrix.from1DArray(l, l, gram), { assumeSymmetric: true });
-  const byValue = Array.from(evd.realEigenvalues.keys()).sort(
-    (i, j) => evd.realEigenvalues[j] - evd.realEigenvalues[i],
-  );
   const u = new Float64Array(l * k); // l x k
   const singularValues = new Float64Array(k);
-  const components = new Float64Array(k * d);
-  for (let c = 0; c < k; c++) {
-    singularValues[c] = Math.sqrt(Math.max(0, evd.realEigenvalues[byValue[c]]));
-    for (let a = 0; a < l; a++) u[a * k + c] = evd.eigenvectorMatrix.get(a, byValue[c]);
-    const row = components.subarray(c * d, (c + 1) * d);
-    const inv = singularValues[c] > 0 ? 1 / singularValues[c] : 0;
-    for (let a = 0; a < l; a++) {
-      const ua = u[a * k + c] * inv;
-      for (let j = 0; j < d; j++) row[j] += ua * b[a * d + j];
+  // V^T = Σ⁻¹ U^T B, with U Σ² U^T = B B^T
+  const components = gramThenProject(b, l, d, (gram) => {
+    const evd = new EigenvalueDecomposition(Matrix.from1DArray(l, l, gram), { assumeSymmetric: true });
+    const byValue = Array.from(evd.realEigenvalues.keys()).sort(
+      (i, j) => evd.realEigenvalues[j] - evd.realEigenvalues[i],
+    );
+    const w = new Float64Array(l * k);
+    for (let c = 0; c < k; c++) {
+      singularValues[c] = Math.sqrt(Math.max(0, evd.realEigenvalues[byValue[c]]));
+      const inv = singularValues[c] > 0 ? 1 / singularValues[c] : 0;
+      for (let a = 0; a < l; a++) {
+        u[a * k + c] = evd.eigenvectorMatrix.get(a, byValue[c]);
+        w[a * k + c] = u[a * k + c] * inv;
+      }
     }
+    return { w, k };
+  });
+  for (let c = 0; c < k; c++) {
+    const row = components.subarray(c * d, (c + 1) * d);
     let big = 0;
     for (let j = 0; j < d; j++) if (Math.abs(row[j]) > Math.abs(big)) big = row[j];
     if (big < 0) {

@@ -9,60 +9,92 @@
   (import "env" "memory" (memory 1 65536 shared))
 
   ;; Y (n x l) = X (n x d4) * B, with B given transposed: BT (l x d4). n even, l multiple of 4.
-  (func (export "xbt") (param $x i32) (param $n i32) (param $rowBytes i32) (param $bt i32) (param $l i32) (param $y i32)
-    (local $i i32) (local $c i32) (local $j i32)
-    (local $x0 i32) (local $x1 i32) (local $b0 i32) (local $b1 i32) (local $b2 i32) (local $b3 i32) (local $yo i32)
+  ;; Rows go in blocks of 64 and columns in tiles of 16 KB, so a tile of BT stays in cache while
+  ;; a block of rows passes over it (a wide X would otherwise read all of BT for every two rows).
+  ;; acc (64 x l x 16 bytes) keeps each entry's four lane sums from tile to tile, so every sum
+  ;; is added in the same order as in one sweep over the row.
+  (func (export "xbt") (param $x i32) (param $n i32) (param $rowBytes i32) (param $bt i32) (param $l i32) (param $y i32) (param $acc i32)
+    (local $i0 i32) (local $i1 i32) (local $j0 i32) (local $j1 i32) (local $i i32) (local $c i32) (local $j i32)
+    (local $x0 i32) (local $x1 i32) (local $b0 i32) (local $b1 i32) (local $b2 i32) (local $b3 i32) (local $ao i32) (local $ao1 i32)
     (local $v0 v128) (local $v1 v128) (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
     (local $a00 v128) (local $a01 v128) (local $a02 v128) (local $a03 v128)
     (local $a10 v128) (local $a11 v128) (local $a12 v128) (local $a13 v128)
-    (block $rowsDone (loop $rows
-      (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $n)))
-      (local.set $x0 (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $rowBytes))))
-      (local.set $x1 (i32.add (local.get $x0) (local.get $rowBytes)))
-      (local.set $c (i32.const 0))
-      (block $colsDone (loop $cols
-        (br_if $colsDone (i32.ge_u (local.get $c) (local.get $l)))
-        (local.set $b0 (i32.add (local.get $bt) (i32.mul (local.get $c) (local.get $rowBytes))))
-        (local.set $b1 (i32.add (local.get $b0) (local.get $rowBytes)))
-        (local.set $b2 (i32.add (local.get $b1) (local.get $rowBytes)))
-        (local.set $b3 (i32.add (local.get $b2) (local.get $rowBytes)))
-        (local.set $a00 (v128.const i32x4 0 0 0 0)) (local.set $a01 (v128.const i32x4 0 0 0 0))
-        (local.set $a02 (v128.const i32x4 0 0 0 0)) (local.set $a03 (v128.const i32x4 0 0 0 0))
-        (local.set $a10 (v128.const i32x4 0 0 0 0)) (local.set $a11 (v128.const i32x4 0 0 0 0))
-        (local.set $a12 (v128.const i32x4 0 0 0 0)) (local.set $a13 (v128.const i32x4 0 0 0 0))
-        (local.set $j (i32.const 0))
-        (block $dotDone (loop $dot
-          (br_if $dotDone (i32.ge_u (local.get $j) (local.get $rowBytes)))
-          (local.set $v0 (v128.load (i32.add (local.get $x0) (local.get $j))))
-          (local.set $v1 (v128.load (i32.add (local.get $x1) (local.get $j))))
-          (local.set $w0 (v128.load (i32.add (local.get $b0) (local.get $j))))
-          (local.set $w1 (v128.load (i32.add (local.get $b1) (local.get $j))))
-          (local.set $w2 (v128.load (i32.add (local.get $b2) (local.get $j))))
-          (local.set $w3 (v128.load (i32.add (local.get $b3) (local.get $j))))
-          (local.set $a00 (f32x4.add (local.get $a00) (f32x4.mul (local.get $v0) (local.get $w0))))
-          (local.set $a01 (f32x4.add (local.get $a01) (f32x4.mul (local.get $v0) (local.get $w1))))
-          (local.set $a02 (f32x4.add (local.get $a02) (f32x4.mul (local.get $v0) (local.get $w2))))
-          (local.set $a03 (f32x4.add (local.get $a03) (f32x4.mul (local.get $v0) (local.get $w3))))
-          (local.set $a10 (f32x4.add (local.get $a10) (f32x4.mul (local.get $v1) (local.get $w0))))
-          (local.set $a11 (f32x4.add (local.get $a11) (f32x4.mul (local.get $v1) (local.get $w1))))
-          (local.set $a12 (f32x4.add (local.get $a12) (f32x4.mul (local.get $v1) (local.get $w2))))
-          (local.set $a13 (f32x4.add (local.get $a13) (f32x4.mul (local.get $v1) (local.get $w3))))
-          (local.set $j (i32.add (local.get $j) (i32.const 16)))
-          (br $dot)))
-        (local.set $yo (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $l)) (local.get $c)) (i32.const 2))))
-        (f32.store offset=0 (local.get $yo) (call $hsum (local.get $a00)))
-        (f32.store offset=4 (local.get $yo) (call $hsum (local.get $a01)))
-        (f32.store offset=8 (local.get $yo) (call $hsum (local.get $a02)))
-        (f32.store offset=12 (local.get $yo) (call $hsum (local.get $a03)))
-        (local.set $yo (i32.add (local.get $yo) (i32.shl (local.get $l) (i32.const 2))))
-        (f32.store offset=0 (local.get $yo) (call $hsum (local.get $a10)))
-        (f32.store offset=4 (local.get $yo) (call $hsum (local.get $a11)))
-        (f32.store offset=8 (local.get $yo) (call $hsum (local.get $a12)))
-        (f32.store offset=12 (local.get $yo) (call $hsum (local.get $a13)))
-        (local.set $c (i32.add (local.get $c) (i32.const 4)))
-        (br $cols)))
-      (local.set $i (i32.add (local.get $i) (i32.const 2)))
-      (br $rows))))
+    (block $blocksDone (loop $blocks
+      (br_if $blocksDone (i32.ge_u (local.get $i0) (local.get $n)))
+      (local.set $i1 (select (local.get $n) (i32.add (local.get $i0) (i32.const 64))
+        (i32.lt_u (local.get $n) (i32.add (local.get $i0) (i32.const 64)))))
+      (local.set $j0 (i32.const 0))
+      (block $tilesDone (loop $tiles
+        (br_if $tilesDone (i32.ge_u (local.get $j0) (local.get $rowBytes)))
+        (local.set $j1 (select (local.get $rowBytes) (i32.add (local.get $j0) (i32.const 16384))
+          (i32.lt_u (local.get $rowBytes) (i32.add (local.get $j0) (i32.const 16384)))))
+        (local.set $i (local.get $i0))
+        (block $rowsDone (loop $rows
+          (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $i1)))
+          (local.set $x0 (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $rowBytes))))
+          (local.set $x1 (i32.add (local.get $x0) (local.get $rowBytes)))
+          (local.set $c (i32.const 0))
+          (block $colsDone (loop $cols
+            (br_if $colsDone (i32.ge_u (local.get $c) (local.get $l)))
+            (local.set $b0 (i32.add (local.get $bt) (i32.mul (local.get $c) (local.get $rowBytes))))
+            (local.set $b1 (i32.add (local.get $b0) (local.get $rowBytes)))
+            (local.set $b2 (i32.add (local.get $b1) (local.get $rowBytes)))
+            (local.set $b3 (i32.add (local.get $b2) (local.get $rowBytes)))
+            (local.set $ao (i32.add (local.get $acc)
+              (i32.shl (i32.add (i32.mul (i32.sub (local.get $i) (local.get $i0)) (local.get $l)) (local.get $c)) (i32.const 4))))
+            (local.set $ao1 (i32.add (local.get $ao) (i32.shl (local.get $l) (i32.const 4))))
+            (if (i32.eqz (local.get $j0))
+              (then
+                (local.set $a00 (v128.const i32x4 0 0 0 0)) (local.set $a01 (v128.const i32x4 0 0 0 0))
+                (local.set $a02 (v128.const i32x4 0 0 0 0)) (local.set $a03 (v128.const i32x4 0 0 0 0))
+                (local.set $a10 (v128.const i32x4 0 0 0 0)) (local.set $a11 (v128.const i32x4 0 0 0 0))
+                (local.set $a12 (v128.const i32x4 0 0 0 0)) (local.set $a13 (v128.const i32x4 0 0 0 0)))
+              (else
+                (local.set $a00 (v128.load offset=0 (local.get $ao))) (local.set $a01 (v128.load offset=16 (local.get $ao)))
+                (local.set $a02 (v128.load offset=32 (local.get $ao))) (local.set $a03 (v128.load offset=48 (local.get $ao)))
+                (local.set $a10 (v128.load offset=0 (local.get $ao1))) (local.set $a11 (v128.load offset=16 (local.get $ao1)))
+                (local.set $a12 (v128.load offset=32 (local.get $ao1))) (local.set $a13 (v128.load offset=48 (local.get $ao1)))))
+            (local.set $j (local.get $j0))
+            (block $dotDone (loop $dot
+              (br_if $dotDone (i32.ge_u (local.get $j) (local.get $j1)))
+              (local.set $v0 (v128.load (i32.add (local.get $x0) (local.get $j))))
+              (local.set $v1 (v128.load (i32.add (local.get $x1) (local.get $j))))
+              (local.set $w0 (v128.load (i32.add (local.get $b0) (local.get $j))))
+              (local.set $w1 (v128.load (i32.add (local.get $b1) (local.get $j))))
+              (local.set $w2 (v128.load (i32.add (local.get $b2) (local.get $j))))
+              (local.set $w3 (v128.load (i32.add (local.get $b3) (local.get $j))))
+              (local.set $a00 (f32x4.add (local.get $a00) (f32x4.mul (local.get $v0) (local.get $w0))))
+              (local.set $a01 (f32x4.add (local.get $a01) (f32x4.mul (local.get $v0) (local.get $w1))))
+              (local.set $a02 (f32x4.add (local.get $a02) (f32x4.mul (local.get $v0) (local.get $w2))))
+              (local.set $a03 (f32x4.add (local.get $a03) (f32x4.mul (local.get $v0) (local.get $w3))))
+              (local.set $a10 (f32x4.add (local.get $a10) (f32x4.mul (local.get $v1) (local.get $w0))))
+              (local.set $a11 (f32x4.add (local.get $a11) (f32x4.mul (local.get $v1) (local.get $w1))))
+              (local.set $a12 (f32x4.add (local.get $a12) (f32x4.mul (local.get $v1) (local.get $w2))))
+              (local.set $a13 (f32x4.add (local.get $a13) (f32x4.mul (local.get $v1) (local.get $w3))))
+              (local.set $j (i32.add (local.get $j) (i32.const 16)))
+              (br $dot)))
+            (v128.store offset=0 (local.get $ao) (local.get $a00)) (v128.store offset=16 (local.get $ao) (local.get $a01))
+            (v128.store offset=32 (local.get $ao) (local.get $a02)) (v128.store offset=48 (local.get $ao) (local.get $a03))
+            (v128.store offset=0 (local.get $ao1) (local.get $a10)) (v128.store offset=16 (local.get $ao1) (local.get $a11))
+            (v128.store offset=32 (local.get $ao1) (local.get $a12)) (v128.store offset=48 (local.get $ao1) (local.get $a13))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br $cols)))
+          (local.set $i (i32.add (local.get $i) (i32.const 2)))
+          (br $rows)))
+        (local.set $j0 (local.get $j1))
+        (br $tiles)))
+      ;; the block's entries: Y[i][c] = the sum of its four lanes
+      (local.set $ao (local.get $acc))
+      (local.set $j (i32.add (local.get $y) (i32.shl (i32.mul (local.get $i0) (local.get $l)) (i32.const 2))))
+      (local.set $j1 (i32.add (local.get $y) (i32.shl (i32.mul (local.get $i1) (local.get $l)) (i32.const 2))))
+      (block $sumsDone (loop $sums
+        (br_if $sumsDone (i32.ge_u (local.get $j) (local.get $j1)))
+        (f32.store (local.get $j) (call $hsum (v128.load (local.get $ao))))
+        (local.set $ao (i32.add (local.get $ao) (i32.const 16)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $sums)))
+      (local.set $i0 (local.get $i1))
+      (br $blocks))))
 
   ;; y (n) = X (n x d4) v: one dot product per row, four rows at a time (a query against a
   ;; matrix: bound by memory, so one pass and no column blocking). n multiple of 4.
@@ -95,11 +127,18 @@
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $rows))))
 
-    ;; ZT (l x d4) += Q[r0..r1)^T X[r0..r1): ZT[c] += sum_i Q[i][c] X[i]. Q is n x l; r1 - r0 multiple of 4.
-  (func (export "qtx") (param $x i32) (param $r0 i32) (param $r1 i32) (param $rowBytes i32) (param $q i32) (param $l i32) (param $zt i32)
-    (local $i i32) (local $c i32) (local $j i32) (local $z i32) (local $qo i32)
+  ;; ZT (l x d4) += Q[r0..r1)^T X[r0..r1): ZT[c] += sum_i Q[i][c] X[i], in the columns from byte
+  ;; j0 to byte jEnd of each row (multiples of 16). Q is n x l; r1 - r0 multiple of 4.
+  ;; Columns go in tiles of 16 KB, so a tile of ZT stays in cache while the rows pass over it;
+  ;; each entry still gets its rows added in row order.
+  (func (export "qtx") (param $x i32) (param $r0 i32) (param $r1 i32) (param $rowBytes i32) (param $q i32) (param $l i32) (param $zt i32) (param $j0 i32) (param $jEnd i32)
+    (local $i i32) (local $c i32) (local $j i32) (local $z i32) (local $qo i32) (local $j1 i32)
     (local $x0 i32) (local $x1 i32) (local $x2 i32) (local $x3 i32)
     (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128)
+    (block $tilesDone (loop $tiles
+    (br_if $tilesDone (i32.ge_u (local.get $j0) (local.get $jEnd)))
+    (local.set $j1 (select (local.get $jEnd) (i32.add (local.get $j0) (i32.const 16384))
+      (i32.lt_u (local.get $jEnd) (i32.add (local.get $j0) (i32.const 16384)))))
     (local.set $i (local.get $r0))
     (block $rowsDone (loop $rows
       (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $r1)))
@@ -119,9 +158,9 @@
         (local.set $qo (i32.add (local.get $qo) (i32.shl (local.get $l) (i32.const 2))))
         (local.set $q3 (f32x4.splat (f32.load (local.get $qo))))
         (local.set $z (i32.add (local.get $zt) (i32.mul (local.get $c) (local.get $rowBytes))))
-        (local.set $j (i32.const 0))
+        (local.set $j (local.get $j0))
         (block $axpyDone (loop $axpy
-          (br_if $axpyDone (i32.ge_u (local.get $j) (local.get $rowBytes)))
+          (br_if $axpyDone (i32.ge_u (local.get $j) (local.get $j1)))
           (v128.store (i32.add (local.get $z) (local.get $j))
             (f32x4.add (v128.load (i32.add (local.get $z) (local.get $j)))
               (f32x4.add
@@ -134,7 +173,9 @@
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $cols)))
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
-      (br $rows))))
+      (br $rows)))
+    (local.set $j0 (local.get $j1))
+    (br $tiles))))
 
 ;; G (l x lp, row-major float64; the upper triangle is what counts) += Y^T Y over rows r0..r1
   ;; of Y (rows of lp float64, lp even; r1 - r0 a multiple of 4): CholeskyQR's Gram matrix.
@@ -219,7 +260,41 @@
       (local.set $i (i32.add (local.get $i) (i32.const 2)))
       (br $rows))))
 
-;; One step of Prim's algorithm over slots t0..r-1 of the points not yet in the tree (float64, exact).
+;; Rows r0..r1 of OUT (rows of kp float64, kp even) = rows of Y (rows of lp float64) times W
+  ;; (l x kp float64): out[i] = sum_a y[i][a] w[a], a long factor times a small matrix.
+  (func (export "yw") (param $y i32) (param $r0 i32) (param $r1 i32) (param $lp i32) (param $l i32) (param $w i32) (param $kp i32) (param $out i32)
+    (local $i i32) (local $a i32) (local $bo i32) (local $outBytes i32) (local $y0 i32) (local $o i32) (local $wa i32) (local $s v128)
+    (local.set $outBytes (i32.shl (local.get $kp) (i32.const 3)))
+    (local.set $i (local.get $r0))
+    (block $rowsDone (loop $rows
+      (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $r1)))
+      (local.set $y0 (i32.add (local.get $y) (i32.mul (local.get $i) (i32.shl (local.get $lp) (i32.const 3)))))
+      (local.set $o (i32.add (local.get $out) (i32.mul (local.get $i) (local.get $outBytes))))
+      (local.set $bo (i32.const 0))
+      (block $zeroDone (loop $zero
+        (br_if $zeroDone (i32.ge_u (local.get $bo) (local.get $outBytes)))
+        (v128.store (i32.add (local.get $o) (local.get $bo)) (v128.const i32x4 0 0 0 0))
+        (local.set $bo (i32.add (local.get $bo) (i32.const 16)))
+        (br $zero)))
+      (local.set $a (i32.const 0))
+      (block $colsDone (loop $cols
+        (br_if $colsDone (i32.ge_u (local.get $a) (local.get $l)))
+        (local.set $s (f64x2.splat (f64.load (i32.add (local.get $y0) (i32.shl (local.get $a) (i32.const 3))))))
+        (local.set $wa (i32.add (local.get $w) (i32.mul (local.get $a) (local.get $outBytes))))
+        (local.set $bo (i32.const 0))
+        (block $axpyDone (loop $axpy
+          (br_if $axpyDone (i32.ge_u (local.get $bo) (local.get $outBytes)))
+          (v128.store (i32.add (local.get $o) (local.get $bo))
+            (f64x2.add (v128.load (i32.add (local.get $o) (local.get $bo)))
+              (f64x2.mul (local.get $s) (v128.load (i32.add (local.get $wa) (local.get $bo))))))
+          (local.set $bo (i32.add (local.get $bo) (i32.const 16)))
+          (br $axpy)))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (br $cols)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $rows))))
+
+  ;; One step of Prim's algorithm over slots t0..r-1 of the points not yet in the tree (float64, exact).
   ;; Each point's coordinates are split in two segments (linkage.ts): a head of headBytes per
   ;; point, all points' heads packed together, and the tail of tailBytes per point, so scans
   ;; that stop early (most do) read dense memory that stays in cache, and scans that go on

@@ -139,7 +139,15 @@ export function readCheckpointFile(path: string): CheckpointFile {
   return parseCheckpoints(bytes, path);
 }
 
-export function parseCheckpoints(bytes: Uint8Array, path = '<bytes>'): CheckpointFile {
+/**
+ * With `view`, the weights of a file stored in one record batch are a view into `bytes` rather
+ * than a copy (for a reader that reuses its buffer and consumes each file before the next).
+ */
+export function parseCheckpoints(
+  bytes: Uint8Array,
+  path = '<bytes>',
+  options: { view?: boolean } = {},
+): CheckpointFile {
   let table: Table;
   try {
     table = readArrowFile(bytes);
@@ -166,7 +174,14 @@ export function parseCheckpoints(bytes: Uint8Array, path = '<bytes>'): Checkpoin
     if (table.getChild(name)!.nullCount > 0)
       throw new CheckpointFileError(`${path}: column '${name}' has null values`);
   }
-  const weights = flattenFixedSizeList(table.getChild('weights')!.data, size, new Float32Array(n * size));
+  const chunks = table.getChild('weights')!.data;
+  const weights =
+    options.view && chunks.length === 1
+      ? (chunks[0].children[0].values as Float32Array).subarray(
+          chunks[0].children[0].offset + chunks[0].offset * size,
+          chunks[0].children[0].offset + (chunks[0].offset + n) * size,
+        )
+      : flattenFixedSizeList(chunks, size, new Float32Array(n * size));
   const col = (name: string) => table.getChild(name)!;
   const floats = (name: string) => {
     const c = col(name);

@@ -23,6 +23,7 @@ export interface ZooBlocks {
   epochs: number;
   /** One block per epoch file: `runs` rows each. */
   blockRows: number[];
+  /** Epoch file `epoch`'s weights (runs x d): a view valid until the next read. */
   read(epoch: number): Float32Array;
   /** Bytes of the largest block's weights: what one pass holds in memory at a time. */
   blockBytes: number;
@@ -63,7 +64,7 @@ export function zooBlocks(zooDir: string, options: { verify?: boolean } = {}): Z
         `${path} is damaged: its bytes do not match the SHA-256 recorded in its manifest; run \`npm run verify -- --zoo ${zooDir}\``,
       );
     checked.add(epoch);
-    const { rows } = parseCheckpoints(bytes, path);
+    const { rows } = parseCheckpoints(bytes, path, { view: true }); // read() hands the weights on at once
     if (rows.size !== d || rows.run.length !== runs)
       throw new ZooError(
         `${path} holds ${rows.run.length} x ${rows.size} weights, the manifest promises ${runs} x ${d}`,
