@@ -46,6 +46,7 @@ function bruteForceRun(zoo: Zoo, q: Float32Array): number {
         0,
         zoo.weights,
         zooRowIndex(zoo.runs, r, e) * zoo.dim,
+        zoo.weights,
         zooRowIndex(zoo.runs, r, e + 1) * zoo.dim,
         zoo.dim,
       ).distance;

@@ -82,8 +82,15 @@ describe('identify', () => {
           for (let s = 0; s + 1 < t.rows.length; s++)
             exact = Math.min(
               exact,
-              segmentDistance(query, 0, zoo.weights, t.rows[s] * zoo.dim, t.rows[s + 1] * zoo.dim, zoo.dim)
-                .distance,
+              segmentDistance(
+                query,
+                0,
+                zoo.weights,
+                t.rows[s] * zoo.dim,
+                zoo.weights,
+                t.rows[s + 1] * zoo.dim,
+                zoo.dim,
+              ).distance,
             );
           expect(bounds[i]).toBeLessThanOrEqual(exact);
           if (exact > 0.05) expect(bounds[i]).toBeGreaterThan(0); // not vacuous (how tight: npm run bench, runs measured)

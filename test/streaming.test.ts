@@ -4,19 +4,20 @@
  * the zoo (measured in a child process from /proc/self/status).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineArchitecture } from '../src/core/architectures.ts';
 import { StreamingProducts } from '../src/reduce/streamingProducts.ts';
 import { TruncatedSVD } from '../src/reduce/svd.ts';
 import { loadZoo } from '../src/store/loadZoo.ts';
-import { readManifest } from '../src/store/manifest.ts';
+import { checkpointFileName, readManifest } from '../src/store/manifest.ts';
 import { weightsSha256 } from '../src/store/sha256.ts';
 import { zooBlocks } from '../src/store/zooBlocks.ts';
 import { commitCheckpoints } from '../src/store/zooCommit.ts';
 import { ZooWriter } from '../src/store/zooWriter.ts';
 import { ROOT, runCliSync, tempDir } from './helpers.ts';
+import { safetensorsBytes } from './support/safetensorsSpec.ts';
 
 /** A zoo of `runs` runs drifting from random starts, written epoch file by epoch file (no zoo in memory). */
 async function writeZoo(dir: string, runs: number, epochs: number, dim: number): Promise<void> {
@@ -111,7 +112,7 @@ describe('streamed SVD', () => {
       '--svd',
       '5,2',
       '--memory',
-      '1MB',
+      '3MB',
       '--out',
       join(root, 's'),
     ]);
@@ -140,5 +141,65 @@ describe('streamed SVD', () => {
       /^error: .*z holds [\d.]+ MB of weights, more than --memory 1 MB; the full weight space needs them in memory: analyse it with --svd k/,
     );
     expect(existsSync(join(root, 'f'))).toBe(false);
+    // factors of 48 bytes x (k + 10) x 3,000 weights: SVD-100 needs 15.1 MB, SVD-11 2.9 MB
+    const wide = runCliSync('cluster', [
+      '--zoo',
+      dir,
+      '--svd',
+      '100',
+      '--memory',
+      '3MB',
+      '--out',
+      join(root, 'w'),
+    ]);
+    expect(wide.code).toBe(2);
+    expect(wide.stderr).toMatch(
+      /^error: --svd 100 streamed from .*z needs about 15\.1 MB for its factors \(3000 weights each\), more than --memory 3 MB; choose k <= 11 or raise --memory\n$/,
+    );
+    expect(existsSync(join(root, 'w'))).toBe(false);
   });
+
+  it('identifies checkpoints of a zoo larger than --memory from an index built from its files, as with the zoo in memory', async () => {
+    const root = tempDir('wsvc-stream-id-');
+    const dir = join(root, 'z');
+    await writeZoo(dir, 20, 10, 3000); // 2.5 MB of weights
+    const zoo = loadZoo(dir);
+    // a query between epochs 6 and 7 of run 4, written from the safetensors specification
+    const [a, b] = [6, 7].map((e) => zoo.weights.subarray((e * 20 + 4) * 3000, (e * 20 + 5) * 3000));
+    const query = join(root, 'between.safetensors');
+    writeFileSync(
+      query,
+      safetensorsBytes([
+        { name: 'w', shape: [3000], dtype: 'F32', values: Array.from(a, (v, j) => (v + b[j]) / 2) },
+      ]),
+    );
+    const exact = join(dir, checkpointFileName(3));
+    const ask = (file: string, extra: string[]) => {
+      const r = runCliSync('identify', [file, '--zoo', dir, '--json', ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      return { stderr: r.stderr, json: JSON.parse(r.stdout) };
+    };
+    const first = ask(exact, ['--run', '11', '--memory', '2.5MB']);
+    expect(first.stderr).toMatch(/index of .*z: built in [\d.]+ s \(streamed from the files: SVD-8\)/);
+    expect([first.json.verdict, first.json.run, first.json.epoch, first.json.distance]).toEqual([
+      'member',
+      11,
+      3,
+      0,
+    ]);
+    const between = ask(query, ['--memory', '2.5MB']); // the saved index, loaded
+    expect(between.stderr).not.toMatch(/built/);
+    expect([between.json.verdict, between.json.run]).toEqual(['member', 4]);
+    expect(between.json.epoch).toBeCloseTo(6.5, 1);
+    // the zoo in memory (its own index, with more components) finds the same candidates at the same distances
+    const loaded = ask(query, ['--rebuild']);
+    expect(loaded.stderr).not.toMatch(/streamed/);
+    expect(loaded.json.candidates.map((c: { run: number }) => c.run)).toEqual(
+      between.json.candidates.map((c: { run: number }) => c.run),
+    );
+    loaded.json.candidates.forEach((c: { distance: number }, i: number) =>
+      expect(c.distance).toBeCloseTo(between.json.candidates[i].distance, 4),
+    );
+    rmSync(root, { recursive: true, force: true });
+  }, 60_000);
 });

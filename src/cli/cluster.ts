@@ -1,6 +1,5 @@
 /** `cluster`: truncated SVD, exact single linkage, purity and epoch order (paper section 3.2, Tables 2-3). */
 import { mkdirSync } from 'node:fs';
-import { totalmem } from 'node:os';
 import { ORDER_BY } from '../cluster/clusterZoo.ts';
 import type { OrderBy } from '../cluster/clusterZoo.ts';
 import { writeClusterReport } from '../cluster/report.ts';
@@ -13,6 +12,8 @@ import { defineCommand } from './command.ts';
 import { findZoos, UserError } from './common.ts';
 import { choice, flag, int, parseInteger, text } from './options.ts';
 import { ProgressBar } from './progress.ts';
+import { streamedSvdBytes, streamedSvdMaxComponents } from '../reduce/streamingProducts.ts';
+import { formatBytes, memoryBound, memoryOption, zooWeightBytes } from './memory.ts';
 
 export const clusterCommand = defineCommand({
   name: 'cluster',
@@ -49,12 +50,7 @@ reports cluster purity and epoch-order recovery (paper Tables 2 and 3).`,
     'save-basis': flag({ help: 'store each fitted SVD basis in the zoo as svd-<k>.arrow (for identify)' }),
     out: text({ arg: 'DIR', help: 'where reports go', default: DEFAULT_DIRS.results }),
     workers: int({ help: 'worker threads', min: 1, max: 256, defaultText: String(defaultWorkers()) }),
-    memory: text({
-      arg: 'SIZE',
-      help: "memory for a zoo's weights (e.g. 4GB, 512MB); a larger zoo is streamed from its files\n(SVD spaces only)",
-      defaultText: `${formatBytes(defaultMemory())}: 4 GB or half the machine's`,
-      check: (name, value) => void parseBytes(name, value),
-    }),
+    memory: memoryOption('SVD spaces only'),
     'no-verify': flag({
       help: "skip checking every checkpoint's SHA-256 while loading (see npm run verify)",
     }),
@@ -72,13 +68,12 @@ reports cluster purity and epoch-order recovery (paper Tables 2 and 3).`,
     // the full space a list adds by itself is left out for zoos too large for memory; asked for, it is refused
     const fullAsked = o.full || o.svd.split(',').some((s) => s.trim() === '0');
     const zooDirs = findZoos(o.zoo);
-    const memory = o.memory === undefined ? defaultMemory() : parseBytes('memory', o.memory);
+    const memory = memoryBound(o.memory);
     const stream: string[] = [];
     // check every zoo before any work: clear errors for empty zoos, one run, mixed architectures, k too large
     for (const dir of zooDirs) {
       const manifest = readManifest(dir);
-      const weightBytes =
-        zooShape(manifest).runs * (manifest.epochsCompleted + 1) * manifest.architecture.size * 4;
+      const weightBytes = zooWeightBytes(manifest);
       if (weightBytes > memory) {
         if (spaces.includes(0) && !fullAsked) {
           spaces = spaces.filter((k) => k > 0);
@@ -98,6 +93,12 @@ reports cluster purity and epoch-order recovery (paper Tables 2 and 3).`,
         if (tooBig.length)
           throw new UserError(
             `--svd ${tooBig.join(',')} is too large for ${dir}: ${n} checkpoints x ${manifest.architecture.size} weights`,
+          );
+        const d = manifest.architecture.size;
+        const tooWide = spaces.filter((k) => streamedSvdBytes(k, d) > memory);
+        if (tooWide.length)
+          throw new UserError(
+            `--svd ${tooWide.join(',')} streamed from ${dir} needs about ${formatBytes(streamedSvdBytes(Math.max(...tooWide), d))} for its factors (${d} weights each), more than --memory ${formatBytes(memory)}; choose k <= ${Math.max(0, streamedSvdMaxComponents(memory, d))} or raise --memory`,
           );
         stream.push(dir);
         continue;
@@ -185,25 +186,4 @@ function formatTable(dir: string, arch: string, rows: SpaceSummary[], orderBy: O
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [title, line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
-}
-
-/** The default --memory: 4 GB, or half the machine's memory when that is less. */
-function defaultMemory(): number {
-  return Math.min(4 * 2 ** 30, Math.floor(totalmem() / 2));
-}
-
-/** '4GB', '512MB', '2G', '1000000' (bytes) to bytes. */
-function parseBytes(name: string, value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(k|m|g|t)?i?b?\s*$/i.exec(value);
-  if (!m || !(Number(m[1]) > 0))
-    throw new UserError(`--${name} must be a size such as 4GB or 512MB, got '${value}'`);
-  const power = { k: 1, m: 2, g: 3, t: 4 }[(m[2] ?? '').toLowerCase() as 'k'] ?? 0;
-  return Math.round(Number(m[1]) * 1024 ** power);
-}
-
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  while (bytes >= 1024 && i < units.length - 1) [bytes, i] = [bytes / 1024, i + 1];
-  return `${Number(bytes.toFixed(1))} ${units[i]}`;
 }

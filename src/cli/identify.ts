@@ -3,17 +3,20 @@ import { existsSync } from 'node:fs';
 import { ARCH_NAMES, ARCHITECTURES, type Architecture } from '../core/architectures.ts';
 import { evaluateIdentify } from '../identify/evaluate.ts';
 import { identify, type Identification } from '../identify/identify.ts';
-import { ZooIndex } from '../identify/zooIndex.ts';
+import { defaultComponents, ZooIndex } from '../identify/zooIndex.ts';
+import { streamedSvdMaxComponents } from '../reduce/streamingProducts.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { readModel } from '../store/formats/readModel.ts';
 import { loadZoo } from '../store/loadZoo.ts';
-import { runDescription } from '../store/manifest.ts';
+import { readManifest, runDescription } from '../store/manifest.ts';
+import { openStreamedZoo } from '../store/rowReader.ts';
 import { DEFAULT_DIRS, IDENTIFY_EVAL_PATH, zooDirFor } from '../store/paths.ts';
 import { readJsonFile } from '../util/json.ts';
 import { defineCommand } from './command.ts';
 import { UserError } from './common.ts';
 import { flag, int, text } from './options.ts';
 import { StepProgress } from './progress.ts';
+import { formatBytes, memoryBound, memoryOption, zooWeightBytes } from './memory.ts';
 
 export const identifyCommand = defineCommand({
   name: 'identify',
@@ -45,6 +48,7 @@ calibrated from the zoo itself (docs/identify.md).
     'no-verify': flag({
       help: "skip checking every checkpoint's SHA-256 while loading the zoo (see npm run verify)",
     }),
+    memory: memoryOption('its index then holds as many SVD components as the bound allows'),
   },
   examples: [
     'npm run identify -- zoo/ffnn-default/checkpoints/epoch-0007.arrow --run 3',
@@ -65,17 +69,34 @@ calibrated from the zoo itself (docs/identify.md).
     const pick = { run: o.run, epoch: o.epoch };
 
     const { zooDir, arch } = o.zoo ? { zooDir: o.zoo, arch: null } : defaultZoo(path, pick);
-    const zoo = loadZoo(zooDir, { verify: !o['no-verify'] });
+    const memory = memoryBound(o.memory);
+    const streamed =
+      zooWeightBytes(readManifest(zooDir)) > memory
+        ? openStreamedZoo(zooDir, { verify: !o['no-verify'] })
+        : null;
+    const zoo = streamed?.zoo ?? loadZoo(zooDir, { verify: !o['no-verify'] });
     if (arch && arch.name !== zoo.manifest.architecture.name)
       throw new UserError(`internal: ${zooDir} is not a ${arch.name} zoo`);
     const { weights, description } = readModel(path, zoo.manifest.architecture, pick);
-    let index = o.rebuild ? null : ZooIndex.load(zooDir, zoo);
+    let index = o.rebuild ? null : ZooIndex.load(zooDir, zoo, streamed?.rows);
     if (!index) {
       const progress = new StepProgress(`index of ${zooDir} (built once per zoo)`);
-      index = ZooIndex.build(zoo, { onProgress: (step, done, total) => progress.update(step, done, total) });
+      const onProgress = (step: string, done: number, total: number) => progress.update(step, done, total);
+      if (streamed) {
+        const components = Math.min(defaultComponents(zoo.runs), streamedSvdMaxComponents(memory, zoo.dim));
+        if (components < 1)
+          throw new UserError(
+            `${zooDir}'s ${zoo.dim} weights per checkpoint leave no room for an SVD within --memory ${formatBytes(memory)}; raise --memory`,
+          );
+        index = ZooIndex.buildStreamed(streamed, { components, onProgress });
+      } else {
+        index = ZooIndex.build(zoo, { onProgress });
+      }
       progress.finish();
       index.save(zooDir);
-      process.stderr.write(`index of ${zooDir}: built in ${index.buildSeconds.toFixed(1)} s\n`);
+      process.stderr.write(
+        `index of ${zooDir}: built in ${index.buildSeconds.toFixed(1)} s${streamed ? ` (streamed from the files: SVD-${index.k})` : ''}\n`,
+      );
     }
     index.prepare(); // the query time below is a loaded index's
     const start = performance.now();

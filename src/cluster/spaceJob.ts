@@ -10,8 +10,9 @@ import { mkdirSync } from 'node:fs';
 import { basename } from 'node:path';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { writeNpy } from '../store/formats/npy.ts';
-import { loadZoo, zooDigest, type Zoo } from '../store/loadZoo.ts';
-import { zooBlocks, type ZooBlocks } from '../store/zooBlocks.ts';
+import { loadZoo, type Zoo } from '../store/loadZoo.ts';
+import { zooBlocks } from '../store/zooBlocks.ts';
+import { zooLabels } from '../store/rowReader.ts';
 import { StreamingProducts } from '../reduce/streamingProducts.ts';
 import { UserError } from '../core/errors.ts';
 import { linkagePaths, svdBasisPath, zooResultsDir } from '../store/paths.ts';
@@ -59,7 +60,7 @@ export function runSpaceJob(job: SpaceJob): SpaceSummary {
     if (!(options.svd > 0))
       throw new UserError(`${job.zooDir} is streamed from disk; the full weight space needs it in memory`);
     const blocks = zooBlocks(job.zooDir, { verify: job.verify });
-    zoo = streamedZoo(blocks);
+    zoo = zooLabels(blocks);
     options = {
       ...options,
       fit: (svd) => svd.fitProducts(new StreamingProducts(blocks), blocks.n, blocks.d),
@@ -95,28 +96,4 @@ export function runSpaceJob(job: SpaceJob): SpaceSummary {
   }
   const { linkage: _l, labels: _b, svd: _s, ...numbers } = result;
   return { ...numbers, zoo: name, zooDigest: zoo.digest, files: { linkageNpy, linkageJson, basis } };
-}
-
-/** A zoo's labels without its weights (one pass over the files), for analyses that stream the weights. */
-function streamedZoo(blocks: ZooBlocks): Zoo {
-  const { run, seed, epoch, sha256 } = blocks.labels();
-  const nan = () => new Float64Array(blocks.n).fill(NaN);
-  return {
-    manifest: blocks.manifest,
-    n: blocks.n,
-    dim: blocks.d,
-    runs: blocks.runs,
-    epochs: blocks.epochs,
-    weights: new Float32Array(0),
-    run,
-    seed,
-    epoch,
-    step: new Int32Array(blocks.n),
-    trainLoss: nan(),
-    testLoss: nan(),
-    testAccuracy: nan(),
-    sha256,
-    digest: zooDigest(sha256),
-    metrics: {},
-  };
 }

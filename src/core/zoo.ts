@@ -15,6 +15,12 @@ export interface ZooRows {
 /** The row of (run, epoch). */
 export const zooRowIndex = (runs: number, run: number, epoch: number): number => epoch * runs + run;
 
+/** The (run, epoch) of a row: zooRowIndex's inverse. */
+export const zooRowLabel = (runs: number, row: number): { run: number; epoch: number } => ({
+  run: row % runs,
+  epoch: Math.floor(row / runs),
+});
+
 /** The weights of (run, epoch): a view into the zoo's matrix, not a copy. */
 export function checkpointWeights(zoo: ZooRows, run: number, epoch: number): Float32Array {
   const row = zooRowIndex(zoo.runs, run, epoch);

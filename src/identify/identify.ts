@@ -66,7 +66,7 @@ export function identify(
   // beyond the end: past the last checkpoint, by more than a checkpoint lies off its own trajectory
   let descendantScore: number | null = null;
   if (best.segment === last - 1 && best.tRaw > 1) {
-    const toLast = pointDistance(query, zoo.weights, t.rows[last], d);
+    const toLast = pointDistance(query, index.rows.row(t.rows[last]), d);
     if (toLast > calibration.looRatio * best.segmentLength)
       descendantScore = toLast / Math.max(calibration.descendantRatio * best.segmentLength, Number.MIN_VALUE);
   }

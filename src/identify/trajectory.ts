@@ -15,6 +15,7 @@
  * again from the differences, which stays accurate when the query lies on it.
  */
 import type { Zoo } from '../store/loadZoo.ts';
+import type { RowReader } from '../store/rowReader.ts';
 import type { TruncatedSVD } from '../reduce/svd.ts';
 import { dot, squaredDistance } from '../reduce/distances.ts';
 
@@ -34,6 +35,8 @@ export interface Trajectory {
 /** What a search needs from an index (zooIndex.ts). */
 export interface SearchSpace {
   zoo: Zoo;
+  /** The zoo's checkpoints by row: in memory, or read from its files for the runs measured. */
+  rows: RowReader;
   svd: TruncatedSVD;
   /** Projected checkpoints, one row of k per indexed checkpoint. */
   coords: Float32Array;
@@ -159,10 +162,11 @@ export function nearestOnTrajectory(
   query: Float64Array,
   qq: number,
 ): Candidate {
-  const { weights, dim: d } = space.zoo;
-  const qx = Float64Array.from(t.rows, (row) => dotRow(query, weights, row * d, d));
-  const i = nearestSegment(t, qx, qq, space.sqNorm);
-  const match = segmentDistance(query, 0, weights, t.rows[i] * d, t.rows[i + 1] * d, d);
+  const { rows, zoo } = space;
+  const d = zoo.dim;
+  const qx = Float64Array.from(t.rows, (row) => dotRow(query, rows.row(row), 0, d));
+  const { segment: i } = nearestSegment(t, qx, qq, space.sqNorm);
+  const match = segmentDistance(query, 0, rows.row(t.rows[i]), 0, rows.row(t.rows[i + 1]), 0, d);
   return {
     run: t.run,
     seed: t.seed,
@@ -176,11 +180,17 @@ export function nearestOnTrajectory(
 }
 
 /**
- * The segment of a trajectory nearest to q, from q's dot products qx with its checkpoints, |q|^2
- * and the zoo rows' |x|^2 (no pass over the weights).
+ * The segment of a trajectory nearest to q, and q's squared distance to it, from q's dot
+ * products qx with its checkpoints, |q|^2 and the zoo rows' |x|^2 (no pass over the weights;
+ * the distance loses digits to cancellation when q is near the segment).
  */
-export function nearestSegment(t: Trajectory, qx: Float64Array, qq: number, sqNorm: Float64Array): number {
-  let bestSeg = 0;
+export function nearestSegment(
+  t: Trajectory,
+  qx: Float64Array,
+  qq: number,
+  sqNorm: Float64Array,
+): { segment: number; sq: number } {
+  let segment = 0;
   let bestSq = Infinity;
   for (let i = 0; i + 1 < t.rows.length; i++) {
     const [a, b] = [t.rows[i], t.rows[i + 1]];
@@ -188,19 +198,14 @@ export function nearestSegment(t: Trajectory, qx: Float64Array, qq: number, sqNo
     const pv = qx[i + 1] - qx[i] + (sqNorm[a] - sqNorm[b] + vv) / 2; // (q - a).(b - a)
     const s = vv > 0 ? Math.min(1, Math.max(0, pv / vv)) : 0;
     const sq = qq - 2 * qx[i] + sqNorm[a] - 2 * s * pv + s * s * vv;
-    if (sq < bestSq) [bestSq, bestSeg] = [sq, i];
+    if (sq < bestSq) [bestSq, segment] = [sq, i];
   }
-  return bestSeg;
+  return { segment, sq: Math.max(0, bestSq) };
 }
 
-/** Euclidean distance from the query to row `row` of w (d values each). */
-export function pointDistance(
-  q: Float32Array | Float64Array,
-  w: Float32Array,
-  row: number,
-  d: number,
-): number {
-  return Math.sqrt(squaredDistance(q, 0, w, row * d, d));
+/** Euclidean distance between two points of d values. */
+export function pointDistance(q: Float32Array | Float64Array, w: Float32Array, d: number): number {
+  return Math.sqrt(squaredDistance(q, 0, w, 0, d));
 }
 
 /** Unit roundoff of float32: what bounds the rounding of the float32 SIMD products. */
@@ -234,32 +239,33 @@ export interface SegmentMatch {
 }
 
 /**
- * Distance from point p (q[qo..qo+d)) to the segment from a to b (rows of w at offsets ao
- * and bo). The nearest point's position comes from the dot products; its distance is summed
- * again from the differences, which stays accurate when p lies on the segment.
+ * Distance from point p (q[qo..qo+d)) to the segment from a (a[ao..ao+d)) to b (b[bo..bo+d)).
+ * The nearest point's position comes from the dot products; its distance is summed again from
+ * the differences, which stays accurate when p lies on the segment.
  */
 export function segmentDistance(
   q: Float32Array | Float64Array,
   qo: number,
-  w: Float32Array,
+  a: Float32Array,
   ao: number,
+  b: Float32Array,
   bo: number,
   d: number,
 ): SegmentMatch {
   let vv = 0; // |b - a|^2
   let pv = 0; // (p - a) . (b - a)
   for (let j = 0; j < d; j++) {
-    const a = w[ao + j];
-    const v = w[bo + j] - a;
+    const x = a[ao + j];
+    const v = b[bo + j] - x;
     vv += v * v;
-    pv += (q[qo + j] - a) * v;
+    pv += (q[qo + j] - x) * v;
   }
   const tRaw = vv > 0 ? pv / vv : 0;
   const t = Math.min(1, Math.max(0, tRaw));
   let s = 0;
   for (let j = 0; j < d; j++) {
-    const a = w[ao + j];
-    s += (q[qo + j] - a - t * (w[bo + j] - a)) ** 2;
+    const x = a[ao + j];
+    s += (q[qo + j] - x - t * (b[bo + j] - x)) ** 2;
   }
   return { distance: Math.sqrt(s), t, tRaw, length: Math.sqrt(vv) };
 }

@@ -11,7 +11,12 @@
 import { readFileSync } from 'node:fs';
 import { Int32, makeData } from 'apache-arrow';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
-import { columnsToIPC, fixedSizeListColumn, flattenFixedSizeList } from '../store/arrowColumns.ts';
+import {
+  columnsToIPC,
+  fixedSizeListColumn,
+  flattenFixedSizeList,
+  nullableFloatColumn,
+} from '../store/arrowColumns.ts';
 import { sha256Hex } from '../store/fileHashes.ts';
 import {
   INDEX_FILE,
@@ -22,14 +27,16 @@ import {
   readIndex,
 } from '../store/indexFile.ts';
 import type { Zoo } from '../store/loadZoo.ts';
+import { memoryRows, type RowReader, type StreamedZoo } from '../store/rowReader.ts';
 import { ZooError } from '../store/manifest.ts';
 import { TruncatedSVD } from '../reduce/svd.ts';
-import { calibrate, type Calibration } from './calibration.ts';
+import { calibrate, SAMPLES_PER_PASS, type Calibration, type IndexedProducts } from './calibration.ts';
 import { FLOAT32_ROUNDOFF, type Trajectory } from './trajectory.ts';
 import { SimdProducts } from '../reduce/simdProducts.ts';
+import { StreamingProducts } from '../reduce/streamingProducts.ts';
 import { zooRowIndex } from '../core/zoo.ts';
 import { simdThreads } from '../util/threads.ts';
-import { dot, rowDistance, squaredDistance } from '../reduce/distances.ts';
+import { dot, squaredDistance } from '../reduce/distances.ts';
 
 export type { Calibration, Trajectory };
 
@@ -60,18 +67,19 @@ export const defaultComponents = (runs: number) => 2 * runs + 100;
 export class ZooIndex {
   private constructor(
     readonly zoo: Zoo,
+    /** The zoo's checkpoints by row: in memory, or read from the files of a zoo too large for it. */
+    readonly rows: RowReader,
     readonly svd: TruncatedSVD,
     /** Projected checkpoints (rows of the trajectories' `at`), n x k float32. */
     readonly coords: Float32Array,
     readonly trajectories: Trajectory[],
+    /** |x|^2 of every indexed zoo row (float64, by zoo row; NaN elsewhere), for distances from dot products. */
+    readonly sqNorm: Float64Array,
     public calibration: Calibration,
     /** Seconds the build took (SVD, projections, calibration). */
     public buildSeconds: number,
   ) {
     const d = zoo.dim;
-    this.sqNorm = new Float64Array(zoo.n);
-    for (let row = 0; row < zoo.n; row++)
-      this.sqNorm[row] = dot(zoo.weights, row * d, zoo.weights, row * d, d);
     const k = svd.k;
     const m = coords.length / k;
     this.coordSqNorm = Float64Array.from({ length: m }, (_, i) => dot(coords, i * k, coords, i * k, k));
@@ -102,8 +110,6 @@ export class ZooIndex {
     }
   }
 
-  /** |x|^2 of every zoo row (float64), for distances from dot products. */
-  readonly sqNorm: Float64Array;
   /** |c|^2 of every projected checkpoint, and the squared length of the projected segment starting there. */
   readonly coordSqNorm: Float64Array;
   readonly coordStepSq: Float64Array;
@@ -163,52 +169,94 @@ export class ZooIndex {
   /** Builds the index of a loaded zoo (or of the runs and epochs selected in `options`). */
   static build(zoo: Zoo, options: ZooIndexOptions = {}): ZooIndex {
     const start = performance.now();
-    const {
-      runs = () => true,
-      epochs = () => true,
-      descendantEpochs = INDEX_DEFAULTS.descendantEpochs,
-    } = options;
-    const trajectories: Trajectory[] = [];
-    const rows: number[] = [];
+    const { runs = () => true, epochs = () => true } = options;
+    const rows = memoryRows(zoo);
+    const selected: [number, Int32Array][] = [];
     for (let r = 0; r < zoo.runs; r++) {
       if (!runs(r)) continue;
-      const epochList: number[] = [];
-      const rowList: number[] = [];
-      for (let e = 0; e <= zoo.epochs; e++) {
-        if (!epochs(e)) continue;
-        epochList.push(e);
-        rowList.push(zooRowIndex(zoo.runs, r, e));
-      }
+      const epochList = Array.from({ length: zoo.epochs + 1 }, (_, e) => e).filter(epochs);
       if (epochList.length < 2)
         throw new ZooError(
           `run ${r} has ${epochList.length} indexed checkpoint(s); a trajectory needs at least 2 epochs`,
         );
-      const at = Int32Array.from(rowList, (_, i) => rows.length + i);
-      rows.push(...rowList);
-      trajectories.push(trajectory(zoo, r, Int32Array.from(epochList), at));
+      selected.push([r, Int32Array.from(epochList)]);
     }
-    if (trajectories.length === 0) throw new ZooError('the index selects no runs');
-    const n = rows.length;
+    if (selected.length === 0) throw new ZooError('the index selects no runs');
+    let next = 0; // the index's own rows: run by run
+    const sqNorm = new Float64Array(zoo.n).fill(NaN);
+    const trajectories = selected.map(([r, epochList]) =>
+      measuredTrajectory(zoo, rows, r, epochList, (rowList) => rowList.map(() => next++), sqNorm),
+    );
+    const indexed = trajectories.flatMap((t) => Array.from(t.rows));
+    const n = indexed.length;
     const d = zoo.dim;
-    const k = Math.min(options.components ?? defaultComponents(trajectories.length), n, d);
     const x = new Float32Array(n * d);
-    rows.forEach((row, i) => x.set(zoo.weights.subarray(row * d, (row + 1) * d), i * d));
+    indexed.forEach((row, i) => x.set(rows.row(row), i * d));
+    const k = Math.min(options.components ?? defaultComponents(trajectories.length), n, d);
     const progress = options.onProgress ?? (() => {});
     const svd = new TruncatedSVD({ components: k });
     progress(`SVD-${k} of ${n} x ${d}`, 0, 1);
     svd.fit(x, n, d);
     progress(`SVD-${k} of ${n} x ${d}`, 1, 1);
-    const coords = projectRows(svd, x, n, d);
+    const products = () => new SimdProducts(x, n, d, Math.max(k, SAMPLES_PER_PASS), simdThreads());
+    return ZooIndex.finish(zoo, rows, svd, products, trajectories, sqNorm, options, start);
+  }
+
+  /**
+   * Builds the index of a zoo too large for memory from its files: every run and epoch, the
+   * SVD streamed (reduce/streamingProducts.ts), the checkpoints' coordinates and calibration
+   * products in further passes, and each row the calibration measures read from its file.
+   * The index's own rows are the zoo's rows.
+   */
+  static buildStreamed(
+    { dir, blocks, zoo, rows }: StreamedZoo,
+    options: Omit<ZooIndexOptions, 'runs' | 'epochs'> = {},
+  ): ZooIndex {
+    const start = performance.now();
+    const progress = options.onProgress ?? (() => {});
+    const all = Int32Array.from({ length: zoo.epochs + 1 }, (_, e) => e);
+    if (all.length < 2) throw new ZooError(`${dir} has one epoch; a trajectory needs at least 2 epochs`);
+    const trajectories: Trajectory[] = [];
+    const sqNorm = new Float64Array(zoo.n).fill(NaN);
+    for (let r = 0; r < zoo.runs; r++) {
+      progress('step lengths', r, zoo.runs);
+      trajectories.push(measuredTrajectory(zoo, rows, r, all, (rowList) => rowList, sqNorm));
+    }
+    const k = Math.min(options.components ?? defaultComponents(zoo.runs), zoo.n, zoo.dim);
+    const svd = new TruncatedSVD({ components: k });
+    progress(`SVD-${k} of ${zoo.n} x ${zoo.dim}, streamed`, 0, 1);
+    svd.fitProducts(new StreamingProducts(blocks), zoo.n, zoo.dim);
+    progress(`SVD-${k} of ${zoo.n} x ${zoo.dim}, streamed`, 1, 1);
+    const products = () => new StreamingProducts(blocks);
+    return ZooIndex.finish(zoo, rows, svd, products, trajectories, sqNorm, options, start);
+  }
+
+  /** The projections, squared norms and calibration common to both builds. */
+  private static finish(
+    zoo: Zoo,
+    rows: RowReader,
+    svd: TruncatedSVD,
+    products: () => IndexedProducts,
+    trajectories: Trajectory[],
+    sqNorm: Float64Array,
+    options: ZooIndexOptions,
+    start: number,
+  ): ZooIndex {
+    const progress = options.onProgress ?? (() => {});
+    const { descendantEpochs = INDEX_DEFAULTS.descendantEpochs } = options;
+    const coords = projectRows(svd, products());
     const index = new ZooIndex(
       zoo,
+      rows,
       svd,
       coords,
       trajectories,
+      sqNorm,
       { memberRatio: NaN, descendantRatio: NaN, descendantEpochs, looRatio: NaN, foreignRatio: NaN },
       0,
     );
     const samples = options.calibrationSamples ?? INDEX_DEFAULTS.calibrationSamples;
-    index.calibration = calibrate(index, x, descendantEpochs, samples, (done, total) =>
+    index.calibration = calibrate(index, products(), descendantEpochs, samples, (done, total) =>
       progress('calibration samples', done, total),
     );
     index.buildSeconds = (performance.now() - start) / 1000;
@@ -220,8 +268,13 @@ export class ZooIndex {
     const n = this.coords.length / this.k;
     const run = new Int32Array(n);
     const epoch = new Int32Array(n);
+    const sqNorm = new Float64Array(n);
+    const stepSq = new Float64Array(n).fill(NaN);
     for (const t of this.trajectories)
-      for (let i = 0; i < t.at.length; i++) [run[t.at[i]], epoch[t.at[i]]] = [t.run, t.epochs[i]];
+      for (let i = 0; i < t.at.length; i++) {
+        [run[t.at[i]], epoch[t.at[i]], sqNorm[t.at[i]]] = [t.run, t.epochs[i], this.sqNorm[t.rows[i]]];
+        if (i + 1 < t.at.length) stepSq[t.at[i]] = t.segmentSq[i];
+      }
     const paths = indexPaths(zooDir);
     const { manifest } = this.zoo;
     this.svd.save(paths.svd);
@@ -229,6 +282,8 @@ export class ZooIndex {
       { name: 'run', data: makeData({ type: new Int32(), length: n, data: run }) },
       { name: 'epoch', data: makeData({ type: new Int32(), length: n, data: epoch }) },
       { name: 'coords', data: fixedSizeListColumn(this.coords, this.k) },
+      { name: 'sq_norm', data: nullableFloatColumn(sqNorm) },
+      { name: 'step_sq', data: nullableFloatColumn(stepSq) },
     ]);
     writeFileAtomic(paths.index, bytes);
     // written last: the description names both files' bytes, so a half-saved index is never used
@@ -249,10 +304,11 @@ export class ZooIndex {
   }
 
   /**
-   * The saved index of `zoo` (loaded from zooDir), or null when there is none or it no
-   * longer matches the zoo (other checkpoints, config, more epochs since), so the caller rebuilds it.
+   * The saved index of `zoo` (loaded from zooDir, or its labels only with `rows` read from the
+   * files), or null when there is none or it no longer matches the zoo (other checkpoints,
+   * config, more epochs since), so the caller rebuilds it.
    */
-  static load(zooDir: string, zoo: Zoo): ZooIndex | null {
+  static load(zooDir: string, zoo: Zoo, rows: RowReader = memoryRows(zoo)): ZooIndex | null {
     const saved = readIndex<Calibration>(zooDir, zoo.manifest, zoo.digest);
     if (!saved) return null;
     const { table, meta, k } = saved;
@@ -260,24 +316,31 @@ export class ZooIndex {
     const coords = flattenFixedSizeList(table.getChild('coords')!.data, k, new Float32Array(n * k));
     const run = table.getChild('run')!.toArray() as Int32Array;
     const epoch = table.getChild('epoch')!.toArray() as Int32Array;
+    const floats = (name: string) => Float64Array.from(table.getChild(name)!.toArray() as Float64Array);
+    const [rowSqNorm, stepSq] = [floats('sq_norm'), floats('step_sq')];
     const byRun = new Map<number, number[]>();
     for (let i = 0; i < n; i++) {
       if (!byRun.has(run[i])) byRun.set(run[i], []);
       byRun.get(run[i])!.push(i);
     }
+    const sqNorm = new Float64Array(zoo.n).fill(NaN);
     const trajectories = [...byRun].map(([r, at]): Trajectory => {
-      return trajectory(
+      for (const i of at) sqNorm[zooRowIndex(zoo.runs, r, epoch[i])] = rowSqNorm[i];
+      return savedTrajectory(
         zoo,
         r,
         Int32Array.from(at, (i) => epoch[i]),
         Int32Array.from(at),
+        Float64Array.from(at.slice(0, -1), (i) => stepSq[i]),
       );
     });
     return new ZooIndex(
       zoo,
+      rows,
       TruncatedSVD.load(indexPaths(zooDir).svd),
       coords,
       trajectories,
+      sqNorm,
       meta.calibration,
       meta.seconds,
     );
@@ -285,11 +348,10 @@ export class ZooIndex {
 }
 
 /**
- * The projections V x of the rows (not fitTransform's Q U Σ: identify's lower bounds need
- * projections), as float32 SIMD products on both cores; coordError bounds their rounding.
+ * The projections V x of the indexed rows (not fitTransform's Q U Σ: identify's lower bounds
+ * need projections), as float32 SIMD products; coordError bounds their rounding.
  */
-function projectRows(svd: TruncatedSVD, x: Float32Array, n: number, d: number): Float32Array {
-  const products = new SimdProducts(x, n, d, svd.k, simdThreads());
+function projectRows(svd: TruncatedSVD, products: IndexedProducts): Float32Array {
   try {
     return Float32Array.from(products.times(svd.components, svd.k));
   } finally {
@@ -297,12 +359,39 @@ function projectRows(svd: TruncatedSVD, x: Float32Array, n: number, d: number): 
   }
 }
 
-/** A run's trajectory over the given epochs, with its segments' squared lengths. */
-function trajectory(zoo: Zoo, run: number, epochs: Int32Array, at: Int32Array): Trajectory {
+/**
+ * A run's trajectory over the given epochs, its segments' squared lengths measured from the
+ * rows (each read once), and its checkpoints' |x|^2 written into sqNorm (by zoo row).
+ * `atOf` gives the checkpoints' rows in the index from their zoo rows.
+ */
+function measuredTrajectory(
+  zoo: Zoo,
+  rows: RowReader,
+  run: number,
+  epochs: Int32Array,
+  atOf: (zooRows: Int32Array) => Int32Array,
+  sqNorm: Float64Array,
+): Trajectory {
+  const zooRows = Int32Array.from(epochs, (e) => zooRowIndex(zoo.runs, run, e));
+  const segmentSq = new Float64Array(zooRows.length - 1);
+  let previous: Float32Array | null = null;
+  zooRows.forEach((row, i) => {
+    const x = rows.row(row);
+    sqNorm[row] = dot(x, 0, x, 0, zoo.dim);
+    if (previous) segmentSq[i - 1] = squaredDistance(previous, 0, x, 0, zoo.dim);
+    previous = x;
+  });
+  return { run, seed: zoo.seed[zooRows[0]], epochs, rows: zooRows, at: atOf(zooRows), segmentSq };
+}
+
+/** A run's trajectory as a saved index holds it: its segments' squared lengths stored, not measured. */
+function savedTrajectory(
+  zoo: Zoo,
+  run: number,
+  epochs: Int32Array,
+  at: Int32Array,
+  segmentSq: Float64Array,
+): Trajectory {
   const rows = Int32Array.from(epochs, (e) => zooRowIndex(zoo.runs, run, e));
-  const segmentSq = Float64Array.from(
-    { length: rows.length - 1 },
-    (_, i) => rowDistance(zoo.weights, rows[i], rows[i + 1], zoo.dim) ** 2,
-  );
   return { run, seed: zoo.seed[rows[0]], epochs, rows, at, segmentSq };
 }

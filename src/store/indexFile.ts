@@ -3,7 +3,9 @@
  *
  *   <zoo>/index.json       IndexMeta: what the index was built from, its calibration, and the
  *                          SHA-256 of the two Arrow files and of itself
- *   <zoo>/index.arrow      run int32, epoch int32, coords fixed_size_list<float32>[k]
+ *   <zoo>/index.arrow      run int32, epoch int32, coords fixed_size_list<float32>[k],
+ *                          sq_norm float64 (|x|^2), step_sq float64 (|next - x|^2 along the
+ *                          run; null at its last indexed checkpoint)
  *   <zoo>/index-svd.arrow  the SVD basis (TruncatedSVD.save)
  *
  * An index is current while it names the zoo's content (digest, epochs, config); otherwise
@@ -22,8 +24,11 @@ import { ZooError, type ZooManifest } from './manifest.ts';
 export const INDEX_META_FILE = 'index.json';
 export const INDEX_FILE = 'index.arrow';
 export const INDEX_SVD_FILE = 'index-svd.arrow';
-/** /1: SVD-50 coordinates summed in float64; /2: metadata inside index.arrow, no zoo digest. */
-export const INDEX_FORMAT = 'weightspace-index/3';
+/**
+ * /1: SVD-50 coordinates summed in float64; /2: metadata inside index.arrow, no zoo digest;
+ * /3: without the rows' squared norms and step lengths (a streamed zoo needs them stored).
+ */
+export const INDEX_FORMAT = 'weightspace-index/4';
 const FIX = 'delete index.json (identify rebuilds the index) or run `npm run identify -- --rebuild`';
 
 export interface IndexMeta<C = unknown> {
@@ -103,6 +108,10 @@ export function readIndex<C>(
   for (const name of ['run', 'epoch']) {
     if (String(table.getChild(name)?.type) !== 'Int32')
       throw new ZooError(`${paths.index} lacks an int32 column '${name}'; ${FIX}`);
+  }
+  for (const name of ['sq_norm', 'step_sq']) {
+    if (String(table.getChild(name)?.type) !== 'Float64')
+      throw new ZooError(`${paths.index} lacks a float64 column '${name}'; ${FIX}`);
   }
   return { meta, table, k: (type as FixedSizeList).listSize };
 }

@@ -27,6 +27,8 @@ export interface ZooBlocks {
   read(epoch: number): Float32Array;
   /** Bytes of the largest block's weights: what one pass holds in memory at a time. */
   blockBytes: number;
+  /** Byte offset of the weights in epoch file `epoch`, as the last read of it found. */
+  weightsOffset(epoch: number): number;
   /** Every row's labels and stored hash, in row order (one pass over the files). */
   labels(): { run: Int32Array; seed: Uint32Array; epoch: Int32Array; sha256: string[] };
 }
@@ -42,6 +44,7 @@ export function zooBlocks(zooDir: string, options: { verify?: boolean } = {}): Z
   // of garbage per epoch for the collector to catch up with
   let buffer = Buffer.alloc(0);
   const checked = new Set<number>();
+  const offsets: number[] = [];
   const readInto = (path: string): Uint8Array => {
     const fd = openSync(path, 'r');
     try {
@@ -65,6 +68,9 @@ export function zooBlocks(zooDir: string, options: { verify?: boolean } = {}): Z
       );
     checked.add(epoch);
     const { rows } = parseCheckpoints(bytes, path, { view: true }); // read() hands the weights on at once
+    if (rows.weights.buffer !== bytes.buffer)
+      throw new Error(`internal: the Arrow reader copied the weights of ${path}`);
+    offsets[epoch] = rows.weights.byteOffset - bytes.byteOffset;
     if (rows.size !== d || rows.run.length !== runs)
       throw new ZooError(
         `${path} holds ${rows.run.length} x ${rows.size} weights, the manifest promises ${runs} x ${d}`,
@@ -80,6 +86,10 @@ export function zooBlocks(zooDir: string, options: { verify?: boolean } = {}): Z
     blockRows: new Array(epochs + 1).fill(runs),
     blockBytes: runs * d * 4,
     read: (epoch) => readRows(epoch).weights,
+    weightsOffset(epoch) {
+      if (offsets[epoch] === undefined) readRows(epoch);
+      return offsets[epoch];
+    },
     labels() {
       const n = runs * (epochs + 1);
       const out = {

@@ -1,0 +1,101 @@
+/**
+ * A zoo's checkpoints one row at a time, for analyses that visit a few rows (identify's
+ * candidate runs) of a zoo that may be larger than memory: views of a loaded zoo's matrix, or
+ * rows read from the epoch files at the offsets a streamed pass over them found (zooBlocks),
+ * each checked against its own SHA-256 before it is used.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { zooRowLabel } from '../core/zoo.ts';
+import { zooDigest, ZooIntegrityError, type Zoo } from './loadZoo.ts';
+import { checkpointPath } from './manifest.ts';
+import { weightsSha256 } from './sha256.ts';
+import { zooBlocks, type ZooBlocks } from './zooBlocks.ts';
+
+export interface RowReader {
+  /** Row i's d weights (core/zoo.ts's row order); not to be modified. */
+  row(i: number): Float32Array;
+  /** Every row is in memory (a loaded zoo), so reading rows costs nothing. */
+  inMemory: boolean;
+}
+
+/** The rows of a loaded zoo. */
+export function memoryRows(zoo: Zoo): RowReader {
+  const d = zoo.dim;
+  return { inMemory: true, row: (i) => zoo.weights.subarray(i * d, (i + 1) * d) };
+}
+
+const CACHED_ROWS = 8; // a segment's two ends and a leave-one-out triple stay read
+
+/** Rows read from the epoch files of a streamed zoo (its labels from zooLabels). */
+export function fileRows(zooDir: string, zoo: Zoo, blocks: ZooBlocks): RowReader {
+  const d = zoo.dim;
+  const cache = new Map<number, Float32Array>();
+  return {
+    inMemory: false,
+    row(i) {
+      const hit = cache.get(i);
+      if (hit) return hit;
+      const { run, epoch } = zooRowLabel(zoo.runs, i);
+      const path = checkpointPath(zooDir, epoch);
+      const w = new Float32Array(d);
+      const fd = openSync(path, 'r');
+      try {
+        const bytes = new Uint8Array(w.buffer);
+        const at = blocks.weightsOffset(epoch) + run * d * 4;
+        let got = 0;
+        while (got < bytes.length) {
+          const n = readSync(fd, bytes, got, bytes.length - got, at + got);
+          if (n === 0) break;
+          got += n;
+        }
+      } finally {
+        closeSync(fd);
+      }
+      if (weightsSha256(w) !== zoo.sha256[i])
+        throw new ZooIntegrityError(
+          `${path}: run ${run}'s weights do not match their SHA-256; run \`npm run verify -- --zoo ${zooDir}\``,
+        );
+      if (cache.size >= CACHED_ROWS) cache.delete(cache.keys().next().value!);
+      cache.set(i, w);
+      return w;
+    },
+  };
+}
+
+/** A zoo's labels without its weights (one pass over the files), for analyses that stream the weights. */
+export function zooLabels(blocks: ZooBlocks): Zoo {
+  const { run, seed, epoch, sha256 } = blocks.labels();
+  const nan = () => new Float64Array(blocks.n).fill(NaN);
+  return {
+    manifest: blocks.manifest,
+    n: blocks.n,
+    dim: blocks.d,
+    runs: blocks.runs,
+    epochs: blocks.epochs,
+    weights: new Float32Array(0),
+    run,
+    seed,
+    epoch,
+    step: new Int32Array(blocks.n),
+    trainLoss: nan(),
+    testLoss: nan(),
+    testAccuracy: nan(),
+    sha256,
+    digest: zooDigest(sha256),
+    metrics: {},
+  };
+}
+
+/** A zoo too large for memory, opened for streaming: its blocks, its labels (one pass over the files) and its rows. */
+export interface StreamedZoo {
+  dir: string;
+  blocks: ZooBlocks;
+  zoo: Zoo;
+  rows: RowReader;
+}
+
+export function openStreamedZoo(zooDir: string, options: { verify?: boolean } = {}): StreamedZoo {
+  const blocks = zooBlocks(zooDir, options);
+  const zoo = zooLabels(blocks);
+  return { dir: zooDir, blocks, zoo, rows: fileRows(zooDir, zoo, blocks) };
+}
