@@ -12,6 +12,7 @@ import { clusterZoo } from '../src/cluster/clusterZoo.ts';
 import { loadMnist } from '../src/data/mnist.ts';
 import { identify } from '../src/identify/identify.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
+import { findChromium, launchChromium, renderPage } from '../src/plot/browser.ts';
 import { plotZoo } from '../src/plot/plotZoo.ts';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { ZooWriter } from '../src/store/zooWriter.ts';
@@ -217,6 +218,22 @@ describe('zooRecorder: a tfjs model.fit callback', () => {
       runLabel: '4',
       runInfo: { tags: { init: 'he-4' } },
     });
+    // and the pages render in a real browser: every run drawn, a point per checkpoint
+    const chromium = findChromium();
+    if (!chromium) return; // the CI installs Chromium; plots.test.ts says so when it is missing
+    const browser = await launchChromium(chromium);
+    try {
+      for (const file of result.files.filter((f) => !f.endsWith('index.html'))) {
+        const page = await renderPage(browser, file);
+        expect(page.errors, file).toEqual([]);
+        expect(page.requests, file).toEqual([]);
+        expect(page.figures.length, file).toBeGreaterThan(0);
+        if (/trajectories-umap/.test(file))
+          expect(page.figures[0].points, file).toEqual(Array(RUNS).fill(EPOCHS + 1));
+      }
+    } finally {
+      await browser.close();
+    }
   }, 120_000);
 });
 

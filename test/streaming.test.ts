@@ -202,4 +202,39 @@ describe('streamed SVD', () => {
     );
     rmSync(root, { recursive: true, force: true });
   }, 60_000);
+
+  it('plots a zoo larger than --memory from its files: SVD spaces and their UMAP, no UMAP of the full space', async () => {
+    const root = tempDir('wsvc-stream-plot-');
+    const dir = join(root, 'z');
+    await writeZoo(dir, 20, 30, 3000); // 7.4 MB of weights; --memory 4MB allows SVD-k up to k = 19
+    const out = join(root, 'plots');
+    const plot = runCliSync('plot', [
+      ...['--zoo', dir, '--out', out, '--memory', '4MB'],
+      ...['--svd', '10', '--umap-epochs', '20'],
+    ]);
+    expect(plot.code, plot.stderr).toBe(0);
+    const pages = readdirSync(join(out, 'z'));
+    expect(pages).toEqual(
+      expect.arrayContaining([
+        'trajectories-umap-svd-10.html',
+        'trajectories-svd.html',
+        'dendrogram.html',
+        'weight-stats.html',
+        'sweep.html',
+      ]),
+    );
+    expect(pages).not.toContain('trajectories-umap-full.html');
+    expect(readFileSync(join(out, 'z', 'index.html'), 'utf8')).toContain('streamed from its files');
+    // the sweep it ran streamed every SVD space that fits the bound, and no full space
+    const report = JSON.parse(readFileSync(join(out, 'cluster-z.json'), 'utf8'));
+    expect(report.rows.map((r: { space: string }) => r.space)).toEqual(['svd-10', 'svd-5']);
+    const loaded = runCliSync('cluster', ['--zoo', dir, '--svd', '10,5', '--out', join(root, 'm')]);
+    expect(loaded.code, loaded.stderr).toBe(0);
+    const inMemory = JSON.parse(readFileSync(join(root, 'm', 'cluster-z.json'), 'utf8')).rows;
+    // sums in another order move a near tie or two (one checkpoint of 620 is 0.0016 of purity)
+    report.rows.forEach((r: { purityMean: number }, i: number) =>
+      expect(Math.abs(r.purityMean - inMemory[i].purityMean)).toBeLessThan(0.005),
+    );
+    rmSync(root, { recursive: true, force: true });
+  }, 60_000);
 });

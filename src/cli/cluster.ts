@@ -5,7 +5,7 @@ import type { OrderBy } from '../cluster/clusterZoo.ts';
 import { writeClusterReport } from '../cluster/report.ts';
 import { clusterSweep, type SpaceSummary } from '../cluster/sweep.ts';
 import { loadZoo } from '../store/loadZoo.ts';
-import { readManifest, zooShape } from '../store/manifest.ts';
+import { readManifest, zooShape, zooWeightBytes } from '../store/manifest.ts';
 import { DEFAULT_DIRS, zooResultsDir } from '../store/paths.ts';
 import { defaultWorkers } from '../util/threads.ts';
 import { defineCommand } from './command.ts';
@@ -13,7 +13,8 @@ import { findZoos, UserError } from './common.ts';
 import { choice, flag, int, parseInteger, text } from './options.ts';
 import { ProgressBar } from './progress.ts';
 import { streamedSvdBytes, streamedSvdMaxComponents } from '../reduce/streamingProducts.ts';
-import { formatBytes, memoryBound, memoryOption, zooWeightBytes } from './memory.ts';
+import { memoryBound, memoryOption } from './memory.ts';
+import { formatBytes } from '../util/memory.ts';
 
 export const clusterCommand = defineCommand({
   name: 'cluster',

@@ -8,7 +8,7 @@ import { streamedSvdMaxComponents } from '../reduce/streamingProducts.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { readModel } from '../store/formats/readModel.ts';
 import { loadZoo } from '../store/loadZoo.ts';
-import { readManifest, runDescription } from '../store/manifest.ts';
+import { readManifest, runDescription, zooWeightBytes } from '../store/manifest.ts';
 import { openStreamedZoo } from '../store/rowReader.ts';
 import { DEFAULT_DIRS, IDENTIFY_EVAL_PATH, zooDirFor } from '../store/paths.ts';
 import { readJsonFile } from '../util/json.ts';
@@ -16,7 +16,8 @@ import { defineCommand } from './command.ts';
 import { UserError } from './common.ts';
 import { flag, int, text } from './options.ts';
 import { StepProgress } from './progress.ts';
-import { formatBytes, memoryBound, memoryOption, zooWeightBytes } from './memory.ts';
+import { memoryBound, memoryOption } from './memory.ts';
+import { formatBytes } from '../util/memory.ts';
 
 export const identifyCommand = defineCommand({
   name: 'identify',

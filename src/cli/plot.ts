@@ -6,6 +6,7 @@ import { DEFAULT_DIRS } from '../store/paths.ts';
 import { defineCommand } from './command.ts';
 import { findZoos, UserError } from './common.ts';
 import { flag, int, text } from './options.ts';
+import { memoryBound, memoryOption } from './memory.ts';
 import { StepProgress } from './progress.ts';
 
 export const plotCommand = defineCommand({
@@ -52,6 +53,7 @@ from this zoo's current checkpoints; when they are missing or stale, the paper's
     'no-verify': flag({
       help: "skip checking every checkpoint's SHA-256 while loading (see npm run verify)",
     }),
+    memory: memoryOption('SVD spaces only, no UMAP of the full space'),
   },
   examples: ['npm run plot', 'npm run plot -- --zoo zoo/cnn-default --png'],
   async run(o) {
@@ -72,6 +74,7 @@ from this zoo's current checkpoints; when they are missing or stale, the paper's
       seed: o.seed,
       umapEpochs: o['umap-epochs'],
       verify: !o['no-verify'],
+      memory: memoryBound(o.memory),
     };
     for (const zooDir of zooDirs) {
       const progress = new StepProgress(zooDir);

@@ -13,6 +13,7 @@ import { clusterReportPath, linkagePaths, spaceName } from '../store/paths.ts';
 import { readJsonFile } from '../util/json.ts';
 import { cutTree } from './linkage.ts';
 import type { LinkageExport, SpaceSummary } from './spaceJob.ts';
+import { streamedSvdBytes } from '../reduce/streamingProducts.ts';
 import { clusterSweep } from './sweep.ts';
 
 /** What cluster-<zoo>.json holds: every number of one zoo's sweep and how it was made. */
@@ -104,6 +105,8 @@ export async function currentClusterExports(
   outDir: string,
   k: number,
   progress: (step: string, done: number, total: number) => void,
+  /** For a zoo larger than memory: stream its SVD spaces within this many bytes (no full space). */
+  streamWithin?: number,
 ): Promise<ClusterExports> {
   const paths = linkagePaths(outDir, zooDir, k >= Math.min(zoo.n, zoo.dim) ? spaceName(0) : spaceName(k));
   const current = (report: ClusterReport | null): report is ClusterReport =>
@@ -115,13 +118,16 @@ export async function currentClusterExports(
     (readJsonFile(paths.json, RERUN) as LinkageExport).zooDigest === zoo.digest;
   let report = readClusterReport(outDir, zooDir);
   if (!current(report)) {
-    const spaces = [...new Set([...PAPER_SPACES, k])].filter((s) => s < Math.min(zoo.n, zoo.dim));
+    const fits = (s: number) =>
+      streamWithin === undefined ? true : s > 0 && streamedSvdBytes(s, zoo.dim) <= streamWithin;
+    const spaces = [...new Set([...PAPER_SPACES, k])].filter((s) => s < Math.min(zoo.n, zoo.dim) && fits(s));
     progress('cluster sweep', 0, spaces.length);
     const [rows] = await clusterSweep({
       zooDirs: [zooDir],
       spaces,
       outDir,
       verify: false,
+      stream: streamWithin === undefined ? [] : [zooDir],
       onDone: (_, done, total) => progress('cluster sweep', done, total),
     });
     writeClusterReport(outDir, zooDir, rows, {

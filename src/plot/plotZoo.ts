@@ -19,10 +19,17 @@ import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { UserError } from '../core/errors.ts';
 import { currentClusterExports } from '../cluster/report.ts';
-import { embedCheckpoints } from '../reduce/embed.ts';
+import { embedCheckpoints, embedStreamed } from '../reduce/embed.ts';
+import {
+  StreamingProducts,
+  streamedSvdBytes,
+  streamedSvdMaxComponents,
+} from '../reduce/streamingProducts.ts';
+import { memoryRows, openStreamedZoo } from '../store/rowReader.ts';
+import { defaultMemory } from '../util/memory.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { loadZoo } from '../store/loadZoo.ts';
-import { ZooError } from '../store/manifest.ts';
+import { readManifest, ZooError, zooWeightBytes } from '../store/manifest.ts';
 import { DEFAULT_DIRS, zooResultsDir } from '../store/paths.ts';
 import { indexHtml, writePage, type Page } from './page.ts';
 import { clusterAndStatisticsPages, trajectoryPages } from './zooPages.ts';
@@ -42,6 +49,11 @@ export interface PlotZooOptions {
   umapEpochs?: number;
   /** Check every checkpoint's SHA-256 while loading the zoo (default true). */
   verify?: boolean;
+  /**
+   * Bytes a zoo's weights may take in memory (default util/memory.ts's defaultMemory); a larger
+   * zoo is streamed from its files: SVD spaces only, no UMAP of the full space.
+   */
+  memory?: number;
   /** Progress of the long steps: UMAP, and a cluster sweep when one is needed. */
   onProgress?: (step: string, done: number, total: number) => void;
 }
@@ -59,7 +71,13 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
   const outDir = options.outDir ?? PLOT_DEFAULTS.outDir;
   const seed = options.seed ?? PLOT_DEFAULTS.seed;
   const progress = options.onProgress ?? (() => {});
-  const zoo = loadZoo(zooDir, { verify: options.verify });
+  const memory = options.memory ?? defaultMemory();
+  const streamed =
+    zooWeightBytes(readManifest(zooDir)) > memory
+      ? openStreamedZoo(zooDir, { verify: options.verify })
+      : null;
+  const zoo = streamed?.zoo ?? loadZoo(zooDir, { verify: options.verify });
+  const checkpoints = streamed?.rows ?? memoryRows(zoo);
   const name = basename(zooDir);
   if (zoo.runs < 2)
     throw new ZooError(
@@ -71,16 +89,31 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
   const dir = zooResultsDir(outDir, zooDir);
   mkdirSync(dir, { recursive: true });
 
-  const embedding = embedCheckpoints(zoo.weights, zoo.n, zoo.dim, {
+  const embedOptions = {
     k: options.svd ?? PLOT_DEFAULTS.svd,
     seed,
     umapEpochs: options.umapEpochs,
     onProgress: progress,
-  });
-  const clusters = await currentClusterExports(zooDir, zoo, outDir, embedding.k, progress);
+  };
+  if (streamed && streamedSvdBytes(Math.min(embedOptions.k, zoo.n, zoo.dim), zoo.dim) > memory)
+    throw new UserError(
+      `SVD-${embedOptions.k} of ${zooDir}, streamed from its files, needs more than the memory bound; choose --svd <= ${Math.max(1, streamedSvdMaxComponents(memory, zoo.dim))} or raise --memory`,
+    );
+  const embedding = streamed
+    ? embedStreamed(new StreamingProducts(streamed.blocks), zoo.n, zoo.dim, embedOptions)
+    : embedCheckpoints(zoo.weights, zoo.n, zoo.dim, embedOptions);
+  const clusters = await currentClusterExports(
+    zooDir,
+    zoo,
+    outDir,
+    embedding.k,
+    progress,
+    streamed ? memory : undefined,
+  );
   const input = {
     name,
     zoo,
+    checkpoints,
     embedding,
     clusters,
     epoch,
@@ -95,6 +128,11 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
     index,
     indexHtml(`${name}: plots`, pages, [
       `Zoo ${zooDir}: ${zoo.runs} runs x ${zoo.epochs + 1} checkpoints, ${zoo.dim} weights each (${zoo.manifest.architecture.name}).`,
+      ...(streamed
+        ? [
+            'Larger than the memory bound, so streamed from its files: SVD spaces only, no UMAP of the full weight space.',
+          ]
+        : []),
     ]),
   );
   return { dir, files: [...files, index], pages };

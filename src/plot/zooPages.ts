@@ -6,6 +6,7 @@ import type { ClusterExports } from '../cluster/report.ts';
 import type { ZooEmbedding } from '../reduce/embed.ts';
 import { UMAP_DEFAULTS } from '../reduce/umap.ts';
 import type { Zoo } from '../store/loadZoo.ts';
+import type { RowReader } from '../store/rowReader.ts';
 import { dendrogramFigure, restrictLinkage } from './dendrogram.ts';
 import type { Page } from './page.ts';
 import { sweepFigure } from './sweep.ts';
@@ -15,6 +16,8 @@ import { trainingCurvesFigure, weightStatsFigure } from './zooStatistics.ts';
 export interface ZooPagesInput {
   name: string;
   zoo: Zoo;
+  /** The zoo's checkpoints by row (in memory, or read from the files of a streamed zoo). */
+  checkpoints: RowReader;
   embedding: ZooEmbedding;
   clusters: ClusterExports;
   /** Epoch of the weight statistics. */
@@ -31,19 +34,24 @@ export function trajectoryPages({ name, zoo, embedding, seed }: ZooPagesInput): 
     `UMAP (umap-js) of ${space}: ${UMAP_DEFAULTS.nNeighbors} neighbours, minimum distance ${UMAP_DEFAULTS.minDist}, seed ${seed}, as in the paper. One colour per run; lines join consecutive epochs; the open circle is epoch 0.`;
   const firstComponents = (c: number) =>
     Float64Array.from({ length: zoo.n * c }, (_, i) => coords[Math.floor(i / c) * k + (i % c)]);
+  const { umapFull } = embedding;
   return [
-    {
-      file: 'trajectories-umap-full.html',
-      title: `${name}: trajectories, UMAP of the full weight space`,
-      summary: `UMAP of all ${zoo.n} checkpoints in the full ${zoo.dim}-dimensional weight space`,
-      figures: [
-        trajectoryFigure(zoo, embedding.umapFull, {
-          title: `${name}: UMAP of the full weight space`,
-          axes: ['UMAP 1', 'UMAP 2'],
-          caption: umapCaption(`the ${zoo.dim} weights`),
-        }),
-      ],
-    },
+    ...(umapFull
+      ? [
+          {
+            file: 'trajectories-umap-full.html',
+            title: `${name}: trajectories, UMAP of the full weight space`,
+            summary: `UMAP of all ${zoo.n} checkpoints in the full ${zoo.dim}-dimensional weight space`,
+            figures: [
+              trajectoryFigure(zoo, umapFull, {
+                title: `${name}: UMAP of the full weight space`,
+                axes: ['UMAP 1', 'UMAP 2'],
+                caption: umapCaption(`the ${zoo.dim} weights`),
+              }),
+            ],
+          },
+        ]
+      : []),
     {
       file: `trajectories-umap-svd-${k}.html`,
       title: `${name}: trajectories, UMAP of SVD-${k}`,
@@ -83,6 +91,7 @@ export function trajectoryPages({ name, zoo, embedding, seed }: ZooPagesInput): 
 export function clusterAndStatisticsPages({
   name,
   zoo,
+  checkpoints,
   clusters,
   epoch,
   dendrogramRuns,
@@ -119,7 +128,7 @@ export function clusterAndStatisticsPages({
       file: 'weight-stats.html',
       title: `${name}: weight statistics at epoch ${epoch}`,
       summary: `mean vs standard deviation of every model's weights at epoch ${epoch}, coloured by test accuracy`,
-      figures: [weightStatsFigure(zoo, epoch)],
+      figures: [weightStatsFigure(zoo, checkpoints, epoch)],
     },
     {
       file: 'sweep.html',

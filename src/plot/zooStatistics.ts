@@ -3,23 +3,25 @@
  * training curves of the whole zoo.
  */
 import type { Zoo } from '../store/loadZoo.ts';
+import type { RowReader } from '../store/rowReader.ts';
 import type { Figure } from './page.ts';
 import { formatAccuracy } from './trajectories.ts';
 import { UserError } from '../core/errors.ts';
 import { zooRowIndex } from '../core/zoo.ts';
 
 /** Mean against standard deviation of all of each model's weights at `epoch`, coloured by test accuracy. */
-export function weightStatsFigure(zoo: Zoo, epoch: number): Figure {
+export function weightStatsFigure(zoo: Zoo, weights: RowReader, epoch: number): Figure {
   if (!Number.isInteger(epoch) || epoch < 0 || epoch > zoo.epochs)
     throw new UserError(`epoch ${epoch} is not in the zoo (epochs 0-${zoo.epochs})`);
   const d = zoo.dim;
   const rows = Array.from({ length: zoo.runs }, (_, run) => zooRowIndex(zoo.runs, run, epoch));
   const stats = rows.map((row) => {
+    const w = weights.row(row);
     let s = 0,
       ss = 0;
-    for (let j = row * d; j < (row + 1) * d; j++) {
-      s += zoo.weights[j];
-      ss += zoo.weights[j] * zoo.weights[j];
+    for (let j = 0; j < d; j++) {
+      s += w[j];
+      ss += w[j] * w[j];
     }
     const mean = s / d;
     return { mean, std: Math.sqrt(Math.max(0, ss / d - mean * mean)) };

@@ -2,7 +2,7 @@
  * The low-dimensional views of a zoo that the trajectory plots draw: its truncated-SVD
  * coordinates, and UMAP embeddings of the full weight space and of the SVD coordinates.
  */
-import { TruncatedSVD } from './svd.ts';
+import { TruncatedSVD, type RowProducts } from './svd.ts';
 import { umapEmbedding } from './umap.ts';
 
 export interface EmbedOptions {
@@ -21,16 +21,37 @@ export interface ZooEmbedding {
   k: number;
   /** U Σ of the truncated SVD (not centred), n x k row-major. */
   svd: Float64Array;
-  /** UMAP of the full weight space and of the SVD coordinates, n x 2 each. */
-  umapFull: Float64Array;
+  /** UMAP of the full weight space (null for a zoo streamed from its files) and of the SVD coordinates, n x 2 each. */
+  umapFull: Float64Array | null;
   umapSvd: Float64Array;
 }
 
 /** Embeds the n checkpoints of x (n x d, row-major). */
 export function embedCheckpoints(x: Float32Array, n: number, d: number, options: EmbedOptions): ZooEmbedding {
   const k = Math.min(options.k, n, d);
+  const svd = new TruncatedSVD({ components: k }).fitTransform(x, n, d);
+  const umap = umapOf(n, options);
+  return { k, svd, umapFull: umap(x, d, 'UMAP, full space'), umapSvd: umap(svd, k, `UMAP, SVD-${k}`) };
+}
+
+/**
+ * Embeds the n checkpoints of an X reached only through its products (a zoo larger than
+ * memory, streamed from its files): the SVD coordinates and their UMAP; no UMAP of the full space.
+ */
+export function embedStreamed(
+  products: RowProducts,
+  n: number,
+  d: number,
+  options: EmbedOptions,
+): ZooEmbedding {
+  const k = Math.min(options.k, n, d);
+  const svd = new TruncatedSVD({ components: k }).fitProducts(products, n, d);
+  return { k, svd, umapFull: null, umapSvd: umapOf(n, options)(svd, k, `UMAP, SVD-${k}`) };
+}
+
+function umapOf(n: number, options: EmbedOptions) {
   const progress = options.onProgress ?? (() => {});
-  const umap = (data: Float32Array | Float64Array, dim: number, step: string) => {
+  return (data: Float32Array | Float64Array, dim: number, step: string) => {
     progress(`${step}, neighbour graph`, 0, 1); // the neighbour graph comes before the epochs are known
     return umapEmbedding(data, n, dim, {
       seed: options.seed,
@@ -38,6 +59,4 @@ export function embedCheckpoints(x: Float32Array, n: number, d: number, options:
       onProgress: (done, total) => progress(step, done, total),
     });
   };
-  const svd = new TruncatedSVD({ components: k }).fitTransform(x, n, d);
-  return { k, svd, umapFull: umap(x, d, 'UMAP, full space'), umapSvd: umap(svd, k, `UMAP, SVD-${k}`) };
 }

@@ -207,3 +207,8 @@ export function configDifferences(a: ZooConfig, b: ZooConfig): string {
     .map((k) => `${k} ${JSON.stringify(a[k])} -> ${JSON.stringify(b[k])}`)
     .join(', ');
 }
+
+/** Bytes of a zoo's weights as float32: what loading it takes. */
+export function zooWeightBytes(manifest: ZooManifest): number {
+  return zooShape(manifest).runs * (manifest.epochsCompleted + 1) * manifest.architecture.size * 4;
+}

@@ -64,25 +64,16 @@ export function fileRows(zooDir: string, zoo: Zoo, blocks: ZooBlocks): RowReader
 
 /** A zoo's labels without its weights (one pass over the files), for analyses that stream the weights. */
 export function zooLabels(blocks: ZooBlocks): Zoo {
-  const { run, seed, epoch, sha256 } = blocks.labels();
-  const nan = () => new Float64Array(blocks.n).fill(NaN);
+  const labels = blocks.labels();
   return {
+    ...labels,
     manifest: blocks.manifest,
     n: blocks.n,
     dim: blocks.d,
     runs: blocks.runs,
     epochs: blocks.epochs,
     weights: new Float32Array(0),
-    run,
-    seed,
-    epoch,
-    step: new Int32Array(blocks.n),
-    trainLoss: nan(),
-    testLoss: nan(),
-    testAccuracy: nan(),
-    sha256,
-    digest: zooDigest(sha256),
-    metrics: {},
+    digest: zooDigest(labels.sha256),
   };
 }
 

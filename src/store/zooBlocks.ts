@@ -4,7 +4,8 @@
  * than memory (reduce/streamingProducts.ts). Rows are in loadZoo's order (core/zoo.ts).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { parseCheckpoints } from './checkpointFile.ts';
+import { zooRowIndex } from '../core/zoo.ts';
+import { parseCheckpoints, type CheckpointRows } from './checkpointFile.ts';
 import { sha256Hex } from './fileHashes.ts';
 import {
   checkpointFileName,
@@ -29,9 +30,15 @@ export interface ZooBlocks {
   blockBytes: number;
   /** Byte offset of the weights in epoch file `epoch`, as the last read of it found. */
   weightsOffset(epoch: number): number;
-  /** Every row's labels and stored hash, in row order (one pass over the files). */
-  labels(): { run: Int32Array; seed: Uint32Array; epoch: Int32Array; sha256: string[] };
+  /** Every row's labels, metrics and stored hash, in row order (one pass over the files). */
+  labels(): ZooLabels;
 }
+
+/** A zoo's columns other than the weights, in row order (core/zoo.ts). */
+export type ZooLabels = Pick<
+  CheckpointRows,
+  'run' | 'seed' | 'epoch' | 'step' | 'trainLoss' | 'testLoss' | 'testAccuracy' | 'sha256'
+> & { metrics: Record<string, Float64Array> };
 
 export function zooBlocks(zooDir: string, options: { verify?: boolean } = {}): ZooBlocks {
   const manifest = readManifest(zooDir);
@@ -92,11 +99,16 @@ export function zooBlocks(zooDir: string, options: { verify?: boolean } = {}): Z
     },
     labels() {
       const n = runs * (epochs + 1);
-      const out = {
+      const out: ZooLabels = {
         run: new Int32Array(n),
         seed: new Uint32Array(n),
         epoch: new Int32Array(n),
+        step: new Int32Array(n),
+        trainLoss: new Float64Array(n),
+        testLoss: new Float64Array(n),
+        testAccuracy: new Float64Array(n),
         sha256: new Array<string>(n),
+        metrics: {},
       };
       for (let e = 0; e <= epochs; e++) {
         const rows = readRows(e);
@@ -105,14 +117,13 @@ export function zooBlocks(zooDir: string, options: { verify?: boolean } = {}): Z
             throw new ZooError(
               `${checkpointPath(zooDir, e)} row ${i}: labelled run ${rows.run[i]}, epoch ${rows.epoch[i]}, where run ${i} of epoch ${e} belongs; the zoo is damaged`,
             );
-          const row = e * runs + i;
-          [out.run[row], out.seed[row], out.epoch[row], out.sha256[row]] = [
-            i,
-            rows.seed[i],
-            e,
-            rows.sha256[i],
-          ];
         }
+        const row = zooRowIndex(runs, 0, e);
+        for (const key of ['run', 'seed', 'epoch', 'step', 'trainLoss', 'testLoss', 'testAccuracy'] as const)
+          (out[key] as Float64Array).set(rows[key] as Float64Array, row);
+        for (let i = 0; i < runs; i++) out.sha256[row + i] = rows.sha256[i];
+        for (const [name, values] of Object.entries(rows.metrics ?? {}))
+          (out.metrics[name] ??= new Float64Array(n).fill(NaN)).set(values, row);
       }
       return out;
     },
