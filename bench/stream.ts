@@ -9,6 +9,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } 
 import { join } from 'node:path';
 import { defineArchitecture } from '../src/core/architectures.ts';
 import { ZooWriter } from '../src/store/zooWriter.ts';
+import { defaultMemory } from '../src/util/memory.ts';
 
 const [RUNS, EPOCHS, DIM] = [20, 19, 1_300_000];
 
@@ -62,6 +63,14 @@ export async function benchStream(log: (msg: string) => void): Promise<Record<st
     );
     if (child.status !== 0) throw new Error(`streamed SVD failed: ${child.stderr}`);
     const svd = JSON.parse(child.stdout) as { seconds: number; peakMegabytes: number; passes: number };
+    log('stream: identify index built from the files, and queries, in a child process');
+    const idChild = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', new URL('./streamIdentifyChild.ts', import.meta.url).pathname, dir],
+      { encoding: 'utf8' },
+    );
+    if (idChild.status !== 0) throw new Error(`streamed identify failed: ${idChild.stderr}`);
+    const identify = JSON.parse(idChild.stdout) as Record<string, number>;
     const mb = bytes / 2 ** 20;
     return {
       zoo: { runs: RUNS, checkpoints: RUNS * (EPOCHS + 1), dim: DIM, megabytes: Math.round(mb) },
@@ -76,6 +85,9 @@ export async function benchStream(log: (msg: string) => void): Promise<Record<st
         goal: 4,
       },
       peakRssMegabytes: svd.peakMegabytes,
+      memoryBoundMegabytes: Math.round(defaultMemory() / 2 ** 20),
+      peakRssGoal: 'memory bound + 300 MB',
+      identify,
     };
   } finally {
     rmSync(root, { recursive: true, force: true });

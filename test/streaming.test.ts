@@ -13,6 +13,7 @@ import { TruncatedSVD } from '../src/reduce/svd.ts';
 import { loadZoo } from '../src/store/loadZoo.ts';
 import { checkpointFileName, readManifest } from '../src/store/manifest.ts';
 import { weightsSha256 } from '../src/store/sha256.ts';
+import { fileRows, zooLabels } from '../src/store/rowReader.ts';
 import { zooBlocks } from '../src/store/zooBlocks.ts';
 import { commitCheckpoints } from '../src/store/zooCommit.ts';
 import { ZooWriter } from '../src/store/zooWriter.ts';
@@ -237,4 +238,25 @@ describe('streamed SVD', () => {
     );
     rmSync(root, { recursive: true, force: true });
   }, 60_000);
+
+  it('reads single rows from the epoch files: the loaded rows, and a changed row refused when rows are verified', async () => {
+    const root = tempDir('wsvc-stream-rows-');
+    const dir = join(root, 'z');
+    await writeZoo(dir, 6, 3, 500);
+    const loaded = loadZoo(dir);
+    const blocks = zooBlocks(dir);
+    const labels = zooLabels(blocks);
+    const rows = fileRows(dir, labels, blocks, true);
+    for (const i of [0, 5, 13, 23])
+      expect(rows.row(i)).toEqual(loaded.weights.subarray(i * 500, (i + 1) * 500));
+    // change one weight of row 2 * 6 + 4 (epoch 2, run 4) in place, after the pass that checked the file
+    const path = join(dir, checkpointFileName(2));
+    const bytes = readFileSync(path);
+    const at = blocks.weightsOffset(2) + (4 * 500 + 7) * 4;
+    bytes.writeFloatLE(bytes.readFloatLE(at) + 1, at);
+    writeFileSync(path, bytes);
+    expect(() => rows.row(16)).toThrow(/epoch-0002\.arrow: run 4's weights do not match their SHA-256/);
+    expect(fileRows(dir, labels, blocks).row(16)[7]).toBe(Math.fround(loaded.weights[16 * 500 + 7] + 1)); // unverified: read as is
+    rmSync(root, { recursive: true, force: true });
+  });
 });
