@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --only=zoo|load|cluster|identify] [-- --quick]: prints the toolkit's performance figures
+ * npm run bench [-- --only=zoo|load|cluster|identify|stream] [-- --quick]: prints the toolkit's performance figures
  * as JSON on stdout (progress on stderr) and keeps a copy in results/bench.json. --quick skips
  * the minutes-long full-space linkage; --only=load runs only the zoo-loading part of `zoo`
  * (loadZoo with and without the hash check, verifyZoo). Figures are throughputs and times measured
