@@ -174,6 +174,7 @@ function report(description: string, zooDir: string, index: ZooIndex, r: Identif
         ? `; beyond the last checkpoint: descendant score ${r.descendantScore.toFixed(3)}`
         : ''),
     `margin      ${Number.isFinite(r.margin) ? r.margin.toFixed(2) : 'inf'} (distance to the next run / to this one)`,
+    `aligned     ${r.aligned ?? 'no (the checkpoint as given is nearest)'}${r.alignmentNote ? `; ${r.alignmentNote}` : ''}`,
     '',
     '   run   seed   epoch    distance',
     ...r.candidates.map(

@@ -17,6 +17,7 @@
 import type { ZooIndex } from './zooIndex.ts';
 import { pointDistance, searchRuns, type Candidate } from './trajectory.ts';
 import { UserError } from '../core/errors.ts';
+import { alignedCandidates, describeAlignment, zooSymmetries } from './alignedSearch.ts';
 
 export type { Candidate };
 export type Verdict = 'member' | 'descendant' | 'unknown';
@@ -38,12 +39,24 @@ export interface Identification {
   candidates: Candidate[];
   /** Runs measured in the full space (the rest were ruled out by their projected bound). */
   runsMeasured: number;
+  /**
+   * The alignment that brought the query nearer its run, e.g. `permutation (14 of 26 units
+   * moved), scale` (alignedSearch.ts), or null when the query as given was nearest.
+   */
+  aligned: string | null;
+  /** What could not be aligned for this architecture and why, or null. */
+  alignmentNote: string | null;
 }
 
 export interface IdentifyOptions {
   /** Candidates to report (default 5). */
   top?: number;
+  /** Also try the query with its hidden units aligned to the nearest runs (default true; a zoo in memory). */
+  align?: boolean;
 }
+
+/** An aligned query is taken when at most this fraction of the given query's distance from its run. */
+export const ALIGNED_GAIN = 0.5;
 
 /** Identifies a checkpoint (flat weights in the zoo's layout) against the index. */
 export function identify(
@@ -57,7 +70,24 @@ export function identify(
     throw new UserError(
       `the checkpoint has ${query.length} weights; the zoo's ${zoo.manifest.architecture.name} models have ${d}`,
     );
-  const { candidates, runsMeasured } = searchRuns(index, query, { top: options.top ?? 5 });
+  const top = options.top ?? 5;
+  const searched = searchRuns(index, query, { top });
+  const { runsMeasured } = searched;
+  let candidates = searched.candidates;
+  let q: Float32Array | Float64Array = query;
+  let aligned: string | null = null;
+  let alignmentNote: string | null = null;
+  if ((options.align ?? true) && index.rows.inMemory) {
+    alignmentNote = zooSymmetries(index).note;
+    const found = alignedCandidates(index, query);
+    // the aligned query replaces the given one when it is much nearer its run (a disguised
+    // copy moves far; aligning a plain query only shaves its distance); the candidates are
+    // then the aligned runs', all measured the same way
+    if (found.length && found[0].distance < ALIGNED_GAIN * candidates[0].distance) {
+      [q, aligned] = [found[0].aligned, describeAlignment(found[0].alignment)];
+      candidates = found.map(({ alignment: _a, aligned: _q, reference: _r, ...c }) => c);
+    }
+  }
   const best = candidates[0];
   const t = index.trajectories.find((tr) => tr.run === best.run)!;
   const last = t.rows.length - 1;
@@ -66,7 +96,7 @@ export function identify(
   // beyond the end: past the last checkpoint, by more than a checkpoint lies off its own trajectory
   let descendantScore: number | null = null;
   if (best.segment === last - 1 && best.tRaw > 1) {
-    const toLast = pointDistance(query, index.rows.row(t.rows[last]), d);
+    const toLast = pointDistance(q, index.rows.row(t.rows[last]), d);
     if (toLast > calibration.looRatio * best.segmentLength)
       descendantScore = toLast / Math.max(calibration.descendantRatio * best.segmentLength, Number.MIN_VALUE);
   }
@@ -90,5 +120,7 @@ export function identify(
     descendantScore,
     candidates,
     runsMeasured,
+    aligned,
+    alignmentNote,
   };
 }

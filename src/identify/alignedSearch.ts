@@ -1,0 +1,149 @@
+/**
+ * The search for a query that may be a disguised copy: hidden units permuted (any
+ * activation) or rescaled (positively homogeneous ones), which computes the same function
+ * from another point of weight space (symmetry.ts). Runs are shortlisted by features that
+ * no such change moves (per hidden layer, the units' sorted weight norms, see features()), the query
+ * is aligned to each shortlisted run's checkpoint nearest in those features, and the aligned
+ * query is measured against that run's trajectory as any query is (trajectory.ts).
+ */
+import type { Architecture } from '../core/architectures.ts';
+import {
+  alignTo,
+  scaleUnits,
+  symmetriesOf,
+  type Alignment,
+  type HiddenLayer,
+  type Symmetries,
+} from './symmetry.ts';
+import { nearestOnTrajectory, type Candidate, type SearchSpace } from './trajectory.ts';
+import { dot } from '../reduce/distances.ts';
+
+export interface AlignedCandidate extends Candidate {
+  alignment: Alignment;
+  /** The aligned query, in the zoo's layout. */
+  aligned: Float64Array;
+  /** The zoo row it was aligned to. */
+  reference: number;
+}
+
+/** Alignments per shortlisted run: to the nearest checkpoint in features, then to the nearest on the trajectory. */
+const REFINEMENTS = 3;
+
+/** Runs aligned to, by default. */
+export const ALIGN_SHORTLIST = 3;
+
+const norms = (w: ArrayLike<number>, start: number, count: number, stride: number, step: number) => {
+  let s = 0;
+  for (let k = 0; k < count; k++) for (let j = 0; j < step; j++) s += w[start + k * stride + j] ** 2;
+  return Math.sqrt(s);
+};
+
+/**
+ * The permutation- (and scale-) invariant features of one checkpoint: per hidden layer, its
+ * units' incoming and outgoing weight norms, each sorted. With scale symmetry they are read
+ * from the checkpoint's canonical scaling (each unit's incoming weights of norm 1, layer by
+ * layer, so a rescaled copy has the same canonical form) and only the outgoing norms count.
+ */
+function features(sym: Symmetries, w: ArrayLike<number>): Float64Array {
+  const x = Float32Array.from(w);
+  if (sym.scale)
+    for (const layer of sym.hidden) {
+      const { into } = unitNorms(layer, x);
+      scaleUnits(
+        x,
+        layer,
+        Float64Array.from(into, (v) => (v > 0 ? 1 / v : 1)),
+      );
+    }
+  const out: number[] = [];
+  for (const layer of sym.hidden) {
+    const { into, outgoing } = unitNorms(layer, x);
+    if (!sym.scale) out.push(...into.sort((a, b) => b - a));
+    out.push(...outgoing.sort((a, b) => b - a));
+  }
+  return Float64Array.from(out);
+}
+
+function unitNorms(layer: HiddenLayer, w: ArrayLike<number>): { into: number[]; outgoing: number[] } {
+  const { weight, bias, next, units, block } = layer;
+  const row = weight.size / units;
+  const col = (next.size / (next.shape[0] * next.shape[1])) * block;
+  const nextRow = next.size / next.shape[0];
+  const into = Array.from({ length: units }, (_, u) =>
+    Math.hypot(norms(w, weight.offset + u * row, 1, 0, row), bias ? w[bias.offset + u] : 0),
+  );
+  const outgoing = Array.from({ length: units }, (_, u) =>
+    norms(w, next.offset + u * col, next.shape[0], nextRow, col),
+  );
+  return { into, outgoing };
+}
+
+/** The invariant features of every indexed checkpoint, computed once per index. */
+const cache = new WeakMap<SearchSpace, { sym: Symmetries; byRow: Map<number, Float64Array> }>();
+
+function indexFeatures(space: SearchSpace, arch: Architecture) {
+  let entry = cache.get(space);
+  if (!entry) {
+    const sym = symmetriesOf(arch);
+    const byRow = new Map<number, Float64Array>();
+    if (sym.hidden.length)
+      for (const t of space.trajectories)
+        for (const row of t.rows) byRow.set(row, features(sym, space.rows.row(row)));
+    entry = { sym, byRow };
+    cache.set(space, entry);
+  }
+  return entry;
+}
+
+/** Symmetries of the zoo's architecture, with the note saying what is not aligned. */
+export const zooSymmetries = (space: SearchSpace): Symmetries =>
+  indexFeatures(space, space.zoo.manifest.architecture).sym;
+
+/**
+ * The query aligned to each of the `shortlist` runs nearest in invariant features, measured
+ * against their trajectories; nearest first. Empty when the architecture has no known symmetry.
+ */
+export function alignedCandidates(
+  space: SearchSpace,
+  query: Float32Array | Float64Array,
+  shortlist = ALIGN_SHORTLIST,
+): AlignedCandidate[] {
+  const { sym, byRow } = indexFeatures(space, space.zoo.manifest.architecture);
+  if (!sym.hidden.length) return [];
+  const f = features(sym, query);
+  const nearest = space.trajectories.map((t) => {
+    let best = { sq: Infinity, row: t.rows[0] };
+    for (const row of t.rows) {
+      const g = byRow.get(row)!;
+      let sq = 0;
+      for (let i = 0; i < f.length; i++) sq += (f[i] - g[i]) ** 2;
+      if (sq < best.sq) best = { sq, row };
+    }
+    return { t, ...best };
+  });
+  nearest.sort((a, b) => a.sq - b.sq);
+  const q32 = Float32Array.from(query);
+  return nearest
+    .slice(0, shortlist)
+    .map(({ t, row }) => {
+      // align to the checkpoint nearest in features, then again to the one nearest the aligned
+      // query (scales taken from a neighbouring epoch would pull it off the trajectory)
+      let result: AlignedCandidate | null = null;
+      let previous = -1;
+      for (let pass = 0; pass < REFINEMENTS && row !== previous; pass++) {
+        previous = row;
+        const alignment = alignTo(sym, q32, space.rows.row(row));
+        const aligned = Float64Array.from(alignment.weights);
+        const c = nearestOnTrajectory(space, t, aligned, dot(aligned, 0, aligned, 0, aligned.length));
+        if (!result || c.distance < result.distance) result = { ...c, alignment, aligned, reference: row };
+        row = t.rows[c.segment + (c.t < 0.5 ? 0 : 1)];
+      }
+      return result!;
+    })
+    .sort((a, b) => a.distance - b.distance || a.run - b.run);
+}
+
+/** How the output names an alignment: `permutation (14 of 26 units moved), scale`. */
+export function describeAlignment(a: Alignment): string {
+  return `permutation (${a.moved} of ${a.units} units moved)${a.scaled ? ', scale' : ''}`;
+}
