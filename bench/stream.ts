@@ -56,21 +56,13 @@ export async function benchStream(log: (msg: string) => void): Promise<Record<st
     for (const f of files) readFileSync(f);
     const readSeconds = (performance.now() - t) / 1000;
     log('stream: SVD-50 streamed from the files, in a child process');
-    const child = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', new URL('./streamSvdChild.ts', import.meta.url).pathname, dir],
-      { encoding: 'utf8' },
-    );
-    if (child.status !== 0) throw new Error(`streamed SVD failed: ${child.stderr}`);
-    const svd = JSON.parse(child.stdout) as { seconds: number; peakMegabytes: number; passes: number };
+    const svd = inChild('streamSvdChild.ts', dir, 'streamed SVD') as {
+      seconds: number;
+      peakMegabytes: number;
+      passes: number;
+    };
     log('stream: identify index built from the files, and queries, in a child process');
-    const idChild = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', new URL('./streamIdentifyChild.ts', import.meta.url).pathname, dir],
-      { encoding: 'utf8' },
-    );
-    if (idChild.status !== 0) throw new Error(`streamed identify failed: ${idChild.stderr}`);
-    const identify = JSON.parse(idChild.stdout) as Record<string, number>;
+    const identify = inChild('streamIdentifyChild.ts', dir, 'streamed identify');
     const mb = bytes / 2 ** 20;
     return {
       zoo: { runs: RUNS, checkpoints: RUNS * (EPOCHS + 1), dim: DIM, megabytes: Math.round(mb) },
@@ -92,4 +84,15 @@ export async function benchStream(log: (msg: string) => void): Promise<Record<st
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** Runs a bench child script (tsx) on the zoo in `dir`; its JSON line. */
+function inChild(script: string, dir: string, what: string): Record<string, number> {
+  const child = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', new URL(`./${script}`, import.meta.url).pathname, dir],
+    { encoding: 'utf8' },
+  );
+  if (child.status !== 0) throw new Error(`${what} failed: ${child.stderr}`);
+  return JSON.parse(child.stdout) as Record<string, number>;
 }

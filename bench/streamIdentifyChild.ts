@@ -5,15 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { identify } from '../src/identify/identify.ts';
-import { defaultComponents, ZooIndex } from '../src/identify/zooIndex.ts';
-import { streamedSvdMaxComponents } from '../src/reduce/streamingProducts.ts';
+import { ZooIndex } from '../src/identify/zooIndex.ts';
 import { openStreamedZoo } from '../src/store/rowReader.ts';
-import { defaultMemory } from '../src/util/memory.ts';
 
 const streamed = openStreamedZoo(process.argv[2]);
 const { zoo, rows } = streamed;
-const components = Math.min(defaultComponents(zoo.runs), streamedSvdMaxComponents(defaultMemory(), zoo.dim));
-const index = ZooIndex.buildStreamed(streamed, { components }).prepare();
+const index = ZooIndex.buildStreamed(streamed).prepare(); // within the default memory bound
 const times: number[] = [];
 let right = 0;
 for (let q = 0; q < 8; q++) {

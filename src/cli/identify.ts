@@ -3,8 +3,7 @@ import { existsSync } from 'node:fs';
 import { ARCH_NAMES, ARCHITECTURES, type Architecture } from '../core/architectures.ts';
 import { evaluateIdentify } from '../identify/evaluate.ts';
 import { identify, type Identification } from '../identify/identify.ts';
-import { defaultComponents, ZooIndex } from '../identify/zooIndex.ts';
-import { streamedSvdMaxComponents } from '../reduce/streamingProducts.ts';
+import { ZooIndex } from '../identify/zooIndex.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { readModel } from '../store/formats/readModel.ts';
 import { loadZoo } from '../store/loadZoo.ts';
@@ -17,7 +16,6 @@ import { UserError } from './common.ts';
 import { flag, int, text } from './options.ts';
 import { StepProgress } from './progress.ts';
 import { memoryBound, memoryOption } from './memory.ts';
-import { formatBytes } from '../util/memory.ts';
 
 export const identifyCommand = defineCommand({
   name: 'identify',
@@ -84,12 +82,7 @@ calibrated from the zoo itself (docs/identify.md).
       const progress = new StepProgress(`index of ${zooDir} (built once per zoo)`);
       const onProgress = (step: string, done: number, total: number) => progress.update(step, done, total);
       if (streamed) {
-        const components = Math.min(defaultComponents(zoo.runs), streamedSvdMaxComponents(memory, zoo.dim));
-        if (components < 1)
-          throw new UserError(
-            `${zooDir}'s ${zoo.dim} weights per checkpoint leave no room for an SVD within --memory ${formatBytes(memory)}; raise --memory`,
-          );
-        index = ZooIndex.buildStreamed(streamed, { components, onProgress });
+        index = ZooIndex.buildStreamed(streamed, { memory, onProgress });
       } else {
         index = ZooIndex.build(zoo, { onProgress });
       }

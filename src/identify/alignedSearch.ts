@@ -9,7 +9,9 @@
 import type { Architecture } from '../core/architectures.ts';
 import {
   alignTo,
+  normOf,
   scaleUnits,
+  unitVectors,
   symmetriesOf,
   type Alignment,
   type HiddenLayer,
@@ -31,12 +33,6 @@ const REFINEMENTS = 3;
 
 /** Runs aligned to, by default. */
 export const ALIGN_SHORTLIST = 3;
-
-const norms = (w: ArrayLike<number>, start: number, count: number, stride: number, step: number) => {
-  let s = 0;
-  for (let k = 0; k < count; k++) for (let j = 0; j < step; j++) s += w[start + k * stride + j] ** 2;
-  return Math.sqrt(s);
-};
 
 /**
  * The permutation- (and scale-) invariant features of one checkpoint: per hidden layer, its
@@ -64,18 +60,9 @@ function features(sym: Symmetries, w: ArrayLike<number>): Float64Array {
   return Float64Array.from(out);
 }
 
-function unitNorms(layer: HiddenLayer, w: ArrayLike<number>): { into: number[]; outgoing: number[] } {
-  const { weight, bias, next, units, block } = layer;
-  const row = weight.size / units;
-  const col = (next.size / (next.shape[0] * next.shape[1])) * block;
-  const nextRow = next.size / next.shape[0];
-  const into = Array.from({ length: units }, (_, u) =>
-    Math.hypot(norms(w, weight.offset + u * row, 1, 0, row), bias ? w[bias.offset + u] : 0),
-  );
-  const outgoing = Array.from({ length: units }, (_, u) =>
-    norms(w, next.offset + u * col, next.shape[0], nextRow, col),
-  );
-  return { into, outgoing };
+function unitNorms(layer: HiddenLayer, w: Float32Array): { into: number[]; outgoing: number[] } {
+  const units = Array.from({ length: layer.units }, (_, u) => unitVectors(w, layer, u));
+  return { into: units.map((v) => normOf(v.into)), outgoing: units.map((v) => normOf(v.out)) };
 }
 
 /** The invariant features of every indexed checkpoint, computed once per index. */

@@ -122,7 +122,7 @@ export function scaleUnits(w: Float32Array, layer: HiddenLayer, s: Float64Array)
 }
 
 /** Unit u's incoming weights (and bias) and outgoing weights, as two vectors. */
-function unitVectors(
+export function unitVectors(
   w: Float32Array,
   layer: HiddenLayer,
   u: number,
@@ -141,7 +141,7 @@ function unitVectors(
 }
 
 const dotOf = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + v * b[i], 0);
-const normOf = (a: Float64Array) => Math.sqrt(dotOf(a, a));
+export const normOf = (a: Float64Array) => Math.sqrt(dotOf(a, a));
 
 export interface Alignment {
   /** The query with its hidden units moved (and rescaled) to match the reference. */

@@ -33,7 +33,9 @@ import { TruncatedSVD } from '../reduce/svd.ts';
 import { calibrate, SAMPLES_PER_PASS, type Calibration, type IndexedProducts } from './calibration.ts';
 import { FLOAT32_ROUNDOFF, type Trajectory } from './trajectory.ts';
 import { SimdProducts } from '../reduce/simdProducts.ts';
-import { StreamingProducts } from '../reduce/streamingProducts.ts';
+import { StreamingProducts, streamedSvdMaxComponents } from '../reduce/streamingProducts.ts';
+import { UserError } from '../core/errors.ts';
+import { defaultMemory, formatBytes } from '../util/memory.ts';
 import { zooRowIndex } from '../core/zoo.ts';
 import { simdThreads } from '../util/threads.ts';
 import { dot, squaredDistance } from '../reduce/distances.ts';
@@ -210,7 +212,10 @@ export class ZooIndex {
    */
   static buildStreamed(
     { dir, blocks, zoo, rows }: StreamedZoo,
-    options: Omit<ZooIndexOptions, 'runs' | 'epochs'> = {},
+    options: Omit<ZooIndexOptions, 'runs' | 'epochs'> & {
+      /** Bytes the build may take (default util/memory.ts's defaultMemory): bounds the SVD components. */
+      memory?: number;
+    } = {},
   ): ZooIndex {
     const start = performance.now();
     const progress = options.onProgress ?? (() => {});
@@ -222,7 +227,13 @@ export class ZooIndex {
       progress('step lengths', r, zoo.runs);
       trajectories.push(measuredTrajectory(zoo, rows, r, all, (rowList) => rowList, sqNorm));
     }
-    const k = Math.min(options.components ?? defaultComponents(zoo.runs), zoo.n, zoo.dim);
+    const memory = options.memory ?? defaultMemory();
+    const fits = streamedSvdMaxComponents(memory, zoo.dim);
+    if (fits < 1)
+      throw new UserError(
+        `${dir}'s ${zoo.dim} weights per checkpoint leave no room for an SVD within --memory ${formatBytes(memory)}; raise --memory`,
+      );
+    const k = Math.min(options.components ?? Math.min(defaultComponents(zoo.runs), fits), zoo.n, zoo.dim);
     const svd = new TruncatedSVD({ components: k });
     progress(`SVD-${k} of ${zoo.n} x ${zoo.dim}, streamed`, 0, 1);
     svd.fitProducts(new StreamingProducts(blocks), zoo.n, zoo.dim);

@@ -114,13 +114,16 @@ export class StreamingProducts implements RowProducts {
   }
 }
 
+const BYTES_PER_FACTOR_VALUE = 48; // per value of an l x d factor, all copies counted (see below)
+
 /**
  * Peak memory of a streamed SVD-k of d weights, an upper estimate: its l x d factors (l = k +
  * the oversampling) in float64 in JavaScript and float32 in the SIMD memory, the components,
  * and what the collector has yet to free (bench --only=stream measures it).
  */
-export const streamedSvdBytes = (k: number, d: number, oversample = 10): number => 48 * (k + oversample) * d;
+export const streamedSvdBytes = (k: number, d: number, oversample = 10): number =>
+  BYTES_PER_FACTOR_VALUE * (k + oversample) * d;
 
 /** The most SVD components whose streamed fit stays within `bytes`. */
 export const streamedSvdMaxComponents = (bytes: number, d: number, oversample = 10): number =>
-  Math.floor(bytes / (48 * d)) - oversample;
+  Math.floor(bytes / (BYTES_PER_FACTOR_VALUE * d)) - oversample;

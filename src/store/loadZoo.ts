@@ -23,11 +23,17 @@ import {
 } from './manifest.ts';
 import { weightsSha256 } from './sha256.ts';
 
-/** The checkpoints of a zoo as one matrix; the label arrays are per row. */
-export interface Zoo extends Pick<
+/** A zoo's columns other than the weights, one entry per row (core/zoo.ts's order). */
+export type ZooLabels = Pick<
   CheckpointRows,
-  'run' | 'seed' | 'epoch' | 'step' | 'trainLoss' | 'testLoss' | 'testAccuracy' | 'sha256' | 'weights'
-> {
+  'run' | 'seed' | 'epoch' | 'step' | 'trainLoss' | 'testLoss' | 'testAccuracy' | 'sha256'
+> & {
+  /** Other numeric metrics of imported or recorded zoos, by name, per row (NaN where a checkpoint has none). */
+  metrics: Record<string, Float64Array>;
+};
+
+/** The checkpoints of a zoo as one matrix; the label arrays are per row. */
+export interface Zoo extends ZooLabels, Pick<CheckpointRows, 'weights'> {
   manifest: ZooManifest;
   /** Number of checkpoints (rows). */
   n: number;
@@ -38,8 +44,43 @@ export interface Zoo extends Pick<
   epochs: number;
   /** SHA-256 of the rows' hashes in row order: names the zoo's content (what derived files are keyed by). */
   digest: string;
-  /** Other numeric metrics of imported or recorded zoos, by name, per row (NaN where a checkpoint has none). */
-  metrics: Record<string, Float64Array>;
+}
+
+/** Label arrays for n rows, to be filled epoch by epoch (addEpochLabels). */
+export function emptyZooLabels(n: number): ZooLabels {
+  return {
+    run: new Int32Array(n),
+    seed: new Uint32Array(n),
+    epoch: new Int32Array(n),
+    step: new Int32Array(n),
+    trainLoss: new Float64Array(n),
+    testLoss: new Float64Array(n),
+    testAccuracy: new Float64Array(n),
+    sha256: new Array<string>(n),
+    metrics: {},
+  };
+}
+
+/** Copies epoch e's labels from its file (`path`, whose row i must be run i of epoch e) into `into`. */
+export function addEpochLabels(
+  into: ZooLabels,
+  rows: CheckpointRows,
+  e: number,
+  runs: number,
+  path: string,
+): void {
+  for (let i = 0; i < runs; i++) {
+    if (rows.run[i] !== i || rows.epoch[i] !== e)
+      throw new ZooIntegrityError(
+        `${path} row ${i}: labelled run ${rows.run[i]}, epoch ${rows.epoch[i]}, where run ${i} of epoch ${e} belongs; the zoo is damaged`,
+      );
+  }
+  const row = zooRowIndex(runs, 0, e);
+  for (const key of ['run', 'seed', 'epoch', 'step', 'trainLoss', 'testLoss', 'testAccuracy'] as const)
+    (into[key] as Float64Array).set(rows[key] as Float64Array, row);
+  for (let i = 0; i < runs; i++) into.sha256[row + i] = rows.sha256[i];
+  for (const [name, values] of Object.entries(rows.metrics ?? {}))
+    (into.metrics[name] ??= new Float64Array(into.run.length).fill(NaN)).set(values, row);
 }
 
 export interface LoadZooOptions {
@@ -68,18 +109,10 @@ export function loadZoo(zooDir: string, options: LoadZooOptions = {}): Zoo {
     n,
     dim,
     weights: new Float32Array(n * dim),
-    run: new Int32Array(n),
-    seed: new Uint32Array(n),
-    epoch: new Int32Array(n),
-    step: new Int32Array(n),
-    trainLoss: new Float64Array(n),
-    testLoss: new Float64Array(n),
-    testAccuracy: new Float64Array(n),
-    sha256: new Array<string>(n),
+    ...emptyZooLabels(n),
     runs,
     epochs: last,
     digest: '',
-    metrics: {},
   };
   const verify = options.verify ?? true;
   const recorded = verify ? manifest.files : undefined;
@@ -158,26 +191,6 @@ function addRows(zoo: Zoo, e: number, file: CheckpointFile, path: string): void 
       `${path} holds ${rows.run.length} x ${rows.size} weights, the manifest promises ${runs} x ${dim}`,
     );
   }
-  for (let i = 0; i < runs; i++) {
-    if (rows.run[i] !== i || rows.epoch[i] !== e)
-      throw new ZooIntegrityError(
-        `${path} row ${i}: labelled run ${rows.run[i]}, epoch ${rows.epoch[i]}, where run ${i} of epoch ${e} belongs; the zoo is damaged`,
-      );
-  }
-  const row = zooRowIndex(runs, 0, e);
-  zoo.weights.set(rows.weights, row * dim);
-  for (const [dst, src] of [
-    [zoo.run, rows.run],
-    [zoo.seed, rows.seed],
-    [zoo.epoch, rows.epoch],
-    [zoo.step, rows.step],
-    [zoo.trainLoss, rows.trainLoss],
-    [zoo.testLoss, rows.testLoss],
-    [zoo.testAccuracy, rows.testAccuracy],
-  ] as const) {
-    (dst as Float64Array).set(src as Float64Array, row);
-  }
-  for (let i = 0; i < runs; i++) zoo.sha256[row + i] = rows.sha256[i];
-  for (const [name, values] of Object.entries(rows.metrics ?? {}))
-    (zoo.metrics[name] ??= new Float64Array(zoo.n).fill(NaN)).set(values, row);
+  addEpochLabels(zoo, rows, e, runs, path);
+  zoo.weights.set(rows.weights, zooRowIndex(runs, 0, e) * dim);
 }

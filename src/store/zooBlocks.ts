@@ -4,8 +4,8 @@
  * than memory (reduce/streamingProducts.ts). Rows are in loadZoo's order (core/zoo.ts).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { zooRowIndex } from '../core/zoo.ts';
-import { parseCheckpoints, type CheckpointRows } from './checkpointFile.ts';
+import { parseCheckpoints } from './checkpointFile.ts';
+import { addEpochLabels, emptyZooLabels, type ZooLabels } from './loadZoo.ts';
 import { sha256Hex } from './fileHashes.ts';
 import {
   checkpointFileName,
@@ -33,12 +33,6 @@ export interface ZooBlocks {
   /** Every row's labels, metrics and stored hash, in row order (one pass over the files). */
   labels(): ZooLabels;
 }
-
-/** A zoo's columns other than the weights, in row order (core/zoo.ts). */
-export type ZooLabels = Pick<
-  CheckpointRows,
-  'run' | 'seed' | 'epoch' | 'step' | 'trainLoss' | 'testLoss' | 'testAccuracy' | 'sha256'
-> & { metrics: Record<string, Float64Array> };
 
 export function zooBlocks(zooDir: string, options: { verify?: boolean } = {}): ZooBlocks {
   const manifest = readManifest(zooDir);
@@ -98,33 +92,8 @@ export function zooBlocks(zooDir: string, options: { verify?: boolean } = {}): Z
       return offsets[epoch];
     },
     labels() {
-      const n = runs * (epochs + 1);
-      const out: ZooLabels = {
-        run: new Int32Array(n),
-        seed: new Uint32Array(n),
-        epoch: new Int32Array(n),
-        step: new Int32Array(n),
-        trainLoss: new Float64Array(n),
-        testLoss: new Float64Array(n),
-        testAccuracy: new Float64Array(n),
-        sha256: new Array<string>(n),
-        metrics: {},
-      };
-      for (let e = 0; e <= epochs; e++) {
-        const rows = readRows(e);
-        for (let i = 0; i < runs; i++) {
-          if (rows.run[i] !== i || rows.epoch[i] !== e)
-            throw new ZooError(
-              `${checkpointPath(zooDir, e)} row ${i}: labelled run ${rows.run[i]}, epoch ${rows.epoch[i]}, where run ${i} of epoch ${e} belongs; the zoo is damaged`,
-            );
-        }
-        const row = zooRowIndex(runs, 0, e);
-        for (const key of ['run', 'seed', 'epoch', 'step', 'trainLoss', 'testLoss', 'testAccuracy'] as const)
-          (out[key] as Float64Array).set(rows[key] as Float64Array, row);
-        for (let i = 0; i < runs; i++) out.sha256[row + i] = rows.sha256[i];
-        for (const [name, values] of Object.entries(rows.metrics ?? {}))
-          (out.metrics[name] ??= new Float64Array(n).fill(NaN)).set(values, row);
-      }
+      const out = emptyZooLabels(runs * (epochs + 1));
+      for (let e = 0; e <= epochs; e++) addEpochLabels(out, readRows(e), e, runs, checkpointPath(zooDir, e));
       return out;
     },
   };
