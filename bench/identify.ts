@@ -1,7 +1,9 @@
 /**
  * Identify figures: index build time and per-query time on paper-scale inputs (the real
- * paper FFNN zoo when zoo/ffnn-paper exists, always the synthetic zoo), against a baseline
- * measured here on the same queries: an exact brute-force scan of every segment of every run.
+ * paper FFNN zoo when zoo/ffnn-paper exists, always the synthetic zoo), as the CLI queries
+ * (hidden units aligned to the nearest runs) and without alignment (identify before issue 15),
+ * against a baseline measured here on the same queries: an exact brute-force scan of every
+ * segment of every run.
  */
 import { existsSync } from 'node:fs';
 import { identify } from '../src/identify/identify.ts';
@@ -56,20 +58,29 @@ function bruteForceRun(zoo: Zoo, q: Float32Array): number {
   return bestRun;
 }
 
-function benchInput(zoo: Zoo): Record<string, unknown> {
-  const index = ZooIndex.build(zoo).prepare();
-  const queries = perturbedQueries(zoo, QUERIES);
-  identify(index, queries[0].weights); // warm up the JIT once, as a long-lived session would be
+function timeQueries(index: ZooIndex, queries: { run: number; weights: Float32Array }[], align: boolean) {
+  let t = performance.now();
+  identify(index, queries[0].weights, { align }); // warm up the JIT once, as a long-lived session would be
+  const firstMs = performance.now() - t; // with alignment: also the invariant features of every checkpoint
   const ms: number[] = [];
   let correct = 0;
   let measured = 0;
   for (const q of queries) {
-    const t = performance.now();
-    const id = identify(index, q.weights);
+    t = performance.now();
+    const id = identify(index, q.weights, { align });
     ms.push(performance.now() - t);
     if (id.run === q.run) correct++;
     measured += id.runsMeasured;
   }
+  ms.sort((a, b) => a - b);
+  return { ms, firstMs, correct, measured };
+}
+
+function benchInput(zoo: Zoo): Record<string, unknown> {
+  const index = ZooIndex.build(zoo).prepare();
+  const queries = perturbedQueries(zoo, QUERIES);
+  const plain = timeQueries(index, queries, false);
+  const { ms, firstMs, correct, measured } = timeQueries(index, queries, true);
   const bruteMs: number[] = [];
   let agree = 0;
   for (const q of queries.slice(0, BRUTE_FORCE_QUERIES)) {
@@ -79,17 +90,28 @@ function benchInput(zoo: Zoo): Record<string, unknown> {
     if (run === identify(index, q.weights).run) agree++;
   }
   index.close();
-  ms.sort((a, b) => a - b);
   bruteMs.sort((a, b) => a - b);
   const median = quantile(ms, 0.5);
+  const plainMedian = quantile(plain.ms, 0.5);
   return {
     checkpoints: zoo.n,
     dim: zoo.dim,
     runs: zoo.runs,
     indexBuildSeconds: round(index.buildSeconds, 1),
     queries: QUERIES,
-    queryMs: { median: round(median, 2), p90: round(quantile(ms, 0.9), 2), max: round(ms[ms.length - 1], 2) },
-    targetMs: 10,
+    queryMs: {
+      median: round(median, 2),
+      p90: round(quantile(ms, 0.9), 2),
+      max: round(ms[ms.length - 1], 2),
+      first: round(firstMs, 1),
+    },
+    targetMs: 20,
+    withoutAlignment: {
+      queryMs: { median: round(plainMedian, 2), p90: round(quantile(plain.ms, 0.9), 2) },
+      runAccuracy: round(plain.correct / QUERIES),
+      runsMeasuredMean: round(plain.measured / QUERIES, 1),
+    },
+    alignmentCost: round(median / plainMedian, 2),
     runAccuracy: round(correct / QUERIES),
     // runs whose trajectory was measured in the full space after the SVD lower bounds
     runsMeasuredMean: round(measured / QUERIES, 1),

@@ -1,8 +1,14 @@
 /** `identify`: which run of a zoo a checkpoint belongs to, where on its trajectory, and how sure we are (identify/identify.ts). */
 import { existsSync } from 'node:fs';
 import { ARCH_NAMES, ARCHITECTURES, type Architecture } from '../core/architectures.ts';
-import { evaluateIdentify } from '../identify/evaluate.ts';
-import { identify, type Identification } from '../identify/identify.ts';
+import {
+  EVALUATION_METHODS,
+  evaluateIdentify,
+  type EvaluationMethod,
+  type EvaluationRow,
+  type MethodScore,
+} from '../identify/evaluate.ts';
+import { FORK_ALPHA, identify, type Identification } from '../identify/identify.ts';
 import { ZooIndex } from '../identify/zooIndex.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { readModel } from '../store/formats/readModel.ts';
@@ -22,8 +28,10 @@ export const identifyCommand = defineCommand({
   usage: ['<checkpoint> [options]', '--evaluate [--zoo DIR]'],
   description: `Names the zoo run a checkpoint comes from, its position on that run's trajectory (a
 fractional epoch), and a verdict: member (on the trajectory), descendant (beyond the run's
-last checkpoint, e.g. trained further) or unknown (no run is close enough). Thresholds are
-calibrated from the zoo itself (docs/identify.md).
+last checkpoint, e.g. trained further), fork (branched from the run and trained on its own:
+off every trajectory, yet far nearer this run than any other) or unknown (no run is close
+enough), with a p-value. Hidden units permuted or rescaled are aligned first. Thresholds and
+p-values are calibrated from the zoo itself (docs/identify.md).
 
 <checkpoint>: a checkpoint Arrow file (one row, or pick one with --run/--epoch), a
 .safetensors file, or a TensorFlow.js model.json (or its folder), as \`npm run export\` writes.`,
@@ -44,6 +52,11 @@ calibrated from the zoo itself (docs/identify.md).
     evaluate: flag({
       help: `measure identification on checkpoints the index does not hold (held-out epochs,\nunknown seeds, runs trained further, perturbed copies) for --zoo, or for\n${ARCH_NAMES.map((a) => zooDirFor(DEFAULT_DIRS.zoos, a, 'default')).join(' and ')}; table on stdout, ${IDENTIFY_EVAL_PATH}`,
     }),
+    'fork-runs': int({
+      arg: 'N',
+      help: 'with --evaluate: known runs to fork (default 10), each from every branch epoch and setting',
+      min: 1,
+    }),
     'no-verify': flag({
       help: "skip checking every checkpoint's SHA-256 while loading the zoo (see npm run verify)",
     }),
@@ -54,10 +67,14 @@ calibrated from the zoo itself (docs/identify.md).
     'npm run export -- --zoo zoo/cnn-default --run 3 --epoch 7 --format safetensors --out exports/cnn-3-7.safetensors',
     'npm run identify -- exports/cnn-3-7.safetensors --json',
   ],
-  run(o, positionals) {
+  async run(o, positionals) {
     if (o.evaluate) {
       const defaults = ARCH_NAMES.map((a) => zooDirFor(DEFAULT_DIRS.zoos, a, 'default'));
-      evaluate(o.zoo ? [o.zoo] : defaults.filter((d) => existsSync(d)), !o['no-verify']);
+      await evaluate(
+        o.zoo ? [o.zoo] : defaults.filter((d) => existsSync(d)),
+        !o['no-verify'],
+        o['fork-runs'],
+      );
       return;
     }
     if (positionals.length !== 1)
@@ -160,13 +177,15 @@ function report(description: string, zooDir: string, index: ZooIndex, r: Identif
   const lines = [
     `checkpoint  ${description}`,
     `zoo         ${zooDir} (${zoo.manifest.architecture.name}, ${index.trajectories.length} runs, epochs 0-${zoo.epochs})`,
-    `verdict     ${r.verdict.toUpperCase()}: ${r.verdict === 'unknown' ? 'nearest is ' : ''}run ${r.run} (${runDescription(zoo.manifest, r.run)}), epoch ${r.epoch.toFixed(2)}`,
+    `verdict     ${r.verdict.toUpperCase()}: ${verdictText(r)} run ${r.run} (${runDescription(zoo.manifest, r.run)}), ${r.verdict === 'fork' ? 'branched at ' : ''}epoch ${r.epoch.toFixed(2)}` +
+      (r.verdict === 'fork' ? `, moved ${r.stepsAway.toFixed(2)} step lengths since` : ''),
     `distance    ${f(r.distance)} to the run's trajectory; member threshold ${f(calibration.memberRatio * best.segmentLength)} ` +
       `(${calibration.memberRatio.toFixed(3)} x segment length ${f(best.segmentLength)}): score ${r.memberScore.toFixed(3)}` +
       (r.descendantScore !== null
         ? `; beyond the last checkpoint: descendant score ${r.descendantScore.toFixed(3)}`
         : ''),
     `margin      ${Number.isFinite(r.margin) ? r.margin.toFixed(2) : 'inf'} (distance to the next run / to this one)`,
+    `p-value     ${r.pValue < 0.001 ? r.pValue.toExponential(2) : r.pValue.toFixed(3)} that it is not from run ${r.run} (the zoo's other-run distances, Holm-adjusted over ${index.trajectories.length} runs)`,
     `aligned     ${r.aligned ?? 'no (the checkpoint as given is nearest)'}${r.alignmentNote ? `; ${r.alignmentNote}` : ''}`,
     '',
     '   run   seed   epoch    distance',
@@ -180,7 +199,11 @@ function report(description: string, zooDir: string, index: ZooIndex, r: Identif
   return lines.join('\n') + '\n';
 }
 
-function evaluate(zooDirs: string[], verify: boolean): void {
+function verdictText(r: Identification): string {
+  return { member: 'on', descendant: 'beyond the end of', fork: 'fork of', unknown: 'nearest is' }[r.verdict];
+}
+
+async function evaluate(zooDirs: string[], verify: boolean, forkRuns?: number): Promise<void> {
   if (zooDirs.length === 0)
     throw new UserError(
       'no zoo to evaluate: build zoo/ffnn-default and zoo/cnn-default (npm run zoo) or give --zoo DIR',
@@ -193,21 +216,14 @@ function evaluate(zooDirs: string[], verify: boolean): void {
   for (const dir of zooDirs) {
     const zoo = loadZoo(dir, { verify });
     const start = performance.now();
-    const result = evaluateIdentify(zoo, (msg) => process.stderr.write(`${dir}: ${msg}\n`));
-    const pct = (x: number | null) => (x === null || Number.isNaN(x) ? '' : `${(100 * x).toFixed(1)} %`);
+    const result = await evaluateIdentify(zoo, (msg) => process.stderr.write(`${dir}: ${msg}\n`), {
+      forkRuns,
+    });
     process.stdout.write(
-      `\n${dir} (${zoo.manifest.architecture.name}, ${zoo.runs} runs, epochs 0-${zoo.epochs}); query ${result.queryMilliseconds.toFixed(2)} ms on average\n`,
+      `\n${dir} (${zoo.manifest.architecture.name}, ${zoo.runs} runs, epochs 0-${zoo.epochs}; index of ${result.plan.known} runs); ` +
+        `identify ${result.queryMilliseconds.toFixed(2)} ms a query on average, index built in ${result.indexSeconds.toFixed(1)} s\n`,
     );
-    process.stdout.write(
-      `${'set'.padEnd(34)} ${'queries'.padStart(7)}  ${'run acc.'.padStart(8)}  verdict\n`,
-    );
-    for (const r of result.rows) {
-      const verdict = r.verdictRate === null ? '' : `${pct(r.verdictRate)} ${r.verdictExpected}`;
-      const epoch = r.meanEpochError === null ? '' : `; mean |epoch error| ${r.meanEpochError.toFixed(3)}`;
-      process.stdout.write(
-        `${r.set.padEnd(34)} ${String(r.queries).padStart(7)}  ${pct(r.runAccuracy).padStart(8)}  ${verdict}${epoch}\n`,
-      );
-    }
+    process.stdout.write(evaluationTable(result.rows));
     report[dir] = { ...result, seconds: (performance.now() - start) / 1000 };
   }
   writeFileAtomic(
@@ -215,4 +231,28 @@ function evaluate(zooDirs: string[], verify: boolean): void {
     JSON.stringify(report, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n',
   );
   process.stdout.write(`\nwrote ${reportPath}\n`);
+}
+
+/** One line per set: run accuracy, expected verdict and epoch error, for identify / previous / plain L2. */
+function evaluationTable(rows: EvaluationRow[]): string {
+  const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}`);
+  const num = (x: number | null) => (x === null ? '-' : x.toFixed(2));
+  const lines = [
+    `${'set'.padEnd(44)} ${'n'.padStart(5)}  run % (identify / previous / L2)  verdict % (id / prev)  |epoch err| (id / prev / L2)  p<${FORK_ALPHA}  steps off  verdicts`,
+  ];
+  for (const r of rows) {
+    const three = (
+      pick: (m: MethodScore) => string,
+      methods: readonly EvaluationMethod[] = EVALUATION_METHODS,
+    ) => methods.map((m) => pick(r[m])).join(' / ');
+    const verdicts = Object.entries(r.identify.verdicts)
+      .map(([v, c]) => `${v} ${c}`)
+      .join(', ');
+    lines.push(
+      `${r.set.padEnd(44)} ${String(r.queries).padStart(5)}  ${three((m) => pct(m.runAccuracy)).padEnd(33)} ` +
+        `${(r.verdictExpected ? `${three((m) => pct(m.verdictRate), ['identify', 'previous'])} ${r.verdictExpected}` : '').padEnd(21)} ` +
+        `${three((m) => num(m.meanEpochError)).padEnd(29)} ${pct(r.identify.pBelowAlpha).padStart(5)}  ${num(r.identify.medianStepsAway).padStart(9)}  ${verdicts}`,
+    );
+  }
+  return lines.join('\n') + '\n';
 }

@@ -12,6 +12,10 @@
  *    about as far as the run moved over its own last epochs. descendantRatio is the largest
  *    distance, over the zoo's runs, between a run's last checkpoint and the one
  *    `descendantEpochs` indexed checkpoints before it, in units of the run's last step.
+ *  - p-values (pValue()): the null "the query is not from this run" is sampled by the same
+ *    checkpoints, each measured against every run but its own: its log margin, log(distance to
+ *    the next other run / to the nearest), is the spacing of the two smallest of many similar
+ *    distances, which is close to exponential; its mean is the null's one parameter.
  */
 import type { Zoo } from '../store/loadZoo.ts';
 import type { RowReader } from '../store/rowReader.ts';
@@ -28,6 +32,10 @@ export interface Calibration {
   /** Largest distance covered over a run's last `descendantEpochs` indexed checkpoints, in last steps. */
   descendantRatio: number;
   descendantEpochs: number;
+  /** Mean over the samples of log(distance to the next other run / to the nearest other run). */
+  nullLogMargin: number;
+  /** Samples it was measured on. */
+  nullSamples: number;
 }
 
 /** What calibration reads of an index: the zoo, its rows, trajectories and the checkpoints' squared norms. */
@@ -69,17 +77,44 @@ export function calibrate(
     if (lastStep > 0)
       descendantRatio = Math.max(descendantRatio, pointDistance(rows.row(t.rows[m - 1]), back, d) / lastStep);
   }
-  const foreignRatio =
-    trajectories.length > 1 ? foreignDistanceRatio(index, products, samples, onProgress) : Infinity;
+  const foreign =
+    trajectories.length > 1
+      ? foreignDistances(index, products, samples, onProgress)
+      : { ratio: Infinity, nullLogMargin: NaN, nullSamples: 0 };
+  const foreignRatio = foreign.ratio;
   // the geometric midpoint between the two: as far from accepting another run's checkpoint as
   // from rejecting one of the run's own (with one run, nothing to tell apart: twice looRatio)
   const memberRatio = Number.isFinite(foreignRatio) ? Math.sqrt(looRatio * foreignRatio) : 2 * looRatio;
-  return { memberRatio, looRatio, foreignRatio, descendantRatio, descendantEpochs };
+  return {
+    memberRatio,
+    looRatio,
+    foreignRatio,
+    descendantRatio,
+    descendantEpochs,
+    nullLogMargin: foreign.nullLogMargin,
+    nullSamples: foreign.nullSamples,
+  };
+}
+
+/**
+ * The p-value of "the query is not from its nearest run", Holm-Bonferroni-adjusted over the
+ * `runs` searched. For a checkpoint of a run outside the index, any given run is its nearest
+ * with chance 1 / (runs - 1), and its log margin then exceeds x with chance exp(-x / mean)
+ * (the null above), so that run's p-value is exp(-x / mean) / (runs - 1). Holm's first step
+ * multiplies the smallest p by the number of runs; every other run is farther than the nearest
+ * (p of the nearest run's neighbours: 1).
+ */
+export function pValue(calibration: Calibration, margin: number, runs: number): number {
+  const { nullLogMargin, nullSamples } = calibration;
+  if (!(margin > 1) || runs < 2 || nullSamples === 0) return 1;
+  if (!(nullLogMargin > 0)) return 0; // every sample tied between two runs, and this one is not
+  return Math.min(1, (runs / (runs - 1)) * Math.exp(-Math.log(margin) / nullLogMargin));
 }
 
 /**
  * Distance from sampled checkpoints to the nearest other run's trajectory, over that segment's
- * length; the smallest ratio. The samples' dot products with every indexed checkpoint come from
+ * length: the smallest ratio; and the mean log margin of the samples among the other runs
+ * (the p-values' null). The samples' dot products with every indexed checkpoint come from
  * float32 SIMD products (SAMPLES_PER_PASS samples a pass); they choose each run's nearest
  * segment, whose distance is then summed exactly when the zoo is in memory, or taken from the
  * dot products when it is streamed (each exact distance would read two checkpoints from disk;
@@ -87,12 +122,12 @@ export function calibrate(
  * between two segments may choose the other one, which a calibration constant can live with
  * (identify's own search stays exact).
  */
-function foreignDistanceRatio(
+function foreignDistances(
   index: CalibrationInput,
   products: IndexedProducts,
   samples: number,
   onProgress?: (done: number, total: number) => void,
-): number {
+): { ratio: number; nullLogMargin: number; nullSamples: number } {
   const { zoo, trajectories, sqNorm, rows } = index;
   const d = zoo.dim;
   // every checkpoint is a candidate sample; take `samples` of them evenly spread
@@ -100,6 +135,7 @@ function foreignDistanceRatio(
   const stride = Math.max(1, all.length / samples);
   const picks = Array.from({ length: Math.ceil(all.length / stride) }, (_, i) => all[Math.floor(i * stride)]);
   let ratio = Infinity;
+  let [logMargins, nullSamples] = [0, 0];
   try {
     for (let c0 = 0; c0 < picks.length; c0 += SAMPLES_PER_PASS) {
       onProgress?.(c0, picks.length);
@@ -111,6 +147,7 @@ function foreignDistanceRatio(
       batch.forEach(([run, row], c) => {
         const qq = sqNorm[row];
         let near = { distance: Infinity, length: 0 };
+        let next = Infinity; // the second nearest other run's distance
         for (const t of trajectories) {
           if (t.run === run) continue;
           const { segment: i, sq } = nearestSegment(
@@ -122,14 +159,19 @@ function foreignDistanceRatio(
           const m = rows.inMemory
             ? segmentDistance(rows.row(row), 0, rows.row(t.rows[i]), 0, rows.row(t.rows[i + 1]), 0, d)
             : { distance: Math.sqrt(sq), length: Math.sqrt(t.segmentSq[i]) };
-          if (m.distance < near.distance) near = m;
+          if (m.distance < near.distance) [near, next] = [m, near.distance];
+          else next = Math.min(next, m.distance);
         }
         if (near.length > 0) ratio = Math.min(ratio, near.distance / near.length);
+        if (near.distance > 0 && Number.isFinite(next)) {
+          logMargins += Math.log(next / near.distance);
+          nullSamples++;
+        }
       });
     }
   } finally {
     products.close();
   }
   onProgress?.(picks.length, picks.length);
-  return ratio;
+  return { ratio, nullLogMargin: logMargins / nullSamples, nullSamples };
 }

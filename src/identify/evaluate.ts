@@ -1,142 +1,174 @@
 /**
- * How well identify() works on one zoo, measured on checkpoints it has not indexed:
- *  - held-out: the index holds the even epochs of the known runs (the first 80 %); queries
- *    are their odd epochs: run accuracy, mean absolute epoch error, fraction accepted
- *    (member or descendant);
- *  - unknown runs: every checkpoint of the other 20 % of the runs, against an index of all
- *    epochs of the known runs: fraction called unknown;
- *  - descendants: known runs trained further from their last checkpoint (trainFurther.ts:
- *    own data order, fresh momentum) for 1, 2 and 5 epochs: run accuracy and fraction
- *    called descendant;
- *  - perturbed copies of known checkpoints (epochs >= 1): Gaussian noise of 1 %, 5 % and
- *    10 % of the checkpoint's RMS weight, magnitude pruning of 10 %, 30 % and 50 % of the
- *    weights, float16 rounding: run accuracy.
+ * How well identify() works on one zoo, measured on checkpoints it has not indexed
+ * (evaluationSets.ts: held-out epochs, unknown seeds, descendants, forks, disguised and
+ * perturbed copies), each query answered three ways on the same index:
+ *  - identify: as the CLI does (alignment of hidden units, fork verdict, p-values);
+ *  - previous: identify before forks and alignment (no alignment; a fork verdict reads as
+ *    unknown, the only other verdict it could have had);
+ *  - plain L2: the nearest indexed checkpoint by Euclidean distance (no trajectory, no
+ *    alignment, no verdict): the baseline every weight-space method starts from.
+ * Per set and method: run accuracy, the fraction with an expected verdict, mean |epoch error|
+ * (against the epoch, or for forks the branch epoch), and for identify the verdicts' counts and
+ * the fraction with p < FORK_ALPHA.
  */
-import { Rng } from '../core/rng.ts';
-import { trainFurther } from '../train/trainFurther.ts';
 import type { Zoo } from '../store/loadZoo.ts';
-import { identify } from './identify.ts';
+import { SimdProducts } from '../reduce/simdProducts.ts';
+import { FORK_ALPHA, identify, type Verdict } from './identify.ts';
 import { ZooIndex } from './zooIndex.ts';
-import { toFloat16 } from '../store/formats/float16.ts';
-import { checkpointWeights } from '../core/zoo.ts';
+import { evaluationPlan, evaluationSets, type Query, type QuerySet } from './evaluationSets.ts';
 
-export interface EvaluationRow {
-  set: string;
-  queries: number;
-  runAccuracy: number;
-  /** Fraction with the expected verdict (member or descendant accepted; unknown; descendant). */
+export const EVALUATION_METHODS = ['identify', 'previous', 'plainL2'] as const;
+export type EvaluationMethod = (typeof EVALUATION_METHODS)[number];
+
+export interface MethodScore {
+  runAccuracy: number | null;
   verdictRate: number | null;
-  verdictExpected: string | null;
   meanEpochError: number | null;
 }
 
-export function evaluateIdentify(
+export interface EvaluationRow {
+  set: string;
+  group: QuerySet['group'];
+  queries: number;
+  /** Verdicts that count as right, joined by ' or ' (null: none expected). */
+  verdictExpected: string | null;
+  identify: MethodScore & {
+    verdicts: Partial<Record<Verdict, number>>;
+    pBelowAlpha: number;
+    /** Median distance off the best trajectory, in its local step lengths. */
+    medianStepsAway: number;
+  };
+  previous: MethodScore;
+  plainL2: MethodScore;
+}
+
+export interface Evaluation {
+  rows: EvaluationRow[];
+  calibration: ZooIndex['calibration'];
+  /** Mean time of one identify() query (with alignment), over every query of the `all` index. */
+  queryMilliseconds: number;
+  indexSeconds: number;
+  trainingSeconds: number;
+  plan: ReturnType<typeof evaluationPlan>;
+}
+
+interface Answer {
+  run: number;
+  epoch: number;
+  verdict: Verdict | null;
+  pValue?: number;
+  stepsAway?: number;
+}
+
+export async function evaluateIdentify(
   zoo: Zoo,
   onProgress: (msg: string) => void = () => {},
-): { rows: EvaluationRow[]; calibration: ZooIndex['calibration']; queryMilliseconds: number } {
-  const known = Math.max(2, Math.round(zoo.runs * 0.8));
-  const row = (r: number, e: number) => checkpointWeights(zoo, r, e);
+  options: { forkRuns?: number } = {},
+): Promise<Evaluation> {
+  const plan = evaluationPlan(zoo, options.forkRuns);
+  const t0 = performance.now();
+  const sets = await evaluationSets(zoo, plan, onProgress);
+  const trainingSeconds = (performance.now() - t0) / 1000;
   const rows: EvaluationRow[] = [];
   let queryMs = 0;
   let queries = 0;
-  const measure = (
-    set: string,
-    index: ZooIndex,
-    items: { w: Float32Array; run: number; epoch?: number }[],
-    expected: string | null,
-    ok?: (v: string) => boolean,
-  ) => {
-    let right = 0,
-      verdicts = 0,
-      epochError = 0;
-    for (const { w, run, epoch } of items) {
-      const t = performance.now();
-      const id = identify(index, w);
-      queryMs += performance.now() - t;
-      queries++;
-      if (id.run === run) right++;
-      if (ok?.(id.verdict)) verdicts++;
-      if (epoch !== undefined) epochError += Math.abs(id.epoch - epoch);
-    }
-    const n = items.length;
-    rows.push({
-      set,
-      queries: n,
-      runAccuracy: expected === 'unknown' ? NaN : right / n,
-      verdictRate: ok ? verdicts / n : null,
-      verdictExpected: expected,
-      meanEpochError: items[0]?.epoch !== undefined ? epochError / n : null,
+  let indexSeconds = 0;
+  let calibration: ZooIndex['calibration'] | null = null;
+  for (const which of ['even', 'all'] as const) {
+    onProgress(`index of the known runs' ${which === 'even' ? 'even' : 'every'} epochs`);
+    const index = ZooIndex.build(zoo, {
+      runs: (r) => r < plan.known,
+      epochs: which === 'even' ? (e) => e % 2 === 0 : undefined,
     });
+    if (which === 'all') [indexSeconds, calibration] = [index.buildSeconds, index.calibration];
+    const nearest = nearestCheckpoint(index);
+    try {
+      for (const s of sets.filter((q) => q.index === which)) {
+        onProgress(`${s.set}: ${s.queries.length} queries`);
+        const answers: Record<EvaluationMethod, Answer[]> = { identify: [], previous: [], plainL2: [] };
+        for (const { w } of s.queries) {
+          const start = performance.now();
+          const id = identify(index, w);
+          if (which === 'all') [queryMs, queries] = [queryMs + performance.now() - start, queries + 1];
+          answers.identify.push(id);
+          const plain = identify(index, w, { align: false });
+          answers.previous.push({ ...plain, verdict: plain.verdict === 'fork' ? 'unknown' : plain.verdict });
+          answers.plainL2.push({ ...nearest.find(w), verdict: null });
+        }
+        rows.push(scoreSet(s, answers));
+      }
+    } finally {
+      nearest.close();
+      index.close();
+    }
+  }
+  return {
+    rows,
+    calibration: calibration!,
+    queryMilliseconds: queryMs / queries,
+    indexSeconds,
+    trainingSeconds,
+    plan,
   };
+}
 
-  onProgress('held-out checkpoints (index: even epochs)');
-  const even = ZooIndex.build(zoo, { runs: (r) => r < known, epochs: (e) => e % 2 === 0 });
-  const odd = [];
-  for (let r = 0; r < known; r++)
-    for (let e = 1; e <= zoo.epochs; e += 2) odd.push({ w: row(r, e), run: r, epoch: e });
-  measure('held-out (odd epochs)', even, odd, 'member or descendant', (v) => v !== 'unknown');
-  even.close();
+function scoreSet(s: QuerySet, answers: Record<EvaluationMethod, Answer[]>): EvaluationRow {
+  const score = (list: Answer[]): MethodScore => {
+    const known = s.queries.filter((q) => q.run >= 0).length;
+    const placed = s.queries.filter((q) => q.epoch !== undefined).length;
+    let [right, verdicts, epochError] = [0, 0, 0];
+    list.forEach((a, i) => {
+      const q: Query = s.queries[i];
+      if (q.run >= 0 && a.run === q.run) right++;
+      if (a.verdict && s.expected?.includes(a.verdict)) verdicts++;
+      if (q.epoch !== undefined) epochError += Math.abs(a.epoch - q.epoch);
+    });
+    return {
+      runAccuracy: known ? right / known : null,
+      verdictRate: s.expected && list[0]?.verdict !== null ? verdicts / list.length : null,
+      meanEpochError: placed ? epochError / placed : null,
+    };
+  };
+  const verdicts: Partial<Record<Verdict, number>> = {};
+  for (const a of answers.identify) verdicts[a.verdict!] = (verdicts[a.verdict!] ?? 0) + 1;
+  const n = s.queries.length;
+  return {
+    set: s.set,
+    group: s.group,
+    queries: n,
+    verdictExpected: s.expected?.join(' or ') ?? null,
+    identify: {
+      ...score(answers.identify),
+      verdicts,
+      pBelowAlpha: answers.identify.filter((a) => a.pValue! < FORK_ALPHA).length / n,
+      medianStepsAway: answers.identify.map((a) => a.stepsAway!).sort((a, b) => a - b)[n >> 1],
+    },
+    previous: score(answers.previous),
+    plainL2: score(answers.plainL2),
+  };
+}
 
-  onProgress('unknown runs');
-  const index = ZooIndex.build(zoo, { runs: (r) => r < known });
-  const strangers = [];
-  for (let r = known; r < zoo.runs; r++)
-    for (let e = 0; e <= zoo.epochs; e++) strangers.push({ w: row(r, e), run: -1 });
-  measure(
-    `unknown runs (${zoo.runs - known} seeds not indexed)`,
-    index,
-    strangers,
-    'unknown',
-    (v) => v === 'unknown',
+/** The plain-L2 baseline: the run and epoch of the indexed checkpoint nearest the query (float32 SIMD products). */
+function nearestCheckpoint(index: ZooIndex): {
+  find: (w: Float32Array) => { run: number; epoch: number };
+  close: () => void;
+} {
+  const d = index.zoo.dim;
+  const labels = index.trajectories.flatMap((t) =>
+    Array.from(t.rows, (row, i) => ({ row, run: t.run, epoch: t.epochs[i] })),
   );
-
-  onProgress(`descendants: training ${known} runs 5 epochs further`);
-  const runs = Array.from({ length: known }, (_, r) => r);
-  const further = trainFurther(zoo, { runs, epochs: 5 });
-  for (const e of [1, 2, 5])
-    measure(
-      `descendants, +${e} epoch${e > 1 ? 's' : ''}`,
-      index,
-      further[e - 1].map((w, i) => ({ w, run: runs[i] })),
-      'descendant',
-      (v) => v === 'descendant',
-    );
-
-  onProgress('perturbed copies');
-  const base = [];
-  for (let r = 0; r < known; r++)
-    for (let e = 1; e <= zoo.epochs; e += Math.max(1, Math.floor(zoo.epochs / 5)))
-      base.push({ w: row(r, e), run: r });
-  const rng = new Rng(12345, 7);
-  const rms = (w: Float32Array) => Math.sqrt(w.reduce((s, v) => s + v * v, 0) / w.length);
-  for (const s of [0.01, 0.05, 0.1]) {
-    measure(
-      `noise ${s * 100} % of RMS`,
-      index,
-      base.map(({ w, run }) => {
-        const sigma = s * rms(w); // once per checkpoint, not per weight
-        return { w: w.map((v) => v + sigma * rng.nextNormal()), run };
-      }),
-      null,
-    );
-  }
-  for (const p of [0.1, 0.3, 0.5]) {
-    measure(
-      `pruned ${p * 100} %`,
-      index,
-      base.map(({ w, run }) => {
-        const cut = Float32Array.from(w, Math.abs).sort()[Math.floor(p * w.length)];
-        return { w: w.map((v) => (Math.abs(v) < cut ? 0 : v)), run };
-      }),
-      null,
-    );
-  }
-  measure(
-    'float16 rounding',
-    index,
-    base.map(({ w, run }) => ({ w: w.map(toFloat16), run })),
-    null,
-  );
-  index.close();
-  return { rows, calibration: index.calibration, queryMilliseconds: queryMs / queries };
+  const x = new Float32Array(labels.length * d);
+  labels.forEach(({ row }, i) => x.set(index.rows.row(row), i * d));
+  const products = new SimdProducts(x, labels.length, d, 1, 1);
+  const find = (w: Float32Array) => {
+    const dots = products.timesVector(Float64Array.from(w));
+    let best = 0;
+    let bestSq = Infinity;
+    labels.forEach(({ row }, i) => {
+      const sq = index.sqNorm[row] - 2 * dots[i];
+      if (sq < bestSq) [best, bestSq] = [i, sq];
+    });
+    return labels[best];
+  };
+  return { find, close: () => products.close() };
 }

@@ -12,20 +12,31 @@
  *    within descendantRatio x (the last step) of it;
  *  - member: otherwise, within memberRatio x (length of the nearest segment) of the best
  *    trajectory;
- *  - unknown: neither (also beyond the end but too far for a descendant).
+ *  - fork: neither, yet much nearer this run than any other: p-value (calibration.ts's
+ *    pValue(), Holm-adjusted over the runs searched) below FORK_ALPHA. It branched from the
+ *    run at the nearest point of its trajectory (the last checkpoint when beyond the end) and
+ *    has moved `stepsAway` of the run's local step lengths since;
+ *  - unknown: none of these.
  */
 import type { ZooIndex } from './zooIndex.ts';
 import { pointDistance, searchRuns, type Candidate } from './trajectory.ts';
 import { UserError } from '../core/errors.ts';
 import { alignedCandidates, describeAlignment, zooSymmetries } from './alignedSearch.ts';
+import { pValue } from './calibration.ts';
 
 export type { Candidate };
-export type Verdict = 'member' | 'descendant' | 'unknown';
-export const VERDICTS: readonly Verdict[] = ['member', 'descendant', 'unknown'];
+export type Verdict = 'member' | 'descendant' | 'fork' | 'unknown';
+export const VERDICTS: readonly Verdict[] = ['member', 'descendant', 'fork', 'unknown'];
+
+/** A query off every trajectory is a fork of its nearest run when its p-value is below this. */
+export const FORK_ALPHA = 0.01;
 
 export interface Identification {
   verdict: Verdict;
-  /** Best run and where on it (for descendants: beyond the last checkpoint, extrapolated along the last step). */
+  /**
+   * Best run and where on it (for descendants: beyond the last checkpoint, extrapolated along
+   * the last step; for forks: the branch point, the trajectory's point nearest the query).
+   */
   run: number;
   seed: number;
   epoch: number;
@@ -34,6 +45,13 @@ export interface Identification {
   margin: number;
   /** distance / (memberRatio x nearest segment length): <= 1 is a member. */
   memberScore: number;
+  /** distance / nearest segment length: how far off the trajectory, in the run's local step lengths. */
+  stepsAway: number;
+  /**
+   * p-value of "not from this run" (calibration.ts's pValue: the zoo's own other-run
+   * distances, Holm-adjusted over the runs searched); 1 when another run is as near.
+   */
+  pValue: number;
   /** Distance to the last checkpoint / (descendantRatio x last step), when the query lies beyond it (else null). */
   descendantScore: number | null;
   candidates: Candidate[];
@@ -93,6 +111,12 @@ export function identify(
   const last = t.rows.length - 1;
   const memberScore =
     best.distance / Math.max(calibration.memberRatio * best.segmentLength, Number.MIN_VALUE);
+  const p = pValue(
+    calibration,
+    candidates.length > 1 ? candidates[1].distance / best.distance : 1,
+    index.trajectories.length,
+  );
+  const forkOr = (otherwise: Verdict): Verdict => (p < FORK_ALPHA ? 'fork' : otherwise);
   // beyond the end: past the last checkpoint, by more than a checkpoint lies off its own trajectory
   let descendantScore: number | null = null;
   if (best.segment === last - 1 && best.tRaw > 1) {
@@ -104,10 +128,10 @@ export function identify(
     descendantScore !== null
       ? descendantScore <= 1
         ? 'descendant'
-        : 'unknown'
+        : forkOr('unknown')
       : memberScore <= 1
         ? 'member'
-        : 'unknown';
+        : forkOr('unknown');
   const gap = t.epochs[last] - t.epochs[last - 1];
   return {
     verdict,
@@ -117,6 +141,8 @@ export function identify(
     distance: best.distance,
     margin: candidates.length > 1 ? candidates[1].distance / best.distance : Infinity,
     memberScore,
+    stepsAway: best.distance / Math.max(best.segmentLength, Number.MIN_VALUE),
+    pValue: p,
     descendantScore,
     candidates,
     runsMeasured,

@@ -140,7 +140,11 @@ export function unitVectors(
   return { into, out };
 }
 
-const dotOf = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + v * b[i], 0);
+function dotOf(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
 export const normOf = (a: Float64Array) => Math.sqrt(dotOf(a, a));
 
 export interface Alignment {

@@ -263,7 +263,15 @@ export class ZooIndex {
       coords,
       trajectories,
       sqNorm,
-      { memberRatio: NaN, descendantRatio: NaN, descendantEpochs, looRatio: NaN, foreignRatio: NaN },
+      {
+        memberRatio: NaN,
+        descendantRatio: NaN,
+        descendantEpochs,
+        looRatio: NaN,
+        foreignRatio: NaN,
+        nullLogMargin: NaN,
+        nullSamples: 0,
+      },
       0,
     );
     const samples = options.calibrationSamples ?? INDEX_DEFAULTS.calibrationSamples;

@@ -1,0 +1,223 @@
+/**
+ * The queries identify's evaluation (evaluate.ts) asks about, each with the run it comes from
+ * (-1: a seed the index does not hold), the epoch it should be placed at (for a fork: where it
+ * branched) and the verdicts that count as right. Every query is made from the zoo the way a
+ * user changes a checkpoint: trained further or forked with other settings (trainFurther.ts,
+ * on both cores), hidden units permuted or rescaled (symmetry.ts), noise, pruning, float16.
+ */
+import { Rng } from '../core/rng.ts';
+import { checkpointWeights } from '../core/zoo.ts';
+import type { Zoo } from '../store/loadZoo.ts';
+import { toFloat16 } from '../store/formats/float16.ts';
+import { trainFurtherJobs, type TrainFurtherOptions } from '../train/trainFurther.ts';
+import { defaultWorkers } from '../util/threads.ts';
+import type { Verdict } from './identify.ts';
+import { permuteUnits, scaleUnits, symmetriesOf, type Symmetries } from './symmetry.ts';
+
+export interface Query {
+  w: Float32Array;
+  /** The run it comes from, or -1. */
+  run: number;
+  /** Where identify should place it: its epoch, or for a fork the epoch it branched at. */
+  epoch?: number;
+}
+
+export interface QuerySet {
+  set: string;
+  group: 'held-out' | 'unknown' | 'descendants' | 'forks' | 'disguised' | 'perturbed';
+  /** 'even': against an index of the known runs' even epochs; 'all': of all their epochs. */
+  index: 'even' | 'all';
+  queries: Query[];
+  /** Verdicts that count as right (null: none expected, only the run). */
+  expected: Verdict[] | null;
+}
+
+export interface EvaluationPlan {
+  /** Runs the index holds: the first 80 %. */
+  known: number;
+  /** Known runs that are forked (evenly spread; default 10). */
+  forkRuns: number[];
+  /** Epochs forks branch from: 2, 5, 10, 15, 30, 45, those before the zoo's last. */
+  forkEpochs: number[];
+  /** Epochs of training after the branch that are asked about. */
+  forkAfter: number[];
+}
+
+export const FORK_SETTINGS: { name: string; options: (zoo: Zoo) => Partial<TrainFurtherOptions> }[] = [
+  { name: 'other data order', options: () => ({}) },
+  { name: 'lr x 0.3', options: (zoo) => ({ learningRate: 0.3 * zoo.manifest.config!.learningRate }) },
+  { name: 'batch 32', options: () => ({ batchSize: 32 }) },
+  { name: 'labels permuted', options: () => ({ task: 'permuted-labels' }) },
+  { name: 'images rotated 90 degrees', options: () => ({ task: 'rotated' }) },
+  { name: 'last layer re-initialised', options: () => ({ reinitLast: true }) },
+];
+
+export function evaluationPlan(zoo: Zoo, forkRunCount = 10): EvaluationPlan {
+  const known = Math.max(2, Math.round(zoo.runs * 0.8));
+  const count = Math.min(forkRunCount, known);
+  return {
+    known,
+    forkRuns: Array.from({ length: count }, (_, i) => Math.floor((i * known) / count)),
+    forkEpochs: [2, 5, 10, 15, 30, 45].filter((e) => e < zoo.epochs),
+    forkAfter: [1, 3, 10],
+  };
+}
+
+/** A copy with every hidden layer's units permuted and, where the activation allows, rescaled by c in [0.5, 2]. */
+export function disguisedCopy(
+  sym: Symmetries,
+  w: Float32Array,
+  rng: Rng,
+  change: { permute: boolean; scale: boolean },
+): Float32Array {
+  const copy = w.slice();
+  for (const layer of sym.hidden) {
+    if (change.permute) permuteUnits(copy, layer, rng.permutation(layer.units));
+    if (change.scale && sym.scale)
+      scaleUnits(
+        copy,
+        layer,
+        Float64Array.from({ length: layer.units }, () => 0.5 * 4 ** rng.nextFloat()),
+      );
+  }
+  return copy;
+}
+
+/** Gaussian noise of `fraction` of the checkpoint's RMS weight (drawn once per checkpoint). */
+export function noisyCopy(w: Float32Array, fraction: number, rng: Rng): Float32Array {
+  const sigma = fraction * Math.sqrt(w.reduce((s, v) => s + v * v, 0) / w.length);
+  return w.map((v) => v + sigma * rng.nextNormal());
+}
+
+/** Every query set of the evaluation; the training (descendants, forks) runs on `workers` threads. */
+export async function evaluationSets(
+  zoo: Zoo,
+  plan: EvaluationPlan,
+  onProgress: (msg: string) => void = () => {},
+  workers = defaultWorkers(),
+): Promise<QuerySet[]> {
+  const { known, forkRuns, forkEpochs, forkAfter } = plan;
+  const row = (r: number, e: number) => checkpointWeights(zoo, r, e);
+  const sym = symmetriesOf(zoo.manifest.architecture);
+  const rng = new Rng(12345, 7);
+  const sets: QuerySet[] = [];
+
+  const odd: Query[] = [];
+  for (let r = 0; r < known; r++)
+    for (let e = 1; e <= zoo.epochs; e += 2) odd.push({ w: row(r, e), run: r, epoch: e });
+  sets.push({
+    set: 'held-out (odd epochs)',
+    group: 'held-out',
+    index: 'even',
+    queries: odd,
+    expected: ['member', 'descendant'],
+  });
+
+  const strangers: Query[] = [];
+  for (let r = known; r < zoo.runs; r++)
+    for (let e = 0; e <= zoo.epochs; e++) strangers.push({ w: row(r, e), run: -1 });
+  const unknown = `unknown seeds (${zoo.runs - known} not indexed)`;
+  sets.push({ set: unknown, group: 'unknown', index: 'all', queries: strangers, expected: ['unknown'] });
+  if (sym.hidden.length)
+    sets.push({
+      set: `${unknown}, permuted`,
+      group: 'unknown',
+      index: 'all',
+      queries: strangers.map((q) => ({
+        ...q,
+        w: disguisedCopy(sym, q.w, rng, { permute: true, scale: false }),
+      })),
+      expected: ['unknown'],
+    });
+
+  // all training at once, so both cores stay busy: descendants (5 epochs from the end), then
+  // every fork setting from every branch epoch
+  const descendantRuns = Array.from({ length: known }, (_, r) => r);
+  const jobs: TrainFurtherOptions[] = [{ runs: descendantRuns, epochs: 5 }];
+  const forkJobs = FORK_SETTINGS.flatMap((s) =>
+    forkEpochs.map((from) => ({
+      setting: s.name,
+      from,
+      options: { ...s.options(zoo), runs: forkRuns, from, epochs: Math.max(...forkAfter) },
+    })),
+  );
+  jobs.push(...forkJobs.map((j) => j.options));
+  onProgress(`training ${known} descendants and ${forkJobs.length} x ${forkRuns.length} forks`);
+  const trained = await trainFurtherJobs(zoo, jobs, workers, (done) =>
+    onProgress(`trained ${done} of ${jobs.length} jobs`),
+  );
+
+  for (const e of [1, 2, 5])
+    sets.push({
+      set: `descendants, +${e} epoch${e > 1 ? 's' : ''}`,
+      group: 'descendants',
+      index: 'all',
+      queries: trained[0][e - 1].map((w, i) => ({ w, run: descendantRuns[i] })),
+      expected: ['descendant'],
+    });
+
+  const forksOf = (setting: string, after: number): Query[] =>
+    forkJobs.flatMap((job, j) =>
+      job.setting === setting
+        ? trained[j + 1][after - 1].map((w, i) => ({ w, run: forkRuns[i], epoch: job.from }))
+        : [],
+    );
+  for (const s of FORK_SETTINGS)
+    for (const after of forkAfter)
+      sets.push({
+        set: `fork: ${s.name}, +${after}`,
+        group: 'forks',
+        index: 'all',
+        queries: forksOf(s.name, after),
+        expected: ['fork'],
+      });
+  if (sym.hidden.length)
+    for (const after of forkAfter)
+      sets.push({
+        set: `fork: other data order, +${after}, permuted`,
+        group: 'forks',
+        index: 'all',
+        queries: forksOf(FORK_SETTINGS[0].name, after).map((q) => ({
+          ...q,
+          w: disguisedCopy(sym, q.w, rng, { permute: true, scale: false }),
+        })),
+        expected: ['fork'],
+      });
+
+  const base: Query[] = [];
+  for (let r = 0; r < known; r++)
+    for (let e = 1; e <= zoo.epochs; e += Math.max(1, Math.floor(zoo.epochs / 5)))
+      base.push({ w: row(r, e), run: r, epoch: e });
+  const copies = (
+    set: string,
+    group: QuerySet['group'],
+    expected: Verdict[] | null,
+    change: (w: Float32Array) => Float32Array,
+  ) =>
+    sets.push({ set, group, index: 'all', queries: base.map((q) => ({ ...q, w: change(q.w) })), expected });
+  if (sym.hidden.length) {
+    copies('permuted', 'disguised', ['member'], (w) =>
+      disguisedCopy(sym, w, rng, { permute: true, scale: false }),
+    );
+    if (sym.scale) {
+      copies('rescaled (c in [0.5, 2])', 'disguised', ['member'], (w) =>
+        disguisedCopy(sym, w, rng, { permute: false, scale: true }),
+      );
+      copies('permuted + rescaled + 1 % noise', 'disguised', ['member'], (w) =>
+        noisyCopy(disguisedCopy(sym, w, rng, { permute: true, scale: true }), 0.01, rng),
+      );
+    } else
+      copies('permuted + 1 % noise', 'disguised', ['member'], (w) =>
+        noisyCopy(disguisedCopy(sym, w, rng, { permute: true, scale: false }), 0.01, rng),
+      );
+  }
+  for (const s of [0.01, 0.05, 0.1])
+    copies(`noise ${s * 100} % of RMS`, 'perturbed', null, (w) => noisyCopy(w, s, rng));
+  for (const p of [0.1, 0.3, 0.5])
+    copies(`pruned ${p * 100} %`, 'perturbed', null, (w) => {
+      const cut = Float32Array.from(w, Math.abs).sort()[Math.floor(p * w.length)];
+      return w.map((v) => (Math.abs(v) < cut ? 0 : v));
+    });
+  copies('float16 rounding', 'perturbed', null, (w) => w.map(toFloat16));
+  return sets;
+}

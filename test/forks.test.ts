@@ -1,0 +1,146 @@
+/**
+ * Forks and p-values on a real (tiny) zoo: a checkpoint forked from a run and trained on a
+ * changed task is a `fork` of that run at its branch epoch; the p-value's null is recomputed by
+ * brute force over every segment; p-values of seeds the index does not hold are uniform (KS
+ * test at 0.05); the evaluation's sets and baselines on the same zoo.
+ */
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../src/core/rng.ts';
+import { identify } from '../src/identify/identify.ts';
+import { evaluateIdentify } from '../src/identify/evaluate.ts';
+import { segmentDistance } from '../src/identify/trajectory.ts';
+import { ZooIndex } from '../src/identify/zooIndex.ts';
+import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
+import { trainFurther } from '../src/train/trainFurther.ts';
+import { trainZoo } from '../src/train/trainZoo.ts';
+import { runCliSync, tempDir, tinyConfig } from './helpers.ts';
+import { safetensorsBytes } from './support/safetensorsSpec.ts';
+
+// 40 indexed runs: the null's samples are nearly alike within a run, so its resolution comes from the runs
+const [RUNS, KNOWN, EPOCHS] = [80, 40, 8];
+let dir: string;
+let zoo: Zoo;
+let index: ZooIndex;
+const row = (run: number, epoch: number) =>
+  zoo.weights.slice((epoch * zoo.runs + run) * zoo.dim, (epoch * zoo.runs + run + 1) * zoo.dim);
+
+/** Distance from w to run r's trajectory (all epochs), every segment measured. */
+function bruteDistance(w: Float32Array, r: number): number {
+  let best = Infinity;
+  for (let e = 0; e < zoo.epochs; e++)
+    best = Math.min(best, segmentDistance(w, 0, row(r, e), 0, row(r, e + 1), 0, zoo.dim).distance);
+  return best;
+}
+
+beforeAll(async () => {
+  dir = join(tempDir(), 'ffnn');
+  await trainZoo({ dir, config: tinyConfig('ffnn', { seedCount: RUNS, epochs: EPOCHS, trainSize: 1000 }) });
+  zoo = loadZoo(dir);
+  index = ZooIndex.build(zoo, { runs: (r) => r < KNOWN });
+}, 120_000);
+
+describe('forks', () => {
+  it('calls a checkpoint forked from a run and trained on a changed task a fork of that run, at its branch epoch', () => {
+    for (const task of ['permuted-labels', 'rotated'] as const) {
+      const [, two] = trainFurther(zoo, { runs: [2, 7], from: 3, epochs: 2, task });
+      two.forEach((w, i) => {
+        const id = identify(index, w);
+        expect([id.verdict, id.run], task).toEqual(['fork', [2, 7][i]]);
+        // nearer the branch than a continuation would be (epoch 5)
+        expect(Math.abs(id.epoch - 3), task).toBeLessThan(2);
+        expect(id.pValue).toBeLessThan(0.01);
+        // off the trajectory by more than a member may be
+        expect(id.stepsAway).toBeGreaterThan(index.calibration.memberRatio);
+      });
+    }
+  });
+
+  it('prints the fork with its branch epoch and p-value (CLI, safetensors input)', () => {
+    const [w] = trainFurther(zoo, { runs: [5], from: 4, epochs: 1, task: 'permuted-labels' })[0];
+    const file = join(dir, '..', 'fork.safetensors');
+    writeFileSync(
+      file,
+      safetensorsBytes(
+        zoo.manifest.architecture.params.map((p) => ({
+          name: p.name,
+          shape: p.shape,
+          values: Array.from(w.subarray(p.offset, p.offset + p.size)),
+          dtype: 'F32',
+        })),
+      ),
+    );
+    // the CLI's index holds every run: a fresh p-value over all 80
+    const text = runCliSync('identify', [file, '--zoo', dir]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(
+      /verdict {5}FORK: fork of run 5 \(seed 5\), branched at epoch \d\.\d\d, moved \d+\.\d\d step lengths since/,
+    );
+    expect(text.stdout).toMatch(/p-value {5}\S+ that it is not from run 5 \(.*Holm-adjusted over 80 runs\)/);
+    const json = JSON.parse(runCliSync('identify', [file, '--zoo', dir, '--json']).stdout);
+    expect([json.verdict, json.run]).toEqual(['fork', 5]);
+    expect(json.pValue).toBeLessThan(0.01);
+  });
+});
+
+describe('p-values', () => {
+  it("holds the checkpoints' mean log margin among the other runs as the null, against brute force", () => {
+    // every checkpoint is a sample when the samples outnumber them
+    const { nullLogMargin, nullSamples } = index.calibration;
+    expect(nullSamples).toBe(KNOWN * (EPOCHS + 1));
+    let sum = 0;
+    for (let r = 0; r < KNOWN; r++)
+      for (let e = 0; e <= EPOCHS; e++) {
+        const d = Array.from({ length: KNOWN }, (_, s) => (s === r ? Infinity : bruteDistance(row(r, e), s)));
+        d.sort((a, b) => a - b);
+        sum += Math.log(d[1] / d[0]);
+      }
+    expect(nullLogMargin).toBeCloseTo(sum / nullSamples, 6);
+  });
+
+  it('gives a query (m / (m - 1)) margin^(-1 / null mean), the Holm-adjusted p of an exponential log margin', () => {
+    const { nullLogMargin } = index.calibration;
+    for (const w of [row(55, 4), row(3, 5).map((v, j) => v + 0.3 * Math.sin(j))]) {
+      const d = Array.from({ length: KNOWN }, (_, s) => bruteDistance(w, s)).sort((a, b) => a - b);
+      const p = Math.min(1, (KNOWN / (KNOWN - 1)) * Math.pow(d[1] / d[0], -1 / nullLogMargin));
+      expect(identify(index, w, { align: false }).pValue).toBeCloseTo(p, 12);
+    }
+  });
+
+  it('is uniform on the seeds the index does not hold (Kolmogorov-Smirnov at 0.05)', () => {
+    // one checkpoint per seed, at a random epoch: a seed's checkpoints are not independent draws
+    const rng = new Rng(2026, 15);
+    const p: number[] = [];
+    for (let r = KNOWN; r < RUNS; r++) p.push(identify(index, row(r, rng.nextInt(EPOCHS + 1))).pValue);
+    p.sort((a, b) => a - b);
+    const n = p.length;
+    const ks = Math.max(...p.map((v, i) => Math.max((i + 1) / n - v, v - i / n)));
+    // the asymptotic 5 % critical value, 1.358 / sqrt(n)
+    expect(ks, `KS statistic ${ks} over ${n} p-values`).toBeLessThan(1.358 / Math.sqrt(n));
+    expect(p.filter((v) => v < 0.01).length).toBe(0);
+  });
+});
+
+describe('evaluation', () => {
+  it('answers every set three ways on one index: identify, previous identify and plain L2', async () => {
+    // a zoo of its own, small enough for the evaluation's thousands of queries
+    const small = join(dir, '..', 'small');
+    await trainZoo({ dir: small, config: tinyConfig('ffnn', { seedCount: 12, epochs: 6, trainSize: 1000 }) });
+    const result = await evaluateIdentify(loadZoo(small), () => {}, { forkRuns: 2 });
+    const set = (name: string) => result.rows.find((r) => r.set.startsWith(name))!;
+    expect(set('unknown seeds').identify.verdictRate).toBeGreaterThanOrEqual(0.95);
+    expect(set('held-out').identify.verdictRate).toBeGreaterThanOrEqual(0.95);
+    // a changed task: a fork of the right run, which identify before forks could not say
+    const labels = set('fork: labels permuted, +1');
+    expect(labels.queries).toBe(2 * 2); // 2 runs x branch epochs 2 and 5
+    expect([labels.identify.runAccuracy, labels.identify.verdictRate, labels.previous.verdictRate]).toEqual([
+      1, 1, 0,
+    ]);
+    // permuted copies: named through alignment, missed by the plain search and by plain L2
+    const permuted = set('permuted');
+    expect([permuted.identify.runAccuracy, permuted.identify.verdictRate]).toEqual([1, 1]);
+    expect(permuted.plainL2.runAccuracy).toBeLessThan(0.5);
+    expect(permuted.plainL2.verdictRate).toBeNull();
+  }, 120_000);
+});
