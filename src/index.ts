@@ -77,12 +77,22 @@ export { ZooIndex, INDEX_DEFAULTS, type ZooIndexOptions, type Calibration } from
 export {
   identify,
   VERDICTS,
+  FORK_ALPHA,
   type Identification,
   type IdentifyOptions,
   type Verdict,
 } from './identify/identify.ts';
-export { evaluateIdentify, type EvaluationRow } from './identify/evaluate.ts';
-export { trainFurther } from './train/trainFurther.ts';
+export { pValue } from './identify/calibration.ts';
+export { evaluateIdentify, type Evaluation, type EvaluationRow } from './identify/evaluate.ts';
+export { evaluationSets, evaluationPlan, disguisedCopy, FORK_SETTINGS } from './identify/evaluationSets.ts';
+export { symmetriesOf, permuteUnits, scaleUnits, alignTo, type Symmetries } from './identify/symmetry.ts';
+export {
+  trainFurther,
+  trainFurtherJobs,
+  TASK_CHANGES,
+  type TrainFurtherOptions,
+  type TaskChange,
+} from './train/trainFurther.ts';
 export { readModel, modelFormat, MODEL_FORMATS, type ModelFormat } from './store/formats/readModel.ts';
 export { exportModel, zooRow } from './store/formats/exportModel.ts';
 export { umapEmbedding, UMAP_DEFAULTS, type UmapOptions } from './reduce/umap.ts';

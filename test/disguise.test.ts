@@ -89,7 +89,7 @@ describe.each(['ffnn', 'cnn'] as ArchName[])('identify of disguised copies, %s',
     writeFileSync(file, safetensorsBytes(tensors));
     const cli = runCliSync('identify', [file, '--zoo', dir]);
     expect(cli.code, cli.stderr).toBe(0);
-    expect(cli.stdout).toMatch(/verdict {5}MEMBER: run 3 /);
+    expect(cli.stdout).toMatch(/verdict {5}MEMBER: on run 3 /);
     expect(cli.stdout).toMatch(
       arch === 'cnn'
         ? /aligned {5}permutation \(\d+ of 24 units moved\), scale\n/

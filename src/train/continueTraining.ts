@@ -1,0 +1,86 @@
+/**
+ * One further-training job (trainFurther.ts): models trained on from given weights, with their
+ * own data-order seeds, fresh momentum, and the zoo's setup or a changed one. Self-contained,
+ * so a worker thread can run it (trainFurtherWorker.ts).
+ */
+import { toImageSet } from '../data/imageSet.ts';
+import { loadMnist, SIDE, CLASSES, type MnistSplit } from '../data/mnist.ts';
+import type { ZooConfig } from '../core/zooConfig.ts';
+import { createModel } from './models/factory.ts';
+import { LockstepTrainer } from './lockstep.ts';
+import { kaimingNormal } from './init.ts';
+
+/**
+ * A changed task: `permuted-labels` trains on label (y + 1) mod 10 (every class renamed),
+ * `rotated` on the images turned 90 degrees clockwise.
+ */
+export type TaskChange = 'permuted-labels' | 'rotated';
+export const TASK_CHANGES: readonly TaskChange[] = ['permuted-labels', 'rotated'];
+
+export interface FurtherJob {
+  /** The epoch the start weights are from (the data order of epoch from + e is drawn per seed). */
+  from?: number;
+  /** Epochs of further training; a checkpoint is returned after each. */
+  epochs: number;
+  /** Learning rate and batch size (default: the config's). */
+  learningRate?: number;
+  batchSize?: number;
+  task?: TaskChange;
+  /** Re-initialise the last layer (Kaiming normal, from the data seed) before training. */
+  reinitLast?: boolean;
+  config: ZooConfig;
+  /** Data-order seed per model. */
+  seeds: number[];
+  /** The models' starting weights, model i at i * P. */
+  start: Float64Array;
+}
+
+/** Runs one job: checkpoints[e][i] is model i after e + 1 further epochs. */
+export function continueTraining(job: FurtherJob): Float32Array[][] {
+  const config = {
+    ...job.config,
+    learningRate: job.learningRate ?? job.config.learningRate,
+    batchSize: job.batchSize ?? job.config.batchSize,
+  };
+  const { seeds, from = 0 } = job;
+  const model = createModel(config.arch);
+  const P = model.arch.size;
+  const weights = Float64Array.from(job.start);
+  if (job.reinitLast) {
+    const last = model.arch.params[model.arch.params.length - 1];
+    const fresh = new Float64Array(P);
+    seeds.forEach((seed, i) => {
+      kaimingNormal(model.arch, seed, fresh);
+      weights.set(fresh.subarray(last.offset, last.offset + last.size), i * P + last.offset);
+    });
+  }
+  const mnist = loadMnist({ trainSize: config.trainSize, testSize: config.testSize });
+  const changed = (split: MnistSplit) => (job.task ? changeTask(split, job.task) : split);
+  const trainer = new LockstepTrainer(
+    model,
+    config,
+    seeds,
+    weights,
+    new Float64Array(weights.length),
+    toImageSet(changed(mnist.train)),
+    toImageSet(changed(mnist.test)),
+  );
+  const checkpoints: Float32Array[][] = [];
+  for (let e = 1; e <= job.epochs; e++) {
+    trainer.trainEpoch(from + e);
+    checkpoints.push(seeds.map((_, i) => Float32Array.from(weights.subarray(i * P, (i + 1) * P))));
+  }
+  return checkpoints;
+}
+
+function changeTask(split: MnistSplit, task: TaskChange): MnistSplit {
+  if (task === 'permuted-labels') return { ...split, labels: split.labels.map((y) => (y + 1) % CLASSES) };
+  const images = new Float32Array(split.images.length);
+  const px = SIDE * SIDE;
+  for (let i = 0; i < split.n; i++)
+    for (let r = 0; r < SIDE; r++)
+      for (let c = 0; c < SIDE; c++)
+        // clockwise: the new (r, c) is the old (SIDE - 1 - c, r)
+        images[i * px + r * SIDE + c] = split.images[i * px + (SIDE - 1 - c) * SIDE + r];
+  return { ...split, images };
+}
