@@ -13,7 +13,7 @@ import { evaluateIdentify } from '../src/identify/evaluate.ts';
 import { segmentDistance } from '../src/identify/trajectory.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
-import { trainFurther } from '../src/train/trainFurther.ts';
+import { trainFurther, trainFurtherJobs } from '../src/train/trainFurther.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
 import { runCliSync, tempDir, tinyConfig } from './helpers.ts';
 import { safetensorsBytes } from './support/safetensorsSpec.ts';
@@ -55,6 +55,24 @@ describe('forks', () => {
         expect(id.stepsAway).toBeGreaterThan(index.calibration.memberRatio);
       });
     }
+  });
+
+  it('trains the same forks on worker threads as in process, bit for bit', async () => {
+    const options = [
+      { runs: [1, 4], from: 2, epochs: 2, task: 'rotated' as const },
+      { runs: [6], from: 5, epochs: 1, learningRate: 0.01, batchSize: 32, reinitLast: true },
+    ];
+    const threaded = await trainFurtherJobs(zoo, options, 2);
+    options.forEach((o, i) => expect(threaded[i]).toEqual(trainFurther(zoo, o)));
+    // a re-initialised last layer ends farther from the run's than one trained on without it
+    const last = zoo.manifest.architecture.params.at(-1)!;
+    const lastDistance = (w: Float32Array) => {
+      let sq = 0;
+      for (let j = last.offset; j < last.offset + last.size; j++) sq += (w[j] - row(6, 5)[j]) ** 2;
+      return Math.sqrt(sq);
+    };
+    const [[kept]] = trainFurther(zoo, { ...options[1], reinitLast: false });
+    expect(lastDistance(threaded[1][0][0])).toBeGreaterThan(2 * lastDistance(kept));
   });
 
   it('prints the fork with its branch epoch and p-value (CLI, safetensors input)', () => {

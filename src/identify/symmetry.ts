@@ -175,20 +175,23 @@ export function alignTo(
   const w = query.slice();
   const units = sym.hidden.reduce((s, l) => s + l.units, 0);
   const order = sym.hidden.map((l) => Int32Array.from({ length: l.units }, (_, u) => u));
+  const feature = (x: Float32Array, layer: HiddenLayer, u: number) => {
+    const { into, out } = unitVectors(x, layer, u);
+    if (!sym.scale) return { into, out, norm: 1 };
+    const norm = normOf(into) || 1;
+    const scaledOut = out.map((v) => v * norm);
+    const on = normOf(scaledOut) || 1;
+    return { into: into.map((v) => v / norm), out: scaledOut.map((v) => v / on), norm };
+  };
+  const refs = sym.hidden.map((layer) =>
+    Array.from({ length: layer.units }, (_, u) => feature(reference, layer, u)),
+  );
   for (let sweep = 0; sweep < sweeps; sweep++) {
     let changed = false;
     sym.hidden.forEach((layer, h) => {
       const n = layer.units;
-      const feature = (x: Float32Array, u: number) => {
-        const { into, out } = unitVectors(x, layer, u);
-        if (!sym.scale) return { into, out, norm: 1 };
-        const norm = normOf(into) || 1;
-        const scaledOut = out.map((v) => v * norm);
-        const on = normOf(scaledOut) || 1;
-        return { into: into.map((v) => v / norm), out: scaledOut.map((v) => v / on), norm };
-      };
-      const q = Array.from({ length: n }, (_, u) => feature(w, u));
-      const r = Array.from({ length: n }, (_, u) => feature(reference, u));
+      const q = Array.from({ length: n }, (_, u) => feature(w, layer, u));
+      const r = refs[h];
       const cost = new Float64Array(n * n);
       for (let i = 0; i < n; i++)
         for (let j = 0; j < n; j++)
@@ -206,7 +209,8 @@ export function alignTo(
         scaleUnits(w, layer, s);
       }
     });
-    if (!changed && sweep > 0) break;
+    // without scale, a sweep that moved nothing leaves every feature as it was: the next would repeat it
+    if (!changed && (sweep > 0 || !sym.scale)) break;
   }
   const moved = order.reduce((s, o) => s + o.filter((src, j) => src !== j).length, 0);
   return { weights: w, moved, units, scaled: sym.scale, note: sym.note };
