@@ -12,6 +12,8 @@ import { identify } from '../src/identify/identify.ts';
 import { evaluateIdentify } from '../src/identify/evaluate.ts';
 import { segmentDistance } from '../src/identify/trajectory.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
+import { symmetriesOf } from '../src/identify/symmetry.ts';
+import { disguisedCopy } from '../src/identify/evaluationSets.ts';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { trainFurther, trainFurtherJobs } from '../src/train/trainFurther.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
@@ -104,8 +106,9 @@ describe('forks', () => {
 
 describe('p-values', () => {
   it("holds the checkpoints' mean log margin among the other runs as the null, against brute force", () => {
-    // every checkpoint is a sample when the samples outnumber them
-    const { nullLogMargin, nullSamples } = index.calibration;
+    // every checkpoint is a sample when the samples outnumber them; plain distances only
+    const plain = ZooIndex.build(zoo, { runs: (r) => r < KNOWN, align: false });
+    const { nullLogMargin, nullSamples } = plain.calibration;
     expect(nullSamples).toBe(KNOWN * (EPOCHS + 1));
     let sum = 0;
     for (let r = 0; r < KNOWN; r++)
@@ -119,6 +122,7 @@ describe('p-values', () => {
 
   it('gives a query (m / (m - 1)) margin^(-1 / null mean), the Holm-adjusted p of an exponential log margin', () => {
     const { nullLogMargin } = index.calibration;
+    expect(nullLogMargin).toBeGreaterThan(0);
     for (const w of [row(55, 4), row(3, 5).map((v, j) => v + 0.3 * Math.sin(j))]) {
       const d = Array.from({ length: KNOWN }, (_, s) => bruteDistance(w, s)).sort((a, b) => a - b);
       const p = Math.min(1, (KNOWN / (KNOWN - 1)) * Math.pow(d[1] / d[0], -1 / nullLogMargin));
@@ -126,18 +130,37 @@ describe('p-values', () => {
     }
   });
 
-  it('is uniform on the seeds the index does not hold (Kolmogorov-Smirnov at 0.05)', () => {
-    // one checkpoint per seed, at a random epoch: a seed's checkpoints are not independent draws
-    const rng = new Rng(2026, 15);
-    const p: number[] = [];
-    for (let r = KNOWN; r < RUNS; r++) p.push(identify(index, row(r, rng.nextInt(EPOCHS + 1))).pValue);
-    p.sort((a, b) => a - b);
-    const n = p.length;
-    const ks = Math.max(...p.map((v, i) => Math.max((i + 1) / n - v, v - i / n)));
-    // the asymptotic 5 % critical value, 1.358 / sqrt(n)
-    expect(ks, `KS statistic ${ks} over ${n} p-values`).toBeLessThan(1.358 / Math.sqrt(n));
-    expect(p.filter((v) => v < 0.01).length).toBe(0);
-  });
+  it.each([false, true])(
+    'is uniform on the seeds the index does not hold (permuted copies: %s; Kolmogorov-Smirnov at 0.05)',
+    (permuted) => {
+      // one checkpoint per seed, at a random epoch: a seed's checkpoints are not independent draws
+      const rng = new Rng(2026, 15);
+      const sym = symmetriesOf(zoo.manifest.architecture);
+      const p: number[] = [];
+      for (let r = KNOWN; r < RUNS; r++) {
+        const w = row(r, rng.nextInt(EPOCHS + 1));
+        const query = permuted ? disguisedCopy(sym, w, rng, { permute: true, scale: false }) : w;
+        p.push(identify(index, query).pValue);
+      }
+      p.sort((a, b) => a - b);
+      const n = p.length;
+      const below = Math.max(...p.map((v, i) => (i + 1) / n - v)); // excess of small p-values
+      const above = Math.max(...p.map((v, i) => v - i / n));
+      if (permuted) {
+        // the null is sampled from unpermuted checkpoints, and a permuted stranger lies a little
+        // farther from every run: its p-values are conservative, never too small (one-sided
+        // KS, asymptotic 5 % critical value 1.224 / sqrt(n))
+        expect(below, `one-sided KS statistic ${below} over ${n} p-values`).toBeLessThan(
+          1.224 / Math.sqrt(n),
+        );
+      } else {
+        // two-sided KS, asymptotic 5 % critical value 1.358 / sqrt(n)
+        const ks = Math.max(below, above);
+        expect(ks, `KS statistic ${ks} over ${n} p-values`).toBeLessThan(1.358 / Math.sqrt(n));
+      }
+      expect(p.filter((v) => v < 0.01).length).toBe(0);
+    },
+  );
 });
 
 describe('evaluation', () => {

@@ -19,6 +19,7 @@ import {
 } from './symmetry.ts';
 import { nearestOnTrajectory, type Candidate, type SearchSpace } from './trajectory.ts';
 import { dot } from '../reduce/distances.ts';
+import type { NullLogMargin } from './calibration.ts';
 
 export interface AlignedCandidate extends Candidate {
   alignment: Alignment;
@@ -33,6 +34,9 @@ const REFINEMENTS = 3;
 
 /** Runs aligned to, by default. */
 export const ALIGN_SHORTLIST = 3;
+
+/** An aligned query is taken when at most this fraction of the given query's distance from its run. */
+export const ALIGNED_GAIN = 0.5;
 
 /**
  * The permutation- (and scale-) invariant features of one checkpoint: per hidden layer, its
@@ -94,20 +98,24 @@ export function alignedCandidates(
   space: SearchSpace,
   query: Float32Array | Float64Array,
   shortlist = ALIGN_SHORTLIST,
+  /** A run left out of the search (the calibration's null: a checkpoint of a run not indexed). */
+  exclude = -1,
 ): AlignedCandidate[] {
   const { sym, byRow } = indexFeatures(space, space.zoo.manifest.architecture);
   if (!sym.hidden.length) return [];
   const f = features(sym, query);
-  const nearest = space.trajectories.map((t) => {
-    let best = { sq: Infinity, row: t.rows[0] };
-    for (const row of t.rows) {
-      const g = byRow.get(row)!;
-      let sq = 0;
-      for (let i = 0; i < f.length; i++) sq += (f[i] - g[i]) ** 2;
-      if (sq < best.sq) best = { sq, row };
-    }
-    return { t, ...best };
-  });
+  const nearest = space.trajectories
+    .filter((t) => t.run !== exclude)
+    .map((t) => {
+      let best = { sq: Infinity, row: t.rows[0] };
+      for (const row of t.rows) {
+        const g = byRow.get(row)!;
+        let sq = 0;
+        for (let i = 0; i < f.length; i++) sq += (f[i] - g[i]) ** 2;
+        if (sq < best.sq) best = { sq, row };
+      }
+      return { t, ...best };
+    });
   nearest.sort((a, b) => a.sq - b.sq);
   const q32 = Float32Array.from(query);
   return nearest
@@ -133,4 +141,20 @@ export function alignedCandidates(
 /** How the output names an alignment: `permutation (14 of 26 units moved), scale`. */
 export function describeAlignment(a: Alignment): string {
   return `permutation (${a.moved} of ${a.units} units moved)${a.scaled ? ', scale' : ''}`;
+}
+
+/**
+ * The p-values' null as identify() measures a query (calibration.ts): a sample's log margin
+ * among the other runs, from its alignment to them when that is taken (as identify takes it:
+ * at most ALIGNED_GAIN of the plain distance), else from the plain distances. Alignment draws
+ * any checkpoint nearer some run, so a null without it would make permuted strangers look
+ * like forks.
+ */
+export function alignedNullLogMargin(space: SearchSpace): NullLogMargin {
+  return ({ run, row, nearest, next }) => {
+    const found = alignedCandidates(space, space.rows.row(row), ALIGN_SHORTLIST, run);
+    return found.length > 1 && found[0].distance < ALIGNED_GAIN * nearest
+      ? Math.log(found[1].distance / found[0].distance)
+      : Math.log(next / nearest);
+  };
 }

@@ -54,12 +54,27 @@ export type IndexedProducts = Pick<RowProducts, 'times' | 'close'>;
 
 export const SAMPLES_PER_PASS = 64;
 
+/** One calibration sample measured against every run but its own: its two nearest distances. */
+export interface NullSample {
+  run: number;
+  row: number;
+  nearest: number;
+  next: number;
+}
+
+/**
+ * The log margin identify() would report for a null sample (default: log(next / nearest), the
+ * plain search's); the index passes one that also tries identify's alignment (alignedSearch.ts).
+ */
+export type NullLogMargin = (sample: NullSample) => number;
+
 export function calibrate(
   index: CalibrationInput,
   products: IndexedProducts,
   descendantEpochs: number,
   samples: number,
   onProgress?: (done: number, total: number) => void,
+  logMargin: NullLogMargin = ({ nearest, next }) => Math.log(next / nearest),
 ): Calibration {
   const { zoo, trajectories, rows } = index;
   const d = zoo.dim;
@@ -79,7 +94,7 @@ export function calibrate(
   }
   const foreign =
     trajectories.length > 1
-      ? foreignDistances(index, products, samples, onProgress)
+      ? foreignDistances(index, products, samples, logMargin, onProgress)
       : { ratio: Infinity, nullLogMargin: NaN, nullSamples: 0 };
   const foreignRatio = foreign.ratio;
   // the geometric midpoint between the two: as far from accepting another run's checkpoint as
@@ -126,6 +141,7 @@ function foreignDistances(
   index: CalibrationInput,
   products: IndexedProducts,
   samples: number,
+  logMargin: NullLogMargin,
   onProgress?: (done: number, total: number) => void,
 ): { ratio: number; nullLogMargin: number; nullSamples: number } {
   const { zoo, trajectories, sqNorm, rows } = index;
@@ -164,7 +180,7 @@ function foreignDistances(
         }
         if (near.length > 0) ratio = Math.min(ratio, near.distance / near.length);
         if (near.distance > 0 && Number.isFinite(next)) {
-          logMargins += Math.log(next / near.distance);
+          logMargins += logMargin({ run, row, nearest: near.distance, next });
           nullSamples++;
         }
       });

@@ -21,7 +21,7 @@
 import type { ZooIndex } from './zooIndex.ts';
 import { pointDistance, searchRuns, type Candidate } from './trajectory.ts';
 import { UserError } from '../core/errors.ts';
-import { alignedCandidates, describeAlignment, zooSymmetries } from './alignedSearch.ts';
+import { ALIGNED_GAIN, alignedCandidates, describeAlignment, zooSymmetries } from './alignedSearch.ts';
 import { pValue } from './calibration.ts';
 
 export type { Candidate };
@@ -73,8 +73,7 @@ export interface IdentifyOptions {
   align?: boolean;
 }
 
-/** An aligned query is taken when at most this fraction of the given query's distance from its run. */
-export const ALIGNED_GAIN = 0.5;
+export { ALIGNED_GAIN };
 
 /** Identifies a checkpoint (flat weights in the zoo's layout) against the index. */
 export function identify(

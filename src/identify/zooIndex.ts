@@ -32,6 +32,7 @@ import { ZooError } from '../store/manifest.ts';
 import { TruncatedSVD } from '../reduce/svd.ts';
 import { calibrate, SAMPLES_PER_PASS, type Calibration, type IndexedProducts } from './calibration.ts';
 import { FLOAT32_ROUNDOFF, type Trajectory } from './trajectory.ts';
+import { alignedNullLogMargin } from './alignedSearch.ts';
 import { SimdProducts } from '../reduce/simdProducts.ts';
 import { StreamingProducts, streamedSvdMaxComponents } from '../reduce/streamingProducts.ts';
 import { UserError } from '../core/errors.ts';
@@ -59,6 +60,11 @@ export interface ZooIndexOptions {
   descendantEpochs?: number;
   /** Checkpoints whose distance to other runs calibrates the member threshold (default 400). */
   calibrationSamples?: number;
+  /**
+   * Calibrate the p-values for identify's aligned search (default true for a zoo in memory
+   * whose architecture has hidden-unit symmetries; alignedSearch.ts's alignedNullLogMargin).
+   */
+  align?: boolean;
   /** Called as the build goes through its steps (SVD, projections, calibration). */
   onProgress?: (step: string, done: number, total: number) => void;
 }
@@ -275,8 +281,14 @@ export class ZooIndex {
       0,
     );
     const samples = options.calibrationSamples ?? INDEX_DEFAULTS.calibrationSamples;
-    index.calibration = calibrate(index, products(), descendantEpochs, samples, (done, total) =>
-      progress('calibration samples', done, total),
+    const align = (options.align ?? true) && rows.inMemory;
+    index.calibration = calibrate(
+      index,
+      products(),
+      descendantEpochs,
+      samples,
+      (done, total) => progress('calibration samples', done, total),
+      align ? alignedNullLogMargin(index) : undefined,
     );
     index.buildSeconds = (performance.now() - start) / 1000;
     return index;
