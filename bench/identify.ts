@@ -9,6 +9,8 @@ import { existsSync } from 'node:fs';
 import { identify } from '../src/identify/identify.ts';
 import { segmentDistance } from '../src/identify/trajectory.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
+import { symmetriesOf } from '../src/identify/symmetry.ts';
+import { disguisedCopy } from '../src/identify/evaluationSets.ts';
 import { Rng } from '../src/core/rng.ts';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { syntheticZoo } from './syntheticZoo.ts';
@@ -81,6 +83,15 @@ function benchInput(zoo: Zoo): Record<string, unknown> {
   const queries = perturbedQueries(zoo, QUERIES);
   const plain = timeQueries(index, queries, false);
   const { ms, firstMs, correct, measured } = timeQueries(index, queries, true);
+  // the same queries with every hidden layer's units permuted: only alignment names them
+  const sym = symmetriesOf(zoo.manifest.architecture);
+  const rng = new Rng(8, 11);
+  const permutedQueries = queries.map(({ run, weights }) => ({
+    run,
+    weights: disguisedCopy(sym, weights, rng, { permute: true, scale: false }),
+  }));
+  const permuted = sym.hidden.length ? timeQueries(index, permutedQueries, true) : null;
+  const permutedPlain = sym.hidden.length ? timeQueries(index, permutedQueries, false) : null;
   const bruteMs: number[] = [];
   let agree = 0;
   for (const q of queries.slice(0, BRUTE_FORCE_QUERIES)) {
@@ -112,6 +123,15 @@ function benchInput(zoo: Zoo): Record<string, unknown> {
       runsMeasuredMean: round(plain.measured / QUERIES, 1),
     },
     alignmentCost: round(median / plainMedian, 2),
+    permuted: permuted &&
+      permutedPlain && {
+        queryMs: { median: round(quantile(permuted.ms, 0.5), 2), p90: round(quantile(permuted.ms, 0.9), 2) },
+        runAccuracy: round(permuted.correct / QUERIES),
+        withoutAlignment: {
+          queryMs: { median: round(quantile(permutedPlain.ms, 0.5), 2) },
+          runAccuracy: round(permutedPlain.correct / QUERIES),
+        },
+      },
     runAccuracy: round(correct / QUERIES),
     // runs whose trajectory was measured in the full space after the SVD lower bounds
     runsMeasuredMean: round(measured / QUERIES, 1),

@@ -6,6 +6,7 @@
 import type { Zoo } from '../src/store/loadZoo.ts';
 import { Rng } from '../src/core/rng.ts';
 import { zooRowIndex } from '../src/core/zoo.ts';
+import { defineArchitecture } from '../src/core/architectures.ts';
 
 export function syntheticZoo(runs: number, epochs: number, dim: number, seed = 1): Zoo {
   const rng = new Rng(seed, 99);
@@ -27,7 +28,10 @@ export function syntheticZoo(runs: number, epochs: number, dim: number, seed = 1
   const rowEpoch = Int32Array.from({ length: n }, (_, i) => Math.floor(i / runs));
   const nan = new Float64Array(n).fill(NaN);
   return {
-    manifest: null as never,
+    // one flat tensor: no hidden units, so nothing for identify to align
+    manifest: {
+      architecture: defineArchitecture('synthetic', `${dim} weights`, [{ name: 'w', shape: [dim] }]),
+    } as never,
     n,
     dim,
     weights,

@@ -94,8 +94,10 @@ export function identify(
   let q: Float32Array | Float64Array = query;
   let aligned: string | null = null;
   let alignmentNote: string | null = null;
-  if ((options.align ?? true) && index.rows.inMemory) {
-    alignmentNote = zooSymmetries(index).note;
+  // a query on a trajectory as given is a member there; alignment is for the rest
+  const onTrajectory = candidates[0].distance <= calibration.memberRatio * candidates[0].segmentLength;
+  if ((options.align ?? true) && index.rows.inMemory) alignmentNote = zooSymmetries(index).note;
+  if ((options.align ?? true) && index.rows.inMemory && !onTrajectory) {
     const found = alignedCandidates(index, query);
     // the aligned query replaces the given one when it is much nearer its run (a disguised
     // copy moves far; aligning a plain query only shaves its distance); the candidates are
