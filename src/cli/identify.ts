@@ -50,7 +50,7 @@ p-values are calibrated from the zoo itself (docs/identify.md).
       help: "rebuild the zoo's index (<zoo>/index.json, index.arrow, index-svd.arrow) even if current",
     }),
     evaluate: flag({
-      help: `measure identification on checkpoints the index does not hold (held-out epochs,\nunknown seeds, runs trained further, perturbed copies) for --zoo, or for\n${ARCH_NAMES.map((a) => zooDirFor(DEFAULT_DIRS.zoos, a, 'default')).join(' and ')}; table on stdout, ${IDENTIFY_EVAL_PATH}`,
+      help: `measure identification on checkpoints the index does not hold (held-out epochs,\nunknown seeds, runs trained further, forks, permuted, rescaled and perturbed copies),\nbeside identify without alignment or forks and plain L2, for --zoo, or for\n${ARCH_NAMES.map((a) => zooDirFor(DEFAULT_DIRS.zoos, a, 'default')).join(' and ')}; table on stdout, ${IDENTIFY_EVAL_PATH}`,
     }),
     'fork-runs': int({
       arg: 'N',

@@ -146,15 +146,16 @@ export function describeAlignment(a: Alignment): string {
 /**
  * The p-values' null as identify() measures a query (calibration.ts): a sample's log margin
  * among the other runs, from its alignment to them when that is taken (as identify takes it:
- * at most ALIGNED_GAIN of the plain distance), else from the plain distances. Alignment draws
- * any checkpoint nearer some run, so a null without it would make permuted strangers look
- * like forks.
+ * at most ALIGNED_GAIN of the plain distance), else from the plain distances. A stranger that
+ * aligns well to some run (independent runs can converge to nearly one function) has a far
+ * larger margin among the few aligned runs than plain margins are, so it is held against the
+ * aligned samples.
  */
 export function alignedNullLogMargin(space: SearchSpace): NullLogMargin {
   return ({ run, row, nearest, next }) => {
     const found = alignedCandidates(space, space.rows.row(row), ALIGN_SHORTLIST, run);
     return found.length > 1 && found[0].distance < ALIGNED_GAIN * nearest
-      ? Math.log(found[1].distance / found[0].distance)
-      : Math.log(next / nearest);
+      ? { logMargin: Math.log(found[1].distance / found[0].distance), aligned: true }
+      : { logMargin: Math.log(next / nearest), aligned: false };
   };
 }

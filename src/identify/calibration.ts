@@ -15,7 +15,9 @@
  *  - p-values (pValue()): the null "the query is not from this run" is sampled by the same
  *    checkpoints, each measured against every run but its own: its log margin, log(distance to
  *    the next other run / to the nearest), is the spacing of the two smallest of many similar
- *    distances, which is close to exponential; its mean is the null's one parameter.
+ *    distances, which is close to exponential; its mean is the null's one parameter. Samples
+ *    that identify would measure aligned (alignedSearch.ts) make a second null, as an aligned
+ *    query's margin is measured among a few aligned runs and runs larger.
  */
 import type { Zoo } from '../store/loadZoo.ts';
 import type { RowReader } from '../store/rowReader.ts';
@@ -36,6 +38,9 @@ export interface Calibration {
   nullLogMargin: number;
   /** Samples it was measured on. */
   nullSamples: number;
+  /** The same over the samples identify would align (0 when none). */
+  alignedLogMargin: number;
+  alignedSamples: number;
 }
 
 /** What calibration reads of an index: the zoo, its rows, trajectories and the checkpoints' squared norms. */
@@ -63,10 +68,11 @@ export interface NullSample {
 }
 
 /**
- * The log margin identify() would report for a null sample (default: log(next / nearest), the
- * plain search's); the index passes one that also tries identify's alignment (alignedSearch.ts).
+ * The log margin identify() would report for a null sample, and whether it would align it
+ * (default: log(next / nearest), the plain search's); the index passes one that also tries
+ * identify's alignment (alignedSearch.ts).
  */
-export type NullLogMargin = (sample: NullSample) => number;
+export type NullLogMargin = (sample: NullSample) => { logMargin: number; aligned: boolean };
 
 export function calibrate(
   index: CalibrationInput,
@@ -74,7 +80,7 @@ export function calibrate(
   descendantEpochs: number,
   samples: number,
   onProgress?: (done: number, total: number) => void,
-  logMargin: NullLogMargin = ({ nearest, next }) => Math.log(next / nearest),
+  logMargin: NullLogMargin = ({ nearest, next }) => ({ logMargin: Math.log(next / nearest), aligned: false }),
 ): Calibration {
   const { zoo, trajectories, rows } = index;
   const d = zoo.dim;
@@ -95,7 +101,7 @@ export function calibrate(
   const foreign =
     trajectories.length > 1
       ? foreignDistances(index, products, samples, logMargin, onProgress)
-      : { ratio: Infinity, nullLogMargin: NaN, nullSamples: 0 };
+      : { ratio: Infinity, nullLogMargin: NaN, nullSamples: 0, alignedLogMargin: 0, alignedSamples: 0 };
   const foreignRatio = foreign.ratio;
   // the geometric midpoint between the two: as far from accepting another run's checkpoint as
   // from rejecting one of the run's own (with one run, nothing to tell apart: twice looRatio)
@@ -108,6 +114,8 @@ export function calibrate(
     descendantEpochs,
     nullLogMargin: foreign.nullLogMargin,
     nullSamples: foreign.nullSamples,
+    alignedLogMargin: foreign.alignedLogMargin,
+    alignedSamples: foreign.alignedSamples,
   };
 }
 
@@ -117,13 +125,16 @@ export function calibrate(
  * with chance 1 / (runs - 1), and its log margin then exceeds x with chance exp(-x / mean)
  * (the null above), so that run's p-value is exp(-x / mean) / (runs - 1). Holm's first step
  * multiplies the smallest p by the number of runs; every other run is farther than the nearest
- * (p of the nearest run's neighbours: 1).
+ * (p of the nearest run's neighbours: 1). An aligned query is held against the aligned
+ * samples' null (each null is then calibrated on its own, and so is the whole); when no
+ * sample was aligned, against the plain one.
  */
-export function pValue(calibration: Calibration, margin: number, runs: number): number {
-  const { nullLogMargin, nullSamples } = calibration;
-  if (!(margin > 1) || runs < 2 || nullSamples === 0) return 1;
-  if (!(nullLogMargin > 0)) return 0; // every sample tied between two runs, and this one is not
-  return Math.min(1, (runs / (runs - 1)) * Math.exp(-Math.log(margin) / nullLogMargin));
+export function pValue(calibration: Calibration, margin: number, runs: number, aligned = false): number {
+  const mean =
+    aligned && calibration.alignedSamples > 0 ? calibration.alignedLogMargin : calibration.nullLogMargin;
+  if (!(margin > 1) || runs < 2 || !(calibration.nullSamples + calibration.alignedSamples > 0)) return 1;
+  if (!(mean > 0)) return 0; // every sample tied between two runs, and this one is not
+  return Math.min(1, (runs / (runs - 1)) * Math.exp(-Math.log(margin) / mean));
 }
 
 /**
@@ -143,7 +154,9 @@ function foreignDistances(
   samples: number,
   logMargin: NullLogMargin,
   onProgress?: (done: number, total: number) => void,
-): { ratio: number; nullLogMargin: number; nullSamples: number } {
+): Pick<Calibration, 'nullLogMargin' | 'nullSamples' | 'alignedLogMargin' | 'alignedSamples'> & {
+  ratio: number;
+} {
   const { zoo, trajectories, sqNorm, rows } = index;
   const d = zoo.dim;
   // every checkpoint is a candidate sample; take `samples` of them evenly spread
@@ -151,7 +164,7 @@ function foreignDistances(
   const stride = Math.max(1, all.length / samples);
   const picks = Array.from({ length: Math.ceil(all.length / stride) }, (_, i) => all[Math.floor(i * stride)]);
   let ratio = Infinity;
-  let [logMargins, nullSamples] = [0, 0];
+  const sums = { plain: 0, plainCount: 0, aligned: 0, alignedCount: 0 };
   try {
     for (let c0 = 0; c0 < picks.length; c0 += SAMPLES_PER_PASS) {
       onProgress?.(c0, picks.length);
@@ -180,8 +193,10 @@ function foreignDistances(
         }
         if (near.length > 0) ratio = Math.min(ratio, near.distance / near.length);
         if (near.distance > 0 && Number.isFinite(next)) {
-          logMargins += logMargin({ run, row, nearest: near.distance, next });
-          nullSamples++;
+          const m = logMargin({ run, row, nearest: near.distance, next });
+          if (m.aligned)
+            [sums.aligned, sums.alignedCount] = [sums.aligned + m.logMargin, sums.alignedCount + 1];
+          else [sums.plain, sums.plainCount] = [sums.plain + m.logMargin, sums.plainCount + 1];
         }
       });
     }
@@ -189,5 +204,11 @@ function foreignDistances(
     products.close();
   }
   onProgress?.(picks.length, picks.length);
-  return { ratio, nullLogMargin: logMargins / nullSamples, nullSamples };
+  return {
+    ratio,
+    nullLogMargin: sums.plain / sums.plainCount,
+    nullSamples: sums.plainCount,
+    alignedLogMargin: sums.alignedCount ? sums.aligned / sums.alignedCount : 0,
+    alignedSamples: sums.alignedCount,
+  };
 }

@@ -75,7 +75,7 @@ export async function evaluateIdentify(
   let indexSeconds = 0;
   let calibration: ZooIndex['calibration'] | null = null;
   for (const which of ['even', 'all'] as const) {
-    onProgress(`index of the known runs' ${which === 'even' ? 'even' : 'every'} epochs`);
+    onProgress(`index of the known runs' ${which === 'even' ? 'even epochs' : 'checkpoints'}`);
     const index = ZooIndex.build(zoo, {
       runs: (r) => r < plan.known,
       epochs: which === 'even' ? (e) => e % 2 === 0 : undefined,

@@ -116,6 +116,7 @@ export function identify(
     calibration,
     candidates.length > 1 ? candidates[1].distance / best.distance : 1,
     index.trajectories.length,
+    aligned !== null,
   );
   const forkOr = (otherwise: Verdict): Verdict => (p < FORK_ALPHA ? 'fork' : otherwise);
   // beyond the end: past the last checkpoint, by more than a checkpoint lies off its own trajectory

@@ -277,6 +277,8 @@ export class ZooIndex {
         foreignRatio: NaN,
         nullLogMargin: NaN,
         nullSamples: 0,
+        alignedLogMargin: 0,
+        alignedSamples: 0,
       },
       0,
     );
