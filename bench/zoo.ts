@@ -1,8 +1,11 @@
 /**
  * Zoo-generator figures: training throughput (model-samples/s) per architecture with one
  * worker and with all cores, against a baseline measured in the same run (tfjs training
- * one model at a time, the paper's way), and the time to load a paper-scale zoo.
+ * one model at a time, the paper's way), against PyTorch training the same models in
+ * lockstep on one thread (bench/peer/torch_lockstep.py, when Debian's python3-torch is
+ * installed), and the time to load a paper-scale zoo.
  */
+import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { coreCount } from '../src/util/threads.ts';
 import { join } from 'node:path';
@@ -30,6 +33,8 @@ import { ENGINE } from '../src/train/trainZoo.ts';
 import { tfjsForward } from '../test/support/tfjsReference.ts';
 
 const TRAIN_SIZE = 10000;
+/** Models PyTorch trains in one lockstep batch (the paper zoo's 250). */
+const PEER_MODELS = 250;
 
 /** Model throughput of one thread: LockstepTrainer.trainEpoch alone, best of `repeats` epochs. */
 function engineOneThread(
@@ -59,6 +64,34 @@ function engineOneThread(
     best = Math.max(best, (runs * train.n) / ((performance.now() - t) / 1000));
   }
   return best;
+}
+
+/**
+ * PyTorch's lockstep throughput on one thread for the default config's hyperparameters, or
+ * why it was not measured (python3 or its torch module missing).
+ */
+function torchLockstep(
+  arch: ArchName,
+  models: number,
+): { rate: number; torch: string } | { skipped: string } {
+  const config = presetConfig('default', arch);
+  const args = [
+    join(import.meta.dirname, 'peer', 'torch_lockstep.py'),
+    ...['--arch', arch, '--models', String(models), '--batch', String(config.batchSize)],
+    ...['--lr', String(config.learningRate), '--momentum', String(config.momentum)],
+    ...['--weight-decay', String(config.weightDecay), '--seconds', '4'],
+  ];
+  let why = 'python3 is not installed';
+  // the python3 on PATH may be another one (pyenv, a venv) than Debian's, which has python3-torch
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(python, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    if (!r.error && r.status === 0) {
+      const out = JSON.parse(r.stdout) as { modelSamplesPerSecond: number; torch: string };
+      return { rate: out.modelSamplesPerSecond, torch: out.torch };
+    }
+    if (!r.error) why = r.stderr.trim().split('\n').pop() ?? `${python} failed`;
+  }
+  return { skipped: `${why}; apt-get install python3-torch to measure the PyTorch peer` };
 }
 
 /** Whole-pipeline throughput of trainZoo (workers, evaluation, Arrow writes). */
@@ -202,6 +235,9 @@ export async function benchZoo(
       log(`training throughput: ${arch}`);
       const baseline = tfjsOneModel(arch, train, 4);
       const oneThread = engineOneThread(arch, train, test, 16, 3);
+      log(`training throughput: ${arch}, PyTorch lockstep peer`);
+      const peer = torchLockstep(arch, PEER_MODELS);
+      if ('skipped' in peer) log(`PyTorch peer skipped: ${peer.skipped}`);
       const oneWorker = await zooThroughput(arch, 1, 16, 4);
       const allWorkers = await zooThroughput(arch, cores, 16, 4);
       training[arch] = {
@@ -213,6 +249,16 @@ export async function benchZoo(
         workers: cores,
         perCore: Math.round(allWorkers / cores),
         speedupOverTfjs: +(oneWorker / baseline).toFixed(1),
+        // one thread each: the engine's kernel against PyTorch's batched lockstep (issue 16 goal: FFNN >= 2x, CNN >= 5x)
+        pytorchLockstepOneThread:
+          'skipped' in peer
+            ? { skipped: peer.skipped }
+            : {
+                models: PEER_MODELS,
+                torch: peer.torch,
+                modelSamplesPerSecond: Math.round(peer.rate),
+                engineRatio: +(oneThread / peer.rate).toFixed(2),
+              },
         parallelScaling: +(allWorkers / oneWorker).toFixed(2),
       };
     }
