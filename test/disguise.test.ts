@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ArchName } from '../src/core/architectures.ts';
 import { Rng } from '../src/core/rng.ts';
 import { identify } from '../src/identify/identify.ts';
-import { permuteUnits, scaleUnits, symmetriesOf } from '../src/identify/symmetry.ts';
+import { symmetriesOf } from '../src/identify/symmetry.ts';
+import { disguisedCopy } from '../src/identify/evaluationSets.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
@@ -19,20 +20,9 @@ import { safetensorsBytes } from './support/safetensorsSpec.ts';
 
 const [RUNS, KNOWN, EPOCHS] = [10, 8, 5];
 
-function disguise(zoo: Zoo, w: Float32Array, rng: Rng): Float32Array {
-  const sym = symmetriesOf(zoo.manifest.architecture);
-  const copy = w.slice();
-  for (const layer of sym.hidden) {
-    permuteUnits(copy, layer, rng.permutation(layer.units));
-    if (sym.scale)
-      scaleUnits(
-        copy,
-        layer,
-        Float64Array.from({ length: layer.units }, () => 0.5 * 4 ** rng.nextFloat()),
-      );
-  }
-  return copy;
-}
+// every hidden layer permuted and, where the activation allows, rescaled by c in [0.5, 2]
+const disguise = (zoo: Zoo, w: Float32Array, rng: Rng) =>
+  disguisedCopy(symmetriesOf(zoo.manifest.architecture), w, rng, { permute: true, scale: true });
 
 const rowOf = (zoo: Zoo, run: number, epoch: number) =>
   zoo.weights.slice((epoch * zoo.runs + run) * zoo.dim, (epoch * zoo.runs + run + 1) * zoo.dim);

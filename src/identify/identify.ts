@@ -94,10 +94,12 @@ export function identify(
   let q: Float32Array | Float64Array = query;
   let aligned: string | null = null;
   let alignmentNote: string | null = null;
+  const memberScoreOf = (c: Candidate) =>
+    c.distance / Math.max(calibration.memberRatio * c.segmentLength, Number.MIN_VALUE);
+  const align = (options.align ?? true) && index.rows.inMemory;
+  if (align) alignmentNote = zooSymmetries(index).note;
   // a query on a trajectory as given is a member there; alignment is for the rest
-  const onTrajectory = candidates[0].distance <= calibration.memberRatio * candidates[0].segmentLength;
-  if ((options.align ?? true) && index.rows.inMemory) alignmentNote = zooSymmetries(index).note;
-  if ((options.align ?? true) && index.rows.inMemory && !onTrajectory) {
+  if (align && memberScoreOf(candidates[0]) > 1) {
     const found = alignedCandidates(index, query);
     // the aligned query replaces the given one when it is much nearer its run (a disguised
     // copy moves far; aligning a plain query only shaves its distance); the candidates are
@@ -110,8 +112,7 @@ export function identify(
   const best = candidates[0];
   const t = index.trajectories.find((tr) => tr.run === best.run)!;
   const last = t.rows.length - 1;
-  const memberScore =
-    best.distance / Math.max(calibration.memberRatio * best.segmentLength, Number.MIN_VALUE);
+  const memberScore = memberScoreOf(best);
   const p = pValue(
     calibration,
     candidates.length > 1 ? candidates[1].distance / best.distance : 1,
