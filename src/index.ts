@@ -32,6 +32,8 @@ export { Rng } from './core/rng.ts';
 export { trainZoo, type TrainProgress, type TrainZooOptions, type TrainZooResult } from './train/trainZoo.ts';
 export type { WriteEvent, WriteObserver } from './store/zooCommit.ts';
 export { validateZooConfig, type ZooConfig } from './core/zooConfig.ts';
+export { parseShard, shardConfig, shardFromEnv, shardRuns, type Shard } from './core/shards.ts';
+export { mergeZooShards, type MergeShardsOptions, type MergeShardsResult } from './store/mergeShards.ts';
 export { readCheckpointFile, writeCheckpointFile, type CheckpointRows } from './store/checkpointFile.ts';
 export { checkpointWeights, zooRowIndex, type ZooRows } from './core/zoo.ts';
 export { loadZoo, ZooIntegrityError, zooDigest, type LoadZooOptions, type Zoo } from './store/loadZoo.ts';

@@ -29,19 +29,25 @@ const NODE_ARGS = ['--import', 'tsx'];
 const MAIN = join(ROOT, 'src/cli/main.ts');
 
 /** Runs a CLI command (e.g. 'zoo', as `weightspace zoo ...`) to completion in a child process. */
-export function runCliSync(command: string, args: string[], options: { cwd?: string } = {}) {
+export function runCliSync(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+) {
   const r = spawnSync(process.execPath, [...NODE_ARGS, MAIN, command, ...args], {
     cwd: options.cwd ?? ROOT,
     encoding: 'utf8',
+    env: { ...process.env, ...options.env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Starts a CLI command without waiting (for kill tests). */
-export function startCli(command: string, args: string[]) {
+export function startCli(command: string, args: string[], env: Record<string, string> = {}) {
   return spawn(process.execPath, [...NODE_ARGS, MAIN, command, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
 }
 

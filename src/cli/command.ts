@@ -17,6 +17,9 @@ export interface Command<O extends OptionTable> {
   positionals?: boolean;
   /** Paragraphs after the options (outputs, exit codes). */
   after?: string;
+  /** Commands run as `<name> <sub> ...` (e.g. `zoo merge`), each with its own options and help. */
+  // any: each subcommand has its own option table
+  subcommands?: Record<string, () => Promise<Command<any>>>;
   examples: string[];
   /** Runs the command; a returned number becomes the exit code. */
   run(values: Values<O>, positionals: string[]): Promise<number | void> | number | void;
@@ -46,7 +49,9 @@ export function commandHelp(command: Command<OptionTable>): string {
 }
 
 /** Parses argv by the command's table and runs it, with the CLI's error rule (common.ts). */
-export function runCommand(command: Command<OptionTable>, argv: string[]): Promise<void> {
+export async function runCommand(command: Command<OptionTable>, argv: string[]): Promise<void> {
+  const sub = argv.length > 0 ? command.subcommands?.[argv[0]] : undefined;
+  if (sub) return runCommand(await sub(), argv.slice(1));
   return runCli(() => {
     const { values, positionals } = parseOptions(command.options, argv, command.positionals ?? false);
     if (values.help) {

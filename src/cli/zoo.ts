@@ -1,13 +1,15 @@
 /** `zoo`: trains seeded FFNN and CNN zoos and stores every epoch's checkpoint. */
 import { ARCH_NAMES, type ArchName } from '../core/architectures.ts';
 import { PRESET_NAMES, PRESETS, presetConfig } from '../core/presets.ts';
-import { CONFIG_RANGES } from '../core/zooConfig.ts';
-import { DEFAULT_DIRS, zooDirFor } from '../store/paths.ts';
+import { parseShard, shardConfig, shardFromEnv, type Shard } from '../core/shards.ts';
+import { CONFIG_RANGES, seedOf } from '../core/zooConfig.ts';
+import { DEFAULT_DIRS, shardName, zooDirFor } from '../store/paths.ts';
+import { mergeZooShards } from '../store/mergeShards.ts';
 import { trainZoo } from '../train/trainZoo.ts';
 import { defaultWorkers } from '../util/threads.ts';
 import { defineCommand } from './command.ts';
 import { UserError } from './common.ts';
-import { choice, flag, int, real, text } from './options.ts';
+import { choice, flag, int, real, text, type OptionSpec } from './options.ts';
 import { formatCount, formatDuration, ProgressBar } from './progress.ts';
 
 const range = (field: keyof typeof CONFIG_RANGES) => ({
@@ -15,14 +17,27 @@ const range = (field: keyof typeof CONFIG_RANGES) => ({
   max: CONFIG_RANGES[field][1],
 });
 
+const shardOption: OptionSpec<Shard, false> = {
+  arg: 'I/N',
+  help: 'train shard I of N (from 0), a block of the seeds, into\n<out>/<arch>-<name>-shard-I-of-N; `zoo merge --help` joins them',
+  defaultText: "a Slurm array task or Indexed Job pod's shard, else the whole zoo",
+  parse: (name, text) => parseShard(text, `--${name}`),
+};
+
 export const zooCommand = defineCommand({
   name: 'zoo',
+  usage: ['[options]', 'merge <shard dirs...> --out DIR'],
   description: `Trains a zoo of seeded models per architecture on MNIST downsampled to 14x14 and stores
 every epoch's checkpoint (epoch 0 = initialisation) as Apache Arrow files in <out>/<arch>-<name>/.
 Running the same command again resumes an interrupted zoo, or does nothing if it is complete.
 
+On several machines, each trains one shard of the seeds (--shard I/N, or a Slurm job array
+or Kubernetes Indexed Job sets it), and \`zoo merge\` joins the shard folders into the zoo one
+machine would have written, byte for byte.
+
 Presets:
 ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\n')}`,
+  subcommands: { merge: async () => zooMergeCommand },
   options: {
     preset: choice({ arg: 'NAME', help: 'preset to start from', choices: PRESET_NAMES, default: 'default' }),
     arch: choice({
@@ -56,6 +71,7 @@ ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\
           throw new UserError(`--${opt} may use letters, digits, '.', '_' and '-' only, got '${value}'`);
       },
     }),
+    shard: shardOption,
     overwrite: flag({ help: 'replace an existing zoo whose config differs' }),
     'mnist-dir': text({
       arg: 'DIR',
@@ -67,6 +83,7 @@ ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\
     'npm run zoo                                   # small default zoos of both architectures',
     'npm run zoo -- --arch cnn --seeds 10 --epochs 5 --name quick',
     "npm run zoo -- --preset paper                 # the paper's 250 x 50 zoos (hours)",
+    'npm run zoo -- --preset paper --shard 0/4     # a quarter of its seeds, on one of 4 machines',
   ],
   async run(o) {
     const archs: ArchName[] = o.arch === 'both' ? [...ARCH_NAMES] : [o.arch];
@@ -81,12 +98,23 @@ ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\
       momentum: o.momentum,
       batchSize: o['batch-size'],
     };
-    const name = o.name ?? o.preset;
+    const fromEnv = o.shard ? null : shardFromEnv(process.env);
+    const shard = o.shard ?? fromEnv?.shard;
+    const name = shard ? shardName(o.name ?? o.preset, shard) : (o.name ?? o.preset);
     const configs = archs.map((arch) => ({
       arch,
       config: presetConfig(o.preset, arch, overrides),
       dir: zooDirFor(o.out, arch, name),
     }));
+    if (shard) {
+      for (const { config, dir } of configs) {
+        const part = shardConfig(config, shard);
+        const last = seedOf(part, part.seedCount - 1);
+        process.stderr.write(
+          `${dir}: shard ${shard.index}/${shard.count}${fromEnv ? ` (from ${fromEnv.source})` : ''}, seeds ${part.seedStart}-${last} of ${config.seedStart}-${seedOf(config, config.seedCount - 1)}\n`,
+        );
+      }
+    }
     process.on('SIGINT', () => {
       process.stderr.write(
         '\ninterrupted: completed epochs are saved; run the same command again to resume\n',
@@ -98,6 +126,7 @@ ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\
       const result = await trainZoo({
         dir,
         config,
+        shard,
         workers: o.workers,
         overwrite: o.overwrite,
         mnistDir: o['mnist-dir'],
@@ -105,21 +134,56 @@ ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\
           bar.update({
             done: p.modelSamplesDone,
             total: p.modelSamplesTotal,
-            detail: `epoch ${p.epoch}/${p.epochs} · ${config.seedCount} runs`,
+            detail: `epoch ${p.epoch}/${p.epochs} · ${shard ? shardConfig(config, shard).seedCount : config.seedCount} runs`,
             rate: p.elapsedSeconds > 0 ? p.modelSamplesDone / p.elapsedSeconds : undefined,
           }),
       });
       const m = result.manifest;
       if (result.epochsTrained === 0 && result.seconds === 0) {
-        bar.finish(`already complete (${config.seedCount} runs x ${config.epochs} epochs); nothing to do`);
+        bar.finish(`already complete (${m.config!.seedCount} runs x ${config.epochs} epochs); nothing to do`);
         continue;
       }
       const resumed =
         result.resumedAfterEpoch !== null ? `, resumed after epoch ${result.resumedAfterEpoch}` : '';
       bar.finish(
-        `done: ${config.seedCount} runs x ${m.epochsCompleted + 1} checkpoints in ${formatDuration(result.seconds)}` +
+        `done: ${m.config!.seedCount} runs x ${m.epochsCompleted + 1} checkpoints in ${formatDuration(result.seconds)}` +
           ` (${formatCount(result.modelSamplesPerSecond)} model-samples/s${resumed})`,
       );
     }
+  },
+});
+
+export const zooMergeCommand = defineCommand({
+  name: 'zoo',
+  usage: ['merge <shard dirs...> --out DIR'],
+  description: `Joins the shards of a zoo trained with --shard I/N (on one machine or many) into one zoo:
+the checkpoint files, their hashes, the resume state and the manifest are byte for byte those
+of the zoo trained on one machine (up to the manifest's times; equal too when every shard ran
+with the same SOURCE_DATE_EPOCH). Refuses shards of different configs or splits, shards given
+twice or missing, and shards still training, naming them. The new zoo is assembled beside
+--out and moved there last, so a failed merge writes nothing.`,
+  positionals: true,
+  options: {
+    out: text({ arg: 'DIR', help: 'the merged zoo folder (new or empty)' }),
+  },
+  examples: [
+    'npm run zoo -- merge zoo/ffnn-paper-shard-*-of-4 --out zoo/ffnn-paper',
+    'npx weightspace zoo merge /scratch/shards/cnn-default-shard-* --out zoo/cnn-default',
+  ],
+  run(o, dirs) {
+    if (!o.out) throw new UserError('zoo merge needs --out DIR, the folder of the merged zoo');
+    if (dirs.length === 0)
+      throw new UserError(
+        'zoo merge needs the shard folders, e.g. zoo merge zoo/ffnn-default-shard-* --out DIR',
+      );
+    const bar = new ProgressBar(o.out, 'epochs/s');
+    const start = performance.now();
+    const { manifest } = mergeZooShards(dirs, o.out, {
+      onEpoch: (epoch, epochs) =>
+        bar.update({ done: epoch + 1, total: epochs + 1, detail: `epoch ${epoch}` }),
+    });
+    bar.finish(
+      `merged ${dirs.length} shards: ${manifest.config!.seedCount} runs x ${manifest.epochsCompleted + 1} checkpoints in ${formatDuration((performance.now() - start) / 1000)}`,
+    );
   },
 });

@@ -18,6 +18,7 @@ import { parseSafetensors, type SafetensorsContent } from './formats/safetensors
 import { readTfjsTensors } from './formats/tfjsModel.ts';
 import { ImportError, planSource, type SourceEntry, type SourcePlan } from './importSources.ts';
 import {
+  manifestTime,
   MANIFEST_FILE,
   readManifest,
   softwareVersions,
@@ -277,7 +278,7 @@ function readSource(
 }
 
 function newManifest(options: ImportOptions, plan: SourcePlan, arch: Architecture): ZooManifest {
-  const now = new Date().toISOString();
+  const now = manifestTime();
   const origin: ZooOrigin = {
     kind: 'import',
     source: options.source,

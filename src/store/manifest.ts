@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Architecture } from '../core/architectures.ts';
 import { seedOf, validateZooConfig, type ZooConfig } from '../core/zooConfig.ts';
+import { shardConfig, type Shard } from '../core/shards.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
 import { UserError } from '../core/errors.ts';
 
@@ -47,11 +48,19 @@ export interface ZooOrigin {
   runInfo?: Record<string, RunInfo>;
 }
 
+/** A shard's place in its zoo (`zoo --shard I/N`): its config is `shardConfig(zoo, shard)`. */
+export interface ShardInfo extends Shard {
+  /** The config of the whole zoo the shard belongs to. */
+  zoo: ZooConfig;
+}
+
 export interface ZooManifest {
   format: typeof ZOO_FORMAT;
   name: string;
   /** How a trained zoo was made; absent in imported zoos, which have `origin`. */
   config?: ZooConfig;
+  /** Present in a shard of a zoo trained on several machines; `zoo merge` joins the shards. */
+  shard?: ShardInfo;
   origin?: ZooOrigin;
   architecture: Architecture;
   engine: { name: string; precision: string };
@@ -139,6 +148,10 @@ function manifestProblem(m: ZooManifest): string | null {
     } catch (err) {
       return `config: ${(err as Error).message}`;
     }
+    if (m.shard !== undefined) {
+      const problem = shardProblem(m.config, m.shard);
+      if (problem) return `shard: ${problem}`;
+    }
   } else {
     const o = m.origin;
     if (typeof o !== 'object' || o === null) return 'config is missing';
@@ -178,8 +191,62 @@ function manifestProblem(m: ZooManifest): string | null {
   return null;
 }
 
+function shardProblem(config: ZooConfig, shard: ShardInfo): string | null {
+  if (typeof shard !== 'object' || shard === null || typeof shard.zoo !== 'object' || shard.zoo === null)
+    return 'not an object with the zoo config';
+  if (
+    !Number.isInteger(shard.count) ||
+    !Number.isInteger(shard.index) ||
+    shard.index < 0 ||
+    shard.index >= shard.count
+  )
+    return `index ${shard.index} of ${shard.count} is not a shard`;
+  try {
+    validateZooConfig(shard.zoo);
+    const diff = configDifferences(shardConfig(shard.zoo, shard), config);
+    return diff ? `the config is not shard ${shard.index}/${shard.count} of the zoo's (${diff})` : null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** The order of a manifest's fields on disk, so that equal manifests have equal bytes however they were built. */
+const MANIFEST_KEYS: (keyof ZooManifest)[] = [
+  'format',
+  'name',
+  'config',
+  'shard',
+  'origin',
+  'architecture',
+  'engine',
+  'software',
+  'data',
+  'status',
+  'files',
+  'epochsCompleted',
+  'createdAt',
+  'updatedAt',
+];
+
 export function writeManifest(zooDir: string, manifest: ZooManifest, beforeRename?: () => void): void {
-  writeFileAtomic(join(zooDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n', beforeRename);
+  const ordered: Record<string, unknown> = {};
+  for (const key of [...MANIFEST_KEYS, ...Object.keys(manifest)]) {
+    if (key === 'files' && manifest.files)
+      ordered.files = Object.fromEntries(Object.entries(manifest.files).sort(([a], [b]) => (a < b ? -1 : 1)));
+    else if (!(key in ordered) && manifest[key as keyof ZooManifest] !== undefined)
+      ordered[key] = manifest[key as keyof ZooManifest];
+  }
+  writeFileAtomic(join(zooDir, MANIFEST_FILE), JSON.stringify(ordered, null, 2) + '\n', beforeRename);
+}
+
+/**
+ * The time a manifest records: now, or SOURCE_DATE_EPOCH (seconds; the reproducible-builds
+ * convention) when set, so that zoos trained apart, or sharded and merged, can match byte for byte.
+ */
+export function manifestTime(env: Record<string, string | undefined> = process.env): string {
+  const epoch = env.SOURCE_DATE_EPOCH;
+  if (epoch !== undefined && /^\d+$/.test(epoch.trim())) return new Date(Number(epoch) * 1000).toISOString();
+  return new Date().toISOString();
 }
 
 /** Versions of Node, this toolkit and the packages that shape a zoo's bytes. */

@@ -17,6 +17,10 @@ export const DEFAULT_DIRS = {
 /** The folder of the zoo of one architecture: <root>/<arch>-<name>. */
 export const zooDirFor = (root: string, arch: string, name: string): string => join(root, `${arch}-${name}`);
 
+/** The name of shard I of N of zoo `name`: its folder is <root>/<arch>-<name>-shard-<I>-of-<N>. */
+export const shardName = (name: string, shard: { index: number; count: number }): string =>
+  `${name}-shard-${shard.index}-of-${shard.count}`;
+
 /** The name of an analysis space: 'full' (k = 0) or 'svd-<k>'. */
 export const spaceName = (k: number): string => (k > 0 ? `svd-${k}` : 'full');
 

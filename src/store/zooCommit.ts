@@ -26,6 +26,7 @@ import {
   checkpointFileName,
   checkpointPath,
   configDifferences,
+  manifestTime,
   MANIFEST_FILE,
   readManifest,
   RESUME_FILE,
@@ -219,7 +220,7 @@ export function commitEpoch(
 }
 
 function commitManifest(dir: string, manifest: ZooManifest, epoch: number, onWrite?: WriteObserver): void {
-  manifest.updatedAt = new Date().toISOString();
+  manifest.updatedAt = manifestTime();
   writeManifest(dir, manifest, () => onWrite?.({ epoch, file: 'manifest', stage: 'tmp-written' }));
   onWrite?.({ epoch, file: 'manifest', stage: 'done' });
 }

@@ -21,6 +21,7 @@ import {
 } from './checkpointFile.ts';
 import { TEMP_SUFFIX } from './atomicWrite.ts';
 import {
+  manifestTime,
   CHECKPOINT_DIR,
   MANIFEST_FILE,
   readManifest,
@@ -99,7 +100,7 @@ export class ZooWriter {
       if (existsSync(dir) && readdirSync(dir).length)
         throw new ZooWriterError(`${dir} exists and is not a zoo; choose an empty or new folder`);
       mkdirSync(join(dir, CHECKPOINT_DIR), { recursive: true });
-      const now = new Date().toISOString();
+      const now = manifestTime();
       const origin: ZooOrigin = {
         kind: 'record',
         source: 'recorded during training (ZooWriter)',

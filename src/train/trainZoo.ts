@@ -11,7 +11,16 @@ import { basename, join } from 'node:path';
 import { toImageSet } from '../data/imageSet.ts';
 import { loadMnist } from '../data/mnist.ts';
 import { ZOO_METADATA_KEY } from '../store/checkpointFile.ts';
-import { RESUME_FILE, softwareVersions, ZOO_FORMAT, ZooError, type ZooManifest } from '../store/manifest.ts';
+import {
+  manifestTime,
+  RESUME_FILE,
+  softwareVersions,
+  ZOO_FORMAT,
+  ZooError,
+  type ShardInfo,
+  type ZooManifest,
+} from '../store/manifest.ts';
+import { shardConfig, type Shard } from '../core/shards.ts';
 import {
   commitEpoch,
   inspectZooDir,
@@ -33,6 +42,8 @@ export interface TrainZooOptions {
   /** Zoo directory; created if missing. */
   dir: string;
   config: ZooConfig;
+  /** Train only this shard of the zoo's runs (core/shards.ts); `mergeZooShards` joins the shards. */
+  shard?: Shard;
   /** Worker threads (default: available cores, at most one per run). */
   workers?: number;
   /** Replace an existing zoo whose config differs (default false: refuse). */
@@ -65,13 +76,19 @@ export interface TrainZooResult {
 }
 
 export async function trainZoo(options: TrainZooOptions): Promise<TrainZooResult> {
-  const { config, dir, onWrite } = options;
-  validateZooConfig(config);
+  const { dir, onWrite } = options;
+  validateZooConfig(options.config);
+  const config = options.shard ? shardConfig(options.config, options.shard) : options.config;
+  const shard: ShardInfo | undefined = options.shard && { ...options.shard, zoo: options.config };
   const arch = architecture(config.arch);
   const P = arch.size;
   const R = config.seedCount;
   // every input is checked before anything is written
   const plan = inspectZooDir(dir, config, options.overwrite ?? false);
+  if (plan.kind === 'resume' && JSON.stringify(plan.manifest.shard) !== JSON.stringify(shard))
+    throw new ZooError(
+      `${dir} holds ${plan.manifest.shard ? `shard ${plan.manifest.shard.index}/${plan.manifest.shard.count}` : 'a whole zoo'}, not ${shard ? `shard ${shard.index}/${shard.count}` : 'a whole zoo'} of this config; choose another directory with --out or --name`,
+    );
   const mnist = loadMnist({ dir: options.mnistDir, trainSize: config.trainSize, testSize: config.testSize });
   if (
     plan.kind === 'resume' &&
@@ -81,7 +98,7 @@ export async function trainZoo(options: TrainZooOptions): Promise<TrainZooResult
       `the MNIST files differ from those ${dir} was trained on (SHA-256 mismatch); use the same data or --overwrite`,
     );
   }
-  const manifest = plan.kind === 'resume' ? plan.manifest : newManifest(dir, config, mnist.fileSha256);
+  const manifest = plan.kind === 'resume' ? plan.manifest : newManifest(dir, config, shard, mnist.fileSha256);
   startZooDir(dir, plan, manifest, onWrite);
   const state = plan.kind === 'resume' ? recoverZoo(dir, manifest, onWrite) : null;
   if (manifest.status === 'complete') {
@@ -156,12 +173,18 @@ export async function trainZoo(options: TrainZooOptions): Promise<TrainZooResult
   };
 }
 
-function newManifest(dir: string, config: ZooConfig, fileSha256: Record<string, string>): ZooManifest {
-  const now = new Date().toISOString();
+function newManifest(
+  dir: string,
+  config: ZooConfig,
+  shard: ShardInfo | undefined,
+  fileSha256: Record<string, string>,
+): ZooManifest {
+  const now = manifestTime();
   return {
     format: ZOO_FORMAT,
     name: basename(dir),
     config,
+    ...(shard && { shard }),
     architecture: architecture(config.arch),
     engine: ENGINE,
     software: softwareVersions(),
