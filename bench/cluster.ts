@@ -10,6 +10,10 @@ import { clusterZoo } from '../src/cluster/clusterZoo.ts';
 import { singleLinkage } from '../src/cluster/linkage.ts';
 import { TruncatedSVD } from '../src/reduce/svd.ts';
 import { syntheticZoo } from './syntheticZoo.ts';
+import { UMAP } from 'umap-js';
+import { umapEmbedding, UMAP_DEFAULTS } from '../src/reduce/umap.ts';
+import { nearestNeighbours } from '../src/reduce/knn.ts';
+import { Rng } from '../src/core/rng.ts';
 import { existsSync } from 'node:fs';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 
@@ -43,6 +47,7 @@ function benchInput(zoo: Zoo, log: (msg: string) => void, fullSpace: boolean): R
       purity: round(median.purityMean),
     },
   };
+  report.umapSvd50 = benchUmap(zoo, log);
   if (fullSpace) {
     log('cluster: exact single linkage in the full 2,160-dimensional space');
     const full = clusterZoo(zoo, { svd: 0 });
@@ -53,6 +58,46 @@ function benchInput(zoo: Zoo, log: (msg: string) => void, fullSpace: boolean): R
     };
   }
   return report;
+}
+
+/**
+ * UMAP of the SVD-50 coordinates with the paper's 3 neighbours: ours against umap-js's own
+ * path (NN-descent, its optimiser) on the same input in the same run, and how well each keeps a
+ * run together: the share of every point's 5 nearest points in the embedding from its own run.
+ */
+function benchUmap(zoo: Zoo, log: (msg: string) => void): Record<string, unknown> {
+  const coords = new TruncatedSVD({ components: 50 }).fitTransform(zoo.weights, zoo.n, zoo.dim);
+  log(
+    `cluster: UMAP of ${zoo.n} x 50 SVD coordinates, ${UMAP_DEFAULTS.nNeighbors} neighbours (ours, then umap-js)`,
+  );
+  const sameRun = (embedding: Float64Array) => {
+    const knn = nearestNeighbours(embedding, zoo.n, 2, 6);
+    let same = 0;
+    for (let i = 0; i < zoo.n; i++)
+      for (let j = 1; j < 6; j++) if (zoo.run[knn.indices[i * 6 + j]] === zoo.run[i]) same++;
+    return round(same / (zoo.n * 5));
+  };
+  let ours = new Float64Array();
+  const oursSeconds = seconds(() => (ours = umapEmbedding(coords, zoo.n, 50)));
+  const rows = Array.from({ length: zoo.n }, (_, i) => Array.from(coords.subarray(i * 50, (i + 1) * 50)));
+  const rng = new Rng(UMAP_DEFAULTS.seed, 0x75);
+  let theirs: number[][] = [];
+  const umapJsSeconds = seconds(
+    () =>
+      (theirs = new UMAP({
+        nNeighbors: UMAP_DEFAULTS.nNeighbors,
+        minDist: UMAP_DEFAULTS.minDist,
+        random: () => rng.nextFloat(),
+      }).fit(rows)),
+  );
+  return {
+    points: zoo.n,
+    oursSeconds: round(oursSeconds),
+    umapJsSeconds: round(umapJsSeconds),
+    speedup: round(umapJsSeconds / oursSeconds),
+    targetSeconds: 6,
+    fiveNearestFromSameRun: { ours: sameRun(ours), umapJs: sameRun(Float64Array.from(theirs.flat())) },
+  };
 }
 
 export function benchCluster(

@@ -42,7 +42,7 @@ from this zoo's current checkpoints; when they are missing or stale, the paper's
       help: 'UMAP optimisation epochs',
       min: 1,
       max: 100_000,
-      defaultText: "umap-js's, 500 below 10,000 points",
+      defaultText: 'by size, as umap-learn: 500 up to 2,500 points, down to 200 above 7,500',
     }),
     png: flag({ help: 'also write a PNG of every page (headless Chromium)' }),
     chromium: text({

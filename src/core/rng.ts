@@ -48,6 +48,18 @@ export class Rng {
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
+  /**
+   * The four state words, for a kernel that continues the same sequence of nextUint32 draws
+   * elsewhere (WebAssembly); `loadState` takes them back afterwards.
+   */
+  saveState(into: Int32Array): void {
+    [into[0], into[1], into[2], into[3]] = [this.s0, this.s1, this.s2, this.s3];
+  }
+
+  loadState(from: Int32Array): void {
+    [this.s0, this.s1, this.s2, this.s3] = [from[0], from[1], from[2], from[3]];
+  }
+
   /** Next uniform 32-bit unsigned integer. */
   nextUint32(): number {
     const s1 = this.s1;

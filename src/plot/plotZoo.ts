@@ -45,7 +45,7 @@ export interface PlotZooOptions {
   epoch?: number;
   /** UMAP seed (default 0). */
   seed?: number;
-  /** UMAP optimisation epochs (default: umap-js's). */
+  /** UMAP optimisation epochs (default: by the number of points, reduce/umap.ts defaultEpochs). */
   umapEpochs?: number;
   /** Check every checkpoint's SHA-256 while loading the zoo (default true). */
   verify?: boolean;

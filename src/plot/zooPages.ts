@@ -31,7 +31,7 @@ export interface ZooPagesInput {
 export function trajectoryPages({ name, zoo, embedding, seed }: ZooPagesInput): Page[] {
   const { k, svd: coords } = embedding;
   const umapCaption = (space: string) =>
-    `UMAP (umap-js) of ${space}: ${UMAP_DEFAULTS.nNeighbors} neighbours, minimum distance ${UMAP_DEFAULTS.minDist}, seed ${seed}, as in the paper. One colour per run; lines join consecutive epochs; the open circle is epoch 0.`;
+    `UMAP of ${space}: ${UMAP_DEFAULTS.nNeighbors} neighbours, minimum distance ${UMAP_DEFAULTS.minDist}, seed ${seed}, as in the paper. One colour per run; lines join consecutive epochs; the open circle is epoch 0.`;
   const firstComponents = (c: number) =>
     Float64Array.from({ length: zoo.n * c }, (_, i) => coords[Math.floor(i / c) * k + (i % c)]);
   const { umapFull } = embedding;

@@ -10,7 +10,7 @@ export interface EmbedOptions {
   k: number;
   /** UMAP seed. */
   seed: number;
-  /** UMAP optimisation epochs (default: umap-js's). */
+  /** UMAP optimisation epochs (default: by the number of points, reduce/umap.ts defaultEpochs). */
   umapEpochs?: number;
   /** Progress of each UMAP: a step name, then epochs done of total. */
   onProgress?: (step: string, done: number, total: number) => void;

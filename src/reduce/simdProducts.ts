@@ -92,14 +92,35 @@ export class SimdProducts {
 
   /** X B for the B of the last loadB(). */
   timesLoaded(l: number): Float64Array {
-    const { d4, nPad, n } = this;
+    const y = this.timesLoadedView(l);
+    const lp = roundUp(l, 4);
+    const out = new Float64Array(this.n * l);
+    copyRows(y, lp, out, l, this.n, l);
+    return out;
+  }
+
+  /**
+   * Rows first.. of X B as float32 in the SIMD memory, rows padded to a multiple of 4 columns
+   * (row first + i at i * roundUp(l, 4)): no copy, for a caller that reads each product once
+   * before the next. `first`: a multiple of 4.
+   */
+  timesView(bt: Float64Array, l: number, first = 0): Float32Array {
+    if (first % 4 !== 0) throw new RangeError(`timesView: first row ${first} is not a multiple of 4`);
+    this.loadB(bt, l);
+    return this.timesLoadedView(l, first);
+  }
+
+  private timesLoadedView(l: number, first = 0): Float32Array {
+    const { d4 } = this;
+    const nPad = this.nPad - first;
     const lp = roundUp(l, 4);
     const rowBytes = d4 * 4;
     const accBytes = roundUp(XBT_BLOCK_ROWS * 4 * this.lPad * 4, 64);
+    const x = this.at.x + first * rowBytes;
     if (this.helper) {
       const half = roundUp(nPad >> 1, 2);
       this.helper.begin('xbt', [
-        this.at.x + half * rowBytes,
+        x + half * rowBytes,
         nPad - half,
         rowBytes,
         this.at.bt,
@@ -107,15 +128,12 @@ export class SimdProducts {
         this.at.y + half * lp * 4,
         this.at.acc + accBytes,
       ]);
-      this.kernels.xbt(this.at.x, half, rowBytes, this.at.bt, lp, this.at.y, this.at.acc);
+      this.kernels.xbt(x, half, rowBytes, this.at.bt, lp, this.at.y, this.at.acc);
       this.helper.end();
     } else {
-      this.kernels.xbt(this.at.x, nPad, rowBytes, this.at.bt, lp, this.at.y, this.at.acc);
+      this.kernels.xbt(x, nPad, rowBytes, this.at.bt, lp, this.at.y, this.at.acc);
     }
-    const y = this.f32(this.at.y, nPad * lp);
-    const out = new Float64Array(n * l);
-    copyRows(y, lp, out, l, n, l);
-    return out;
+    return this.f32(this.at.y, nPad * lp);
   }
 
   /** y (n, float64) = X v, v of length d: float32 sums (each row's the same with one thread or two). */

@@ -1,6 +1,6 @@
 ;; SIMD kernels: the tall-skinny products of the randomized SVD (f32x4), its CholeskyQR
-;; (f64x2), and the Prim step and candidate-tree check of exact single linkage (f64x2, with
-;; an f32x4 filter for float32 input).
+;; (f64x2), the Prim step and candidate-tree check of exact single linkage (f64x2, with
+;; an f32x4 filter for float32 input), and an epoch of UMAP's layout optimisation (scalar).
 ;; Assembled by `npm run build:wasm` into kernels.wasm.ts; test/wasm.test.ts checks that the
 ;; committed bytes match this source. All matrices are row-major float32 whose rows are
 ;; padded to a multiple of 4 floats (rowBytes = 16 * k); callers pad counts as noted.
@@ -712,6 +712,175 @@
       (local.set $seg (i32.add (local.get $seg) (i32.const 1)))
       (br $segments)))
     (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
+
+  ;; UMAP: one epoch of the layout's stochastic gradient descent (reduce/umap.ts optimizeLayout;
+  ;; umap-learn's optimize_layout_euclidean, as umap-js steps it). y: n x dims float64; head,
+  ;; tail: m int32; sched: four float64 arrays of m end to end (epochs per sample, epochs per
+  ;; negative sample, epoch of next sample, epoch of next negative sample), advanced in place;
+  ;; rng: the four int32 words of xoshiro128** (core/rng.ts), advanced in place. Each due edge
+  ;; pulls its ends together, then pushes its head away from random points; every gradient
+  ;; coordinate is clipped to +-clip. x^b is 2^(b log2 x) ($pow).
+  (func (export "umapEpoch") (param $y i32) (param $n i32) (param $dims i32) (param $head i32) (param $tail i32) (param $m i32)
+        (param $sched i32) (param $a f64) (param $b f64) (param $gamma f64) (param $clip f64) (param $epoch f64) (param $alpha f64) (param $rng i32)
+    (local $e i32) (local $e8 i32) (local $j i32) (local $k i32) (local $o i32) (local $c i32) (local $rowBytes i32)
+    (local $perS i32) (local $perN i32) (local $nextS i32) (local $nextN i32) (local $headId i32)
+    (local $negs i32) (local $s i32) (local $other i32)
+    (local $d2 f64) (local $coeff f64) (local $p f64) (local $g f64) (local $negF f64)
+    (local.set $rowBytes (i32.shl (local.get $dims) (i32.const 3)))
+    (local.set $perS (local.get $sched))
+    (local.set $perN (i32.add (local.get $perS) (i32.shl (local.get $m) (i32.const 3))))
+    (local.set $nextS (i32.add (local.get $perN) (i32.shl (local.get $m) (i32.const 3))))
+    (local.set $nextN (i32.add (local.get $nextS) (i32.shl (local.get $m) (i32.const 3))))
+    (local.set $e (i32.const 0))
+    (block $edgesDone (loop $edges
+      (br_if $edgesDone (i32.ge_u (local.get $e) (local.get $m)))
+      (local.set $e8 (i32.shl (local.get $e) (i32.const 3)))
+      (if (f64.le (f64.load (i32.add (local.get $nextS) (local.get $e8))) (local.get $epoch))
+        (then
+          (local.set $headId (i32.load (i32.add (local.get $head) (i32.shl (local.get $e) (i32.const 2)))))
+          (local.set $j (i32.add (local.get $y) (i32.mul (local.get $headId) (local.get $rowBytes))))
+          (local.set $k (i32.add (local.get $y) (i32.mul (i32.load (i32.add (local.get $tail) (i32.shl (local.get $e) (i32.const 2)))) (local.get $rowBytes))))
+          ;; attraction: -2ab d2^(b-1) / (a d2^b + 1)
+          (local.set $d2 (call $dist2 (local.get $j) (local.get $k) (local.get $rowBytes)))
+          (local.set $coeff (f64.const 0))
+          (if (f64.gt (local.get $d2) (f64.const 0))
+            (then
+              (local.set $p (call $pow (local.get $d2) (local.get $b)))
+              (local.set $coeff (f64.div (f64.mul (f64.mul (f64.const -2) (f64.mul (local.get $a) (local.get $b))) (f64.div (local.get $p) (local.get $d2)))
+                                         (f64.add (f64.mul (local.get $a) (local.get $p)) (f64.const 1))))))
+          (local.set $c (i32.const 0))
+          (block $pullDone (loop $pull
+            (br_if $pullDone (i32.ge_u (local.get $c) (local.get $rowBytes)))
+            (local.set $g (f64.mul (call $clipTo (f64.mul (local.get $coeff)
+                                                        (f64.sub (f64.load (i32.add (local.get $j) (local.get $c))) (f64.load (i32.add (local.get $k) (local.get $c)))))
+                                                 (local.get $clip))
+                                   (local.get $alpha)))
+            (f64.store (i32.add (local.get $j) (local.get $c)) (f64.add (f64.load (i32.add (local.get $j) (local.get $c))) (local.get $g)))
+            (f64.store (i32.add (local.get $k) (local.get $c)) (f64.sub (f64.load (i32.add (local.get $k) (local.get $c))) (local.get $g)))
+            (local.set $c (i32.add (local.get $c) (i32.const 8)))
+            (br $pull)))
+          (f64.store (i32.add (local.get $nextS) (local.get $e8))
+                     (f64.add (f64.load (i32.add (local.get $nextS) (local.get $e8))) (f64.load (i32.add (local.get $perS) (local.get $e8)))))
+          ;; repulsion from floor((epoch - next negative) / per negative) random points: 2 gamma b / ((0.001 + d2)(a d2^b + 1))
+          (local.set $negF (f64.floor (f64.div (f64.sub (local.get $epoch) (f64.load (i32.add (local.get $nextN) (local.get $e8))))
+                                               (f64.load (i32.add (local.get $perN) (local.get $e8))))))
+          (local.set $negs (i32.trunc_f64_s (local.get $negF)))
+          (local.set $s (i32.const 0))
+          (block $negDone (loop $neg
+            (br_if $negDone (i32.ge_s (local.get $s) (local.get $negs)))
+            (local.set $s (i32.add (local.get $s) (i32.const 1)))
+            (local.set $other (i32.rem_u (call $xoshiro (local.get $rng)) (local.get $n)))
+            (local.set $o (i32.add (local.get $y) (i32.mul (local.get $other) (local.get $rowBytes))))
+            (local.set $d2 (call $dist2 (local.get $j) (local.get $o) (local.get $rowBytes)))
+            (br_if $neg (i32.and (f64.eq (local.get $d2) (f64.const 0)) (i32.eq (local.get $other) (local.get $headId))))
+            (local.set $coeff (f64.const 0))
+            (if (f64.gt (local.get $d2) (f64.const 0))
+              (then
+                (local.set $coeff (f64.div (f64.mul (f64.const 2) (f64.mul (local.get $gamma) (local.get $b)))
+                                           (f64.mul (f64.add (f64.const 0.001) (local.get $d2))
+                                                    (f64.add (f64.mul (local.get $a) (call $pow (local.get $d2) (local.get $b))) (f64.const 1)))))))
+            (local.set $c (i32.const 0))
+            (block $pushDone (loop $push
+              (br_if $pushDone (i32.ge_u (local.get $c) (local.get $rowBytes)))
+              (if (f64.gt (local.get $coeff) (f64.const 0))
+                (then (local.set $g (call $clipTo (f64.mul (local.get $coeff)
+                                                          (f64.sub (f64.load (i32.add (local.get $j) (local.get $c))) (f64.load (i32.add (local.get $o) (local.get $c)))))
+                                                  (local.get $clip))))
+                (else (local.set $g (local.get $clip))))
+              (f64.store (i32.add (local.get $j) (local.get $c)) (f64.add (f64.load (i32.add (local.get $j) (local.get $c))) (f64.mul (local.get $g) (local.get $alpha))))
+              (local.set $c (i32.add (local.get $c) (i32.const 8)))
+              (br $push)))
+            (br $neg)))
+          (f64.store (i32.add (local.get $nextN) (local.get $e8))
+                     (f64.add (f64.load (i32.add (local.get $nextN) (local.get $e8))) (f64.mul (local.get $negF) (f64.load (i32.add (local.get $perN) (local.get $e8))))))))
+      (local.set $e (i32.add (local.get $e) (i32.const 1)))
+      (br $edges))))
+
+  ;; squared distance between the float64 rows at p and q, rowBytes bytes each
+  (func $dist2 (param $p i32) (param $q i32) (param $rowBytes i32) (result f64)
+    (local $c i32) (local $s f64) (local $d f64)
+    (block $done (loop $sum
+      (br_if $done (i32.ge_u (local.get $c) (local.get $rowBytes)))
+      (local.set $d (f64.sub (f64.load (i32.add (local.get $p) (local.get $c))) (f64.load (i32.add (local.get $q) (local.get $c)))))
+      (local.set $s (f64.add (local.get $s) (f64.mul (local.get $d) (local.get $d))))
+      (local.set $c (i32.add (local.get $c) (i32.const 8)))
+      (br $sum)))
+    (local.get $s))
+
+  (func $clipTo (param $v f64) (param $limit f64) (result f64)
+    (f64.max (f64.neg (local.get $limit)) (f64.min (local.get $limit) (local.get $v))))
+
+  ;; x^b for x > 0 (normal floats): 2^(b log2 x), relative error below 1e-8
+  (func $pow (param $x f64) (param $b f64) (result f64)
+    (call $exp2 (f64.mul (local.get $b) (call $log2 (local.get $x)))))
+
+  ;; log2 x = e + log2 m from the float's exponent e and mantissa m in [0.707, 1.414), with
+  ;; ln m = 2 atanh t, t = (m - 1) / (m + 1) < 0.172, summed to t^11. The series goes by
+  ;; Estrin's scheme (pairs of terms side by side), as the optimiser's steps wait on each result.
+  (func $log2 (param $x f64) (result f64)
+    (local $bits i64) (local $e f64) (local $m f64) (local $t f64) (local $t2 f64) (local $t4 f64)
+    (local.set $bits (i64.reinterpret_f64 (local.get $x)))
+    (local.set $e (f64.convert_i64_s (i64.sub (i64.shr_u (local.get $bits) (i64.const 52)) (i64.const 1023))))
+    (local.set $m (f64.reinterpret_i64 (i64.or (i64.and (local.get $bits) (i64.const 0x000fffffffffffff)) (i64.const 0x3ff0000000000000))))
+    (if (f64.gt (local.get $m) (f64.const 1.4142135623730951))
+      (then (local.set $m (f64.mul (local.get $m) (f64.const 0.5)))
+            (local.set $e (f64.add (local.get $e) (f64.const 1)))))
+    (local.set $t (f64.div (f64.sub (local.get $m) (f64.const 1)) (f64.add (local.get $m) (f64.const 1))))
+    (local.set $t2 (f64.mul (local.get $t) (local.get $t)))
+    (local.set $t4 (f64.mul (local.get $t2) (local.get $t2)))
+    ;; coefficients 2 / (k ln 2) for k = 1, 3, ..., 11
+    (f64.add (local.get $e)
+      (f64.mul (local.get $t)
+        (f64.add
+          (f64.add (f64.const 2.8853900817779268) (f64.mul (local.get $t2) (f64.const 0.9617966939259756)))
+          (f64.mul (local.get $t4)
+            (f64.add
+              (f64.add (f64.const 0.5770780163555854) (f64.mul (local.get $t2) (f64.const 0.41219858311113244)))
+              (f64.mul (local.get $t4)
+                (f64.add (f64.const 0.32059889797532526) (f64.mul (local.get $t2) (f64.const 0.26230818925254))))))))))
+
+  ;; 2^v = 2^k e^f, k = floor v, f = (v - k) ln 2 in [0, 0.694), e^f by its Taylor series to
+  ;; f^9 / 9! (Estrin's scheme)
+  (func $exp2 (param $v f64) (result f64)
+    (local $k f64) (local $f f64) (local $f2 f64) (local $f4 f64)
+    (local.set $v (f64.max (f64.const -1022) (f64.min (f64.const 1023) (local.get $v))))
+    (local.set $k (f64.floor (local.get $v)))
+    (local.set $f (f64.mul (f64.sub (local.get $v) (local.get $k)) (f64.const 0.6931471805599453)))
+    (local.set $f2 (f64.mul (local.get $f) (local.get $f)))
+    (local.set $f4 (f64.mul (local.get $f2) (local.get $f2)))
+    (f64.mul
+      (f64.add
+        (f64.add
+          (f64.add (f64.const 1) (local.get $f))
+          (f64.mul (local.get $f2) (f64.add (f64.const 0.5) (f64.mul (local.get $f) (f64.const 0.16666666666666666)))))
+        (f64.mul (local.get $f4)
+          (f64.add
+            (f64.add
+              (f64.add (f64.const 0.041666666666666664) (f64.mul (local.get $f) (f64.const 0.008333333333333333)))
+              (f64.mul (local.get $f2) (f64.add (f64.const 0.001388888888888889) (f64.mul (local.get $f) (f64.const 0.0001984126984126984)))))
+            (f64.mul (local.get $f4) (f64.add (f64.const 0.0000248015873015873) (f64.mul (local.get $f) (f64.const 0.0000027557319223985893)))))))
+      (f64.reinterpret_i64 (i64.shl (i64.add (i64.trunc_f64_s (local.get $k)) (i64.const 1023)) (i64.const 52)))))
+
+  ;; xoshiro128** 1.0 (core/rng.ts nextUint32): the next 32-bit output of the state at st
+  (func $xoshiro (param $st i32) (result i32)
+    (local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32) (local $t i32) (local $r i32)
+    (local.set $s0 (i32.load (local.get $st)))
+    (local.set $s1 (i32.load offset=4 (local.get $st)))
+    (local.set $s2 (i32.load offset=8 (local.get $st)))
+    (local.set $s3 (i32.load offset=12 (local.get $st)))
+    (local.set $r (i32.mul (i32.rotl (i32.mul (local.get $s1) (i32.const 5)) (i32.const 7)) (i32.const 9)))
+    (local.set $t (i32.shl (local.get $s1) (i32.const 9)))
+    (local.set $s2 (i32.xor (local.get $s2) (local.get $s0)))
+    (local.set $s3 (i32.xor (local.get $s3) (local.get $s1)))
+    (local.set $s1 (i32.xor (local.get $s1) (local.get $s2)))
+    (local.set $s0 (i32.xor (local.get $s0) (local.get $s3)))
+    (local.set $s2 (i32.xor (local.get $s2) (local.get $t)))
+    (local.set $s3 (i32.rotl (local.get $s3) (i32.const 11)))
+    (i32.store (local.get $st) (local.get $s0))
+    (i32.store offset=4 (local.get $st) (local.get $s1))
+    (i32.store offset=8 (local.get $st) (local.get $s2))
+    (i32.store offset=12 (local.get $st) (local.get $s3))
+    (local.get $r))
 
   (func $hsum (param $v v128) (result f32)
     (f32.add
