@@ -16,6 +16,7 @@ import { ARCHITECTURES, type ArchName } from '../src/core/architectures.ts';
 import { kaimingNormal } from '../src/train/init.ts';
 import { createModel } from '../src/train/models/factory.ts';
 import { LockstepTrainer } from '../src/train/lockstep.ts';
+import { float64SimdPeak } from './peak.ts';
 import { presetConfig, PAPER_SCALE } from '../src/core/presets.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
 import { writeCheckpointFile } from '../src/store/checkpointFile.ts';
@@ -33,6 +34,26 @@ import { ENGINE } from '../src/train/trainZoo.ts';
 import { tfjsForward } from '../test/support/tfjsReference.ts';
 
 const TRAIN_SIZE = 10000;
+/**
+ * Floating-point operations of one model-sample of training (a multiply-add is 2): forward,
+ * backward (weight gradients, and input gradients of every layer but the first) and the SGD
+ * update (5 per weight: v = mu v + g + wd w; w -= lr v) shared by a batch; activations, pooling
+ * and the loss left out. `inputs`: the input pixels fc1 reads, 196 as a dense implementation
+ * counts, or the mean number of non-zero pixels the FFNN kernel actually reads. The CNN count
+ * is the dense one; the engine's backward skips the positions max-pooling drops.
+ */
+function flopsPerModelSample(arch: ArchName, batch: number, inputs = 196): number {
+  const sgd = (5 * ARCHITECTURES[arch].size) / batch;
+  if (arch === 'ffnn') {
+    const macs = inputs * 10 + 10 * 10 + 10 * 10; // fc1, fc2, fc3
+    return 2 * (macs + macs + 10 * 10 + 10 * 10) + sgd;
+  }
+  const conv1 = 7 * 7 * 16 * 9; // 7x7 outputs x 16 channels x 3x3 inputs
+  const conv2 = 2 * 2 * 8 * 16 * 9;
+  const fc = 8 * 10;
+  return 2 * (conv1 + conv2 + fc + conv1 + conv2 + fc + conv2 + fc) + sgd;
+}
+
 /** Models PyTorch trains in one lockstep batch (the paper zoo's 250). */
 const PEER_MODELS = 250;
 
@@ -231,6 +252,8 @@ export async function benchZoo(
     const train = toImageSet(mnist.train);
     const test = toImageSet(mnist.test);
     const cores = coreCount();
+    log('training throughput: float64 SIMD peak of one core (WebAssembly f64x2)');
+    const peak = await float64SimdPeak();
     for (const arch of ['ffnn', 'cnn'] as const) {
       log(`training throughput: ${arch}`);
       const baseline = tfjsOneModel(arch, train, 4);
@@ -240,10 +263,24 @@ export async function benchZoo(
       if ('skipped' in peer) log(`PyTorch peer skipped: ${peer.skipped}`);
       const oneWorker = await zooThroughput(arch, 1, 16, 4);
       const allWorkers = await zooThroughput(arch, cores, 16, 4);
+      const batch = presetConfig('default', arch).batchSize;
+      const executed = flopsPerModelSample(
+        arch,
+        batch,
+        arch === 'ffnn' ? train.nzStart[train.n] / train.n : 196,
+      );
       training[arch] = {
         unit: 'model-samples/s',
         tfjsOneModelAtATime: Math.round(baseline),
         engineKernelOneThread: Math.round(oneThread),
+        // FLOP/s of the one-thread engine against one core's measured float64 SIMD peak
+        fractionOfPeak: {
+          denseFlopsPerModelSample: Math.round(flopsPerModelSample(arch, batch)),
+          executedFlopsPerModelSample: Math.round(executed),
+          engineGflops: +((oneThread * executed) / 1e9).toFixed(2),
+          peakGflops: +(peak / 1e9).toFixed(2),
+          fraction: +((oneThread * executed) / peak).toFixed(2),
+        },
         trainZooOneWorker: Math.round(oneWorker),
         trainZooAllWorkers: Math.round(allWorkers),
         workers: cores,

@@ -156,7 +156,8 @@ function consume(kind: Kind, dir: string): unknown {
         weights: Array.from(z.weights),
         sha256: z.sha256,
         config: z.manifest.config,
-        arch: z.manifest.architecture,
+        // what defines the weights; the summary is display text, which a flip may change unnoticed
+        arch: { ...z.manifest.architecture, summary: undefined },
         run: Array.from(z.run),
         epoch: Array.from(z.epoch),
         test: Array.from(z.testAccuracy),

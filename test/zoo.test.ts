@@ -2,6 +2,7 @@
  * trainZoo end to end on real MNIST: storage layout, lineage, determinism across runs and
  * worker counts, and that the models learn.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { trainZoo } from '../src/train/trainZoo.ts';
@@ -89,6 +90,27 @@ describe('training', () => {
     const zoo = loadZoo(dir);
     const last = Array.from(zoo.testAccuracy).filter((_, i) => zoo.epoch[i] === 3);
     expect(Math.max(...last)).toBeLessThan(0.35);
+  });
+
+  it('an unfinished zoo of another engine version is not resumed (its bits would mix with ours)', async () => {
+    const dir = join(tempDir(), 'old-engine');
+    const config = tinyConfig('ffnn');
+    await expect(
+      trainZoo({
+        dir,
+        config,
+        onWrite: (e) => {
+          if (e.epoch === 1) throw new Error('stopped after epoch 0');
+        },
+      }),
+    ).rejects.toThrow('stopped after epoch 0');
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    expect(manifest.epochsCompleted).toBe(0);
+    manifest.engine.name = 'lockstep-js/1';
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    await expect(trainZoo({ dir, config })).rejects.toThrow(
+      /trained up to epoch 0 by engine lockstep-js\/1; this toolkit's lockstep\/2 computes other bits/,
+    );
   });
 
   it('a finished zoo is not trained again', async () => {

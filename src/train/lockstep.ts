@@ -12,7 +12,7 @@
  */
 import type { ImageSet } from '../data/imageSet.ts';
 import { kaimingNormal } from './init.ts';
-import type { Model } from './models/model.ts';
+import type { Model, StepKernel } from './models/model.ts';
 import { epochStream, Rng } from '../core/rng.ts';
 import type { ZooConfig } from '../core/zooConfig.ts';
 
@@ -21,6 +21,7 @@ export class LockstepTrainer {
   private readonly P: number;
   private readonly grad: Float64Array;
   private readonly out = new Float64Array(10);
+  private readonly kernel: StepKernel | null;
 
   /**
    * @param seeds one seed per run of this group
@@ -42,6 +43,7 @@ export class LockstepTrainer {
     if (weights.length !== this.runs * this.P || momentum.length !== this.runs * this.P) {
       throw new RangeError(`state arrays must hold ${this.runs} x ${this.P} values`);
     }
+    this.kernel = model.createStepKernel?.(train, this.runs) ?? null;
   }
 
   /** Kaiming-normal weights from each run's seed, zero momentum: the epoch-0 state. */
@@ -62,6 +64,7 @@ export class LockstepTrainer {
     const perms = this.seeds.map((seed) => new Rng(seed, epochStream(epoch)).permutation(n));
     const sse = new Float64Array(this.runs);
     const steps = Math.ceil(n / B);
+    if (this.kernel) return this.trainEpochKernel(this.kernel, perms, steps, sse, onProgress, progressEvery);
     for (let step = 0; step < steps; step++) {
       const start = step * B;
       const bs = Math.min(B, n - start);
@@ -77,6 +80,33 @@ export class LockstepTrainer {
       if (onProgress && ((step + 1) % progressEvery === 0 || step + 1 === steps)) onProgress(step + 1);
     }
     for (let r = 0; r < this.runs; r++) sse[r] /= n * 10;
+    return sse;
+  }
+
+  /** trainEpoch through the model's step kernel: each run's steps in blocks of `progressEvery`. */
+  private trainEpochKernel(
+    kernel: StepKernel,
+    perms: Int32Array[],
+    steps: number,
+    sse: Float64Array,
+    onProgress: ((stepsDone: number) => void) | undefined,
+    progressEvery: number,
+  ): Float64Array {
+    const { weights: w, momentum: v, P, config } = this;
+    const { batchSize: B, learningRate: lr, momentum: mu, weightDecay: wd } = config;
+    for (let r = 0; r < this.runs; r++) {
+      kernel.load(r, w, v, r * P);
+      kernel.setOrder(r, perms[r]);
+    }
+    for (let step = 0; step < steps; step += progressEvery) {
+      const count = Math.min(progressEvery, steps - step);
+      for (let r = 0; r < this.runs; r++) sse[r] += kernel.steps(r, step * B, count, B, lr, mu, wd);
+      onProgress?.(step + count);
+    }
+    for (let r = 0; r < this.runs; r++) {
+      kernel.store(r, w, v, r * P);
+      sse[r] /= this.train.n * 10;
+    }
     return sse;
   }
 

@@ -36,7 +36,11 @@ import { seedOf, stepsPerEpoch, validateZooConfig, type ZooConfig } from '../cor
 import type { EpochReply, EpochRequest, StepsDone, ZooWorkerData } from './zooWorker.ts';
 import { defaultWorkers } from '../util/threads.ts';
 
-export const ENGINE = { name: 'lockstep-js/1', precision: 'float64 training state, float32 checkpoints' };
+/**
+ * The engine that wrote a zoo's bits. Version 2: the FFNN trains in the WebAssembly kernel
+ * (models/ffnnKernel.ts), whose sigmoid differs from version 1's in the last bits.
+ */
+export const ENGINE = { name: 'lockstep/2', precision: 'float64 training state, float32 checkpoints' };
 
 export interface TrainZooOptions {
   /** Zoo directory; created if missing. */
@@ -98,6 +102,14 @@ export async function trainZoo(options: TrainZooOptions): Promise<TrainZooResult
       `the MNIST files differ from those ${dir} was trained on (SHA-256 mismatch); use the same data or --overwrite`,
     );
   }
+  if (
+    plan.kind === 'resume' &&
+    plan.manifest.status !== 'complete' &&
+    plan.manifest.engine.name !== ENGINE.name
+  )
+    throw new ZooError(
+      `${dir} was trained up to epoch ${plan.manifest.epochsCompleted} by engine ${plan.manifest.engine.name}; this toolkit's ${ENGINE.name} computes other bits, so resuming would mix them: finish it with the version that started it, or pass --overwrite to retrain`,
+    );
   const manifest = plan.kind === 'resume' ? plan.manifest : newManifest(dir, config, shard, mnist.fileSha256);
   startZooDir(dir, plan, manifest, onWrite);
   const state = plan.kind === 'resume' ? recoverZoo(dir, manifest, onWrite) : null;

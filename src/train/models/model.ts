@@ -9,6 +9,8 @@ import type { Architecture } from '../../core/architectures.ts';
 
 export interface Model {
   readonly arch: Architecture;
+  /** A faster path for whole training steps, when the model has one (the FFNN's WebAssembly kernel). */
+  createStepKernel?(train: ImageSet, runs: number): StepKernel;
   /** Writes the 10 outputs of the model at `w[o..]` for image `s` to `out`. */
   predict(w: Float64Array, o: number, set: ImageSet, s: number, out: Float64Array): void;
   /**
@@ -23,4 +25,18 @@ export interface Model {
     s: number,
     scale: number,
   ): number;
+}
+
+/**
+ * SGD steps of a group of runs outside JavaScript: each run's weights and momentum are loaded
+ * (from the PyTorch layout at offset o), trained for blocks of steps in the run's data order,
+ * and stored back.
+ */
+export interface StepKernel {
+  load(run: number, w: Float64Array, v: Float64Array, o: number): void;
+  store(run: number, w: Float64Array, v: Float64Array, o: number): void;
+  /** The run's order of the training images for this epoch. */
+  setOrder(run: number, order: Int32Array): void;
+  /** Trains `steps` steps from position `start` of the order; returns the sum of squared errors over their samples. */
+  steps(run: number, start: number, steps: number, batch: number, lr: number, mu: number, wd: number): number;
 }
