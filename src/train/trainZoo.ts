@@ -37,8 +37,8 @@ import type { EpochReply, EpochRequest, StepsDone, ZooWorkerData } from './zooWo
 import { defaultWorkers } from '../util/threads.ts';
 
 /**
- * The engine that wrote a zoo's bits. Version 2: the FFNN trains in the WebAssembly kernel
- * (models/ffnnKernel.ts), whose sigmoid differs from version 1's in the last bits.
+ * The engine that wrote a zoo's bits. Version 2: both models train in the WebAssembly kernel
+ * (models/stepKernel.ts), whose sums and sigmoid differ from version 1's in the last bits.
  */
 export const ENGINE = { name: 'lockstep/2', precision: 'float64 training state, float32 checkpoints' };
 

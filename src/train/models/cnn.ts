@@ -11,7 +11,8 @@
  */
 import type { ImageSet } from '../../data/imageSet.ts';
 import { CNN } from '../../core/architectures.ts';
-import type { Model } from './model.ts';
+import type { Model, StepKernel } from './model.ts';
+import { WasmStepKernel } from './stepKernel.ts';
 
 const C1 = 16; // conv1 channels
 const C2 = 8; // conv2 channels
@@ -24,6 +25,9 @@ const SLOPE = 0.01;
 
 export class CnnModel implements Model {
   readonly arch = CNN;
+  createStepKernel(train: ImageSet, runs: number): StepKernel {
+    return new WasmStepKernel('cnn', train, runs);
+  }
   private readonly pad = new Float64Array(P * P); // border stays 0
   private readonly z1 = new Float64Array(C1 * POS1);
   private readonly p1 = new Float64Array(C1 * 9);

@@ -8,7 +8,7 @@
 import type { ImageSet } from '../../data/imageSet.ts';
 import { FFNN } from '../../core/architectures.ts';
 import type { Model, StepKernel } from './model.ts';
-import { FfnnKernel } from './ffnnKernel.ts';
+import { WasmStepKernel } from './stepKernel.ts';
 
 const IN = 196;
 const H = 10; // the unrolled loops below spell out H = 10 and IN = 196
@@ -19,7 +19,7 @@ const W3 = W2 + H * H; // offset of fc3.weight
 export class FfnnModel implements Model {
   readonly arch = FFNN;
   createStepKernel(train: ImageSet, runs: number): StepKernel {
-    return new FfnnKernel(train, runs);
+    return new WasmStepKernel('ffnn', train, runs);
   }
   private readonly a1 = new Float64Array(H);
   private readonly a2 = new Float64Array(H);

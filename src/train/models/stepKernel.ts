@@ -1,0 +1,147 @@
+/**
+ * The built-in models' training steps in WebAssembly (simd/kernels.wat `sgdSteps`, with
+ * `$ffnnSample` and `$cnnSample`): forward, backward and the SGD update of one model for a
+ * block of steps in one call, two units or channels per f64x2 instruction.
+ *
+ * Inside the kernel every tensor has its output dimension innermost ([in][out]: fc1 as
+ * [pixel][unit], conv1 as [tap][channel], conv2 as [in channel][tap][out channel]), so the
+ * weights one input meets are contiguous; each run's weights and momentum are converted from
+ * and back to the PyTorch layout of the training state once per epoch.
+ *
+ * The FFNN's sigmoid computes e^x by a series (exp2x), not Math.exp, and sums may be ordered
+ * differently: results agree with the JavaScript models (ffnn.ts, cnn.ts, which evaluation
+ * uses) to about 1e-14, not bit for bit.
+ */
+import type { ImageSet } from '../../data/imageSet.ts';
+import type { Architecture, ArchName } from '../../core/architectures.ts';
+import { ARCHITECTURES } from '../../core/architectures.ts';
+import { reserve, simdKernels, type SimdKernels } from '../../simd/kernels.ts';
+import type { StepKernel } from './model.ts';
+
+/** The kernel's model number and the scratch bytes its sample function needs. */
+const MODELS: Record<ArchName, { id: number; tmpBytes: number }> = {
+  ffnn: { id: 0, tmpBytes: 240 },
+  cnn: { id: 1, tmpBytes: 12288 },
+};
+
+export class WasmStepKernel implements StepKernel {
+  private readonly kernels: SimdKernels;
+  private readonly at: Record<
+    'data' | 'images' | 'nzStart' | 'nzPixel' | 'nzValue' | 'labels' | 'w' | 'v' | 'g' | 'perm' | 'tmp',
+    number
+  >;
+  private readonly arch: Architecture;
+  private readonly P: number;
+  private readonly n: number;
+
+  constructor(
+    private readonly name: ArchName,
+    train: ImageSet,
+    runs: number,
+  ) {
+    this.arch = ARCHITECTURES[name];
+    this.P = this.arch.size;
+    this.n = train.n;
+    const nnz = train.nzStart[train.n];
+    this.kernels = simdKernels();
+    const sparse = name === 'ffnn';
+    // the FFNN reads the images' non-zero pixels (CSR), the CNN the dense images
+    this.at = reserve(this.kernels, {
+      data: 16,
+      images: sparse ? 0 : 4 * 196 * train.n,
+      nzStart: sparse ? 4 * (train.n + 1) : 0,
+      nzPixel: sparse ? nnz : 0,
+      nzValue: sparse ? 4 * nnz : 0,
+      labels: train.n,
+      w: 8 * this.P * runs,
+      v: 8 * this.P * runs,
+      g: 8 * this.P,
+      perm: 4 * train.n * runs,
+      tmp: MODELS[name].tmpBytes,
+    });
+    const buffer = this.kernels.memory.buffer;
+    const { at } = this;
+    if (sparse) {
+      new Int32Array(buffer, at.nzStart, train.n + 1).set(train.nzStart.subarray(0, train.n + 1));
+      new Uint8Array(buffer, at.nzPixel, nnz).set(train.nzPixel.subarray(0, nnz));
+      new Float32Array(buffer, at.nzValue, nnz).set(train.nzValue.subarray(0, nnz));
+      new Int32Array(buffer, at.data, 3).set([at.nzStart, at.nzPixel, at.nzValue]);
+    } else {
+      new Float32Array(buffer, at.images, 196 * train.n).set(train.images.subarray(0, 196 * train.n));
+      new Int32Array(buffer, at.data, 1).set([at.images]);
+    }
+    new Uint8Array(buffer, at.labels, train.n).set(train.labels.subarray(0, train.n));
+  }
+
+  private slot(base: number, run: number): Float64Array {
+    return new Float64Array(this.kernels.memory.buffer, base + 8 * this.P * run, this.P);
+  }
+
+  load(run: number, w: Float64Array, v: Float64Array, o: number): void {
+    convert(this.arch, w, o, this.slot(this.at.w, run), 'in');
+    convert(this.arch, v, o, this.slot(this.at.v, run), 'in');
+  }
+
+  store(run: number, w: Float64Array, v: Float64Array, o: number): void {
+    convert(this.arch, w, o, this.slot(this.at.w, run), 'out');
+    convert(this.arch, v, o, this.slot(this.at.v, run), 'out');
+  }
+
+  setOrder(run: number, order: Int32Array): void {
+    new Int32Array(this.kernels.memory.buffer, this.at.perm + 4 * this.n * run, this.n).set(order);
+  }
+
+  steps(
+    run: number,
+    start: number,
+    steps: number,
+    batch: number,
+    lr: number,
+    mu: number,
+    wd: number,
+  ): number {
+    const { at, P } = this;
+    return this.kernels.sgdSteps(
+      MODELS[this.name].id,
+      P,
+      at.w + 8 * P * run,
+      at.v + 8 * P * run,
+      at.g,
+      at.perm + 4 * this.n * run,
+      start,
+      steps,
+      batch,
+      this.n,
+      at.data,
+      at.labels,
+      at.tmp,
+      lr,
+      mu,
+      wd,
+    );
+  }
+}
+
+/**
+ * Between the PyTorch layout (at state[o..]) and the kernel's: each tensor [out][rest...] as
+ * the matrix out x rest, transposed to rest x out.
+ */
+function convert(
+  arch: Architecture,
+  state: Float64Array,
+  o: number,
+  kernel: Float64Array,
+  way: 'in' | 'out',
+) {
+  for (const p of arch.params) {
+    const rows = p.shape[0];
+    const cols = p.size / rows;
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < cols; j++) {
+        const torch = o + p.offset + i * cols + j;
+        const ours = p.offset + j * rows + i;
+        if (way === 'in') kernel[ours] = state[torch];
+        else state[torch] = kernel[ours];
+      }
+  }
+}
