@@ -38,20 +38,28 @@ const TRAIN_SIZE = 10000;
  * Floating-point operations of one model-sample of training (a multiply-add is 2): forward,
  * backward (weight gradients, and input gradients of every layer but the first) and the SGD
  * update (5 per weight: v = mu v + g + wd w; w -= lr v) shared by a batch; activations, pooling
- * and the loss left out. `inputs`: the input pixels fc1 reads, 196 as a dense implementation
- * counts, or the mean number of non-zero pixels the FFNN kernel actually reads. The CNN count
- * is the dense one; the engine's backward skips the positions max-pooling drops.
+ * and the loss left out. `dense`: as a dense implementation (PyTorch) counts them; otherwise
+ * what the engine's kernels execute: the FFNN's fc1 over `nonZero` pixels (the data's mean),
+ * the CNN's conv1 at the 36 positions max-pooling reads (patches of zeros, which it skips,
+ * counted: an upper bound), conv2 on the 2x2 of each window that is not padding, and the
+ * backward pass only through pooled maxima.
  */
-function flopsPerModelSample(arch: ArchName, batch: number, inputs = 196): number {
+function flopsPerModelSample(arch: ArchName, batch: number, dense: boolean, nonZero = 196): number {
   const sgd = (5 * ARCHITECTURES[arch].size) / batch;
   if (arch === 'ffnn') {
-    const macs = inputs * 10 + 10 * 10 + 10 * 10; // fc1, fc2, fc3
-    return 2 * (macs + macs + 10 * 10 + 10 * 10) + sgd;
+    const inputs = dense ? 196 : nonZero;
+    const forward = inputs * 10 + 10 * 10 + 10 * 10; // fc1, fc2, fc3
+    return 2 * (2 * forward + 10 * 10 + 10 * 10) + sgd;
   }
-  const conv1 = 7 * 7 * 16 * 9; // 7x7 outputs x 16 channels x 3x3 inputs
-  const conv2 = 2 * 2 * 8 * 16 * 9;
   const fc = 8 * 10;
-  return 2 * (conv1 + conv2 + fc + conv1 + conv2 + fc + conv2 + fc) + sgd;
+  if (dense) {
+    const conv1 = 7 * 7 * 16 * 9; // 7x7 outputs x 16 channels x 3x3 inputs
+    const conv2 = 2 * 2 * 8 * 16 * 9;
+    return 2 * (2 * (conv1 + conv2 + fc) + conv2 + fc) + sgd;
+  }
+  const forward = 6 * 6 * 16 * 9 + 2 * 2 * 8 * 16 * 4 + fc;
+  const backward = 16 * 9 * 9 + 8 * 16 * 4 * 2 + 2 * fc; // conv1 weights at 9 maxima a channel; conv2 at 1
+  return 2 * (forward + backward) + sgd;
 }
 
 /** Models PyTorch trains in one lockstep batch (the paper zoo's 250). */
@@ -264,18 +272,14 @@ export async function benchZoo(
       const oneWorker = await zooThroughput(arch, 1, 16, 4);
       const allWorkers = await zooThroughput(arch, cores, 16, 4);
       const batch = presetConfig('default', arch).batchSize;
-      const executed = flopsPerModelSample(
-        arch,
-        batch,
-        arch === 'ffnn' ? train.nzStart[train.n] / train.n : 196,
-      );
+      const executed = flopsPerModelSample(arch, batch, false, train.nzStart[train.n] / train.n);
       training[arch] = {
         unit: 'model-samples/s',
         tfjsOneModelAtATime: Math.round(baseline),
         engineKernelOneThread: Math.round(oneThread),
-        // FLOP/s of the one-thread engine against one core's measured float64 SIMD peak
+        // executed FLOP/s of the one-thread engine against one core's measured float64 SIMD peak
         fractionOfPeak: {
-          denseFlopsPerModelSample: Math.round(flopsPerModelSample(arch, batch)),
+          denseFlopsPerModelSample: Math.round(flopsPerModelSample(arch, batch, true)),
           executedFlopsPerModelSample: Math.round(executed),
           engineGflops: +((oneThread * executed) / 1e9).toFixed(2),
           peakGflops: +(peak / 1e9).toFixed(2),
