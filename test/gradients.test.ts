@@ -1,7 +1,7 @@
 /**
  * The engine's loss and gradients against @tensorflow/tfjs autodiff (an independent
  * implementation), for both architectures, on random weights and real and random batches:
- * the JavaScript models and, for the FFNN, the WebAssembly kernel that trains it.
+ * the JavaScript models and the WebAssembly kernels that train them.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -89,25 +89,21 @@ describe.each(['ffnn', 'cnn'] as const)('%s gradients equal tfjs autodiff', (arc
     const { value, grads } = tf.valueAndGrads(lossFn)(ws);
 
     expect(Math.abs(engineLoss - value.dataSync()[0]) / value.dataSync()[0]).toBeLessThan(1e-4);
-    // the training steps' kernel, where the model has one: one step with lr 0, momentum 0 and
-    // no weight decay leaves the batch's gradient in the momentum buffer
-    const kernel = model.createStepKernel?.(set, 1);
+    // the training steps' kernel: one step with lr 0, momentum 0 and no weight decay leaves
+    // the batch's gradient in the momentum buffer
+    const kernel = model.createStepKernel(set, 1);
     const kernelGrad = new Float64Array(arch.size);
-    if (kernel) {
-      kernel.load(0, w, new Float64Array(arch.size), 0);
-      const rest = Array.from({ length: set.n }, (_, i) => i).filter((i) => !batch.includes(i));
-      kernel.setOrder(0, Int32Array.from([...batch, ...rest]));
-      const kernelSse = kernel.steps(0, 0, 1, batch.length, 0, 0, 0);
-      kernel.store(0, Float64Array.from(w), kernelGrad, 0);
-      expect(
-        Math.abs(kernelSse / (batch.length * 10) - value.dataSync()[0]) / value.dataSync()[0],
-      ).toBeLessThan(1e-4);
-    }
+    kernel.load(0, w, new Float64Array(arch.size), 0);
+    const rest = Array.from({ length: set.n }, (_, i) => i).filter((i) => !batch.includes(i));
+    kernel.setOrder(0, Int32Array.from([...batch, ...rest]));
+    const kernelSse = kernel.steps(0, 0, 1, batch.length, 0, 0, 0);
+    kernel.store(0, Float64Array.from(w), kernelGrad, 0);
+    expect(
+      Math.abs(kernelSse / (batch.length * 10) - value.dataSync()[0]) / value.dataSync()[0],
+    ).toBeLessThan(1e-4);
     arch.params.forEach((p, i) => {
-      if (kernel) {
-        const err = relativeError(kernelGrad.subarray(p.offset, p.offset + p.size), grads[i].dataSync());
-        expect(err, `${p.name} relative error of the step kernel`).toBeLessThan(1e-4);
-      }
+      const kernelErr = relativeError(kernelGrad.subarray(p.offset, p.offset + p.size), grads[i].dataSync());
+      expect(kernelErr, `${p.name} relative error of the step kernel`).toBeLessThan(1e-4);
       const ours = grad.subarray(p.offset, p.offset + p.size);
       const theirs = grads[i].dataSync();
       const err = relativeError(ours, theirs);

@@ -101,14 +101,14 @@ ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\
     const fromEnv = o.shard ? null : shardFromEnv(process.env);
     const shard = o.shard ?? fromEnv?.shard;
     const name = shard ? shardName(o.name ?? o.preset, shard) : (o.name ?? o.preset);
-    const configs = archs.map((arch) => ({
-      arch,
-      config: presetConfig(o.preset, arch, overrides),
-      dir: zooDirFor(o.out, arch, name),
-    }));
+    const configs = archs.map((arch) => {
+      const config = presetConfig(o.preset, arch, overrides);
+      // the runs this process trains: the shard's, or the whole zoo's
+      const part = shard ? shardConfig(config, shard) : config;
+      return { config, part, dir: zooDirFor(o.out, arch, name) };
+    });
     if (shard) {
-      for (const { config, dir } of configs) {
-        const part = shardConfig(config, shard);
+      for (const { config, part, dir } of configs) {
         const last = seedOf(part, part.seedCount - 1);
         process.stderr.write(
           `${dir}: shard ${shard.index}/${shard.count}${fromEnv ? ` (from ${fromEnv.source})` : ''}, seeds ${part.seedStart}-${last} of ${config.seedStart}-${seedOf(config, config.seedCount - 1)}\n`,
@@ -121,7 +121,7 @@ ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\
       );
       process.exit(130);
     });
-    for (const { config, dir } of configs) {
+    for (const { config, part, dir } of configs) {
       const bar = new ProgressBar(dir, 'model-samples/s');
       const result = await trainZoo({
         dir,
@@ -134,19 +134,19 @@ ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\
           bar.update({
             done: p.modelSamplesDone,
             total: p.modelSamplesTotal,
-            detail: `epoch ${p.epoch}/${p.epochs} · ${shard ? shardConfig(config, shard).seedCount : config.seedCount} runs`,
+            detail: `epoch ${p.epoch}/${p.epochs} · ${part.seedCount} runs`,
             rate: p.elapsedSeconds > 0 ? p.modelSamplesDone / p.elapsedSeconds : undefined,
           }),
       });
       const m = result.manifest;
       if (result.epochsTrained === 0 && result.seconds === 0) {
-        bar.finish(`already complete (${m.config!.seedCount} runs x ${config.epochs} epochs); nothing to do`);
+        bar.finish(`already complete (${part.seedCount} runs x ${config.epochs} epochs); nothing to do`);
         continue;
       }
       const resumed =
         result.resumedAfterEpoch !== null ? `, resumed after epoch ${result.resumedAfterEpoch}` : '';
       bar.finish(
-        `done: ${m.config!.seedCount} runs x ${m.epochsCompleted + 1} checkpoints in ${formatDuration(result.seconds)}` +
+        `done: ${part.seedCount} runs x ${m.epochsCompleted + 1} checkpoints in ${formatDuration(result.seconds)}` +
           ` (${formatCount(result.modelSamplesPerSecond)} model-samples/s${resumed})`,
       );
     }

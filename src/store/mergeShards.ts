@@ -10,17 +10,11 @@
  * folder beside `out` that is renamed into place last: a failed or killed merge leaves `out`
  * as it was.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { shardRuns } from '../core/shards.ts';
 import { seedOf } from '../core/zooConfig.ts';
-import {
-  parseCheckpoints,
-  writeCheckpointFile,
-  ZOO_METADATA_KEY,
-  type CheckpointRows,
-} from './checkpointFile.ts';
-import { sha256Hex } from './fileHashes.ts';
+import { writeCheckpointFile, ZOO_METADATA_KEY, type CheckpointRows } from './checkpointFile.ts';
 import {
   CHECKPOINT_DIR,
   checkpointFileName,
@@ -33,6 +27,7 @@ import {
   type ZooManifest,
 } from './manifest.ts';
 import { readResumeState, writeResumeState } from './resumeState.ts';
+import { readCommittedCheckpoints } from './zooCommit.ts';
 
 export interface MergeShardsResult {
   manifest: ZooManifest;
@@ -182,15 +177,9 @@ function orderedShards(dirs: string[]): ShardZoo[] {
   return [...shards].sort((a, b) => a.manifest.shard!.index - b.manifest.shard!.index);
 }
 
-/** One shard's rows of `epoch`, its file checked against the SHA-256 its manifest records, run ids made the zoo's. */
+/** One shard's rows of `epoch` (its file checked against its manifest), run ids made the zoo's. */
 function shardRows(dir: string, manifest: ZooManifest, epoch: number): CheckpointRows {
-  const path = checkpointPath(dir, epoch);
-  const bytes = readFileSync(path);
-  if (sha256Hex(bytes) !== manifest.files?.[checkpointFileName(epoch)])
-    throw new ZooError(
-      `${path} does not match the SHA-256 its manifest records; run \`npm run verify -- --zoo ${dir}\` and retrain that shard`,
-    );
-  const { rows } = parseCheckpoints(bytes, path);
+  const rows = readCommittedCheckpoints(dir, manifest, epoch);
   const [first] = shardRuns(manifest.shard!.zoo.seedCount, manifest.shard!);
   for (let i = 0; i < rows.run.length; i++) rows.run[i] += first;
   return rows;

@@ -225,16 +225,20 @@ function commitManifest(dir: string, manifest: ZooManifest, epoch: number, onWri
   onWrite?.({ epoch, file: 'manifest', stage: 'done' });
 }
 
-/** The row hashes of a committed epoch, for the parent chain: its file checked against the manifest's hash, then parsed. */
-export function committedRowSha256(dir: string, manifest: ZooManifest, epoch: number): string[] {
+/** A committed epoch's checkpoints: its file checked against the manifest's hash, then parsed. */
+export function readCommittedCheckpoints(dir: string, manifest: ZooManifest, epoch: number): CheckpointRows {
   const path = checkpointPath(dir, epoch);
   const bytes = readFileSync(path);
   if (sha256Hex(bytes) !== manifest.files?.[checkpointFileName(epoch)])
     throw new ZooError(
       `${path} does not match the SHA-256 its manifest records; run \`npm run verify -- --zoo ${dir}\``,
     );
-  return parseCheckpoints(bytes, path).rows.sha256;
+  return parseCheckpoints(bytes, path).rows;
 }
+
+/** The row hashes of a committed epoch, for the parent chain. */
+export const committedRowSha256 = (dir: string, manifest: ZooManifest, epoch: number): string[] =>
+  readCommittedCheckpoints(dir, manifest, epoch).sha256;
 
 /**
  * Commits one epoch of a zoo without training state (an import): its checkpoint file, then

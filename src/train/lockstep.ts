@@ -1,14 +1,12 @@
 /**
- * Trains a group of runs in lockstep: every optimizer step is taken by all runs before the
- * next one starts, so per-step bookkeeping is paid once per group. Each run keeps its own
- * data order (a permutation drawn from its seed and the epoch), so its arithmetic does not
- * depend on which other runs share the group: the result is the same whether a zoo is
- * trained by one worker or split across several.
+ * Trains a group of runs: each run's epoch is its model's step kernel (models/stepKernel.ts,
+ * WebAssembly) over its own data order, a permutation drawn from its seed and the epoch, so its
+ * arithmetic does not depend on which other runs share the group: the result is the same
+ * whether a zoo is trained by one worker or split across several. The runs go in lockstep by
+ * blocks of steps, between which progress is reported.
  *
- * Layout: run-major (run r's P weights at r*P). A model is 5-9 KB, so one sits in L1 while
- * its batch is processed. A model-innermost layout pays off only with SIMD, which plain
- * JavaScript lacks; and since every run reads a different image at the same step, the
- * sparse-input loops and max-pool branches would differ per lane anyway. (Not benchmarked.)
+ * Layout of the training state: run-major (run r's P weights at r*P), PyTorch's tensor layouts;
+ * the kernel keeps its own layout and converts once per epoch.
  */
 import type { ImageSet } from '../data/imageSet.ts';
 import { kaimingNormal } from './init.ts';
@@ -19,9 +17,8 @@ import type { ZooConfig } from '../core/zooConfig.ts';
 export class LockstepTrainer {
   readonly runs: number;
   private readonly P: number;
-  private readonly grad: Float64Array;
   private readonly out = new Float64Array(10);
-  private readonly kernel: StepKernel | null;
+  private readonly kernel: StepKernel;
 
   /**
    * @param seeds one seed per run of this group
@@ -39,11 +36,10 @@ export class LockstepTrainer {
   ) {
     this.runs = seeds.length;
     this.P = model.arch.size;
-    this.grad = new Float64Array(this.P);
     if (weights.length !== this.runs * this.P || momentum.length !== this.runs * this.P) {
       throw new RangeError(`state arrays must hold ${this.runs} x ${this.P} values`);
     }
-    this.kernel = model.createStepKernel?.(train, this.runs) ?? null;
+    this.kernel = model.createStepKernel(train, this.runs);
   }
 
   /** Kaiming-normal weights from each run's seed, zero momentum: the epoch-0 state. */
@@ -54,50 +50,18 @@ export class LockstepTrainer {
   }
 
   /**
-   * One epoch of SGD for every run. `onProgress(stepsDone)` is called every `progressEvery` steps.
-   * Returns each run's mean training loss over the epoch.
+   * One epoch of SGD for every run, in blocks of `progressEvery` steps; `onProgress(stepsDone)`
+   * is called after each block. Returns each run's mean training loss over the epoch.
    */
   trainEpoch(epoch: number, onProgress?: (stepsDone: number) => void, progressEvery = 64): Float64Array {
-    const { model, config, grad, weights: w, momentum: v, train, P } = this;
+    const { kernel, weights: w, momentum: v, P, config, train } = this;
     const { batchSize: B, learningRate: lr, momentum: mu, weightDecay: wd } = config;
-    const n = train.n;
-    const perms = this.seeds.map((seed) => new Rng(seed, epochStream(epoch)).permutation(n));
-    const sse = new Float64Array(this.runs);
-    const steps = Math.ceil(n / B);
-    if (this.kernel) return this.trainEpochKernel(this.kernel, perms, steps, sse, onProgress, progressEvery);
-    for (let step = 0; step < steps; step++) {
-      const start = step * B;
-      const bs = Math.min(B, n - start);
-      const scale = 2 / (bs * 10);
-      for (let r = 0; r < this.runs; r++) {
-        const o = r * P;
-        const perm = perms[r];
-        let e = 0;
-        for (let b = 0; b < bs; b++) e += model.accumulateGradient(w, o, grad, train, perm[start + b], scale);
-        sse[r] += e;
-        sgdStep(w, v, grad, o, P, lr, mu, wd);
-      }
-      if (onProgress && ((step + 1) % progressEvery === 0 || step + 1 === steps)) onProgress(step + 1);
-    }
-    for (let r = 0; r < this.runs; r++) sse[r] /= n * 10;
-    return sse;
-  }
-
-  /** trainEpoch through the model's step kernel: each run's steps in blocks of `progressEvery`. */
-  private trainEpochKernel(
-    kernel: StepKernel,
-    perms: Int32Array[],
-    steps: number,
-    sse: Float64Array,
-    onProgress: ((stepsDone: number) => void) | undefined,
-    progressEvery: number,
-  ): Float64Array {
-    const { weights: w, momentum: v, P, config } = this;
-    const { batchSize: B, learningRate: lr, momentum: mu, weightDecay: wd } = config;
+    const steps = Math.ceil(train.n / B);
     for (let r = 0; r < this.runs; r++) {
       kernel.load(r, w, v, r * P);
-      kernel.setOrder(r, perms[r]);
+      kernel.setOrder(r, new Rng(this.seeds[r], epochStream(epoch)).permutation(train.n));
     }
+    const sse = new Float64Array(this.runs);
     for (let step = 0; step < steps; step += progressEvery) {
       const count = Math.min(progressEvery, steps - step);
       for (let r = 0; r < this.runs; r++) sse[r] += kernel.steps(r, step * B, count, B, lr, mu, wd);
@@ -105,7 +69,7 @@ export class LockstepTrainer {
     }
     for (let r = 0; r < this.runs; r++) {
       kernel.store(r, w, v, r * P);
-      sse[r] /= this.train.n * 10;
+      sse[r] /= train.n * 10;
     }
     return sse;
   }
@@ -145,49 +109,4 @@ export function evaluateModel(
     if (best === label) correct++;
   }
   return { loss: sse / (set.n * 10), accuracy: correct / set.n };
-}
-
-/**
- * torch.optim.SGD on one model: d = g + wd*w; v = mu*v + d; w -= lr*v; then g = 0.
- * (v starts at 0, so the first step gives v = d, as PyTorch's first-step rule.)
- * Unrolled by 4 (V8 does not unroll it itself); w is read once into a local since V8
- * cannot tell that v and w never alias.
- */
-function sgdStep(
-  w: Float64Array,
-  v: Float64Array,
-  g: Float64Array,
-  o: number,
-  P: number,
-  lr: number,
-  mu: number,
-  wd: number,
-): void {
-  let i = 0;
-  for (; i + 3 < P; i += 4) {
-    const j = o + i;
-    const w0 = w[j],
-      w1 = w[j + 1],
-      w2 = w[j + 2],
-      w3 = w[j + 3];
-    const v0 = mu * v[j] + g[i] + wd * w0;
-    const v1 = mu * v[j + 1] + g[i + 1] + wd * w1;
-    const v2 = mu * v[j + 2] + g[i + 2] + wd * w2;
-    const v3 = mu * v[j + 3] + g[i + 3] + wd * w3;
-    v[j] = v0;
-    v[j + 1] = v1;
-    v[j + 2] = v2;
-    v[j + 3] = v3;
-    w[j] = w0 - lr * v0;
-    w[j + 1] = w1 - lr * v1;
-    w[j + 2] = w2 - lr * v2;
-    w[j + 3] = w3 - lr * v3;
-  }
-  for (; i < P; i++) {
-    const wi = w[o + i];
-    const vi = mu * v[o + i] + g[i] + wd * wi;
-    v[o + i] = vi;
-    w[o + i] = wi - lr * vi;
-  }
-  g.fill(0);
 }

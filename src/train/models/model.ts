@@ -9,13 +9,14 @@ import type { Architecture } from '../../core/architectures.ts';
 
 export interface Model {
   readonly arch: Architecture;
-  /** A faster path for whole training steps, when the model has one (the FFNN's WebAssembly kernel). */
-  createStepKernel?(train: ImageSet, runs: number): StepKernel;
+  /** The kernel that trains a group of runs of this model on `train` (models/stepKernel.ts). */
+  createStepKernel(train: ImageSet, runs: number): StepKernel;
   /** Writes the 10 outputs of the model at `w[o..]` for image `s` to `out`. */
   predict(w: Float64Array, o: number, set: ImageSet, s: number, out: Float64Array): void;
   /**
    * Adds `scale` * d(sum of squared errors)/dw for image `s` to `g[0..P)` and returns the
-   * sum of squared errors over the 10 outputs.
+   * sum of squared errors over the 10 outputs: the readable reference of the step kernel's
+   * backward pass (test/gradients.test.ts checks both against tfjs autodiff).
    */
   accumulateGradient(
     w: Float64Array,
@@ -28,7 +29,7 @@ export interface Model {
 }
 
 /**
- * SGD steps of a group of runs outside JavaScript: each run's weights and momentum are loaded
+ * SGD steps of a group of runs in WebAssembly: each run's weights and momentum are loaded
  * (from the PyTorch layout at offset o), trained for blocks of steps in the run's data order,
  * and stored back.
  */
