@@ -3,10 +3,11 @@
  * `$ffnnSample` and `$cnnSample`): forward, backward and the SGD update of one model for a
  * block of steps in one call, two units or channels per f64x2 instruction.
  *
- * Inside the kernel every tensor has its output dimension innermost ([in][out]: fc1 as
- * [pixel][unit], conv1 as [tap][channel], conv2 as [in channel][tap][out channel]), so the
- * weights one input meets are contiguous; each run's weights and momentum are converted from
- * and back to the PyTorch layout of the training state once per epoch.
+ * Inside the kernel a linear layer is [in][out] (fc1 as [pixel][unit]), so the weights one
+ * input meets are contiguous, and a convolution is [tap][out channel][in channel] (conv1 as
+ * [tap][channel]), so conv2's forward and backward passes run over input channels, which all
+ * meet the same tap; each run's weights and momentum are converted from and back to the
+ * PyTorch layout of the training state once per epoch.
  *
  * The FFNN's sigmoid computes e^x by a series (exp2x), not Math.exp, and sums may be ordered
  * differently: results agree with the JavaScript models (ffnn.ts, cnn.ts, which evaluation
@@ -123,8 +124,8 @@ export class WasmStepKernel implements StepKernel {
 }
 
 /**
- * Between the PyTorch layout (at state[o..]) and the kernel's: each tensor [out][rest...] as
- * the matrix out x rest, transposed to rest x out.
+ * Between the PyTorch layout (at state[o..]) and the kernel's: linear [out][in] as [in][out],
+ * convolution [out][in][kh][kw] as [kh kw][out][in].
  */
 function convert(
   arch: Architecture,
@@ -134,14 +135,15 @@ function convert(
   way: 'in' | 'out',
 ) {
   for (const p of arch.params) {
-    const rows = p.shape[0];
-    const cols = p.size / rows;
-    for (let i = 0; i < rows; i++)
-      for (let j = 0; j < cols; j++) {
-        const torch = o + p.offset + i * cols + j;
-        const ours = p.offset + j * rows + i;
-        if (way === 'in') kernel[ours] = state[torch];
-        else state[torch] = kernel[ours];
-      }
+    const [outs, ins] = p.shape;
+    const taps = p.size / (outs * ins);
+    for (let i = 0; i < outs; i++)
+      for (let j = 0; j < ins; j++)
+        for (let t = 0; t < taps; t++) {
+          const torch = o + p.offset + (i * ins + j) * taps + t;
+          const ours = p.offset + (p.shape.length === 2 ? j * outs + i : (t * outs + i) * ins + j);
+          if (way === 'in') kernel[ours] = state[torch];
+          else state[torch] = kernel[ours];
+        }
   }
 }
