@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { clusterSweep } from '../src/cluster/sweep.ts';
 import { writeClusterReport } from '../src/cluster/report.ts';
 import { clusterZoo } from '../src/cluster/clusterZoo.ts';
-import { trainZoo } from '../src/train/trainZoo.ts';
+import { ENGINE, trainZoo } from '../src/train/trainZoo.ts';
 import { plotZoo } from '../src/plot/plotZoo.ts';
 import { loadZoo } from '../src/store/loadZoo.ts';
 import { tempDir, tinyConfig } from './helpers.ts';
@@ -37,5 +37,6 @@ describe('plot with cluster exports of an earlier zoo of the same name', () => {
     expect(drawn.linkage.flat()).toEqual(Array.from(expected));
     const report = JSON.parse(readFileSync(join(out, 'cluster-z.json'), 'utf8'));
     expect(report.zoo.config.seedStart).toBe(100);
+    expect(report.zoo.engine).toEqual(ENGINE);
   });
 });

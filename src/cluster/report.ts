@@ -25,6 +25,8 @@ export interface ClusterReport {
     runs: number;
     checkpoints: number;
     config: unknown;
+    /** The engine that trained the zoo (its manifest's), whose arithmetic the numbers rest on. */
+    engine: { name: string; precision: string };
     /** Zoos not trained here: where they came from, each run's label, tags and note. */
     origin?: { kind: string; source: string; runLabels: string[]; runInfo: Record<string, unknown> };
     digest: string;
@@ -51,6 +53,7 @@ export function writeClusterReport(
       runs: rows[0].runs,
       checkpoints: rows[0].checkpoints,
       config: manifest.config,
+      engine: manifest.engine,
       ...(manifest.origin && {
         origin: {
           kind: manifest.origin.kind,

@@ -39,10 +39,14 @@ import { defaultWorkers } from '../util/threads.ts';
 /**
  * The engine that wrote a zoo's bits. Version 2: both models train in the WebAssembly kernel
  * (models/stepKernel.ts), whose sums and sigmoid differ from version 1's in the last bits.
- * Version 3: the CNN's conv2 sums over input channels in f64x2 ([tap][out][in] layout), so
- * its sums are ordered differently from version 2's.
+ * Version 3 (one commit): the CNN's conv2 sums over input channels ([tap][out][in] layout).
+ * Version 4: the CNN's forward and backward passes compute in float32, as PyTorch's do; its
+ * weights, momentum and SGD update stay float64.
  */
-export const ENGINE = { name: 'lockstep/3', precision: 'float64 training state, float32 checkpoints' };
+export const ENGINE = {
+  name: 'lockstep/4',
+  precision: 'float64 training state; the CNN computes its gradients in float32; float32 checkpoints',
+};
 
 export interface TrainZooOptions {
   /** Zoo directory; created if missing. */
