@@ -123,6 +123,35 @@ describe.each(['ffnn', 'cnn'] as const)('%s gradients equal tfjs autodiff', (arc
   });
 });
 
+describe('the CNN step kernel on weights that have shrunk', () => {
+  // Table 1's CNN settings decay the weights towards zero (1e-19 by epoch 30), where float32
+  // products are subnormal: inexact and slow, so such steps run the kernel's float64 path
+  it.each([1e-19, 1e-12])('weights x %s: gradients equal the float64 JavaScript model to 1e-12', (gain) => {
+    const arch = ARCHITECTURES.cnn;
+    const w = new Float64Array(arch.size);
+    kaimingNormal(arch, 11, w);
+    for (let i = 0; i < w.length; i++) w[i] *= gain;
+    const batch = [3, 17, 42, 0];
+    const model = createModel('cnn');
+    const grad = new Float64Array(arch.size);
+    for (const s of batch) model.accumulateGradient(w, 0, grad, mnistBatch, s, 2 / (batch.length * 10));
+    const kernel = model.createStepKernel(mnistBatch, 1);
+    kernel.load(0, w, new Float64Array(arch.size), 0);
+    const rest = Array.from({ length: mnistBatch.n }, (_, i) => i).filter((i) => !batch.includes(i));
+    kernel.setOrder(0, Int32Array.from([...batch, ...rest]));
+    kernel.steps(0, 0, 1, batch.length, 0, 0, 0);
+    const kernelGrad = new Float64Array(arch.size);
+    kernel.store(0, Float64Array.from(w), kernelGrad, 0);
+    for (const p of arch.params) {
+      const ours = grad.subarray(p.offset, p.offset + p.size);
+      expect(Math.max(...Array.from(ours, Math.abs)), `${p.name} gradient is not zero`).toBeGreaterThan(0);
+      expect(relativeError(kernelGrad.subarray(p.offset, p.offset + p.size), ours), p.name).toBeLessThan(
+        1e-12,
+      );
+    }
+  });
+});
+
 describe('engine predictions equal tfjs forward pass', () => {
   it.each(['ffnn', 'cnn'] as const)('%s on real MNIST', (archName) => {
     const arch = ARCHITECTURES[archName];

@@ -25,7 +25,7 @@ import type { StepKernel } from './model.ts';
 /** The kernel's model number and the scratch bytes its sample function needs. */
 const MODELS: Record<ArchName, { id: number; tmpBytes: number }> = {
   ffnn: { id: 0, tmpBytes: 240 },
-  cnn: { id: 1, tmpBytes: 16512 },
+  cnn: { id: 1, tmpBytes: 28800 },
 };
 
 export class WasmStepKernel implements StepKernel {
