@@ -4,7 +4,8 @@
  * block of steps in one call: the FFNN in float64, two units per f64x2 instruction; the CNN's
  * convolutions in float32 (as PyTorch trains it), four channels per f32x4, from a float32 copy
  * of their weights that each SGD step refreshes, while weights, momentum and the update stay
- * float64.
+ * float64 (a step whose weights have decayed below 2^-32 runs `$cnnSample64`, all float64,
+ * as float32 would be subnormal there).
  *
  * Inside the kernel a linear layer is [in][out] (fc1 as [pixel][unit]), so the weights one
  * input meets are contiguous, and a convolution is [tap][out channel][in channel] (conv1 as
@@ -140,11 +141,12 @@ function convert(
   for (const p of arch.params) {
     const [outs, ins] = p.shape;
     const taps = p.size / (outs * ins);
+    const linear = p.shape.length === 2;
     for (let i = 0; i < outs; i++)
       for (let j = 0; j < ins; j++)
         for (let t = 0; t < taps; t++) {
           const torch = o + p.offset + (i * ins + j) * taps + t;
-          const ours = p.offset + (p.shape.length === 2 ? j * outs + i : (t * outs + i) * ins + j);
+          const ours = p.offset + (linear ? j * outs + i : (t * outs + i) * ins + j);
           if (way === 'in') kernel[ours] = state[torch];
           else state[torch] = kernel[ours];
         }
