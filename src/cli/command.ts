@@ -4,7 +4,7 @@
  * to one of these.
  */
 import { optionsHelp, parseOptions, type OptionTable, type Values } from './options.ts';
-import { runCli } from './common.ts';
+import { runCli, UserError } from './common.ts';
 
 export interface Command<O extends OptionTable> {
   name: string;
@@ -53,6 +53,7 @@ export async function runCommand(command: Command<OptionTable>, argv: string[]):
   const sub = argv.length > 0 ? command.subcommands?.[argv[0]] : undefined;
   if (sub) return runCommand(await sub(), argv.slice(1));
   return runCli(() => {
+    refuseOptionsNpmKept(command, process.env);
     const { values, positionals } = parseOptions(command.options, argv, command.positionals ?? false);
     if (values.help) {
       process.stdout.write(commandHelp(command));
@@ -60,4 +61,20 @@ export async function runCommand(command: Command<OptionTable>, argv: string[]):
     }
     return command.run(values, positionals);
   });
+}
+
+/**
+ * `npm run cluster --zoo x` (no `--`) hands --zoo to npm, which keeps it as its own config
+ * (npm_config_zoo in the environment) and passes only `x` on: refuse, saying where the `--` goes.
+ */
+export function refuseOptionsNpmKept(command: Command<OptionTable>, env: NodeJS.ProcessEnv): void {
+  if (env.npm_lifecycle_event !== command.name) return;
+  const kept = Object.keys(command.options).filter(
+    (name) => env[`npm_config_${name.replace(/-/g, '_')}`] !== undefined,
+  );
+  if (kept.length === 0) return;
+  const shown = kept.map((name) => `--${name}`).join(' ');
+  throw new UserError(
+    `npm kept ${shown} for itself: put -- before the command's options, as in npm run ${command.name} -- ${shown} ...`,
+  );
 }

@@ -57,13 +57,24 @@ clusters their checkpoints in weight space, and names the run a checkpoint comes
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
 
-\`weightspace <command> --help\` describes each command's options.
+\`weightspace <command> --help\` describes each command's options; \`weightspace --version\`
+prints the toolkit's version.
 `;
+
+/** The toolkit's, the training engine's and Node's versions. */
+async function versionLine(): Promise<string> {
+  const { softwareVersions } = await import('../store/manifest.ts');
+  const { ENGINE } = await import('../train/trainZoo.ts');
+  const { toolkit, node, packages } = softwareVersions();
+  return `weightspace ${toolkit} (engine ${ENGINE.name}, node ${node}, apache-arrow ${packages['apache-arrow']})`;
+}
 
 const [name, ...args] = process.argv.slice(2);
 const command = COMMANDS.find((c) => c.name === name);
 if (command) await runCommand(await command.load(), args);
 else if (name === undefined || name === '--help' || name === '-h') process.stdout.write(HELP);
+else if (name === '--version' || name === '-V' || name === 'version')
+  process.stdout.write(`${await versionLine()}\n`);
 else {
   await runCli(() => {
     throw new UserError(

@@ -109,37 +109,86 @@ export function flag(spec: Common & { short?: string }): OptionSpec<boolean, tru
 /** Parses an integer from min to max, or throws the one-line error the CLI shows. */
 export function parseInteger(name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const v = Number(text);
-  if (!/^-?\d+$/.test(text.trim()) || v < min || v > max)
-    throw new UserError(`--${name} must be an integer from ${min} to ${max}, got '${text}'`);
+  if (!/^-?\d+$/.test(text.trim()) || v < min || v > max) {
+    const range =
+      max === Number.MAX_SAFE_INTEGER
+        ? `a whole number of ${min} or more`
+        : `a whole number from ${min} to ${max}`;
+    throw new UserError(`--${name} must be ${range}, got '${text}'`);
+  }
   return v;
 }
 
-/** Parses argv by the table; unknown options are refused (parseArgs' own message). */
+/**
+ * Parses argv by the table. A value that starts with '-' (`--seeds -1`) is taken as the
+ * option's value, so that its range check answers rather than parseArgs' "ambiguous"; an
+ * unknown option is refused with the nearest known one.
+ */
 export function parseOptions<O extends OptionTable>(
   table: O,
   argv: string[],
   allowPositionals: boolean,
 ): { values: Values<O> & { help: boolean }; positionals: string[] } {
+  const specs = table as Options;
   const config = Object.fromEntries(
-    Object.entries(table as Options).map(([name, spec]) => [
+    Object.entries(specs).map(([name, spec]) => [
       name,
       { type: spec.parse ? 'string' : 'boolean', ...(spec.short && { short: spec.short }) } as const,
     ]),
   );
-  const parsed = parseArgs({
-    args: argv,
-    options: { ...config, help: { type: 'boolean', short: 'h' } },
-    allowPositionals,
-    strict: true,
-  });
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const [arg, next] = [argv[i], argv[i + 1]];
+    const takesValue = arg.startsWith('--') && !arg.includes('=') && specs[arg.slice(2)]?.parse;
+    if (takesValue && next !== undefined && /^-\.?\d/.test(next)) args.push(`${arg}=${argv[++i]}`);
+    else args.push(arg);
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { ...config, help: { type: 'boolean', short: 'h' } },
+      allowPositionals,
+      strict: true,
+    });
+  } catch (err) {
+    const unknown = /Unknown option '(-{1,2})([^']+)'/.exec((err as Error).message);
+    if (!unknown) throw err;
+    const near = nearestName(unknown[2], Object.keys(specs));
+    throw new UserError(
+      `unknown option '${unknown[1]}${unknown[2]}'${near ? `; did you mean --${near}?` : ''} (--help lists the options)`,
+    );
+  }
   const raw = parsed.values as Record<string, string | boolean | undefined>;
   const values: Record<string, unknown> = { help: raw.help ?? false };
-  for (const [name, spec] of Object.entries(table as Options)) {
+  for (const [name, spec] of Object.entries(specs)) {
     const given = raw[name];
     values[name] =
       given === undefined ? spec.default : spec.parse ? spec.parse(name, given as string) : given;
   }
   return { values: values as Values<O> & { help: boolean }, positionals: parsed.positionals };
+}
+
+/** The known name nearest to a mistyped one (a prefix either way, or at most two edits), or null. */
+export function nearestName(typed: string, names: string[]): string | null {
+  const scored = names.map((name) => ({
+    name,
+    d: name.startsWith(typed) || typed.startsWith(name) ? 0.5 : editDistance(typed, name),
+  }));
+  const best = scored.sort((a, b) => a.d - b.d)[0];
+  return best && best.d <= Math.min(2, Math.floor(typed.length / 2)) ? best.name : null;
+}
+
+/** Levenshtein distance. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
 }
 
 /** The "Options:" block of a help text, one option a line (continuations indented). */

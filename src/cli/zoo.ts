@@ -2,7 +2,7 @@
 import { ARCH_NAMES, type ArchName } from '../core/architectures.ts';
 import { PRESET_NAMES, PRESETS, presetConfig } from '../core/presets.ts';
 import { parseShard, shardConfig, shardFromEnv, type Shard } from '../core/shards.ts';
-import { CONFIG_RANGES, seedOf } from '../core/zooConfig.ts';
+import { CONFIG_RANGES, seedOf, type ZooConfig } from '../core/zooConfig.ts';
 import { DEFAULT_DIRS, shardName, zooDirFor } from '../store/paths.ts';
 import { mergeZooShards } from '../store/mergeShards.ts';
 import { trainZoo } from '../train/trainZoo.ts';
@@ -16,6 +16,22 @@ const range = (field: keyof typeof CONFIG_RANGES) => ({
   min: CONFIG_RANGES[field][0],
   max: CONFIG_RANGES[field][1],
 });
+
+/** Help text for a field the preset sets: its value under each preset (and architecture, where they differ). */
+function presetDefault(field: keyof ZooConfig): { defaultText: string } {
+  const byPreset = PRESET_NAMES.map((p) => {
+    const [ffnn, cnn] = ARCH_NAMES.map((a) => String(presetConfig(p, a)[field]));
+    return { p, value: ffnn === cnn ? ffnn : `ffnn ${ffnn}, cnn ${cnn}` };
+  });
+  const groups = [...new Set(byPreset.map((b) => b.value))].map(
+    (value) =>
+      `${value} (${byPreset
+        .filter((b) => b.value === value)
+        .map((b) => b.p)
+        .join(', ')})`,
+  );
+  return { defaultText: `by --preset: ${groups.join('; ')}` };
+}
 
 const shardOption: OptionSpec<Shard, false> = {
   arg: 'I/N',
@@ -46,15 +62,30 @@ ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\
       choices: [...ARCH_NAMES, 'both'] as const,
       default: 'both',
     }),
-    seeds: int({ help: 'number of runs; run i uses seed seed-start + i', ...range('seedCount') }),
+    seeds: int({
+      help: 'number of runs; run i uses seed seed-start + i',
+      ...range('seedCount'),
+      ...presetDefault('seedCount'),
+    }),
     'seed-start': int({ arg: 'S', help: 'first seed', ...range('seedStart'), defaultText: '0' }),
-    epochs: int({ help: 'epochs to train', ...range('epochs') }),
-    'train-size': int({ help: 'use the first N of the 60,000 training images', ...range('trainSize') }),
-    'test-size': int({ help: 'use the first N of the 10,000 test images', ...range('testSize') }),
-    lr: real({ help: 'learning rate' }),
-    'weight-decay': real({ help: 'weight decay (added to the gradient, as torch.optim.SGD)' }),
-    momentum: real({ help: 'SGD momentum' }),
-    'batch-size': int({ help: 'mini-batch size', ...range('batchSize') }),
+    epochs: int({ help: 'epochs to train', ...range('epochs'), ...presetDefault('epochs') }),
+    'train-size': int({
+      help: 'use the first N of the 60,000 training images',
+      ...range('trainSize'),
+      ...presetDefault('trainSize'),
+    }),
+    'test-size': int({
+      help: 'use the first N of the 10,000 test images',
+      ...range('testSize'),
+      ...presetDefault('testSize'),
+    }),
+    lr: real({ help: 'learning rate', ...presetDefault('learningRate') }),
+    'weight-decay': real({
+      help: 'weight decay (added to the gradient, as torch.optim.SGD)',
+      ...presetDefault('weightDecay'),
+    }),
+    momentum: real({ help: 'SGD momentum', ...presetDefault('momentum') }),
+    'batch-size': int({ help: 'mini-batch size', ...range('batchSize'), ...presetDefault('batchSize') }),
     workers: int({
       help: 'worker threads',
       min: 1,

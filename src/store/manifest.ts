@@ -252,9 +252,17 @@ export function manifestTime(env: Record<string, string | undefined> = process.e
 /** Versions of Node, this toolkit and the packages that shape a zoo's bytes. */
 export function softwareVersions(): ZooManifest['software'] {
   const require = createRequire(import.meta.url);
+  // the package's own package.json, found from its entry point: apache-arrow's "exports"
+  // map does not export ./package.json
   const version = (pkg: string): string => {
     try {
-      return (require(`${pkg}/package.json`) as { version: string }).version;
+      const entry = require.resolve(pkg);
+      const root = entry.slice(0, entry.lastIndexOf(join('node_modules', pkg)));
+      return (
+        JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as {
+          version: string;
+        }
+      ).version;
     } catch {
       return 'unknown';
     }
