@@ -19,7 +19,7 @@ describe('plot with cluster exports of an earlier zoo of the same name', () => {
     const zooDir = join(root, 'z');
     const out = join(root, 'results');
     await trainZoo({ dir: zooDir, config: tinyConfig('ffnn', { seedCount: 4, epochs: 2 }) });
-    const [rows] = await clusterSweep({ zooDirs: [zooDir], spaces: [0, 5], outDir: out });
+    const [rows] = await clusterSweep({ zoos: [{ dir: zooDir, spaces: [0, 5] }], outDir: out });
     writeClusterReport(out, zooDir, rows, {});
     // the same shape of zoo, other seeds: every checkpoint differs
     await trainZoo({

@@ -3,13 +3,14 @@ import { mkdirSync } from 'node:fs';
 import { ORDER_BY } from '../cluster/clusterZoo.ts';
 import type { OrderBy } from '../cluster/clusterZoo.ts';
 import { writeClusterReport } from '../cluster/report.ts';
-import { clusterSweep, type SpaceSummary } from '../cluster/sweep.ts';
+import { clusterSweep, type SpaceSummary, type SweepZoo } from '../cluster/sweep.ts';
 import { loadZoo } from '../store/loadZoo.ts';
-import { readManifest, zooShape, zooWeightBytes } from '../store/manifest.ts';
+import { incompleteNote, readManifest, zooShape, zooWeightBytes } from '../store/manifest.ts';
 import { DEFAULT_DIRS, zooResultsDir } from '../store/paths.ts';
 import { defaultWorkers } from '../util/threads.ts';
 import { defineCommand } from './command.ts';
-import { findZoos, UserError } from './common.ts';
+import { eachZoo, findZoos, refusedExitCode, UserError } from './common.ts';
+import { EXIT } from '../core/errors.ts';
 import { choice, flag, int, parseInteger, text } from './options.ts';
 import { ProgressBar } from './progress.ts';
 import { streamedSvdBytes, streamedSvdMaxComponents } from '../reduce/streamingProducts.ts';
@@ -30,8 +31,8 @@ reports cluster purity and epoch-order recovery (paper Tables 2 and 3).`,
     }),
     svd: text({
       arg: 'LIST',
-      help: 'SVD dimensions, comma-separated; 0 = the full weight space.\nA list of several also analyses the full space, one table row each.',
-      default: '50',
+      help: 'SVD dimensions, comma-separated; 0 = the full weight space.\nA list of several also analyses the full space, one table row each.\nA value larger than a zoo allows refuses that zoo (the others are analysed).',
+      defaultText: '50, lowered with a note for a zoo of fewer checkpoints or weights',
     }),
     full: flag({ help: 'add the full weight space' }),
     center: flag({ help: 'centre the weights before the SVD (PCA); default: plain truncated SVD' }),
@@ -49,15 +50,19 @@ reports cluster purity and epoch-order recovery (paper Tables 2 and 3).`,
     }),
     seed: int({ help: 'seed of the randomized SVD', min: 0, max: 0xffffffff, defaultText: '0' }),
     'save-basis': flag({ help: 'store each fitted SVD basis in the zoo as svd-<k>.arrow (for identify)' }),
-    out: text({ arg: 'DIR', help: 'where reports go', default: DEFAULT_DIRS.results }),
+    out: text({ arg: 'DIR', help: 'where reports go (git ignores it)', default: DEFAULT_DIRS.results }),
     workers: int({ help: 'worker threads', min: 1, max: 256, defaultText: String(defaultWorkers()) }),
     memory: memoryOption('SVD spaces only'),
     'no-verify': flag({
       help: "skip checking every checkpoint's SHA-256 while loading (see npm run verify)",
     }),
   },
-  after: `Outputs: a table per zoo on stdout; <out>/cluster-<zoo>.json (every number and the options);
-<out>/<zoo>/linkage-<space>.npy (SciPy linkage matrix) and .json (with each leaf's run and epoch).`,
+  after: `Outputs: a table per zoo on stdout; <out>/cluster-<zoo>.json (every number and the options;
+the spaces of earlier runs on the same zoo content are kept, a space analysed again is replaced);
+<out>/<zoo>/linkage-<space>.npy (SciPy linkage matrix) and .json (with each leaf's run and epoch).
+
+Exit code: ${EXIT.ok} when every zoo was analysed, ${EXIT.usage} when one was refused (named on stderr; the
+others are still analysed and reported).`,
   examples: [
     'npm run cluster -- --svd 50',
     "npm run cluster -- --svd 500,100,50,25,10,5          # the paper's sweep, full space included",
@@ -65,53 +70,22 @@ reports cluster purity and epoch-order recovery (paper Tables 2 and 3).`,
   ],
   async run(o) {
     const orderBy: OrderBy = o['order-by'];
-    let spaces = parseSpaces(o.svd, o.full);
-    // the full space a list adds by itself is left out for zoos too large for memory; asked for, it is refused
-    const fullAsked = o.full || o.svd.split(',').some((s) => s.trim() === '0');
     const zooDirs = findZoos(o.zoo);
     const memory = memoryBound(o.memory);
-    const stream: string[] = [];
-    // check every zoo before any work: clear errors for empty zoos, one run, mixed architectures, k too large
-    for (const dir of zooDirs) {
-      const manifest = readManifest(dir);
-      const weightBytes = zooWeightBytes(manifest);
-      if (weightBytes > memory) {
-        if (spaces.includes(0) && !fullAsked) {
-          spaces = spaces.filter((k) => k > 0);
-          process.stderr.write(
-            `note: the full weight space is left out: ${dir} is larger than --memory and is streamed\n`,
-          );
-        }
-        if (spaces.includes(0))
-          throw new UserError(
-            `${dir} holds ${formatBytes(weightBytes)} of weights, more than --memory ${formatBytes(memory)}; the full weight space needs them in memory: analyse it with --svd k (streamed from the files), or raise --memory`,
-          );
-        const { runs } = zooShape(manifest);
-        const n = runs * (manifest.epochsCompleted + 1);
-        if (manifest.epochsCompleted < 0) throw new UserError(`zoo ${dir} has no checkpoints yet`);
-        if (runs < 2) throw new UserError(`${dir} has ${runs} run; clustering needs at least 2 runs`);
-        const tooBig = spaces.filter((k) => k > Math.min(n, manifest.architecture.size));
-        if (tooBig.length)
-          throw new UserError(
-            `--svd ${tooBig.join(',')} is too large for ${dir}: ${n} checkpoints x ${manifest.architecture.size} weights`,
-          );
-        const d = manifest.architecture.size;
-        const tooWide = spaces.filter((k) => streamedSvdBytes(k, d) > memory);
-        if (tooWide.length)
-          throw new UserError(
-            `--svd ${tooWide.join(',')} streamed from ${dir} needs about ${formatBytes(streamedSvdBytes(Math.max(...tooWide), d))} for its factors (${d} weights each), more than --memory ${formatBytes(memory)}; choose k <= ${Math.max(0, streamedSvdMaxComponents(memory, d))} or raise --memory`,
-          );
-        stream.push(dir);
-        continue;
-      }
-      const zoo = loadZoo(dir, { verify: !o['no-verify'] });
-      if (zoo.runs < 2) throw new UserError(`${dir} has ${zoo.runs} run; clustering needs at least 2 runs`);
-      const tooBig = spaces.filter((k) => k > Math.min(zoo.n, zoo.dim));
-      if (tooBig.length)
-        throw new UserError(
-          `--svd ${tooBig.join(',')} is too large for ${dir}: ${zoo.n} checkpoints x ${zoo.dim} weights (k must be <= ${Math.min(zoo.n, zoo.dim)})`,
-        );
-    }
+    // each zoo is planned on its own: a default that does not fit it is lowered with a note; a
+    // value typed that does not fit refuses that zoo by name, and the others are still analysed
+    const plans = await eachZoo(zooDirs, (dir) => {
+      const plan = planZoo(dir, { svd: o.svd, full: o.full, memory, verify: !o['no-verify'] });
+      for (const note of plan.notes) process.stderr.write(`note: ${dir}: ${note}\n`);
+      return plan.zoo;
+    });
+    const planned = plans.done.map((d) => d.value);
+    if (planned.length === 0)
+      throw new UserError(
+        zooDirs.length === 1
+          ? `${zooDirs[0]} was not analysed`
+          : `none of the ${zooDirs.length} zoos was analysed`,
+      );
     const outDir = o.out;
     try {
       mkdirSync(outDir, { recursive: true });
@@ -124,35 +98,96 @@ reports cluster purity and epoch-order recovery (paper Tables 2 and 3).`,
     const bar = new ProgressBar('cluster', 'spaces/s');
     const started = performance.now();
     const results = await clusterSweep({
-      zooDirs,
-      spaces,
+      zoos: planned,
       cluster,
       outDir,
       saveBasis: o['save-basis'],
-      verify: stream.length ? !o['no-verify'] : false, // checked above, except streamed zoos, checked as they are read
-      stream,
+      verify: !o['no-verify'] && planned.some((z) => z.stream), // loaded zoos were checked by planZoo
       workers: o.workers,
       onDone: (s, done, total) => bar.update({ done, total, detail: `${s.zoo} ${s.space} done` }),
     });
+    const spaceCount = planned.reduce((sum, z) => sum + z.spaces.length, 0);
     bar.finish(
-      `done: ${zooDirs.length} zoo(s) x ${spaces.length} space(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      `done: ${planned.length} zoo(s), ${spaceCount} space(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
 
-    zooDirs.forEach((dir, z) => {
+    planned.forEach(({ dir, spaces }, z) => {
       const rows = results[z];
       process.stdout.write(`\n${formatTable(dir, readManifest(dir).architecture.name, rows, orderBy)}\n`);
-      const path = writeClusterReport(outDir, dir, rows, {
+      const written = writeClusterReport(outDir, dir, rows, {
         spaces,
         orderBy,
         ...cluster,
         saveBasis: o['save-basis'],
       });
+      const kept = written.kept.length ? ` (kept from earlier runs: ${written.kept.join(', ')})` : '';
       process.stdout.write(
-        `report: ${path}; dendrograms: ${zooResultsDir(outDir, dir)}/linkage-<space>.{npy,json}\n`,
+        `report: ${written.path}${kept}; dendrograms: ${zooResultsDir(outDir, dir)}/linkage-<space>.{npy,json}\n`,
       );
+      if (written.replacedStale)
+        process.stderr.write(
+          `note: ${written.path} described other content of ${dir}; its earlier rows were replaced\n`,
+        );
     });
+    return refusedExitCode(plans.refused, zooDirs.length);
   },
 });
+
+/** The default --svd, lowered for a zoo with fewer checkpoints or weights than that. */
+const DEFAULT_SVD = 50;
+
+/**
+ * The spaces one zoo is analysed in, and whether it is streamed; notes for what was adapted.
+ * Throws a UserError naming the zoo when it cannot be analysed as asked.
+ */
+function planZoo(
+  dir: string,
+  o: { svd: string | undefined; full: boolean; memory: number; verify: boolean },
+): { zoo: SweepZoo; notes: string[] } {
+  const manifest = readManifest(dir);
+  const notes: string[] = [];
+  const incomplete = incompleteNote(manifest);
+  if (incomplete) notes.push(incomplete);
+  if (manifest.epochsCompleted < 0) throw new UserError(`${dir} has no checkpoints yet`);
+  const { runs } = zooShape(manifest);
+  if (runs < 2) throw new UserError(`${dir} has ${runs} run; clustering needs at least 2 runs`);
+  const n = runs * (manifest.epochsCompleted + 1);
+  const dim = manifest.architecture.size;
+  const largest = Math.min(n, dim);
+  let spaces = parseSpaces(o.svd ?? String(DEFAULT_SVD), o.full);
+  if (o.svd === undefined && DEFAULT_SVD > largest) {
+    spaces = spaces.map((k) => (k === DEFAULT_SVD ? largest : k));
+    notes.push(
+      `--svd ${DEFAULT_SVD} (the default) lowered to ${largest}: the zoo has ${n} checkpoints x ${dim} weights`,
+    );
+  }
+  const tooBig = spaces.filter((k) => k > largest);
+  if (tooBig.length)
+    throw new UserError(
+      `--svd ${tooBig.join(',')} is too large for ${dir}: ${n} checkpoints x ${dim} weights (k must be <= ${largest})`,
+    );
+  const weightBytes = zooWeightBytes(manifest);
+  if (weightBytes <= o.memory) {
+    loadZoo(dir, { verify: o.verify }); // checks every file once here: a damaged zoo is refused before any work
+    return { zoo: { dir, spaces }, notes };
+  }
+  // the full space a list adds by itself is left out for zoos too large for memory; asked for, it is refused
+  const fullAsked = o.full || (o.svd ?? '').split(',').some((s) => s.trim() === '0');
+  if (spaces.includes(0) && !fullAsked) {
+    spaces = spaces.filter((k) => k > 0);
+    notes.push('the full weight space is left out: the zoo is larger than --memory and is streamed');
+  }
+  if (spaces.includes(0))
+    throw new UserError(
+      `${dir} holds ${formatBytes(weightBytes)} of weights, more than --memory ${formatBytes(o.memory)}; the full weight space needs them in memory: analyse it with --svd k (streamed from the files), or raise --memory`,
+    );
+  const tooWide = spaces.filter((k) => streamedSvdBytes(k, dim) > o.memory);
+  if (tooWide.length)
+    throw new UserError(
+      `--svd ${tooWide.join(',')} streamed from ${dir} needs about ${formatBytes(streamedSvdBytes(Math.max(...tooWide), dim))} for its factors (${dim} weights each), more than --memory ${formatBytes(o.memory)}; choose k <= ${Math.max(0, streamedSvdMaxComponents(o.memory, dim))} or raise --memory`,
+    );
+  return { zoo: { dir, spaces, stream: true }, notes };
+}
 
 function parseSpaces(list: string, full: boolean): number[] {
   const spaces = list.split(',').map((s) => parseInteger('svd', s.trim(), 0));

@@ -48,3 +48,32 @@ export function findZoos(path: string): string[] {
     );
   return zoos;
 }
+
+/**
+ * Runs `each` on every zoo in turn. A zoo it refuses with a UserError is named on stderr
+ * (`error: ...`) and the others still run; what each returned comes back with the refused zoos.
+ */
+export async function eachZoo<T>(
+  dirs: string[],
+  each: (dir: string) => Promise<T> | T,
+): Promise<{ done: { dir: string; value: T }[]; refused: string[] }> {
+  const done: { dir: string; value: T }[] = [];
+  const refused: string[] = [];
+  for (const dir of dirs) {
+    try {
+      done.push({ dir, value: await each(dir) });
+    } catch (err) {
+      if (!isUserError(err)) throw err;
+      refused.push(dir);
+      process.stderr.write(`error: ${(err as Error).message}\n`);
+    }
+  }
+  return { done, refused };
+}
+
+/** The exit code after eachZoo: usage (2) with a summary line when a zoo was refused, else none. */
+export function refusedExitCode(refused: string[], total: number): number | undefined {
+  if (refused.length === 0) return undefined;
+  process.stderr.write(`${refused.length} of ${total} zoos refused: ${refused.join(', ')}\n`);
+  return EXIT.usage;
+}

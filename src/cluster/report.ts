@@ -31,20 +31,48 @@ export interface ClusterReport {
     origin?: { kind: string; source: string; runLabels: string[]; runInfo: Record<string, unknown> };
     digest: string;
   };
+  /** The options of the latest run. */
   options: Record<string, unknown>;
+  /** Every run whose rows the report holds, oldest first. */
+  history?: { createdAt: string; options: Record<string, unknown> }[];
   software: ReturnType<typeof softwareVersions>;
   createdAt: string;
   rows: SpaceSummary[];
 }
 
-/** Writes <outDir>/cluster-<zoo>.json for one zoo's rows; returns its path. */
+/** What writeClusterReport did: where, which spaces it kept from the earlier report, whether that described other content. */
+export interface WrittenReport {
+  path: string;
+  kept: string[];
+  replacedStale: boolean;
+}
+
+/**
+ * Writes <outDir>/cluster-<zoo>.json for one zoo's rows. An earlier report of the same zoo
+ * content (its digest) keeps its other spaces: the rows are merged by space, the new one
+ * replacing a space analysed again, and each run's options are kept in `history`.
+ */
 export function writeClusterReport(
   outDir: string,
   zooDir: string,
   rows: SpaceSummary[],
   options: Record<string, unknown>,
-): string {
+): WrittenReport {
   const manifest = readManifest(zooDir);
+  const createdAt = new Date().toISOString();
+  const path = clusterReportPath(outDir, zooDir);
+  let earlier: ClusterReport | null = null;
+  try {
+    earlier = readClusterReport(outDir, zooDir);
+  } catch {
+    earlier = null; // not a report (damaged): replaced, as its message says to do
+  }
+  const sameContent = earlier !== null && earlier.zoo.digest === rows[0].zooDigest;
+  const spaces = new Set(rows.map((r) => r.space));
+  const kept = sameContent ? earlier!.rows.filter((r) => !spaces.has(r.space)) : [];
+  const history = sameContent
+    ? (earlier!.history ?? [{ createdAt: earlier!.createdAt, options: earlier!.options }])
+    : [];
   const report: ClusterReport = {
     zoo: {
       dir: zooDir,
@@ -65,14 +93,17 @@ export function writeClusterReport(
       digest: rows[0].zooDigest,
     },
     options,
+    history: [...history, { createdAt, options }],
     software: softwareVersions(),
-    createdAt: new Date().toISOString(),
-    rows,
+    createdAt,
+    rows: [...kept, ...rows].sort((a, b) => spaceOrder(a) - spaceOrder(b)),
   };
-  const path = clusterReportPath(outDir, zooDir);
   writeFileAtomic(path, JSON.stringify(report, null, 2) + '\n');
-  return path;
+  return { path, kept: kept.map((r) => r.space), replacedStale: earlier !== null && !sameContent };
 }
+
+/** Rows in table order: the full space first, then SVD dimensions from the largest. */
+const spaceOrder = (row: SpaceSummary): number => (row.space === spaceName(0) ? -Infinity : -row.dim);
 
 /** The report of an earlier sweep of this zoo, or null when there is none. */
 export function readClusterReport(outDir: string, zooDir: string): ClusterReport | null {
@@ -126,11 +157,9 @@ export async function currentClusterExports(
     const spaces = [...new Set([...PAPER_SPACES, k])].filter((s) => s < Math.min(zoo.n, zoo.dim) && fits(s));
     progress('cluster sweep', 0, spaces.length);
     const [rows] = await clusterSweep({
-      zooDirs: [zooDir],
-      spaces,
+      zoos: [{ dir: zooDir, spaces, stream: streamWithin !== undefined }],
       outDir,
       verify: false,
-      stream: streamWithin === undefined ? [] : [zooDir],
       onDone: (_, done, total) => progress('cluster sweep', done, total),
     });
     writeClusterReport(outDir, zooDir, rows, {

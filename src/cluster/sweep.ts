@@ -10,10 +10,17 @@ import type { SpaceJob, SpaceSummary } from './spaceJob.ts';
 
 export type { SpaceSummary };
 
-export interface SweepOptions {
-  zooDirs: string[];
+/** One zoo of a sweep: its folder, the spaces to analyse it in, and whether to stream it. */
+export interface SweepZoo {
+  dir: string;
   /** SVD dimensions; 0 is the full weight space. */
   spaces: number[];
+  /** Stream it from disk rather than load it (larger than the memory allowed). */
+  stream?: boolean;
+}
+
+export interface SweepOptions {
+  zoos: SweepZoo[];
   cluster?: Omit<ClusterOptions, 'svd'>;
   outDir: string;
   saveBasis?: boolean;
@@ -21,27 +28,23 @@ export interface SweepOptions {
   verify?: boolean;
   /** Worker threads (default: all cores). */
   workers?: number;
-  /** Zoos to stream from disk rather than load (larger than the memory allowed). */
-  stream?: string[];
   onDone?: (summary: SpaceSummary, done: number, total: number) => void;
 }
 
 /** All (zoo, space) analyses; summaries come back grouped by zoo, spaces in the given order. */
 export async function clusterSweep(options: SweepOptions): Promise<SpaceSummary[][]> {
-  const workers = Math.max(
-    1,
-    Math.min(options.workers ?? defaultWorkers(), options.zooDirs.length * options.spaces.length),
-  );
+  const count = options.zoos.reduce((sum, zoo) => sum + zoo.spaces.length, 0);
+  const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), count));
   // jobs side by side each get one thread; a job alone may use a second one
   const threads = simdThreads(workers === 1);
-  const jobs: SpaceJob[] = options.zooDirs.flatMap((zooDir) =>
-    options.spaces.map((svd) => ({
-      zooDir,
+  const jobs: SpaceJob[] = options.zoos.flatMap((zoo) =>
+    zoo.spaces.map((svd) => ({
+      zooDir: zoo.dir,
       options: { ...options.cluster, svd, threads },
       outDir: options.outDir,
       saveBasis: options.saveBasis ?? false,
       verify: options.verify,
-      ...(options.stream?.includes(zooDir) && { stream: true }),
+      ...(zoo.stream && { stream: true }),
     })),
   );
   let done = 0;
@@ -51,7 +54,6 @@ export async function clusterSweep(options: SweepOptions): Promise<SpaceSummary[
     workers,
     (_, summary) => options.onDone?.(summary, ++done, jobs.length),
   );
-  return options.zooDirs.map((_, z) =>
-    results.slice(z * options.spaces.length, (z + 1) * options.spaces.length),
-  );
+  let start = 0;
+  return options.zoos.map((zoo) => results.slice(start, (start += zoo.spaces.length)));
 }

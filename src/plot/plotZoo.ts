@@ -29,7 +29,7 @@ import { memoryRows, openStreamedZoo } from '../store/rowReader.ts';
 import { defaultMemory } from '../util/memory.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { loadZoo } from '../store/loadZoo.ts';
-import { readManifest, ZooError, zooWeightBytes } from '../store/manifest.ts';
+import { incompleteNote, readManifest, ZooError, zooWeightBytes } from '../store/manifest.ts';
 import { DEFAULT_DIRS, zooResultsDir } from '../store/paths.ts';
 import { indexHtml, writePage, type Page } from './page.ts';
 import { clusterAndStatisticsPages, trajectoryPages } from './zooPages.ts';
@@ -65,6 +65,8 @@ export interface PlotZooResult {
   /** Pages written, index.html last. */
   files: string[];
   pages: Page[];
+  /** What was adapted to the zoo (a default lowered) or is worth knowing (an incomplete zoo). */
+  notes: string[];
 }
 
 export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Promise<PlotZooResult> {
@@ -89,8 +91,18 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
   const dir = zooResultsDir(outDir, zooDir);
   mkdirSync(dir, { recursive: true });
 
+  const largest = Math.min(zoo.n, zoo.dim);
+  if (options.svd !== undefined && options.svd > largest)
+    throw new UserError(
+      `--svd ${options.svd} is too large for ${zooDir}: ${zoo.n} checkpoints x ${zoo.dim} weights (k must be <= ${largest})`,
+    );
+  const notes = [incompleteNote(zoo.manifest)].filter((n): n is string => n !== null);
+  if (options.svd === undefined && PLOT_DEFAULTS.svd > largest)
+    notes.push(
+      `--svd ${PLOT_DEFAULTS.svd} (the default) lowered to ${largest}: the zoo has ${zoo.n} checkpoints x ${zoo.dim} weights`,
+    );
   const embedOptions = {
-    k: options.svd ?? PLOT_DEFAULTS.svd,
+    k: Math.min(options.svd ?? PLOT_DEFAULTS.svd, largest),
     seed,
     umapEpochs: options.umapEpochs,
     onProgress: progress,
@@ -135,5 +147,5 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
         : []),
     ]),
   );
-  return { dir, files: [...files, index], pages };
+  return { dir, files: [...files, index], pages, notes };
 }

@@ -111,6 +111,17 @@ export function zooShape(m: ZooManifest): ZooShape {
   return { arch: m.architecture.name, runs: m.origin!.runs, epochs: m.origin!.epochs, seedOf: (run) => run };
 }
 
+/**
+ * The note for a zoo whose training stopped before its last epoch (a trained zoo still
+ * 'training'), or null. Nothing in such a zoo is damaged: its committed epochs are analysed.
+ */
+export function incompleteNote(m: ZooManifest): string | null {
+  if (m.status === 'complete' || !m.config) return null;
+  const { epochs } = zooShape(m);
+  if (m.epochsCompleted >= epochs) return null;
+  return `incomplete: ${Math.max(0, m.epochsCompleted)} of ${epochs} epochs committed; run the same zoo command to resume`;
+}
+
 export function checkpointPath(zooDir: string, epoch: number): string {
   return join(zooDir, checkpointFileName(epoch));
 }
