@@ -5,6 +5,7 @@
  * the same weights imported from safetensors files written from the format's specification.
  */
 import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,8 +17,9 @@ import { findChromium, launchChromium, renderPage } from '../src/plot/browser.ts
 import { plotZoo } from '../src/plot/plotZoo.ts';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { ZooWriter } from '../src/store/zooWriter.ts';
+import { lockPath } from '../src/store/zooLock.ts';
 import { tfjsArchitecture, zooRecorder } from '../src/train/zooRecorder.ts';
-import { runCliSync, tempDir } from './helpers.ts';
+import { ROOT, runCliSync, tempDir } from './helpers.ts';
 import { safetensorsBytes } from './support/safetensorsSpec.ts';
 
 const RUNS = 10;
@@ -244,11 +246,29 @@ describe('ZooWriter', () => {
 
   it('commits an epoch once every run has it, and continues after being dropped without close', async () => {
     const dir = join(tempDir('wsvc-writer-'), 'z');
-    const a = await ZooWriter.open(dir, arch, { runs: 2 });
-    await a.append({ run: 0, epoch: 0, weights: weights(0, 0) });
-    await a.append({ run: 0, epoch: 1, weights: weights(0, 1) });
+    // a process records run 0's epochs 0 and 1, then is killed without close()
+    const weightsFile = join(tempDir('wsvc-writer-'), 'weights.json');
+    writeFileSync(weightsFile, JSON.stringify([0, 1].map((e) => Array.from(weights(0, e)))));
+    const code = `import { ZooWriter } from '${join(ROOT, 'src/store/zooWriter.ts')}';
+      const w = await ZooWriter.open(process.env.DIR, JSON.parse(process.env.ARCH), { runs: 2 });
+      const { readFileSync } = await import('node:fs');
+      for (const [epoch, values] of JSON.parse(readFileSync(process.env.WEIGHTS, 'utf8')).entries())
+        await w.append({ run: 0, epoch, weights: values });
+      process.kill(process.pid, 'SIGKILL');`;
+    const killed = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        DIR: dir,
+        ARCH: JSON.stringify(arch),
+        WEIGHTS: weightsFile,
+      },
+    });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
     expect(readdirSync(join(dir, 'checkpoints'))).toEqual([]); // run 1 has no epoch yet
-    // the process ends here without close(); a new writer picks up the staged checkpoints
+    expect(existsSync(lockPath(dir))).toBe(true); // left behind by the killed writer
+    // a new writer takes over the stale lock and picks up the staged checkpoints
     const b = await ZooWriter.open(dir, arch, { runs: 2 });
     await b.append({ run: 1, epoch: 0, weights: weights(1, 0) });
     expect(readdirSync(join(dir, 'checkpoints'))).toEqual(['epoch-0000.arrow']);
@@ -276,8 +296,16 @@ describe('ZooWriter', () => {
     await expect(w.append({ run: 0, epoch: 0, weights: nan })).rejects.toThrow(
       /weight 5 is NaN; only finite weights are recorded/,
     );
+    await expect(ZooWriter.open(dir, arch, { runs: 2 })).rejects.toThrow(
+      new RegExp(
+        `^${dir} is being written by pid ${process.pid} \\(started \\d\\d:\\d\\d\\); wait, or close the other writer first`,
+      ),
+    );
+    await w.close();
+    expect(existsSync(lockPath(dir))).toBe(false);
     await expect(ZooWriter.open(dir, arch, { runs: 3 })).rejects.toThrow(
       /has 2 runs, the writer was opened with 3/,
     );
+    expect(existsSync(lockPath(dir))).toBe(false); // a refused open leaves no lock
   });
 });

@@ -11,14 +11,15 @@ import {
 import { FORK_ALPHA, identify, type Identification } from '../identify/identify.ts';
 import { ZooIndex } from '../identify/zooIndex.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
-import { readModel } from '../store/formats/readModel.ts';
+import { modelFormat, PickCheckpointError, readModel } from '../store/formats/readModel.ts';
+import { CheckpointFileError } from '../store/checkpointFile.ts';
 import { loadZoo } from '../store/loadZoo.ts';
-import { readManifest, runDescription, zooWeightBytes } from '../store/manifest.ts';
+import { incompleteNote, readManifest, runDescription, zooWeightBytes } from '../store/manifest.ts';
 import { openStreamedZoo } from '../store/rowReader.ts';
 import { DEFAULT_DIRS, IDENTIFY_EVAL_PATH, zooDirFor } from '../store/paths.ts';
 import { readJsonFile } from '../util/json.ts';
 import { defineCommand } from './command.ts';
-import { UserError } from './common.ts';
+import { findZoos, UserError } from './common.ts';
 import { flag, int, text } from './options.ts';
 import { StepProgress } from './progress.ts';
 import { memoryBound, memoryOption } from './memory.ts';
@@ -40,7 +41,7 @@ p-values are calibrated from the zoo itself (docs/identify.md).
     zoo: text({
       arg: 'DIR',
       help: 'the zoo to search',
-      defaultText: 'zoo/<arch>-default, the architecture the checkpoint fits',
+      defaultText: 'the zoo under zoo/ whose architecture the checkpoint fits, <arch>-default first',
     }),
     run: int({ arg: 'R', help: "pick run R's row of a checkpoint file holding several", min: 0 }),
     epoch: int({ arg: 'E', help: "pick epoch E's row", min: 0 }),
@@ -64,8 +65,8 @@ p-values are calibrated from the zoo itself (docs/identify.md).
   },
   examples: [
     'npm run identify -- zoo/ffnn-default/checkpoints/epoch-0007.arrow --run 3',
-    'npm run export -- --zoo zoo/cnn-default --run 3 --epoch 7 --format safetensors --out exports/cnn-3-7.safetensors',
-    'npm run identify -- exports/cnn-3-7.safetensors --json',
+    'npm run export -- --zoo zoo/cnn-default --run 3 --epoch 7 --format safetensors   # writes exports/cnn-default-run3-epoch7.safetensors',
+    'npm run identify -- exports/cnn-default-run3-epoch7.safetensors --json',
   ],
   async run(o, positionals) {
     if (o.evaluate) {
@@ -84,15 +85,15 @@ p-values are calibrated from the zoo itself (docs/identify.md).
     const path = positionals[0];
     const pick = { run: o.run, epoch: o.epoch };
 
-    const { zooDir, arch } = o.zoo ? { zooDir: o.zoo, arch: null } : defaultZoo(path, pick);
+    const zooDir = chooseZoo(path, pick, o.zoo);
+    const incomplete = incompleteNote(readManifest(zooDir));
+    if (incomplete) process.stderr.write(`note: ${zooDir}: ${incomplete}\n`);
     const memory = memoryBound(o.memory);
     const streamed =
       zooWeightBytes(readManifest(zooDir)) > memory
         ? openStreamedZoo(zooDir, { verify: !o['no-verify'] })
         : null;
     const zoo = streamed?.zoo ?? loadZoo(zooDir, { verify: !o['no-verify'] });
-    if (arch && arch.name !== zoo.manifest.architecture.name)
-      throw new UserError(`internal: ${zooDir} is not a ${arch.name} zoo`);
     const { weights, description } = readModel(path, zoo.manifest.architecture, pick);
     let index = o.rebuild ? null : ZooIndex.load(zooDir, zoo, streamed?.rows);
     if (!index) {
@@ -125,11 +126,18 @@ p-values are calibrated from the zoo itself (docs/identify.md).
               runLabel: origin.runLabels[result.run],
               runInfo: origin.runInfo?.[result.run] ?? null,
             }),
-            margin: finite(result.margin),
+            nextDistance: result.candidates[1]?.distance ?? null,
+            test: {
+              null: `not from run ${result.run}`,
+              statistic: 'margin (distance to the next run / to this one)',
+              alpha: FORK_ALPHA,
+              significant: result.pValue < FORK_ALPHA,
+              pValueBelowFloor: result.pValue < result.pValueFloor,
+            },
             calibration: index.calibration,
             milliseconds: ms,
           },
-          null,
+          jsonNumbers,
           2,
         ) + '\n',
       );
@@ -139,34 +147,75 @@ p-values are calibrated from the zoo itself (docs/identify.md).
   },
 });
 
-function finite(x: number): number | null {
-  return Number.isFinite(x) ? x : null; // JSON has no Infinity
+/** JSON has no Infinity or NaN: they are written as the strings "Infinity", "-Infinity" and "NaN" (docs/identify.md). */
+function jsonNumbers(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
 }
 
-/** zoo/<arch>-default for the architecture whose tensors the checkpoint has. */
-function defaultZoo(
-  path: string,
-  pick: { run?: number; epoch?: number },
-): { zooDir: string; arch: Architecture } {
-  const errors: string[] = [];
-  for (const arch of Object.values(ARCHITECTURES)) {
+/**
+ * The zoo to search: --zoo when the checkpoint fits its architecture; without --zoo, the zoo
+ * under zoo/ whose architecture it fits (imported zoos too), <arch>-default first. A
+ * checkpoint that fits another zoo than the one given is refused naming that zoo.
+ */
+function chooseZoo(path: string, pick: { run?: number; epoch?: number }, given?: string): string {
+  modelFormat(path); // a missing file, an unknown format or a pickle is said as such
+  if (given) {
+    const { architecture } = readManifest(given);
     try {
-      readModel(path, arch, pick);
+      readModel(path, architecture, pick);
+      return given;
     } catch (err) {
-      errors.push((err as Error).message);
-      continue;
+      if (!(err instanceof CheckpointFileError) || err instanceof PickCheckpointError) throw err;
+      const other = fittingZoos(path, pick).find((z) => z.dir !== given);
+      if (other)
+        throw new UserError(
+          `${path} does not fit ${given} (${err.message}); it is a ${other.arch} checkpoint: try --zoo ${other.dir}`,
+        );
+      throw err;
     }
-    const zooDir = zooDirFor(DEFAULT_DIRS.zoos, arch.name, 'default');
-    if (!existsSync(zooDir))
-      throw new UserError(
-        `${path} is a ${arch.name} model, and there is no ${zooDir}: give the zoo with --zoo DIR (or build it: npm run zoo -- --arch ${arch.name})`,
-      );
-    return { zooDir, arch };
   }
-  if (errors.every((e) => e === errors[0])) throw new UserError(errors[0]);
+  const fits = fittingZoos(path, pick);
+  if (fits.length) {
+    const chosen = fits.find((z) => z.dir === zooDirFor(DEFAULT_DIRS.zoos, z.arch, 'default')) ?? fits[0];
+    if (fits.length > 1)
+      process.stderr.write(
+        `note: ${path} fits ${fits.map((z) => z.dir).join(', ')}; searching ${chosen.dir} (choose with --zoo)\n`,
+      );
+    return chosen.dir;
+  }
+  const builtIn = Object.values(ARCHITECTURES).find((arch) => fitsArchitecture(path, arch, pick));
+  if (builtIn)
+    throw new UserError(
+      `${path} is a ${builtIn.name} checkpoint and no zoo under ${DEFAULT_DIRS.zoos}/ holds ${builtIn.name} models: build one (npm run zoo -- --arch ${builtIn.name}) or give the zoo with --zoo DIR`,
+    );
   throw new UserError(
-    `${path} fits neither built-in architecture (${errors.join('; ')}); for a model of your own, give its zoo with --zoo DIR`,
+    `${path} fits no zoo under ${DEFAULT_DIRS.zoos}/ and neither built-in architecture; give the zoo of its models with --zoo DIR (npm run import makes one from checkpoints trained elsewhere)`,
   );
+}
+
+/** The zoos under zoo/ whose architecture the checkpoint fits (a file that needs --run/--epoch throws). */
+function fittingZoos(path: string, pick: { run?: number; epoch?: number }): { dir: string; arch: string }[] {
+  if (!existsSync(DEFAULT_DIRS.zoos)) return [];
+  let dirs: string[];
+  try {
+    dirs = findZoos(DEFAULT_DIRS.zoos);
+  } catch {
+    return [];
+  }
+  return dirs
+    .map((dir) => ({ dir, architecture: readManifest(dir).architecture }))
+    .filter((z) => fitsArchitecture(path, z.architecture, pick))
+    .map((z) => ({ dir: z.dir, arch: z.architecture.name }));
+}
+
+function fitsArchitecture(path: string, arch: Architecture, pick: { run?: number; epoch?: number }): boolean {
+  try {
+    readModel(path, arch, pick);
+    return true;
+  } catch (err) {
+    if (err instanceof CheckpointFileError && !(err instanceof PickCheckpointError)) return false;
+    throw err;
+  }
 }
 
 function report(description: string, zooDir: string, index: ZooIndex, r: Identification, ms: number): string {
@@ -184,8 +233,8 @@ function report(description: string, zooDir: string, index: ZooIndex, r: Identif
       (r.descendantScore !== null
         ? `; beyond the last checkpoint: descendant score ${r.descendantScore.toFixed(3)}`
         : ''),
-    `margin      ${Number.isFinite(r.margin) ? r.margin.toFixed(2) : 'inf'} (distance to the next run / to this one)`,
-    `p-value     ${r.pValue < 0.001 ? r.pValue.toExponential(2) : r.pValue.toFixed(3)} that it is not from run ${r.run} (the zoo's other-run distances, Holm-adjusted over ${index.trajectories.length} runs)`,
+    `margin      ${Number.isFinite(r.margin) ? r.margin.toFixed(2) : 'inf'} (distance to the next run / to this one${Number.isFinite(r.margin) ? '' : r.candidates.length > 1 ? '; the distance to this run is 0' : '; the zoo has one run'})`,
+    ...testLines(r, index.trajectories.length),
     `aligned     ${r.aligned ?? 'no (the checkpoint as given is nearest)'}${r.alignmentNote ? `; ${r.alignmentNote}` : ''}`,
     '',
     '   run   seed   epoch    distance',
@@ -198,6 +247,28 @@ function report(description: string, zooDir: string, index: ZooIndex, r: Identif
   ];
   return lines.join('\n') + '\n';
 }
+
+/**
+ * The p-value as what it is: the null hypothesis, the test, the decision at FORK_ALPHA, and
+ * a floor where the calibration cannot resolve smaller values.
+ */
+function testLines(r: Identification, runs: number): string[] {
+  const p =
+    r.pValue < r.pValueFloor
+      ? `p < ${formatP(r.pValueFloor)} (1/${Math.round(1 / r.pValueFloor)}: the calibration's samples resolve no smaller p)`
+      : `p = ${formatP(r.pValue)}`;
+  const decision =
+    r.pValue < FORK_ALPHA
+      ? `significant at ${FORK_ALPHA}: the null is rejected`
+      : `not significant at ${FORK_ALPHA}: the null is not rejected (which does not show that it is true)`;
+  return [
+    `null        H0: the checkpoint is not from run ${r.run} (it is from another run, in the zoo or not)`,
+    `test        its margin against the margins of the zoo's checkpoints measured without their own run (exponential tail), Holm-adjusted over ${runs} runs`,
+    `p-value     ${p}; ${decision}`,
+  ];
+}
+
+const formatP = (p: number): string => (p < 0.001 ? p.toExponential(1) : p.toPrecision(2));
 
 function verdictText(r: Identification): string {
   return { member: 'on', descendant: 'beyond the end of', fork: 'fork of', unknown: 'nearest is' }[r.verdict];
@@ -226,10 +297,7 @@ async function evaluate(zooDirs: string[], verify: boolean, forkRuns?: number): 
     process.stdout.write(evaluationTable(result.rows));
     report[dir] = { ...result, seconds: (performance.now() - start) / 1000 };
   }
-  writeFileAtomic(
-    reportPath,
-    JSON.stringify(report, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n',
-  );
+  writeFileAtomic(reportPath, JSON.stringify(report, jsonNumbers, 2) + '\n');
   process.stdout.write(`\nwrote ${reportPath}\n`);
 }
 

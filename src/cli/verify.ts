@@ -12,7 +12,8 @@ export const verifyCommand = defineCommand({
 recomputed, the parent chain (epoch e's parent is epoch e-1 of the same run), one row
 per run and epoch, finite weights, the manifest against the files (architecture,
 dimensions, runs, epochs, seeds), the resume state, and identify's index.
-Names every damaged file and row. Leftovers of an interrupted run (an uncommitted epoch,
+Names every damaged file and row. A zoo whose training stopped early is sound and says
+\`incomplete: E of N epochs committed\`. Leftovers of an interrupted run (an uncommitted epoch,
 temp files) and a stale index are notes, not damage: \`npm run zoo\` and \`npm run identify\`
 settle them.`,
   options: {
@@ -33,6 +34,7 @@ settle them.`,
             ? `${r.zoo}: sound: ${what}\n`
             : `${r.zoo}: DAMAGED: ${r.problems.length} problem(s) in ${what}\n`,
         );
+        if (r.incomplete) process.stdout.write(`  ${r.incomplete}\n`);
         for (const f of r.problems) process.stdout.write(`  ${formatFinding(f)}\n`);
         for (const f of r.notes) process.stdout.write(`  note: ${formatFinding(f)}\n`);
       }

@@ -138,6 +138,17 @@ export function pValue(calibration: Calibration, margin: number, runs: number, a
 }
 
 /**
+ * The smallest p-value the calibration supports: 1 / the number of null samples it measured
+ * (of the aligned null for an aligned query, when it has samples). Below it the exponential
+ * tail is extrapolated past every margin seen, so a smaller p is reported as "p < floor".
+ */
+export function pValueFloor(calibration: Calibration, aligned = false): number {
+  const samples =
+    aligned && calibration.alignedSamples > 0 ? calibration.alignedSamples : calibration.nullSamples;
+  return samples > 0 ? 1 / samples : 1;
+}
+
+/**
  * Distance from sampled checkpoints to the nearest other run's trajectory, over that segment's
  * length: the smallest ratio; and the mean log margin of the samples among the other runs
  * (the p-values' null). The samples' dot products with every indexed checkpoint come from

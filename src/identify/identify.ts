@@ -22,7 +22,7 @@ import type { ZooIndex } from './zooIndex.ts';
 import { pointDistance, searchRuns, type Candidate } from './trajectory.ts';
 import { UserError } from '../core/errors.ts';
 import { ALIGNED_GAIN, alignedCandidates, describeAlignment, zooSymmetries } from './alignedSearch.ts';
-import { pValue } from './calibration.ts';
+import { pValue, pValueFloor } from './calibration.ts';
 
 export type { Candidate };
 export type Verdict = 'member' | 'descendant' | 'fork' | 'unknown';
@@ -52,6 +52,8 @@ export interface Identification {
    * distances, Holm-adjusted over the runs searched); 1 when another run is as near.
    */
   pValue: number;
+  /** The smallest p-value the calibration supports (calibration.ts pValueFloor): a smaller pValue reads "p < pValueFloor". */
+  pValueFloor: number;
   /** Distance to the last checkpoint / (descendantRatio x last step), when the query lies beyond it (else null). */
   descendantScore: number | null;
   candidates: Candidate[];
@@ -146,6 +148,7 @@ export function identify(
     memberScore,
     stepsAway: best.distance / Math.max(best.segmentLength, Number.MIN_VALUE),
     pValue: p,
+    pValueFloor: pValueFloor(calibration, aligned !== null),
     descendantScore,
     candidates,
     runsMeasured,

@@ -5,6 +5,7 @@
  * file. The zoo's epoch e of a run is its e-th checkpoint in order of the source's epoch (or
  * step) numbers, so every run must have the same number of checkpoints.
  */
+import { PICKLE, PICKLE_ADVICE } from './formats/pickle.ts';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { UserError } from '../core/errors.ts';
@@ -56,11 +57,6 @@ export const COMMON_LAYOUTS: readonly string[] = [
   '{run}_epoch{epoch}.safetensors',
   '{run}_step{step}.safetensors',
 ];
-
-const PICKLE = /\.(pt|pth|bin|ckpt|pkl)$/i;
-const PICKLE_ADVICE =
-  'PyTorch pickles can run code when loaded, so they are not read; convert them with ' +
-  '`from safetensors.torch import save_file; save_file(torch.load(p, weights_only=True), p.replace(".pt", ".safetensors"))`';
 
 /** The checkpoint files of `source` (a folder, or a .csv/.json listing) and their runs and epochs. */
 export function planSource(source: string, layout?: string): SourcePlan {

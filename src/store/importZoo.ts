@@ -9,6 +9,7 @@
  * epoch by epoch, each committed by the manifest (zooCommit.ts), so an interrupted import
  * continues where it stopped when run again.
  */
+import { withZooLockSync } from './zooLock.ts';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineArchitecture, type Architecture } from '../core/architectures.ts';
@@ -54,7 +55,12 @@ export interface ImportResult {
   skippedTensors: string[];
 }
 
+/** Imports (or continues importing) the zoo, holding its lock (zooLock.ts). */
 export function importZoo(options: ImportOptions): ImportResult {
+  return withZooLockSync(options.dir, 'import under another --name', () => importLocked(options));
+}
+
+function importLocked(options: ImportOptions): ImportResult {
   const plan = planSource(options.source, options.layout);
   const runs = plan.runLabels.length;
   const epochs = plan.entries[0].length - 1;

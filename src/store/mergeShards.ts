@@ -10,6 +10,7 @@
  * folder beside `out` that is renamed into place last: a failed or killed merge leaves `out`
  * as it was.
  */
+import { withZooLockSync } from './zooLock.ts';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { shardRuns } from '../core/shards.ts';
@@ -46,6 +47,10 @@ export function mergeZooShards(
   out: string,
   options: MergeShardsOptions = {},
 ): MergeShardsResult {
+  return withZooLockSync(out, 'merge into another --out', () => mergeLocked(dirs, out, options));
+}
+
+function mergeLocked(dirs: string[], out: string, options: MergeShardsOptions): MergeShardsResult {
   if (dirs.length === 0) throw new ZooError('no shard folders given; pass every shard of the zoo');
   if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0))
     throw new ZooError(

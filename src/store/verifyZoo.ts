@@ -35,6 +35,7 @@ import {
   readManifest,
   RESUME_FILE,
   zooShape,
+  incompleteNote,
   type ZooManifest,
 } from './manifest.ts';
 import { readResumeState } from './resumeState.ts';
@@ -56,6 +57,8 @@ export interface VerifyReport {
   problems: Finding[];
   /** Not damage: leftovers of an interrupted run, a stale index. */
   notes: Finding[];
+  /** Training stopped before the last epoch (manifest.ts incompleteNote), or null: not damage. */
+  incomplete: string | null;
   checked: { epochs: number; runs: number; checkpoints: number; files: number };
   seconds: number;
 }
@@ -68,11 +71,13 @@ export function verifyZoo(zooDir: string): VerifyReport {
   const problems: Finding[] = [];
   const notes: Finding[] = [];
   const checked = { epochs: 0, runs: 0, checkpoints: 0, files: 0 };
+  let incomplete: string | null = null;
   const done = () => ({
     zoo: zooDir,
     sound: problems.length === 0,
     problems,
     notes,
+    incomplete,
     checked,
     seconds: (performance.now() - start) / 1000,
   });
@@ -88,6 +93,7 @@ export function verifyZoo(zooDir: string): VerifyReport {
     return done();
   }
   checked.files++;
+  incomplete = incompleteNote(manifest);
   const shape = zooShape(manifest);
   const runs = shape.runs;
   const dim = manifest.architecture.size;

@@ -7,6 +7,7 @@
  * writer can be opened again later (another run, another process): it picks up what is
  * staged and committed.
  */
+import { lockZoo, type ZooLock } from './zooLock.ts';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Architecture } from '../core/architectures.ts';
@@ -69,6 +70,7 @@ export class ZooWriter {
   private constructor(
     readonly dir: string,
     private readonly manifest: ZooManifest,
+    private readonly lock: ZooLock,
   ) {
     const runs = manifest.origin!.runs;
     this.next = new Array(runs).fill(manifest.epochsCompleted + 1);
@@ -82,6 +84,23 @@ export class ZooWriter {
   static async open(dir: string, architecture: Architecture, options: ZooWriterOptions): Promise<ZooWriter> {
     if (!Number.isInteger(options.runs) || options.runs < 1)
       throw new ZooWriterError(`runs must be a positive integer, got ${options.runs}`);
+    // held until close(), or until the process ends (a writer dropped without close: the next
+    // process finds the lock stale and takes it over)
+    const lock = lockZoo(dir, 'close the other writer first, or record into another folder');
+    try {
+      return ZooWriter.openLocked(dir, architecture, options, lock);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  private static openLocked(
+    dir: string,
+    architecture: Architecture,
+    options: ZooWriterOptions,
+    lock: ZooLock,
+  ): ZooWriter {
     let manifest: ZooManifest;
     if (existsSync(join(dir, MANIFEST_FILE))) {
       manifest = readManifest(dir);
@@ -140,7 +159,7 @@ export class ZooWriter {
       if (name.endsWith(TEMP_SUFFIX) || (epoch && Number(epoch[1]) <= manifest.epochsCompleted))
         rmSync(join(dir, STAGING, name));
     }
-    const writer = new ZooWriter(dir, manifest);
+    const writer = new ZooWriter(dir, manifest, lock);
     writer.commitReady();
     return writer;
   }
@@ -195,6 +214,7 @@ export class ZooWriter {
   /** Commits what is complete; checkpoints of epochs some run has not reached stay staged for a later writer. */
   async close(): Promise<{ epochsCompleted: number; staged: number }> {
     this.commitReady();
+    this.lock.release();
     return { epochsCompleted: this.manifest.epochsCompleted, staged: readdirSync(this.stagingDir).length };
   }
 

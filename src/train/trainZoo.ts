@@ -7,6 +7,7 @@
  * Whatever moment a run is killed at, running again settles the epoch in flight, continues
  * after the last committed one and produces the same bytes.
  */
+import { withZooLock } from '../store/zooLock.ts';
 import { basename, join } from 'node:path';
 import { toImageSet } from '../data/imageSet.ts';
 import { loadMnist } from '../data/mnist.ts';
@@ -86,7 +87,12 @@ export interface TrainZooResult {
   modelSamplesPerSecond: number;
 }
 
+/** Trains (or resumes) the zoo, holding its lock (store/zooLock.ts): one writer at a time. */
 export async function trainZoo(options: TrainZooOptions): Promise<TrainZooResult> {
+  return withZooLock(options.dir, 'use another --out', () => trainLocked(options));
+}
+
+async function trainLocked(options: TrainZooOptions): Promise<TrainZooResult> {
   const { dir, onWrite } = options;
   validateZooConfig(options.config);
   const config = options.shard ? shardConfig(options.config, options.shard) : options.config;

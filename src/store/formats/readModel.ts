@@ -4,12 +4,13 @@
  * (model.json, or the folder holding it). See safetensors.ts and tfjsModel.ts for layouts.
  */
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Architecture } from '../../core/architectures.ts';
 import { CheckpointFileError, fileZooMeta } from '../checkpointFile.ts';
 import { readCheckpointFileWithin } from '../untrustedCheckpoint.ts';
 import { readSafetensors } from './safetensors.ts';
 import { readTfjsModel } from './tfjsModel.ts';
+import { PICKLE, PICKLE_ADVICE } from './pickle.ts';
 
 export type ModelFormat = 'arrow' | 'safetensors' | 'tfjs';
 export const MODEL_FORMATS: readonly ModelFormat[] = ['arrow', 'safetensors', 'tfjs'];
@@ -21,6 +22,9 @@ export interface ReadModelOptions {
   epoch?: number;
 }
 
+/** The file fits the architecture but holds several checkpoints: the user must pick one. */
+export class PickCheckpointError extends CheckpointFileError {}
+
 export function modelFormat(path: string): ModelFormat {
   if (!existsSync(path)) throw new CheckpointFileError(`${path} does not exist`);
   if (statSync(path).isDirectory()) {
@@ -29,6 +33,11 @@ export function modelFormat(path: string): ModelFormat {
       `${path} is a folder without model.json; give a .arrow, .safetensors or model.json file`,
     );
   }
+  if (path.endsWith('.bin') && existsSync(join(dirname(path), 'model.json')))
+    throw new CheckpointFileError(
+      `${path} is a weights file of the TensorFlow.js model ${join(dirname(path), 'model.json')}; give that model.json`,
+    );
+  if (PICKLE.test(path)) throw new CheckpointFileError(`${path} is a PyTorch pickle. ${PICKLE_ADVICE}`);
   if (path.endsWith('.arrow')) return 'arrow';
   if (path.endsWith('.safetensors')) return 'safetensors';
   if (path.endsWith('.json')) return 'tfjs';
@@ -81,10 +90,12 @@ function readAnyFormat(
     throw new CheckpointFileError(
       `${path} has no checkpoint with${options.run !== undefined ? ` run ${options.run}` : ''}${options.epoch !== undefined ? ` epoch ${options.epoch}` : ''} (runs ${Math.min(...rows.run)}-${Math.max(...rows.run)}, epochs ${Math.min(...rows.epoch)}-${Math.max(...rows.epoch)})`,
     );
-  if (picked.length > 1)
-    throw new CheckpointFileError(
-      `${path} holds ${picked.length} checkpoints; pick one with --run (and --epoch)`,
+  if (picked.length > 1) {
+    const runs = new Set(picked.map((i) => rows.run[i])).size;
+    throw new PickCheckpointError(
+      `this file holds ${picked.length} checkpoints; pick one with ${runs > 1 ? `--run R (runs ${Math.min(...rows.run)}-${Math.max(...rows.run)})` : '--epoch E'}${runs > 1 && picked.length > runs ? ' and --epoch E' : ''}: ${path}`,
     );
+  }
   const i = picked[0];
   return {
     weights: rows.weights.slice(i * rows.size, (i + 1) * rows.size),
