@@ -31,9 +31,9 @@ from this zoo's current checkpoints; when they are missing or stale, the paper's
     out: text({ arg: 'DIR', help: 'cluster exports and plots', default: PLOT_DEFAULTS.outDir }),
     svd: int({
       arg: 'K',
-      help: 'SVD dimension of the second UMAP and of the dendrogram',
+      help: 'SVD dimension of the second UMAP and of the dendrogram;\na value larger than a zoo allows refuses that zoo (the others are plotted)',
       min: 1,
-      default: PLOT_DEFAULTS.svd,
+      defaultText: `${PLOT_DEFAULTS.svd}, lowered with a note for a zoo of fewer checkpoints or weights`,
     }),
     runs: int({ help: 'runs in the dendrogram', min: 1, default: PLOT_DEFAULTS.dendrogramRuns }),
     epoch: int({ arg: 'E', help: 'epoch of the weight statistics', min: 0, defaultText: 'the last' }),

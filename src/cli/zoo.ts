@@ -104,6 +104,9 @@ ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\
     }),
     shard: shardOption,
     overwrite: flag({ help: 'replace an existing zoo whose config differs' }),
+    repair: flag({
+      help: 'retrain the damaged checkpoint files of a zoo (npm run verify names them) and\nrewrite them if they equal their recorded SHA-256; else refuse, writing nothing',
+    }),
     'mnist-dir': text({
       arg: 'DIR',
       help: 'folder with the four MNIST idx files',
@@ -160,6 +163,7 @@ ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\
         shard,
         workers: o.workers,
         overwrite: o.overwrite,
+        repair: o.repair,
         mnistDir: o['mnist-dir'],
         onProgress: (p) =>
           bar.update({
@@ -170,6 +174,10 @@ ${PRESET_NAMES.map((p) => `  ${p.padEnd(12)} ${PRESETS[p].description}`).join('\
           }),
       });
       const m = result.manifest;
+      if (result.repairedEpochs.length)
+        process.stderr.write(
+          `${dir}: repaired epoch(s) ${result.repairedEpochs.join(', ')}: their files equal the recorded SHA-256 again\n`,
+        );
       if (result.epochsTrained === 0 && result.seconds === 0) {
         bar.finish(`already complete (${part.seedCount} runs x ${config.epochs} epochs); nothing to do`);
         continue;

@@ -140,6 +140,11 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
     index,
     indexHtml(`${name}: plots`, pages, [
       `Zoo ${zooDir}: ${zoo.runs} runs x ${zoo.epochs + 1} checkpoints, ${zoo.dim} weights each (${zoo.manifest.architecture.name}).`,
+      ...(pages.some((p) => p.file === 'training-curves.html')
+        ? []
+        : [
+            'No training metrics (loss, accuracy) are recorded in this zoo, so there is no training-curves page.',
+          ]),
       ...(streamed
         ? [
             'Larger than the memory bound, so streamed from its files: SVD spaces only, no UMAP of the full weight space.',

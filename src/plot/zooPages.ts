@@ -31,7 +31,7 @@ export interface ZooPagesInput {
 export function trajectoryPages({ name, zoo, embedding, seed }: ZooPagesInput): Page[] {
   const { k, svd: coords } = embedding;
   const umapCaption = (space: string) =>
-    `UMAP of ${space}: ${UMAP_DEFAULTS.nNeighbors} neighbours, minimum distance ${UMAP_DEFAULTS.minDist}, seed ${seed}, as in the paper. One colour per run; lines join consecutive epochs; the open circle is epoch 0.`;
+    `UMAP of ${space}: ${UMAP_DEFAULTS.nNeighbors} neighbours, minimum distance ${UMAP_DEFAULTS.minDist}, seed ${seed}, as in the paper. One colour per run; lines join consecutive epochs; the open circle is epoch 0. A long straight line is two consecutive checkpoints that UMAP placed far apart: it keeps neighbourhoods, not distances, so the length of a line is not the distance between the checkpoints.`;
   const firstComponents = (c: number) =>
     Float64Array.from({ length: zoo.n * c }, (_, i) => coords[Math.floor(i / c) * k + (i % c)]);
   const { umapFull } = embedding;
@@ -105,6 +105,7 @@ export function clusterAndStatisticsPages({
   const cluster = Array.from(cut.keys()).filter((leaf) => cut[leaf] === cut[anchor]);
   const clusterRuns = [...new Set(cluster.map((leaf) => linkage.run[leaf]))].sort((a, b) => a - b);
   const leafLabels = { run: linkage.run, epoch: linkage.epoch, runs: zoo.runs };
+  const curves = trainingCurvesFigure(zoo); // null: no metrics recorded, no page
   return [
     {
       file: 'dendrogram.html',
@@ -136,11 +137,15 @@ export function clusterAndStatisticsPages({
       summary: 'cluster purity, ordered epoch pairs and ordered initial epochs for each space of the sweep',
       figures: [sweepFigure(name, rows)],
     },
-    {
-      file: 'training-curves.html',
-      title: `${name}: training curves`,
-      summary: 'train and test loss and test accuracy per epoch: median and 10-90 % band across runs',
-      figures: [trainingCurvesFigure(zoo)],
-    },
+    ...(curves
+      ? [
+          {
+            file: 'training-curves.html',
+            title: `${name}: training curves`,
+            summary: 'train and test loss and test accuracy per epoch: median and 10-90 % band across runs',
+            figures: [curves],
+          },
+        ]
+      : []),
   ];
 }

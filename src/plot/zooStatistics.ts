@@ -69,20 +69,28 @@ export function quantile(sorted: number[], q: number): number {
   return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
 }
 
-/** Median and 10-90 % band across runs of train loss, test loss and test accuracy per epoch. */
-export function trainingCurvesFigure(zoo: Zoo): Figure {
+/**
+ * Median and 10-90 % band across runs of train loss, test loss and test accuracy per epoch,
+ * or null when the zoo recorded none of them (an imported zoo has no metrics). Loss on a log
+ * axis: it falls by orders of magnitude after epoch 0, which a linear axis flattens. Test loss
+ * is drawn first and dashed, so train loss stays visible where the two coincide.
+ */
+export function trainingCurvesFigure(zoo: Zoo): Figure | null {
   const epochs = Array.from({ length: zoo.epochs + 1 }, (_, e) => e);
   const series = [
-    { key: 'trainLoss', name: 'train loss', color: '31, 119, 180', axis: 'y' },
-    { key: 'testLoss', name: 'test loss', color: '255, 127, 14', axis: 'y' },
-    { key: 'testAccuracy', name: 'test accuracy', color: '44, 160, 44', axis: 'y2' },
+    { key: 'testLoss', name: 'test loss', color: '255, 127, 14', axis: 'y', dash: 'dash' },
+    { key: 'trainLoss', name: 'train loss', color: '31, 119, 180', axis: 'y', dash: 'solid' },
+    { key: 'testAccuracy', name: 'test accuracy', color: '44, 160, 44', axis: 'y2', dash: 'solid' },
   ] as const;
-  const data = series.flatMap(({ key, name, color, axis }) => {
-    const per = epochs.map((e) =>
-      Array.from({ length: zoo.runs }, (_, r) => zoo[key][zooRowIndex(zoo.runs, r, e)])
-        .filter(Number.isFinite)
-        .sort((a, b) => a - b),
-    );
+  const values = (key: (typeof series)[number]['key'], e: number) =>
+    Array.from({ length: zoo.runs }, (_, r) => zoo[key][zooRowIndex(zoo.runs, r, e)])
+      // a log axis shows positive losses only
+      .filter((v) => Number.isFinite(v) && (key === 'testAccuracy' || v > 0))
+      .sort((a, b) => a - b);
+  const recorded = series.filter(({ key }) => epochs.some((e) => values(key, e).length > 0));
+  if (recorded.length === 0) return null;
+  const data = recorded.flatMap(({ key, name, color, axis, dash }) => {
+    const per = epochs.map((e) => values(key, e));
     const band = (q: number) => per.map((v) => (v.length ? quantile(v, q) : null));
     const common = { type: 'scatter', x: epochs, yaxis: axis, legendgroup: name };
     return [
@@ -111,7 +119,7 @@ export function trainingCurvesFigure(zoo: Zoo): Figure {
         name: `${name} (median)`,
         y: band(0.5),
         mode: 'lines+markers',
-        line: { color: `rgb(${color})`, width: 2 },
+        line: { color: `rgb(${color})`, width: 2, dash },
         marker: { size: 4 },
       },
     ];
@@ -122,12 +130,18 @@ export function trainingCurvesFigure(zoo: Zoo): Figure {
       title: { text: `${zoo.manifest.name}: training curves across ${zoo.runs} runs` },
       grid: { rows: 2, columns: 1, pattern: 'independent' },
       xaxis: { title: { text: 'epoch' }, anchor: 'y2' },
-      yaxis: { title: { text: 'loss' }, domain: [0.55, 1] },
+      yaxis: { title: { text: 'loss (log scale)' }, domain: [0.55, 1], type: 'log' },
       yaxis2: { title: { text: 'test accuracy' }, domain: [0, 0.45], tickformat: '.0%' },
       hovermode: 'x',
       margin: { t: 50 },
     },
     caption:
-      'Lines: the median across runs; bands: 10th to 90th percentile. Loss as trained (the zoo config names it); epoch 0 is the initialisation.',
+      'Lines: the median across runs; bands: 10th to 90th percentile. Loss as trained (the zoo config names it), on a log scale; test loss dashed; epoch 0 is the initialisation.' +
+      (recorded.length < series.length
+        ? ` Not recorded in this zoo: ${series
+            .filter((s) => !recorded.includes(s))
+            .map((s) => s.name)
+            .join(', ')}.`
+        : ''),
   };
 }

@@ -225,6 +225,26 @@ function commitManifest(dir: string, manifest: ZooManifest, epoch: number, onWri
   onWrite?.({ epoch, file: 'manifest', stage: 'done' });
 }
 
+/** A committed checkpoint file that is missing or whose bytes differ from the SHA-256 the manifest records. */
+export interface DamagedCheckpoint {
+  epoch: number;
+  path: string;
+  what: string;
+}
+
+/** The committed checkpoint files that are damaged (none for a zoo written before file hashes were recorded). */
+export function damagedCheckpoints(dir: string, manifest: ZooManifest): DamagedCheckpoint[] {
+  if (!manifest.files) return [];
+  const damaged: DamagedCheckpoint[] = [];
+  for (let epoch = 0; epoch <= manifest.epochsCompleted; epoch++) {
+    const path = checkpointPath(dir, epoch);
+    if (!existsSync(path)) damaged.push({ epoch, path, what: 'missing' });
+    else if (sha256Hex(readFileSync(path)) !== manifest.files[checkpointFileName(epoch)])
+      damaged.push({ epoch, path, what: 'bytes differ from the recorded SHA-256' });
+  }
+  return damaged;
+}
+
 /** A committed epoch's checkpoints: its file checked against the manifest's hash, then parsed. */
 export function readCommittedCheckpoints(dir: string, manifest: ZooManifest, epoch: number): CheckpointRows {
   const path = checkpointPath(dir, epoch);

