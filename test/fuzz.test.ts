@@ -805,7 +805,8 @@ describe('the outcomes of all cases', () => {
       table[kind] ??= {};
       table[kind][outcome] = (table[kind][outcome] ?? 0) + 1;
     }
-    if (process.env.FUZZ_TABLE) console.log(`fuzz outcomes (${outcomes.length} cases):\n${JSON.stringify(table, null, 1)}`);
+    if (process.env.FUZZ_TABLE)
+      console.log(`fuzz outcomes (${outcomes.length} cases):\n${JSON.stringify(table, null, 1)}`);
     for (const counts of Object.values(table)) expect(counts.rejected).toBeGreaterThan(0);
     expect(Object.keys(table).length).toBeGreaterThanOrEqual(9);
   });

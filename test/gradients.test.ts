@@ -3,7 +3,7 @@
  * implementation), for both architectures, on random weights and real and random batches:
  * the JavaScript models and the WebAssembly kernels that train them.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './support/tf.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toImageSet, type ImageSet } from '../src/data/imageSet.ts';
 import { loadMnist } from '../src/data/mnist.ts';

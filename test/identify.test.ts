@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './support/tf.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { identify } from '../src/identify/identify.ts';
 import { lowerBounds, segmentDistance } from '../src/identify/trajectory.ts';

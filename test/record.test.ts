@@ -4,7 +4,7 @@
  * zooRecorder callback on real MNIST; then clustered, identified, plotted, and compared with
  * the same weights imported from safetensors files written from the format's specification.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './support/tf.ts';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

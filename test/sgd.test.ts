@@ -6,7 +6,7 @@
  * 10-image set in batches of 4 (so every epoch ends with a smaller batch of 2), in the data
  * order the run's seed draws for each epoch.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './support/tf.ts';
 import { describe, expect, it } from 'vitest';
 import { toImageSet } from '../src/data/imageSet.ts';
 import { loadMnist } from '../src/data/mnist.ts';

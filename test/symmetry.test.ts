@@ -3,7 +3,7 @@
  * compute the same outputs as the original on real MNIST images, with the engine and with
  * tfjs; and alignTo recovers the original from such a copy, also with noise added.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './support/tf.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ARCHITECTURES, type ArchName } from '../src/core/architectures.ts';
 import { Rng } from '../src/core/rng.ts';

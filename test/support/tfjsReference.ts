@@ -3,7 +3,7 @@
  * used to check the engine's gradients (tests) and as the one-model-at-a-time baseline
  * (bench). Weights are passed in PyTorch layout, as in the flat vectors.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './tf.ts';
 import type { ArchName } from '../../src/core/architectures.ts';
 
 /** Outputs [B, 10] for images x [B, 196]; `ws` are the three weight tensors in index-map order. */
