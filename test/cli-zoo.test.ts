@@ -38,14 +38,14 @@ describe('npm run zoo', () => {
   });
 
   it.each([
-    [['--seeds=-3'], /^error: --seeds must be an integer from 1 to 100000, got '-3'\n$/],
-    [['--seeds', '2.5'], /^error: --seeds must be an integer from 1 to 100000, got '2.5'\n$/],
+    [['--seeds=-3'], /^error: --seeds must be a whole number from 1 to 100000, got '-3'\n$/],
+    [['--seeds', '2.5'], /^error: --seeds must be a whole number from 1 to 100000, got '2.5'\n$/],
     [['--arch', 'resnet'], /^error: --arch must be one of ffnn, cnn, both, got 'resnet'\n$/],
     [['--preset', 'huge'], /^error: --preset must be one of default, paper, paper-tuned, got 'huge'\n$/],
     [['--lr', 'fast'], /^error: --lr must be a non-negative number, got 'fast'\n$/],
     [['--lr', '0'], /^error: learningRate must be a positive number, got 0\n$/],
     [['--momentum', '1'], /^error: momentum must be below 1, got 1\n$/],
-    [['--frobnicate'], /^error: Unknown option '--frobnicate'/],
+    [['--frobnicate'], /^error: unknown option '--frobnicate' \(--help lists the options\)\n$/],
     [
       ['--mnist-dir', '/nonexistent/mnist'],
       /^error: MNIST file not found: \/nonexistent\/mnist\/train-images-idx3-ubyte \(run `npm ci`/,

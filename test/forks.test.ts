@@ -97,7 +97,9 @@ describe('forks', () => {
     expect(text.stdout).toMatch(
       /verdict {5}FORK: fork of run 5 \(seed 5\), branched at epoch \d\.\d\d, moved \d+\.\d\d step lengths since/,
     );
-    expect(text.stdout).toMatch(/p-value {5}\S+ that it is not from run 5 \(.*Holm-adjusted over 80 runs\)/);
+    expect(text.stdout).toMatch(
+      /null {8}H0: the checkpoint is not from run 5 [\s\S]*Holm-adjusted over 80 runs\np-value {5}p [<=] \S+.*; significant at 0\.01: the null is rejected/,
+    );
     const json = JSON.parse(runCliSync('identify', [file, '--zoo', dir, '--json']).stdout);
     expect([json.verdict, json.run]).toEqual(['fork', 5]);
     expect(json.pValue).toBeLessThan(0.01);

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ArchName } from '../src/core/architectures.ts';
 import { presetConfig } from '../src/core/presets.ts';
 import type { ZooConfig } from '../src/core/zooConfig.ts';
@@ -24,7 +25,8 @@ export function tinyConfig(arch: ArchName, overrides: Partial<ZooConfig> = {}): 
   });
 }
 
-const NODE_ARGS = ['--import', 'tsx'];
+// tsx by its path, so that commands also run with a working folder outside the repository
+const NODE_ARGS = ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href];
 
 const MAIN = join(ROOT, 'src/cli/main.ts');
 

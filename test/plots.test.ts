@@ -203,15 +203,15 @@ describe('npm run plot', () => {
       expect(rendered.get('weight-stats')!.figures[0].points).toEqual([RUNS]);
       // spaces below min(checkpoints, weights) = 24: full, SVD-10, SVD-5
       expect(rendered.get('sweep')!.figures[0].points).toEqual([3, 3, 3]);
-      // per metric: band (no markers) twice, then the median with a marker per epoch (no
-      // train loss at epoch 0: nothing was trained yet)
+      // per metric (test loss, train loss, test accuracy): band (no markers) twice, then the
+      // median with a marker per epoch (no train loss at epoch 0: nothing was trained yet)
       expect(rendered.get('training-curves')!.figures[0].points).toEqual([
         0,
         0,
-        EPOCHS,
-        0,
-        0,
         POINTS,
+        0,
+        0,
+        EPOCHS,
         0,
         0,
         POINTS,

@@ -119,7 +119,7 @@ describe('streamed SVD', () => {
     ]);
     expect(streamed.code, streamed.stderr).toBe(0);
     expect(streamed.stderr).toMatch(
-      /note: the full weight space is left out: .*z is larger than --memory and is streamed/,
+      /note: .*z: the full weight space is left out: the zoo is larger than --memory and is streamed/,
     );
     const loaded = runCliSync('cluster', ['--zoo', dir, '--svd', '5,2', '--out', join(root, 'm')]);
     expect(loaded.code, loaded.stderr).toBe(0);

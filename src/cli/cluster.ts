@@ -71,21 +71,22 @@ others are still analysed and reported).`,
   async run(o) {
     const orderBy: OrderBy = o['order-by'];
     const zooDirs = findZoos(o.zoo);
+    // the spaces asked for, checked once: each zoo's plan may then lower the default
+    const asked = {
+      spaces: parseSpaces(o.svd ?? String(DEFAULT_SVD), o.full),
+      defaulted: o.svd === undefined,
+      fullAsked: o.full || (o.svd ?? '').split(',').some((s) => s.trim() === '0'),
+    };
     const memory = memoryBound(o.memory);
     // each zoo is planned on its own: a default that does not fit it is lowered with a note; a
     // value typed that does not fit refuses that zoo by name, and the others are still analysed
     const plans = await eachZoo(zooDirs, (dir) => {
-      const plan = planZoo(dir, { svd: o.svd, full: o.full, memory, verify: !o['no-verify'] });
+      const plan = planZoo(dir, { ...asked, memory, verify: !o['no-verify'] });
       for (const note of plan.notes) process.stderr.write(`note: ${dir}: ${note}\n`);
       return plan.zoo;
     });
     const planned = plans.done.map((d) => d.value);
-    if (planned.length === 0)
-      throw new UserError(
-        zooDirs.length === 1
-          ? `${zooDirs[0]} was not analysed`
-          : `none of the ${zooDirs.length} zoos was analysed`,
-      );
+    if (planned.length === 0) return refusedExitCode(plans.refused, zooDirs.length);
     const outDir = o.out;
     try {
       mkdirSync(outDir, { recursive: true });
@@ -142,7 +143,7 @@ const DEFAULT_SVD = 50;
  */
 function planZoo(
   dir: string,
-  o: { svd: string | undefined; full: boolean; memory: number; verify: boolean },
+  o: { spaces: number[]; defaulted: boolean; fullAsked: boolean; memory: number; verify: boolean },
 ): { zoo: SweepZoo; notes: string[] } {
   const manifest = readManifest(dir);
   const notes: string[] = [];
@@ -154,8 +155,8 @@ function planZoo(
   const n = runs * (manifest.epochsCompleted + 1);
   const dim = manifest.architecture.size;
   const largest = Math.min(n, dim);
-  let spaces = parseSpaces(o.svd ?? String(DEFAULT_SVD), o.full);
-  if (o.svd === undefined && DEFAULT_SVD > largest) {
+  let spaces = o.spaces;
+  if (o.defaulted && DEFAULT_SVD > largest) {
     spaces = spaces.map((k) => (k === DEFAULT_SVD ? largest : k));
     notes.push(
       `--svd ${DEFAULT_SVD} (the default) lowered to ${largest}: the zoo has ${n} checkpoints x ${dim} weights`,
@@ -172,8 +173,7 @@ function planZoo(
     return { zoo: { dir, spaces }, notes };
   }
   // the full space a list adds by itself is left out for zoos too large for memory; asked for, it is refused
-  const fullAsked = o.full || (o.svd ?? '').split(',').some((s) => s.trim() === '0');
-  if (spaces.includes(0) && !fullAsked) {
+  if (spaces.includes(0) && !o.fullAsked) {
     spaces = spaces.filter((k) => k > 0);
     notes.push('the full weight space is left out: the zoo is larger than --memory and is streamed');
   }

@@ -50,8 +50,9 @@ export function findZoos(path: string): string[] {
 }
 
 /**
- * Runs `each` on every zoo in turn. A zoo it refuses with a UserError is named on stderr
- * (`error: ...`) and the others still run; what each returned comes back with the refused zoos.
+ * Runs `each` on every zoo in turn. Of several zoos, one it refuses with a UserError is named
+ * on stderr (`error: ...`) and the others still run; a single zoo's error is the command's
+ * (one line, exit 2). What each returned comes back with the refused zoos.
  */
 export async function eachZoo<T>(
   dirs: string[],
@@ -63,7 +64,7 @@ export async function eachZoo<T>(
     try {
       done.push({ dir, value: await each(dir) });
     } catch (err) {
-      if (!isUserError(err)) throw err;
+      if (!isUserError(err) || dirs.length === 1) throw err;
       refused.push(dir);
       process.stderr.write(`error: ${(err as Error).message}\n`);
     }

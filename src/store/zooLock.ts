@@ -11,9 +11,9 @@
  * writer should know that an earlier one died there. A lock of another host cannot be
  * checked and is refused with the path to delete.
  */
-import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../core/errors.ts';
 import { TEMP_SUFFIX } from './atomicWrite.ts';
 
@@ -49,7 +49,15 @@ export function lockZoo(dir: string, instead = 'write to another folder'): ZooLo
     startedAt: new Date().toISOString(),
     command: process.argv.slice(1).join(' ').slice(0, 300),
   };
-  mkdirSync(dirname(path), { recursive: true });
+  // a folder made for the lock alone goes again with it, if nothing else was written there
+  let made: string | undefined;
+  try {
+    made = mkdirSync(dirname(path), { recursive: true });
+  } catch (err) {
+    throw new ZooLockError(
+      `cannot create zoo directory ${dir} (${(err as NodeJS.ErrnoException).code}); choose a writable location with --out`,
+    );
+  }
   const tmp = `${path}.${process.pid}${TEMP_SUFFIX}`;
   writeFileSync(tmp, JSON.stringify(holder) + '\n');
   try {
@@ -85,6 +93,7 @@ export function lockZoo(dir: string, instead = 'write to another folder'): ZooLo
     process.off('exit', release);
     const now = readHolder(path);
     if (now?.pid === holder.pid && now.startedAt === holder.startedAt) rmSync(path, { force: true });
+    if (made) removeEmptyFolders(dirname(path), made);
   };
   process.on('exit', release); // process.exit() (Ctrl-C in the CLI) skips finally blocks
   return { path, holder, release };
@@ -107,6 +116,17 @@ export function withZooLockSync<T>(dir: string, instead: string, write: () => T)
     return write();
   } finally {
     lock.release();
+  }
+}
+
+/** Removes `dir` and its parents up to `top` while they are empty. */
+function removeEmptyFolders(dir: string, top: string): void {
+  for (let d = resolve(dir); d.startsWith(resolve(top)); d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty (or gone): what is there stays
+    }
   }
 }
 
