@@ -5,7 +5,6 @@
  * resumes, and the finished zoo is byte-identical to an uninterrupted one (the manifest up to
  * its timestamps), with no temp file left.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +13,7 @@ import { trainZoo } from '../src/train/trainZoo.ts';
 import { loadZoo } from '../src/store/loadZoo.ts';
 import { readManifest } from '../src/store/manifest.ts';
 import { presetConfig } from '../src/core/presets.ts';
-import { ROOT, runCliSync, startCli, tempDir, treeFingerprint } from './helpers.ts';
+import { crashZoo, runCliSync, startCli, tempDir, treeFingerprint } from './helpers.ts';
 
 const EPOCHS = 3;
 const config = presetConfig('default', 'ffnn', {
@@ -51,24 +50,7 @@ describe('killed at a write boundary, the zoo resumes to the same bytes', () => 
     [1, 2].flatMap((workers) => POINTS.map(([epoch, file, stage]) => [workers, epoch, file, stage] as const)),
   )('%i worker(s), epoch %i, %s %s', async (workers, epoch, file, stage) => {
     const dir = join(tempDir(), 'ffnn-crash');
-    const child = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(ROOT, 'test/fixtures/crashZoo.ts'),
-        dir,
-        String(workers),
-        JSON.stringify(config),
-        String(epoch),
-        file,
-        stage,
-      ],
-      {
-        cwd: ROOT,
-        encoding: 'utf8',
-      },
-    );
+    const child = crashZoo({ dir, config, workers, at: [epoch, file, stage] });
     expect(child.signal, child.stderr).toBe('SIGKILL');
     if (stage === 'tmp-written')
       expect(Object.keys(treeFingerprint(dir)).some((f) => f.endsWith('.tmp'))).toBe(true);

@@ -22,7 +22,7 @@ import { checkpointPath, readManifest } from '../src/store/manifest.ts';
 import { lockPath } from '../src/store/zooLock.ts';
 import { loadZoo } from '../src/store/loadZoo.ts';
 import { trainingCurvesFigure } from '../src/plot/zooStatistics.ts';
-import { ROOT, runCliSync, startCli, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
+import { ROOT, crashZoo, runCliSync, startCli, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
 import { safetensorsBytes } from './support/safetensorsSpec.ts';
 
 /** A small MLP (20 -> 50 -> 5, biases) of `runs` x `epochs` checkpoints as safetensors files, written from the format's specification. */
@@ -225,21 +225,7 @@ describe('zoos that are not whole', () => {
   it('an interrupted zoo is sound and incomplete, and cluster and identify say so', () => {
     const dir = join(tempDir(), 'ffnn-cut');
     const config = tinyConfig('ffnn', { seedCount: 4, epochs: 5 });
-    const crash = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(ROOT, 'test/fixtures/crashZoo.ts'),
-        dir,
-        '1',
-        JSON.stringify(config),
-        '2',
-        'manifest',
-        'done',
-      ],
-      { cwd: ROOT, encoding: 'utf8' },
-    );
+    const crash = crashZoo({ dir, config, at: [2, 'manifest', 'done'] });
     expect(crash.signal, crash.stderr).toBe('SIGKILL');
     const note = 'incomplete: 2 of 5 epochs committed; run the same zoo command to resume';
     const verify = runCliSync('verify', ['--zoo', dir]);

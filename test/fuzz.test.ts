@@ -14,7 +14,6 @@
  * it) fails. A sample of cases also goes through the real commands: exit 2 (verify: 1), one
  * line, no stack.
  */
-import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -49,7 +48,7 @@ import { npyBytes, readNpy } from '../src/store/formats/npy.ts';
 import { readModel } from '../src/store/formats/readModel.ts';
 import { recoverZoo } from '../src/store/zooCommit.ts';
 import { weightsSha256 } from '../src/store/sha256.ts';
-import { ROOT, runCliSync, tempDir, treeFingerprint } from './helpers.ts';
+import { crashZoo, runCliSync, tempDir, treeFingerprint } from './helpers.ts';
 
 const config = presetConfig('default', 'ffnn', { seedCount: 4, epochs: 3, trainSize: 300, testSize: 100 });
 const rng = new Rng(20261129, 12);
@@ -89,21 +88,7 @@ beforeAll(async () => {
   ZooIndex.build(zoo).save(complete);
   // a zoo killed right after committing epoch 1, as a power cut leaves it
   training = join(tempDir(), 'ffnn-fz');
-  const kill = spawnSync(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(ROOT, 'test/fixtures/crashZoo.ts'),
-      training,
-      '1',
-      JSON.stringify(config),
-      '1',
-      'manifest',
-      'done',
-    ],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
+  const kill = crashZoo({ dir: training, config, at: [1, 'manifest', 'done'] });
   expect(kill.signal, kill.stderr).toBe('SIGKILL');
   models = tempDir();
   await exportModel(zoo, 2, 3, 'safetensors', join(models, 'model.safetensors'));

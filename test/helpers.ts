@@ -71,3 +71,37 @@ export function treeFingerprint(dir: string): Record<string, string> {
   walk(dir);
   return out;
 }
+
+/**
+ * Trains a zoo in a child process that kills itself with SIGKILL at one write of the commit
+ * protocol (test/fixtures/crashZoo.ts), like a power cut; returns the child's result.
+ */
+export function crashZoo(options: {
+  dir: string;
+  config: ZooConfig;
+  /** The write to die at: epoch (-1: the initial manifest), file and stage (store/zooCommit.ts). */
+  at: [epoch: number, file: string, stage: string];
+  workers?: number;
+  shard?: string;
+  env?: Record<string, string>;
+}) {
+  const [epoch, file, stage] = options.at;
+  const args = [
+    options.dir,
+    String(options.workers ?? 1),
+    JSON.stringify(options.config),
+    String(epoch),
+    file,
+    stage,
+  ];
+  return spawnSync(
+    process.execPath,
+    [
+      ...NODE_ARGS,
+      join(ROOT, 'test/fixtures/crashZoo.ts'),
+      ...args,
+      ...(options.shard ? [options.shard] : []),
+    ],
+    { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...options.env } },
+  );
+}

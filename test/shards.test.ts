@@ -4,7 +4,7 @@
  * the shards into the zoo one machine writes, byte for byte: 4 shard processes run at once,
  * one of them killed and resumed, against the unsharded zoo trained by the same command.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -14,7 +14,7 @@ import { presetConfig } from '../src/core/presets.ts';
 import { readManifest } from '../src/store/manifest.ts';
 import { verifyZoo } from '../src/store/verifyZoo.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
-import { ROOT, runCliSync, startCli, tempDir } from './helpers.ts';
+import { crashZoo, runCliSync, startCli, tempDir } from './helpers.ts';
 
 describe('which runs a shard trains', () => {
   it('shards are contiguous, disjoint, cover every run and differ in size by at most one', () => {
@@ -118,22 +118,13 @@ describe('zoo --shard and zoo merge', () => {
     });
 
     // shard 1 is killed (SIGKILL) inside epoch 1's commit, before its manifest is renamed
-    const killed = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(ROOT, 'test/fixtures/crashZoo.ts'),
-        shardDir(1),
-        '1',
-        JSON.stringify(config),
-        '1',
-        'manifest',
-        'tmp-written',
-        '1/4',
-      ],
-      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...TIME } },
-    );
+    const killed = crashZoo({
+      dir: shardDir(1),
+      config,
+      at: [1, 'manifest', 'tmp-written'],
+      shard: '1/4',
+      env: TIME,
+    });
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
     expect(readManifest(shardDir(1))).toMatchObject({ status: 'training', epochsCompleted: 0 });
 
