@@ -219,6 +219,27 @@ describe('one writer at a time', () => {
     );
     expect(existsSync(dir)).toBe(false);
   });
+
+  it('holds the lock for zoo merge too', async () => {
+    const shards = tempDir();
+    const config = tinyConfig('ffnn', { seedCount: 4, epochs: 1 });
+    const dirs = [0, 1].map((index) => join(shards, `ffnn-t-shard-${index}-of-2`));
+    for (const [index, dir] of dirs.entries()) await trainZoo({ dir, config, shard: { index, count: 2 } });
+    const out = join(tempDir(), 'ffnn-merged');
+    writeFileSync(
+      lockPath(out),
+      JSON.stringify({
+        pid: process.pid,
+        host: hostname(),
+        startedAt: new Date().toISOString(),
+        command: 'x',
+      }),
+    );
+    const r = runCliSync('zoo', ['merge', ...dirs, '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/ffnn-merged is being written by pid \d+ .*; wait, or merge into another --out/);
+    expect(existsSync(out)).toBe(false);
+  });
 });
 
 describe('zoos that are not whole', () => {
