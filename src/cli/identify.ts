@@ -86,13 +86,12 @@ p-values are calibrated from the zoo itself (docs/identify.md).
     const pick = { run: o.run, epoch: o.epoch };
 
     const zooDir = chooseZoo(path, pick, o.zoo);
-    const incomplete = incompleteNote(readManifest(zooDir));
+    const manifest = readManifest(zooDir);
+    const incomplete = incompleteNote(manifest);
     if (incomplete) process.stderr.write(`note: ${zooDir}: ${incomplete}\n`);
     const memory = memoryBound(o.memory);
     const streamed =
-      zooWeightBytes(readManifest(zooDir)) > memory
-        ? openStreamedZoo(zooDir, { verify: !o['no-verify'] })
-        : null;
+      zooWeightBytes(manifest) > memory ? openStreamedZoo(zooDir, { verify: !o['no-verify'] }) : null;
     const zoo = streamed?.zoo ?? loadZoo(zooDir, { verify: !o['no-verify'] });
     const { weights, description } = readModel(path, zoo.manifest.architecture, pick);
     let index = o.rebuild ? null : ZooIndex.load(zooDir, zoo, streamed?.rows);
@@ -193,7 +192,10 @@ function chooseZoo(path: string, pick: { run?: number; epoch?: number }, given?:
   );
 }
 
-/** The zoos under zoo/ whose architecture the checkpoint fits (a file that needs --run/--epoch throws). */
+/**
+ * The zoos under zoo/ whose architecture the checkpoint fits (a file that needs --run/--epoch
+ * throws). The file is read once per distinct architecture, not once per zoo.
+ */
 function fittingZoos(path: string, pick: { run?: number; epoch?: number }): { dir: string; arch: string }[] {
   if (!existsSync(DEFAULT_DIRS.zoos)) return [];
   let dirs: string[];
@@ -202,9 +204,14 @@ function fittingZoos(path: string, pick: { run?: number; epoch?: number }): { di
   } catch {
     return [];
   }
-  return dirs
-    .map((dir) => ({ dir, architecture: readManifest(dir).architecture }))
-    .filter((z) => fitsArchitecture(path, z.architecture, pick))
+  const zoos = dirs.map((dir) => ({ dir, architecture: readManifest(dir).architecture }));
+  const fits = new Map<string, boolean>();
+  return zoos
+    .filter(({ architecture }) => {
+      const key = JSON.stringify(architecture);
+      if (!fits.has(key)) fits.set(key, fitsArchitecture(path, architecture, pick));
+      return fits.get(key);
+    })
     .map((z) => ({ dir: z.dir, arch: z.architecture.name }));
 }
 

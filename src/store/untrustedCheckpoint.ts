@@ -5,8 +5,9 @@ import { CheckpointFileError, type CheckpointFile, type CheckpointRows } from '.
 
 /**
  * A checkpoint file no recorded hash vouches for (one from outside a zoo, or one that failed
- * its hash check), read in a worker thread that is stopped after `timeoutMs`: a damaged
- * Arrow file can make apache-arrow's reader loop forever.
+ * its hash check), read in a worker thread that is stopped after `timeoutMs`. arrowFile.ts
+ * checks every count a record batch header claims before apache-arrow decodes it; this time
+ * limit is the last guard, for a damage that check does not foresee.
  */
 export function readCheckpointFileWithin(path: string, timeoutMs = 20_000): CheckpointFile {
   if (!existsSync(path)) throw new CheckpointFileError(`cannot read checkpoint file ${path}: ENOENT`);
@@ -26,7 +27,7 @@ export function readCheckpointFileWithin(path: string, timeoutMs = 20_000): Chec
   port1.close();
   if (status === 'timed-out' || !reply)
     throw new CheckpointFileError(
-      `${path} could not be read within ${timeoutMs / 1000} s (a damaged Arrow file can make the reader loop); check where it came from`,
+      `${path} could not be read within ${timeoutMs / 1000} s (a damaged Arrow file can keep the reader busy); check where it came from`,
     );
   if ('error' in reply) throw reply.userError ? new CheckpointFileError(reply.error) : new Error(reply.error);
   return { rows: reply.rows, metadata: new Map(reply.metadata) };

@@ -7,7 +7,6 @@
  * Whatever moment a run is killed at, running again settles the epoch in flight, continues
  * after the last committed one and produces the same bytes.
  */
-import { withZooLock } from '../store/zooLock.ts';
 import { basename, join } from 'node:path';
 import { toImageSet } from '../data/imageSet.ts';
 import { loadMnist } from '../data/mnist.ts';
@@ -36,6 +35,7 @@ import {
 } from '../store/zooCommit.ts';
 import { weightsSha256 } from '../store/sha256.ts';
 import { sha256Hex } from '../store/fileHashes.ts';
+import { withZooLock } from '../store/zooLock.ts';
 import { WorkerPool } from '../util/workerPool.ts';
 import { architecture } from '../core/architectures.ts';
 import { kaimingNormal } from './init.ts';
