@@ -50,7 +50,7 @@ reports cluster purity and epoch-order recovery (paper Tables 2 and 3).`,
     }),
     seed: int({ help: 'seed of the randomized SVD', min: 0, max: 0xffffffff, defaultText: '0' }),
     'save-basis': flag({ help: 'store each fitted SVD basis in the zoo as svd-<k>.arrow (for identify)' }),
-    out: text({ arg: 'DIR', help: 'where reports go (git ignores it)', default: DEFAULT_DIRS.results }),
+    out: text({ arg: 'DIR', help: 'where reports go (git ignores results/)', default: DEFAULT_DIRS.results }),
     workers: int({ help: 'worker threads', min: 1, max: 256, defaultText: String(defaultWorkers()) }),
     memory: memoryOption('SVD spaces only'),
     'no-verify': flag({
