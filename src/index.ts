@@ -16,6 +16,19 @@ export {
   type ArchName,
   type ParamTensor,
 } from './core/architectures.ts';
+export {
+  CNN_NETWORK,
+  FFNN_NETWORK,
+  NetworkError,
+  networkArchitecture,
+  networkShapes,
+  networkTensors,
+  type Layer,
+  type Layout,
+  type FlattenOrder,
+  type Network,
+} from './core/network.ts';
+export { forward } from './train/forward.ts';
 export { createModel } from './train/models/factory.ts';
 export type { Model } from './train/models/model.ts';
 export { kaimingNormal } from './train/init.ts';

@@ -1,0 +1,218 @@
+/**
+ * A network: the computation a zoo's weights define, as a chain of layers. The tensor list
+ * (and so the parameter index map, architectures.ts) is derived from it, as is every
+ * activation's shape; train/forward.ts runs it.
+ *
+ * Tensors keep the layout of the framework that wrote them: `torch` (dense [out, in], conv
+ * [out, in, kh, kw]) or `tf` (dense [in, out], conv [kh, kw, in, out]). Activations between
+ * layers are per sample either a vector or a [channels, height, width] map; `flatten` turns
+ * a map into a vector channel-major (PyTorch's NCHW `x.flatten(1)`) or channel-last
+ * (TensorFlow's NHWC `Flatten`). Tensor names and order follow the framework: PyTorch's
+ * state_dict (`<name>.weight`, `.bias`, batch norm's `.running_mean`, `.running_var`).
+ */
+import { defineArchitecture, type Architecture } from './architectures.ts';
+import { UserError } from './errors.ts';
+
+export type Layout = 'torch' | 'tf';
+export type FlattenOrder = 'channel-major' | 'channel-last';
+export type ActivationFn = 'relu' | 'leaky-relu' | 'sigmoid' | 'tanh' | 'gelu' | 'softmax' | 'identity';
+
+export type Layer =
+  | { kind: 'dense'; name: string; in: number; out: number; bias: boolean; layout: Layout }
+  | {
+      kind: 'conv2d';
+      name: string;
+      in: number;
+      out: number;
+      kernel: [number, number];
+      stride: number;
+      padding: number;
+      bias: boolean;
+      layout: Layout;
+    }
+  | { kind: 'maxpool' | 'avgpool'; size: number; stride: number }
+  | { kind: 'global-avgpool' }
+  | { kind: 'flatten'; order: FlattenOrder }
+  /** Inference mode: (x - running mean) / sqrt(running var + eps) * weight + bias, per channel. */
+  | { kind: 'batchnorm'; name: string; channels: number; eps: number }
+  /** Over the whole vector (a map is normalised over all its values), with weight and bias. */
+  | { kind: 'layernorm'; name: string; size: number; eps: number }
+  /** Identity at inference. */
+  | { kind: 'dropout' }
+  | { kind: 'activation'; fn: ActivationFn; slope?: number };
+
+export interface Network {
+  format: 1;
+  /** One sample's input: [n] for a vector, [channels, height, width] for a map. */
+  input: number[];
+  layers: Layer[];
+}
+
+/** One sample's activation shape: [n] or [channels, height, width]. */
+export type Shape = number[];
+
+export class NetworkError extends UserError {}
+
+/** The parameter tensors of a layer, in the framework's order and layout. */
+export function layerTensors(layer: Layer): { name: string; shape: number[] }[] {
+  switch (layer.kind) {
+    case 'dense': {
+      const weight = layer.layout === 'torch' ? [layer.out, layer.in] : [layer.in, layer.out];
+      const names = tensorNames(layer.name, layer.layout);
+      return [
+        { name: names.weight, shape: weight },
+        ...(layer.bias ? [{ name: names.bias, shape: [layer.out] }] : []),
+      ];
+    }
+    case 'conv2d': {
+      const [kh, kw] = layer.kernel;
+      const weight = layer.layout === 'torch' ? [layer.out, layer.in, kh, kw] : [kh, kw, layer.in, layer.out];
+      const names = tensorNames(layer.name, layer.layout);
+      return [
+        { name: names.weight, shape: weight },
+        ...(layer.bias ? [{ name: names.bias, shape: [layer.out] }] : []),
+      ];
+    }
+    case 'batchnorm':
+      return ['weight', 'bias', 'running_mean', 'running_var'].map((t) => ({
+        name: `${layer.name}.${t}`,
+        shape: [layer.channels],
+      }));
+    case 'layernorm':
+      return ['weight', 'bias'].map((t) => ({ name: `${layer.name}.${t}`, shape: [layer.size] }));
+    default:
+      return [];
+  }
+}
+
+/**
+ * PyTorch names its tensors `<layer>.weight` / `.bias`; Keras `kernel` / `bias`, which the
+ * recorder stores as `<layer>.kernel` / `.bias` (train/zooRecorder.ts).
+ */
+function tensorNames(layer: string, layout: Layout): { weight: string; bias: string } {
+  return { weight: `${layer}.${layout === 'torch' ? 'weight' : 'kernel'}`, bias: `${layer}.bias` };
+}
+
+/** Every parameter tensor of the network, in order: the flat weight vector is their concatenation. */
+export function networkTensors(net: Network): { name: string; shape: number[] }[] {
+  return net.layers.flatMap(layerTensors);
+}
+
+/**
+ * The activation shape after each layer (index i: after layer i), checked layer by layer:
+ * a layer that does not fit the shape it receives is refused, naming it.
+ */
+export function networkShapes(net: Network): Shape[] {
+  if (!(net.input.length === 1 || net.input.length === 3) || !net.input.every(isPositiveInt))
+    throw new NetworkError(
+      `the network's input must be [n] or [channels, height, width], got [${net.input}]`,
+    );
+  const shapes: Shape[] = [];
+  let shape: Shape = net.input;
+  net.layers.forEach((layer, i) => {
+    shape = nextShape(layer, shape, `layer ${i} (${layer.kind}${'name' in layer ? ` ${layer.name}` : ''})`);
+    shapes.push(shape);
+  });
+  return shapes;
+}
+
+function nextShape(layer: Layer, shape: Shape, where: string): Shape {
+  const refuse = (what: string): never => {
+    throw new NetworkError(`${where}: ${what}, but it receives [${shape.join(', ')}]`);
+  };
+  const size = shape.reduce((a, b) => a * b, 1);
+  switch (layer.kind) {
+    case 'dense':
+      if (shape.length !== 1) refuse('a dense layer takes a vector (flatten first)');
+      if (layer.in !== shape[0]) refuse(`it reads ${layer.in} inputs`);
+      return [layer.out];
+    case 'conv2d': {
+      if (shape.length !== 3) refuse('a convolution takes a [channels, height, width] map');
+      if (layer.in !== shape[0]) refuse(`it reads ${layer.in} channels`);
+      const [kh, kw] = layer.kernel;
+      const out = (n: number, k: number) => Math.floor((n + 2 * layer.padding - k) / layer.stride) + 1;
+      const [h, w] = [out(shape[1], kh), out(shape[2], kw)];
+      if (h < 1 || w < 1) refuse(`its ${kh}x${kw} kernel does not fit`);
+      return [layer.out, h, w];
+    }
+    case 'maxpool':
+    case 'avgpool': {
+      if (shape.length !== 3) refuse('pooling takes a [channels, height, width] map');
+      const out = (n: number) => Math.floor((n - layer.size) / layer.stride) + 1;
+      if (out(shape[1]) < 1 || out(shape[2]) < 1)
+        refuse(`its ${layer.size}x${layer.size} window does not fit`);
+      return [shape[0], out(shape[1]), out(shape[2])];
+    }
+    case 'global-avgpool':
+      if (shape.length !== 3) refuse('global pooling takes a [channels, height, width] map');
+      return [shape[0]];
+    case 'flatten':
+      return [size];
+    case 'batchnorm':
+      if (layer.channels !== shape[0]) refuse(`it normalises ${layer.channels} channels`);
+      return shape;
+    case 'layernorm':
+      if (layer.size !== size) refuse(`it normalises ${layer.size} values`);
+      return shape;
+    case 'dropout':
+      return shape;
+    case 'activation':
+      if (layer.fn === 'softmax' && shape.length !== 1) refuse('softmax takes a vector');
+      return shape;
+  }
+}
+
+const isPositiveInt = (n: number) => Number.isInteger(n) && n > 0;
+
+/** The architecture (tensor list and index map) of a network; its shapes are checked first. */
+export function networkArchitecture(name: string, summary: string, net: Network): Architecture {
+  networkShapes(net);
+  return defineArchitecture(name, summary, networkTensors(net));
+}
+
+/** Paper Table 1's FFNN: 196 -> fc 10 -> sigmoid -> fc 10 -> sigmoid -> fc 10, no biases. */
+export const FFNN_NETWORK: Network = {
+  format: 1,
+  input: [196],
+  layers: [
+    { kind: 'dense', name: 'fc1', in: 196, out: 10, bias: false, layout: 'torch' },
+    { kind: 'activation', fn: 'sigmoid' },
+    { kind: 'dense', name: 'fc2', in: 10, out: 10, bias: false, layout: 'torch' },
+    { kind: 'activation', fn: 'sigmoid' },
+    { kind: 'dense', name: 'fc3', in: 10, out: 10, bias: false, layout: 'torch' },
+  ],
+};
+
+/**
+ * Paper Table 1's CNN: 1x14x14 -> conv 16 (k3 s2 p1) -> maxpool 2 -> LeakyReLU(0.01) -> conv 8
+ * (k3 s2 p1) -> maxpool 2 -> LeakyReLU -> fc 10, no biases.
+ */
+export const CNN_NETWORK: Network = {
+  format: 1,
+  input: [1, 14, 14],
+  layers: [
+    ...tableOneConvBlock('conv1', 1, 16),
+    ...tableOneConvBlock('conv2', 16, 8),
+    { kind: 'flatten', order: 'channel-major' },
+    { kind: 'dense', name: 'fc', in: 8, out: 10, bias: false, layout: 'torch' },
+  ],
+};
+
+/** Table 1's CNN block: conv (k3 s2 p1, no bias) -> maxpool 2 -> LeakyReLU(0.01). */
+function tableOneConvBlock(name: string, inChannels: number, outChannels: number): Layer[] {
+  return [
+    {
+      kind: 'conv2d',
+      name,
+      in: inChannels,
+      out: outChannels,
+      kernel: [3, 3],
+      stride: 2,
+      padding: 1,
+      bias: false,
+      layout: 'torch',
+    },
+    { kind: 'maxpool', size: 2, stride: 2 },
+    { kind: 'activation', fn: 'leaky-relu', slope: 0.01 },
+  ];
+}
