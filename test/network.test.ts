@@ -12,9 +12,12 @@ import {
   FFNN_NETWORK,
   networkArchitecture,
   networkShapes,
+  type FlattenOrder,
   type Layer,
+  type Layout,
   type Network,
 } from '../src/core/network.ts';
+import { alignTo, permuteUnits, scaleUnits, symmetriesOf } from '../src/identify/symmetry.ts';
 import { Rng } from '../src/core/rng.ts';
 import { toImageSet } from '../src/data/imageSet.ts';
 import { loadMnist } from '../src/data/mnist.ts';
@@ -75,6 +78,23 @@ describe('the built-in networks', () => {
   );
 });
 
+/** A conv2d layer with a bias. */
+const conv = (
+  name: string,
+  inChannels: number,
+  outChannels: number,
+  k: number,
+  o: { stride: number; padding: number; layout: Layout },
+): Layer => ({
+  kind: 'conv2d',
+  name,
+  in: inChannels,
+  out: outChannels,
+  kernel: [k, k],
+  bias: true,
+  ...o,
+});
+
 interface TfjsCase {
   model: tf.Sequential;
   /** The same network in our terms: TensorFlow's layout, channel-last flatten. */
@@ -99,31 +119,11 @@ function denseCase(): TfjsCase {
     ],
   });
   const layers: Layer[] = [
-    {
-      kind: 'conv2d',
-      name: 'c1',
-      in: 2,
-      out: 4,
-      kernel: [3, 3],
-      stride: 1,
-      padding: 0,
-      bias: true,
-      layout: 'tf',
-    },
+    conv('c1', 2, 4, 3, { stride: 1, padding: 0, layout: 'tf' }),
     { kind: 'batchnorm', name: 'bn', channels: 4, eps: 1e-3 },
     { kind: 'activation', fn: 'relu' },
     { kind: 'maxpool', size: 2, stride: 2 },
-    {
-      kind: 'conv2d',
-      name: 'c2',
-      in: 4,
-      out: 5,
-      kernel: [2, 2],
-      stride: 1,
-      padding: 0,
-      bias: true,
-      layout: 'tf',
-    },
+    conv('c2', 4, 5, 2, { stride: 1, padding: 0, layout: 'tf' }),
     { kind: 'activation', fn: 'leaky-relu', slope: 0.2 },
     { kind: 'flatten', order: 'channel-last' },
     { kind: 'dense', name: 'd1', in: 20, out: 6, bias: true, layout: 'tf' },
@@ -149,29 +149,9 @@ function poolingCase(): TfjsCase {
     ],
   });
   const layers: Layer[] = [
-    {
-      kind: 'conv2d',
-      name: 'c1',
-      in: 1,
-      out: 3,
-      kernel: [3, 3],
-      stride: 2,
-      padding: 1,
-      bias: true,
-      layout: 'tf',
-    },
+    conv('c1', 1, 3, 3, { stride: 2, padding: 1, layout: 'tf' }),
     { kind: 'avgpool', size: 2, stride: 2 },
-    {
-      kind: 'conv2d',
-      name: 'c2',
-      in: 3,
-      out: 6,
-      kernel: [1, 1],
-      stride: 1,
-      padding: 0,
-      bias: true,
-      layout: 'tf',
-    },
+    conv('c2', 3, 6, 1, { stride: 1, padding: 0, layout: 'tf' }),
     { kind: 'global-avgpool' },
     { kind: 'dense', name: 'd', in: 6, out: 5, bias: true, layout: 'tf' },
     { kind: 'activation', fn: 'softmax' },
@@ -318,3 +298,129 @@ describe('gelu', () => {
     ).toEqual([0, 0, 0].map(() => expect.closeTo(0, 12)));
   });
 });
+
+/** Conv, batch norm, relu, max pool, conv, leaky relu, flatten, dense, relu, dense: every hidden layer may be rescaled. */
+function homogeneousNetwork(layout: Layout, order: FlattenOrder): Network {
+  return {
+    format: 1,
+    input: [2, 8, 8],
+    layers: [
+      conv('c1', 2, 4, 3, { stride: 1, padding: 1, layout: layout }),
+      { kind: 'batchnorm', name: 'bn', channels: 4, eps: 1e-5 },
+      { kind: 'activation', fn: 'relu' },
+      { kind: 'maxpool', size: 2, stride: 2 },
+      conv('c2', 4, 3, 3, { stride: 1, padding: 0, layout: layout }),
+      { kind: 'activation', fn: 'leaky-relu', slope: 0.1 },
+      { kind: 'flatten', order },
+      { kind: 'dense', name: 'd1', in: 12, out: 5, bias: true, layout },
+      { kind: 'activation', fn: 'relu' },
+      { kind: 'dropout' },
+      { kind: 'dense', name: 'd2', in: 5, out: 3, bias: true, layout },
+    ],
+  };
+}
+
+/** Random weights for a network: batch norm's running variance positive. */
+function randomWeights(net: Network, rng: Rng): Float32Array {
+  const arch = networkArchitecture('t', '', net);
+  const w = Float32Array.from({ length: arch.size }, () => rng.nextFloat() - 0.5);
+  for (const p of arch.params.filter((q) => q.name.endsWith('running_var')))
+    for (let i = 0; i < p.size; i++) w[p.offset + i] = 0.2 + rng.nextFloat();
+  return w;
+}
+
+describe('symmetries from the network', () => {
+  const layouts: [Layout, FlattenOrder][] = [
+    ['torch', 'channel-major'],
+    ['torch', 'channel-last'],
+    ['tf', 'channel-major'],
+    ['tf', 'channel-last'],
+  ];
+  it.each(layouts)(
+    '%s layout, %s flatten: permuted and rescaled copies compute the same outputs, and alignTo undoes them',
+    (layout, order) => {
+      const net = homogeneousNetwork(layout, order);
+      const arch = networkArchitecture('t', '', net);
+      const sym = symmetriesOf(arch, net);
+      expect(sym.hidden.map((h) => [h.weight.name, h.next.name, h.units, h.block])).toEqual([
+        [
+          layout === 'torch' ? 'c1.weight' : 'c1.kernel',
+          layout === 'torch' ? 'c2.weight' : 'c2.kernel',
+          4,
+          1,
+        ],
+        [
+          layout === 'torch' ? 'c2.weight' : 'c2.kernel',
+          layout === 'torch' ? 'd1.weight' : 'd1.kernel',
+          3,
+          4,
+        ],
+        [
+          layout === 'torch' ? 'd1.weight' : 'd1.kernel',
+          layout === 'torch' ? 'd2.weight' : 'd2.kernel',
+          5,
+          1,
+        ],
+      ]);
+      expect([sym.scale, sym.note]).toEqual([true, null]);
+      const rng = new Rng(2501, 3);
+      const w = randomWeights(net, rng);
+      const inputs = Float64Array.from({ length: 8 * 128 }, () => rng.nextFloat() * 2 - 1);
+      const original = forward(net, w, inputs, 8);
+      const permuted = w.slice();
+      for (const h of sym.hidden) permuteUnits(permuted, h, rng.permutation(h.units));
+      const rescaled = permuted.slice();
+      for (const h of sym.hidden)
+        scaleUnits(
+          rescaled,
+          h,
+          Float64Array.from({ length: h.units }, () => 0.5 + 1.5 * rng.nextFloat()),
+        );
+      for (const copy of [permuted, rescaled]) {
+        expect(maxDiff(copy, w)).toBeGreaterThan(0.01); // a different point of weight space
+        expect(maxDiff(forward(net, copy, inputs, 8), original)).toBeLessThan(1e-5); // the same function
+      }
+      expect(maxDiff(alignTo(sym, permuted, w).weights, w)).toBe(0);
+      expect(maxDiff(alignTo(sym, rescaled, w).weights, w)).toBeLessThan(1e-5);
+    },
+  );
+
+  it('permutes through layer norm and tanh, but does not rescale there, and says why', () => {
+    const { net } = denseCase();
+    const arch = networkArchitecture('t', '', net);
+    const sym = symmetriesOf(arch, net);
+    expect([sym.hidden.length, sym.scale, sym.note]).toEqual([
+      3,
+      false,
+      'no scale alignment: tanh is not positively homogeneous',
+    ]);
+    const rng = new Rng(2502, 3);
+    const w = randomWeights(net, rng);
+    const inputs = Float64Array.from({ length: 4 * 128 }, () => rng.nextFloat() * 2 - 1);
+    const permuted = w.slice();
+    for (const h of sym.hidden) permuteUnits(permuted, h, rng.permutation(h.units));
+    expect(maxDiff(permuted, w)).toBeGreaterThan(0.01);
+    expect(maxDiff(forward(net, permuted, inputs, 4), forward(net, w, inputs, 4))).toBeLessThan(1e-9);
+  });
+
+  it('without a network, reads the tensors as a PyTorch chain and does not rescale', () => {
+    const net = homogeneousNetwork('torch', 'channel-major');
+    const arch = networkArchitecture('imported', '', {
+      ...net,
+      layers: net.layers.filter((l) => l.kind !== 'batchnorm'),
+    });
+    const sym = symmetriesOf(arch);
+    expect(sym.hidden.map((h) => [h.units, h.block])).toEqual([
+      [4, 1],
+      [3, 4],
+      [5, 1],
+    ]);
+    expect([sym.scale, sym.note]).toEqual([
+      false,
+      'no scale alignment: the activation is not known (describe the network)',
+    ]);
+  });
+});
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);

@@ -1,31 +1,55 @@
 /**
- * The weight-space symmetries of a chain of dense / conv layers, and aligning a checkpoint to
- * another across them (weight matching, as in Git Re-Basin: one linear assignment per hidden
- * layer, no data).
+ * The weight-space symmetries of a network, and aligning a checkpoint to another across them
+ * (weight matching, as in Git Re-Basin: one linear assignment per hidden layer, no data).
  *
- * - Permutation: reordering a hidden layer's units (rows of its weight and bias, and the
- *   matching input columns, or channel blocks after a flatten, of the next layer) computes the
- *   same function for any elementwise activation.
- * - Scale: multiplying a unit's incoming weights (and bias) by c > 0 and its outgoing weights by
- *   1 / c computes the same function when the activation is positively homogeneous (ReLU,
- *   LeakyReLU, also after max-pooling), f(c z) = c f(z).
+ * - Permutation: reordering a hidden layer's units (its weights, bias and any batch or layer
+ *   norm parameters after it, and the inputs of the next layer that read them, a block of
+ *   columns per unit after a flatten) computes the same function for any elementwise
+ *   activation, pooling or flatten between the two.
+ * - Scale: multiplying a unit's incoming weights and bias by c > 0 and its outgoing weights by
+ *   1 / c computes the same function when everything between the two layers is positively
+ *   homogeneous, f(c z) = c f(z): ReLU, LeakyReLU, max and average pooling, flatten, dropout.
+ *   After a batch norm (inference mode) the norm's weight and bias are scaled instead, which
+ *   is exact; a batch norm does not pass a scale of the weights before it on (its eps), nor
+ *   does a layer norm, sigmoid, tanh, GELU or softmax: those layers are not rescaled.
  *
- * Layers are read from the architecture's tensors in PyTorch layout (weight [out, in] or
- * [out, in, kh, kw], optional `.bias` [out]); a chain is consecutive weights whose input
- * count is the previous output count (or a multiple: a flatten, channel-major).
+ * Every hidden layer is held as index lists, per unit, into the flat weight vector
+ * (HiddenLayer), so permuting, rescaling and reading a unit are the same for every layout
+ * (PyTorch [out, in, ...] or TensorFlow [..., in, out]) and flatten order. With a network
+ * (core/network.ts) the lists follow from it; without one, from the tensors alone, read in
+ * PyTorch's layout as a chain whose input count is the previous output count (or a multiple:
+ * a channel-major flatten), with no scale since the activations are not known.
  */
 import type { Architecture, ParamTensor } from '../core/architectures.ts';
+import {
+  CNN_NETWORK,
+  FFNN_NETWORK,
+  layerTensors,
+  networkArchitecture,
+  networkShapes,
+  type Layer,
+  type Layout,
+  type Network,
+} from '../core/network.ts';
 import { linearAssignment } from './assignment.ts';
 
-/** One hidden layer: its weight (and bias), and the next layer's weight that reads its units. */
+/** One hidden layer: its weight (and bias), the next layer's weight that reads its units, and each unit's indices. */
 export interface HiddenLayer {
   weight: ParamTensor;
   bias: ParamTensor | null;
   next: ParamTensor;
-  /** Units of the layer (weight.shape[0]). */
+  /** Units of the layer. */
   units: number;
-  /** Columns of `next` per unit: 1, or the spatial size after a flatten. */
+  /** Inputs of `next` per unit: 1, or the spatial size after a flatten. */
   block: number;
+  /**
+   * Flat indices, unit after unit (each list the same length per unit): `into`, what moves
+   * with the unit in this layer (weights, bias, norm parameters); `scaled`, those multiplied
+   * by c when it is rescaled; `out`, the next layer's weights that read it (divided by c).
+   */
+  into: Int32Array;
+  scaled: Int32Array;
+  out: Int32Array;
 }
 
 export interface Symmetries {
@@ -36,13 +60,163 @@ export interface Symmetries {
   note: string | null;
 }
 
-/** The built-in architectures' hidden activations: positively homogeneous or not. */
-const HOMOGENEOUS: Record<string, { homogeneous: boolean; activation: string }> = {
-  ffnn: { homogeneous: false, activation: 'sigmoid' },
-  cnn: { homogeneous: true, activation: 'LeakyReLU with max-pooling' },
-};
+/** The networks of the built-in architectures, by name. */
+const BUILT_IN: Record<string, Network> = { ffnn: FFNN_NETWORK, cnn: CNN_NETWORK };
 
-export function symmetriesOf(arch: Architecture): Symmetries {
+/**
+ * The symmetries of an architecture: from its network when given (or when it is a built-in
+ * architecture), else from its tensors alone.
+ */
+export function symmetriesOf(arch: Architecture, network?: Network): Symmetries {
+  const net = network ?? BUILT_IN[arch.name];
+  if (
+    net &&
+    JSON.stringify(networkArchitecture(arch.name, arch.summary, net).params) === JSON.stringify(arch.params)
+  )
+    return symmetriesOfNetwork(net, arch);
+  return symmetriesOfTensors(arch);
+}
+
+/** What sits between a hidden layer and the next dense or conv layer, as the walk meets it. */
+interface Pending {
+  layer: Layer & { kind: 'dense' | 'conv2d' };
+  weight: ParamTensor;
+  bias: ParamTensor | null;
+  /** Norm parameters after it: the tensors, and the positions in them that belong to unit u. */
+  norms: { tensors: ParamTensor[]; at: (u: number) => number[] }[];
+  /** The batch norm's weight and bias and their positions of unit u, which take the scale. */
+  batchNorm: { tensors: ParamTensor[]; at: (u: number) => number[] } | null;
+  /** The first layer on the way that is not positively homogeneous, or null. */
+  breaksScale: string | null;
+  /** A flatten on the way: its order and the map it read. */
+  flatten: { order: 'channel-major' | 'channel-last'; map: number[] } | null;
+}
+
+function symmetriesOfNetwork(net: Network, arch: Architecture): Symmetries {
+  const params = new Map(arch.params.map((p) => [p.name, p]));
+  const tensors = (layer: Layer) => layerTensors(layer).map((t) => params.get(t.name)!);
+  const shapes = networkShapes(net);
+  const hidden: HiddenLayer[] = [];
+  let breaks: string | null = null;
+  let pending: Pending | null = null;
+  net.layers.forEach((layer, i) => {
+    const before = i === 0 ? net.input : shapes[i - 1];
+    if (layer.kind === 'dense' || layer.kind === 'conv2d') {
+      const [weight, bias = null] = tensors(layer);
+      if (pending) {
+        hidden.push(hiddenLayer(pending, layer, weight));
+        breaks ??= pending.breaksScale;
+      }
+      pending = { layer, weight, bias, norms: [], batchNorm: null, breaksScale: null, flatten: null };
+      return;
+    }
+    if (!pending) return;
+    const p: Pending = pending;
+    // unit u's positions in the activation here: a channel of a map, or its inputs after a flatten
+    const spatial = before.length === 3 ? before[1] * before[2] : 1;
+    const flat = p.flatten; // as it is here: a flatten further on does not move these positions
+    const positions = (u: number, perChannel: boolean) =>
+      flat
+        ? flattenedInputs(flat, u)
+        : perChannel
+          ? [u]
+          : Array.from({ length: spatial }, (_, k) => u * spatial + k);
+    if (layer.kind === 'batchnorm') {
+      const [gamma, beta, mean, variance] = tensors(layer);
+      const at = (u: number) => positions(u, true);
+      p.norms.push({ tensors: [gamma, beta, mean, variance], at });
+      if (p.batchNorm) p.breaksScale ??= 'a second batch norm';
+      else p.batchNorm = { tensors: [gamma, beta], at };
+    } else if (layer.kind === 'layernorm') {
+      p.norms.push({ tensors: tensors(layer), at: (u) => positions(u, false) });
+      p.breaksScale ??= 'layer norm';
+    } else if (layer.kind === 'activation') {
+      if (!['relu', 'leaky-relu', 'identity'].includes(layer.fn)) p.breaksScale ??= layer.fn;
+    } else if (layer.kind === 'flatten' && before.length === 3) {
+      p.flatten = { order: layer.order, map: before };
+    }
+  });
+  return {
+    hidden,
+    scale: breaks === null,
+    note: breaks === null ? null : `no scale alignment: ${breaks} is not positively homogeneous`,
+  };
+}
+
+/** Unit u's inputs of the vector a flatten made: its channel's block, or every C-th value (channel-last). */
+function flattenedInputs(flatten: NonNullable<Pending['flatten']>, u: number): number[] {
+  const [c, h, w] = flatten.map;
+  const channelMajor = flatten.order === 'channel-major';
+  return Array.from({ length: h * w }, (_, q) => (channelMajor ? u * h * w + q : q * c + u));
+}
+
+/** The index lists of the units of `p.layer`, read by `next` (weight `nextWeight`). */
+function hiddenLayer(
+  p: Pending,
+  next: Layer & { kind: 'dense' | 'conv2d' },
+  nextWeight: ParamTensor,
+): HiddenLayer {
+  const units = p.layer.out;
+  // the inputs of `next` that unit u feeds: its channel (or unit), or its values after a flatten
+  const flat = p.flatten;
+  const inputs = (u: number) => (flat ? flattenedInputs(flat, u) : [u]);
+  const into: number[] = [];
+  const scaled: number[] = [];
+  const out: number[] = [];
+  for (let u = 0; u < units; u++) {
+    const own = [...weightRow(p.weight, p.layer.layout, units, u), ...(p.bias ? [p.bias.offset + u] : [])];
+    const norms = p.norms.flatMap(({ tensors, at }) =>
+      tensors.flatMap((t) => at(u).map((k) => t.offset + k)),
+    );
+    into.push(...own, ...norms);
+    const bn = p.batchNorm;
+    scaled.push(...(bn ? bn.tensors.flatMap((t) => bn.at(u).map((k) => t.offset + k)) : own));
+    out.push(...readers(nextWeight, next, inputs(u)));
+  }
+  return {
+    weight: p.weight,
+    bias: p.bias,
+    next: nextWeight,
+    units,
+    block: p.flatten ? p.flatten.map[1] * p.flatten.map[2] : 1,
+    into: Int32Array.from(into),
+    scaled: Int32Array.from(scaled),
+    out: Int32Array.from(out),
+  };
+}
+
+/** Unit u's incoming weights: a row of [out, in, ...] (torch) or a column of [..., in, out] (tf). */
+function weightRow(weight: ParamTensor, layout: Layout, units: number, u: number): number[] {
+  const r = weight.size / units;
+  return Array.from(
+    { length: r },
+    (_, k) => weight.offset + (layout === 'torch' ? u * r + k : k * units + u),
+  );
+}
+
+/**
+ * The weights of `layer` (weight tensor `weight`) that read the given inputs (channels of a
+ * conv, positions of a dense layer's input vector), output by output.
+ */
+function readers(
+  weight: ParamTensor,
+  layer: Layer & { kind: 'dense' | 'conv2d' },
+  inputs: number[],
+): number[] {
+  const taps = layer.kind === 'conv2d' ? layer.kernel[0] * layer.kernel[1] : 1;
+  const { in: n, out: m } = layer;
+  const indices: number[] = [];
+  for (let o = 0; o < m; o++)
+    for (const i of inputs)
+      for (let t = 0; t < taps; t++)
+        indices.push(
+          weight.offset + (layer.layout === 'torch' ? (o * n + i) * taps + t : (t * n + i) * m + o),
+        );
+  return indices;
+}
+
+/** Without a network: the tensors as a PyTorch chain of dense / conv weights, activations unknown. */
+function symmetriesOfTensors(arch: Architecture): Symmetries {
   const weights: { weight: ParamTensor; bias: ParamTensor | null }[] = [];
   for (let i = 0; i < arch.params.length; i++) {
     const p = arch.params[i];
@@ -59,6 +233,20 @@ export function symmetriesOf(arch: Architecture): Symmetries {
       b && b.shape.length === 1 && b.name.endsWith('.bias') && b.shape[0] === p.shape[0] ? b : null;
     weights.push({ weight: p, bias });
   }
+  const asLayer = (t: ParamTensor): Layer & { kind: 'dense' | 'conv2d' } =>
+    t.shape.length === 2
+      ? { kind: 'dense', name: t.name, in: t.shape[1], out: t.shape[0], bias: false, layout: 'torch' }
+      : {
+          kind: 'conv2d',
+          name: t.name,
+          in: t.shape[1],
+          out: t.shape[0],
+          kernel: [t.shape[2], t.shape[3]],
+          stride: 1,
+          padding: 0,
+          bias: false,
+          layout: 'torch',
+        };
   const hidden: HiddenLayer[] = [];
   for (let k = 0; k + 1 < weights.length; k++) {
     const { weight, bias } = weights[k];
@@ -68,76 +256,60 @@ export function symmetriesOf(arch: Architecture): Symmetries {
       return {
         hidden: [],
         scale: false,
-        note: `no alignment: ${next.name} reads ${inputs} inputs, not a multiple of the ${units} units of ${weight.name}`,
+        note: `no alignment: ${next.name} reads ${inputs} inputs, not a multiple of the ${units} units of ${weight.name}; describe the network to align it`,
       };
-    hidden.push({ weight, bias, next, units, block: inputs / units });
+    const block = inputs / units;
+    const pending: Pending = {
+      layer: asLayer(weight),
+      weight,
+      bias,
+      norms: [],
+      batchNorm: null,
+      breaksScale: null,
+      flatten: block > 1 ? { order: 'channel-major', map: [units, block, 1] } : null,
+    };
+    hidden.push(hiddenLayer(pending, asLayer(next), next));
   }
-  const known = HOMOGENEOUS[arch.name];
-  const scale = known?.homogeneous ?? false;
-  const note = scale
-    ? null
-    : known
-      ? `no scale alignment: ${known.activation} is not positively homogeneous`
-      : 'no scale alignment: the activation is not known';
-  return { hidden, scale, note };
+  return {
+    hidden,
+    scale: false,
+    note: 'no scale alignment: the activation is not known (describe the network)',
+  };
 }
 
-/** Elements per unit in a weight tensor: one row of [out, in, ...]. */
-const rowSize = (t: ParamTensor) => t.size / t.shape[0];
-/** Elements per input column (or channel) of `next`: kh * kw for a conv, 1 for a dense layer. */
-const colSize = (t: ParamTensor) => t.size / (t.shape[0] * t.shape[1]);
-
-/** Moves unit perm[j] of layer h to position j (in place on w). */
+/** Moves unit perm[j] of the layer to position j (in place on w). */
 export function permuteUnits(w: Float32Array, layer: HiddenLayer, perm: Int32Array): void {
-  const { weight, bias, next, block } = layer;
   const old = w.slice();
-  const r = rowSize(weight);
-  perm.forEach((src, j) => {
-    w.set(old.subarray(weight.offset + src * r, weight.offset + (src + 1) * r), weight.offset + j * r);
-    if (bias) w[bias.offset + j] = old[bias.offset + src];
-  });
-  // next: [out, in(, kh, kw)], unit u owns input columns u * block .. (u + 1) * block - 1
-  const c = colSize(next) * block;
-  const nextRow = rowSize(next);
-  for (let o = 0; o < next.shape[0]; o++) {
-    const base = next.offset + o * nextRow;
-    perm.forEach((src, j) => w.set(old.subarray(base + src * c, base + (src + 1) * c), base + j * c));
+  for (const list of [layer.into, layer.out]) {
+    const per = list.length / layer.units;
+    perm.forEach((src, j) => {
+      for (let k = 0; k < per; k++) w[list[j * per + k]] = old[list[src * per + k]];
+    });
   }
 }
 
-/** Multiplies unit u's incoming weights and bias by s[u] and its outgoing weights by 1 / s[u] (in place). */
+/** Multiplies unit u's scaled incoming values by s[u] and its outgoing weights by 1 / s[u] (in place). */
 export function scaleUnits(w: Float32Array, layer: HiddenLayer, s: Float64Array): void {
-  const { weight, bias, next, block } = layer;
-  const r = rowSize(weight);
-  const c = colSize(next) * block;
-  const nextRow = rowSize(next);
+  const inPer = layer.scaled.length / layer.units;
+  const outPer = layer.out.length / layer.units;
   for (let u = 0; u < layer.units; u++) {
-    for (let j = 0; j < r; j++) w[weight.offset + u * r + j] *= s[u];
-    if (bias) w[bias.offset + u] *= s[u];
-    for (let o = 0; o < next.shape[0]; o++) {
-      const base = next.offset + o * nextRow + u * c;
-      for (let j = 0; j < c; j++) w[base + j] /= s[u];
-    }
+    for (let k = 0; k < inPer; k++) w[layer.scaled[u * inPer + k]] *= s[u];
+    for (let k = 0; k < outPer; k++) w[layer.out[u * outPer + k]] /= s[u];
   }
 }
 
-/** Unit u's incoming weights (and bias) and outgoing weights, as two vectors. */
+/** Unit u's incoming values (those it is rescaled by) and outgoing weights, as two vectors. */
 export function unitVectors(
   w: Float32Array,
   layer: HiddenLayer,
   u: number,
 ): { into: Float64Array; out: Float64Array } {
-  const { weight, bias, next, block } = layer;
-  const r = rowSize(weight);
-  const into = new Float64Array(r + (bias ? 1 : 0));
-  for (let j = 0; j < r; j++) into[j] = w[weight.offset + u * r + j];
-  if (bias) into[r] = w[bias.offset + u];
-  const c = colSize(next) * block;
-  const nextRow = rowSize(next);
-  const out = new Float64Array(next.shape[0] * c);
-  for (let o = 0; o < next.shape[0]; o++)
-    for (let j = 0; j < c; j++) out[o * c + j] = w[next.offset + o * nextRow + u * c + j];
-  return { into, out };
+  const inPer = layer.scaled.length / layer.units;
+  const outPer = layer.out.length / layer.units;
+  return {
+    into: Float64Array.from({ length: inPer }, (_, k) => w[layer.scaled[u * inPer + k]]),
+    out: Float64Array.from({ length: outPer }, (_, k) => w[layer.out[u * outPer + k]]),
+  };
 }
 
 function dotOf(a: Float64Array, b: Float64Array): number {
