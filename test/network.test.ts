@@ -120,7 +120,7 @@ function denseCase(): TfjsCase {
   });
   const layers: Layer[] = [
     conv('c1', 2, 4, 3, { stride: 1, padding: 0, layout: 'tf' }),
-    { kind: 'batchnorm', name: 'bn', channels: 4, eps: 1e-3 },
+    { kind: 'batchnorm', name: 'bn', channels: 4, eps: 1e-3, layout: 'tf' },
     { kind: 'activation', fn: 'relu' },
     { kind: 'maxpool', size: 2, stride: 2 },
     conv('c2', 4, 5, 2, { stride: 1, padding: 0, layout: 'tf' }),
@@ -129,7 +129,7 @@ function denseCase(): TfjsCase {
     { kind: 'dense', name: 'd1', in: 20, out: 6, bias: true, layout: 'tf' },
     { kind: 'activation', fn: 'tanh' },
     { kind: 'dropout' },
-    { kind: 'layernorm', name: 'ln', size: 6, eps: 1e-3 },
+    { kind: 'layernorm', name: 'ln', size: 6, eps: 1e-3, layout: 'tf' },
     { kind: 'dense', name: 'd2', in: 6, out: 4, bias: true, layout: 'tf' },
     { kind: 'activation', fn: 'sigmoid' },
   ];
@@ -306,7 +306,7 @@ function homogeneousNetwork(layout: Layout, order: FlattenOrder): Network {
     input: [2, 8, 8],
     layers: [
       conv('c1', 2, 4, 3, { stride: 1, padding: 1, layout: layout }),
-      { kind: 'batchnorm', name: 'bn', channels: 4, eps: 1e-5 },
+      { kind: 'batchnorm', name: 'bn', channels: 4, eps: 1e-5, layout },
       { kind: 'activation', fn: 'relu' },
       { kind: 'maxpool', size: 2, stride: 2 },
       conv('c2', 4, 3, 3, { stride: 1, padding: 0, layout: layout }),
@@ -324,7 +324,7 @@ function homogeneousNetwork(layout: Layout, order: FlattenOrder): Network {
 function randomWeights(net: Network, rng: Rng): Float32Array {
   const arch = networkArchitecture('t', '', net);
   const w = Float32Array.from({ length: arch.size }, () => rng.nextFloat() - 0.5);
-  for (const p of arch.params.filter((q) => q.name.endsWith('running_var')))
+  for (const p of arch.params.filter((q) => /running_var|moving_variance/.test(q.name)))
     for (let i = 0; i < p.size; i++) w[p.offset + i] = 0.2 + rng.nextFloat();
   return w;
 }

@@ -6,12 +6,16 @@
  */
 import { tf } from './support/tf.ts';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clusterZoo } from '../src/cluster/clusterZoo.ts';
 import { loadMnist } from '../src/data/mnist.ts';
 import { identify } from '../src/identify/identify.ts';
+import { disguisedCopy } from '../src/identify/evaluationSets.ts';
+import { symmetriesOf } from '../src/identify/symmetry.ts';
+import { Rng } from '../src/core/rng.ts';
+import { forward } from '../src/train/forward.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
 import { findChromium, launchChromium, renderPage } from '../src/plot/browser.ts';
 import { plotZoo } from '../src/plot/plotZoo.ts';
@@ -112,6 +116,75 @@ describe('zooRecorder: a tfjs model.fit callback', () => {
       expect(who.verdict).toBe('member');
       expect(Math.abs(who.epoch - 4)).toBeLessThan(1);
     }
+  });
+
+  it('stores the network the tfjs model computes', () => {
+    const dense = (i: number, n: number, m: number) =>
+      ({ kind: 'dense', name: `layer${i}`, in: n, out: m, bias: true, layout: 'tf' }) as const;
+    expect(zoo.manifest.network).toEqual({
+      format: 1,
+      input: [196],
+      layers: [
+        dense(0, 196, 32),
+        { kind: 'activation', fn: 'relu' },
+        dense(1, 32, 16),
+        { kind: 'activation', fn: 'relu' },
+        dense(2, 16, 10),
+      ],
+    });
+    // the network computes what the model does
+    const images = loadMnist({ trainSize: 1, testSize: 20 }).test.images;
+    const model = mlp(0);
+    const w = row(zoo, 3, 4);
+    model.setWeights(
+      zoo.manifest.architecture.params.map((p) =>
+        tf.tensor(w.subarray(p.offset, p.offset + p.size), p.shape),
+      ),
+    );
+    const theirs = tf.tidy(() => (model.predict(tf.tensor2d(images, [20, 196])) as tf.Tensor).dataSync());
+    const ours = forward(zoo.manifest.network!, w, images, 20);
+    for (let i = 0; i < ours.length; i++) expect(Math.abs(ours[i] - theirs[i])).toBeLessThan(1e-5);
+    model.dispose();
+  });
+
+  it('verify refuses a manifest whose network does not describe its tensors', () => {
+    const copy = join(tempDir(), 'mlp');
+    cpSync(dir, copy, { recursive: true });
+    const path = join(copy, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(path, 'utf8'));
+    manifest.network.layers[2].in = 33;
+    writeFileSync(path, JSON.stringify(manifest, null, 2));
+    const r = runCliSync('verify', ['--zoo', copy]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('network: layer 2 (dense layer1): it reads 33 inputs, but it receives [32]');
+  });
+
+  it('finds run 3 epoch 4 in a copy with its hidden units permuted and rescaled (the same function, checked in tfjs)', () => {
+    const sym = symmetriesOf(zoo.manifest.architecture, zoo.manifest.network);
+    expect([sym.hidden.length, sym.scale]).toEqual([2, true]);
+    const rng = new Rng(24, 5);
+    const w = row(zoo, 3, 4);
+    const copy = disguisedCopy(sym, w, rng, { permute: true, scale: true });
+    const images = loadMnist({ trainSize: 1, testSize: 50 }).test.images;
+    const outputs = (weights: Float32Array) => {
+      const model = mlp(0);
+      model.setWeights(
+        zoo.manifest.architecture.params.map((p) =>
+          tf.tensor(weights.subarray(p.offset, p.offset + p.size), p.shape),
+        ),
+      );
+      const y = tf.tidy(() => (model.predict(tf.tensor2d(images, [50, 196])) as tf.Tensor).dataSync());
+      model.dispose();
+      return y;
+    };
+    const [a, b] = [outputs(w), outputs(copy)];
+    expect(Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0)).toBeLessThan(1e-5);
+    expect(copy.reduce((m, v, i) => Math.max(m, Math.abs(v - w[i])), 0)).toBeGreaterThan(0.05);
+    const index = ZooIndex.build(zoo);
+    const who = identify(index, copy);
+    expect([who.verdict, who.run]).toEqual(['member', 3]);
+    expect(Math.abs(who.epoch - 4)).toBeLessThan(0.05);
+    expect(who.aligned).toMatch(/^permutation \(\d+ of 48 units moved\), scale$/);
   });
 
   it('gives the same rows as the same weights imported from safetensors files written from the specification', () => {

@@ -33,10 +33,14 @@ export type Layer =
   | { kind: 'maxpool' | 'avgpool'; size: number; stride: number }
   | { kind: 'global-avgpool' }
   | { kind: 'flatten'; order: FlattenOrder }
-  /** Inference mode: (x - running mean) / sqrt(running var + eps) * weight + bias, per channel. */
-  | { kind: 'batchnorm'; name: string; channels: number; eps: number }
-  /** Over the whole vector (a map is normalised over all its values), with weight and bias. */
-  | { kind: 'layernorm'; name: string; size: number; eps: number }
+  /**
+   * Inference mode: (x - running mean) / sqrt(running var + eps) * weight + bias, per channel
+   * (or per value of a vector). `layout` names the tensors: torch weight, bias, running_mean,
+   * running_var; tf gamma, beta, moving_mean, moving_variance.
+   */
+  | { kind: 'batchnorm'; name: string; channels: number; eps: number; layout: Layout }
+  /** Over the whole vector (a map is normalised over all its values), with weight and bias (tf: gamma, beta). */
+  | { kind: 'layernorm'; name: string; size: number; eps: number; layout: Layout }
   /** Identity at inference. */
   | { kind: 'dropout' }
   | { kind: 'activation'; fn: ActivationFn; slope?: number };
@@ -74,12 +78,16 @@ export function layerTensors(layer: Layer): { name: string; shape: number[] }[] 
       ];
     }
     case 'batchnorm':
-      return ['weight', 'bias', 'running_mean', 'running_var'].map((t) => ({
-        name: `${layer.name}.${t}`,
-        shape: [layer.channels],
-      }));
+      return (
+        layer.layout === 'torch'
+          ? ['weight', 'bias', 'running_mean', 'running_var']
+          : ['gamma', 'beta', 'moving_mean', 'moving_variance']
+      ).map((t) => ({ name: `${layer.name}.${t}`, shape: [layer.channels] }));
     case 'layernorm':
-      return ['weight', 'bias'].map((t) => ({ name: `${layer.name}.${t}`, shape: [layer.size] }));
+      return (layer.layout === 'torch' ? ['weight', 'bias'] : ['gamma', 'beta']).map((t) => ({
+        name: `${layer.name}.${t}`,
+        shape: [layer.size],
+      }));
     default:
       return [];
   }
@@ -168,6 +176,24 @@ const isPositiveInt = (n: number) => Number.isInteger(n) && n > 0;
 export function networkArchitecture(name: string, summary: string, net: Network): Architecture {
   networkShapes(net);
   return defineArchitecture(name, summary, networkTensors(net));
+}
+
+/** Why a network does not describe an architecture's tensors (names, shapes, order), or null. */
+export function networkProblem(network: Network, arch: Architecture): string | null {
+  if (typeof network !== 'object' || network === null || network.format !== 1)
+    return `format ${(network as { format?: unknown })?.format} is not 1`;
+  let tensors: { name: string; shape: number[] }[];
+  try {
+    tensors = networkArchitecture(arch.name, arch.summary, network).params;
+  } catch (err) {
+    return (err as Error).message;
+  }
+  const same = (a: { name: string; shape: number[] }[], b: { name: string; shape: number[] }[]) =>
+    a.length === b.length &&
+    a.every((t, i) => t.name === b[i].name && String(t.shape) === String(b[i].shape));
+  return same(tensors, arch.params)
+    ? null
+    : `its tensors (${tensors.map((t) => t.name).join(', ')}) are not the architecture's (${arch.params.map((t) => t.name).join(', ')})`;
 }
 
 /** Paper Table 1's FFNN: 196 -> fc 10 -> sigmoid -> fc 10 -> sigmoid -> fc 10, no biases. */

@@ -6,7 +6,6 @@
  * is aligned to each shortlisted run's checkpoint nearest in those features, and the aligned
  * query is measured against that run's trajectory as any query is (trajectory.ts).
  */
-import type { Architecture } from '../core/architectures.ts';
 import {
   alignTo,
   normOf,
@@ -72,10 +71,11 @@ function unitNorms(layer: HiddenLayer, w: Float32Array): { into: number[]; outgo
 /** The invariant features of every indexed checkpoint, computed once per index. */
 const cache = new WeakMap<SearchSpace, { sym: Symmetries; byRow: Map<number, Float64Array> }>();
 
-function indexFeatures(space: SearchSpace, arch: Architecture) {
+function indexFeatures(space: SearchSpace) {
   let entry = cache.get(space);
   if (!entry) {
-    const sym = symmetriesOf(arch);
+    const { architecture, network } = space.zoo.manifest;
+    const sym = symmetriesOf(architecture, network);
     const byRow = new Map<number, Float64Array>();
     if (sym.hidden.length)
       for (const t of space.trajectories)
@@ -87,8 +87,7 @@ function indexFeatures(space: SearchSpace, arch: Architecture) {
 }
 
 /** Symmetries of the zoo's architecture, with the note saying what is not aligned. */
-export const zooSymmetries = (space: SearchSpace): Symmetries =>
-  indexFeatures(space, space.zoo.manifest.architecture).sym;
+export const zooSymmetries = (space: SearchSpace): Symmetries => indexFeatures(space).sym;
 
 /**
  * The query aligned to each of the `shortlist` runs nearest in invariant features, measured
@@ -101,7 +100,7 @@ export function alignedCandidates(
   /** A run left out of the search (the calibration's null: a checkpoint of a run not indexed). */
   exclude = -1,
 ): AlignedCandidate[] {
-  const { sym, byRow } = indexFeatures(space, space.zoo.manifest.architecture);
+  const { sym, byRow } = indexFeatures(space);
   if (!sym.hidden.length) return [];
   const f = features(sym, query);
   const nearest = space.trajectories

@@ -98,7 +98,7 @@ export async function evaluationSets(
 ): Promise<QuerySet[]> {
   const { known, forkRuns, forkEpochs, forkAfter } = plan;
   const row = (r: number, e: number) => checkpointWeights(zoo, r, e);
-  const sym = symmetriesOf(zoo.manifest.architecture);
+  const sym = symmetriesOf(zoo.manifest.architecture, zoo.manifest.network);
   const rng = new Rng(12345, 7);
   const sets: QuerySet[] = [];
 

@@ -25,7 +25,7 @@ import {
   CNN_NETWORK,
   FFNN_NETWORK,
   layerTensors,
-  networkArchitecture,
+  networkProblem,
   networkShapes,
   type Layer,
   type Layout,
@@ -69,11 +69,7 @@ const BUILT_IN: Record<string, Network> = { ffnn: FFNN_NETWORK, cnn: CNN_NETWORK
  */
 export function symmetriesOf(arch: Architecture, network?: Network): Symmetries {
   const net = network ?? BUILT_IN[arch.name];
-  if (
-    net &&
-    JSON.stringify(networkArchitecture(arch.name, arch.summary, net).params) === JSON.stringify(arch.params)
-  )
-    return symmetriesOfNetwork(net, arch);
+  if (net && networkProblem(net, arch) === null) return symmetriesOfNetwork(net, arch);
   return symmetriesOfTensors(arch);
 }
 

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Architecture } from '../core/architectures.ts';
+import { networkProblem, type Network } from '../core/network.ts';
 import { seedOf, validateZooConfig, type ZooConfig } from '../core/zooConfig.ts';
 import { shardConfig, type Shard } from '../core/shards.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
@@ -63,6 +64,11 @@ export interface ZooManifest {
   shard?: ShardInfo;
   origin?: ZooOrigin;
   architecture: Architecture;
+  /**
+   * The computation the weights define (core/network.ts), when known: recorded tfjs models.
+   * Absent in trained zoos, whose network follows from their architecture's name.
+   */
+  network?: Network;
   engine: { name: string; precision: string };
   software: { toolkit: string; node: string; packages: Record<string, string> };
   data: { source: string; preprocessing: string; fileSha256: Record<string, string> };
@@ -152,6 +158,10 @@ export function readManifest(zooDir: string): ZooManifest {
 
 /** What makes a parsed manifest unusable, or null: checked at the door, so no reader trips over it later. */
 function manifestProblem(m: ZooManifest): string | null {
+  if (m.network !== undefined) {
+    const problem = networkProblem(m.network, m.architecture);
+    if (problem) return `network: ${problem}`;
+  }
   if (m.config !== undefined) {
     if (typeof m.config !== 'object' || m.config === null) return 'config is not an object';
     try {
@@ -229,6 +239,7 @@ const MANIFEST_KEYS: (keyof ZooManifest)[] = [
   'shard',
   'origin',
   'architecture',
+  'network',
   'engine',
   'software',
   'data',

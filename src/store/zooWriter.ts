@@ -11,6 +11,7 @@ import { lockZoo, type ZooLock } from './zooLock.ts';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Architecture } from '../core/architectures.ts';
+import { networkProblem, type Network } from '../core/network.ts';
 import { UserError } from '../core/errors.ts';
 import {
   COLUMN_METRICS,
@@ -45,6 +46,8 @@ export interface ZooWriterOptions {
   name?: string;
   /** Per run: tags and a note, stored in the manifest (e.g. { tags: { lr: '0.03' }, note: 'baseline' }). */
   runInfo?: Record<number, RunInfo>;
+  /** The computation the weights define (core/network.ts), stored in the manifest; it must describe the architecture's tensors. */
+  network?: Network;
 }
 
 export interface CheckpointRecord {
@@ -101,6 +104,10 @@ export class ZooWriter {
     options: ZooWriterOptions,
     lock: ZooLock,
   ): ZooWriter {
+    if (options.network) {
+      const problem = networkProblem(options.network, architecture);
+      if (problem) throw new ZooWriterError(`the network given does not fit the architecture: ${problem}`);
+    }
     let manifest: ZooManifest;
     if (existsSync(join(dir, MANIFEST_FILE))) {
       manifest = readManifest(dir);
@@ -114,6 +121,12 @@ export class ZooWriter {
         throw new ZooWriterError(
           `${dir} has ${manifest.origin.runs} runs, the writer was opened with ${options.runs}`,
         );
+      if (
+        options.network &&
+        manifest.network &&
+        JSON.stringify(options.network) !== JSON.stringify(manifest.network)
+      )
+        throw new ZooWriterError(`${dir} records another network than the one given; choose another folder`);
       settleUncommitted(dir, manifest);
     } else {
       if (existsSync(dir) && readdirSync(dir).length)
@@ -134,6 +147,7 @@ export class ZooWriter {
         name: options.name ?? dir.split('/').filter(Boolean).pop()!,
         origin,
         architecture,
+        ...(options.network && { network: options.network }),
         engine: { name: 'recorded (ZooWriter)', precision: 'float32' },
         software: softwareVersions(),
         data: { source: 'unknown (recorded checkpoints)', preprocessing: 'unknown', fileSha256: {} },
@@ -145,13 +159,15 @@ export class ZooWriter {
       };
       writeManifest(dir, manifest); // the folder is a zoo from now on, so other runs' writers can open it
     }
+    const addsNetwork = options.network !== undefined && manifest.network === undefined;
+    if (addsNetwork) manifest.network = options.network; // a zoo recorded before networks were stored
     const runInfo = Object.entries(options.runInfo ?? {});
     for (const [run, info] of runInfo) {
       if (!(Number(run) >= 0 && Number(run) < options.runs))
         throw new ZooWriterError(`runInfo names run ${run}; the zoo has runs 0-${options.runs - 1}`);
       (manifest.origin!.runInfo ??= {})[run] = info;
     }
-    if (runInfo.length) writeManifest(dir, manifest); // a run's tags are kept even before its first epoch commits
+    if (runInfo.length || addsNetwork) writeManifest(dir, manifest); // kept even before the first epoch commits
     mkdirSync(join(dir, STAGING), { recursive: true });
     // temp files of killed writes, and staged checkpoints whose epoch was committed before a kill removed them
     for (const name of readdirSync(join(dir, STAGING))) {
