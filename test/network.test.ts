@@ -5,6 +5,8 @@
  * TensorFlow's layout and flatten order and, with the same weights rearranged by hand, in
  * PyTorch's.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ARCHITECTURES, type ArchName } from '../src/core/architectures.ts';
 import {
@@ -25,6 +27,9 @@ import { erf, forward } from '../src/train/forward.ts';
 import { kaimingNormal } from '../src/train/init.ts';
 import { createModel } from '../src/train/models/factory.ts';
 import { tf } from './support/tf.ts';
+import { ROOT } from './helpers.ts';
+import { readNetworkFile } from '../src/store/formats/networkFile.ts';
+import { readSafetensors } from '../src/store/formats/safetensors.ts';
 
 const NETWORKS: Record<ArchName, Network> = { ffnn: FFNN_NETWORK, cnn: CNN_NETWORK };
 
@@ -424,3 +429,19 @@ describe('symmetries from the network', () => {
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
   Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+describe("the reference forward pass against PyTorch's own outputs", () => {
+  it('computes what a PyTorch CNN with biases computed (test/fixtures/torch-cnn, made by its make.py)', () => {
+    const dir = join(ROOT, 'test/fixtures/torch-cnn');
+    const network = readNetworkFile(join(dir, 'network.json'));
+    const arch = networkArchitecture('torch-cnn', 'fixture', network);
+    const weights = readSafetensors(join(dir, 'model.safetensors'), arch);
+    const probe = JSON.parse(readFileSync(join(dir, 'probe.json'), 'utf8')) as {
+      input: number[];
+      output: number[];
+    };
+    const ours = forward(network, weights, probe.input, 5);
+    expect(ours.length).toBe(probe.output.length);
+    for (let i = 0; i < ours.length; i++) expect(Math.abs(ours[i] - probe.output[i])).toBeLessThan(1e-6);
+  });
+});

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { COMMON_LAYOUTS } from '../store/importSources.ts';
 import { importZoo } from '../store/importZoo.ts';
+import { readNetworkFile } from '../store/formats/networkFile.ts';
 import { DEFAULT_DIRS } from '../store/paths.ts';
 import { defineCommand } from './command.ts';
 import { UserError } from './common.ts';
@@ -45,11 +46,17 @@ every run needs the same number.`,
     }),
     arch: text({ arg: 'NAME', help: "the architecture's name", defaultText: 'the zoo name' }),
     strict: flag({ help: 'refuse tensors that are not floating point instead of skipping them' }),
+    network: text({
+      arg: 'FILE',
+      help: 'a JSON file describing the network the tensors define (docs/formats.md, "Networks");\ngiven for an earlier import, it is added without rewriting checkpoints',
+      defaultText: 'none: units are permuted, not rescaled, by identify',
+    }),
   },
   examples: [
     'npm run import -- runs/ --name my-mlp                       # runs/<run>/epoch_<e>.safetensors, auto-detected',
     "npm run import -- ckpts/ --name vit --layout 'seed{run}/ep{epoch}.safetensors'",
     'npm run import -- listing.csv --name sweep                  # path,run,epoch[,step]',
+    'npm run import -- runs/ --name my-cnn --network network.json # with the network the tensors define',
   ],
   run(o, positionals) {
     if (positionals.length !== 1)
@@ -67,6 +74,7 @@ every run needs the same number.`,
       arch: o.arch,
       layout: o.layout,
       strict: o.strict,
+      network: o.network === undefined ? undefined : readNetworkFile(o.network),
       onProgress: (phase, done, total) => bar.update({ done, total, detail: phase }),
     });
     const origin = result.manifest.origin!;
@@ -76,7 +84,7 @@ every run needs the same number.`,
         ? 'already up to date; nothing to do'
         : `${origin.runs} runs x ${origin.epochs + 1} checkpoints, ${result.manifest.architecture.size} weights each, in ${seconds.toFixed(1)} s` +
           (result.resumedAfterEpoch !== null ? ` (continued after epoch ${result.resumedAfterEpoch})` : '');
-    bar.finish(`${what}; layout ${result.layout}`);
+    bar.finish(`${what}; layout ${result.layout}${result.manifest.network ? '; network known' : ''}`);
     if (result.skippedTensors.length)
       process.stdout.write(`skipped (not floating point): ${result.skippedTensors.join(', ')}\n`);
   },

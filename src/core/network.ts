@@ -170,12 +170,146 @@ function nextShape(layer: Layer, shape: Shape, where: string): Shape {
   }
 }
 
-const isPositiveInt = (n: number) => Number.isInteger(n) && n > 0;
+const isPositiveInt = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0;
 
 /** The architecture (tensor list and index map) of a network; its shapes are checked first. */
 export function networkArchitecture(name: string, summary: string, net: Network): Architecture {
   networkShapes(net);
   return defineArchitecture(name, summary, networkTensors(net));
+}
+
+/** Layer kinds, for messages. */
+const KINDS = [
+  'dense',
+  'conv2d',
+  'maxpool',
+  'avgpool',
+  'global-avgpool',
+  'flatten',
+  'batchnorm',
+  'layernorm',
+  'dropout',
+  'activation',
+];
+const FNS: ActivationFn[] = ['relu', 'leaky-relu', 'sigmoid', 'tanh', 'gelu', 'softmax', 'identity'];
+
+/**
+ * A network from JSON (a file users write, or a manifest's field), checked field by field,
+ * with PyTorch's defaults where a field is left out: layout 'torch', bias true, stride 1 (a
+ * pooling's stride: its size), padding 0, eps 1e-5, flatten 'channel-major', leaky relu slope
+ * 0.01. Throws a NetworkError naming the layer and the field.
+ */
+export function parseNetwork(json: unknown): Network {
+  const obj = (v: unknown, where: string): Record<string, unknown> => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      throw new NetworkError(`${where} must be an object`);
+    return v as Record<string, unknown>;
+  };
+  const net = obj(json, 'the network');
+  if (net.format !== undefined && net.format !== 1)
+    throw new NetworkError(`format ${String(net.format)} is not 1`);
+  const input = net.input;
+  if (!Array.isArray(input) || !(input.length === 1 || input.length === 3) || !input.every(isPositiveInt))
+    throw new NetworkError(`input must be [n] or [channels, height, width], got ${JSON.stringify(input)}`);
+  if (!Array.isArray(net.layers) || net.layers.length === 0)
+    throw new NetworkError('layers must be a list of layers');
+  const layers = net.layers.map((raw, i): Layer => {
+    const l = obj(raw, `layer ${i}`);
+    const where = `layer ${i} (${String(l.kind)}${typeof l.name === 'string' ? ` ${l.name}` : ''})`;
+    const field = <T>(name: string, ok: (v: unknown) => boolean, what: string, fallback?: T): T => {
+      const v = l[name] ?? fallback;
+      if (v === undefined || !ok(v))
+        throw new NetworkError(`${where}: ${name} must be ${what}, got ${JSON.stringify(l[name])}`);
+      return v as T;
+    };
+    const int = (name: string, fallback?: number) =>
+      field<number>(name, isPositiveInt, 'a positive whole number', fallback);
+    const name = () =>
+      field<string>(
+        'name',
+        (v) => typeof v === 'string' && v.length > 0,
+        'the layer name its tensors start with',
+      );
+    const layout = () =>
+      field<Layout>('layout', (v) => v === 'torch' || v === 'tf', "'torch' or 'tf'", 'torch');
+    const bias = () => field<boolean>('bias', (v) => typeof v === 'boolean', 'true or false', true);
+    const eps = () => field<number>('eps', (v) => typeof v === 'number' && v > 0, 'a positive number', 1e-5);
+    switch (l.kind) {
+      case 'dense':
+        return {
+          kind: 'dense',
+          name: name(),
+          in: int('in'),
+          out: int('out'),
+          bias: bias(),
+          layout: layout(),
+        };
+      case 'conv2d': {
+        const k = field<number | number[]>(
+          'kernel',
+          (v) => isPositiveInt(v) || (Array.isArray(v) && v.length === 2 && v.every(isPositiveInt)),
+          'k or [kh, kw]',
+        );
+        return {
+          kind: 'conv2d',
+          name: name(),
+          in: int('in'),
+          out: int('out'),
+          kernel: Array.isArray(k) ? [k[0], k[1]] : [k, k],
+          stride: int('stride', 1),
+          padding: field<number>(
+            'padding',
+            (v) => Number.isInteger(v) && (v as number) >= 0,
+            'a whole number',
+            0,
+          ),
+          bias: bias(),
+          layout: layout(),
+        };
+      }
+      case 'maxpool':
+      case 'avgpool': {
+        const size = int('size');
+        return { kind: l.kind, size, stride: int('stride', size) };
+      }
+      case 'global-avgpool':
+      case 'dropout':
+        return { kind: l.kind };
+      case 'flatten':
+        return {
+          kind: 'flatten',
+          order: field<FlattenOrder>(
+            'order',
+            (v) => v === 'channel-major' || v === 'channel-last',
+            "'channel-major' or 'channel-last'",
+            'channel-major',
+          ),
+        };
+      case 'batchnorm':
+        return { kind: 'batchnorm', name: name(), channels: int('channels'), eps: eps(), layout: layout() };
+      case 'layernorm':
+        return { kind: 'layernorm', name: name(), size: int('size'), eps: eps(), layout: layout() };
+      case 'activation': {
+        const fn = field<ActivationFn>(
+          'fn',
+          (v) => FNS.includes(v as ActivationFn),
+          `one of ${FNS.join(', ')}`,
+        );
+        return fn === 'leaky-relu'
+          ? {
+              kind: 'activation',
+              fn,
+              slope: field<number>('slope', (v) => typeof v === 'number', 'a number', 0.01),
+            }
+          : { kind: 'activation', fn };
+      }
+      default:
+        throw new NetworkError(`${where}: kind must be one of ${KINDS.join(', ')}`);
+    }
+  });
+  const network: Network = { format: 1, input: input as number[], layers };
+  networkShapes(network);
+  return network;
 }
 
 /** Why a network does not describe an architecture's tensors (names, shapes, order), or null. */
@@ -184,7 +318,7 @@ export function networkProblem(network: Network, arch: Architecture): string | n
     return `format ${(network as { format?: unknown })?.format} is not 1`;
   let tensors: { name: string; shape: number[] }[];
   try {
-    tensors = networkArchitecture(arch.name, arch.summary, network).params;
+    tensors = networkArchitecture(arch.name, arch.summary, parseNetwork(network)).params;
   } catch (err) {
     return (err as Error).message;
   }

@@ -9,6 +9,7 @@
  * epoch by epoch, each committed by the manifest (zooCommit.ts), so an interrupted import
  * continues where it stopped when run again.
  */
+import { networkProblem, type Network } from '../core/network.ts';
 import { withZooLockSync } from './zooLock.ts';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import {
   MANIFEST_FILE,
   readManifest,
   softwareVersions,
+  writeManifest,
   ZOO_FORMAT,
   type ZooManifest,
   type ZooOrigin,
@@ -42,6 +44,12 @@ export interface ImportOptions {
   layout?: string;
   /** Refuse tensors that are not floating point instead of skipping them. */
   strict?: boolean;
+  /**
+   * The computation the checkpoints' tensors define (core/network.ts), stored in the
+   * manifest; it must describe the imported tensors. Given again for an earlier import, it
+   * is added (or replaced) without rewriting any checkpoint.
+   */
+  network?: Network;
   /** Files checked, then files written. */
   onProgress?: (phase: 'checking' | 'writing', done: number, total: number) => void;
 }
@@ -70,8 +78,14 @@ function importLocked(options: ImportOptions): ImportResult {
     throw new ImportError(
       `${options.dir} holds an import of another architecture; choose another --out or --name`,
     );
+  const networkMismatch = options.network && networkProblem(options.network, arch);
+  if (networkMismatch)
+    throw new ImportError(`the network given does not describe the imported tensors: ${networkMismatch}`);
 
   const manifest: ZooManifest = existing ?? newManifest(options, plan, arch);
+  const addsNetwork =
+    options.network !== undefined && JSON.stringify(options.network) !== JSON.stringify(manifest.network);
+  if (options.network) manifest.network = options.network;
   const origin = manifest.origin!;
   origin.epochs = epochs;
   origin.source = options.source;
@@ -102,6 +116,7 @@ function importLocked(options: ImportOptions): ImportResult {
     parents = rows.sha256;
     options.onProgress?.('writing', (e - first + 1) * runs, (epochs - first + 1) * runs);
   }
+  if (first > epochs && addsNetwork) writeManifest(options.dir, manifest); // only the network is new
   return {
     manifest,
     layout: plan.layout,
