@@ -28,6 +28,11 @@ export const COMMANDS: readonly { name: string; summary: string; load: () => Loa
     load: async () => (await import('./identify.ts')).identifyCommand,
   },
   {
+    name: 'eval',
+    summary: "a checkpoint's test accuracy and loss on MNIST, run by its network",
+    load: async () => (await import('./eval.ts')).evalCommand,
+  },
+  {
     name: 'plot',
     summary: 'trajectory plots, dendrograms, weight statistics as offline HTML (and PNG)',
     load: async () => (await import('./plot.ts')).plotCommand,

@@ -376,3 +376,16 @@ function tableOneConvBlock(name: string, inChannels: number, outChannels: number
     { kind: 'activation', fn: 'leaky-relu', slope: 0.01 },
   ];
 }
+
+/** The networks of the built-in architectures, by name. */
+export const BUILT_IN_NETWORKS: Readonly<Record<string, Network>> = { ffnn: FFNN_NETWORK, cnn: CNN_NETWORK };
+
+/**
+ * The network of an architecture: the one given (a manifest's), else the built-in one of its
+ * name when it describes its tensors, else null (unknown).
+ */
+export function networkOf(arch: Architecture, given?: Network): Network | null {
+  if (given) return given;
+  const builtIn = BUILT_IN_NETWORKS[arch.name];
+  return builtIn && networkProblem(builtIn, arch) === null ? builtIn : null;
+}

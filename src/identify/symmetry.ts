@@ -22,9 +22,8 @@
  */
 import type { Architecture, ParamTensor } from '../core/architectures.ts';
 import {
-  CNN_NETWORK,
-  FFNN_NETWORK,
   layerTensors,
+  networkOf,
   networkProblem,
   networkShapes,
   type Layer,
@@ -60,15 +59,12 @@ export interface Symmetries {
   note: string | null;
 }
 
-/** The networks of the built-in architectures, by name. */
-const BUILT_IN: Record<string, Network> = { ffnn: FFNN_NETWORK, cnn: CNN_NETWORK };
-
 /**
  * The symmetries of an architecture: from its network when given (or when it is a built-in
  * architecture), else from its tensors alone.
  */
 export function symmetriesOf(arch: Architecture, network?: Network): Symmetries {
-  const net = network ?? BUILT_IN[arch.name];
+  const net = networkOf(arch, network);
   if (net && networkProblem(net, arch) === null) return symmetriesOfNetwork(net, arch);
   return symmetriesOfTensors(arch);
 }
