@@ -5,6 +5,7 @@
  */
 import { EXIT } from '../core/errors.ts';
 import { runCommand, type Command } from './command.ts';
+import { nearestName } from './options.ts';
 import { runCli, UserError } from './common.ts';
 
 // any: each command has its own option table; runCommand needs only the shape
@@ -81,9 +82,11 @@ else if (name === undefined || name === '--help' || name === '-h') process.stdou
 else if (name === '--version' || name === '-V' || name === 'version')
   process.stdout.write(`${await versionLine()}\n`);
 else {
+  const names = COMMANDS.map((c) => c.name);
+  const near = nearestName(name, names);
   await runCli(() => {
     throw new UserError(
-      `unknown command '${name}'; the commands are ${COMMANDS.map((c) => c.name).join(', ')} (weightspace --help)`,
+      `unknown command '${name}'${near ? ` (did you mean ${near}?)` : ''}; the commands are ${names.join(', ')} (weightspace --help)`,
     );
   });
   process.exitCode ??= EXIT.usage;
