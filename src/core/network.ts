@@ -382,10 +382,9 @@ export const BUILT_IN_NETWORKS: Readonly<Record<string, Network>> = { ffnn: FFNN
 
 /**
  * The network of an architecture: the one given (a manifest's), else the built-in one of its
- * name when it describes its tensors, else null (unknown).
+ * name, when it describes the architecture's tensors; else null (unknown).
  */
 export function networkOf(arch: Architecture, given?: Network): Network | null {
-  if (given) return given;
-  const builtIn = BUILT_IN_NETWORKS[arch.name];
-  return builtIn && networkProblem(builtIn, arch) === null ? builtIn : null;
+  const net = given ?? BUILT_IN_NETWORKS[arch.name];
+  return net && networkProblem(net, arch) === null ? net : null;
 }

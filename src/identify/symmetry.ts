@@ -24,7 +24,6 @@ import type { Architecture, ParamTensor } from '../core/architectures.ts';
 import {
   layerTensors,
   networkOf,
-  networkProblem,
   networkShapes,
   type Layer,
   type Layout,
@@ -65,8 +64,7 @@ export interface Symmetries {
  */
 export function symmetriesOf(arch: Architecture, network?: Network): Symmetries {
   const net = networkOf(arch, network);
-  if (net && networkProblem(net, arch) === null) return symmetriesOfNetwork(net, arch);
-  return symmetriesOfTensors(arch);
+  return net ? symmetriesOfNetwork(net, arch) : symmetriesOfTensors(arch);
 }
 
 /** What sits between a hidden layer and the next dense or conv layer, as the walk meets it. */

@@ -59,7 +59,13 @@ export function lockZoo(dir: string, instead = 'write to another folder'): ZooLo
     );
   }
   const tmp = `${path}.${process.pid}${TEMP_SUFFIX}`;
-  writeFileSync(tmp, JSON.stringify(holder) + '\n');
+  try {
+    writeFileSync(tmp, JSON.stringify(holder) + '\n');
+  } catch (err) {
+    throw new ZooLockError(
+      `cannot write the lock of ${dir} in ${dirname(path)} (${(err as NodeJS.ErrnoException).code}); choose a writable location with --out`,
+    );
+  }
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
