@@ -3,18 +3,19 @@
  * forward pass, against the figures the engine recorded while training the same zoo (its
  * own models, on float64 weights), and on zoos whose network was imported.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { networkOf } from '../src/core/network.ts';
 import { checkpointWeights, zooRowIndex } from '../src/core/zoo.ts';
 import { toImageSet } from '../src/data/imageSet.ts';
-import { loadMnist } from '../src/data/mnist.ts';
+import { defaultMnistDir, loadMnist } from '../src/data/mnist.ts';
 import { exportModel } from '../src/store/formats/exportModel.ts';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
 import { scoreNetwork } from '../src/train/scoreNetwork.ts';
 import { runCliSync, tempDir, tinyConfig } from './helpers.ts';
+import { safetensorsBytes } from './support/safetensorsSpec.ts';
 
 let root: string;
 const zoos: Record<'ffnn' | 'cnn', Zoo> = {} as never;
@@ -126,7 +127,60 @@ describe('eval', () => {
     const map = runCliSync('eval', ['--zoo', 'zoo/imp', '--run', '0', '--epoch', '1'], { cwd: root });
     expect(map.code).toBe(2);
     expect(map.stderr).toBe(
-      "error: the network reads [4, 7, 7]; eval runs MNIST's 14x14 images (196 values, one channel)\n",
+      'error: the network reads [4, 7, 7]; MNIST images are 14x14 (196 values) or 28x28 (784), one channel\n',
     );
+  });
+
+  it('runs a network that reads MNIST at 28x28: template matching scores as counted here', () => {
+    // a 784 -> 10 linear classifier whose rows are the class means of 2,000 training images
+    // (28x28, pixels / 255 from the idx bytes read here), saved as a safetensors state_dict
+    const raw = readFileSync(join(defaultMnistDir(), 'train-images-idx3-ubyte')).subarray(16);
+    const labels = readFileSync(join(defaultMnistDir(), 'train-labels-idx1-ubyte')).subarray(8);
+    const means = new Float64Array(7840);
+    const counts = new Array(10).fill(0);
+    for (let i = 0; i < 2000; i++) {
+      counts[labels[i]]++;
+      for (let p = 0; p < 784; p++) means[labels[i] * 784 + p] += raw[i * 784 + p] / 255;
+    }
+    const weight = Array.from(means, (v, k) => v / counts[Math.floor(k / 784)]);
+    const bias = Array.from(
+      { length: 10 },
+      (_, c) => -0.5 * weight.slice(c * 784, c * 784 + 784).reduce((a, v) => a + v * v, 0),
+    );
+    const dir = tempDir('wsvc-eval28-');
+    mkdirSync(join(dir, 'runs', 'run-0'), { recursive: true });
+    writeFileSync(
+      join(dir, 'runs', 'run-0', 'epoch-0.safetensors'),
+      safetensorsBytes([
+        { name: 'fc.weight', shape: [10, 784], dtype: 'F32', values: weight },
+        { name: 'fc.bias', shape: [10], dtype: 'F32', values: bias },
+      ]),
+    );
+    writeFileSync(
+      join(dir, 'net.json'),
+      JSON.stringify({ input: [784], layers: [{ kind: 'dense', name: 'fc', in: 784, out: 10 }] }),
+    );
+    expect(
+      runCliSync('import', ['runs', '--name', 'templates', '--network', 'net.json'], { cwd: dir }).code,
+    ).toBe(0);
+    const r = runCliSync(
+      'eval',
+      ['--zoo', 'zoo/templates', '--run', '0', '--epoch', '0', '--test-size', '500', '--json'],
+      { cwd: dir },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const testRaw = readFileSync(join(defaultMnistDir(), 't10k-images-idx3-ubyte')).subarray(16);
+    const testLabels = readFileSync(join(defaultMnistDir(), 't10k-labels-idx1-ubyte')).subarray(8);
+    let correct = 0;
+    for (let i = 0; i < 500; i++) {
+      const scores = Array.from({ length: 10 }, (_, c) => {
+        let s = bias[c];
+        for (let p = 0; p < 784; p++) s += Math.fround(weight[c * 784 + p]) * (testRaw[i * 784 + p] / 255);
+        return s;
+      });
+      if (scores.indexOf(Math.max(...scores)) === testLabels[i]) correct++;
+    }
+    expect(correct).toBeGreaterThan(350); // a real classifier, so the count means something
+    expect(JSON.parse(r.stdout)).toMatchObject({ images: 500, correct });
   });
 });

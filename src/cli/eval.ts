@@ -1,12 +1,11 @@
 /** `eval`: a checkpoint's test loss and accuracy on MNIST, computed by its network (train/scoreNetwork.ts). */
-import { networkOf } from '../core/network.ts';
+import { inNetworkOrder, networkOf } from '../core/network.ts';
 import { checkpointWeights } from '../core/zoo.ts';
-import { toImageSet } from '../data/imageSet.ts';
 import { loadMnist, MNIST_TEST_SIZE } from '../data/mnist.ts';
 import { readModel } from '../store/formats/readModel.ts';
 import { loadZoo } from '../store/loadZoo.ts';
 import { readManifest } from '../store/manifest.ts';
-import { scoreNetwork } from '../train/scoreNetwork.ts';
+import { mnistSide, scoreNetwork } from '../train/scoreNetwork.ts';
 import { defineCommand } from './command.ts';
 import { UserError } from './common.ts';
 import { chooseZoo } from './modelZoo.ts';
@@ -15,7 +14,8 @@ import { flag, int, text } from './options.ts';
 export const evalCommand = defineCommand({
   name: 'eval',
   usage: ['<checkpoint> [options]', '--zoo DIR --run R --epoch E [options]'],
-  description: `Runs a checkpoint on MNIST's test images (14x14, as the zoos are trained) with the network its
+  description: `Runs a checkpoint on MNIST's test images (14x14 as the zoos are trained, or 28x28 for a network
+that reads them) with the network its
 zoo knows (built-in zoos, recorded tfjs zoos, zoos imported with --network) and reports its
 accuracy, its mean squared error to the one-hot label (the toolkit's training loss) and its
 cross-entropy. The checkpoint is a model file (as identify takes: .arrow with --run/--epoch,
@@ -81,8 +81,9 @@ cross-entropy. The checkpoint is a model file (as identify takes: .arrow with --
       throw new UserError(
         `the network of ${zooDir} is not known, so its checkpoints cannot be run: import it with --network FILE (docs/formats.md, "Networks")`,
       );
-    const test = toImageSet(loadMnist({ dir: o['mnist-dir'], trainSize: 1, testSize: o['test-size'] }).test);
-    const score = scoreNetwork(network, weights, test);
+    const side = mnistSide(network);
+    const { test } = loadMnist({ dir: o['mnist-dir'], trainSize: 1, testSize: o['test-size'], side });
+    const score = scoreNetwork(network, inNetworkOrder(network, manifest.architecture, weights), test);
     if (o.json) {
       process.stdout.write(
         JSON.stringify({ checkpoint: description, zoo: zooDir, ...score }, null, 2) + '\n',
@@ -93,7 +94,7 @@ cross-entropy. The checkpoint is a model file (as identify takes: .arrow with --
       [
         `checkpoint     ${description}`,
         `network        ${zooDir}'s (${manifest.architecture.summary})`,
-        `test images    ${score.images} (MNIST 14x14)`,
+        `test images    ${score.images} (MNIST ${side}x${side})`,
         `accuracy       ${score.accuracy.toFixed(4)} (${score.correct} of ${score.images})`,
         `mse            ${score.mse.toFixed(6)} (to the one-hot label, mean over images and outputs)`,
         `cross-entropy  ${score.crossEntropy.toFixed(4)}`,

@@ -2,11 +2,15 @@
 import { join } from 'node:path';
 import { COMMON_LAYOUTS } from '../store/importSources.ts';
 import { importZoo } from '../store/importZoo.ts';
+import type { Architecture } from '../core/architectures.ts';
+import { inNetworkOrder } from '../core/network.ts';
+import { loadMnist, MNIST_TEST_SIZE } from '../data/mnist.ts';
 import { readNetworkFile } from '../store/formats/networkFile.ts';
+import { mnistSide, scoreNetwork } from '../train/scoreNetwork.ts';
 import { DEFAULT_DIRS } from '../store/paths.ts';
 import { defineCommand } from './command.ts';
 import { UserError } from './common.ts';
-import { flag, text } from './options.ts';
+import { flag, int, text } from './options.ts';
 import { ProgressBar } from './progress.ts';
 
 export const importCommand = defineCommand({
@@ -48,15 +52,25 @@ every run needs the same number.`,
     strict: flag({ help: 'refuse tensors that are not floating point instead of skipping them' }),
     network: text({
       arg: 'FILE',
-      help: 'a JSON file describing the network the tensors define (docs/formats.md, "Networks");\ngiven for an earlier import, it is added without rewriting checkpoints',
+      help: 'the network the tensors define: an ONNX graph (torch.onnx.export) or a JSON description\n(docs/formats.md, "Networks"); given for an earlier import, it is added without rewriting checkpoints',
       defaultText: 'none: units are permuted, not rescaled, by identify',
+    }),
+    evaluate: flag({
+      help: "run every checkpoint written with --network's network on MNIST test images, filling the\ntest loss (MSE to the one-hot label) and accuracy columns a listing leaves empty",
+    }),
+    'test-size': int({
+      help: 'MNIST test images --evaluate runs (the first N)',
+      min: 1,
+      max: MNIST_TEST_SIZE,
+      default: 1000,
     }),
   },
   examples: [
     'npm run import -- runs/ --name my-mlp                       # runs/<run>/epoch_<e>.safetensors, auto-detected',
     "npm run import -- ckpts/ --name vit --layout 'seed{run}/ep{epoch}.safetensors'",
     'npm run import -- listing.csv --name sweep                  # path,run,epoch[,step]',
-    'npm run import -- runs/ --name my-cnn --network network.json # with the network the tensors define',
+    'npm run import -- runs/ --name my-cnn --network network.onnx  # with the network the tensors define',
+    'npm run import -- runs/ --name my-cnn --network network.onnx --evaluate  # + test accuracy per checkpoint',
   ],
   run(o, positionals) {
     if (positionals.length !== 1)
@@ -65,6 +79,17 @@ every run needs the same number.`,
       );
     if (!o.name) throw new UserError('missing --name; the zoo is written to <out>/<name>');
     const dir = join(o.out, o.name);
+    const network = o.network === undefined ? undefined : readNetworkFile(o.network);
+    if (o.evaluate && !network)
+      throw new UserError('--evaluate runs the checkpoints with their network: give --network FILE too');
+    let evaluate;
+    if (o.evaluate && network) {
+      const { test } = loadMnist({ trainSize: 1, testSize: o['test-size'], side: mnistSide(network) });
+      evaluate = (w: Float32Array, arch: Architecture) => {
+        const score = scoreNetwork(network, inNetworkOrder(network, arch, w), test);
+        return { testLoss: score.mse, testAccuracy: score.accuracy };
+      };
+    }
     const bar = new ProgressBar(dir, 'files/s');
     const started = performance.now();
     const result = importZoo({
@@ -74,7 +99,8 @@ every run needs the same number.`,
       arch: o.arch,
       layout: o.layout,
       strict: o.strict,
-      network: o.network === undefined ? undefined : readNetworkFile(o.network),
+      network,
+      evaluate,
       onProgress: (phase, done, total) => bar.update({ done, total, detail: phase }),
     });
     const origin = result.manifest.origin!;
@@ -85,6 +111,10 @@ every run needs the same number.`,
         : `${origin.runs} runs x ${origin.epochs + 1} checkpoints, ${result.manifest.architecture.size} weights each, in ${seconds.toFixed(1)} s` +
           (result.resumedAfterEpoch !== null ? ` (continued after epoch ${result.resumedAfterEpoch})` : '');
     bar.finish(`${what}; layout ${result.layout}${result.manifest.network ? '; network known' : ''}`);
+    if (o.evaluate && result.epochsWritten === 0)
+      process.stdout.write(
+        'note: --evaluate scored nothing: every checkpoint was imported before; import into a new --name to score them\n',
+      );
     if (result.skippedTensors.length)
       process.stdout.write(`skipped (not floating point): ${result.skippedTensors.join(', ')}\n`);
   },

@@ -312,7 +312,10 @@ export function parseNetwork(json: unknown): Network {
   return network;
 }
 
-/** Why a network does not describe an architecture's tensors (names, shapes, order), or null. */
+/**
+ * Why a network does not describe an architecture's tensors (the same names and shapes, in
+ * any order: files keep their own, e.g. safetensors sorted by name), or null.
+ */
 export function networkProblem(network: Network, arch: Architecture): string | null {
   if (typeof network !== 'object' || network === null || network.format !== 1)
     return `format ${(network as { format?: unknown })?.format} is not 1`;
@@ -322,12 +325,42 @@ export function networkProblem(network: Network, arch: Architecture): string | n
   } catch (err) {
     return (err as Error).message;
   }
-  const same = (a: { name: string; shape: number[] }[], b: { name: string; shape: number[] }[]) =>
-    a.length === b.length &&
-    a.every((t, i) => t.name === b[i].name && String(t.shape) === String(b[i].shape));
-  return same(tensors, arch.params)
-    ? null
-    : `its tensors (${tensors.map((t) => t.name).join(', ')}) are not the architecture's (${arch.params.map((t) => t.name).join(', ')})`;
+  const given = new Map(arch.params.map((t) => [t.name, t.shape]));
+  const missing = tensors.filter((t) => !given.has(t.name)).map((t) => t.name);
+  const named = new Set(tensors.map((t) => t.name));
+  const extra = arch.params.filter((t) => !named.has(t.name)).map((t) => t.name);
+  if (missing.length || extra.length)
+    return [
+      missing.length && `the checkpoints lack its tensor(s) ${list(missing)}`,
+      extra.length && `it has no layer for the checkpoints' ${list(extra)}`,
+    ]
+      .filter(Boolean)
+      .join('; ');
+  const differ = tensors.find((t) => String(t.shape) !== String(given.get(t.name)));
+  return differ
+    ? `its tensor ${differ.name} is [${differ.shape.join(', ')}], the checkpoints' [${given.get(differ.name)!.join(', ')}]`
+    : null;
+}
+
+const list = (names: string[]) =>
+  names.slice(0, 4).join(', ') + (names.length > 4 ? ` and ${names.length - 4} more` : '');
+
+/**
+ * A checkpoint's flat weights (in the architecture's tensor order) in the network's own
+ * order (networkTensors), as the forward pass reads them; the same array when they agree.
+ * The network must describe the architecture (networkProblem).
+ */
+export function inNetworkOrder(net: Network, arch: Architecture, weights: Float32Array): Float32Array {
+  const byName = new Map(arch.params.map((p) => [p.name, p]));
+  const order = networkTensors(net).map((t) => byName.get(t.name)!);
+  if (order.every((p, i) => p === arch.params[i])) return weights;
+  const out = new Float32Array(weights.length);
+  let at = 0;
+  for (const p of order) {
+    out.set(weights.subarray(p.offset, p.offset + p.size), at);
+    at += p.size;
+  }
+  return out;
 }
 
 /** Paper Table 1's FFNN: 196 -> fc 10 -> sigmoid -> fc 10 -> sigmoid -> fc 10, no biases. */

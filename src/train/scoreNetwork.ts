@@ -1,7 +1,7 @@
 /**
  * A checkpoint's test loss and accuracy, from its network's reference forward pass
  * (forward.ts) on MNIST images: what `weightspace eval` reports for any zoo whose network
- * reads 14x14 images. The loss is the one the toolkit trains with (mean squared error against
+ * reads 14x14 (the zoos' size) or 28x28 images (MNIST as published). The loss is the one the toolkit trains with (mean squared error against
  * the one-hot label, over images and outputs, as torch.nn.MSELoss), beside the cross-entropy
  * of the outputs' softmax (of the outputs themselves when the network ends in a softmax);
  * accuracy counts the first maximum, as the engine does.
@@ -17,23 +17,35 @@ export interface NetworkScore {
   crossEntropy: number;
 }
 
-/** Images the network can read: 196 values (a vector, or a 1x14x14 map; one channel, so any order). */
-export const MNIST_14_VALUES = 196;
+/**
+ * The MNIST image side a network reads: 14 or 28, as a vector of side^2 values or a
+ * 1 x side x side map (one channel, so either flatten order reads the same pixels).
+ */
+export function mnistSide(net: Network): 14 | 28 {
+  const inputs = net.input.reduce((a, b) => a * b, 1);
+  const side = Math.sqrt(inputs);
+  if ((side !== 14 && side !== 28) || (net.input.length === 3 && net.input[0] !== 1))
+    throw new NetworkError(
+      `the network reads [${net.input.join(', ')}]; MNIST images are 14x14 (196 values) or 28x28 (784), one channel`,
+    );
+  return side;
+}
 
+/** Scores weights in the network's own tensor order (core/network.ts inNetworkOrder) on images of mnistSide(net). */
 export function scoreNetwork(
   net: Network,
   weights: ArrayLike<number>,
   set: { n: number; images: Float32Array; labels: Uint8Array },
 ): NetworkScore {
   const shapes = networkShapes(net);
-  const inputs = net.input.reduce((a, b) => a * b, 1);
+  const side = mnistSide(net);
   const outputs = (shapes[shapes.length - 1] ?? net.input).reduce((a, b) => a * b, 1);
-  if (inputs !== MNIST_14_VALUES || (net.input.length === 3 && net.input[0] !== 1))
-    throw new NetworkError(
-      `the network reads [${net.input.join(', ')}]; eval runs MNIST's 14x14 images (196 values, one channel)`,
-    );
   if (outputs !== 10)
     throw new NetworkError(`the network has ${outputs} outputs; eval scores MNIST's 10 classes`);
+  if (set.images.length !== set.n * side * side)
+    throw new NetworkError(
+      `scoreNetwork: the network reads ${side}x${side} images; load MNIST with side ${side}`,
+    );
   const out = forward(net, weights, set.images, set.n);
   const softmaxLast =
     net.layers.at(-1)?.kind === 'activation' && (net.layers.at(-1) as { fn: string }).fn === 'softmax';
