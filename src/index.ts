@@ -125,7 +125,8 @@ export { importZoo, type ImportOptions, type ImportResult } from './store/import
 export { COMMON_LAYOUTS, planSource, layoutRegex } from './store/importSources.ts';
 export { ZooWriter, type ZooWriterOptions, type CheckpointRecord } from './store/zooWriter.ts';
 export { zooShape, type ZooOrigin, type RunInfo } from './store/manifest.ts';
-export { zooRecorder, tfjsArchitecture, tfjsWeights, type ZooRecorderOptions } from './train/zooRecorder.ts';
+export { zooRecorder, tfjsWeights, type ZooRecorderOptions } from './train/zooRecorder.ts';
+export { tfjsArchitecture, tfjsNetwork } from './store/formats/tfjsNetwork.ts';
 // zoos larger than memory: the randomized SVD streamed from the checkpoint files
 export { StreamingProducts, type RowBlocks } from './reduce/streamingProducts.ts';
 export { zooBlocks, type ZooBlocks } from './store/zooBlocks.ts';

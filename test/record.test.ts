@@ -22,7 +22,8 @@ import { plotZoo } from '../src/plot/plotZoo.ts';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { ZooWriter } from '../src/store/zooWriter.ts';
 import { lockPath } from '../src/store/zooLock.ts';
-import { tfjsArchitecture, zooRecorder } from '../src/train/zooRecorder.ts';
+import { tfjsArchitecture } from '../src/store/formats/tfjsNetwork.ts';
+import { zooRecorder } from '../src/train/zooRecorder.ts';
 import { ROOT, runCliSync, tempDir } from './helpers.ts';
 import { safetensorsBytes } from './support/safetensorsSpec.ts';
 

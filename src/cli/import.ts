@@ -1,7 +1,7 @@
 /** `import`: checkpoints trained elsewhere (safetensors, e.g. PyTorch state_dicts) as a zoo every command can analyse. */
 import { join } from 'node:path';
 import { COMMON_LAYOUTS } from '../store/importSources.ts';
-import { importZoo } from '../store/importZoo.ts';
+import { importZoo, sourceNetwork } from '../store/importZoo.ts';
 import type { Architecture } from '../core/architectures.ts';
 import { inNetworkOrder } from '../core/network.ts';
 import { loadMnist, MNIST_TEST_SIZE } from '../data/mnist.ts';
@@ -53,7 +53,7 @@ every run needs the same number.`,
     network: text({
       arg: 'FILE',
       help: 'the network the tensors define: an ONNX graph (torch.onnx.export) or a JSON description\n(docs/formats.md, "Networks"); given for an earlier import, it is added without rewriting checkpoints',
-      defaultText: 'none: units are permuted, not rescaled, by identify',
+      defaultText: "a tfjs model folder's topology; none for safetensors (identify then permutes units, never rescales)",
     }),
     evaluate: flag({
       help: "run every checkpoint written with --network's network on MNIST test images, filling the\ntest loss (MSE to the one-hot label) and accuracy columns a listing leaves empty",
@@ -72,14 +72,17 @@ every run needs the same number.`,
     'npm run import -- runs/ --name my-cnn --network network.onnx  # with the network the tensors define',
     'npm run import -- runs/ --name my-cnn --network network.onnx --evaluate  # + test accuracy per checkpoint',
   ],
-  run(o, positionals) {
+  async run(o, positionals) {
     if (positionals.length !== 1)
       throw new UserError(
         `give one source folder or listing (got ${positionals.length}); see npm run import -- --help`,
       );
     if (!o.name) throw new UserError('missing --name; the zoo is written to <out>/<name>');
     const dir = join(o.out, o.name);
-    const network = o.network === undefined ? undefined : readNetworkFile(o.network);
+    // a tfjs model folder's topology is its network, unless one is given
+    const found = o.network === undefined ? await sourceNetwork(positionals[0], o.layout) : null;
+    if (found?.note) process.stdout.write(`note: ${found.note}\n`);
+    const network = o.network === undefined ? (found?.network ?? undefined) : readNetworkFile(o.network);
     if (o.evaluate && !network)
       throw new UserError('--evaluate runs the checkpoints with their network: give --network FILE too');
     let evaluate;

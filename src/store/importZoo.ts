@@ -18,6 +18,7 @@ import { sha256Hex } from './fileHashes.ts';
 import { COLUMN_METRICS, isColumnMetric, ZOO_METADATA_KEY, type CheckpointRows } from './checkpointFile.ts';
 import { parseSafetensors, type SafetensorsContent } from './formats/safetensors.ts';
 import { readTfjsTensors } from './formats/tfjsModel.ts';
+import { tfjsFolderNetwork } from './formats/tfjsNetwork.ts';
 import { ImportError, planSource, type SourceEntry, type SourcePlan } from './importSources.ts';
 import {
   manifestTime,
@@ -67,6 +68,19 @@ export interface ImportResult {
   epochsWritten: number;
   resumedAfterEpoch: number | null;
   skippedTensors: string[];
+}
+
+/**
+ * The network a source describes by itself: a folder of TensorFlow.js model folders carries
+ * its topology (the first model.json's is read); safetensors files carry none (null).
+ */
+export async function sourceNetwork(
+  source: string,
+  layout?: string,
+): Promise<{ network: Network | null; note: string | null } | null> {
+  const plan = planSource(source, layout);
+  if (plan.format !== 'tfjs') return null;
+  return tfjsFolderNetwork(join(plan.root, plan.entries[0][0].path));
 }
 
 /** Imports (or continues importing) the zoo, holding its lock (zooLock.ts). */
