@@ -10,7 +10,7 @@ import { identify } from '../src/identify/identify.ts';
 import { segmentDistance } from '../src/identify/trajectory.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
 import { symmetriesOf } from '../src/identify/symmetry.ts';
-import { disguisedCopy } from '../src/identify/evaluationSets.ts';
+import { disguisedCopy } from '../src/identify/symmetry.ts';
 import { Rng } from '../src/core/rng.ts';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { syntheticZoo } from './syntheticZoo.ts';

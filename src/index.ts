@@ -99,8 +99,15 @@ export {
 } from './identify/identify.ts';
 export { pValue } from './identify/calibration.ts';
 export { evaluateIdentify, type Evaluation, type EvaluationRow } from './identify/evaluate.ts';
-export { evaluationSets, evaluationPlan, disguisedCopy, FORK_SETTINGS } from './identify/evaluationSets.ts';
-export { symmetriesOf, permuteUnits, scaleUnits, alignTo, type Symmetries } from './identify/symmetry.ts';
+export { evaluationSets, evaluationPlan, FORK_SETTINGS } from './identify/evaluationSets.ts';
+export {
+  symmetriesOf,
+  permuteUnits,
+  scaleUnits,
+  alignTo,
+  disguisedCopy,
+  type Symmetries,
+} from './identify/symmetry.ts';
 export {
   trainFurther,
   trainFurtherJobs,

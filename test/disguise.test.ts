@@ -11,7 +11,7 @@ import type { ArchName } from '../src/core/architectures.ts';
 import { Rng } from '../src/core/rng.ts';
 import { identify } from '../src/identify/identify.ts';
 import { symmetriesOf } from '../src/identify/symmetry.ts';
-import { disguisedCopy } from '../src/identify/evaluationSets.ts';
+import { disguisedCopy } from '../src/identify/symmetry.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';

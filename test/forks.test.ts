@@ -13,7 +13,7 @@ import { evaluateIdentify } from '../src/identify/evaluate.ts';
 import { segmentDistance } from '../src/identify/trajectory.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
 import { symmetriesOf } from '../src/identify/symmetry.ts';
-import { disguisedCopy } from '../src/identify/evaluationSets.ts';
+import { disguisedCopy } from '../src/identify/symmetry.ts';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { trainFurther, trainFurtherJobs } from '../src/train/trainFurther.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';

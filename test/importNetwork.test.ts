@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/core/rng.ts';
 import { loadMnist } from '../src/data/mnist.ts';
-import { disguisedCopy } from '../src/identify/evaluationSets.ts';
+import { disguisedCopy } from '../src/identify/symmetry.ts';
 import { identify } from '../src/identify/identify.ts';
 import { symmetriesOf } from '../src/identify/symmetry.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';

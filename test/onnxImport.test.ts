@@ -14,7 +14,7 @@ import { inNetworkOrder } from '../src/core/network.ts';
 import { Rng } from '../src/core/rng.ts';
 import { checkpointWeights } from '../src/core/zoo.ts';
 import { loadMnist } from '../src/data/mnist.ts';
-import { disguisedCopy } from '../src/identify/evaluationSets.ts';
+import { disguisedCopy } from '../src/identify/symmetry.ts';
 import { identify } from '../src/identify/identify.ts';
 import { symmetriesOf } from '../src/identify/symmetry.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';

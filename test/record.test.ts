@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { clusterZoo } from '../src/cluster/clusterZoo.ts';
 import { loadMnist } from '../src/data/mnist.ts';
 import { identify } from '../src/identify/identify.ts';
-import { disguisedCopy } from '../src/identify/evaluationSets.ts';
+import { disguisedCopy } from '../src/identify/symmetry.ts';
 import { symmetriesOf } from '../src/identify/symmetry.ts';
 import { Rng } from '../src/core/rng.ts';
 import { forward } from '../src/train/forward.ts';

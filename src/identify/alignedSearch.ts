@@ -6,8 +6,10 @@
  * is aligned to each shortlisted run's checkpoint nearest in those features, and the aligned
  * query is measured against that run's trajectory as any query is (trajectory.ts).
  */
+import { Rng } from '../core/rng.ts';
 import {
   alignTo,
+  disguisedCopy,
   normOf,
   scaleUnits,
   unitVectors,
@@ -145,16 +147,33 @@ export function describeAlignment(a: Alignment): string {
 /**
  * The p-values' null as identify() measures a query (calibration.ts): a sample's log margin
  * among the other runs, from its alignment to them when that is taken (as identify takes it:
- * at most ALIGNED_GAIN of the plain distance), else from the plain distances. A stranger that
- * aligns well to some run (independent runs can converge to nearly one function) has a far
- * larger margin among the few aligned runs than plain margins are, so it is held against the
- * aligned samples.
+ * at most ALIGNED_GAIN of the plain distance), else from the plain distances; and the aligned
+ * margin of a permuted (and, where the network allows, rescaled) copy of the sample, as a
+ * disguised stranger's would be. A stranger that aligns well to some run has a far larger
+ * margin among the few aligned runs than plain margins are, so aligned queries are held
+ * against the aligned samples. The copies are drawn from a generator seeded by the row, so an
+ * index is the same whenever it is built.
  */
 export function alignedNullLogMargin(space: SearchSpace): NullLogMargin {
+  const sym = zooSymmetries(space);
   return ({ run, row, nearest, next }) => {
-    const found = alignedCandidates(space, space.rows.row(row), ALIGN_SHORTLIST, run);
-    return found.length > 1 && found[0].distance < ALIGNED_GAIN * nearest
-      ? { logMargin: Math.log(found[1].distance / found[0].distance), aligned: true }
-      : { logMargin: Math.log(next / nearest), aligned: false };
+    const w = space.rows.row(row);
+    const found = alignedCandidates(space, w, ALIGN_SHORTLIST, run);
+    const own =
+      found.length > 1 && found[0].distance < ALIGNED_GAIN * nearest
+        ? { logMargin: Math.log(found[1].distance / found[0].distance), aligned: true }
+        : { logMargin: Math.log(next / nearest), aligned: false };
+    if (!sym.hidden.length) return [own];
+    const copy = disguisedCopy(sym, Float32Array.from(w), new Rng(NULL_COPY_SEED, row), {
+      permute: true,
+      scale: sym.scale,
+    });
+    const aligned = alignedCandidates(space, copy, ALIGN_SHORTLIST, run);
+    return aligned.length > 1 && aligned[0].distance > 0
+      ? [own, { logMargin: Math.log(aligned[1].distance / aligned[0].distance), aligned: true }]
+      : [own];
   };
 }
+
+/** Seed of the disguised calibration copies (stream: the row). */
+const NULL_COPY_SEED = 20261201;

@@ -15,10 +15,13 @@
  *  - p-values (pValue()): the null "the query is not from this run" is sampled by the same
  *    checkpoints, each measured against every run but its own: its log margin, log(distance to
  *    the next other run / to the nearest), is the spacing of the two smallest of many similar
- *    distances, which is close to exponential; its mean is the null's one parameter. Samples
- *    that identify would measure aligned (alignedSearch.ts) make a second null, as an aligned
- *    query's margin is measured among a few aligned runs and runs larger.
+ *    distances, which is close to exponential; its mean is the null's one parameter. A query
+ *    identify aligns is measured among a few aligned runs, where margins run larger, so it has
+ *    a null of its own: samples identify would align, and a permuted (and, where the network
+ *    allows, rescaled) copy of every sample aligned to the other runs, as a disguised
+ *    stranger is (alignedSearch.ts).
  */
+import { UserError } from '../core/errors.ts';
 import type { Zoo } from '../store/loadZoo.ts';
 import type { RowReader } from '../store/rowReader.ts';
 import type { RowProducts } from '../reduce/svd.ts';
@@ -38,10 +41,13 @@ export interface Calibration {
   nullLogMargin: number;
   /** Samples it was measured on. */
   nullSamples: number;
-  /** The same over the samples identify would align (0 when none). */
+  /** The same over the aligned samples and copies (0 when identify cannot align this zoo). */
   alignedLogMargin: number;
   alignedSamples: number;
 }
+
+/** Why an index cannot give p-values: a null whose samples do not spread (every margin 0). */
+export class CalibrationError extends UserError {}
 
 /** What calibration reads of an index: the zoo, its rows, trajectories and the checkpoints' squared norms. */
 export interface CalibrationInput {
@@ -68,19 +74,19 @@ export interface NullSample {
 }
 
 /**
- * The log margin identify() would report for a null sample, and whether it would align it
- * (default: log(next / nearest), the plain search's); the index passes one that also tries
- * identify's alignment (alignedSearch.ts).
+ * The log margins identify() would report for a null sample, each with whether it was
+ * measured aligned (default: log(next / nearest), the plain search's); the index passes one
+ * that also tries identify's alignment and adds the sample's disguised copy
+ * (alignedSearch.ts).
  */
-export type NullLogMargin = (sample: NullSample) => { logMargin: number; aligned: boolean };
-
+export type NullLogMargin = (sample: NullSample) => { logMargin: number; aligned: boolean }[];
 export function calibrate(
   index: CalibrationInput,
   products: IndexedProducts,
   descendantEpochs: number,
   samples: number,
   onProgress?: (done: number, total: number) => void,
-  logMargin: NullLogMargin = ({ nearest, next }) => ({ logMargin: Math.log(next / nearest), aligned: false }),
+  logMargin: NullLogMargin = ({ nearest, next }) => [{ logMargin: Math.log(next / nearest), aligned: false }],
 ): Calibration {
   const { zoo, trajectories, rows } = index;
   const d = zoo.dim;
@@ -101,7 +107,7 @@ export function calibrate(
   const foreign =
     trajectories.length > 1
       ? foreignDistances(index, products, samples, logMargin, onProgress)
-      : { ratio: Infinity, nullLogMargin: NaN, nullSamples: 0, alignedLogMargin: 0, alignedSamples: 0 };
+      : nullOf([], []);
   const foreignRatio = foreign.ratio;
   // the geometric midpoint between the two: as far from accepting another run's checkpoint as
   // from rejecting one of the run's own (with one run, nothing to tell apart: twice looRatio)
@@ -119,6 +125,30 @@ export function calibrate(
   };
 }
 
+type Null = Pick<Calibration, 'nullLogMargin' | 'nullSamples' | 'alignedLogMargin' | 'alignedSamples'> & {
+  ratio: number;
+};
+
+/** The two nulls from their samples; refuses a null whose margins are all 0 (p would be 0 for any other margin). */
+function nullOf(plain: number[], aligned: number[], ratio = Infinity): Null {
+  for (const [what, list] of [
+    ['', plain],
+    ['aligned ', aligned],
+  ] as const)
+    if (list.length && !list.some((m) => m > 0))
+      throw new CalibrationError(
+        `cannot calibrate p-values: all ${list.length} ${what}calibration samples lie exactly as far from two other runs (log margin 0), so the runs are copies of one another; give a zoo of independent runs`,
+      );
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return {
+    ratio,
+    nullLogMargin: plain.length ? mean(plain) : NaN,
+    nullSamples: plain.length,
+    alignedLogMargin: aligned.length ? mean(aligned) : 0,
+    alignedSamples: aligned.length,
+  };
+}
+
 /**
  * The p-value of "the query is not from its nearest run", Holm-Bonferroni-adjusted over the
  * `runs` searched. For a checkpoint of a run outside the index, any given run is its nearest
@@ -127,13 +157,13 @@ export function calibrate(
  * multiplies the smallest p by the number of runs; every other run is farther than the nearest
  * (p of the nearest run's neighbours: 1). An aligned query is held against the aligned
  * samples' null (each null is then calibrated on its own, and so is the whole); when no
- * sample was aligned, against the plain one.
+ * sample was aligned, against the plain one. A null whose samples all tie (mean 0) is refused
+ * when the index is built (CalibrationError), so p is never 0 for want of spread.
  */
 export function pValue(calibration: Calibration, margin: number, runs: number, aligned = false): number {
   const mean =
     aligned && calibration.alignedSamples > 0 ? calibration.alignedLogMargin : calibration.nullLogMargin;
   if (!(margin > 1) || runs < 2 || !(calibration.nullSamples + calibration.alignedSamples > 0)) return 1;
-  if (!(mean > 0)) return 0; // every sample tied between two runs, and this one is not
   return Math.min(1, (runs / (runs - 1)) * Math.exp(-Math.log(margin) / mean));
 }
 
@@ -165,9 +195,7 @@ function foreignDistances(
   samples: number,
   logMargin: NullLogMargin,
   onProgress?: (done: number, total: number) => void,
-): Pick<Calibration, 'nullLogMargin' | 'nullSamples' | 'alignedLogMargin' | 'alignedSamples'> & {
-  ratio: number;
-} {
+): Null {
   const { zoo, trajectories, sqNorm, rows } = index;
   const d = zoo.dim;
   // every checkpoint is a candidate sample; take `samples` of them evenly spread
@@ -175,7 +203,7 @@ function foreignDistances(
   const stride = Math.max(1, all.length / samples);
   const picks = Array.from({ length: Math.ceil(all.length / stride) }, (_, i) => all[Math.floor(i * stride)]);
   let ratio = Infinity;
-  const sums = { plain: 0, plainCount: 0, aligned: 0, alignedCount: 0 };
+  const margins = { plain: [] as number[], aligned: [] as number[] };
   try {
     for (let c0 = 0; c0 < picks.length; c0 += SAMPLES_PER_PASS) {
       onProgress?.(c0, picks.length);
@@ -203,23 +231,14 @@ function foreignDistances(
           else next = Math.min(next, m.distance);
         }
         if (near.length > 0) ratio = Math.min(ratio, near.distance / near.length);
-        if (near.distance > 0 && Number.isFinite(next)) {
-          const m = logMargin({ run, row, nearest: near.distance, next });
-          if (m.aligned)
-            [sums.aligned, sums.alignedCount] = [sums.aligned + m.logMargin, sums.alignedCount + 1];
-          else [sums.plain, sums.plainCount] = [sums.plain + m.logMargin, sums.plainCount + 1];
-        }
+        if (near.distance > 0 && Number.isFinite(next))
+          for (const m of logMargin({ run, row, nearest: near.distance, next }))
+            margins[m.aligned ? 'aligned' : 'plain'].push(m.logMargin);
       });
     }
   } finally {
     products.close();
   }
   onProgress?.(picks.length, picks.length);
-  return {
-    ratio,
-    nullLogMargin: sums.plain / sums.plainCount,
-    nullSamples: sums.plainCount,
-    alignedLogMargin: sums.alignedCount ? sums.aligned / sums.alignedCount : 0,
-    alignedSamples: sums.alignedCount,
-  };
+  return nullOf(margins.plain, margins.aligned, ratio);
 }

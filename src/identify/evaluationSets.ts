@@ -12,7 +12,7 @@ import { toFloat16 } from '../store/formats/float16.ts';
 import { trainFurtherJobs, type TrainFurtherOptions } from '../train/trainFurther.ts';
 import { defaultWorkers } from '../util/threads.ts';
 import type { Verdict } from './identify.ts';
-import { permuteUnits, scaleUnits, symmetriesOf, type Symmetries } from './symmetry.ts';
+import { disguisedCopy, symmetriesOf } from './symmetry.ts';
 
 export interface Query {
   w: Float32Array;
@@ -61,26 +61,6 @@ export function evaluationPlan(zoo: Zoo, forkRunCount = 10): EvaluationPlan {
     forkEpochs: [2, 5, 10, 15, 30, 45].filter((e) => e < zoo.epochs),
     forkAfter: [1, 3, 10],
   };
-}
-
-/** A copy with every hidden layer's units permuted and, where the activation allows, rescaled by c in [0.5, 2]. */
-export function disguisedCopy(
-  sym: Symmetries,
-  w: Float32Array,
-  rng: Rng,
-  change: { permute: boolean; scale: boolean },
-): Float32Array {
-  const copy = w.slice();
-  for (const layer of sym.hidden) {
-    if (change.permute) permuteUnits(copy, layer, rng.permutation(layer.units));
-    if (change.scale && sym.scale)
-      scaleUnits(
-        copy,
-        layer,
-        Float64Array.from({ length: layer.units }, () => 0.5 * 4 ** rng.nextFloat()),
-      );
-  }
-  return copy;
 }
 
 /** Gaussian noise of `fraction` of the checkpoint's RMS weight (drawn once per checkpoint). */

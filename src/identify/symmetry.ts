@@ -29,6 +29,7 @@ import {
   type Layout,
   type Network,
 } from '../core/network.ts';
+import type { Rng } from '../core/rng.ts';
 import { linearAssignment } from './assignment.ts';
 
 /** One hidden layer: its weight (and bias), the next layer's weight that reads its units, and each unit's indices. */
@@ -376,4 +377,24 @@ export function alignTo(
   }
   const moved = order.reduce((s, o) => s + o.filter((src, j) => src !== j).length, 0);
   return { weights: w, moved, units, scaled: sym.scale, note: sym.note };
+}
+
+/** A copy with every hidden layer's units permuted and, where the activation allows, rescaled by c in [0.5, 2]. */
+export function disguisedCopy(
+  sym: Symmetries,
+  w: Float32Array,
+  rng: Rng,
+  change: { permute: boolean; scale: boolean },
+): Float32Array {
+  const copy = w.slice();
+  for (const layer of sym.hidden) {
+    if (change.permute) permuteUnits(copy, layer, rng.permutation(layer.units));
+    if (change.scale && sym.scale)
+      scaleUnits(
+        copy,
+        layer,
+        Float64Array.from({ length: layer.units }, () => 0.5 * 4 ** rng.nextFloat()),
+      );
+  }
+  return copy;
 }

@@ -27,9 +27,10 @@ export const INDEX_SVD_FILE = 'index-svd.arrow';
 /**
  * /1: SVD-50 coordinates summed in float64; /2: metadata inside index.arrow, no zoo digest;
  * /3: without the rows' squared norms and step lengths (a streamed zoo needs them stored);
- * /4: without the p-values' null in the calibration.
+ * /4: without the p-values' null in the calibration; /5: an aligned null without the samples'
+ * disguised copies.
  */
-export const INDEX_FORMAT = 'weightspace-index/5';
+export const INDEX_FORMAT = 'weightspace-index/6';
 const FIX = 'delete index.json (identify rebuilds the index) or run `npm run identify -- --rebuild`';
 
 export interface IndexMeta<C = unknown> {
