@@ -53,7 +53,8 @@ every run needs the same number.`,
     network: text({
       arg: 'FILE',
       help: 'the network the tensors define: an ONNX graph (torch.onnx.export) or a JSON description\n(docs/formats.md, "Networks"); given for an earlier import, it is added without rewriting checkpoints',
-      defaultText: "a tfjs model folder's topology; none for safetensors (identify then permutes units, never rescales)",
+      defaultText:
+        "a tfjs model folder's topology; none for safetensors (identify then permutes units, never rescales)",
     }),
     evaluate: flag({
       help: "run every checkpoint written with --network's network on MNIST test images, filling the\ntest loss (MSE to the one-hot label) and accuracy columns a listing leaves empty",
