@@ -1,10 +1,12 @@
 /** `npm run cluster` on a real (tiny) zoo: table, JSON report, SciPy/JSON dendrograms, bad input. */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, cpSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { clusterZoo } from '../src/cluster/clusterZoo.ts';
+import { loadZoo } from '../src/store/loadZoo.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
 import { checkpointPath } from '../src/store/manifest.ts';
-import { runCliSync, tempDir, tinyConfig } from './helpers.ts';
+import { runCliSync, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
 
 const CLUSTER = 'cluster';
 let root: string;
@@ -73,6 +75,23 @@ describe('npm run cluster', () => {
     );
   });
 
+  it('reports what clusterZoo computes on the same zoo, linkage and every metric', () => {
+    const out = join(root, 'results-compare');
+    const r = runCliSync(CLUSTER, ['--zoo', ffnn, '--svd', '0,5', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'cluster-ffnn-t.json'), 'utf8'));
+    const zoo = loadZoo(ffnn);
+    for (const svd of [0, 5]) {
+      const ours = clusterZoo(zoo, { svd });
+      const row = report.rows.find((x: { space: string }) => x.space === ours.space);
+      expect([row.dim, row.checkpoints, row.runs]).toEqual([ours.dim, ours.checkpoints, ours.runs]);
+      expect([row.purityMean, row.purityGlobal]).toEqual([ours.purityMean, ours.purityGlobal]);
+      expect(row.order).toEqual(JSON.parse(JSON.stringify(ours.order)));
+      const npy = readNpy(row.files.linkageNpy);
+      expect(Array.from(npy.data)).toEqual(Array.from(ours.linkage.z));
+    }
+  });
+
   it('--help documents both epoch-order readings', () => {
     const r = runCliSync(CLUSTER, ['--help']);
     expect(r.code).toBe(0);
@@ -87,18 +106,25 @@ describe('npm run cluster', () => {
     ],
     [['--svd', 'fifty'], /^error: --svd must be a whole number of 0 or more, got 'fifty'\n$/],
     [['--order-by', 'alphabet'], /^error: --order-by must be one of last, merge, got 'alphabet'\n$/],
-  ])('rejects %j with one line and exit code 2', (args, message) => {
-    const r = runCliSync(CLUSTER, ['--zoo', ffnn, '--out', tempDir(), ...args]);
+  ])('rejects %j with one line and exit code 2, writing nothing', (args, message) => {
+    const [out, before] = [tempDir(), treeFingerprint(ffnn)];
+    const r = runCliSync(CLUSTER, ['--zoo', ffnn, '--out', out, ...args]);
     expect(r.stderr).toMatch(message);
     expect(r.code).toBe(2);
+    expect(readdirSync(out)).toEqual([]);
+    expect(treeFingerprint(ffnn)).toEqual(before);
   });
 
   it('names the problem with missing, empty, single-run, mixed or incomplete zoos', async () => {
     const expectError = (zoo: string, message: RegExp) => {
-      const r = runCliSync(CLUSTER, ['--zoo', zoo, '--out', tempDir()]);
+      const out = tempDir();
+      const before = existsSync(zoo) ? treeFingerprint(zoo) : null;
+      const r = runCliSync(CLUSTER, ['--zoo', zoo, '--out', out]);
       expect(r.stderr).toMatch(message);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(readdirSync(out), 'nothing written').toEqual([]);
+      expect(existsSync(zoo) ? treeFingerprint(zoo) : null).toEqual(before);
     };
     expectError(join(root, 'nope'), /^error: --zoo .*nope is not a folder/);
     const empty = tempDir();

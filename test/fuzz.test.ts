@@ -4,12 +4,12 @@
  * .npy) is damaged in the ways files get damaged (truncation, bit flips) and made wrong in the
  * ways other tools make them wrong (missing, renamed or retyped columns, wrong dims, NaN/Inf,
  * invalid JSON, header lengths past the end, duplicate names, unsupported dtypes). Each case
- * goes through the reader the commands use. Allowed outcomes:
- *  - rejected: a user error (one line, naming the file), and nothing on disk changed;
- *  - the same result as the intact file (a flipped bit the format does not use);
- *  - stale (an index no longer naming this zoo: identify rebuilds it);
- *  - for formats without a checksum (safetensors, tfjs, .npy), a bit flipped inside the
- *    tensor data gives other (finite) numbers: nothing can tell, and the case says so.
+ * goes through the reader the commands use, and must get its case's outcome (Case.expected):
+ *  - rejected: a user error (one line, naming the file), and nothing on disk changed; every
+ *    named case and every truncation must be rejected;
+ *  - a bit flip may instead give the same result as the intact file (a bit the format does
+ *    not use), or, for formats without a checksum (safetensors, tfjs, .npy), other (finite)
+ *    numbers when it lands inside the tensor data: nothing can tell, and the case says so.
  * Anything else (an internal error, a changed result where a checksum should have caught
  * it) fails. A sample of cases also goes through the real commands: exit 2 (verify: 1), one
  * line, no stack.
@@ -71,6 +71,12 @@ interface Case {
   mutate: (bytes: Buffer) => Buffer;
   /** For bit flips: the byte offsets flipped (to tell whether they hit tensor data). */
   flipped?: number[];
+  /**
+   * The outcome the case must get. Named damage and truncations: rejected. Bit flips (where
+   * they land is random): rejected or the same result, or other numbers where the flip hit
+   * values no checksum covers.
+   */
+  expected?: Outcome;
 }
 type Outcome = 'rejected' | 'same result' | 'stale' | 'other numbers (no checksum in the format)';
 
@@ -306,7 +312,8 @@ const stEdit =
 
 function cases(): Case[] {
   const out: Case[] = [];
-  const add = (kind: Kind, name: string, mutate: (b: Buffer) => Buffer) => out.push({ kind, name, mutate });
+  const add = (kind: Kind, name: string, mutate: (b: Buffer) => Buffer) =>
+    out.push({ kind, name, mutate, expected: 'rejected' });
   const random = (kind: Kind, truncations: number, flipCases: number) => {
     for (let i = 0; i < truncations; i++) {
       const f = rng.nextFloat();
@@ -677,6 +684,11 @@ describe('corrupt and foreign input, seeded', () => {
       outcome = 'rejected';
     }
     expect(treeFingerprint(root), 'nothing on disk may change').toEqual(before);
+    if (c.expected) expect(outcome, name).toBe(c.expected);
+    else
+      expect(['rejected', 'same result', 'other numbers (no checksum in the format)'], name).toContain(
+        outcome,
+      );
     outcomes.push({ kind, name, outcome });
   });
 });

@@ -20,7 +20,7 @@ import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { readModel } from '../src/store/formats/readModel.ts';
 import { toSafetensors } from '../src/store/formats/safetensors.ts';
 import { tfjsFileHandler } from '../src/store/formats/tfjsModel.ts';
-import { runCliSync, tempDir, tinyConfig } from './helpers.ts';
+import { runCliSync, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
 
 let root: string;
 let zoo: Zoo;
@@ -149,9 +149,13 @@ describe('export and input formats', () => {
 
 describe('identify: bad input', () => {
   const fail = (args: string[]) => {
+    // nothing written: the zoos and their indexes as before
+    const zoos = ['ffnn', 'cnn'].map((z) => join(root, z));
+    const before = zoos.map((z) => treeFingerprint(z));
     const r = runCliSync('identify', args);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(zoos.map((z) => treeFingerprint(z))).toEqual(before);
     return r.stderr;
   };
   const tensors = (names: [string, number[]][]) =>

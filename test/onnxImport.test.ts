@@ -15,6 +15,7 @@ import { Rng } from '../src/core/rng.ts';
 import { checkpointWeights } from '../src/core/zoo.ts';
 import { loadMnist } from '../src/data/mnist.ts';
 import { disguisedCopy } from '../src/identify/symmetry.ts';
+import { evaluateIdentify } from '../src/identify/evaluate.ts';
 import { identify } from '../src/identify/identify.ts';
 import { symmetriesOf } from '../src/identify/symmetry.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
@@ -125,6 +126,43 @@ describe('import --network network.onnx', () => {
       index.close();
     }
   });
+});
+
+describe('identify --evaluate on the imported zoo', () => {
+  it('skips training, disguises with both symmetries, and checks every copy computes the same outputs', async () => {
+    const probe = { images: loadMnist({ trainSize: 1, testSize: 16 }).test.images, count: 16 };
+    const result = await evaluateIdentify(zoo, () => {}, { probe });
+    expect(result.plan.notTrained).toMatch(
+      /^descendants and forks are not trained: the engine trains the built-in networks only/,
+    );
+    const sets = result.rows.map((r) => r.set);
+    expect(sets.some((s) => s.startsWith('fork') || s.startsWith('descendants'))).toBe(false);
+    expect(sets).toEqual(
+      expect.arrayContaining([
+        'unknown seeds (1 not indexed), permuted + rescaled',
+        'permuted + rescaled',
+        'permuted + rescaled + 1 % noise',
+        'permuted + rescaled, pruned 10 %',
+        'permuted + rescaled, float16',
+      ]),
+    );
+    const row = (name: string) => result.rows.find((r) => r.set === name)!;
+    for (const name of [
+      'permuted',
+      'rescaled (c in [0.5, 2])',
+      'permuted + rescaled',
+      'unknown seeds (1 not indexed), permuted + rescaled',
+    ]) {
+      const { maxAbsDifference, maxAbsOutput, images } = row(name).outputs!;
+      expect(images).toBe(16);
+      expect(maxAbsDifference, name).toBeLessThan(1e-5 * maxAbsOutput); // the same function
+    }
+    // pruning changes the function: the check can tell
+    expect(row('pruned 30 %').outputs!.maxAbsDifference).toBeGreaterThan(
+      1e-3 * row('pruned 30 %').outputs!.maxAbsOutput,
+    );
+    expect(row('permuted + rescaled').identify.verdictRate).toBe(1);
+  }, 120_000);
 });
 
 /** An ONNX model from the schema: a chain of nodes over one input, with float initializers. */

@@ -1,6 +1,8 @@
 /** `identify`: which run of a zoo a checkpoint belongs to, where on its trajectory, and how sure we are (identify/identify.ts). */
 import { existsSync } from 'node:fs';
-import { ARCH_NAMES } from '../core/architectures.ts';
+import { ARCH_NAMES, type Architecture } from '../core/architectures.ts';
+import { networkOf, type Network } from '../core/network.ts';
+import { loadMnist } from '../data/mnist.ts';
 import {
   EVALUATION_METHODS,
   evaluateIdentify,
@@ -8,6 +10,7 @@ import {
   type EvaluationRow,
   type MethodScore,
 } from '../identify/evaluate.ts';
+import type { Probe } from '../identify/evaluationSets.ts';
 import { FORK_ALPHA, identify, type Identification } from '../identify/identify.ts';
 import { ZooIndex } from '../identify/zooIndex.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
@@ -16,6 +19,7 @@ import { loadZoo } from '../store/loadZoo.ts';
 import { incompleteNote, readManifest, runDescription, zooWeightBytes } from '../store/manifest.ts';
 import { openStreamedZoo } from '../store/rowReader.ts';
 import { DEFAULT_DIRS, IDENTIFY_EVAL_PATH, zooDirFor } from '../store/paths.ts';
+import { mnistSide } from '../train/scoreNetwork.ts';
 import { readJsonFile } from '../util/json.ts';
 import { defineCommand } from './command.ts';
 import { UserError } from './common.ts';
@@ -222,7 +226,9 @@ async function evaluate(zooDirs: string[], verify: boolean, forkRuns?: number): 
     const start = performance.now();
     const result = await evaluateIdentify(zoo, (msg) => process.stderr.write(`${dir}: ${msg}\n`), {
       forkRuns,
+      probe: mnistProbe(zoo.manifest.architecture, zoo.manifest.network),
     });
+    if (result.plan.notTrained) process.stdout.write(`note: ${dir}: ${result.plan.notTrained}\n`);
     process.stdout.write(
       `\n${dir} (${zoo.manifest.architecture.name}, ${zoo.runs} runs, epochs 0-${zoo.epochs}; index of ${result.plan.known} runs); ` +
         `identify ${result.queryMilliseconds.toFixed(2)} ms a query on average, index built in ${result.indexSeconds.toFixed(1)} s\n`,
@@ -234,12 +240,30 @@ async function evaluate(zooDirs: string[], verify: boolean, forkRuns?: number): 
   process.stdout.write(`\nwrote ${reportPath}\n`);
 }
 
+/** Images the copies' outputs are compared on: the first PROBE_IMAGES MNIST test images, when the network reads MNIST. */
+function mnistProbe(arch: Architecture, given?: Network): Probe | undefined {
+  const network = networkOf(arch, given);
+  if (!network) return undefined;
+  let side: 14 | 28;
+  try {
+    side = mnistSide(network);
+  } catch {
+    return undefined;
+  }
+  return {
+    images: loadMnist({ trainSize: 1, testSize: PROBE_IMAGES, side }).test.images,
+    count: PROBE_IMAGES,
+  };
+}
+
+const PROBE_IMAGES = 64;
+
 /** One line per set: run accuracy, expected verdict and epoch error, for identify / previous / plain L2. */
 function evaluationTable(rows: EvaluationRow[]): string {
   const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}`);
   const num = (x: number | null) => (x === null ? '-' : x.toFixed(2));
   const lines = [
-    `${'set'.padEnd(44)} ${'n'.padStart(5)}  run % (identify / previous / L2)  verdict % (id / prev)  |epoch err| (id / prev / L2)  p<${FORK_ALPHA}  steps off  verdicts`,
+    `${'set'.padEnd(44)} ${'n'.padStart(5)}  run % (identify / previous / L2)  verdict % (id / prev)  |epoch err| (id / prev / L2)  p<${FORK_ALPHA}  steps off  max |out diff|  verdicts`,
   ];
   for (const r of rows) {
     const three = (
@@ -252,7 +276,8 @@ function evaluationTable(rows: EvaluationRow[]): string {
     lines.push(
       `${r.set.padEnd(44)} ${String(r.queries).padStart(5)}  ${three((m) => pct(m.runAccuracy)).padEnd(33)} ` +
         `${(r.verdictExpected ? `${three((m) => pct(m.verdictRate), ['identify', 'previous'])} ${r.verdictExpected}` : '').padEnd(21)} ` +
-        `${three((m) => num(m.meanEpochError)).padEnd(29)} ${pct(r.identify.pBelowAlpha).padStart(5)}  ${num(r.identify.medianStepsAway).padStart(9)}  ${verdicts}`,
+        `${three((m) => num(m.meanEpochError)).padEnd(29)} ${pct(r.identify.pBelowAlpha).padStart(5)}  ${num(r.identify.medianStepsAway).padStart(9)}  ` +
+        `${(r.outputs ? r.outputs.maxAbsDifference.toExponential(1) : '-').padStart(14)}  ${verdicts}`,
     );
   }
   return lines.join('\n') + '\n';

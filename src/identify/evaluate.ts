@@ -15,7 +15,7 @@ import type { Zoo } from '../store/loadZoo.ts';
 import { SimdProducts } from '../reduce/simdProducts.ts';
 import { FORK_ALPHA, identify, type Verdict } from './identify.ts';
 import { ZooIndex } from './zooIndex.ts';
-import { evaluationPlan, evaluationSets, type Query, type QuerySet } from './evaluationSets.ts';
+import { evaluationPlan, evaluationSets, type Probe, type Query, type QuerySet } from './evaluationSets.ts';
 
 export const EVALUATION_METHODS = ['identify', 'previous', 'plainL2'] as const;
 export type EvaluationMethod = (typeof EVALUATION_METHODS)[number];
@@ -40,6 +40,8 @@ export interface EvaluationRow {
   };
   previous: MethodScore;
   plainL2: MethodScore;
+  /** For copies: their outputs against the checkpoints' own (evaluationSets.ts). */
+  outputs?: QuerySet['outputs'];
 }
 
 export interface Evaluation {
@@ -63,11 +65,11 @@ interface Answer {
 export async function evaluateIdentify(
   zoo: Zoo,
   onProgress: (msg: string) => void = () => {},
-  options: { forkRuns?: number } = {},
+  options: { forkRuns?: number; probe?: Probe } = {},
 ): Promise<Evaluation> {
   const plan = evaluationPlan(zoo, options.forkRuns);
   const t0 = performance.now();
-  const sets = await evaluationSets(zoo, plan, onProgress);
+  const sets = await evaluationSets(zoo, plan, { onProgress, probe: options.probe });
   const trainingSeconds = (performance.now() - t0) / 1000;
   const rows: EvaluationRow[] = [];
   let queryMs = 0;
@@ -145,6 +147,7 @@ function scoreSet(s: QuerySet, answers: Record<EvaluationMethod, Answer[]>): Eva
     },
     previous: score(answers.previous),
     plainL2: score(answers.plainL2),
+    ...(s.outputs && { outputs: s.outputs }),
   };
 }
 

@@ -5,14 +5,16 @@
  * user changes a checkpoint: trained further or forked with other settings (trainFurther.ts,
  * on both cores), hidden units permuted or rescaled (symmetry.ts), noise, pruning, float16.
  */
+import { inNetworkOrder, networkOf } from '../core/network.ts';
 import { Rng } from '../core/rng.ts';
 import { checkpointWeights } from '../core/zoo.ts';
 import type { Zoo } from '../store/loadZoo.ts';
 import { toFloat16 } from '../store/formats/float16.ts';
+import { forward } from '../train/forward.ts';
 import { trainFurtherJobs, type TrainFurtherOptions } from '../train/trainFurther.ts';
 import { defaultWorkers } from '../util/threads.ts';
 import type { Verdict } from './identify.ts';
-import { disguisedCopy, symmetriesOf } from './symmetry.ts';
+import { disguisedCopy, symmetriesOf, type Symmetries } from './symmetry.ts';
 
 export interface Query {
   w: Float32Array;
@@ -30,6 +32,18 @@ export interface QuerySet {
   queries: Query[];
   /** Verdicts that count as right (null: none expected, only the run). */
   expected: Verdict[] | null;
+  /**
+   * For copies of checkpoints: how far their outputs are from the checkpoints' own, by the
+   * network's reference forward pass on the probe images (the largest absolute difference over
+   * the set, and the largest absolute output, for scale); absent without a network or probe.
+   */
+  outputs?: { maxAbsDifference: number; maxAbsOutput: number; images: number };
+}
+
+/** Inputs the copies' outputs are compared on: `count` samples in the network's input layout. */
+export interface Probe {
+  images: Float32Array;
+  count: number;
 }
 
 export interface EvaluationPlan {
@@ -41,6 +55,8 @@ export interface EvaluationPlan {
   forkEpochs: number[];
   /** Epochs of training after the branch that are asked about. */
   forkAfter: number[];
+  /** Why descendants and forks are not trained (null: they are): the engine trains the built-in networks only. */
+  notTrained: string | null;
 }
 
 export const FORK_SETTINGS: { name: string; options: (zoo: Zoo) => Partial<TrainFurtherOptions> }[] = [
@@ -60,6 +76,9 @@ export function evaluationPlan(zoo: Zoo, forkRunCount = 10): EvaluationPlan {
     forkRuns: Array.from({ length: count }, (_, i) => Math.floor((i * known) / count)),
     forkEpochs: [2, 5, 10, 15, 30, 45].filter((e) => e < zoo.epochs),
     forkAfter: [1, 3, 10],
+    notTrained: zoo.manifest.config
+      ? null
+      : `descendants and forks are not trained: the engine trains the built-in networks only, and ${zoo.manifest.name} was ${zoo.manifest.origin ? 'imported' : 'recorded'}`,
   };
 }
 
@@ -69,18 +88,52 @@ export function noisyCopy(w: Float32Array, fraction: number, rng: Rng): Float32A
   return w.map((v) => v + sigma * rng.nextNormal());
 }
 
-/** Every query set of the evaluation; the training (descendants, forks) runs on `workers` threads. */
+export interface EvaluationSetsOptions {
+  onProgress?: (msg: string) => void;
+  /** Threads the training (descendants, forks) runs on (default: every core). */
+  workers?: number;
+  /** Images the copies' outputs are compared on (QuerySet.outputs). */
+  probe?: Probe;
+}
+
+/** Every query set of the evaluation. */
 export async function evaluationSets(
   zoo: Zoo,
   plan: EvaluationPlan,
-  onProgress: (msg: string) => void = () => {},
-  workers = defaultWorkers(),
+  options: EvaluationSetsOptions = {},
 ): Promise<QuerySet[]> {
-  const { known, forkRuns, forkEpochs, forkAfter } = plan;
+  const { onProgress = () => {}, workers = defaultWorkers(), probe } = options;
+  const { known } = plan;
   const row = (r: number, e: number) => checkpointWeights(zoo, r, e);
-  const sym = symmetriesOf(zoo.manifest.architecture, zoo.manifest.network);
+  const { architecture, network: given } = zoo.manifest;
+  const sym = symmetriesOf(architecture, given);
   const rng = new Rng(12345, 7);
   const sets: QuerySet[] = [];
+  const network = networkOf(architecture, given);
+  const run = (w: Float32Array) =>
+    forward(network!, inNetworkOrder(network!, architecture, w), probe!.images, probe!.count);
+  /** The outputs field of a set of copies: each compared with the checkpoint it was made from. */
+  const outputsOf = (pairs: [Float32Array, Float32Array][]): QuerySet['outputs'] => {
+    if (!network || !probe) return undefined;
+    let [maxAbsDifference, maxAbsOutput] = [0, 0];
+    for (const [original, copy] of pairs) {
+      const [a, b] = [run(original), run(copy)];
+      for (let i = 0; i < a.length; i++) {
+        maxAbsDifference = Math.max(maxAbsDifference, Math.abs(a[i] - b[i]));
+        maxAbsOutput = Math.max(maxAbsOutput, Math.abs(a[i]));
+      }
+    }
+    return { maxAbsDifference, maxAbsOutput, images: probe.count };
+  };
+  /** A set of copies of `from`'s checkpoints, each made by `change`, with their outputs compared. */
+  const copySet = (
+    from: Query[],
+    set: Omit<QuerySet, 'queries' | 'outputs'>,
+    change: (w: Float32Array) => Float32Array,
+  ): QuerySet => {
+    const copies = from.map((q) => ({ ...q, w: change(q.w) }));
+    return { ...set, queries: copies, outputs: outputsOf(from.map((q, i) => [q.w, copies[i].w])) };
+  };
 
   const odd: Query[] = [];
   for (let r = 0; r < known; r++)
@@ -98,18 +151,32 @@ export async function evaluationSets(
     for (let e = 0; e <= zoo.epochs; e++) strangers.push({ w: row(r, e), run: -1 });
   const unknown = `unknown seeds (${zoo.runs - known} not indexed)`;
   sets.push({ set: unknown, group: 'unknown', index: 'all', queries: strangers, expected: ['unknown'] });
-  if (sym.hidden.length)
-    sets.push({
-      set: `${unknown}, permuted`,
-      group: 'unknown',
-      index: 'all',
-      queries: strangers.map((q) => ({
-        ...q,
-        w: disguisedCopy(sym, q.w, rng, { permute: true, scale: false }),
-      })),
-      expected: ['unknown'],
-    });
+  const unknownCopies = (name: string, scale: boolean) =>
+    sets.push(
+      copySet(
+        strangers,
+        { set: `${unknown}, ${name}`, group: 'unknown', index: 'all', expected: ['unknown'] },
+        (w) => disguisedCopy(sym, w, rng, { permute: true, scale }),
+      ),
+    );
+  if (sym.hidden.length) unknownCopies('permuted', false);
+  if (sym.hidden.length && sym.scale) unknownCopies('permuted + rescaled', true);
 
+  sets.push(...(plan.notTrained ? [] : await trainedSets(zoo, plan, sym, rng, { onProgress, workers })));
+  sets.push(...copiedSets(zoo, plan, sym, rng, copySet));
+  return sets;
+}
+
+/** Descendants and forks, trained further by the engine. */
+async function trainedSets(
+  zoo: Zoo,
+  plan: EvaluationPlan,
+  sym: Symmetries,
+  rng: Rng,
+  { onProgress, workers }: { onProgress: (msg: string) => void; workers: number },
+): Promise<QuerySet[]> {
+  const { known, forkRuns, forkEpochs, forkAfter } = plan;
+  const sets: QuerySet[] = [];
   // all training at once, so both cores stay busy: descendants (5 epochs from the end), then
   // every fork setting from every branch epoch
   const descendantRuns = Array.from({ length: known }, (_, r) => r);
@@ -164,40 +231,64 @@ export async function evaluationSets(
         expected: ['fork'],
       });
 
+  return sets;
+}
+
+/**
+ * Copies of the known runs' checkpoints, changed as users change a model: disguised (hidden
+ * units permuted and, where the network allows, rescaled; the same function), then noise,
+ * pruning and float16 on top of a disguise or alone.
+ */
+function copiedSets(
+  zoo: Zoo,
+  plan: EvaluationPlan,
+  sym: Symmetries,
+  rng: Rng,
+  copySet: (
+    from: Query[],
+    set: Omit<QuerySet, 'queries' | 'outputs'>,
+    change: (w: Float32Array) => Float32Array,
+  ) => QuerySet,
+): QuerySet[] {
   const base: Query[] = [];
-  for (let r = 0; r < known; r++)
+  for (let r = 0; r < plan.known; r++)
     for (let e = 1; e <= zoo.epochs; e += Math.max(1, Math.floor(zoo.epochs / 5)))
-      base.push({ w: row(r, e), run: r, epoch: e });
+      base.push({ w: checkpointWeights(zoo, r, e), run: r, epoch: e });
   const copies = (
     set: string,
     group: QuerySet['group'],
     expected: Verdict[] | null,
     change: (w: Float32Array) => Float32Array,
-  ) =>
-    sets.push({ set, group, index: 'all', queries: base.map((q) => ({ ...q, w: change(q.w) })), expected });
+  ) => copySet(base, { set, group, index: 'all', expected }, change);
+  const disguise = (w: Float32Array) => disguisedCopy(sym, w, rng, { permute: true, scale: sym.scale });
+  const named = sym.scale ? 'permuted + rescaled' : 'permuted';
+  const prune = (fraction: number) => (w: Float32Array) => {
+    const cut = Float32Array.from(w, Math.abs).sort()[Math.floor(fraction * w.length)];
+    return w.map((v) => (Math.abs(v) < cut ? 0 : v));
+  };
+  const sets: QuerySet[] = [];
   if (sym.hidden.length) {
-    copies('permuted', 'disguised', ['member'], (w) =>
-      disguisedCopy(sym, w, rng, { permute: true, scale: false }),
+    sets.push(
+      copies('permuted', 'disguised', ['member'], (w) =>
+        disguisedCopy(sym, w, rng, { permute: true, scale: false }),
+      ),
     );
-    if (sym.scale) {
-      copies('rescaled (c in [0.5, 2])', 'disguised', ['member'], (w) =>
-        disguisedCopy(sym, w, rng, { permute: false, scale: true }),
+    if (sym.scale)
+      sets.push(
+        copies('rescaled (c in [0.5, 2])', 'disguised', ['member'], (w) =>
+          disguisedCopy(sym, w, rng, { permute: false, scale: true }),
+        ),
+        copies('permuted + rescaled', 'disguised', ['member'], disguise),
       );
-      copies('permuted + rescaled + 1 % noise', 'disguised', ['member'], (w) =>
-        noisyCopy(disguisedCopy(sym, w, rng, { permute: true, scale: true }), 0.01, rng),
-      );
-    } else
-      copies('permuted + 1 % noise', 'disguised', ['member'], (w) =>
-        noisyCopy(disguisedCopy(sym, w, rng, { permute: true, scale: false }), 0.01, rng),
-      );
+    sets.push(
+      copies(`${named} + 1 % noise`, 'disguised', ['member'], (w) => noisyCopy(disguise(w), 0.01, rng)),
+      copies(`${named}, pruned 10 %`, 'disguised', ['member'], (w) => prune(0.1)(disguise(w))),
+      copies(`${named}, float16`, 'disguised', ['member'], (w) => disguise(w).map(toFloat16)),
+    );
   }
   for (const s of [0.01, 0.05, 0.1])
-    copies(`noise ${s * 100} % of RMS`, 'perturbed', null, (w) => noisyCopy(w, s, rng));
-  for (const p of [0.1, 0.3, 0.5])
-    copies(`pruned ${p * 100} %`, 'perturbed', null, (w) => {
-      const cut = Float32Array.from(w, Math.abs).sort()[Math.floor(p * w.length)];
-      return w.map((v) => (Math.abs(v) < cut ? 0 : v));
-    });
-  copies('float16 rounding', 'perturbed', null, (w) => w.map(toFloat16));
+    sets.push(copies(`noise ${s * 100} % of RMS`, 'perturbed', null, (w) => noisyCopy(w, s, rng)));
+  for (const p of [0.1, 0.3, 0.5]) sets.push(copies(`pruned ${p * 100} %`, 'perturbed', null, prune(p)));
+  sets.push(copies('float16 rounding', 'perturbed', null, (w) => w.map(toFloat16)));
   return sets;
 }

@@ -1,6 +1,7 @@
 /** One zoo checkpoint written in a format other tools read (see readModel.ts for the formats). */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { BUILT_IN_NETWORKS, networkProblem } from '../../core/network.ts';
 import type { Zoo } from '../loadZoo.ts';
 import { writeCheckpointFile, ZOO_METADATA_KEY } from '../checkpointFile.ts';
 import { ZooError } from '../manifest.ts';
@@ -19,6 +20,27 @@ export function zooRow(zoo: Zoo, run: number, epoch: number): number {
   return zooRowIndex(zoo.runs, run, epoch);
 }
 
+/** Refuses, before anything is written, an output that cannot be written or an architecture the format cannot hold. */
+function checkOut(zoo: Zoo, format: ModelFormat, out: string): void {
+  const arch = zoo.manifest.architecture;
+  const builtIn = BUILT_IN_NETWORKS[arch.name];
+  if (format === 'tfjs' && !(builtIn && networkProblem(builtIn, arch) === null))
+    throw new ZooError(
+      `tfjs export builds the built-in FFNN and CNN models only, and ${zoo.manifest.name} is ${arch.name}; export it as safetensors or arrow`,
+    );
+  const kind = (path: string) =>
+    existsSync(path) ? (statSync(path).isDirectory() ? 'folder' : 'file') : null;
+  if (format !== 'tfjs' && kind(out) === 'folder')
+    throw new ZooError(`the output ${out} is a folder; give a file path, e.g. ${out}/model.${format}`);
+  if (format === 'tfjs' && kind(out) === 'file')
+    throw new ZooError(`the output ${out} is a file; tfjs export writes a folder (model.json + weights.bin)`);
+  // the nearest existing folder above must be a folder, or mkdir fails
+  for (let dir = dirname(out); ; dir = dirname(dir)) {
+    if (kind(dir) === 'file') throw new ZooError(`cannot write ${out}: ${dir} is a file, not a folder`);
+    if (kind(dir) === 'folder' || dirname(dir) === dir) break;
+  }
+}
+
 /**
  * Writes checkpoint (run, epoch) of the zoo to `out`: a .arrow or .safetensors file, or for
  * tfjs a folder with model.json and weights.bin.
@@ -31,6 +53,7 @@ export async function exportModel(
   out: string,
 ): Promise<void> {
   const row = zooRow(zoo, run, epoch);
+  checkOut(zoo, format, out);
   const d = zoo.dim;
   const weights = zoo.weights.slice(row * d, (row + 1) * d);
   const arch = zoo.manifest.architecture;
