@@ -112,12 +112,15 @@ export async function evaluationSets(
   const network = networkOf(architecture, given);
   const run = (w: Float32Array) =>
     forward(network!, inNetworkOrder(network!, architecture, w), probe!.images, probe!.count);
+  // a checkpoint's own outputs, computed once for all the sets copying it
+  const own = new WeakMap<Float32Array, Float64Array>();
+  const runOwn = (w: Float32Array) => own.get(w) ?? own.set(w, run(w)).get(w)!;
   /** The outputs field of a set of copies: each compared with the checkpoint it was made from. */
   const outputsOf = (pairs: [Float32Array, Float32Array][]): QuerySet['outputs'] => {
     if (!network || !probe) return undefined;
     let [maxAbsDifference, maxAbsOutput] = [0, 0];
     for (const [original, copy] of pairs) {
-      const [a, b] = [run(original), run(copy)];
+      const [a, b] = [runOwn(original), run(copy)];
       for (let i = 0; i < a.length; i++) {
         maxAbsDifference = Math.max(maxAbsDifference, Math.abs(a[i] - b[i]));
         maxAbsOutput = Math.max(maxAbsOutput, Math.abs(a[i]));

@@ -75,10 +75,11 @@ function applyLayer(
   switch (layer.kind) {
     case 'dense': {
       const { in: n, out: m } = layer;
+      // weight (o, i) at o * so + i * si: torch [out][in], tf [in][out]
+      const [so, si] = layer.layout === 'torch' ? [n, 1] : [1, m];
       for (let o = 0; o < m; o++) {
         let sum = layer.bias ? w[at[1] + o] : 0;
-        for (let i = 0; i < n; i++)
-          sum += w[at[0] + (layer.layout === 'torch' ? o * n + i : i * m + o)] * x[i];
+        for (let i = 0, k = at[0] + o * so; i < n; i++, k += si) sum += w[k] * x[i];
         y[o] = sum;
       }
       return y;
@@ -88,14 +89,12 @@ function applyLayer(
       const [, oh, ow] = outShape;
       const [kh, kw] = layer.kernel;
       const { out: m, stride, padding } = layer;
-      // torch [out][in][kh][kw]; tf [kh][kw][in][out]
+      // weight (o, ci, ky, kx) at o * so + ci * sc + ky * sy + kx * sx: torch [out][in][kh][kw],
+      // tf [kh][kw][in][out]
+      const [so, sc, sy, sx] =
+        layer.layout === 'torch' ? [c * kh * kw, kh * kw, kw, 1] : [1, m, kw * c * m, c * m];
       const weight = (o: number, ci: number, ky: number, kx: number) =>
-        w[
-          at[0] +
-            (layer.layout === 'torch'
-              ? ((o * c + ci) * kh + ky) * kw + kx
-              : ((ky * kw + kx) * c + ci) * m + o)
-        ];
+        w[at[0] + o * so + ci * sc + ky * sy + kx * sx];
       for (let o = 0; o < m; o++)
         for (let oy = 0; oy < oh; oy++)
           for (let ox = 0; ox < ow; ox++) {
