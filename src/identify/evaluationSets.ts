@@ -78,7 +78,7 @@ export function evaluationPlan(zoo: Zoo, forkRunCount = 10): EvaluationPlan {
     forkAfter: [1, 3, 10],
     notTrained: zoo.manifest.config
       ? null
-      : `descendants and forks are not trained: the engine trains the built-in networks only, and ${zoo.manifest.name} was ${zoo.manifest.origin ? 'imported' : 'recorded'}`,
+      : `descendants and forks are not trained: the engine trains the built-in networks only, and ${zoo.manifest.name} was trained elsewhere`,
   };
 }
 
