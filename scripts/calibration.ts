@@ -5,7 +5,9 @@
  * third permuted and rescaled where the network allows. Prints, per kind and pooled: the count
  * with p < 0.01, its Clopper-Pearson upper 95 % bound, and the Kolmogorov-Smirnov statistics
  * against the uniform (D+: excess of small p-values; D: two-sided), as JSON.
- * test/calibration.test.ts asserts the same on a smaller zoo.
+ * test/calibration.test.ts asserts the same on a smaller zoo. Given an existing zoo (--out),
+ * it is read as it is (e.g. one recorded with scripts/tfjsZoo.ts), its first `known` runs
+ * indexed and the next `strangers` queried.
  *
  *   npx tsx scripts/calibration.ts --arch cnn --out /tmp/cal-cnn --strangers 1000 --epochs 10
  */
@@ -50,7 +52,7 @@ const kinds = ['as trained', 'permuted', sym.scale ? 'permuted + rescaled' : 'pe
 const rng = new Rng(2026, 3);
 const p: Record<string, number[]> = Object.fromEntries(kinds.map((k) => [k, []]));
 for (let r = known; r < known + strangers; r++) {
-  const w = checkpointWeights(zoo, r, rng.nextInt(epochs + 1));
+  const w = checkpointWeights(zoo, r, rng.nextInt(zoo.epochs + 1));
   const kind = kinds[r % 3];
   const query =
     kind === 'as trained'
