@@ -128,4 +128,40 @@ describe('import of tfjs model folders', () => {
       expect(JSON.parse(r.stdout).correct).toBe(correct);
     }
   });
+
+  it('imports a model with a layer no network describes, without a network and saying why', async () => {
+    const dir = tempDir('wsvc-tfjs-elu-');
+    const model = tf.sequential();
+    model.add(tf.layers.dense({ inputShape: [196], units: 8 }));
+    model.add(tf.layers.elu());
+    model.add(tf.layers.dense({ units: 10 }));
+    for (let epoch = 0; epoch < 2; epoch++) {
+      const folder = join(dir, 'runs', 'run-0', `epoch-${epoch}`);
+      mkdirSync(folder, { recursive: true });
+      await model.save(
+        tf.io.withSaveHandler(async (artifacts) => {
+          writeFileSync(join(folder, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
+          writeFileSync(
+            join(folder, 'model.json'),
+            JSON.stringify({
+              modelTopology: artifacts.modelTopology,
+              weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+            }),
+          );
+          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+        }),
+      );
+    }
+    const r = runCliSync('import', ['runs', '--name', 'elu'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /^note: the network is not known: layer 1 \(ELU\): not a layer a network describes$/m,
+    );
+    expect(loadZoo(join(dir, 'zoo', 'elu')).manifest.network).toBeUndefined();
+    const run = runCliSync('eval', ['--zoo', 'zoo/elu', '--run', '0', '--epoch', '1'], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      /^error: the network of zoo\/elu is not known, so its checkpoints cannot be run/,
+    );
+  });
 });

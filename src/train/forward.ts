@@ -34,11 +34,13 @@ export function forward(
     throw new NetworkError(`forward: ${inputs.length} input values for ${count} samples of ${inSize}`);
   const outSize = size(shapes[shapes.length - 1] ?? net.input);
   const out = new Float64Array(count * outSize);
+  // one array type for every layer's reads (a number[] or Float32Array given)
+  const w = Float64Array.from(weights);
   for (let s = 0; s < count; s++) {
     let x = Float64Array.from({ length: inSize }, (_, i) => inputs[s * inSize + i]);
     let shape = net.input;
     net.layers.forEach((layer, i) => {
-      x = applyLayer(layer, x, shape, shapes[i], weights, params[i]);
+      x = applyLayer(layer, x, shape, shapes[i], w, params[i]);
       shape = shapes[i];
     });
     out.set(x, s * outSize);
@@ -68,7 +70,7 @@ function applyLayer(
   x: Float64Array,
   inShape: Shape,
   outShape: Shape,
-  w: ArrayLike<number>,
+  w: Float64Array,
   at: number[],
 ): Float64Array {
   const y = new Float64Array(size(outShape));
@@ -93,8 +95,6 @@ function applyLayer(
       // tf [kh][kw][in][out]
       const [so, sc, sy, sx] =
         layer.layout === 'torch' ? [c * kh * kw, kh * kw, kw, 1] : [1, m, kw * c * m, c * m];
-      const weight = (o: number, ci: number, ky: number, kx: number) =>
-        w[at[0] + o * so + ci * sc + ky * sy + kx * sx];
       for (let o = 0; o < m; o++)
         for (let oy = 0; oy < oh; oy++)
           for (let ox = 0; ox < ow; ox++) {
@@ -103,10 +103,12 @@ function applyLayer(
               for (let ky = 0; ky < kh; ky++) {
                 const iy = oy * stride - padding + ky;
                 if (iy < 0 || iy >= h) continue;
+                const wRow = at[0] + o * so + ci * sc + ky * sy;
+                const xRow = (ci * h + iy) * wd;
                 for (let kx = 0; kx < kw; kx++) {
                   const ix = ox * stride - padding + kx;
                   if (ix < 0 || ix >= wd) continue;
-                  sum += weight(o, ci, ky, kx) * x[(ci * h + iy) * wd + ix];
+                  sum += w[wRow + kx * sx] * x[xRow + ix];
                 }
               }
             y[(o * oh + oy) * ow + ox] = sum;
