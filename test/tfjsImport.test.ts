@@ -43,6 +43,23 @@ function cnn(seed: number): tf.LayersModel {
   return model;
 }
 
+/** A model folder as tfjs's own model.save writes it: model.json (topology + weights manifest) and weights.bin. */
+async function saveFolder(model: tf.LayersModel, dir: string): Promise<void> {
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      writeFileSync(join(dir, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
+      writeFileSync(
+        join(dir, 'model.json'),
+        JSON.stringify({
+          modelTopology: artifacts.modelTopology,
+          weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+        }),
+      );
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+}
+
 beforeAll(async () => {
   root = tempDir('wsvc-tfjs-import-');
   for (let run = 0; run < RUNS; run++) {
@@ -60,19 +77,7 @@ beforeAll(async () => {
       models[run].push(model);
       const dir = join(root, 'runs', `run-${run}`, `epoch-${epoch}`);
       mkdirSync(dir, { recursive: true });
-      await model.save(
-        tf.io.withSaveHandler(async (artifacts) => {
-          writeFileSync(join(dir, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
-          writeFileSync(
-            join(dir, 'model.json'),
-            JSON.stringify({
-              modelTopology: artifacts.modelTopology,
-              weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-            }),
-          );
-          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-        }),
-      );
+      await saveFolder(model, dir);
     }
   }
   const r = runCliSync('import', ['runs', '--name', 'tfjs-cnn'], { cwd: root });
@@ -138,19 +143,7 @@ describe('import of tfjs model folders', () => {
     for (let epoch = 0; epoch < 2; epoch++) {
       const folder = join(dir, 'runs', 'run-0', `epoch-${epoch}`);
       mkdirSync(folder, { recursive: true });
-      await model.save(
-        tf.io.withSaveHandler(async (artifacts) => {
-          writeFileSync(join(folder, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
-          writeFileSync(
-            join(folder, 'model.json'),
-            JSON.stringify({
-              modelTopology: artifacts.modelTopology,
-              weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-            }),
-          );
-          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-        }),
-      );
+      await saveFolder(model, folder);
     }
     const r = runCliSync('import', ['runs', '--name', 'elu'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
