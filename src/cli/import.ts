@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { COMMON_LAYOUTS } from '../store/importSources.ts';
 import { importZoo, sourceNetwork } from '../store/importZoo.ts';
 import type { Architecture } from '../core/architectures.ts';
-import { inNetworkOrder } from '../core/network.ts';
+import { inNetworkOrder, type Network } from '../core/network.ts';
 import { loadMnist, MNIST_TEST_SIZE } from '../data/mnist.ts';
 import { readNetworkFile } from '../store/formats/networkFile.ts';
 import { mnistSide, scoreNetwork } from '../train/scoreNetwork.ts';
@@ -86,14 +86,7 @@ every run needs the same number.`,
     const network = o.network === undefined ? (found?.network ?? undefined) : readNetworkFile(o.network);
     if (o.evaluate && !network)
       throw new UserError('--evaluate runs the checkpoints with their network: give --network FILE too');
-    let evaluate;
-    if (o.evaluate && network) {
-      const { test } = loadMnist({ trainSize: 1, testSize: o['test-size'], side: mnistSide(network) });
-      evaluate = (w: Float32Array, arch: Architecture) => {
-        const score = scoreNetwork(network, inNetworkOrder(network, arch, w), test);
-        return { testLoss: score.mse, testAccuracy: score.accuracy };
-      };
-    }
+    const evaluate = o.evaluate && network ? mnistScorer(network, o['test-size']) : undefined;
     const bar = new ProgressBar(dir, 'files/s');
     const started = performance.now();
     const result = importZoo({
@@ -123,3 +116,12 @@ every run needs the same number.`,
       process.stdout.write(`skipped (not floating point): ${result.skippedTensors.join(', ')}\n`);
   },
 });
+
+/** Scores a checkpoint (weights in the architecture's order) with the network on the first `testSize` MNIST test images. */
+function mnistScorer(network: Network, testSize: number) {
+  const { test } = loadMnist({ trainSize: 1, testSize, side: mnistSide(network) });
+  return (w: Float32Array, arch: Architecture) => {
+    const score = scoreNetwork(network, inNetworkOrder(network, arch, w), test);
+    return { testLoss: score.mse, testAccuracy: score.accuracy };
+  };
+}
