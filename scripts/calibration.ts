@@ -1,13 +1,14 @@
 /**
- * identify's p-values on independent strangers, measured: trains a zoo of `known + strangers`
- * seeds (default preset, fewer epochs and images), indexes the first `known` runs, and queries
- * one checkpoint (a random epoch) of every other seed, a third as trained, a third permuted, a
- * third permuted and rescaled where the network allows. Prints, per kind and pooled: the count
- * with p < 0.01, its Clopper-Pearson upper 95 % bound, and the Kolmogorov-Smirnov statistics
- * against the uniform (D+: excess of small p-values; D: two-sided), as JSON.
- * test/calibration.test.ts asserts the same on a smaller zoo. Given an existing zoo (--out),
- * it is read as it is (e.g. one recorded with scripts/tfjsZoo.ts), its first `known` runs
- * indexed and the next `strangers` queried.
+ * identify's p-values on independent strangers, measured: trains a zoo of `indexes x known +
+ * strangers` seeds (default preset, fewer epochs and images), builds `indexes` disjoint
+ * indexes of `known` runs each, and queries one checkpoint (a random epoch) of every other
+ * seed against one of them in turn, a third as trained, a third permuted, a third permuted and
+ * rescaled where the network allows. Prints, per kind, for strangers as trained and permuted
+ * together, and pooled: the count with p < 0.01 and p < FORK_ALPHA, their Clopper-Pearson
+ * upper 95 % bounds, and the Kolmogorov-Smirnov statistics against the uniform (D+: excess
+ * of small p-values; D: two-sided); and each index's null, as JSON. test/calibration.test.ts
+ * asserts the same on a smaller zoo. Given an existing zoo (--out), it is read as it is (e.g.
+ * one recorded with scripts/tfjsZoo.ts).
  *
  *   npx tsx scripts/calibration.ts --arch cnn --out /tmp/cal-cnn --strangers 1000 --epochs 10
  */
@@ -16,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { presetConfig } from '../src/core/presets.ts';
 import { Rng } from '../src/core/rng.ts';
 import { checkpointWeights } from '../src/core/zoo.ts';
-import { identify } from '../src/identify/identify.ts';
+import { FORK_ALPHA, identify } from '../src/identify/identify.ts';
 import { disguisedCopy, symmetriesOf } from '../src/identify/symmetry.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
 import { loadZoo } from '../src/store/loadZoo.ts';
@@ -27,38 +28,58 @@ const { values } = parseArgs({
     arch: { type: 'string', default: 'ffnn' },
     out: { type: 'string' },
     known: { type: 'string', default: '40' },
+    indexes: { type: 'string', default: '10' },
     strangers: { type: 'string', default: '1000' },
     epochs: { type: 'string', default: '10' },
     'train-size': { type: 'string', default: '2000' },
   },
 });
 const arch = values.arch as 'ffnn' | 'cnn';
-const [known, strangers, epochs, trainSize] = [
+const [known, indexes, strangers, epochs, trainSize] = [
   values.known,
+  values.indexes,
   values.strangers,
   values.epochs,
   values['train-size'],
 ].map(Number);
+const indexed = known * indexes;
 const dir = values.out ?? `zoo/${arch}-calibration`;
 if (!existsSync(dir))
   await trainZoo({
     dir,
-    config: presetConfig('default', arch, { seedCount: known + strangers, epochs, trainSize }),
+    config: presetConfig('default', arch, { seedCount: indexed + strangers, epochs, trainSize }),
   });
 const zoo = loadZoo(dir);
-const index = ZooIndex.build(zoo, { runs: (r) => r < known });
+if (zoo.runs < indexed + strangers)
+  throw new Error(
+    `${dir} has ${zoo.runs} runs; ${indexes} x ${known} indexed + ${strangers} strangers need more`,
+  );
 const sym = symmetriesOf(zoo.manifest.architecture, zoo.manifest.network);
 const kinds = ['as trained', 'permuted', sym.scale ? 'permuted + rescaled' : 'permuted again'];
 const rng = new Rng(2026, 3);
 const p: Record<string, number[]> = Object.fromEntries(kinds.map((k) => [k, []]));
-for (let r = known; r < known + strangers; r++) {
-  const w = checkpointWeights(zoo, r, rng.nextInt(zoo.epochs + 1));
-  const kind = kinds[r % 3];
-  const query =
-    kind === 'as trained'
-      ? w
-      : disguisedCopy(sym, w, rng, { permute: true, scale: kind.endsWith('rescaled') });
-  p[kind].push(identify(index, query).pValue);
+const nulls = [];
+for (let b = 0; b < indexes; b++) {
+  const index = ZooIndex.build(zoo, { runs: (r) => r >= b * known && r < (b + 1) * known });
+  const { memberRatio, nullLogMargin, nullSamples, alignedLogMargin, alignedSamples } = index.calibration;
+  nulls.push({
+    runs: [b * known, (b + 1) * known - 1],
+    memberRatio,
+    nullLogMargin,
+    nullSamples,
+    alignedLogMargin,
+    alignedSamples,
+  });
+  for (let r = indexed + b; r < indexed + strangers; r += indexes) {
+    const w = checkpointWeights(zoo, r, rng.nextInt(zoo.epochs + 1));
+    const kind = kinds[r % 3];
+    const query =
+      kind === 'as trained'
+        ? w
+        : disguisedCopy(sym, w, rng, { permute: true, scale: kind.endsWith('rescaled') });
+    p[kind].push(identify(index, query).pValue);
+  }
+  index.close();
 }
 
 function upperBound(k: number, n: number): number {
@@ -75,6 +96,7 @@ function upperBound(k: number, n: number): number {
 function summary(values: number[]) {
   const s = [...values].sort((a, b) => a - b);
   const below = s.filter((v) => v < 0.01).length;
+  const forks = s.filter((v) => v < FORK_ALPHA).length;
   const dPlus = Math.max(...s.map((v, i) => (i + 1) / s.length - v));
   const dMinus = Math.max(...s.map((v, i) => v - i / s.length));
   return {
@@ -82,24 +104,27 @@ function summary(values: number[]) {
     pBelow001: below,
     rate: below / s.length,
     upper95: upperBound(below, s.length),
+    pBelowForkAlpha: forks,
+    forkUpper95: upperBound(forks, s.length),
     ksDPlus: dPlus,
     ksD: Math.max(dPlus, dMinus),
     ksCritical5: { dPlus: 1.224 / Math.sqrt(s.length), d: 1.358 / Math.sqrt(s.length) },
   };
 }
-const { memberRatio, nullLogMargin, nullSamples, alignedLogMargin, alignedSamples } = index.calibration;
 process.stdout.write(
   JSON.stringify(
     {
       zoo: dir,
       known,
+      indexes,
       strangers,
-      calibration: { memberRatio, nullLogMargin, nullSamples, alignedLogMargin, alignedSamples },
+      forkAlpha: FORK_ALPHA,
+      nulls,
       kinds: Object.fromEntries(kinds.map((k) => [k, summary(p[k])])),
+      unscaled: summary([...p[kinds[0]], ...p[kinds[1]], ...(sym.scale ? [] : p[kinds[2]])]),
       pooled: summary(Object.values(p).flat()),
     },
     null,
     2,
   ) + '\n',
 );
-index.close();

@@ -1,21 +1,27 @@
 /**
- * identify's p-values on strangers, with the power to fail: an index of 40 runs of an FFNN and
- * of a CNN zoo (the default preset, fewer epochs and images), queried with one checkpoint of
- * each of 1,000 further seeds per zoo (a seed's checkpoints are not independent draws), a
- * third as they are, a third permuted, a third permuted and rescaled where the network is
- * positively homogeneous (the CNN's leaky ReLU). 2,000 strangers in all.
+ * identify's p-values on strangers, with the power to fail: per zoo (an FFNN and a CNN, the
+ * default preset with fewer epochs and images), 10 indexes of 40 runs each, disjoint, and 1,000
+ * further seeds, each queried once against one of the indexes with one checkpoint (a seed's
+ * checkpoints are not independent draws): a third as they are, a third permuted, a third
+ * permuted and rescaled where the network is positively homogeneous (the CNN's leaky ReLU).
+ * 2,000 strangers in all. Several indexes, because a p-value calibrated from a zoo is a
+ * promise over zoos: one index's null is one draw of 40 runs.
  *
  * Claims, each asserted: at most 1 % of strangers get p < 0.01, and the exact binomial
- * (Clopper-Pearson) upper 95 % bound on that rate is at most 1.5 %; the p-values have no
- * excess of small values (one-sided Kolmogorov-Smirnov at 5 %, per zoo and pooled); the
- * aligned null is fitted from at least 100 samples. A null whose samples all tie is refused.
+ * (Clopper-Pearson) upper 95 % bound on that rate is at most 1.5 %; the upper bound on the
+ * rate of p < FORK_ALPHA (strangers identify would call forks) is under 1 %; the p-values of
+ * strangers as trained and permuted are uniform (two-sided Kolmogorov-Smirnov at 5 %, per zoo
+ * and pooled), and no kind has an excess of small p-values (one-sided, rescaled copies
+ * included: rescaling moves a checkpoint away from every run, so their p is conservative);
+ * every aligned null is fitted from at least 100 samples. A null whose samples all tie is
+ * refused.
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ArchName } from '../src/core/architectures.ts';
 import { Rng } from '../src/core/rng.ts';
 import { checkpointWeights } from '../src/core/zoo.ts';
-import { identify } from '../src/identify/identify.ts';
+import { FORK_ALPHA, identify } from '../src/identify/identify.ts';
 import { CalibrationError } from '../src/identify/calibration.ts';
 import { disguisedCopy, symmetriesOf } from '../src/identify/symmetry.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
@@ -25,33 +31,38 @@ import { defineArchitecture } from '../src/core/architectures.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
 import { runCliSync, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
 
-const [KNOWN, STRANGERS, EPOCHS] = [40, 1000, 5];
+const [KNOWN, INDEXES, STRANGERS, EPOCHS] = [40, 10, 1000, 5];
 const KINDS = ['as trained', 'permuted', 'permuted + rescaled'] as const;
 const p: Record<string, Record<(typeof KINDS)[number], number[]>> = {};
-const alignedSamples: Record<string, number> = {};
+const alignedSamples: number[] = [];
 
 beforeAll(async () => {
   const root = tempDir('wsvc-calibration-');
+  const indexed = KNOWN * INDEXES;
   for (const arch of ['ffnn', 'cnn'] as ArchName[]) {
     const dir = join(root, arch);
     await trainZoo({
       dir,
-      config: tinyConfig(arch, { seedCount: KNOWN + STRANGERS, epochs: EPOCHS, trainSize: 1000 }),
+      config: tinyConfig(arch, { seedCount: indexed + STRANGERS, epochs: EPOCHS, trainSize: 1000 }),
     });
     const zoo = loadZoo(dir);
-    const index = ZooIndex.build(zoo, { runs: (r) => r < KNOWN });
-    alignedSamples[arch] = index.calibration.alignedSamples;
     const sym = symmetriesOf(zoo.manifest.architecture);
     const rng = new Rng(2026, arch === 'ffnn' ? 1 : 2);
     p[arch] = { 'as trained': [], permuted: [], 'permuted + rescaled': [] };
-    for (let r = KNOWN; r < KNOWN + STRANGERS; r++) {
-      const w = checkpointWeights(zoo, r, rng.nextInt(EPOCHS + 1));
-      const kind = KINDS[r % 3];
-      const query =
-        kind === 'as trained' ? w : disguisedCopy(sym, w, rng, { permute: true, scale: kind !== 'permuted' });
-      p[arch][kind].push(identify(index, query).pValue);
+    for (let b = 0; b < INDEXES; b++) {
+      const index = ZooIndex.build(zoo, { runs: (r) => r >= b * KNOWN && r < (b + 1) * KNOWN });
+      alignedSamples.push(index.calibration.alignedSamples);
+      for (let r = indexed + b; r < indexed + STRANGERS; r += INDEXES) {
+        const w = checkpointWeights(zoo, r, rng.nextInt(EPOCHS + 1));
+        const kind = KINDS[r % 3];
+        const query =
+          kind === 'as trained'
+            ? w
+            : disguisedCopy(sym, w, rng, { permute: true, scale: kind !== 'permuted' });
+        p[arch][kind].push(identify(index, query).pValue);
+      }
+      index.close();
     }
-    index.close();
   }
 }, 600_000);
 
@@ -84,14 +95,25 @@ function excessOfSmall(values: number[]): number {
   return Math.max(...s.map((v, i) => (i + 1) / s.length - v));
 }
 
+/** The two-sided KS statistic against the uniform: D = max(D+, D-). */
+function ksDistance(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return Math.max(excessOfSmall(values), ...s.map((v, i) => v - i / s.length));
+}
+
 describe('p-values on 2,000 strangers', () => {
-  it('the binomial bound and the one-sided KS check fail on p-values that are too small', () => {
-    // the checks themselves, on draws whose answer is known: uniform, and uniform / 1.5
+  it('the binomial bound and the KS checks fail on p-values that are too small or too large', () => {
+    // the checks themselves, on draws whose answer is known: uniform, uniform / 1.5, and the
+    // p-values of a test 10 % too conservative (min(1, 1.1 u))
     const rng = new Rng(7, 7);
     const uniform = Array.from({ length: 2000 }, () => rng.nextFloat());
     const tooSmall = uniform.map((u) => u / 1.5);
+    const tooLarge = uniform.map((u) => Math.min(1, 1.1 * u));
     expect(excessOfSmall(uniform)).toBeLessThan(1.224 / Math.sqrt(2000));
     expect(excessOfSmall(tooSmall)).toBeGreaterThan(1.224 / Math.sqrt(2000));
+    expect(ksDistance(uniform)).toBeLessThan(1.358 / Math.sqrt(2000));
+    expect(excessOfSmall(tooLarge)).toBeLessThan(1.224 / Math.sqrt(2000));
+    expect(ksDistance(tooLarge)).toBeGreaterThan(1.358 / Math.sqrt(2000));
     expect(upperBound(20, 2000)).toBeGreaterThan(0.0135); // 1 % observed: the bound is above it
     expect(upperBound(20, 2000)).toBeLessThan(0.0155);
     expect(upperBound(0, 2000)).toBeCloseTo(1 - Math.pow(0.05, 1 / 2000), 6);
@@ -110,20 +132,34 @@ describe('p-values on 2,000 strangers', () => {
         );
   });
 
-  it('has no excess of small p-values (one-sided KS at 5 %, per zoo and pooled)', () => {
+  it(`calls fewer than 1 % of strangers forks (p < ${FORK_ALPHA}), upper 95 % bound`, () => {
+    const all = Object.values(p).flatMap((byKind) => Object.values(byKind).flat());
+    expect(upperBound(all.filter((v) => v < FORK_ALPHA).length, all.length)).toBeLessThan(0.01);
+  });
+
+  it('gives uniform p-values to strangers as trained and permuted (two-sided KS at 5 %, per zoo and pooled)', () => {
+    // asymptotic 5 % critical value of D: 1.358 / sqrt(n)
+    const crit = (n: number) => 1.358 / Math.sqrt(n);
+    const unscaled = (byKind: (typeof p)[string]) => [...byKind['as trained'], ...byKind.permuted];
+    for (const [arch, byKind] of Object.entries(p))
+      expect(ksDistance(unscaled(byKind)), arch).toBeLessThan(crit(unscaled(byKind).length));
+    const all = Object.values(p).flatMap(unscaled);
+    expect(ksDistance(all)).toBeLessThan(crit(all.length));
+  });
+
+  it('gives no kind an excess of small p-values (one-sided KS at 5 %, per zoo and kind, and pooled)', () => {
     // asymptotic 5 % critical value of D+: sqrt(-ln(0.05) / 2) / sqrt(n) = 1.224 / sqrt(n)
     const crit = (n: number) => 1.224 / Math.sqrt(n);
-    for (const [arch, byKind] of Object.entries(p)) {
-      const values = Object.values(byKind).flat();
-      expect(excessOfSmall(values), arch).toBeLessThan(crit(values.length));
-    }
+    for (const [arch, byKind] of Object.entries(p))
+      for (const [kind, values] of Object.entries(byKind))
+        expect(excessOfSmall(values), `${arch}, ${kind}`).toBeLessThan(crit(values.length));
     const all = Object.values(p).flatMap((byKind) => Object.values(byKind).flat());
     expect(excessOfSmall(all)).toBeLessThan(crit(all.length));
   });
 
-  it('fits the aligned null from at least 100 aligned samples on both zoos', () => {
-    expect(alignedSamples.ffnn).toBeGreaterThanOrEqual(100);
-    expect(alignedSamples.cnn).toBeGreaterThanOrEqual(100);
+  it('fits every aligned null from at least 100 aligned samples', () => {
+    expect(alignedSamples).toHaveLength(2 * INDEXES);
+    for (const n of alignedSamples) expect(n).toBeGreaterThanOrEqual(100);
   });
 });
 

@@ -317,12 +317,12 @@ describe('identify', () => {
     expect([json.zoo, json.verdict, json.run, json.margin]).toEqual(['zoo/ffnn-t', 'member', 4, 'Infinity']);
     const n = json.calibration.nullSamples;
     expect(n).toBeGreaterThan(0);
-    expect(json.pValueFloor).toBeCloseTo(1 / n, 12);
+    expect(json.pValueFloor).toBeCloseTo(1 / (n + 1), 12);
     expect(json.pValue).toBeLessThan(json.pValueFloor);
     expect(json.test).toEqual({
       null: 'not from run 4',
       statistic: 'margin (distance to the next run / to this one)',
-      alpha: 0.01,
+      alpha: 0.001,
       significant: true,
       pValueBelowFloor: true,
     });
@@ -331,7 +331,7 @@ describe('identify', () => {
     );
     expect(text.stdout).toMatch(
       new RegExp(
-        `p-value     p < [0-9.e-]+ \\(1/${n}: the calibration's samples resolve no smaller p\\); significant at 0\\.01: the null is rejected`,
+        `p-value     p < [0-9.e-]+ \\(1/${n + 1}: the calibration's samples resolve no smaller p\\); significant at 0\\.001( \\(by the fitted tail\\))?: the null is rejected`,
       ),
     );
     expect(text.stdout).toContain(
@@ -353,7 +353,7 @@ describe('identify', () => {
     expect(json.test.significant).toBe(false);
     const text = runCliSync('identify', [checkpointPath(stranger, 3), '--zoo', 'zoo/ffnn-t'], { cwd: root });
     expect(text.stdout).toMatch(
-      /p-value     p = [0-9.]+; not significant at 0\.01: the null is not rejected \(which does not show that it is true\)/,
+      /p-value     p = [0-9.]+; not significant at 0\.001: the null is not rejected \(which does not show that it is true\)/,
     );
   });
 

@@ -137,7 +137,8 @@ p-values are calibrated from the zoo itself (docs/identify.md).
               significant: result.pValue < FORK_ALPHA,
               pValueBelowFloor: result.pValue < result.pValueFloor,
             },
-            calibration: index.calibration,
+            // the null's samples stay in index.json; their counts and means are here
+            calibration: { ...index.calibration, nullMargins: undefined, alignedMargins: undefined },
             milliseconds: ms,
           },
           jsonNumbers,
@@ -171,7 +172,7 @@ function report(description: string, zooDir: string, index: ZooIndex, r: Identif
         ? `; beyond the last checkpoint: descendant score ${r.descendantScore.toFixed(3)}`
         : ''),
     `margin      ${Number.isFinite(r.margin) ? r.margin.toFixed(2) : 'inf'} (distance to the next run / to this one${Number.isFinite(r.margin) ? '' : r.candidates.length > 1 ? '; the distance to this run is 0' : '; the zoo has one run'})`,
-    ...testLines(r, index.trajectories.length),
+    ...testLines(r),
     `aligned     ${r.aligned ?? 'no (the checkpoint as given is nearest)'}${r.alignmentNote ? `; ${r.alignmentNote}` : ''}`,
     '',
     '   run   seed   epoch    distance',
@@ -189,18 +190,21 @@ function report(description: string, zooDir: string, index: ZooIndex, r: Identif
  * The p-value as what it is: the null hypothesis, the test, the decision at FORK_ALPHA, and
  * a floor where the calibration cannot resolve smaller values.
  */
-function testLines(r: Identification, runs: number): string[] {
+function testLines(r: Identification): string[] {
+  const samples = Math.round(1 / r.pValueFloor) - 1;
   const p =
     r.pValue < r.pValueFloor
-      ? `p < ${formatP(r.pValueFloor)} (1/${Math.round(1 / r.pValueFloor)}: the calibration's samples resolve no smaller p)`
+      ? `p < ${formatP(r.pValueFloor)} (1/${samples + 1}: the calibration's samples resolve no smaller p)`
       : `p = ${formatP(r.pValue)}`;
+  // below the floor the decision rests on the fitted tail alone, which the output says
+  const extrapolated = r.pValue < FORK_ALPHA && r.pValueFloor > FORK_ALPHA ? ' (by the fitted tail)' : '';
   const decision =
     r.pValue < FORK_ALPHA
-      ? `significant at ${FORK_ALPHA}: the null is rejected`
+      ? `significant at ${FORK_ALPHA}${extrapolated}: the null is rejected`
       : `not significant at ${FORK_ALPHA}: the null is not rejected (which does not show that it is true)`;
   return [
     `null        H0: the checkpoint is not from run ${r.run} (it is from another run, in the zoo or not)`,
-    `test        its margin against the margins of the zoo's checkpoints measured without their own run (exponential tail), Holm-adjusted over ${runs} runs`,
+    `test        its margin over the next run, ranked among ${samples} calibration margins (the zoo's checkpoints or their permuted copies, each measured without its own run; exponential tail)`,
     `p-value     ${p}; ${decision}`,
   ];
 }

@@ -20,7 +20,7 @@ import {
 } from './symmetry.ts';
 import { nearestOnTrajectory, type Candidate, type SearchSpace } from './trajectory.ts';
 import { dot } from '../reduce/distances.ts';
-import type { NullLogMargin } from './calibration.ts';
+import type { NullSample, NullSampler } from './calibration.ts';
 
 export interface AlignedCandidate extends Candidate {
   alignment: Alignment;
@@ -145,35 +145,52 @@ export function describeAlignment(a: Alignment): string {
 }
 
 /**
- * The p-values' null as identify() measures a query (calibration.ts): a sample's log margin
- * among the other runs, from its alignment to them when that is taken (as identify takes it:
- * at most ALIGNED_GAIN of the plain distance), else from the plain distances; and the aligned
- * margin of a permuted (and, where the network allows, rescaled) copy of the sample, as a
- * disguised stranger's would be. A stranger that aligns well to some run has a far larger
- * margin among the few aligned runs than plain margins are, so aligned queries are held
- * against the aligned samples. The copies are drawn from a generator seeded by the row, so an
- * index is the same whenever it is built.
+ * The p-values' nulls as identify() measures a query (calibration.ts's NullSampler):
+ *  - plain: STRANGER_COPIES copies of each sample with its hidden units permuted, measured as
+ *    given: a stranger's unit order is as arbitrary relative to every run's as theirs.
+ *  - aligned: a sample's log margin among the other runs from its alignment to them, when
+ *    identify would take it (at most ALIGNED_GAIN of the plain distance); and the aligned
+ *    margin of a permuted (and, where the network allows, rescaled) copy of the sample, as a
+ *    disguised stranger's would be. A stranger that aligns well to some run has a far larger
+ *    margin among the few aligned runs than plain margins are, so aligned queries are held
+ *    against these samples.
+ * Copies are drawn from generators seeded by the row, so an index is the same whenever it is
+ * built. Without hidden-unit symmetries: nothing (the samples' own plain margins are the null).
+ * `align` false (a streamed zoo): the plain copies only.
  */
-export function alignedNullLogMargin(space: SearchSpace): NullLogMargin {
-  const sym = zooSymmetries(space);
-  return ({ run, row, nearest, next }) => {
+export function nullSampler(space: SearchSpace, align: boolean): NullSampler {
+  const { architecture, network } = space.zoo.manifest;
+  const sym = align ? zooSymmetries(space) : symmetriesOf(architecture, network);
+  if (!sym.hidden.length) return {};
+  const strangerCopies = (row: number, w: Float32Array) => {
+    const rng = new Rng(STRANGER_COPY_SEED, row);
+    return Array.from({ length: STRANGER_COPIES }, () =>
+      disguisedCopy(sym, w, rng, { permute: true, scale: false }),
+    );
+  };
+  if (!align) return { strangerCopies };
+  const alignedMargins = ({ run, row, nearest }: NullSample): number[] => {
     const w = space.rows.row(row);
     const found = alignedCandidates(space, w, ALIGN_SHORTLIST, run);
     const own =
       found.length > 1 && found[0].distance < ALIGNED_GAIN * nearest
-        ? { logMargin: Math.log(found[1].distance / found[0].distance), aligned: true }
-        : { logMargin: Math.log(next / nearest), aligned: false };
-    if (!sym.hidden.length) return [own];
+        ? [Math.log(found[1].distance / found[0].distance)]
+        : [];
     const copy = disguisedCopy(sym, Float32Array.from(w), new Rng(NULL_COPY_SEED, row), {
       permute: true,
       scale: sym.scale,
     });
     const aligned = alignedCandidates(space, copy, ALIGN_SHORTLIST, run);
     return aligned.length > 1 && aligned[0].distance > 0
-      ? [own, { logMargin: Math.log(aligned[1].distance / aligned[0].distance), aligned: true }]
-      : [own];
+      ? [...own, Math.log(aligned[1].distance / aligned[0].distance)]
+      : own;
   };
+  return { strangerCopies, alignedMargins };
 }
 
-/** Seed of the disguised calibration copies (stream: the row). */
+/** Seeds of the disguised calibration copies (stream: the row). */
 const NULL_COPY_SEED = 20261201;
+export const STRANGER_COPY_SEED = 20261202;
+
+/** Permuted copies per calibration sample in the plain null. */
+export const STRANGER_COPIES = 2;

@@ -15,17 +15,23 @@
  *  - p-values (pValue()): the null "the query is not from this run" is sampled by the same
  *    checkpoints, each measured against every run but its own: its log margin, log(distance to
  *    the next other run / to the nearest), is the spacing of the two smallest of many similar
- *    distances, which is close to exponential; its mean is the null's one parameter. A query
- *    identify aligns is measured among a few aligned runs, where margins run larger, so it has
- *    a null of its own: samples identify would align, and a permuted (and, where the network
- *    allows, rescaled) copy of every sample aligned to the other runs, as a disguised
- *    stranger is (alignedSearch.ts).
+ *    distances, which is close to exponential; its mean is the null's one parameter. Where the
+ *    network's hidden units can be permuted, the plain null is measured on permuted copies of
+ *    the samples instead: a stranger's units are in no particular order relative to any run's,
+ *    and neither are a copy's, while two runs of the zoo that happen to lie close give each
+ *    other's checkpoints large margins twice over, so the samples as trained spread the mean
+ *    estimated from a zoo's runs far more (docs/identify.md). A query identify aligns is
+ *    measured among a few aligned runs, where margins run larger, so it has a null of its
+ *    own: samples identify would align, and a permuted (and, where the network allows,
+ *    rescaled) copy of every sample aligned to the other runs, as a disguised stranger is
+ *    (alignedSearch.ts).
  */
 import { UserError } from '../core/errors.ts';
 import type { Zoo } from '../store/loadZoo.ts';
 import type { RowReader } from '../store/rowReader.ts';
 import type { RowProducts } from '../reduce/svd.ts';
 import { nearestSegment, pointDistance, segmentDistance, type Trajectory } from './trajectory.ts';
+import { dot } from '../reduce/distances.ts';
 
 export interface Calibration {
   /** Member threshold: distance / nearest segment length (see above). */
@@ -44,6 +50,10 @@ export interface Calibration {
   /** The same over the aligned samples and copies (0 when identify cannot align this zoo). */
   alignedLogMargin: number;
   alignedSamples: number;
+  /** The plain null's log margins, ascending: pValue() reads their tail. */
+  nullMargins: number[];
+  /** The aligned null's, ascending. */
+  alignedMargins: number[];
 }
 
 /** Why an index cannot give p-values: a null whose samples do not spread (every margin 0). */
@@ -74,20 +84,33 @@ export interface NullSample {
 }
 
 /**
- * The log margins identify() would report for a null sample, each with whether it was
- * measured aligned (default: log(next / nearest), the plain search's); the index passes one
- * that also tries identify's alignment and adds the sample's disguised copy
- * (alignedSearch.ts).
+ * How a calibration sample stands in for strangers (alignedSearch.ts gives both for a zoo
+ * whose hidden units it can align; without them the sample's own plain margin is the null):
+ *  - strangerCopies: copies of the sample's weights that a stranger is exchangeable with
+ *    (hidden units permuted), each measured as given against every run but the sample's;
+ *    their log margins are the plain null.
+ *  - alignedMargins: the aligned log margins identify would report for the sample and its
+ *    disguised copy (the aligned null).
  */
-export type NullLogMargin = (sample: NullSample) => { logMargin: number; aligned: boolean }[];
+export interface NullSampler {
+  strangerCopies?: (row: number, w: Float32Array) => Float32Array[];
+  alignedMargins?: (sample: NullSample) => number[];
+}
+
+export interface CalibrateOptions extends NullSampler {
+  /** Indexed epochs of further training a descendant may have. */
+  descendantEpochs: number;
+  /** Checkpoints sampled for the null and foreignRatio. */
+  samples: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
 export function calibrate(
   index: CalibrationInput,
   products: IndexedProducts,
-  descendantEpochs: number,
-  samples: number,
-  onProgress?: (done: number, total: number) => void,
-  logMargin: NullLogMargin = ({ nearest, next }) => [{ logMargin: Math.log(next / nearest), aligned: false }],
+  options: CalibrateOptions,
 ): Calibration {
+  const { descendantEpochs } = options;
   const { zoo, trajectories, rows } = index;
   const d = zoo.dim;
   let looRatio = 0;
@@ -104,10 +127,7 @@ export function calibrate(
     if (lastStep > 0)
       descendantRatio = Math.max(descendantRatio, pointDistance(rows.row(t.rows[m - 1]), back, d) / lastStep);
   }
-  const foreign =
-    trajectories.length > 1
-      ? foreignDistances(index, products, samples, logMargin, onProgress)
-      : nullOf([], []);
+  const foreign = trajectories.length > 1 ? foreignDistances(index, products, options) : nullOf([], []);
   const foreignRatio = foreign.ratio;
   // the geometric midpoint between the two: as far from accepting another run's checkpoint as
   // from rejecting one of the run's own (with one run, nothing to tell apart: twice looRatio)
@@ -122,12 +142,15 @@ export function calibrate(
     nullSamples: foreign.nullSamples,
     alignedLogMargin: foreign.alignedLogMargin,
     alignedSamples: foreign.alignedSamples,
+    nullMargins: foreign.nullMargins,
+    alignedMargins: foreign.alignedMargins,
   };
 }
 
-type Null = Pick<Calibration, 'nullLogMargin' | 'nullSamples' | 'alignedLogMargin' | 'alignedSamples'> & {
-  ratio: number;
-};
+type Null = Pick<
+  Calibration,
+  'nullLogMargin' | 'nullSamples' | 'alignedLogMargin' | 'alignedSamples' | 'nullMargins' | 'alignedMargins'
+> & { ratio: number };
 
 /** The two nulls from their samples; refuses a null whose margins are all 0 (p would be 0 for any other margin). */
 function nullOf(plain: number[], aligned: number[], ratio = Infinity): Null {
@@ -140,42 +163,67 @@ function nullOf(plain: number[], aligned: number[], ratio = Infinity): Null {
         `cannot calibrate p-values: all ${list.length} ${what}calibration samples lie exactly as far from two other runs (log margin 0), so the runs are copies of one another; give a zoo of independent runs`,
       );
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const ascending = (xs: number[]) => [...xs].sort((a, b) => a - b);
   return {
     ratio,
     nullLogMargin: plain.length ? mean(plain) : NaN,
     nullSamples: plain.length,
     alignedLogMargin: aligned.length ? mean(aligned) : 0,
     alignedSamples: aligned.length,
+    nullMargins: ascending(plain),
+    alignedMargins: ascending(aligned),
   };
 }
 
 /**
- * The p-value of "the query is not from its nearest run", Holm-Bonferroni-adjusted over the
- * `runs` searched. For a checkpoint of a run outside the index, any given run is its nearest
- * with chance 1 / (runs - 1), and its log margin then exceeds x with chance exp(-x / mean)
- * (the null above), so that run's p-value is exp(-x / mean) / (runs - 1). Holm's first step
- * multiplies the smallest p by the number of runs; every other run is farther than the nearest
- * (p of the nearest run's neighbours: 1). An aligned query is held against the aligned
- * samples' null (each null is then calibrated on its own, and so is the whole); when no
- * sample was aligned, against the plain one. A null whose samples all tie (mean 0) is refused
- * when the index is built (CalibrationError), so p is never 0 for want of spread.
+ * The p-value of "the query is not from its nearest run": the chance that a checkpoint of a
+ * run outside the index has a log margin at least this one's, x = log(margin), from the null's
+ * N samples (an aligned query's from the aligned null, when it has samples):
+ *  - up to the sample u at the top TAIL_SHARE of them: the rank p,
+ *    (1 + #{samples >= x}) / (N + 1), exact for a query exchangeable with the samples, where
+ *    a log margin departs from the exponential spacing law (one fitted mean made p too large
+ *    in the middle and too small above it: the two-sided Kolmogorov-Smirnov test failed);
+ *  - beyond u: exponential from there, p(u) exp(-(x - u) / mean), the mean over all samples.
+ *    A zoo's runs are few pseudo-strangers (a run's checkpoints and copies share where it
+ *    lies), so the few largest samples say little about the tail: the rank alone went too
+ *    small on indexes whose runs missed the strangers that sit close to one run, while the
+ *    mean is steady over indexes, and margins' tails fall off faster than its exponential.
+ * The samples are margins of the nearest run already (each sample's best other run over its
+ * next), so no correction for the runs searched applies. A null whose samples all tie is
+ * refused when the index is built (CalibrationError), so p is never 0 for want of spread.
  */
 export function pValue(calibration: Calibration, margin: number, runs: number, aligned = false): number {
+  const samples = nullFor(calibration, aligned);
+  const n = samples.length;
+  if (!(margin > 1) || runs < 2 || n === 0) return 1;
   const mean =
-    aligned && calibration.alignedSamples > 0 ? calibration.alignedLogMargin : calibration.nullLogMargin;
-  if (!(margin > 1) || runs < 2 || !(calibration.nullSamples + calibration.alignedSamples > 0)) return 1;
-  return Math.min(1, (runs / (runs - 1)) * Math.exp(-Math.log(margin) / mean));
+    samples === calibration.alignedMargins ? calibration.alignedLogMargin : calibration.nullLogMargin;
+  const x = Math.log(margin);
+  const above = Math.max(1, Math.ceil(TAIL_SHARE * n)); // samples at or above u
+  const u = samples[n - above];
+  if (x > u) return ((1 + above) / (n + 1)) * Math.exp(-(x - u) / mean);
+  let lo = 0; // the first sample >= x
+  for (let hi = n; lo < hi;) {
+    const mid = (lo + hi) >> 1;
+    if (samples[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return (1 + n - lo) / (n + 1);
 }
 
+/** The share of the null's samples beyond which pValue() reads an exponential tail. */
+export const TAIL_SHARE = 0.05;
+
+const nullFor = (calibration: Calibration, aligned: boolean): number[] =>
+  aligned && calibration.alignedMargins.length ? calibration.alignedMargins : calibration.nullMargins;
+
 /**
- * The smallest p-value the calibration supports: 1 / the number of null samples it measured
- * (of the aligned null for an aligned query, when it has samples). Below it the exponential
- * tail is extrapolated past every margin seen, so a smaller p is reported as "p < floor".
+ * The smallest p-value the calibration's samples resolve: 1 / (N + 1), N the samples of the
+ * null the query is held against. Below it the fitted tail goes past every margin seen, so a
+ * smaller p is reported as "p < floor".
  */
 export function pValueFloor(calibration: Calibration, aligned = false): number {
-  const samples =
-    aligned && calibration.alignedSamples > 0 ? calibration.alignedSamples : calibration.nullSamples;
-  return samples > 0 ? 1 / samples : 1;
+  return 1 / (nullFor(calibration, aligned).length + 1);
 }
 
 /**
@@ -192,9 +240,7 @@ export function pValueFloor(calibration: Calibration, aligned = false): number {
 function foreignDistances(
   index: CalibrationInput,
   products: IndexedProducts,
-  samples: number,
-  logMargin: NullLogMargin,
-  onProgress?: (done: number, total: number) => void,
+  { samples, strangerCopies, alignedMargins, onProgress }: CalibrateOptions,
 ): Null {
   const { zoo, trajectories, sqNorm, rows } = index;
   const d = zoo.dim;
@@ -203,42 +249,72 @@ function foreignDistances(
   const stride = Math.max(1, all.length / samples);
   const picks = Array.from({ length: Math.ceil(all.length / stride) }, (_, i) => all[Math.floor(i * stride)]);
   let ratio = Infinity;
-  const margins = { plain: [] as number[], aligned: [] as number[] };
+  const margins = { own: [] as number[], copies: [] as number[], aligned: [] as number[] };
+  /** The two nearest other runs of one vector (a sample or a copy): distances, and the nearest's segment length. */
+  const nearestTwo = (v: Float32Array, qq: number, y: Float64Array, run: number) => {
+    let near = { distance: Infinity, length: 0 };
+    let next = Infinity; // the second nearest other run's distance
+    for (const t of trajectories) {
+      if (t.run === run) continue;
+      const { segment: i, sq } = nearestSegment(
+        t,
+        Float64Array.from(t.at, (at) => y[at]),
+        qq,
+        sqNorm,
+      );
+      const m = rows.inMemory
+        ? segmentDistance(v, 0, rows.row(t.rows[i]), 0, rows.row(t.rows[i + 1]), 0, d)
+        : { distance: Math.sqrt(sq), length: Math.sqrt(t.segmentSq[i]) };
+      if (m.distance < near.distance) [near, next] = [m, near.distance];
+      else next = Math.min(next, m.distance);
+    }
+    return { near, next };
+  };
+  const logOf = ({ near, next }: ReturnType<typeof nearestTwo>) =>
+    near.distance > 0 && Number.isFinite(next) ? [Math.log(next / near.distance)] : [];
+  type Vector = { run: number; row: number; v: Float32Array; copy: boolean };
+  /** A sample and its stranger copies, measured in one pass. */
+  const groupOf = ([run, row]: readonly [number, number]): Vector[] => {
+    const w = rows.row(row);
+    const copies = strangerCopies?.(row, w) ?? [];
+    return [{ run, row, v: w, copy: false }, ...copies.map((v) => ({ run, row, v, copy: true }))];
+  };
+  let group: Vector[] | null = null;
   try {
-    for (let c0 = 0; c0 < picks.length; c0 += SAMPLES_PER_PASS) {
+    let c0 = 0;
+    while (c0 < picks.length) {
       onProgress?.(c0, picks.length);
-      const batch = picks.slice(c0, c0 + SAMPLES_PER_PASS);
-      const l = batch.length;
+      // a pass holds whole samples, each with its copies, up to SAMPLES_PER_PASS vectors
+      const vectors: Vector[] = [];
+      for (; c0 < picks.length; c0++) {
+        group ??= groupOf(picks[c0]);
+        if (vectors.length && vectors.length + group.length > SAMPLES_PER_PASS) break;
+        vectors.push(...group);
+        group = null;
+      }
+      const l = vectors.length;
       const bt = new Float64Array(l * d);
-      batch.forEach(([, row], c) => bt.set(rows.row(row), c * d));
-      const y = products.times(bt, l); // y[i * l + c] = (indexed checkpoint i) . (sample c)
-      batch.forEach(([run, row], c) => {
-        const qq = sqNorm[row];
-        let near = { distance: Infinity, length: 0 };
-        let next = Infinity; // the second nearest other run's distance
-        for (const t of trajectories) {
-          if (t.run === run) continue;
-          const { segment: i, sq } = nearestSegment(
-            t,
-            Float64Array.from(t.at, (at) => y[at * l + c]),
-            qq,
-            sqNorm,
-          );
-          const m = rows.inMemory
-            ? segmentDistance(rows.row(row), 0, rows.row(t.rows[i]), 0, rows.row(t.rows[i + 1]), 0, d)
-            : { distance: Math.sqrt(sq), length: Math.sqrt(t.segmentSq[i]) };
-          if (m.distance < near.distance) [near, next] = [m, near.distance];
-          else next = Math.min(next, m.distance);
+      vectors.forEach(({ v }, c) => bt.set(v, c * d));
+      const y = products.times(bt, l); // y[i * l + c] = (indexed checkpoint i) . (vector c)
+      const rowsOfY = y.length / l;
+      vectors.forEach(({ run, row, v, copy }, c) => {
+        const column = Float64Array.from({ length: rowsOfY }, (_, i) => y[i * l + c]);
+        const qq = copy ? dot(v, 0, v, 0, d) : sqNorm[row];
+        const two = nearestTwo(v, qq, column, run);
+        if (copy) {
+          margins.copies.push(...logOf(two));
+          return;
         }
-        if (near.length > 0) ratio = Math.min(ratio, near.distance / near.length);
-        if (near.distance > 0 && Number.isFinite(next))
-          for (const m of logMargin({ run, row, nearest: near.distance, next }))
-            margins[m.aligned ? 'aligned' : 'plain'].push(m.logMargin);
+        if (two.near.length > 0) ratio = Math.min(ratio, two.near.distance / two.near.length);
+        if (!(two.near.distance > 0 && Number.isFinite(two.next))) return;
+        const aligned = alignedMargins?.({ run, row, nearest: two.near.distance, next: two.next }) ?? [];
+        margins.aligned.push(...aligned);
+        margins.own.push(...logOf(two));
       });
     }
   } finally {
     products.close();
   }
   onProgress?.(picks.length, picks.length);
-  return nullOf(margins.plain, margins.aligned, ratio);
+  return nullOf(strangerCopies ? margins.copies : margins.own, margins.aligned, ratio);
 }

@@ -32,7 +32,7 @@ import { ZooError } from '../store/manifest.ts';
 import { TruncatedSVD } from '../reduce/svd.ts';
 import { calibrate, SAMPLES_PER_PASS, type Calibration, type IndexedProducts } from './calibration.ts';
 import { FLOAT32_ROUNDOFF, type Trajectory } from './trajectory.ts';
-import { alignedNullLogMargin } from './alignedSearch.ts';
+import { nullSampler } from './alignedSearch.ts';
 import { SimdProducts } from '../reduce/simdProducts.ts';
 import { StreamingProducts, streamedSvdMaxComponents } from '../reduce/streamingProducts.ts';
 import { UserError } from '../core/errors.ts';
@@ -58,18 +58,18 @@ export interface ZooIndexOptions {
   epochs?: (epoch: number) => boolean;
   /** Epochs of further training a descendant may have, for its calibration (default 5). */
   descendantEpochs?: number;
-  /** Checkpoints whose distance to other runs calibrates the member threshold (default 400). */
+  /** Checkpoints whose distance to other runs calibrates the thresholds and p-values (default 1000). */
   calibrationSamples?: number;
   /**
    * Calibrate the p-values for identify's aligned search (default true for a zoo in memory
-   * whose architecture has hidden-unit symmetries; alignedSearch.ts's alignedNullLogMargin).
+   * whose architecture has hidden-unit symmetries; alignedSearch.ts's nullSampler).
    */
   align?: boolean;
   /** Called as the build goes through its steps (SVD, projections, calibration). */
   onProgress?: (step: string, done: number, total: number) => void;
 }
 
-export const INDEX_DEFAULTS = { descendantEpochs: 5, calibrationSamples: 400 } as const;
+export const INDEX_DEFAULTS = { descendantEpochs: 5, calibrationSamples: 1000 } as const;
 export const defaultComponents = (runs: number) => 2 * runs + 100;
 
 export class ZooIndex {
@@ -279,19 +279,19 @@ export class ZooIndex {
         nullSamples: 0,
         alignedLogMargin: 0,
         alignedSamples: 0,
+        nullMargins: [],
+        alignedMargins: [],
       },
       0,
     );
     const samples = options.calibrationSamples ?? INDEX_DEFAULTS.calibrationSamples;
     const align = (options.align ?? true) && rows.inMemory;
-    index.calibration = calibrate(
-      index,
-      products(),
+    index.calibration = calibrate(index, products(), {
       descendantEpochs,
       samples,
-      (done, total) => progress('calibration samples', done, total),
-      align ? alignedNullLogMargin(index) : undefined,
-    );
+      onProgress: (done, total) => progress('calibration samples', done, total),
+      ...nullSampler(index, align),
+    });
     index.buildSeconds = (performance.now() - start) / 1000;
     return index;
   }

@@ -28,9 +28,10 @@ export const INDEX_SVD_FILE = 'index-svd.arrow';
  * /1: SVD-50 coordinates summed in float64; /2: metadata inside index.arrow, no zoo digest;
  * /3: without the rows' squared norms and step lengths (a streamed zoo needs them stored);
  * /4: without the p-values' null in the calibration; /5: an aligned null without the samples'
- * disguised copies.
+ * disguised copies; /6: one fitted mean per null, the plain one from the samples as trained
+ * (/7 keeps every sample's log margin, the plain ones from permuted copies).
  */
-export const INDEX_FORMAT = 'weightspace-index/6';
+export const INDEX_FORMAT = 'weightspace-index/7';
 const FIX = 'delete index.json (identify rebuilds the index) or run `npm run identify -- --rebuild`';
 
 export interface IndexMeta<C = unknown> {
