@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { EvaluationRow } from '../src/identify/evaluate.ts';
+import { FORK_ALPHA } from '../src/identify/identify.ts';
 
 type Report = Record<
   string,
@@ -86,7 +87,7 @@ lines.push(
       )}`,
   ),
   summaryRow(
-    'unknown seeds with p < 0.01, %',
+    `unknown seeds with p < ${FORK_ALPHA} (a fork's p), %`,
     '<= 1',
     (s) => s.startsWith('unknown seeds'),
     (rows) => pct(pooled(rows, (r) => r.identify.pBelowAlpha)),
@@ -110,6 +111,12 @@ lines.push(
     '>= 99',
     (s) => /^fork: .*, \+1$/.test(s),
     (rows) => pct(pooled(rows, (r) => r.identify.runAccuracy)),
+  ),
+  summaryRow(
+    'forks off the path (task changed, last layer re-initialised), +3: fork %',
+    '',
+    (s) => /^fork: (labels permuted|images rotated 90 degrees|last layer re-initialised), \+3$/.test(s),
+    (rows) => pct(pooled(rows, (r) => r.identify.verdictRate)),
   ),
   `| identify query, mean ms / index build s | | ${zoos.map((z) => `${report[z].queryMilliseconds.toFixed(1)} / ${report[z].indexSeconds.toFixed(1)}`).join(' | ')} |`,
 );

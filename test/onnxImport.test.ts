@@ -133,7 +133,7 @@ describe('identify --evaluate on the imported zoo', () => {
     const probe = { images: loadMnist({ trainSize: 1, testSize: 16 }).test.images, count: 16 };
     const result = await evaluateIdentify(zoo, () => {}, { probe });
     expect(result.plan.notTrained).toMatch(
-      /^descendants and forks are not trained: the engine trains the built-in networks only/,
+      /^descendants and forks are not trained: the engine trains the built-in networks, tfjs the zoos recorded from tfjs, and \S+ was imported$/,
     );
     const sets = result.rows.map((r) => r.set);
     expect(sets.some((s) => s.startsWith('fork') || s.startsWith('descendants'))).toBe(false);

@@ -95,6 +95,14 @@ describe('zooRecorder: a tfjs model.fit callback', () => {
     expect(zoo.manifest.origin!.runInfo!['0']).toEqual({
       tags: { lr: '0.1', init: 'he-0' },
       note: 'baseline',
+      // as model.compile and model.fit had them
+      training: {
+        framework: 'tfjs',
+        optimizer: { className: 'SGD', config: { learningRate: 0.1 } },
+        loss: 'meanSquaredError',
+        batchSize: 30,
+        samples: 300,
+      },
     });
     expect(Number.isNaN(zoo.trainLoss[0])).toBe(true); // epoch 0: before training
     for (let i = RUNS; i < zoo.n; i++) expect(zoo.trainLoss[i]).toBeGreaterThan(0);
@@ -279,7 +287,7 @@ describe('zooRecorder: a tfjs model.fit callback', () => {
       'run 0 (0; lr=0.1; init=he-0; baseline)',
     );
     const report = JSON.parse(readFileSync(join(out, 'cluster-mlp.json'), 'utf8'));
-    expect(report.zoo.origin.runInfo['3']).toEqual({ tags: { lr: '0.1', init: 'he-3' } });
+    expect(report.zoo.origin.runInfo['3']).toMatchObject({ tags: { lr: '0.1', init: 'he-3' } });
     const id = runCliSync('identify', [
       join(dir, 'checkpoints', 'epoch-0005.arrow'),
       '--run',

@@ -12,6 +12,7 @@ import type { Zoo } from '../store/loadZoo.ts';
 import { toFloat16 } from '../store/formats/float16.ts';
 import { forward } from '../train/forward.ts';
 import { trainFurtherJobs, type TrainFurtherOptions } from '../train/trainFurther.ts';
+import { tfjsTrainFurtherJobs, tfjsUntrainable } from '../train/tfjsFurther.ts';
 import { defaultWorkers } from '../util/threads.ts';
 import type { Verdict } from './identify.ts';
 import { disguisedCopy, symmetriesOf, type Symmetries } from './symmetry.ts';
@@ -55,13 +56,16 @@ export interface EvaluationPlan {
   forkEpochs: number[];
   /** Epochs of training after the branch that are asked about. */
   forkAfter: number[];
-  /** Why descendants and forks are not trained (null: they are): the engine trains the built-in networks only. */
+  /**
+   * Why descendants and forks are not trained (null: they are): the engine trains the built-in
+   * networks, tfjs the recorded tfjs zoos whose runs recorded their training (tfjsFurther.ts).
+   */
   notTrained: string | null;
 }
 
-export const FORK_SETTINGS: { name: string; options: (zoo: Zoo) => Partial<TrainFurtherOptions> }[] = [
+export const FORK_SETTINGS: { name: string; options: () => Partial<TrainFurtherOptions> }[] = [
   { name: 'other data order', options: () => ({}) },
-  { name: 'lr x 0.3', options: (zoo) => ({ learningRate: 0.3 * zoo.manifest.config!.learningRate }) },
+  { name: 'lr x 0.3', options: () => ({ learningRateScale: 0.3 }) },
   { name: 'batch 32', options: () => ({ batchSize: 32 }) },
   { name: 'labels permuted', options: () => ({ task: 'permuted-labels' }) },
   { name: 'images rotated 90 degrees', options: () => ({ task: 'rotated' }) },
@@ -76,10 +80,19 @@ export function evaluationPlan(zoo: Zoo, forkRunCount = 10): EvaluationPlan {
     forkRuns: Array.from({ length: count }, (_, i) => Math.floor((i * known) / count)),
     forkEpochs: [2, 5, 10, 15, 30, 45].filter((e) => e < zoo.epochs),
     forkAfter: [1, 3, 10],
-    notTrained: zoo.manifest.config
-      ? null
-      : `descendants and forks are not trained: the engine trains the built-in networks only, and ${zoo.manifest.name} was trained elsewhere`,
+    notTrained: zoo.manifest.config ? null : notTrainedHere(zoo, known),
   };
+}
+
+function notTrainedHere(zoo: Zoo, known: number): string | null {
+  const prefix = 'descendants and forks are not trained: the engine trains the built-in networks';
+  if (zoo.manifest.origin?.kind !== 'record')
+    return `${prefix}, tfjs the zoos recorded from tfjs, and ${zoo.manifest.name} was imported`;
+  const why = tfjsUntrainable(
+    zoo,
+    Array.from({ length: known }, (_, r) => r),
+  );
+  return why && `${prefix}, and tfjs cannot train ${zoo.manifest.name} further: ${why}`;
 }
 
 /** Gaussian noise of `fraction` of the checkpoint's RMS weight (drawn once per checkpoint). */
@@ -170,7 +183,7 @@ export async function evaluationSets(
   return sets;
 }
 
-/** Descendants and forks, trained further by the engine. */
+/** Descendants and forks, trained further by the engine (a recorded tfjs zoo: by tfjs). */
 async function trainedSets(
   zoo: Zoo,
   plan: EvaluationPlan,
@@ -188,14 +201,15 @@ async function trainedSets(
     forkEpochs.map((from) => ({
       setting: s.name,
       from,
-      options: { ...s.options(zoo), runs: forkRuns, from, epochs: Math.max(...forkAfter) },
+      options: { ...s.options(), runs: forkRuns, from, epochs: Math.max(...forkAfter) },
     })),
   );
   jobs.push(...forkJobs.map((j) => j.options));
   onProgress(`training ${known} descendants and ${forkJobs.length} x ${forkRuns.length} forks`);
-  const trained = await trainFurtherJobs(zoo, jobs, workers, (done) =>
-    onProgress(`trained ${done} of ${jobs.length} jobs`),
-  );
+  const onDone = (done: number) => onProgress(`trained ${done} of ${jobs.length} jobs`);
+  const trained = zoo.manifest.config
+    ? await trainFurtherJobs(zoo, jobs, workers, onDone)
+    : await tfjsTrainFurtherJobs(zoo, jobs, onDone);
 
   for (const e of [1, 2, 5])
     sets.push({

@@ -22,10 +22,27 @@ export const CHECKPOINT_DIR = 'checkpoints';
 export const RESUME_FILE = 'resume.arrow';
 export const ZOO_FORMAT = 'weightspace-zoo/1';
 
-/** Tags and a note on a run (e.g. { tags: { lr: '0.03' }, note: 'baseline' }). */
+/** Tags and a note on a run (e.g. { tags: { lr: '0.03' }, note: 'baseline' }), and how it was trained when a recorder saw it. */
 export interface RunInfo {
   tags?: Record<string, string>;
   note?: string;
+  training?: RecordedTraining;
+}
+
+/**
+ * How a recorded run was trained, as its recorder read it from the framework (tfjs:
+ * `model.compile`'s optimizer and loss, `model.fit`'s batch size and samples per epoch), so
+ * that it can be trained further the same way (train/tfjsFurther.ts). The data are not
+ * recorded: further training uses the first `samples` MNIST training images.
+ */
+export interface RecordedTraining {
+  framework: 'tfjs';
+  /** The optimizer's class and config (e.g. SGD, { learningRate: 0.1 }). */
+  optimizer: { className: string; config: Record<string, number | boolean | string | null> };
+  /** The loss's name, e.g. meanSquaredError. */
+  loss: string;
+  batchSize: number;
+  samples: number;
 }
 
 /**

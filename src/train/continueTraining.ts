@@ -4,7 +4,7 @@
  * so a worker thread can run it (trainFurtherWorker.ts).
  */
 import { toImageSet } from '../data/imageSet.ts';
-import { loadMnist, SIDE, CLASSES, type MnistSplit } from '../data/mnist.ts';
+import { loadMnist, CLASSES, type MnistSplit } from '../data/mnist.ts';
 import type { ZooConfig } from '../core/zooConfig.ts';
 import { createModel } from './models/factory.ts';
 import { LockstepTrainer } from './lockstep.ts';
@@ -73,14 +73,16 @@ export function continueTraining(job: FurtherJob): Float32Array[][] {
   return checkpoints;
 }
 
-function changeTask(split: MnistSplit, task: TaskChange): MnistSplit {
+/** The split with the task changed (TaskChange), images of any side. */
+export function changeTask(split: MnistSplit, task: TaskChange): MnistSplit {
   if (task === 'permuted-labels') return { ...split, labels: split.labels.map((y) => (y + 1) % CLASSES) };
   const images = new Float32Array(split.images.length);
-  const px = SIDE * SIDE;
+  const px = split.images.length / split.n;
+  const side = Math.round(Math.sqrt(px));
   for (let i = 0; i < split.n; i++)
-    for (let r = 0; r < SIDE; r++)
-      for (let c = 0; c < SIDE; c++)
-        // clockwise: the new (r, c) is the old (SIDE - 1 - c, r)
-        images[i * px + r * SIDE + c] = split.images[i * px + (SIDE - 1 - c) * SIDE + r];
+    for (let r = 0; r < side; r++)
+      for (let c = 0; c < side; c++)
+        // clockwise: the new (r, c) is the old (side - 1 - c, r)
+        images[i * px + r * side + c] = split.images[i * px + (side - 1 - c) * side + r];
   return { ...split, images };
 }

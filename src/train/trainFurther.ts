@@ -21,6 +21,8 @@ export { TASK_CHANGES, type FurtherJob, type TaskChange } from './continueTraini
 export interface TrainFurtherOptions extends Omit<FurtherJob, 'config' | 'seeds' | 'start'> {
   /** Zoo runs to continue. */
   runs: number[];
+  /** The run's own learning rate times this (when no learningRate is given). */
+  learningRateScale?: number;
   /** Seed of the data order (default: 1,000,003 + the run's seed). */
   dataSeed?: (run: number) => number;
 }
@@ -60,6 +62,14 @@ function furtherJob(zoo: Zoo, options: TrainFurtherOptions): FurtherJob {
   const P = zoo.dim;
   const start = new Float64Array(options.runs.length * P);
   options.runs.forEach((r, i) => start.set(checkpointWeights(zoo, r, from), i * P));
-  const { runs, dataSeed, ...rest } = options;
-  return { ...rest, from, config, seeds: runs.map((r) => dataSeed?.(r) ?? 1_000_003 + zoo.seed[r]), start };
+  const { runs, dataSeed, learningRateScale, ...rest } = options;
+  const learningRate = rest.learningRate ?? (learningRateScale ?? 1) * config.learningRate;
+  return {
+    ...rest,
+    learningRate,
+    from,
+    config,
+    seeds: runs.map((r) => dataSeed?.(r) ?? 1_000_003 + zoo.seed[r]),
+    start,
+  };
 }

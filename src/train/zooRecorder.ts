@@ -8,7 +8,7 @@
  *   await model.fit(x, y, { epochs: 8, callbacks: [zooRecorder({ zoo: 'zoo/my-mlp', run: 3, runs: 10 })] });
  */
 import * as tf from '@tensorflow/tfjs';
-import type { RunInfo } from '../store/manifest.ts';
+import type { RecordedTraining, RunInfo } from '../store/manifest.ts';
 import { tfjsArchitecture, tfjsNetwork } from '../store/formats/tfjsNetwork.ts';
 import { ZooWriter } from '../store/zooWriter.ts';
 
@@ -39,6 +39,31 @@ export function tfjsWeights(model: tf.LayersModel): Float32Array {
   return flat;
 }
 
+/**
+ * The training setup of a model being fitted: its optimizer and loss (model.compile) and the
+ * batch size and samples of fit (the callback's params); null when a piece is not readable
+ * (a loss given as a function, fit on a dataset without a batch size).
+ */
+export function recordedTraining(
+  model: tf.LayersModel,
+  params: Record<string, unknown>,
+): RecordedTraining | null {
+  const p = params as { batchSize?: unknown; samples?: unknown };
+  const optimizer = model.optimizer;
+  if (typeof model.loss !== 'string' || !optimizer) return null;
+  if (!(Number.isInteger(p.batchSize) && Number.isInteger(p.samples))) return null;
+  return {
+    framework: 'tfjs',
+    optimizer: {
+      className: optimizer.getClassName(),
+      config: optimizer.getConfig() as RecordedTraining['optimizer']['config'],
+    },
+    loss: model.loss,
+    batchSize: p.batchSize as number,
+    samples: p.samples as number,
+  };
+}
+
 class ZooRecorder extends tf.Callback {
   private writer: ZooWriter | null = null;
   private epoch = 0;
@@ -53,10 +78,11 @@ class ZooRecorder extends tf.Callback {
 
   private async record(logs?: tf.Logs): Promise<void> {
     const { zoo, run, runs, architecture, tags, note } = this.options;
+    const training = recordedTraining(this.model, this.params);
     this.writer ??= await ZooWriter.open(zoo, tfjsArchitecture(this.model, architecture), {
       runs,
       network: tfjsNetwork(this.model).network ?? undefined,
-      ...((tags || note) && { runInfo: { [run]: { ...(tags && { tags }), ...(note && { note }) } } }),
+      runInfo: { [run]: { ...(tags && { tags }), ...(note && { note }), ...(training && { training }) } },
     });
     // tfjs may hand over a metric as a scalar tensor rather than a number
     const value = (v: unknown) => (v instanceof tf.Tensor ? (v.dataSync()[0] as number) : v);
