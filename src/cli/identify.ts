@@ -11,6 +11,7 @@ import {
   type MethodScore,
 } from '../identify/evaluate.ts';
 import type { Probe } from '../identify/evaluationSets.ts';
+import { calibrationSummary } from '../identify/calibration.ts';
 import { FORK_ALPHA, identify, type Identification } from '../identify/identify.ts';
 import { ZooIndex } from '../identify/zooIndex.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
@@ -137,8 +138,7 @@ p-values are calibrated from the zoo itself (docs/identify.md).
               significant: result.pValue < FORK_ALPHA,
               pValueBelowFloor: result.pValue < result.pValueFloor,
             },
-            // the null's samples stay in index.json; their counts and means are here
-            calibration: { ...index.calibration, nullMargins: undefined, alignedMargins: undefined },
+            calibration: calibrationSummary(index.calibration),
             milliseconds: ms,
           },
           jsonNumbers,

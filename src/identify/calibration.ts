@@ -15,7 +15,8 @@
  *  - p-values (pValue()): the null "the query is not from this run" is sampled by the same
  *    checkpoints, each measured against every run but its own: its log margin, log(distance to
  *    the next other run / to the nearest), is the spacing of the two smallest of many similar
- *    distances, which is close to exponential; its mean is the null's one parameter. Where the
+ *    distances, which is close to exponential but not exactly: pValue() ranks a query's margin
+ *    among the samples' and reads only the tail past their top few from the mean. Where the
  *    network's hidden units can be permuted, the plain null is measured on permuted copies of
  *    the samples instead: a stranger's units are in no particular order relative to any run's,
  *    and neither are a copy's, while two runs of the zoo that happen to lie close give each
@@ -54,6 +55,14 @@ export interface Calibration {
   nullMargins: number[];
   /** The aligned null's, ascending. */
   alignedMargins: number[];
+}
+
+/** A calibration as reports show it: every threshold and each null's mean and count, not its samples (they stay in index.json). */
+export type CalibrationSummary = Omit<Calibration, 'nullMargins' | 'alignedMargins'>;
+
+export function calibrationSummary(calibration: Calibration): CalibrationSummary {
+  const { nullMargins: _plain, alignedMargins: _aligned, ...summary } = calibration;
+  return summary;
 }
 
 /** Why an index cannot give p-values: a null whose samples do not spread (every margin 0). */

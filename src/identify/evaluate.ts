@@ -15,6 +15,7 @@ import type { Zoo } from '../store/loadZoo.ts';
 import { SimdProducts } from '../reduce/simdProducts.ts';
 import { FORK_ALPHA, identify, type Verdict } from './identify.ts';
 import { ZooIndex } from './zooIndex.ts';
+import { calibrationSummary, type CalibrationSummary } from './calibration.ts';
 import { evaluationPlan, evaluationSets, type Probe, type Query, type QuerySet } from './evaluationSets.ts';
 
 export const EVALUATION_METHODS = ['identify', 'previous', 'plainL2'] as const;
@@ -46,7 +47,7 @@ export interface EvaluationRow {
 
 export interface Evaluation {
   rows: EvaluationRow[];
-  calibration: ZooIndex['calibration'];
+  calibration: CalibrationSummary;
   /** Mean time of one identify() query (with alignment), over every query of the `all` index. */
   queryMilliseconds: number;
   indexSeconds: number;
@@ -106,7 +107,7 @@ export async function evaluateIdentify(
   }
   return {
     rows,
-    calibration: calibration!,
+    calibration: calibrationSummary(calibration!),
     queryMilliseconds: queryMs / queries,
     indexSeconds,
     trainingSeconds,
