@@ -52,7 +52,7 @@ export { checkpointWeights, zooRowIndex, type ZooRows } from './core/zoo.ts';
 export { loadZoo, ZooIntegrityError, zooDigest, type LoadZooOptions, type Zoo } from './store/loadZoo.ts';
 export { verifyZoo, formatFinding, type Finding, type VerifyReport } from './store/verifyZoo.ts';
 export { readNpy } from './store/formats/npy.ts';
-export { float16Bits, toFloat16 } from './store/formats/float16.ts';
+export { float16Bits, toFloat16 } from './util/float16.ts';
 export { UserError, isUserError } from './core/errors.ts';
 export { readManifest, checkpointPath, type ZooManifest } from './store/manifest.ts';
 export { weightsSha256 } from './store/sha256.ts';

@@ -5,7 +5,7 @@
  * significand).
  */
 import { describe, expect, it } from 'vitest';
-import { float16Bits, float16ToNumber, toFloat16 } from '../src/store/formats/float16.ts';
+import { float16Bits, float16ToNumber, toFloat16 } from '../src/util/float16.ts';
 
 function referenceValue(h: number): number {
   const s = h >> 15 ? -1 : 1;

@@ -48,7 +48,7 @@ import { npyBytes, readNpy } from '../src/store/formats/npy.ts';
 import { readModel } from '../src/store/formats/readModel.ts';
 import { recoverZoo } from '../src/store/zooCommit.ts';
 import { weightsSha256 } from '../src/store/sha256.ts';
-import { crashZoo, runCliSync, tempDir, treeFingerprint } from './helpers.ts';
+import { loadSavedIndex, saveIndex, crashZoo, runCliSync, tempDir, treeFingerprint } from './helpers.ts';
 
 const config = presetConfig('default', 'ffnn', { seedCount: 4, epochs: 3, trainSize: 300, testSize: 100 });
 const rng = new Rng(20261129, 12);
@@ -91,7 +91,7 @@ beforeAll(async () => {
   complete = join(tempDir(), 'ffnn-fz');
   await trainZoo({ dir: complete, config });
   zoo = loadZoo(complete);
-  ZooIndex.build(zoo).save(complete);
+  saveIndex(complete, ZooIndex.build(zoo));
   // a zoo killed right after committing epoch 1, as a power cut leaves it
   training = join(tempDir(), 'ffnn-fz');
   const kill = crashZoo({ dir: training, config, at: [1, 'manifest', 'done'] });
@@ -170,7 +170,7 @@ function consume(kind: Kind, dir: string): unknown {
     }
     case 'index':
     case 'index-json': {
-      const index = ZooIndex.load(dir, zoo);
+      const index = loadSavedIndex(dir, zoo);
       if (!index) return 'stale';
       const value = { calibration: index.calibration, k: index.k };
       index.close();

@@ -20,7 +20,7 @@ import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { readModel } from '../src/store/formats/readModel.ts';
 import { toSafetensors } from '../src/store/formats/safetensors.ts';
 import { tfjsFileHandler } from '../src/store/formats/tfjsModel.ts';
-import { runCliSync, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
+import { loadSavedIndex, saveIndex, runCliSync, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
 
 let root: string;
 let zoo: Zoo;
@@ -100,12 +100,12 @@ describe('identify', () => {
   });
 
   it('saves the index next to the zoo and loads it back; a zoo trained further makes it stale', () => {
-    index.save(join(root, 'ffnn'));
-    const loaded = ZooIndex.load(join(root, 'ffnn'), zoo)!;
+    saveIndex(join(root, 'ffnn'), index);
+    const loaded = loadSavedIndex(join(root, 'ffnn'), zoo)!;
     expect(loaded.calibration).toEqual(index.calibration);
     expect(identify(loaded, row(zoo, 5, 6))).toEqual(identify(index, row(zoo, 5, 6)));
     const older = { ...zoo, manifest: { ...zoo.manifest, epochsCompleted: zoo.epochs - 1 } };
-    expect(ZooIndex.load(join(root, 'ffnn'), older)).toBeNull();
+    expect(loadSavedIndex(join(root, 'ffnn'), older)).toBeNull();
   });
 });
 

@@ -75,6 +75,27 @@ function findCycles(g: Map<string, string[]>): string[] {
   return cycles;
 }
 
+/** Modules a file imports for their code, not only their types: `import type` and `{ type A }`-only lists do not count. */
+function runtimeImportsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
+  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s+(type\s+)?([^;]*?)\s*from\s+'([^']+)'/g)]
+    .filter(([, type, names]) => !type && !/^\{\s*(type\s+\w+\s*(,\s*)?)+\}$/.test(names.trim()))
+    .map(([, , , spec]) => (spec.startsWith('.') ? relative(SRC, resolve(dirname(file), spec)) : spec));
+}
+
+/** Runtime imports of file code (store/, node:fs, apache-arrow) by files of the given rooms. */
+function fileCodeImports(files: string[], rooms: string[]): string[] {
+  return files
+    .filter((f) => rooms.includes(roomOf(relative(SRC, f))))
+    .flatMap((f) =>
+      runtimeImportsOf(f)
+        .filter((t) => t.startsWith('store/') || t === 'node:fs' || t === 'apache-arrow')
+        .map((t) => `${relative(SRC, f)} -> ${t}`),
+    );
+}
+
 describe('import rules', () => {
   it('every room of src/ has a layer, and every import resolves to a file', () => {
     for (const f of graph.keys()) expect(layerOf.has(roomOf(f)), `${f}: room not in the code map`).toBe(true);
@@ -86,6 +107,11 @@ describe('import rules', () => {
 
   it('imports point down: within a room, or to a lower layer', () => {
     expect(upwardImports(graph)).toEqual([]);
+  });
+
+  it('the maths rooms import no file code (store/ only for types)', () => {
+    // cluster/'s report and worker jobs still write their files themselves: not yet in the rule
+    expect(fileCodeImports(sourceFiles(SRC), ['reduce', 'identify'])).toEqual([]);
   });
 
   it('no import cycles', () => {
@@ -101,6 +127,14 @@ describe('import rules', () => {
       ['identify/e.ts', []],
     ]);
     expect(upwardImports(fake)).toEqual(['core/a.ts -> store/b.ts', 'cluster/d.ts -> identify/e.ts']);
+    // and file code in a maths room, from this repository's own file
+    expect(fileCodeImports([join(SRC, 'cluster/spaceJob.ts')], ['cluster'])).toContain(
+      'cluster/spaceJob.ts -> node:fs',
+    );
+    expect(fileCodeImports([join(SRC, 'identify/zooIndex.ts')], ['identify'])).toEqual([]);
+    const zooIndex = runtimeImportsOf(join(SRC, 'identify/zooIndex.ts'));
+    expect(zooIndex).toContain('reduce/svd.ts'); // a value import counts
+    expect(zooIndex).not.toContain('store/indexFile.ts'); // `import type` does not
     expect(findCycles(fake)).toEqual(['core/a.ts -> store/b.ts -> core/a.ts']);
   });
 });

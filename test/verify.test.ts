@@ -16,13 +16,13 @@ import { loadZoo } from '../src/store/loadZoo.ts';
 import { checkpointPath } from '../src/store/manifest.ts';
 import { weightsSha256 } from '../src/store/sha256.ts';
 import { formatFinding, verifyZoo } from '../src/store/verifyZoo.ts';
-import { runCliSync, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
+import { loadSavedIndex, saveIndex, runCliSync, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
 
 let pristine: string;
 beforeAll(async () => {
   pristine = join(tempDir(), 'ffnn-v');
   await trainZoo({ dir: pristine, config: tinyConfig('ffnn', { seedCount: 4, epochs: 3 }) });
-  ZooIndex.build(loadZoo(pristine)).save(pristine);
+  saveIndex(pristine, ZooIndex.build(loadZoo(pristine)));
 });
 
 /** A fresh copy of the sound zoo to damage. */
@@ -257,12 +257,12 @@ describe('npm run verify names each kind of damage', () => {
     const dir = copy();
     const other = join(tempDir(), 'ffnn-v');
     await trainZoo({ dir: other, config: tinyConfig('ffnn', { seedCount: 4, epochs: 3, seedStart: 50 }) });
-    ZooIndex.build(loadZoo(other)).save(other);
+    saveIndex(other, ZooIndex.build(loadZoo(other)));
     for (const f of ['index.json', 'index.arrow', 'index-svd.arrow']) cpSync(join(other, f), join(dir, f));
     const report = verifyZoo(dir);
     expect(report.sound).toBe(true);
     expect(report.notes.map((n) => n.what)).toEqual([expect.stringMatching(/^stale/)]);
-    expect(ZooIndex.load(dir, loadZoo(dir))).toBeNull(); // identify rebuilds it
+    expect(loadSavedIndex(dir, loadZoo(dir))).toBeNull(); // identify rebuilds it
   });
 
   it('exits 2 on bad usage', () => {

@@ -11,7 +11,8 @@ import {
   type MethodScore,
 } from '../identify/evaluate.ts';
 import type { Probe } from '../identify/evaluationSets.ts';
-import { calibrationSummary } from '../identify/calibration.ts';
+import { calibrationSummary, type Calibration } from '../identify/calibration.ts';
+import { readIndexFiles, writeIndexFiles } from '../store/indexFile.ts';
 import { FORK_ALPHA, identify, type Identification } from '../identify/identify.ts';
 import { ZooIndex } from '../identify/zooIndex.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
@@ -99,7 +100,8 @@ p-values are calibrated from the zoo itself (docs/identify.md).
       zooWeightBytes(manifest) > memory ? openStreamedZoo(zooDir, { verify: !o['no-verify'] }) : null;
     const zoo = streamed?.zoo ?? loadZoo(zooDir, { verify: !o['no-verify'] });
     const { weights, description } = readModel(path, zoo.manifest.architecture, pick);
-    let index = o.rebuild ? null : ZooIndex.load(zooDir, zoo, streamed?.rows);
+    const saved = o.rebuild ? null : readIndexFiles<Calibration>(zooDir, zoo.manifest, zoo.digest);
+    let index = saved && ZooIndex.fromSaved(saved, zoo, streamed?.rows);
     if (!index) {
       const progress = new StepProgress(`index of ${zooDir} (built once per zoo)`);
       const onProgress = (step: string, done: number, total: number) => progress.update(step, done, total);
@@ -109,7 +111,7 @@ p-values are calibrated from the zoo itself (docs/identify.md).
         index = ZooIndex.build(zoo, { onProgress });
       }
       progress.finish();
-      index.save(zooDir);
+      writeIndexFiles(zooDir, index.toSaved());
       process.stderr.write(
         `index of ${zooDir}: built in ${index.buildSeconds.toFixed(1)} s${streamed ? ` (streamed from the files: SVD-${index.k})` : ''}\n`,
       );

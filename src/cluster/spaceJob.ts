@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { basename } from 'node:path';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { writeNpy } from '../store/formats/npy.ts';
+import { writeSvdFile } from '../store/svdFile.ts';
 import { loadZoo, type Zoo } from '../store/loadZoo.ts';
 import { zooBlocks } from '../store/zooBlocks.ts';
 import { zooLabels } from '../store/rowReader.ts';
@@ -92,7 +93,7 @@ export function runSpaceJob(job: SpaceJob): SpaceSummary {
   let basis: string | null = null;
   if (job.saveBasis && result.svd) {
     basis = svdBasisPath(job.zooDir, result.svd.k);
-    result.svd.save(basis);
+    writeSvdFile(basis, result.svd.basis);
   }
   const { linkage: _l, labels: _b, svd: _s, ...numbers } = result;
   return { ...numbers, zoo: name, zooDigest: zoo.digest, files: { linkageNpy, linkageJson, basis } };

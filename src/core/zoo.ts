@@ -26,3 +26,17 @@ export function checkpointWeights(zoo: ZooRows, run: number, epoch: number): Flo
   const row = zooRowIndex(zoo.runs, run, epoch);
   return zoo.weights.subarray(row * zoo.dim, (row + 1) * zoo.dim);
 }
+
+/** Rows of a zoo: in memory, or read from its files (store/rowReader.ts's fileRows). */
+export interface RowReader {
+  /** Row i's d weights (zooRowIndex's order); not to be modified. */
+  row(i: number): Float32Array;
+  /** Every row is in memory (a loaded zoo), so reading rows costs nothing. */
+  inMemory: boolean;
+}
+
+/** The rows of a zoo in memory. */
+export function memoryRows(zoo: ZooRows): RowReader {
+  const d = zoo.dim;
+  return { inMemory: true, row: (i) => zoo.weights.subarray(i * d, (i + 1) * d) };
+}

@@ -70,11 +70,17 @@ function unitNorms(layer: HiddenLayer, w: Float32Array): { into: number[]; outgo
   return { into: units.map((v) => normOf(v.into)), outgoing: units.map((v) => normOf(v.out)) };
 }
 
-/** The invariant features of every indexed checkpoint, computed once per index. */
-const cache = new WeakMap<SearchSpace, { sym: Symmetries; byRow: Map<number, Float64Array> }>();
+/**
+ * The invariant features of every indexed checkpoint, computed once per index (keyed by its
+ * trajectories, which the search space the calibration measures in shares with the index).
+ */
+const cache = new WeakMap<
+  SearchSpace['trajectories'],
+  { sym: Symmetries; byRow: Map<number, Float64Array> }
+>();
 
 function indexFeatures(space: SearchSpace) {
-  let entry = cache.get(space);
+  let entry = cache.get(space.trajectories);
   if (!entry) {
     const { architecture, network } = space.zoo.manifest;
     const sym = symmetriesOf(architecture, network);
@@ -83,7 +89,7 @@ function indexFeatures(space: SearchSpace) {
       for (const t of space.trajectories)
         for (const row of t.rows) byRow.set(row, features(sym, space.rows.row(row)));
     entry = { sym, byRow };
-    cache.set(space, entry);
+    cache.set(space.trajectories, entry);
   }
   return entry;
 }

@@ -29,7 +29,7 @@
  */
 import { UserError } from '../core/errors.ts';
 import type { Zoo } from '../store/loadZoo.ts';
-import type { RowReader } from '../store/rowReader.ts';
+import type { RowReader } from '../core/zoo.ts';
 import type { RowProducts } from '../reduce/svd.ts';
 import { nearestSegment, pointDistance, segmentDistance, type Trajectory } from './trajectory.ts';
 import { dot } from '../reduce/distances.ts';

@@ -9,7 +9,7 @@ import { inNetworkOrder, networkOf } from '../core/network.ts';
 import { Rng } from '../core/rng.ts';
 import { checkpointWeights } from '../core/zoo.ts';
 import type { Zoo } from '../store/loadZoo.ts';
-import { toFloat16 } from '../store/formats/float16.ts';
+import { toFloat16 } from '../util/float16.ts';
 import { forward } from '../train/forward.ts';
 import { trainFurtherJobs, type TrainFurtherOptions } from '../train/trainFurther.ts';
 import { tfjsTrainFurtherJobs, tfjsUntrainable } from '../train/tfjsFurther.ts';

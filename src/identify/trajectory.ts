@@ -15,7 +15,7 @@
  * again from the differences, which stays accurate when the query lies on it.
  */
 import type { Zoo } from '../store/loadZoo.ts';
-import type { RowReader } from '../store/rowReader.ts';
+import type { RowReader } from '../core/zoo.ts';
 import type { TruncatedSVD } from '../reduce/svd.ts';
 import { dot, squaredDistance } from '../reduce/distances.ts';
 

@@ -1,37 +1,22 @@
 /**
  * The index that makes identification fast: a truncated SVD basis of the zoo's weight space,
  * every indexed checkpoint projected onto it, and the verdict thresholds calibrated from
- * the zoo itself. Built once per zoo and saved next to it (store/indexFile.ts: the files,
- * and when a saved index is current).
+ * the zoo itself. Built from values: the search space (the basis, the projections and the
+ * trajectories), then its calibration, then the immutable index. Built once per zoo and
+ * saved next to it as a value (toSaved; store/indexFile.ts writes the files and says when a
+ * saved index is current; fromSaved takes one back).
  *
  * A trajectory is a run's indexed checkpoints in epoch order, joined by straight segments.
  *
  * The verdict thresholds come from calibration.ts.
  */
-import { readFileSync } from 'node:fs';
-import { Int32, makeData } from 'apache-arrow';
-import { writeFileAtomic } from '../store/atomicWrite.ts';
-import {
-  columnsToIPC,
-  fixedSizeListColumn,
-  flattenFixedSizeList,
-  nullableFloatColumn,
-} from '../store/arrowColumns.ts';
-import { sha256Hex } from '../store/fileHashes.ts';
-import {
-  INDEX_FILE,
-  INDEX_FORMAT,
-  INDEX_SVD_FILE,
-  indexMetaJson,
-  indexPaths,
-  readIndex,
-} from '../store/indexFile.ts';
 import type { Zoo } from '../store/loadZoo.ts';
-import { memoryRows, type RowReader, type StreamedZoo } from '../store/rowReader.ts';
-import { ZooError } from '../store/manifest.ts';
+import type { SavedIndex } from '../store/indexFile.ts';
+import type { StreamedZoo } from '../store/rowReader.ts';
+import { memoryRows, type RowReader } from '../core/zoo.ts';
 import { TruncatedSVD } from '../reduce/svd.ts';
 import { calibrate, SAMPLES_PER_PASS, type Calibration, type IndexedProducts } from './calibration.ts';
-import { FLOAT32_ROUNDOFF, type Trajectory } from './trajectory.ts';
+import { FLOAT32_ROUNDOFF, type SearchSpace, type Trajectory } from './trajectory.ts';
 import { nullSampler } from './alignedSearch.ts';
 import { SimdProducts } from '../reduce/simdProducts.ts';
 import { StreamingProducts, streamedSvdMaxComponents } from '../reduce/streamingProducts.ts';
@@ -42,8 +27,6 @@ import { simdThreads } from '../util/threads.ts';
 import { dot, squaredDistance } from '../reduce/distances.ts';
 
 export type { Calibration, Trajectory };
-
-export { INDEX_FILE, INDEX_SVD_FILE };
 
 export interface ZooIndexOptions {
   /**
@@ -72,21 +55,42 @@ export interface ZooIndexOptions {
 export const INDEX_DEFAULTS = { descendantEpochs: 5, calibrationSamples: 1000 } as const;
 export const defaultComponents = (runs: number) => 2 * runs + 100;
 
-export class ZooIndex {
-  private constructor(
-    readonly zoo: Zoo,
-    /** The zoo's checkpoints by row: in memory, or read from the files of a zoo too large for it. */
-    readonly rows: RowReader,
-    readonly svd: TruncatedSVD,
-    /** Projected checkpoints (rows of the trajectories' `at`), n x k float32. */
-    readonly coords: Float32Array,
-    readonly trajectories: Trajectory[],
-    /** |x|^2 of every indexed zoo row (float64, by zoo row; NaN elsewhere), for distances from dot products. */
-    readonly sqNorm: Float64Array,
-    public calibration: Calibration,
-    /** Seconds the build took (SVD, projections, calibration). */
-    public buildSeconds: number,
-  ) {
+/** What an index's search space is made of. */
+interface SpaceParts {
+  zoo: Zoo;
+  /** The zoo's checkpoints by row: in memory, or read from the files of a zoo too large for it. */
+  rows: RowReader;
+  svd: TruncatedSVD;
+  /** Projected checkpoints (rows of the trajectories' `at`), n x k float32. */
+  coords: Float32Array;
+  trajectories: Trajectory[];
+  /** |x|^2 of every indexed zoo row (float64, by zoo row; NaN elsewhere), for distances from dot products. */
+  sqNorm: Float64Array;
+}
+
+/**
+ * The search space of an index: the projections and their bounds (trajectory.ts's
+ * SearchSpace), without the calibration. The calibration is measured in it, then the index is
+ * made from both.
+ */
+class IndexSpace implements SearchSpace {
+  readonly zoo: Zoo;
+  readonly rows: RowReader;
+  readonly svd: TruncatedSVD;
+  readonly coords: Float32Array;
+  readonly trajectories: Trajectory[];
+  readonly sqNorm: Float64Array;
+
+  constructor(parts: SpaceParts) {
+    ({
+      zoo: this.zoo,
+      rows: this.rows,
+      svd: this.svd,
+      coords: this.coords,
+      trajectories: this.trajectories,
+      sqNorm: this.sqNorm,
+    } = parts);
+    const { zoo, svd, coords, trajectories } = parts;
     const d = zoo.dim;
     const k = svd.k;
     const m = coords.length / k;
@@ -173,6 +177,18 @@ export class ZooIndex {
   get k(): number {
     return this.svd.k;
   }
+}
+
+export class ZooIndex extends IndexSpace {
+  readonly calibration: Calibration;
+  /** Seconds the build took (SVD, projections, calibration). */
+  readonly buildSeconds: number;
+
+  private constructor(parts: SpaceParts, calibration: Calibration, buildSeconds: number) {
+    super(parts);
+    this.calibration = calibration;
+    this.buildSeconds = buildSeconds;
+  }
 
   /** Builds the index of a loaded zoo (or of the runs and epochs selected in `options`). */
   static build(zoo: Zoo, options: ZooIndexOptions = {}): ZooIndex {
@@ -184,12 +200,12 @@ export class ZooIndex {
       if (!runs(r)) continue;
       const epochList = Array.from({ length: zoo.epochs + 1 }, (_, e) => e).filter(epochs);
       if (epochList.length < 2)
-        throw new ZooError(
+        throw new UserError(
           `run ${r} has ${epochList.length} indexed checkpoint(s); a trajectory needs at least 2 epochs`,
         );
       selected.push([r, Int32Array.from(epochList)]);
     }
-    if (selected.length === 0) throw new ZooError('the index selects no runs');
+    if (selected.length === 0) throw new UserError('the index selects no runs');
     let next = 0; // the index's own rows: run by run
     const sqNorm = new Float64Array(zoo.n).fill(NaN);
     const trajectories = selected.map(([r, epochList]) =>
@@ -226,7 +242,7 @@ export class ZooIndex {
     const start = performance.now();
     const progress = options.onProgress ?? (() => {});
     const all = Int32Array.from({ length: zoo.epochs + 1 }, (_, e) => e);
-    if (all.length < 2) throw new ZooError(`${dir} has one epoch; a trajectory needs at least 2 epochs`);
+    if (all.length < 2) throw new UserError(`${dir} has one epoch; a trajectory needs at least 2 epochs`);
     const trajectories: Trajectory[] = [];
     const sqNorm = new Float64Array(zoo.n).fill(NaN);
     for (let r = 0; r < zoo.runs; r++) {
@@ -260,44 +276,24 @@ export class ZooIndex {
     start: number,
   ): ZooIndex {
     const progress = options.onProgress ?? (() => {});
-    const { descendantEpochs = INDEX_DEFAULTS.descendantEpochs } = options;
-    const coords = projectRows(svd, products());
-    const index = new ZooIndex(
-      zoo,
-      rows,
-      svd,
-      coords,
-      trajectories,
-      sqNorm,
-      {
-        memberRatio: NaN,
-        descendantRatio: NaN,
-        descendantEpochs,
-        looRatio: NaN,
-        foreignRatio: NaN,
-        nullLogMargin: NaN,
-        nullSamples: 0,
-        alignedLogMargin: 0,
-        alignedSamples: 0,
-        nullMargins: [],
-        alignedMargins: [],
-      },
-      0,
-    );
-    const samples = options.calibrationSamples ?? INDEX_DEFAULTS.calibrationSamples;
-    const align = (options.align ?? true) && rows.inMemory;
-    index.calibration = calibrate(index, products(), {
-      descendantEpochs,
-      samples,
-      onProgress: (done, total) => progress('calibration samples', done, total),
-      ...nullSampler(index, align),
-    });
-    index.buildSeconds = (performance.now() - start) / 1000;
-    return index;
+    const parts: SpaceParts = { zoo, rows, svd, coords: projectRows(svd, products()), trajectories, sqNorm };
+    const space = new IndexSpace(parts);
+    let calibration: Calibration;
+    try {
+      calibration = calibrate(space, products(), {
+        descendantEpochs: options.descendantEpochs ?? INDEX_DEFAULTS.descendantEpochs,
+        samples: options.calibrationSamples ?? INDEX_DEFAULTS.calibrationSamples,
+        onProgress: (done, total) => progress('calibration samples', done, total),
+        ...nullSampler(space, (options.align ?? true) && rows.inMemory),
+      });
+    } finally {
+      space.close();
+    }
+    return new ZooIndex(parts, calibration, (performance.now() - start) / 1000);
   }
 
-  /** Saves a whole-zoo index next to the zoo (store/indexFile.ts: index.json, index.arrow, index-svd.arrow). */
-  save(zooDir: string): void {
+  /** The index as a value for its files (store/indexFile.ts's writeIndexFiles; a whole-zoo index). */
+  toSaved(): SavedIndex<Calibration> {
     const n = this.coords.length / this.k;
     const run = new Int32Array(n);
     const epoch = new Int32Array(n);
@@ -308,57 +304,40 @@ export class ZooIndex {
         [run[t.at[i]], epoch[t.at[i]], sqNorm[t.at[i]]] = [t.run, t.epochs[i], this.sqNorm[t.rows[i]]];
         if (i + 1 < t.at.length) stepSq[t.at[i]] = t.segmentSq[i];
       }
-    const paths = indexPaths(zooDir);
-    const { manifest } = this.zoo;
-    this.svd.save(paths.svd);
-    const bytes = columnsToIPC([
-      { name: 'run', data: makeData({ type: new Int32(), length: n, data: run }) },
-      { name: 'epoch', data: makeData({ type: new Int32(), length: n, data: epoch }) },
-      { name: 'coords', data: fixedSizeListColumn(this.coords, this.k) },
-      { name: 'sq_norm', data: nullableFloatColumn(sqNorm) },
-      { name: 'step_sq', data: nullableFloatColumn(stepSq) },
-    ]);
-    writeFileAtomic(paths.index, bytes);
-    // written last: the description names both files' bytes, so a half-saved index is never used
-    const meta = {
-      format: INDEX_FORMAT,
+    const { manifest, digest } = this.zoo;
+    return {
       zoo: {
         name: manifest.name,
         epochsCompleted: manifest.epochsCompleted,
         config: manifest.config,
-        digest: this.zoo.digest,
+        digest,
       },
-      components: this.k,
       calibration: this.calibration,
       seconds: this.buildSeconds,
-      files: { [INDEX_FILE]: sha256Hex(bytes), [INDEX_SVD_FILE]: sha256Hex(readFileSync(paths.svd)) },
+      svd: this.svd.basis,
+      run,
+      epoch,
+      coords: this.coords,
+      k: this.k,
+      sqNorm,
+      stepSq,
     };
-    writeFileAtomic(paths.meta, indexMetaJson(meta));
   }
 
   /**
-   * The saved index of `zoo` (loaded from zooDir, or its labels only with `rows` read from the
-   * files), or null when there is none or it no longer matches the zoo (other checkpoints,
-   * config, more epochs since), so the caller rebuilds it.
+   * The index of `zoo` from its saved value (store/indexFile.ts's readIndexFiles, which is null
+   * when the saved index is not current), its rows in memory or read from the files.
    */
-  static load(zooDir: string, zoo: Zoo, rows: RowReader = memoryRows(zoo)): ZooIndex | null {
-    const saved = readIndex<Calibration>(zooDir, zoo.manifest, zoo.digest);
-    if (!saved) return null;
-    const { table, meta, k } = saved;
-    const n = table.numRows;
-    const coords = flattenFixedSizeList(table.getChild('coords')!.data, k, new Float32Array(n * k));
-    const run = table.getChild('run')!.toArray() as Int32Array;
-    const epoch = table.getChild('epoch')!.toArray() as Int32Array;
-    const floats = (name: string) => Float64Array.from(table.getChild(name)!.toArray() as Float64Array);
-    const [rowSqNorm, stepSq] = [floats('sq_norm'), floats('step_sq')];
+  static fromSaved(saved: SavedIndex<Calibration>, zoo: Zoo, rows: RowReader = memoryRows(zoo)): ZooIndex {
+    const { run, epoch, stepSq } = saved;
     const byRun = new Map<number, number[]>();
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < run.length; i++) {
       if (!byRun.has(run[i])) byRun.set(run[i], []);
       byRun.get(run[i])!.push(i);
     }
     const sqNorm = new Float64Array(zoo.n).fill(NaN);
     const trajectories = [...byRun].map(([r, at]): Trajectory => {
-      for (const i of at) sqNorm[zooRowIndex(zoo.runs, r, epoch[i])] = rowSqNorm[i];
+      for (const i of at) sqNorm[zooRowIndex(zoo.runs, r, epoch[i])] = saved.sqNorm[i];
       return savedTrajectory(
         zoo,
         r,
@@ -367,15 +346,11 @@ export class ZooIndex {
         Float64Array.from(at.slice(0, -1), (i) => stepSq[i]),
       );
     });
+    const svd = TruncatedSVD.fromBasis(saved.svd);
     return new ZooIndex(
-      zoo,
-      rows,
-      TruncatedSVD.load(indexPaths(zooDir).svd),
-      coords,
-      trajectories,
-      sqNorm,
-      meta.calibration,
-      meta.seconds,
+      { zoo, rows, svd, coords: saved.coords, trajectories, sqNorm },
+      saved.calibration,
+      saved.seconds,
     );
   }
 }

@@ -25,7 +25,8 @@ import {
   streamedSvdBytes,
   streamedSvdMaxComponents,
 } from '../reduce/streamingProducts.ts';
-import { memoryRows, openStreamedZoo } from '../store/rowReader.ts';
+import { memoryRows } from '../core/zoo.ts';
+import { openStreamedZoo } from '../store/rowReader.ts';
 import { defaultMemory } from '../util/memory.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { loadZoo } from '../store/loadZoo.ts';

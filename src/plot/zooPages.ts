@@ -6,7 +6,7 @@ import type { ClusterExports } from '../cluster/report.ts';
 import type { ZooEmbedding } from '../reduce/embed.ts';
 import { UMAP_DEFAULTS } from '../reduce/umap.ts';
 import type { Zoo } from '../store/loadZoo.ts';
-import type { RowReader } from '../store/rowReader.ts';
+import type { RowReader } from '../core/zoo.ts';
 import { dendrogramFigure, restrictLinkage } from './dendrogram.ts';
 import type { Page } from './page.ts';
 import { sweepFigure } from './sweep.ts';

@@ -3,7 +3,7 @@
  * training curves of the whole zoo.
  */
 import type { Zoo } from '../store/loadZoo.ts';
-import type { RowReader } from '../store/rowReader.ts';
+import type { RowReader } from '../core/zoo.ts';
 import type { Figure } from './page.ts';
 import { formatAccuracy } from './trajectories.ts';
 import { UserError } from '../core/errors.ts';

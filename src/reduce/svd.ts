@@ -7,18 +7,9 @@
  * (scikit-learn) TruncatedSVD; `center: true` subtracts the column means first (PCA).
  * Fitted like scikit-learn: `new TruncatedSVD({ components: 50 }).fit(x, n, d).transform(x, n)`.
  */
-import { readFileSync } from 'node:fs';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { Precision, tableFromIPC, type FixedSizeList } from 'apache-arrow';
 import { Rng } from '../core/rng.ts';
-import { writeFileAtomic } from '../store/atomicWrite.ts';
-import {
-  columnsToIPC,
-  fixedSizeListColumn,
-  flattenFixedSizeList,
-  nullableFloatColumn,
-} from '../store/arrowColumns.ts';
-import { isFloatList } from '../store/checkpointFile.ts';
+import type { SvdBasis } from '../store/svdFile.ts';
 import {
   choleskyQR2,
   gramThenProject,
@@ -217,52 +208,24 @@ export class TruncatedSVD {
     return coords;
   }
 
-  /** Saves the fitted basis as an Arrow file (component rows + singular values; mean in metadata). */
-  save(path: string): void {
-    const k = this.k;
-    writeFileAtomic(
-      path,
-      columnsToIPC(
-        [
-          { name: 'component', data: fixedSizeListColumn(this.components, this.dim) },
-          { name: 'singular_value', data: nullableFloatColumn(this.singularValues) },
-        ],
-        {
-          'weightspace.svd': JSON.stringify({
-            ...this.options,
-            components: k,
-            mean: this.mean ? Array.from(this.mean) : null,
-          }),
-        },
-      ),
-    );
+  /** The fitted basis as a value (store/svdFile.ts saves it). */
+  get basis(): SvdBasis {
+    return {
+      options: { ...this.options, components: this.k },
+      components: this.components,
+      singularValues: this.singularValues,
+      mean: this.mean,
+      dim: this.dim,
+    };
   }
 
-  static load(path: string): TruncatedSVD {
-    let table;
-    try {
-      table = tableFromIPC(readFileSync(path));
-    } catch (err) {
-      throw new UserError(
-        `${path} is not a readable SVD basis (${(err as Error).message}); delete it and run the command that made it again`,
-      );
-    }
-    const meta = table.schema.metadata.get('weightspace.svd');
-    const type = table.getChild('component')?.type;
-    if (!meta || !type || !isFloatList(type, Precision.DOUBLE))
-      throw new UserError(`${path} is not a saved SVD basis`);
-    const { mean, ...options } = JSON.parse(meta) as Required<TruncatedSVDOptions> & {
-      mean: number[] | null;
-    };
-    const svd = new TruncatedSVD(options);
-    svd.dim = (type as FixedSizeList).listSize;
-    svd.components = flattenFixedSizeList(
-      table.getChild('component')!.data,
-      svd.dim,
-      new Float64Array(table.numRows * svd.dim),
-    );
-    svd.singularValues = Float64Array.from(table.getChild('singular_value')!.toArray() as Float64Array);
-    svd.mean = mean ? Float64Array.from(mean) : null;
+  /** A fitted SVD from its basis (store/svdFile.ts reads one). */
+  static fromBasis(basis: SvdBasis): TruncatedSVD {
+    const svd = new TruncatedSVD(basis.options as TruncatedSVDOptions);
+    svd.dim = basis.dim;
+    svd.components = basis.components;
+    svd.singularValues = basis.singularValues;
+    svd.mean = basis.mean;
     return svd;
   }
 }

@@ -6,7 +6,10 @@
  *   <zoo>/index.arrow      run int32, epoch int32, coords fixed_size_list<float32>[k],
  *                          sq_norm float64 (|x|^2), step_sq float64 (|next - x|^2 along the
  *                          run; null at its last indexed checkpoint)
- *   <zoo>/index-svd.arrow  the SVD basis (TruncatedSVD.save)
+ *   <zoo>/index-svd.arrow  the SVD basis (svdFile.ts)
+ *
+ * The index travels as a value (SavedIndex): ZooIndex.toSaved() gives one to writeIndexFiles,
+ * readIndexFiles gives one to ZooIndex.fromSaved.
  *
  * An index is current while it names the zoo's content (digest, epochs, config); otherwise
  * identify rebuilds it. The Arrow files are parsed only once their bytes match the recorded
@@ -14,10 +17,18 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Precision, type FixedSizeList, type Table } from 'apache-arrow';
+import { Int32, makeData, Precision, type FixedSizeList, type Table } from 'apache-arrow';
 import { readJsonFile } from '../util/json.ts';
 import { readArrowFile } from './arrowFile.ts';
+import {
+  columnsToIPC,
+  fixedSizeListColumn,
+  flattenFixedSizeList,
+  nullableFloatColumn,
+} from './arrowColumns.ts';
+import { writeFileAtomic } from './atomicWrite.ts';
 import { isFloatList } from './checkpointFile.ts';
+import { readSvdFile, writeSvdFile, type SvdBasis } from './svdFile.ts';
 import { sha256Hex } from './fileHashes.ts';
 import { ZooError, type ZooManifest } from './manifest.ts';
 
@@ -126,4 +137,69 @@ export function indexIsCurrent(meta: IndexMeta, manifest: ZooManifest, digest: s
     meta.zoo.epochsCompleted === manifest.epochsCompleted &&
     JSON.stringify(meta.zoo.config) === JSON.stringify(manifest.config)
   );
+}
+
+/** An index as its files hold it, one entry per indexed checkpoint in the index's own row order. */
+export interface SavedIndex<C = unknown> {
+  zoo: IndexMeta['zoo'];
+  calibration: C;
+  seconds: number;
+  svd: SvdBasis;
+  run: Int32Array;
+  epoch: Int32Array;
+  /** n x k, row-major. */
+  coords: Float32Array;
+  k: number;
+  /** |x|^2 of each checkpoint, and |next - x|^2 along its run (NaN at its last indexed one). */
+  sqNorm: Float64Array;
+  stepSq: Float64Array;
+}
+
+/** Writes the index files beside the zoo; index.json last, naming both Arrow files' bytes, so a half-written index is never used. */
+export function writeIndexFiles(zooDir: string, saved: SavedIndex): void {
+  const paths = indexPaths(zooDir);
+  const n = saved.run.length;
+  writeSvdFile(paths.svd, saved.svd);
+  const bytes = columnsToIPC([
+    { name: 'run', data: makeData({ type: new Int32(), length: n, data: saved.run }) },
+    { name: 'epoch', data: makeData({ type: new Int32(), length: n, data: saved.epoch }) },
+    { name: 'coords', data: fixedSizeListColumn(saved.coords, saved.k) },
+    { name: 'sq_norm', data: nullableFloatColumn(saved.sqNorm) },
+    { name: 'step_sq', data: nullableFloatColumn(saved.stepSq) },
+  ]);
+  writeFileAtomic(paths.index, bytes);
+  const meta = {
+    format: INDEX_FORMAT,
+    zoo: saved.zoo,
+    components: saved.k,
+    calibration: saved.calibration,
+    seconds: saved.seconds,
+    files: { [INDEX_FILE]: sha256Hex(bytes), [INDEX_SVD_FILE]: sha256Hex(readFileSync(paths.svd)) },
+  };
+  writeFileAtomic(paths.meta, indexMetaJson(meta));
+}
+
+/** The saved index of a zoo as a value, or null as readIndex says (none, older layout, not current). */
+export function readIndexFiles<C>(
+  zooDir: string,
+  manifest: ZooManifest,
+  digest: string,
+): SavedIndex<C> | null {
+  const saved = readIndex<C>(zooDir, manifest, digest);
+  if (!saved) return null;
+  const { table, meta, k } = saved;
+  const n = table.numRows;
+  const floats = (name: string) => Float64Array.from(table.getChild(name)!.toArray() as Float64Array);
+  return {
+    zoo: meta.zoo,
+    calibration: meta.calibration,
+    seconds: meta.seconds,
+    svd: readSvdFile(indexPaths(zooDir).svd),
+    run: Int32Array.from(table.getChild('run')!.toArray() as Int32Array),
+    epoch: Int32Array.from(table.getChild('epoch')!.toArray() as Int32Array),
+    coords: flattenFixedSizeList(table.getChild('coords')!.data, k, new Float32Array(n * k)),
+    k,
+    sqNorm: floats('sq_norm'),
+    stepSq: floats('step_sq'),
+  };
 }

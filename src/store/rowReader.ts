@@ -6,24 +6,11 @@
  * row read again against its own SHA-256, at the cost of hashing it).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { zooRowLabel } from '../core/zoo.ts';
+import { zooRowLabel, type RowReader } from '../core/zoo.ts';
 import { zooDigest, ZooIntegrityError, type Zoo } from './loadZoo.ts';
 import { checkpointPath } from './manifest.ts';
 import { weightsSha256 } from './sha256.ts';
 import { zooBlocks, type ZooBlocks } from './zooBlocks.ts';
-
-export interface RowReader {
-  /** Row i's d weights (core/zoo.ts's row order); not to be modified. */
-  row(i: number): Float32Array;
-  /** Every row is in memory (a loaded zoo), so reading rows costs nothing. */
-  inMemory: boolean;
-}
-
-/** The rows of a loaded zoo. */
-export function memoryRows(zoo: Zoo): RowReader {
-  const d = zoo.dim;
-  return { inMemory: true, row: (i) => zoo.weights.subarray(i * d, (i + 1) * d) };
-}
 
 const CACHED_ROWS = 8; // a segment's two ends and a leave-one-out triple stay read
 

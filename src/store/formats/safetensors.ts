@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { Architecture } from '../../core/architectures.ts';
 import { writeFileAtomic } from '../atomicWrite.ts';
 import { CheckpointFileError } from '../checkpointFile.ts';
-import { bfloat16ToNumber, float16ToNumber } from './float16.ts';
+import { bfloat16ToNumber, float16ToNumber } from '../../util/float16.ts';
 
 export interface NamedTensor {
   name: string;
