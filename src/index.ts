@@ -5,6 +5,10 @@
  *   await trainZoo({ dir: 'zoo/cnn-mine', config: presetConfig('default', 'cnn', { seedCount: 10 }) });
  *   const zoo = loadZoo('zoo/cnn-mine'); // zoo.weights: checkpoints x weights, zoo.run / zoo.epoch labels
  */
+import { ZooIndex, type Calibration } from './identify/zooIndex.ts';
+import { readIndexFiles, writeIndexFiles } from './store/indexFile.ts';
+import type { Zoo } from './store/loadZoo.ts';
+
 export { loadMnist, type Mnist, type MnistOptions, type MnistSplit } from './data/mnist.ts';
 export { toImageSet, type ImageSet } from './data/imageSet.ts';
 export {
@@ -76,7 +80,7 @@ export {
   type OrderBy,
   type SpaceResult,
 } from './cluster/clusterZoo.ts';
-export { clusterSweep, type SpaceSummary, type SweepOptions } from './cluster/sweep.ts';
+export { clusterSweep, type SpaceSummary, type SweepOptions } from './pipeline/sweep.ts';
 export {
   writeClusterReport,
   readClusterReport,
@@ -84,11 +88,24 @@ export {
   PAPER_SPACES,
   type ClusterReport,
   type ClusterExports,
-} from './cluster/report.ts';
-export type { LinkageExport } from './cluster/spaceJob.ts';
+} from './pipeline/report.ts';
+export type { LinkageExport } from './pipeline/spaceJob.ts';
 export { embedCheckpoints, type ZooEmbedding } from './reduce/embed.ts';
 export * as paths from './store/paths.ts';
 export { ZooIndex, INDEX_DEFAULTS, type ZooIndexOptions, type Calibration } from './identify/zooIndex.ts';
+export { readIndexFiles, writeIndexFiles, type SavedIndex } from './store/indexFile.ts';
+export { readSvdFile, writeSvdFile, type SvdBasis } from './store/svdFile.ts';
+
+/** The index identify saved beside a zoo, or null when there is none or it is not current for this zoo. */
+export function loadZooIndex(dir: string, zoo: Zoo): ZooIndex | null {
+  const saved = readIndexFiles<Calibration>(dir, zoo.manifest, zoo.digest);
+  return saved && ZooIndex.fromSaved(saved, zoo);
+}
+
+/** Saves an index beside its zoo, as identify does (a later loadZooIndex or `npm run identify` reads it). */
+export function saveZooIndex(dir: string, index: ZooIndex): void {
+  writeIndexFiles(dir, index.toSaved());
+}
 export {
   identify,
   VERDICTS,

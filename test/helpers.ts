@@ -7,10 +7,6 @@ import { pathToFileURL } from 'node:url';
 import type { ArchName } from '../src/core/architectures.ts';
 import { presetConfig } from '../src/core/presets.ts';
 import type { ZooConfig } from '../src/core/zooConfig.ts';
-import type { Calibration } from '../src/identify/calibration.ts';
-import { ZooIndex } from '../src/identify/zooIndex.ts';
-import { readIndexFiles, writeIndexFiles } from '../src/store/indexFile.ts';
-import type { Zoo } from '../src/store/loadZoo.ts';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -110,11 +106,5 @@ export function crashZoo(options: {
   );
 }
 
-/** The saved index of a zoo (null when there is none or it is not current), as the CLI reads it. */
-export function loadSavedIndex(zooDir: string, zoo: Zoo): ZooIndex | null {
-  const saved = readIndexFiles<Calibration>(zooDir, zoo.manifest, zoo.digest);
-  return saved && ZooIndex.fromSaved(saved, zoo);
-}
-
-/** Saves an index beside its zoo, as the CLI does. */
-export const saveIndex = (zooDir: string, index: ZooIndex): void => writeIndexFiles(zooDir, index.toSaved());
+/** The saved index of a zoo (null when there is none or it is not current), and saving one, as the library API does. */
+export { loadZooIndex as loadSavedIndex, saveZooIndex as saveIndex } from '../src/index.ts';

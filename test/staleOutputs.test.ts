@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clusterSweep } from '../src/cluster/sweep.ts';
-import { writeClusterReport } from '../src/cluster/report.ts';
+import { clusterSweep } from '../src/pipeline/sweep.ts';
+import { writeClusterReport } from '../src/pipeline/report.ts';
 import { clusterZoo } from '../src/cluster/clusterZoo.ts';
 import { ENGINE, trainZoo } from '../src/train/trainZoo.ts';
 import { plotZoo } from '../src/plot/plotZoo.ts';

@@ -2,8 +2,8 @@
 import { mkdirSync } from 'node:fs';
 import { ORDER_BY } from '../cluster/clusterZoo.ts';
 import type { OrderBy } from '../cluster/clusterZoo.ts';
-import { writeClusterReport } from '../cluster/report.ts';
-import { clusterSweep, type SpaceSummary, type SweepZoo } from '../cluster/sweep.ts';
+import { writeClusterReport } from '../pipeline/report.ts';
+import { clusterSweep, type SpaceSummary, type SweepZoo } from '../pipeline/sweep.ts';
 import { loadZoo } from '../store/loadZoo.ts';
 import { incompleteNote, readManifest, zooShape, zooWeightBytes } from '../store/manifest.ts';
 import { DEFAULT_DIRS, zooResultsDir } from '../store/paths.ts';

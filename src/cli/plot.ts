@@ -1,5 +1,5 @@
 /** `plot`: the paper's figures for every zoo under --zoo as offline, interactive HTML (plot/plotZoo.ts), and PNG through headless Chromium. */
-import { PAPER_SPACES } from '../cluster/report.ts';
+import { PAPER_SPACES } from '../pipeline/report.ts';
 import { findChromium, launchChromium, NO_CHROMIUM, renderPage } from '../plot/browser.ts';
 import { plotZoo, PLOT_DEFAULTS } from '../plot/plotZoo.ts';
 import { DEFAULT_DIRS } from '../store/paths.ts';

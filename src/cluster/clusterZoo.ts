@@ -8,7 +8,7 @@ import { cutTree, joinHeights, singleLinkage, type Linkage } from './linkage.ts'
 import { clusterPurity, epochOrder, type OrderResult } from './metrics.ts';
 import { SVD_DEFAULTS, TruncatedSVD } from '../reduce/svd.ts';
 import { UserError } from '../core/errors.ts';
-import { spaceName } from '../store/paths.ts';
+import { spaceName } from '../core/zoo.ts';
 import { rowDistance } from '../reduce/distances.ts';
 
 export interface ClusterOptions {

@@ -40,3 +40,6 @@ export function memoryRows(zoo: ZooRows): RowReader {
   const d = zoo.dim;
   return { inMemory: true, row: (i) => zoo.weights.subarray(i * d, (i + 1) * d) };
 }
+
+/** The name of an analysis space: 'full' (k = 0) or 'svd-<k>'. */
+export const spaceName = (k: number): string => (k > 0 ? `svd-${k}` : 'full');

@@ -18,7 +18,7 @@
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { UserError } from '../core/errors.ts';
-import { currentClusterExports } from '../cluster/report.ts';
+import { currentClusterExports } from '../pipeline/report.ts';
 import { embedCheckpoints, embedStreamed } from '../reduce/embed.ts';
 import {
   StreamingProducts,

@@ -2,7 +2,7 @@
  * Purity and epoch-order recovery against SVD dimension (the Tables 2/3 sweep as a chart),
  * from the rows of a cluster report (cluster-<zoo>.json).
  */
-import type { SpaceSummary } from '../cluster/sweep.ts';
+import type { SpaceSummary } from '../pipeline/sweep.ts';
 import type { Figure } from './page.ts';
 
 export function sweepFigure(

@@ -2,7 +2,7 @@
  * The pages of one zoo's plots, from data handed in (the zoo, its embeddings, its cluster
  * exports): no analysis here. plotZoo.ts computes the data and writes the pages.
  */
-import type { ClusterExports } from '../cluster/report.ts';
+import type { ClusterExports } from '../pipeline/report.ts';
 import type { ZooEmbedding } from '../reduce/embed.ts';
 import { UMAP_DEFAULTS } from '../reduce/umap.ts';
 import type { Zoo } from '../store/loadZoo.ts';

@@ -21,9 +21,6 @@ export const zooDirFor = (root: string, arch: string, name: string): string => j
 export const shardName = (name: string, shard: { index: number; count: number }): string =>
   `${name}-shard-${shard.index}-of-${shard.count}`;
 
-/** The name of an analysis space: 'full' (k = 0) or 'svd-<k>'. */
-export const spaceName = (k: number): string => (k > 0 ? `svd-${k}` : 'full');
-
 /** <results>/cluster-<zoo>.json: one zoo's cluster sweep. */
 export const clusterReportPath = (outDir: string, zooDir: string): string =>
   join(outDir, `cluster-${basename(zooDir)}.json`);

@@ -5,7 +5,7 @@
  */
 import { defaultWorkers, simdThreads } from '../util/threads.ts';
 import { runJobs } from '../util/workerPool.ts';
-import type { ClusterOptions } from './clusterZoo.ts';
+import type { ClusterOptions } from '../cluster/clusterZoo.ts';
 import type { SpaceJob, SpaceSummary } from './spaceJob.ts';
 
 export type { SpaceSummary };

@@ -17,7 +17,7 @@ import { zooLabels } from '../store/rowReader.ts';
 import { StreamingProducts } from '../reduce/streamingProducts.ts';
 import { UserError } from '../core/errors.ts';
 import { linkagePaths, svdBasisPath, zooResultsDir } from '../store/paths.ts';
-import { clusterZoo, type ClusterOptions, type SpaceResult } from './clusterZoo.ts';
+import { clusterZoo, type ClusterOptions, type SpaceResult } from '../cluster/clusterZoo.ts';
 
 export interface SpaceJob {
   zooDir: string;
