@@ -1,7 +1,7 @@
 /**
  * Images in the form the training kernels read: dense pixels for the CNN, plus a sparse
  * (CSR) copy of the non-zero pixels for the FFNN, whose first layer then touches only the
- * ~26 % of 14x14 MNIST pixels that are not exactly 0. Arrays may sit on SharedArrayBuffers
+ * pixels that are not exactly 0 (a minority; docs/performance.md). Arrays may sit on SharedArrayBuffers
  * so every worker thread reads the same memory without copies.
  */
 import type { MnistSplit } from './mnist.ts';

@@ -143,7 +143,7 @@ class IndexSpace implements SearchSpace {
   prepare(): this {
     const { k, zoo } = this;
     this.basisProducts ??= new SimdProducts(Float32Array.from(this.svd.components), k, zoo.dim, 1, 1);
-    // both cores: the coordinates pass reads n x k floats (30 MB at paper scale), the bulk of a query
+    // both cores: the coordinates pass reads n x k floats, the bulk of a query (docs/identify.md, Query time)
     this.coordProducts ??= new SimdProducts(
       this.coords,
       this.coords.length / k,

@@ -29,8 +29,7 @@ export interface TruncatedSVDOptions {
   /**
    * Subspace (power) iterations, each two passes over X. Default 'auto': 1 while
    * k + oversample <= 128, else 0 (a basis that wide keeps nearly all the variance anyway).
-   * On the default zoos, 1, 2 and 5 iterations give the same purity and ordering within
-   * the run-to-run noise of the metrics, while 0 loses purity at low dimensions (docs/cluster.md).
+   * docs/cluster.md measures what 0, 1, 2 and 5 iterations give on the default zoos.
    */
   powerIterations?: number | 'auto';
   /** Subtract column means first, i.e. PCA (default false, like the paper). */

@@ -44,12 +44,8 @@ import type { EpochReply, EpochRequest, StepsDone, ZooWorkerData } from './zooWo
 import { defaultWorkers } from '../util/threads.ts';
 
 /**
- * The engine that wrote a zoo's bits. Version 2: both models train in the WebAssembly kernel
- * (models/stepKernel.ts), whose sums and sigmoid differ from version 1's in the last bits.
- * Version 3 (one commit): the CNN's conv2 sums over input channels ([tap][out][in] layout).
- * Version 4: the CNN's forward and backward passes compute in float32, as PyTorch's do; its
- * weights, momentum and SGD update stay float64, and a step whose weights have decayed below
- * 2^-32 (Table 1's settings do that) computes in float64, where float32 would be subnormal.
+ * The engine that wrote a zoo's bits; a change that moves any bit is a new version (its
+ * history: docs/zoo.md, Engine versions; test/golden.test.ts holds each version's fingerprint).
  */
 export const ENGINE = {
   name: 'lockstep/4',

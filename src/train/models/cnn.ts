@@ -7,7 +7,7 @@
  * sees a 2x2 corner of the padded 3x3 map (the rest is padding); pooled 8x1x1.
  * Backward follows max-pool's rule (gradient to the first maximum, as PyTorch), so only 9 of
  * conv1's positions per channel and 1 of conv2's per channel receive gradient. conv1
- * positions whose 3x3 input patch is all zero (common: 74 % of pixels are 0) are skipped.
+ * positions whose 3x3 input patch is all zero (common: most MNIST pixels are 0) are skipped.
  */
 import type { ImageSet } from '../../data/imageSet.ts';
 import { CNN } from '../../core/architectures.ts';
