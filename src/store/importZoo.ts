@@ -30,6 +30,7 @@ import {
   type ZooManifest,
   type ZooOrigin,
 } from './manifest.ts';
+import { CHECKPOINT_DIR } from './zooLayout.ts';
 import { weightsSha256 } from './sha256.ts';
 import { commitCheckpoints, committedRowSha256, settleUncommitted } from './zooCommit.ts';
 
@@ -114,7 +115,7 @@ function importLocked(options: ImportOptions): ImportResult {
   const resumedAfterEpoch = existing ? existing.epochsCompleted : null;
   const first = manifest.epochsCompleted + 1;
   if (existing) settleUncommitted(options.dir, manifest);
-  else mkdirSync(join(options.dir, 'checkpoints'), { recursive: true });
+  else mkdirSync(join(options.dir, CHECKPOINT_DIR), { recursive: true });
 
   // the parent chain continues from the last committed epoch's rows
   let parents: (string | null)[] =

@@ -32,9 +32,8 @@ import { readSvdFile, writeSvdFile, type SvdBasis } from './svdFile.ts';
 import { sha256Hex } from './fileHashes.ts';
 import { ZooError, type ZooManifest } from './manifest.ts';
 
-export const INDEX_META_FILE = 'index.json';
-export const INDEX_FILE = 'index.arrow';
-export const INDEX_SVD_FILE = 'index-svd.arrow';
+import { INDEX_FILE, INDEX_META_FILE, INDEX_SVD_FILE } from './zooLayout.ts';
+export { INDEX_FILE, INDEX_META_FILE, INDEX_SVD_FILE };
 /**
  * /1: SVD-50 coordinates summed in float64; /2: metadata inside index.arrow, no zoo digest;
  * /3: without the rows' squared norms and step lengths (a streamed zoo needs them stored);

@@ -16,10 +16,9 @@ import { seedOf, validateZooConfig, type ZooConfig } from '../core/zooConfig.ts'
 import { shardConfig, type Shard } from '../core/shards.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
 import { UserError } from '../core/errors.ts';
+import { CHECKPOINT_DIR, checkpointName, MANIFEST_FILE } from './zooLayout.ts';
 
-export const MANIFEST_FILE = 'manifest.json';
-export const CHECKPOINT_DIR = 'checkpoints';
-export const RESUME_FILE = 'resume.arrow';
+export { CHECKPOINT_DIR, MANIFEST_FILE, RESUME_FILE } from './zooLayout.ts';
 export const ZOO_FORMAT = 'weightspace-zoo/1';
 
 /** Tags and a note on a run (e.g. { tags: { lr: '0.03' }, note: 'baseline' }), and how it was trained when a recorder saw it. */
@@ -150,8 +149,7 @@ export function checkpointPath(zooDir: string, epoch: number): string {
 }
 
 /** A checkpoint file's path relative to the zoo: its key in `files`. */
-export const checkpointFileName = (epoch: number): string =>
-  `${CHECKPOINT_DIR}/epoch-${String(epoch).padStart(4, '0')}.arrow`;
+export const checkpointFileName = (epoch: number): string => `${CHECKPOINT_DIR}/${checkpointName(epoch)}`;
 
 export function readManifest(zooDir: string): ZooManifest {
   const path = join(zooDir, MANIFEST_FILE);

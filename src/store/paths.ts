@@ -4,6 +4,7 @@
  * checkpoints, are named in manifest.ts; identify's index files in indexFile.ts.)
  */
 import { basename, join } from 'node:path';
+import { svdBasisName } from './zooLayout.ts';
 
 export const DEFAULT_DIRS = {
   /** Zoos: `npm run zoo` writes <zoos>/<arch>-<name>/. */
@@ -35,7 +36,7 @@ export function linkagePaths(outDir: string, zooDir: string, space: string): { n
 }
 
 /** <zoo>/svd-<k>.arrow: a fitted SVD basis saved beside its zoo. */
-export const svdBasisPath = (zooDir: string, k: number): string => join(zooDir, `svd-${k}.arrow`);
+export const svdBasisPath = (zooDir: string, k: number): string => join(zooDir, svdBasisName(k));
 
 /** exports/<zoo>-run<r>-epoch<e><ext>: where `npm run export` writes by default. */
 export const exportPath = (zooName: string, run: number, epoch: number, ext: string): string =>

@@ -25,6 +25,7 @@ import { readCheckpointFileWithin } from './untrustedCheckpoint.ts';
 import { summarizeCheckpoints, type CheckpointSummary } from './checkpointSummary.ts';
 import { sha256Hex } from './fileHashes.ts';
 import { indexPaths, readIndex } from './indexFile.ts';
+import { checkpointEpoch } from './zooLayout.ts';
 import { zooDigest } from './loadZoo.ts';
 import {
   CHECKPOINT_DIR,
@@ -281,11 +282,11 @@ function checkResume(
 function checkLeftovers(zooDir: string, last: number, notes: Finding[]): void {
   const dir = join(zooDir, CHECKPOINT_DIR);
   for (const name of existsSync(dir) ? readdirSync(dir) : []) {
-    const m = /^epoch-(\d+)\.arrow$/.exec(name);
-    if (m && Number(m[1]) > last)
+    const epoch = checkpointEpoch(name);
+    if (epoch !== null && epoch > last)
       notes.push({
         file: join(dir, name),
-        epoch: Number(m[1]),
+        epoch,
         what: 'not committed (an interrupted run; `npm run zoo` settles it)',
       });
   }

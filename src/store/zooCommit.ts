@@ -37,9 +37,7 @@ import {
 } from './manifest.ts';
 import { readResumeState, writeResumeState, type ResumeState } from './resumeState.ts';
 import { weightsSha256 } from './sha256.ts';
-
-/** Files derived from a zoo's checkpoints (identify's index, saved SVD bases): stale once it is replaced. */
-const DERIVED_FILE = /^(index\.json|index(-svd)?\.arrow|svd-\d+\.arrow)$/;
+import { checkpointEpoch, isDerivedFile } from './zooLayout.ts';
 
 /** One write of the commit protocol, for progress and crash tests. */
 export interface WriteEvent {
@@ -99,7 +97,7 @@ export function startZooDir(
           name === CHECKPOINT_DIR ||
           name === RESUME_FILE ||
           name === MANIFEST_FILE ||
-          DERIVED_FILE.test(name) ||
+          isDerivedFile(name) ||
           name.endsWith(TEMP_SUFFIX)
         )
           rmSync(join(dir, name), { recursive: true, force: true });
@@ -163,8 +161,8 @@ export function recoverZoo(dir: string, manifest: ZooManifest, onWrite?: WriteOb
   }
   // checkpoint files of epochs never committed are rewritten by training; remove them now
   for (const name of existsSync(checkpoints) ? readdirSync(checkpoints) : []) {
-    const epoch = /^epoch-(\d+)\.arrow$/.exec(name);
-    if (epoch && Number(epoch[1]) > manifest.epochsCompleted) rmSync(join(checkpoints, name));
+    const epoch = checkpointEpoch(name);
+    if (epoch !== null && epoch > manifest.epochsCompleted) rmSync(join(checkpoints, name));
   }
   return manifest.status === 'complete' ? null : state;
 }
@@ -287,8 +285,8 @@ export function settleUncommitted(dir: string, manifest: ZooManifest): void {
   for (const path of zooTempFiles(dir)) rmSync(path);
   const checkpoints = join(dir, CHECKPOINT_DIR);
   for (const name of existsSync(checkpoints) ? readdirSync(checkpoints) : []) {
-    const epoch = /^epoch-(\d+)\.arrow$/.exec(name);
-    if (epoch && Number(epoch[1]) > manifest.epochsCompleted) rmSync(join(checkpoints, name));
+    const epoch = checkpointEpoch(name);
+    if (epoch !== null && epoch > manifest.epochsCompleted) rmSync(join(checkpoints, name));
   }
 }
 

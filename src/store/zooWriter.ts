@@ -35,6 +35,7 @@ import {
   type ZooOrigin,
 } from './manifest.ts';
 import { weightsSha256 } from './sha256.ts';
+import { stagedCheckpoint, stagedName, STAGING_DIR } from './zooLayout.ts';
 import { commitCheckpoints, committedRowSha256, settleUncommitted } from './zooCommit.ts';
 
 export class ZooWriterError extends UserError {}
@@ -62,10 +63,6 @@ export interface CheckpointRecord {
   metrics?: Record<string, number>;
 }
 
-const STAGING = 'staging';
-const stagedName = (run: number, epoch: number) =>
-  `run-${String(run).padStart(5, '0')}-epoch-${String(epoch).padStart(4, '0')}.arrow`;
-
 export class ZooWriter {
   /** Next epoch each run may append. */
   private readonly next: number[];
@@ -78,8 +75,8 @@ export class ZooWriter {
     const runs = manifest.origin!.runs;
     this.next = new Array(runs).fill(manifest.epochsCompleted + 1);
     for (const name of readdirSync(this.stagingDir)) {
-      const m = /^run-(\d+)-epoch-(\d+)\.arrow$/.exec(name);
-      if (m) this.next[Number(m[1])] = Math.max(this.next[Number(m[1])], Number(m[2]) + 1);
+      const staged = stagedCheckpoint(name);
+      if (staged) this.next[staged.run] = Math.max(this.next[staged.run], staged.epoch + 1);
     }
   }
 
@@ -168,12 +165,12 @@ export class ZooWriter {
       (manifest.origin!.runInfo ??= {})[run] = info;
     }
     if (runInfo.length || addsNetwork) writeManifest(dir, manifest); // kept even before the first epoch commits
-    mkdirSync(join(dir, STAGING), { recursive: true });
+    mkdirSync(join(dir, STAGING_DIR), { recursive: true });
     // temp files of killed writes, and staged checkpoints whose epoch was committed before a kill removed them
-    for (const name of readdirSync(join(dir, STAGING))) {
-      const epoch = /-epoch-(\d+)\.arrow$/.exec(name);
-      if (name.endsWith(TEMP_SUFFIX) || (epoch && Number(epoch[1]) <= manifest.epochsCompleted))
-        rmSync(join(dir, STAGING, name));
+    for (const name of readdirSync(join(dir, STAGING_DIR))) {
+      const staged = stagedCheckpoint(name);
+      if (name.endsWith(TEMP_SUFFIX) || (staged && staged.epoch <= manifest.epochsCompleted))
+        rmSync(join(dir, STAGING_DIR, name));
     }
     const writer = new ZooWriter(dir, manifest, lock);
     writer.commitReady();
@@ -181,7 +178,7 @@ export class ZooWriter {
   }
 
   private get stagingDir(): string {
-    return join(this.dir, STAGING);
+    return join(this.dir, STAGING_DIR);
   }
 
   /** Stages one checkpoint (atomically), then commits every epoch all runs have reached. */
