@@ -20,7 +20,7 @@ const LAYERS: string[][] = [
   ['cluster', 'identify'],
   ['pipeline'],
   ['plot'],
-  ['cli'],
+  ['cli', 'api'],
   ['index.ts'],
 ];
 const layerOf = new Map(LAYERS.flatMap((rooms, layer) => rooms.map((room) => [room, layer] as const)));
