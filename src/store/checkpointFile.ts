@@ -32,6 +32,7 @@ import {
 } from './arrowColumns.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
 import { UserError } from '../core/errors.ts';
+import { weightsSha256 } from './sha256.ts';
 
 export const ZOO_METADATA_KEY = 'weightspace.zoo';
 
@@ -67,6 +68,83 @@ export const isColumnMetric = (name: string): boolean =>
   Object.values(COLUMN_METRICS).some((names) => (names as readonly string[]).includes(name));
 
 export class CheckpointFileError extends UserError {}
+
+/** The columns a writer knows; what checkpointRows fills in: hashes, NaN metrics, null parents. */
+export interface RowColumns {
+  size: number;
+  /** rows * size values, row-major. */
+  weights: Float32Array;
+  run: ArrayLike<number>;
+  seed: ArrayLike<number>;
+  epoch: ArrayLike<number>;
+  step: ArrayLike<number>;
+  trainLoss?: ArrayLike<number>;
+  testLoss?: ArrayLike<number>;
+  testAccuracy?: ArrayLike<number>;
+  /** Each row's parent checkpoint hash (default: none, as at epoch 0). */
+  parentSha256?: (string | null)[];
+  /** Each row's hash when already known (rows read back); computed from the weights otherwise. */
+  sha256?: string[];
+  /** Other metrics by name, one value per row (NaN: none); columns `metric:<name>`, sorted by name. */
+  metrics?: Record<string, ArrayLike<number>>;
+}
+
+/** The one builder of CheckpointRows: every writer's rows come from here. */
+export function checkpointRows(c: RowColumns): CheckpointRows {
+  const n = c.run.length;
+  const floats = (v: ArrayLike<number> | undefined) =>
+    v ? Float64Array.from(v) : new Float64Array(n).fill(NaN);
+  const names = Object.keys(c.metrics ?? {}).sort();
+  return {
+    size: c.size,
+    run: Int32Array.from(c.run),
+    seed: Uint32Array.from(c.seed),
+    epoch: Int32Array.from(c.epoch),
+    step: Int32Array.from(c.step),
+    trainLoss: floats(c.trainLoss),
+    testLoss: floats(c.testLoss),
+    testAccuracy: floats(c.testAccuracy),
+    sha256:
+      c.sha256 ??
+      Array.from({ length: n }, (_, r) => weightsSha256(c.weights.subarray(r * c.size, (r + 1) * c.size))),
+    parentSha256: c.parentSha256 ?? new Array<string | null>(n).fill(null),
+    weights: c.weights,
+    ...(names.length && {
+      metrics: Object.fromEntries(names.map((name) => [name, floats(c.metrics![name])])),
+    }),
+  };
+}
+
+/** Rows of several files as one (shards of an epoch, staged runs); a metric some part lacks is NaN there. */
+export function concatCheckpointRows(
+  parts: CheckpointRows[],
+  parentSha256?: (string | null)[],
+): CheckpointRows {
+  const cat = (pick: (p: CheckpointRows) => ArrayLike<number>) => parts.flatMap((p) => Array.from(pick(p)));
+  const weights = new Float32Array(parts.reduce((n, p) => n + p.weights.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    weights.set(p.weights, at);
+    at += p.weights.length;
+  }
+  const names = [...new Set(parts.flatMap((p) => Object.keys(p.metrics ?? {})))];
+  return checkpointRows({
+    size: parts[0].size,
+    weights,
+    run: cat((p) => p.run),
+    seed: cat((p) => p.seed),
+    epoch: cat((p) => p.epoch),
+    step: cat((p) => p.step),
+    trainLoss: cat((p) => p.trainLoss),
+    testLoss: cat((p) => p.testLoss),
+    testAccuracy: cat((p) => p.testAccuracy),
+    sha256: parts.flatMap((p) => p.sha256),
+    parentSha256: parentSha256 ?? parts.flatMap((p) => p.parentSha256),
+    metrics: Object.fromEntries(
+      names.map((name) => [name, cat((p) => p.metrics?.[name] ?? new Float64Array(p.run.length).fill(NaN))]),
+    ),
+  });
+}
 
 /** Serialises checkpoint rows to Arrow IPC file bytes. */
 export function checkpointsToIPC(rows: CheckpointRows, metadata: Record<string, string> = {}): Uint8Array {

@@ -15,7 +15,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineArchitecture, type Architecture } from '../core/architectures.ts';
 import { sha256Hex } from './fileHashes.ts';
-import { COLUMN_METRICS, isColumnMetric, ZOO_METADATA_KEY, type CheckpointRows } from './checkpointFile.ts';
+import {
+  checkpointRows,
+  COLUMN_METRICS,
+  isColumnMetric,
+  ZOO_METADATA_KEY,
+  type CheckpointRows,
+} from './checkpointFile.ts';
 import { parseSafetensors, type SafetensorsContent } from './formats/safetensors.ts';
 import { readTfjsTensors } from './formats/tfjsModel.ts';
 import { tfjsFolderNetwork } from './formats/tfjsNetwork.ts';
@@ -294,10 +300,11 @@ function epochRows(
       if (Number.isNaN(testLoss[r])) testLoss[r] = score.testLoss;
       if (Number.isNaN(testAccuracy[r])) testAccuracy[r] = score.testAccuracy;
     }
-  return {
+  return checkpointRows({
     size: arch.size,
-    run: Int32Array.from({ length: runs }, (_, r) => r),
-    seed: Uint32Array.from({ length: runs }, (_, r) => r),
+    weights,
+    run: Array.from({ length: runs }, (_, r) => r),
+    seed: Array.from({ length: runs }, (_, r) => r),
     epoch: new Int32Array(runs).fill(e),
     step,
     trainLoss: Float64Array.from({ length: runs }, (_, r) => metric(r, COLUMN_METRICS.trainLoss)),
@@ -305,13 +312,10 @@ function epochRows(
     testAccuracy,
     sha256,
     parentSha256: parents,
-    weights,
-    ...(others.length && {
-      metrics: Object.fromEntries(
-        others.map((name) => [name, Float64Array.from({ length: runs }, (_, r) => metric(r, [name]))]),
-      ),
-    }),
-  };
+    metrics: Object.fromEntries(
+      others.map((name) => [name, Float64Array.from({ length: runs }, (_, r) => metric(r, [name]))]),
+    ),
+  });
 }
 
 /** A source checkpoint's tensors, and the bytes that identify it (for the change check). */

@@ -15,7 +15,12 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from
 import { basename, dirname, join } from 'node:path';
 import { shardRuns } from '../core/shards.ts';
 import { seedOf } from '../core/zooConfig.ts';
-import { writeCheckpointFile, ZOO_METADATA_KEY, type CheckpointRows } from './checkpointFile.ts';
+import {
+  concatCheckpointRows,
+  writeCheckpointFile,
+  ZOO_METADATA_KEY,
+  type CheckpointRows,
+} from './checkpointFile.ts';
 import {
   CHECKPOINT_DIR,
   checkpointFileName,
@@ -90,7 +95,7 @@ function mergeLocked(dirs: string[], out: string, options: MergeShardsOptions): 
       }),
     };
     for (let epoch = 0; epoch <= epochs; epoch++) {
-      const rows = concatRows(shards.map((s) => shardRows(s.dir, s.manifest, epoch)));
+      const rows = concatCheckpointRows(shards.map((s) => shardRows(s.dir, s.manifest, epoch)));
       manifest.files![checkpointFileName(epoch)] = writeCheckpointFile(
         checkpointPath(tmp, epoch),
         rows,
@@ -188,27 +193,6 @@ function shardRows(dir: string, manifest: ZooManifest, epoch: number): Checkpoin
   const [first] = shardRuns(manifest.shard!.zoo.seedCount, manifest.shard!);
   for (let i = 0; i < rows.run.length; i++) rows.run[i] += first;
   return rows;
-}
-
-function concatRows(parts: CheckpointRows[]): CheckpointRows {
-  const column = <
-    K extends 'run' | 'seed' | 'epoch' | 'step' | 'trainLoss' | 'testLoss' | 'testAccuracy' | 'weights',
-  >(
-    key: K,
-  ) => concatTyped(parts.map((r) => r[key] as CheckpointRows[K]));
-  return {
-    size: parts[0].size,
-    run: column('run'),
-    seed: column('seed'),
-    epoch: column('epoch'),
-    step: column('step'),
-    trainLoss: column('trainLoss'),
-    testLoss: column('testLoss'),
-    testAccuracy: column('testAccuracy'),
-    sha256: parts.flatMap((r) => r.sha256),
-    parentSha256: parts.flatMap((r) => r.parentSha256),
-    weights: column('weights'),
-  };
 }
 
 type Typed = Int32Array | Uint32Array | Float64Array | Float32Array;

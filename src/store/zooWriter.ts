@@ -14,12 +14,13 @@ import type { Architecture } from '../core/architectures.ts';
 import { networkProblem, type Network } from '../core/network.ts';
 import { UserError } from '../core/errors.ts';
 import {
+  checkpointRows,
   COLUMN_METRICS,
+  concatCheckpointRows,
   isColumnMetric,
   readCheckpointFile,
   writeCheckpointFile,
   ZOO_METADATA_KEY,
-  type CheckpointRows,
 } from './checkpointFile.ts';
 import { TEMP_SUFFIX } from './atomicWrite.ts';
 import {
@@ -34,7 +35,6 @@ import {
   type ZooManifest,
   type ZooOrigin,
 } from './manifest.ts';
-import { weightsSha256 } from './sha256.ts';
 import { stagedCheckpoint, stagedName, STAGING_DIR } from './zooLayout.ts';
 import { commitCheckpoints, committedRowSha256, settleUncommitted } from './zooCommit.ts';
 
@@ -205,20 +205,18 @@ export class ZooWriter {
     const metric = (names: readonly string[]) =>
       names.map((n) => m[n]).find((v) => typeof v === 'number') ?? NaN;
     const others = Object.entries(m).filter(([k, v]) => !isColumnMetric(k) && typeof v === 'number');
-    const rows: CheckpointRows = {
+    const rows = checkpointRows({
       size: arch.size,
-      run: Int32Array.of(c.run),
-      seed: Uint32Array.of(c.run),
-      epoch: Int32Array.of(c.epoch),
-      step: Int32Array.of(c.step ?? c.epoch),
-      trainLoss: Float64Array.of(metric(COLUMN_METRICS.trainLoss)),
-      testLoss: Float64Array.of(metric(COLUMN_METRICS.testLoss)),
-      testAccuracy: Float64Array.of(metric(COLUMN_METRICS.testAccuracy)),
-      sha256: [weightsSha256(weights)],
-      parentSha256: [null],
       weights,
-      ...(others.length && { metrics: Object.fromEntries(others.map(([k, v]) => [k, Float64Array.of(v)])) }),
-    };
+      run: [c.run],
+      seed: [c.run],
+      epoch: [c.epoch],
+      step: [c.step ?? c.epoch],
+      trainLoss: [metric(COLUMN_METRICS.trainLoss)],
+      testLoss: [metric(COLUMN_METRICS.testLoss)],
+      testAccuracy: [metric(COLUMN_METRICS.testAccuracy)],
+      metrics: Object.fromEntries(others.map(([k, v]) => [k, [v as number]])),
+    });
     writeCheckpointFile(join(this.stagingDir, stagedName(c.run, c.epoch)), rows, {});
     this.next[c.run]++;
     this.commitReady();
@@ -241,34 +239,7 @@ export class ZooWriter {
       const parts = staged.map((path) => readCheckpointFile(path).rows);
       const parents =
         e === 0 ? new Array<string | null>(runs).fill(null) : committedRowSha256(this.dir, manifest, e - 1);
-      const weights = new Float32Array(runs * arch.size);
-      parts.forEach((p, r) => weights.set(p.weights, r * arch.size));
-      const column = <T extends Int32Array | Uint32Array | Float64Array>(
-        key: keyof CheckpointRows,
-        make: (n: number) => T,
-      ): T => {
-        const out = make(runs);
-        parts.forEach((p, r) => (out[r] = (p[key] as T)[0]));
-        return out;
-      };
-      const rows: CheckpointRows = {
-        size: arch.size,
-        run: column('run', (n) => new Int32Array(n)),
-        seed: column('seed', (n) => new Uint32Array(n)),
-        epoch: column('epoch', (n) => new Int32Array(n)),
-        step: column('step', (n) => new Int32Array(n)),
-        trainLoss: column('trainLoss', (n) => new Float64Array(n)),
-        testLoss: column('testLoss', (n) => new Float64Array(n)),
-        testAccuracy: column('testAccuracy', (n) => new Float64Array(n)),
-        sha256: parts.map((p) => p.sha256[0]),
-        parentSha256: parents,
-        weights,
-      };
-      const names = [...new Set(parts.flatMap((p) => Object.keys(p.metrics ?? {})))].sort();
-      if (names.length)
-        rows.metrics = Object.fromEntries(
-          names.map((name) => [name, Float64Array.from(parts, (p) => p.metrics?.[name]?.[0] ?? NaN)]),
-        );
+      const rows = concatCheckpointRows(parts, parents);
       manifest.origin!.epochs = e;
       const meta = JSON.stringify({ name: manifest.name, architecture: arch, origin: { kind: 'record' } });
       commitCheckpoints(this.dir, manifest, e, { rows, metadata: { [ZOO_METADATA_KEY]: meta } }, true);

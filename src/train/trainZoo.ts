@@ -10,7 +10,12 @@
 import { basename, join } from 'node:path';
 import { toImageSet } from '../data/imageSet.ts';
 import { loadMnist } from '../data/mnist.ts';
-import { checkpointsToIPC, ZOO_METADATA_KEY, type CheckpointRows } from '../store/checkpointFile.ts';
+import {
+  checkpointRows,
+  checkpointsToIPC,
+  ZOO_METADATA_KEY,
+  type CheckpointRows,
+} from '../store/checkpointFile.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import {
   checkpointFileName,
@@ -281,19 +286,16 @@ function epochCheckpoint(
   const config = manifest.config!; // trained here
   const R = config.seedCount;
   const P = arch.size;
-  const w32 = Float32Array.from(weights);
-  const sha = checkpointShas(w32, R, P);
-  const rows = {
+  const rows = checkpointRows({
     size: P,
-    run: Int32Array.from({ length: R }, (_, r) => r),
-    seed: Uint32Array.from({ length: R }, (_, r) => seedOf(config, r)),
+    weights: Float32Array.from(weights),
+    run: Array.from({ length: R }, (_, r) => r),
+    seed: Array.from({ length: R }, (_, r) => seedOf(config, r)),
     epoch: new Int32Array(R).fill(epoch),
     step: new Int32Array(R).fill(epoch * stepsPerEpoch(config)),
     ...metrics,
-    sha256: sha,
     parentSha256: parentSha,
-    weights: w32,
-  };
+  });
   const zooMeta = JSON.stringify({ name: manifest.name, config, architecture: arch });
   return { rows, metadata: { [ZOO_METADATA_KEY]: zooMeta } };
 }
