@@ -82,7 +82,7 @@ describe('clusterZoo', () => {
 
   it('rejects k beyond the zoo and zoos with a single run', () => {
     expect(() => clusterZoo(syntheticZoo(3, 2, 20), { svd: 50 })).toThrow(
-      /SVD-50 is larger than the zoo allows: 9 checkpoints x 20 weights/,
+      /SVD-50 needs at least 50 checkpoints and 50 weights; this zoo has 9 x 20/,
     );
     expect(() => clusterZoo(syntheticZoo(1, 5, 20), { svd: 2 })).toThrow(
       /has 1 run; clustering needs at least 2 runs/,

@@ -6,7 +6,7 @@
 import type { Zoo } from '../store/loadZoo.ts';
 import { cutTree, joinHeights, singleLinkage, type Linkage } from './linkage.ts';
 import { clusterPurity, epochOrder, type OrderResult } from './metrics.ts';
-import { SVD_DEFAULTS, TruncatedSVD } from '../reduce/svd.ts';
+import { checkComponents, SVD_DEFAULTS, TruncatedSVD } from '../reduce/svd.ts';
 import { UserError } from '../core/errors.ts';
 import { spaceName } from '../core/zoo.ts';
 import { rowDistance } from '../reduce/distances.ts';
@@ -54,11 +54,8 @@ export interface SpaceResult {
 export function clusterZoo(zoo: Zoo, options: ClusterOptions): SpaceResult {
   const { n, dim: d, weights: x } = zoo;
   const k = options.svd;
-  if (!Number.isInteger(k) || k < 0) throw new UserError(`--svd must be a non-negative integer, got ${k}`);
-  if (k > Math.min(n, d))
-    throw new UserError(
-      `SVD-${k} is larger than the zoo allows: ${n} checkpoints x ${d} weights (choose k <= ${Math.min(n, d)})`,
-    );
+  if (!Number.isInteger(k) || k < 0) throw new UserError(`svd must be a non-negative integer (0: the full space), got ${k}`);
+  checkComponents(k, n, d);
   if (zoo.runs < 2) throw new UserError(`the zoo has ${zoo.runs} run; clustering needs at least 2 runs`);
   const t0 = performance.now();
   const svdOptions = {

@@ -15,6 +15,7 @@ import { readJsonFile } from '../util/json.ts';
 import { cutTree } from '../cluster/linkage.ts';
 import type { LinkageExport, SpaceSummary } from './spaceJob.ts';
 import { streamedSvdBytes } from '../reduce/streamingProducts.ts';
+import { maxComponents } from '../reduce/svd.ts';
 import { clusterSweep } from './sweep.ts';
 
 /** What cluster-<zoo>.json holds: every number of one zoo's sweep and how it was made. */
@@ -143,7 +144,11 @@ export async function currentClusterExports(
   /** For a zoo larger than memory: stream its SVD spaces within this many bytes (no full space). */
   streamWithin?: number,
 ): Promise<ClusterExports> {
-  const paths = linkagePaths(outDir, zooDir, k >= Math.min(zoo.n, zoo.dim) ? spaceName(0) : spaceName(k));
+  const paths = linkagePaths(
+    outDir,
+    zooDir,
+    k >= maxComponents(zoo.n, zoo.dim) ? spaceName(0) : spaceName(k),
+  );
   const current = (report: ClusterReport | null): report is ClusterReport =>
     !!report &&
     report.zoo.digest === zoo.digest &&
@@ -155,7 +160,9 @@ export async function currentClusterExports(
   if (!current(report)) {
     const fits = (s: number) =>
       streamWithin === undefined ? true : s > 0 && streamedSvdBytes(s, zoo.dim) <= streamWithin;
-    const spaces = [...new Set([...PAPER_SPACES, k])].filter((s) => s < Math.min(zoo.n, zoo.dim) && fits(s));
+    const spaces = [...new Set([...PAPER_SPACES, k])].filter(
+      (s) => s < maxComponents(zoo.n, zoo.dim) && fits(s),
+    );
     progress('cluster sweep', 0, spaces.length);
     const [rows] = await clusterSweep({
       zoos: [{ dir: zooDir, spaces, stream: streamWithin !== undefined }],

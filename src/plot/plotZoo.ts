@@ -20,6 +20,7 @@ import { basename, join } from 'node:path';
 import { UserError } from '../core/errors.ts';
 import { currentClusterExports } from '../pipeline/report.ts';
 import { embedCheckpoints, embedStreamed } from '../reduce/embed.ts';
+import { maxComponents } from '../reduce/svd.ts';
 import {
   StreamingProducts,
   streamedSvdBytes,
@@ -92,7 +93,7 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
   const dir = zooResultsDir(outDir, zooDir);
   mkdirSync(dir, { recursive: true });
 
-  const largest = Math.min(zoo.n, zoo.dim);
+  const largest = maxComponents(zoo.n, zoo.dim);
   if (options.svd !== undefined && options.svd > largest)
     throw new UserError(
       `--svd ${options.svd} is too large for ${zooDir}: ${zoo.n} checkpoints x ${zoo.dim} weights (k must be <= ${largest})`,

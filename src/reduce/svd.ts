@@ -89,11 +89,7 @@ export class TruncatedSVD {
   /** Fits the top-k right singular vectors of X (n x d, row-major). */
   fit(x: Float32Array, n: number, d: number): this {
     const { components: k, oversample, center } = this.options;
-    if (k > Math.min(n, d)) {
-      throw new UserError(
-        `SVD-${k} needs at least ${k} checkpoints and ${k} weights; this zoo has ${n} x ${d} (choose k <= ${Math.min(n, d)})`,
-      );
-    }
+    checkComponents(k, n, d);
     const l = Math.min(k + oversample, n, d);
     const powerIterations =
       this.options.powerIterations === 'auto' ? (l <= 128 ? 1 : 0) : this.options.powerIterations;
@@ -119,10 +115,7 @@ export class TruncatedSVD {
     const { components: k, oversample } = this.options;
     try {
       if (this.options.center) throw new UserError('a streamed SVD is not centred; fit it without center');
-      if (k > Math.min(n, d))
-        throw new UserError(
-          `SVD-${k} needs at least ${k} checkpoints and ${k} weights; this zoo has ${n} x ${d}`,
-        );
+      checkComponents(k, n, d);
       const l = Math.min(k + oversample, n, d);
       const powerIterations =
         this.options.powerIterations === 'auto' ? (l <= 128 ? 1 : 0) : this.options.powerIterations;
@@ -228,6 +221,20 @@ export class TruncatedSVD {
     return svd;
   }
 }
+
+/**
+ * The one check of an SVD's size: k components need k <= min(rows, cols), in memory or
+ * streamed; clusterZoo and the callers that choose k ask here too (maxComponents).
+ */
+export function checkComponents(k: number, n: number, d: number): void {
+  if (k > maxComponents(n, d))
+    throw new UserError(
+      `SVD-${k} needs at least ${k} checkpoints and ${k} weights; this zoo has ${n} x ${d} (choose k <= ${maxComponents(n, d)})`,
+    );
+}
+
+/** The most SVD components an n x d matrix has. */
+export const maxComponents = (n: number, d: number): number => Math.min(n, d);
 
 /**
  * Top-k SVD of the small B (l x d) through its l x l Gram matrix: B B^T = U Σ² U^T and
