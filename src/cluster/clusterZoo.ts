@@ -54,7 +54,8 @@ export interface SpaceResult {
 export function clusterZoo(zoo: Zoo, options: ClusterOptions): SpaceResult {
   const { n, dim: d, weights: x } = zoo;
   const k = options.svd;
-  if (!Number.isInteger(k) || k < 0) throw new UserError(`svd must be a non-negative integer (0: the full space), got ${k}`);
+  if (!Number.isInteger(k) || k < 0)
+    throw new UserError(`svd must be a non-negative integer (0: the full space), got ${k}`);
   checkComponents(k, n, d);
   if (zoo.runs < 2) throw new UserError(`the zoo has ${zoo.runs} run; clustering needs at least 2 runs`);
   const t0 = performance.now();
