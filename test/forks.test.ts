@@ -131,26 +131,39 @@ describe('p-values', () => {
     expect(nullLogMargin).toBeCloseTo(expected.reduce((a, b) => a + b, 0) / expected.length, 6);
   });
 
-  it('gives a query the larger of its rank among the null margins and their exponential tail', () => {
+  it('gives a query its rank among the null margins, and an exponential tail past the top 5 %', () => {
     const { nullMargins, nullLogMargin: mean } = index.calibration;
     const n = nullMargins.length;
-    const largest = Math.max(...nullMargins);
-    const tail = (x: number) => Math.min(1, Math.exp(-x / mean));
-    const fork = trainFurther(zoo, { runs: [2], from: 3, epochs: 2, task: 'rotated' })[1][0];
-    const queries = [row(55, 4), row(61, 0), row(3, 5).map((v, j) => v + 0.3 * Math.sin(j)), fork];
-    const xs = queries.map((w) => {
+    const sorted = [...nullMargins].sort((a, b) => a - b);
+    const above = Math.ceil(0.05 * n); // samples at or above u
+    const u = sorted[n - above];
+    // written again from docs/identify.md's formula
+    const expected = (x: number) =>
+      x > u
+        ? ((1 + above) / (n + 1)) * Math.exp(-(x - u) / mean)
+        : (1 + nullMargins.filter((m) => m >= x).length) / (n + 1);
+    const logMargin = (w: Float32Array) => {
       const d = Array.from({ length: KNOWN }, (_, s) => bruteDistance(w, s)).sort((a, b) => a - b);
-      const x = Math.log(d[1] / d[0]);
-      const p =
-        x <= largest
-          ? Math.max((1 + nullMargins.filter((m) => m >= x).length) / (n + 1), tail(x))
-          : Math.max(1 / (n + 1), tail(largest)) * Math.exp(-(x - largest) / mean);
-      expect(identify(index, w, { align: false }).pValue).toBeCloseTo(p, 12);
-      return x;
-    });
-    // both branches are taken: the strangers' margins among the samples, the fork's beyond them
-    expect(xs.slice(0, 2).every((x) => x <= largest)).toBe(true);
-    expect(xs[3]).toBeGreaterThan(largest);
+      return Math.log(d[1] / d[0]);
+    };
+    // strangers in the body and in the tail (about 1 in 20 lands past u), and a fork far beyond
+    const strangers = Array.from({ length: (RUNS - KNOWN) * (EPOCHS + 1) }, (_, i) =>
+      row(KNOWN + (i % (RUNS - KNOWN)), Math.floor(i / (RUNS - KNOWN))),
+    );
+    const xs = strangers.map(logMargin);
+    const body = strangers.filter((_, i) => xs[i] <= u).slice(0, 3);
+    const tail = strangers.filter((_, i) => xs[i] > u).slice(0, 3);
+    expect(body).toHaveLength(3);
+    expect(tail).toHaveLength(3);
+    const fork = trainFurther(zoo, { runs: [2], from: 3, epochs: 2, task: 'rotated' })[1][0];
+    for (const w of [...body, ...tail, fork]) {
+      const p = expected(logMargin(w));
+      const got = identify(index, w, { align: false }).pValue;
+      expect(Math.log(got), `p ${got} against ${p}`).toBeCloseTo(Math.log(p), 8);
+    }
+    // the tail's p is not the rank's: past u the rank would stop at (1 + #above) / (n + 1)
+    const x = logMargin(tail[0]);
+    expect(expected(x)).not.toBeCloseTo((1 + nullMargins.filter((m) => m >= x).length) / (n + 1), 6);
   });
 
   it.each([false, true])(
