@@ -15,10 +15,10 @@ import type { Architecture } from '../core/architectures.ts';
 import { layerTensors, type Layer, type Network } from '../core/network.ts';
 import { Rng } from '../core/rng.ts';
 import { checkpointWeights } from '../core/zoo.ts';
-import { CLASSES, loadMnist } from '../data/mnist.ts';
+import { CLASSES, loadMnist, type MnistSplit } from '../data/mnist.ts';
 import type { Zoo } from '../store/loadZoo.ts';
 import { ZooError, type RecordedTraining } from '../store/manifest.ts';
-import { changeTask } from './continueTraining.ts';
+import { changeTask, type TaskChange } from './continueTraining.ts';
 import { mnistSide } from './scoreNetwork.ts';
 import type { TrainFurtherOptions } from './trainFurther.ts';
 
@@ -66,6 +66,22 @@ export async function tfjsTrainFurtherJobs(
   return results;
 }
 
+/**
+ * The first `samples` MNIST training images at `side`, with the task changed: read once per
+ * process for each kind a job asks for (every run of a zoo usually shares one), not per run.
+ */
+const splits = new Map<string, MnistSplit>();
+function trainingSplit(samples: number, side: 14 | 28, task: TaskChange | undefined): MnistSplit {
+  const key = `${samples}/${side}/${task ?? ''}`;
+  let split = splits.get(key);
+  if (!split) {
+    const train = loadMnist({ trainSize: samples, testSize: 1, side }).train;
+    split = task ? changeTask(train, task) : train;
+    splits.set(key, split);
+  }
+  return split;
+}
+
 async function trainRun(zoo: Zoo, run: number, options: TrainFurtherOptions): Promise<Float32Array[]> {
   const { architecture: arch, network, origin } = zoo.manifest;
   const net = network!;
@@ -73,8 +89,7 @@ async function trainRun(zoo: Zoo, run: number, options: TrainFurtherOptions): Pr
   const seed = options.dataSeed?.(run) ?? 1_000_003 + zoo.seed[run];
   const weights = checkpointWeights(zoo, run, options.from ?? zoo.epochs).slice();
   if (options.reinitLast) reinitLast(net, arch, weights, new Rng(seed, 1));
-  const mnist = loadMnist({ trainSize: training.samples, testSize: 1, side: mnistSide(net) });
-  const split = options.task ? changeTask(mnist.train, options.task) : mnist.train;
+  const split = trainingSplit(training.samples, mnistSide(net), options.task);
   const n = split.n;
   const rng = new Rng(seed, 2);
   const model = tfjsModelOf(net, arch, weights);
