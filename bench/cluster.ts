@@ -9,6 +9,7 @@ import { Matrix, SVD } from 'ml-matrix';
 import { clusterZoo } from '../src/cluster/clusterZoo.ts';
 import { singleLinkage } from '../src/cluster/linkage.ts';
 import { TruncatedSVD } from '../src/reduce/svd.ts';
+import { matrix } from '../src/core/matrix.ts';
 import { syntheticZoo } from './syntheticZoo.ts';
 import { UMAP } from 'umap-js';
 import { umapEmbedding, UMAP_DEFAULTS } from '../src/reduce/umap.ts';
@@ -66,7 +67,7 @@ function benchInput(zoo: Zoo, log: (msg: string) => void, fullSpace: boolean): R
  * run together: the share of every point's 5 nearest points in the embedding from its own run.
  */
 function benchUmap(zoo: Zoo, log: (msg: string) => void): Record<string, unknown> {
-  const coords = new TruncatedSVD({ components: 50 }).fitTransform(zoo.weights, zoo.n, zoo.dim);
+  const coords = new TruncatedSVD({ components: 50 }).fitTransform(matrix(zoo.weights, zoo.n, zoo.dim));
   log(
     `cluster: UMAP of ${zoo.n} x 50 SVD coordinates, ${UMAP_DEFAULTS.nNeighbors} neighbours (ours, then umap-js)`,
   );
@@ -127,7 +128,7 @@ export function benchCluster(
   const theirs = seconds(() => agnes(points, { method: 'single' }));
   const mat = syntheticZoo(40, 49, 500, 6); // 2,000 x 500
   const oursSvd = seconds(() =>
-    new TruncatedSVD({ components: 50 }).fitTransform(mat.weights, mat.n, mat.dim),
+    new TruncatedSVD({ components: 50 }).fitTransform(matrix(mat.weights, mat.n, mat.dim)),
   );
   const fullSvd = seconds(
     () =>

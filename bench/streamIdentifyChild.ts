@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { identify } from '../src/identify/identify.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
-import { openStreamedZoo } from '../src/store/rowReader.ts';
+import { streamZoo } from '../src/store/openZoo.ts';
 
-const streamed = openStreamedZoo(process.argv[2]);
+const streamed = streamZoo(process.argv[2]);
 const { zoo, rows } = streamed;
-const index = ZooIndex.buildStreamed(streamed).prepare(); // within the default memory bound
+const index = ZooIndex.build(streamed).prepare(); // within the default memory bound
 const times: number[] = [];
 let right = 0;
 for (let q = 0; q < 8; q++) {

@@ -7,7 +7,8 @@ import { zooBlocks } from '../src/store/zooBlocks.ts';
 const blocks = zooBlocks(process.argv[2]);
 const products = new StreamingProducts(blocks);
 const t = performance.now();
-new TruncatedSVD({ components: 50 }).fitProducts(products, blocks.n, blocks.d);
+new TruncatedSVD({ components: 50 }).fit(products);
+products.close();
 const seconds = (performance.now() - t) / 1000;
 const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1];
 console.log(

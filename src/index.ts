@@ -8,10 +8,13 @@
  *   import { trainZoo, presetConfig, loadZoo } from './src/index.ts';
  *   await trainZoo({ dir: 'zoo/cnn-mine', config: presetConfig('default', 'cnn', { seedCount: 10 }) });
  *   const zoo = loadZoo('zoo/cnn-mine'); // zoo.weights: checkpoints x weights, zoo.run / zoo.epoch labels
+ *   const source = openZoo('zoo/cnn-mine'); // loaded, or streamed from its files when larger than memory
+ *   const index = ZooIndex.build(source); // every analysis takes either
  */
 import { ZooIndex, type Calibration } from './identify/zooIndex.ts';
 import { readIndexFiles, writeIndexFiles } from './store/indexFile.ts';
 import type { Zoo } from './store/loadZoo.ts';
+import type { ZooSource } from './store/openZoo.ts';
 
 // making zoos: trained here, imported, recorded during training elsewhere, sharded
 export { trainZoo, type TrainProgress, type TrainZooOptions, type TrainZooResult } from './train/trainZoo.ts';
@@ -28,7 +31,8 @@ export {
 } from './core/architectures.ts';
 export { mergeZooShards, type MergeShardsOptions, type MergeShardsResult } from './store/mergeShards.ts';
 // reading and checking them
-export { loadZoo, type LoadZooOptions, type Zoo } from './store/loadZoo.ts';
+export { openZoo, type OpenZooOptions, type ZooSource } from './store/openZoo.ts';
+export { loadZoo, type LoadZooOptions, type Zoo, type ZooInfo } from './store/loadZoo.ts';
 export { verifyZoo, type Finding, type VerifyReport } from './store/verifyZoo.ts';
 export type { ZooManifest, ZooOrigin, RunInfo, RecordedTraining } from './store/manifest.ts';
 export type { Network, Layer, Layout, FlattenOrder } from './core/network.ts';
@@ -45,8 +49,9 @@ export { plotZoo, type PlotZooOptions, type PlotZooResult } from './plot/plotZoo
 export { UserError } from './core/errors.ts';
 
 /** The index identify saved beside a zoo, or null when there is none or it is not current for this zoo. */
-export function loadZooIndex(dir: string, zoo: Zoo): ZooIndex | null {
-  const saved = readIndexFiles<Calibration>(dir, zoo.manifest, zoo.digest);
+export function loadZooIndex(dir: string, zoo: Zoo | ZooSource): ZooIndex | null {
+  const { manifest, digest } = 'rows' in zoo ? zoo.zoo : zoo;
+  const saved = readIndexFiles<Calibration>(dir, manifest, digest);
   return saved && ZooIndex.fromSaved(saved, zoo);
 }
 

@@ -22,6 +22,7 @@ const ENTRY_POINTS = [
   'loadZoo',
   'loadZooIndex',
   'mergeZooShards',
+  'openZoo',
   'plotZoo',
   'presetConfig',
   'readModel',

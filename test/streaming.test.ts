@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { defineArchitecture } from '../src/core/architectures.ts';
 import { StreamingProducts } from '../src/reduce/streamingProducts.ts';
 import { TruncatedSVD } from '../src/reduce/svd.ts';
+import { matrix } from '../src/core/matrix.ts';
 import { loadZoo } from '../src/store/loadZoo.ts';
 import { checkpointFileName, readManifest } from '../src/store/manifest.ts';
 import { weightsSha256 } from '../src/store/sha256.ts';
@@ -64,11 +65,12 @@ describe('streamed SVD', () => {
     const blocks = zooBlocks(dir);
     const products = new StreamingProducts(blocks);
     const streamed = new TruncatedSVD({ components: 10 });
-    const coords = streamed.fitProducts(products, blocks.n, blocks.d);
+    const coords = streamed.fitTransform(products);
+    products.close();
     expect(products.passes).toBe(4); // Y = X Omega, one power iteration (X^T Q, X Z), B = Q^T X
     const zoo = loadZoo(dir);
     const inMemory = new TruncatedSVD({ components: 10 });
-    const reference = inMemory.fitTransform(zoo.weights, zoo.n, zoo.dim);
+    const reference = inMemory.fitTransform(matrix(zoo.weights, zoo.n, zoo.dim));
     for (let c = 0; c < 10; c++)
       expect(Math.abs(streamed.singularValues[c] / inMemory.singularValues[c] - 1)).toBeLessThan(1e-3);
     let worst = 0;

@@ -2,6 +2,7 @@
 import { Matrix, SVD } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 import { TruncatedSVD } from '../src/reduce/svd.ts';
+import { matrix } from '../src/core/matrix.ts';
 import { readSvdFile, writeSvdFile } from '../src/store/svdFile.ts';
 import { Rng } from '../src/core/rng.ts';
 import { tempDir } from './helpers.ts';
@@ -43,7 +44,7 @@ describe('TruncatedSVD', () => {
       const x = decayingMatrix(n, d, n + d);
       const ref = reference(x, n, d, center);
       const svd = new TruncatedSVD({ components: k, center });
-      const coords = svd.fitTransform(x, n, d);
+      const coords = svd.fitTransform(matrix(x, n, d));
       for (let c = 0; c < k; c++) {
         expect(Math.abs(svd.singularValues[c] - ref.values[c]) / ref.values[c]).toBeLessThan(1e-3);
         let dot = 0;
@@ -51,7 +52,7 @@ describe('TruncatedSVD', () => {
         expect(Math.abs(dot)).toBeGreaterThan(1 - 1e-3); // same direction up to sign
       }
       // fit_transform's U Σ equals projecting the (centred) rows on the components
-      const projected = svd.transform(x, n);
+      const projected = svd.transform(matrix(x, n, d));
       const exact = ref.m.mmul(Matrix.from1DArray(k, d, svd.components).transpose());
       for (let i = 0; i < n; i++) {
         for (let c = 0; c < k; c++) {
@@ -64,8 +65,8 @@ describe('TruncatedSVD', () => {
 
   it('is deterministic for a seed and saves/loads its basis exactly', () => {
     const x = decayingMatrix(50, 40, 3);
-    const a = new TruncatedSVD({ components: 4, seed: 7, center: true }).fit(x, 50, 40);
-    const b = new TruncatedSVD({ components: 4, seed: 7, center: true }).fit(x, 50, 40);
+    const a = new TruncatedSVD({ components: 4, seed: 7, center: true }).fit(matrix(x, 50, 40));
+    const b = new TruncatedSVD({ components: 4, seed: 7, center: true }).fit(matrix(x, 50, 40));
     expect(b.components).toEqual(a.components);
     const path = join(tempDir(), 'svd-4.arrow');
     writeSvdFile(path, a.basis);
@@ -73,7 +74,7 @@ describe('TruncatedSVD', () => {
     expect(loaded.components).toEqual(a.components);
     expect(loaded.singularValues).toEqual(a.singularValues);
     expect(loaded.mean).toEqual(a.mean);
-    expect(loaded.transform(x, 50)).toEqual(a.transform(x, 50));
+    expect(loaded.transform(matrix(x, 50, 40))).toEqual(a.transform(matrix(x, 50, 40)));
   });
 
   it('gives the same basis and coordinates bit for bit with one thread or two', () => {
@@ -81,12 +82,12 @@ describe('TruncatedSVD', () => {
     const x = decayingMatrix(n, d, 5);
     const one = new TruncatedSVD({ components: 6, threads: 1 });
     const two = new TruncatedSVD({ components: 6, threads: 2 });
-    expect(two.fitTransform(x, n, d)).toEqual(one.fitTransform(x, n, d));
+    expect(two.fitTransform(matrix(x, n, d))).toEqual(one.fitTransform(matrix(x, n, d)));
     expect(two.components).toEqual(one.components);
   });
 
   it('refuses k larger than the matrix allows', () => {
-    expect(() => new TruncatedSVD({ components: 30 }).fit(new Float32Array(20 * 10), 20, 10)).toThrow(
+    expect(() => new TruncatedSVD({ components: 30 }).fit(matrix(new Float32Array(20 * 10), 20, 10))).toThrow(
       /SVD-30 needs at least 30 checkpoints and 30 weights; this zoo has 20 x 10/,
     );
     expect(() => new TruncatedSVD({ components: 0 })).toThrow(/positive integer/);

@@ -6,7 +6,8 @@
 export { loadMnist, type Mnist, type MnistOptions, type MnistSplit } from '../data/mnist.ts';
 export { toImageSet, type ImageSet } from '../data/imageSet.ts';
 export { Rng } from '../core/rng.ts';
-export { isUserError } from '../core/errors.ts';
+export { isUserError, option, OptionNote } from '../core/errors.ts';
+export { streamZoo, zooSource, weightsFit } from '../store/openZoo.ts';
 export { checkpointWeights, zooRowIndex, type ZooRows } from '../core/zoo.ts';
 export { ARCHITECTURES, CNN, FFNN, architecture } from '../core/architectures.ts';
 export {

@@ -12,7 +12,9 @@ export {
 } from '../cluster/linkage.ts';
 export { clusterPurity, epochOrder, type OrderResult, type PurityResult } from '../cluster/metrics.ts';
 export { ORDER_BY } from '../cluster/clusterZoo.ts';
-export { SVD_DEFAULTS, type RowProducts } from '../reduce/svd.ts';
+export { SVD_DEFAULTS, factorWidth, type RowProducts, type SvdInput } from '../reduce/svd.ts';
+export { matrix, type Matrix } from '../core/matrix.ts';
+export { zooProducts, withZooMatrix } from '../reduce/zooMatrix.ts';
 export { UMAP_DEFAULTS } from '../reduce/umap.ts';
 export { StreamingProducts, type RowBlocks } from '../reduce/streamingProducts.ts';
-export { embedCheckpoints, type ZooEmbedding } from '../reduce/embed.ts';
+export { embedZoo, type ZooEmbedding } from '../reduce/embed.ts';

@@ -3,19 +3,16 @@ import { mkdirSync } from 'node:fs';
 import { ORDER_BY } from '../cluster/clusterZoo.ts';
 import type { OrderBy } from '../cluster/clusterZoo.ts';
 import { writeClusterReport } from '../pipeline/report.ts';
-import { clusterSweep, type SpaceSummary, type SweepZoo } from '../pipeline/sweep.ts';
-import { loadZoo } from '../store/loadZoo.ts';
-import { incompleteNote, readManifest, zooShape, zooWeightBytes } from '../store/manifest.ts';
+import { clusterSweep, DEFAULT_SVD, planSweepZoo, type SpaceSummary } from '../pipeline/sweep.ts';
+import { readManifest } from '../store/manifest.ts';
 import { DEFAULT_DIRS, zooResultsDir } from '../store/paths.ts';
 import { defaultWorkers } from '../util/threads.ts';
 import { defineCommand } from './command.ts';
-import { eachZoo, findZoos, refusedExitCode, UserError } from './common.ts';
+import { eachZoo, findZoos, refusedExitCode, UserError, userMessage } from './common.ts';
 import { EXIT } from '../core/errors.ts';
 import { choice, flag, int, parseInteger, text } from './options.ts';
 import { ProgressBar } from './progress.ts';
-import { streamedSvdBytes, streamedSvdMaxComponents } from '../reduce/streamingProducts.ts';
 import { memoryBound, memoryOption } from './memory.ts';
-import { formatBytes } from '../util/memory.ts';
 
 export const clusterCommand = defineCommand({
   name: 'cluster',
@@ -81,8 +78,8 @@ others are still analysed and reported).`,
     // each zoo is planned on its own: a default that does not fit it is lowered with a note; a
     // value typed that does not fit refuses that zoo by name, and the others are still analysed
     const plans = await eachZoo(zooDirs, (dir) => {
-      const plan = planZoo(dir, { ...asked, memory, verify: !o['no-verify'] });
-      for (const note of plan.notes) process.stderr.write(`note: ${dir}: ${note}\n`);
+      const plan = planSweepZoo(dir, { ...asked, memory, verify: !o['no-verify'] });
+      for (const note of plan.notes) process.stderr.write(`note: ${dir}: ${userMessage(note)}\n`);
       return plan.zoo;
     });
     const planned = plans.done.map((d) => d.value);
@@ -103,7 +100,7 @@ others are still analysed and reported).`,
       cluster,
       outDir,
       saveBasis: o['save-basis'],
-      verify: !o['no-verify'] && planned.some((z) => z.stream), // loaded zoos were checked by planZoo
+      memory,
       workers: o.workers,
       onDone: (s, done, total) => bar.update({ done, total, detail: `${s.zoo} ${s.space} done` }),
     });
@@ -133,61 +130,6 @@ others are still analysed and reported).`,
     return refusedExitCode(plans.refused, zooDirs.length);
   },
 });
-
-/** The default --svd, lowered for a zoo with fewer checkpoints or weights than that. */
-const DEFAULT_SVD = 50;
-
-/**
- * The spaces one zoo is analysed in, and whether it is streamed; notes for what was adapted.
- * Throws a UserError naming the zoo when it cannot be analysed as asked.
- */
-function planZoo(
-  dir: string,
-  o: { spaces: number[]; defaulted: boolean; fullAsked: boolean; memory: number; verify: boolean },
-): { zoo: SweepZoo; notes: string[] } {
-  const manifest = readManifest(dir);
-  const notes: string[] = [];
-  const incomplete = incompleteNote(manifest);
-  if (incomplete) notes.push(incomplete);
-  if (manifest.epochsCompleted < 0) throw new UserError(`${dir} has no checkpoints yet`);
-  const { runs } = zooShape(manifest);
-  if (runs < 2) throw new UserError(`${dir} has ${runs} run; clustering needs at least 2 runs`);
-  const n = runs * (manifest.epochsCompleted + 1);
-  const dim = manifest.architecture.size;
-  const largest = Math.min(n, dim);
-  let spaces = o.spaces;
-  if (o.defaulted && DEFAULT_SVD > largest) {
-    spaces = spaces.map((k) => (k === DEFAULT_SVD ? largest : k));
-    notes.push(
-      `--svd ${DEFAULT_SVD} (the default) lowered to ${largest}: the zoo has ${n} checkpoints x ${dim} weights`,
-    );
-  }
-  const tooBig = spaces.filter((k) => k > largest);
-  if (tooBig.length)
-    throw new UserError(
-      `--svd ${tooBig.join(',')} is too large for ${dir}: ${n} checkpoints x ${dim} weights (k must be <= ${largest})`,
-    );
-  const weightBytes = zooWeightBytes(manifest);
-  if (weightBytes <= o.memory) {
-    loadZoo(dir, { verify: o.verify }); // checks every file once here: a damaged zoo is refused before any work
-    return { zoo: { dir, spaces }, notes };
-  }
-  // the full space a list adds by itself is left out for zoos too large for memory; asked for, it is refused
-  if (spaces.includes(0) && !o.fullAsked) {
-    spaces = spaces.filter((k) => k > 0);
-    notes.push('the full weight space is left out: the zoo is larger than --memory and is streamed');
-  }
-  if (spaces.includes(0))
-    throw new UserError(
-      `${dir} holds ${formatBytes(weightBytes)} of weights, more than --memory ${formatBytes(o.memory)}; the full weight space needs them in memory: analyse it with --svd k (streamed from the files), or raise --memory`,
-    );
-  const tooWide = spaces.filter((k) => streamedSvdBytes(k, dim) > o.memory);
-  if (tooWide.length)
-    throw new UserError(
-      `--svd ${tooWide.join(',')} streamed from ${dir} needs about ${formatBytes(streamedSvdBytes(Math.max(...tooWide), dim))} for its factors (${dim} weights each), more than --memory ${formatBytes(o.memory)}; choose k <= ${Math.max(0, streamedSvdMaxComponents(o.memory, dim))} or raise --memory`,
-    );
-  return { zoo: { dir, spaces, stream: true }, notes };
-}
 
 function parseSpaces(list: string, full: boolean): number[] {
   const spaces = list.split(',').map((s) => parseInteger('svd', s.trim(), 0));

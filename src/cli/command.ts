@@ -4,7 +4,7 @@
  * to one of these.
  */
 import { optionsHelp, parseOptions, type OptionTable, type Values } from './options.ts';
-import { runCli, UserError } from './common.ts';
+import { nameOptionsBy, runCli, UserError } from './common.ts';
 
 export interface Command<O extends OptionTable> {
   name: string;
@@ -21,6 +21,11 @@ export interface Command<O extends OptionTable> {
   // any: each subcommand has its own option table
   subcommands?: Record<string, () => Promise<Command<any>>>;
   examples: string[];
+  /**
+   * Flags of library option fields whose name differs from the flag's (e.g. `{ dir: 'out' }`);
+   * others are named by their kebab-case form when the command has that flag, as is otherwise.
+   */
+  optionFlags?: Record<string, string>;
   /** Runs the command; a returned number becomes the exit code. */
   run(values: Values<O>, positionals: string[]): Promise<number | void> | number | void;
 }
@@ -52,6 +57,7 @@ export function commandHelp(command: Command<OptionTable>): string {
 export async function runCommand(command: Command<OptionTable>, argv: string[]): Promise<void> {
   const sub = argv.length > 0 ? command.subcommands?.[argv[0]] : undefined;
   if (sub) return runCommand(await sub(), argv.slice(1));
+  nameOptionsBy((field) => flagFor(command, field));
   return runCli(() => {
     refuseOptionsNpmKept(command, process.env);
     const { values, positionals } = parseOptions(command.options, argv, command.positionals ?? false);
@@ -61,6 +67,12 @@ export async function runCommand(command: Command<OptionTable>, argv: string[]):
     }
     return command.run(values, positionals);
   });
+}
+
+/** The flag a command gives a library option field (`powerIterations` -> `--power-iterations`), or the field itself. */
+export function flagFor(command: Command<OptionTable>, field: string): string {
+  const flag = command.optionFlags?.[field] ?? field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  return flag in command.options ? `--${flag}` : field;
 }
 
 /**

@@ -5,15 +5,27 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT, isUserError, UserError } from '../core/errors.ts';
+import { EXIT, isUserError, OptionNote, UserError } from '../core/errors.ts';
 import { MANIFEST_FILE } from '../store/manifest.ts';
 
 export { UserError };
 
+/** How the running command names a library option field: its flag (set by command.ts's runCommand). */
+let flagOf = (field: string): string => field;
+
+/** Names option fields by the running command's flags from now on. */
+export function nameOptionsBy(name: (field: string) => string): void {
+  flagOf = name;
+}
+
+/** A user error's message (or a library's note) with its option fields named as the command's flags. */
+export const userMessage = (err: unknown): string =>
+  err instanceof UserError || err instanceof OptionNote ? err.named(flagOf) : String((err as Error).message);
+
 /** What a failed command prints and its exit code. */
 export function errorReport(err: unknown): { code: number; text: string } {
   if (isUserError(err) || String((err as { code?: string })?.code).startsWith('ERR_PARSE_ARGS')) {
-    return { code: EXIT.usage, text: `error: ${String((err as Error).message).replace(/\s*\n\s*/g, ' ')}\n` };
+    return { code: EXIT.usage, text: `error: ${userMessage(err).replace(/\s*\n\s*/g, ' ')}\n` };
   }
   return {
     code: EXIT.internal,
@@ -66,7 +78,7 @@ export async function eachZoo<T>(
     } catch (err) {
       if (!isUserError(err) || dirs.length === 1) throw err;
       refused.push(dir);
-      process.stderr.write(`error: ${(err as Error).message}\n`);
+      process.stderr.write(`error: ${userMessage(err)}\n`);
     }
   }
   return { done, refused };

@@ -18,8 +18,8 @@ import { ZooIndex } from '../identify/zooIndex.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { readModel } from '../store/formats/readModel.ts';
 import { loadZoo } from '../store/loadZoo.ts';
-import { incompleteNote, readManifest, runDescription, zooWeightBytes } from '../store/manifest.ts';
-import { openStreamedZoo } from '../store/rowReader.ts';
+import { incompleteNote, readManifest, runDescription } from '../store/manifest.ts';
+import { openZoo } from '../store/openZoo.ts';
 import { DEFAULT_DIRS, IDENTIFY_EVAL_PATH, zooDirFor } from '../store/paths.ts';
 import { mnistSide } from '../train/scoreNetwork.ts';
 import { readJsonFile } from '../util/json.ts';
@@ -95,25 +95,20 @@ p-values are calibrated from the zoo itself (docs/identify.md).
     const manifest = readManifest(zooDir);
     const incomplete = incompleteNote(manifest);
     if (incomplete) process.stderr.write(`note: ${zooDir}: ${incomplete}\n`);
-    const memory = memoryBound(o.memory);
-    const streamed =
-      zooWeightBytes(manifest) > memory ? openStreamedZoo(zooDir, { verify: !o['no-verify'] }) : null;
-    const zoo = streamed?.zoo ?? loadZoo(zooDir, { verify: !o['no-verify'] });
+    const source = openZoo(zooDir, { memory: memoryBound(o.memory), verify: !o['no-verify'] });
+    const { zoo } = source;
     const { weights, description } = readModel(path, zoo.manifest.architecture, pick);
     const saved = o.rebuild ? null : readIndexFiles<Calibration>(zooDir, zoo.manifest, zoo.digest);
-    let index = saved && ZooIndex.fromSaved(saved, zoo, streamed?.rows);
+    let index = saved && ZooIndex.fromSaved(saved, source);
     if (!index) {
       const progress = new StepProgress(`index of ${zooDir} (built once per zoo)`);
-      const onProgress = (step: string, done: number, total: number) => progress.update(step, done, total);
-      if (streamed) {
-        index = ZooIndex.buildStreamed(streamed, { memory, onProgress });
-      } else {
-        index = ZooIndex.build(zoo, { onProgress });
-      }
+      index = ZooIndex.build(source, {
+        onProgress: (step, done, total) => progress.update(step, done, total),
+      });
       progress.finish();
       writeIndexFiles(zooDir, index.toSaved());
       process.stderr.write(
-        `index of ${zooDir}: built in ${index.buildSeconds.toFixed(1)} s${streamed ? ` (streamed from the files: SVD-${index.k})` : ''}\n`,
+        `index of ${zooDir}: built in ${index.buildSeconds.toFixed(1)} s${source.weights ? '' : ` (streamed from the files: SVD-${index.k})`}\n`,
       );
     }
     index.prepare(); // the query time below is a loaded index's

@@ -4,7 +4,7 @@ import { findChromium, launchChromium, NO_CHROMIUM, renderPage } from '../plot/b
 import { plotZoo, PLOT_DEFAULTS } from '../plot/plotZoo.ts';
 import { DEFAULT_DIRS } from '../store/paths.ts';
 import { defineCommand } from './command.ts';
-import { eachZoo, findZoos, refusedExitCode, UserError } from './common.ts';
+import { eachZoo, findZoos, refusedExitCode, UserError, userMessage } from './common.ts';
 import { flag, int, text } from './options.ts';
 import { memoryBound, memoryOption } from './memory.ts';
 import { StepProgress } from './progress.ts';
@@ -83,7 +83,7 @@ from this zoo's current checkpoints; when they are missing or stale, the paper's
         onProgress: (step, done, total) => progress.update(step, done, total),
       });
       progress.finish();
-      for (const note of result.notes) process.stderr.write(`note: ${zooDir}: ${note}\n`);
+      for (const note of result.notes) process.stderr.write(`note: ${zooDir}: ${userMessage(note)}\n`);
       process.stdout.write(
         `${zooDir}: ${result.files.length} pages in ${result.dir}/ (open ${result.dir}/index.html)\n`,
       );

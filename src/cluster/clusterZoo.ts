@@ -4,6 +4,8 @@
  * tree into as many clusters as there are runs, and measure purity and epoch order.
  */
 import type { Zoo } from '../store/loadZoo.ts';
+import type { ZooSource } from '../store/openZoo.ts';
+import { asZooSource, requireWeights, withZooMatrix } from '../reduce/zooMatrix.ts';
 import { cutTree, joinHeights, singleLinkage, type Linkage } from './linkage.ts';
 import { clusterPurity, epochOrder, type OrderResult } from './metrics.ts';
 import { checkComponents, SVD_DEFAULTS, TruncatedSVD } from '../reduce/svd.ts';
@@ -25,11 +27,6 @@ export interface ClusterOptions {
    * machine has two cores). Results are the same bit for bit.
    */
   threads?: 1 | 2;
-  /**
-   * How the SVD is fitted, returning the coordinates U_k Σ_k (default: in memory, from
-   * zoo.weights); a zoo larger than memory streams it from its files instead (spaceJob.ts).
-   */
-  fit?: (svd: TruncatedSVD) => Float64Array;
 }
 
 export type OrderBy = 'last' | 'merge';
@@ -51,13 +48,17 @@ export interface SpaceResult {
   svd: TruncatedSVD | null;
 }
 
-export function clusterZoo(zoo: Zoo, options: ClusterOptions): SpaceResult {
-  const { n, dim: d, weights: x } = zoo;
+/** Clusters a zoo (in memory, or streamed from its files for an SVD space) in one space. */
+export function clusterZoo(input: Zoo | ZooSource, options: ClusterOptions): SpaceResult {
+  const source = asZooSource(input);
+  const { zoo } = source;
+  const { n, dim: d } = zoo;
   const k = options.svd;
   if (!Number.isInteger(k) || k < 0)
     throw new UserError(`svd must be a non-negative integer (0: the full space), got ${k}`);
   checkComponents(k, n, d);
   if (zoo.runs < 2) throw new UserError(`the zoo has ${zoo.runs} run; clustering needs at least 2 runs`);
+  const x = k > 0 ? null : requireWeights(source, 'the full weight space (svd 0)');
   const t0 = performance.now();
   const svdOptions = {
     powerIterations: options.powerIterations ?? SVD_DEFAULTS.powerIterations,
@@ -75,10 +76,10 @@ export function clusterZoo(zoo: Zoo, options: ClusterOptions): SpaceResult {
     });
     // float32 like the weights: the coordinates come from float32 products, so they hold no
     // more digits than that, and float32 points get the linkage's fast float32 filter
-    coords = Float32Array.from(options.fit ? options.fit(svd) : svd.fitTransform(x, n, d));
+    coords = Float32Array.from(withZooMatrix(source, k, (m) => svd!.fitTransform(m)));
   }
   const t1 = performance.now();
-  const { linkage } = singleLinkage(coords ? { n, dim: k, coords } : { n, dim: d, coords: x }, {
+  const { linkage } = singleLinkage(coords ? { n, dim: k, coords } : { n, dim: d, coords: x! }, {
     threads: options.threads,
   });
   const t2 = performance.now();
@@ -86,7 +87,7 @@ export function clusterZoo(zoo: Zoo, options: ClusterOptions): SpaceResult {
   const labels = cutTree(linkage, zoo.runs);
   const purity = clusterPurity(labels, zoo.run);
   const distance = (a: number, b: number): number =>
-    coords ? rowDistance(coords, a, b, k) : rowDistance(x, a, b, d);
+    coords ? rowDistance(coords, a, b, k) : rowDistance(x!, a, b, d);
   const last = (members: number[]) =>
     members.reduce((best, i) => (zoo.epoch[i] > zoo.epoch[best] ? i : best), members[0]);
   const lastOf = new Map<number[], number>();

@@ -41,5 +41,14 @@ export function memoryRows(zoo: ZooRows): RowReader {
   return { inMemory: true, row: (i) => zoo.weights.subarray(i * d, (i + 1) * d) };
 }
 
+/**
+ * A loaded zoo as the in-memory kind of zoo source (store/openZoo.ts's ZooSource): its
+ * weights apart from everything else, and its rows read from them.
+ */
+export function inMemorySource<Z extends ZooRows>(zoo: Z, place: { dir: string; memory: number }) {
+  const { weights, ...info } = zoo;
+  return { ...place, zoo: info, rows: memoryRows(zoo), weights, blocks: null };
+}
+
 /** The name of an analysis space: 'full' (k = 0) or 'svd-<k>'. */
 export const spaceName = (k: number): string => (k > 0 ? `svd-${k}` : 'full');

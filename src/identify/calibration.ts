@@ -28,7 +28,7 @@
  *    (alignedSearch.ts).
  */
 import { UserError } from '../core/errors.ts';
-import type { Zoo } from '../store/loadZoo.ts';
+import type { ZooInfo } from '../store/loadZoo.ts';
 import type { RowReader } from '../core/zoo.ts';
 import type { RowProducts } from '../reduce/svd.ts';
 import { nearestSegment, pointDistance, segmentDistance, type Trajectory } from './trajectory.ts';
@@ -70,7 +70,7 @@ export class CalibrationError extends UserError {}
 
 /** What calibration reads of an index: the zoo, its rows, trajectories and the checkpoints' squared norms. */
 export interface CalibrationInput {
-  zoo: Zoo;
+  zoo: ZooInfo;
   rows: RowReader;
   trajectories: Trajectory[];
   sqNorm: Float64Array;

@@ -14,7 +14,7 @@
  * segment lengths come with the index), and its nearest segment's distance is then summed
  * again from the differences, which stays accurate when the query lies on it.
  */
-import type { Zoo } from '../store/loadZoo.ts';
+import type { ZooInfo } from '../store/loadZoo.ts';
 import type { RowReader } from '../core/zoo.ts';
 import type { TruncatedSVD } from '../reduce/svd.ts';
 import { dot, squaredDistance } from '../reduce/distances.ts';
@@ -34,7 +34,7 @@ export interface Trajectory {
 
 /** What a search needs from an index (zooIndex.ts). */
 export interface SearchSpace {
-  zoo: Zoo;
+  zoo: ZooInfo;
   /** The zoo's checkpoints by row: in memory, or read from its files for the runs measured. */
   rows: RowReader;
   svd: TruncatedSVD;

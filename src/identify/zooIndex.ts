@@ -10,18 +10,19 @@
  *
  * The verdict thresholds come from calibration.ts.
  */
-import type { Zoo } from '../store/loadZoo.ts';
+import type { Zoo, ZooInfo } from '../store/loadZoo.ts';
 import type { SavedIndex } from '../store/indexFile.ts';
-import type { StreamedZoo } from '../store/rowReader.ts';
-import { memoryRows, type RowReader } from '../core/zoo.ts';
-import { TruncatedSVD } from '../reduce/svd.ts';
+import type { ZooSource } from '../store/openZoo.ts';
+import type { RowReader } from '../core/zoo.ts';
+import { factorWidth, TruncatedSVD } from '../reduce/svd.ts';
+import { asZooSource, checkStreamedComponents } from '../reduce/zooMatrix.ts';
 import { calibrate, SAMPLES_PER_PASS, type Calibration, type IndexedProducts } from './calibration.ts';
 import { FLOAT32_ROUNDOFF, type SearchSpace, type Trajectory } from './trajectory.ts';
 import { nullSampler } from './alignedSearch.ts';
 import { SimdProducts } from '../reduce/simdProducts.ts';
 import { StreamingProducts, streamedSvdMaxComponents } from '../reduce/streamingProducts.ts';
-import { UserError } from '../core/errors.ts';
-import { defaultMemory, formatBytes } from '../util/memory.ts';
+import { option, UserError } from '../core/errors.ts';
+import { formatBytes } from '../util/memory.ts';
 import { zooRowIndex } from '../core/zoo.ts';
 import { simdThreads } from '../util/threads.ts';
 import { dot, squaredDistance } from '../reduce/distances.ts';
@@ -57,7 +58,7 @@ export const defaultComponents = (runs: number) => 2 * runs + 100;
 
 /** What an index's search space is made of. */
 interface SpaceParts {
-  zoo: Zoo;
+  zoo: ZooInfo;
   /** The zoo's checkpoints by row: in memory, or read from the files of a zoo too large for it. */
   rows: RowReader;
   svd: TruncatedSVD;
@@ -74,7 +75,7 @@ interface SpaceParts {
  * made from both.
  */
 class IndexSpace implements SearchSpace {
-  readonly zoo: Zoo;
+  readonly zoo: ZooInfo;
   readonly rows: RowReader;
   readonly svd: TruncatedSVD;
   readonly coords: Float32Array;
@@ -190,106 +191,69 @@ export class ZooIndex extends IndexSpace {
     this.buildSeconds = buildSeconds;
   }
 
-  /** Builds the index of a loaded zoo (or of the runs and epochs selected in `options`). */
-  static build(zoo: Zoo, options: ZooIndexOptions = {}): ZooIndex {
-    const start = performance.now();
-    const { runs = () => true, epochs = () => true } = options;
-    const rows = memoryRows(zoo);
-    const selected: [number, Int32Array][] = [];
-    for (let r = 0; r < zoo.runs; r++) {
-      if (!runs(r)) continue;
-      const epochList = Array.from({ length: zoo.epochs + 1 }, (_, e) => e).filter(epochs);
-      if (epochList.length < 2)
-        throw new UserError(
-          `run ${r} has ${epochList.length} indexed checkpoint(s); a trajectory needs at least 2 epochs`,
-        );
-      selected.push([r, Int32Array.from(epochList)]);
-    }
-    if (selected.length === 0) throw new UserError('the index selects no runs');
-    let next = 0; // the index's own rows: run by run
-    const sqNorm = new Float64Array(zoo.n).fill(NaN);
-    const trajectories = selected.map(([r, epochList]) =>
-      measuredTrajectory(zoo, rows, r, epochList, (rowList) => rowList.map(() => next++), sqNorm),
-    );
-    const indexed = trajectories.flatMap((t) => Array.from(t.rows));
-    const n = indexed.length;
-    const d = zoo.dim;
-    const x = new Float32Array(n * d);
-    indexed.forEach((row, i) => x.set(rows.row(row), i * d));
-    const k = Math.min(options.components ?? defaultComponents(trajectories.length), n, d);
-    const progress = options.onProgress ?? (() => {});
-    const svd = new TruncatedSVD({ components: k });
-    progress(`SVD-${k} of ${n} x ${d}`, 0, 1);
-    svd.fit(x, n, d);
-    progress(`SVD-${k} of ${n} x ${d}`, 1, 1);
-    const products = () => new SimdProducts(x, n, d, Math.max(k, SAMPLES_PER_PASS), simdThreads());
-    return ZooIndex.finish(zoo, rows, svd, products, trajectories, sqNorm, options, start);
-  }
-
   /**
-   * Builds the index of a zoo too large for memory from its files: every run and epoch, the
-   * SVD streamed (reduce/streamingProducts.ts), the checkpoints' coordinates and calibration
-   * products in further passes, and each row the calibration measures read from its file.
-   * The index's own rows are the zoo's rows.
+   * Builds the index of a zoo (or of the runs and epochs selected in `options`), in memory or
+   * streamed from its files (store/openZoo.ts). One set of products of the indexed rows serves
+   * the SVD, the projections and the calibration: in memory, the rows are copied once into the
+   * SIMD memory, run by run; streamed, every pass reads the files, and the index's rows are the
+   * zoo's (all runs and epochs), with as many SVD components as its memory bound allows.
    */
-  static buildStreamed(
-    { dir, blocks, zoo, rows }: StreamedZoo,
-    options: Omit<ZooIndexOptions, 'runs' | 'epochs'> & {
-      /** Bytes the build may take (default util/memory.ts's defaultMemory): bounds the SVD components. */
-      memory?: number;
-    } = {},
-  ): ZooIndex {
+  static build(input: Zoo | ZooSource, options: ZooIndexOptions = {}): ZooIndex {
     const start = performance.now();
+    const source = asZooSource(input);
+    const { zoo, rows } = source;
     const progress = options.onProgress ?? (() => {});
-    const all = Int32Array.from({ length: zoo.epochs + 1 }, (_, e) => e);
-    if (all.length < 2) throw new UserError(`${dir} has one epoch; a trajectory needs at least 2 epochs`);
-    const trajectories: Trajectory[] = [];
-    const sqNorm = new Float64Array(zoo.n).fill(NaN);
-    for (let r = 0; r < zoo.runs; r++) {
-      progress('step lengths', r, zoo.runs);
-      trajectories.push(measuredTrajectory(zoo, rows, r, all, (rowList) => rowList, sqNorm));
-    }
-    const memory = options.memory ?? defaultMemory();
-    const fits = streamedSvdMaxComponents(memory, zoo.dim);
-    if (fits < 1)
+    const selected = selectedRuns(zoo, options);
+    const whole = selected.length === zoo.runs && selected.every(([, e]) => e.length === zoo.epochs + 1);
+    if (!source.weights && !whole)
       throw new UserError(
-        `${dir}'s ${zoo.dim} weights per checkpoint leave no room for an SVD within --memory ${formatBytes(memory)}; raise --memory`,
+        `${option('runs')} and ${option('epochs')} select checkpoints of a zoo in memory; ${source.dir} is streamed from its files (raise ${option('memory')})`,
       );
-    const k = Math.min(options.components ?? Math.min(defaultComponents(zoo.runs), fits), zoo.n, zoo.dim);
+    let next = 0; // in memory, the index's own rows: run by run
+    const atOf = source.weights
+      ? (zooRows: Int32Array) => zooRows.map(() => next++)
+      : (zooRows: Int32Array) => zooRows;
+    const sqNorm = new Float64Array(zoo.n).fill(NaN);
+    const trajectories = selected.map(([r, epochList], i) => {
+      progress('step lengths', i, selected.length);
+      return measuredTrajectory(zoo, rows, r, epochList, atOf, sqNorm);
+    });
+    const d = zoo.dim;
+    const n = source.weights ? next : zoo.n;
+    const bound = source.weights ? Infinity : streamedSvdMaxComponents(source.memory, d);
+    if (bound < 1)
+      throw new UserError(
+        `${source.dir}'s ${d} weights per checkpoint leave no room for an SVD within ${option('memory')} ${formatBytes(source.memory)}; raise ${option('memory')}`,
+      );
+    const k = Math.min(options.components ?? Math.min(defaultComponents(trajectories.length), bound), n, d);
+    checkStreamedComponents(source, k);
     const svd = new TruncatedSVD({ components: k });
-    progress(`SVD-${k} of ${zoo.n} x ${zoo.dim}, streamed`, 0, 1);
-    svd.fitProducts(new StreamingProducts(blocks), zoo.n, zoo.dim);
-    progress(`SVD-${k} of ${zoo.n} x ${zoo.dim}, streamed`, 1, 1);
-    const products = () => new StreamingProducts(blocks);
-    return ZooIndex.finish(zoo, rows, svd, products, trajectories, sqNorm, options, start);
-  }
-
-  /** The projections, squared norms and calibration common to both builds. */
-  private static finish(
-    zoo: Zoo,
-    rows: RowReader,
-    svd: TruncatedSVD,
-    products: () => IndexedProducts,
-    trajectories: Trajectory[],
-    sqNorm: Float64Array,
-    options: ZooIndexOptions,
-    start: number,
-  ): ZooIndex {
-    const progress = options.onProgress ?? (() => {});
-    const parts: SpaceParts = { zoo, rows, svd, coords: projectRows(svd, products()), trajectories, sqNorm };
-    const space = new IndexSpace(parts);
-    let calibration: Calibration;
+    const width = Math.max(factorWidth(svd.options, n, d), k, SAMPLES_PER_PASS);
+    const indexed = trajectories.flatMap((t) => Array.from(t.rows));
+    const products = source.weights
+      ? new SimdProducts((i) => rows.row(indexed[i]), n, d, width, simdThreads())
+      : new StreamingProducts(source.blocks);
     try {
-      calibration = calibrate(space, products(), {
-        descendantEpochs: options.descendantEpochs ?? INDEX_DEFAULTS.descendantEpochs,
-        samples: options.calibrationSamples ?? INDEX_DEFAULTS.calibrationSamples,
-        onProgress: (done, total) => progress('calibration samples', done, total),
-        ...nullSampler(space, (options.align ?? true) && rows.inMemory),
-      });
+      const step = `SVD-${k} of ${n} x ${d}${source.weights ? '' : ', streamed'}`;
+      progress(step, 0, 1);
+      svd.fit(products);
+      progress(step, 1, 1);
+      const parts: SpaceParts = { zoo, rows, svd, coords: projectRows(svd, products), trajectories, sqNorm };
+      const space = new IndexSpace(parts);
+      try {
+        const calibration = calibrate(space, products, {
+          descendantEpochs: options.descendantEpochs ?? INDEX_DEFAULTS.descendantEpochs,
+          samples: options.calibrationSamples ?? INDEX_DEFAULTS.calibrationSamples,
+          onProgress: (done, total) => progress('calibration samples', done, total),
+          ...nullSampler(space, (options.align ?? true) && rows.inMemory),
+        });
+        return new ZooIndex(parts, calibration, (performance.now() - start) / 1000);
+      } finally {
+        space.close();
+      }
     } finally {
-      space.close();
+      products.close();
     }
-    return new ZooIndex(parts, calibration, (performance.now() - start) / 1000);
   }
 
   /** The index as a value for its files (store/indexFile.ts's writeIndexFiles; a whole-zoo index). */
@@ -325,10 +289,11 @@ export class ZooIndex extends IndexSpace {
   }
 
   /**
-   * The index of `zoo` from its saved value (store/indexFile.ts's readIndexFiles, which is null
+   * The index of a zoo from its saved value (store/indexFile.ts's readIndexFiles, which is null
    * when the saved index is not current), its rows in memory or read from the files.
    */
-  static fromSaved(saved: SavedIndex<Calibration>, zoo: Zoo, rows: RowReader = memoryRows(zoo)): ZooIndex {
+  static fromSaved(saved: SavedIndex<Calibration>, input: Zoo | ZooSource): ZooIndex {
+    const { zoo, rows } = asZooSource(input);
     const { run, epoch, stepSq } = saved;
     const byRun = new Map<number, number[]>();
     for (let i = 0; i < run.length; i++) {
@@ -360,11 +325,24 @@ export class ZooIndex extends IndexSpace {
  * need projections), as float32 SIMD products; coordError bounds their rounding.
  */
 function projectRows(svd: TruncatedSVD, products: IndexedProducts): Float32Array {
-  try {
-    return Float32Array.from(products.times(svd.components, svd.k));
-  } finally {
-    products.close();
+  return Float32Array.from(products.times(svd.components, svd.k));
+}
+
+/** The runs an index holds, each with its epochs (at least 2: a trajectory has a segment). */
+function selectedRuns(zoo: ZooInfo, options: ZooIndexOptions): [number, Int32Array][] {
+  const { runs = () => true, epochs = () => true } = options;
+  const selected: [number, Int32Array][] = [];
+  for (let r = 0; r < zoo.runs; r++) {
+    if (!runs(r)) continue;
+    const epochList = Int32Array.from({ length: zoo.epochs + 1 }, (_, e) => e).filter(epochs);
+    if (epochList.length < 2)
+      throw new UserError(
+        `run ${r} has ${epochList.length} indexed checkpoint(s); a trajectory needs at least 2 epochs`,
+      );
+    selected.push([r, epochList]);
   }
+  if (selected.length === 0) throw new UserError(`the index selects no runs (${option('runs')})`);
+  return selected;
 }
 
 /**
@@ -373,7 +351,7 @@ function projectRows(svd: TruncatedSVD, products: IndexedProducts): Float32Array
  * `atOf` gives the checkpoints' rows in the index from their zoo rows.
  */
 function measuredTrajectory(
-  zoo: Zoo,
+  zoo: ZooInfo,
   rows: RowReader,
   run: number,
   epochs: Int32Array,
@@ -394,7 +372,7 @@ function measuredTrajectory(
 
 /** A run's trajectory as a saved index holds it: its segments' squared lengths stored, not measured. */
 function savedTrajectory(
-  zoo: Zoo,
+  zoo: ZooInfo,
   run: number,
   epochs: Int32Array,
   at: Int32Array,

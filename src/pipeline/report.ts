@@ -7,14 +7,14 @@ import { basename } from 'node:path';
 import { UserError } from '../core/errors.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { readNpy } from '../store/formats/npy.ts';
-import type { Zoo } from '../store/loadZoo.ts';
 import { readManifest, softwareVersions } from '../store/manifest.ts';
 import { spaceName } from '../core/zoo.ts';
 import { clusterReportPath, linkagePaths } from '../store/paths.ts';
 import { readJsonFile } from '../util/json.ts';
 import { cutTree } from '../cluster/linkage.ts';
 import type { LinkageExport, SpaceSummary } from './spaceJob.ts';
-import { streamedSvdBytes } from '../reduce/streamingProducts.ts';
+import { spaceFits } from '../reduce/zooMatrix.ts';
+import type { ZooSource } from '../store/openZoo.ts';
 import { maxComponents } from '../reduce/svd.ts';
 import { clusterSweep } from './sweep.ts';
 
@@ -136,14 +136,12 @@ export interface ClusterExports {
  * (their zoo digest), or from the paper's sweep run now when they are missing or stale.
  */
 export async function currentClusterExports(
-  zooDir: string,
-  zoo: Zoo,
+  source: ZooSource,
   outDir: string,
   k: number,
   progress: (step: string, done: number, total: number) => void,
-  /** For a zoo larger than memory: stream its SVD spaces within this many bytes (no full space). */
-  streamWithin?: number,
 ): Promise<ClusterExports> {
+  const { dir: zooDir, zoo } = source;
   const paths = linkagePaths(
     outDir,
     zooDir,
@@ -158,16 +156,15 @@ export async function currentClusterExports(
     (readJsonFile(paths.json, RERUN) as LinkageExport).zooDigest === zoo.digest;
   let report = readClusterReport(outDir, zooDir);
   if (!current(report)) {
-    const fits = (s: number) =>
-      streamWithin === undefined ? true : s > 0 && streamedSvdBytes(s, zoo.dim) <= streamWithin;
     const spaces = [...new Set([...PAPER_SPACES, k])].filter(
-      (s) => s < maxComponents(zoo.n, zoo.dim) && fits(s),
+      (s) => s < maxComponents(zoo.n, zoo.dim) && spaceFits(source, s),
     );
     progress('cluster sweep', 0, spaces.length);
     const [rows] = await clusterSweep({
-      zoos: [{ dir: zooDir, spaces, stream: streamWithin !== undefined }],
+      zoos: [{ dir: zooDir, spaces }],
       outDir,
       verify: false,
+      memory: source.memory,
       onDone: (_, done, total) => progress('cluster sweep', done, total),
     });
     writeClusterReport(outDir, zooDir, rows, {

@@ -11,11 +11,7 @@ import { basename } from 'node:path';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { writeNpy } from '../store/formats/npy.ts';
 import { writeSvdFile } from '../store/svdFile.ts';
-import { loadZoo, type Zoo } from '../store/loadZoo.ts';
-import { zooBlocks } from '../store/zooBlocks.ts';
-import { zooLabels } from '../store/rowReader.ts';
-import { StreamingProducts } from '../reduce/streamingProducts.ts';
-import { UserError } from '../core/errors.ts';
+import { openZoo, type ZooSource } from '../store/openZoo.ts';
 import { linkagePaths, svdBasisPath, zooResultsDir } from '../store/paths.ts';
 import { clusterZoo, type ClusterOptions, type SpaceResult } from '../cluster/clusterZoo.ts';
 
@@ -26,8 +22,8 @@ export interface SpaceJob {
   saveBasis: boolean;
   /** Check the zoo's hashes when loading it (default true; false when the caller just did). */
   verify?: boolean;
-  /** Stream the SVD from the checkpoint files instead of loading the zoo (one larger than memory). */
-  stream?: boolean;
+  /** Bytes a zoo's weights may take in memory; a larger one is streamed (store/openZoo.ts). */
+  memory?: number;
 }
 
 export type SpaceSummary = Omit<SpaceResult, 'linkage' | 'labels' | 'svd'> & {
@@ -51,27 +47,17 @@ export interface LinkageExport {
   linkage: number[][];
 }
 
-let cached: { dir: string; zoo: Zoo } | null = null;
+let cached: ZooSource | null = null; // a worker's next job is often another space of the same zoo
 
 /** One (zoo, space) analysis with its exports; what each worker runs. */
 export function runSpaceJob(job: SpaceJob): SpaceSummary {
-  let zoo: Zoo;
-  let options = job.options;
-  if (job.stream) {
-    if (!(options.svd > 0))
-      throw new UserError(`${job.zooDir} is streamed from disk; the full weight space needs it in memory`);
-    const blocks = zooBlocks(job.zooDir, { verify: job.verify });
-    zoo = zooLabels(blocks);
-    options = {
-      ...options,
-      fit: (svd) => svd.fitProducts(new StreamingProducts(blocks), blocks.n, blocks.d),
-    };
-  } else {
-    if (cached?.dir !== job.zooDir)
-      cached = { dir: job.zooDir, zoo: loadZoo(job.zooDir, { verify: job.verify }) };
-    zoo = cached.zoo;
+  if (cached?.dir !== job.zooDir) {
+    cached = null; // the last zoo goes before the next is read
+    cached = openZoo(job.zooDir, { verify: job.verify, memory: job.memory });
   }
-  const result = clusterZoo(zoo, options);
+  const source = cached;
+  const { zoo } = source;
+  const result = clusterZoo(source, job.options);
   const name = basename(job.zooDir);
   mkdirSync(zooResultsDir(job.outDir, job.zooDir), { recursive: true });
   const { npy: linkageNpy, json: linkageJson } = linkagePaths(job.outDir, job.zooDir, result.space);

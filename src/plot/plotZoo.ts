@@ -17,21 +17,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { UserError } from '../core/errors.ts';
+import { option, OptionNote, UserError } from '../core/errors.ts';
 import { currentClusterExports } from '../pipeline/report.ts';
-import { embedCheckpoints, embedStreamed } from '../reduce/embed.ts';
+import { embedZoo } from '../reduce/embed.ts';
 import { maxComponents } from '../reduce/svd.ts';
-import {
-  StreamingProducts,
-  streamedSvdBytes,
-  streamedSvdMaxComponents,
-} from '../reduce/streamingProducts.ts';
-import { memoryRows } from '../core/zoo.ts';
-import { openStreamedZoo } from '../store/rowReader.ts';
-import { defaultMemory } from '../util/memory.ts';
+import { openZoo } from '../store/openZoo.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
-import { loadZoo } from '../store/loadZoo.ts';
-import { incompleteNote, readManifest, ZooError, zooWeightBytes } from '../store/manifest.ts';
+import { incompleteNote, ZooError } from '../store/manifest.ts';
 import { DEFAULT_DIRS, zooResultsDir } from '../store/paths.ts';
 import { indexHtml, writePage, type Page } from './page.ts';
 import { clusterAndStatisticsPages, trajectoryPages } from './zooPages.ts';
@@ -68,20 +60,15 @@ export interface PlotZooResult {
   files: string[];
   pages: Page[];
   /** What was adapted to the zoo (a default lowered) or is worth knowing (an incomplete zoo). */
-  notes: string[];
+  notes: OptionNote[];
 }
 
 export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Promise<PlotZooResult> {
   const outDir = options.outDir ?? PLOT_DEFAULTS.outDir;
   const seed = options.seed ?? PLOT_DEFAULTS.seed;
   const progress = options.onProgress ?? (() => {});
-  const memory = options.memory ?? defaultMemory();
-  const streamed =
-    zooWeightBytes(readManifest(zooDir)) > memory
-      ? openStreamedZoo(zooDir, { verify: options.verify })
-      : null;
-  const zoo = streamed?.zoo ?? loadZoo(zooDir, { verify: options.verify });
-  const checkpoints = streamed?.rows ?? memoryRows(zoo);
+  const source = openZoo(zooDir, { memory: options.memory, verify: options.verify });
+  const { zoo, rows: checkpoints } = source;
   const name = basename(zooDir);
   if (zoo.runs < 2)
     throw new ZooError(
@@ -89,41 +76,30 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
     );
   const epoch = options.epoch ?? zoo.epochs;
   if (epoch < 0 || epoch > zoo.epochs)
-    throw new UserError(`--epoch ${epoch} is not in ${zooDir} (epochs 0-${zoo.epochs})`);
+    throw new UserError(`${option('epoch')} ${epoch} is not in ${zooDir} (epochs 0-${zoo.epochs})`);
   const dir = zooResultsDir(outDir, zooDir);
   mkdirSync(dir, { recursive: true });
 
   const largest = maxComponents(zoo.n, zoo.dim);
   if (options.svd !== undefined && options.svd > largest)
     throw new UserError(
-      `--svd ${options.svd} is too large for ${zooDir}: ${zoo.n} checkpoints x ${zoo.dim} weights (k must be <= ${largest})`,
+      `${option('svd')} ${options.svd} is too large for ${zooDir}: ${zoo.n} checkpoints x ${zoo.dim} weights (k must be <= ${largest})`,
     );
-  const notes = [incompleteNote(zoo.manifest)].filter((n): n is string => n !== null);
+  const incomplete = incompleteNote(zoo.manifest);
+  const notes = incomplete ? [new OptionNote(incomplete)] : [];
   if (options.svd === undefined && PLOT_DEFAULTS.svd > largest)
     notes.push(
-      `--svd ${PLOT_DEFAULTS.svd} (the default) lowered to ${largest}: the zoo has ${zoo.n} checkpoints x ${zoo.dim} weights`,
+      new OptionNote(
+        `${option('svd')} ${PLOT_DEFAULTS.svd} (the default) lowered to ${largest}: the zoo has ${zoo.n} checkpoints x ${zoo.dim} weights`,
+      ),
     );
-  const embedOptions = {
+  const embedding = embedZoo(source, {
     k: Math.min(options.svd ?? PLOT_DEFAULTS.svd, largest),
     seed,
     umapEpochs: options.umapEpochs,
     onProgress: progress,
-  };
-  if (streamed && streamedSvdBytes(Math.min(embedOptions.k, zoo.n, zoo.dim), zoo.dim) > memory)
-    throw new UserError(
-      `SVD-${embedOptions.k} of ${zooDir}, streamed from its files, needs more than the memory bound; choose --svd <= ${Math.max(1, streamedSvdMaxComponents(memory, zoo.dim))} or raise --memory`,
-    );
-  const embedding = streamed
-    ? embedStreamed(new StreamingProducts(streamed.blocks), zoo.n, zoo.dim, embedOptions)
-    : embedCheckpoints(zoo.weights, zoo.n, zoo.dim, embedOptions);
-  const clusters = await currentClusterExports(
-    zooDir,
-    zoo,
-    outDir,
-    embedding.k,
-    progress,
-    streamed ? memory : undefined,
-  );
+  });
+  const clusters = await currentClusterExports(source, outDir, embedding.k, progress);
   const input = {
     name,
     zoo,
@@ -147,7 +123,7 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
         : [
             'No training metrics (loss, accuracy) are recorded in this zoo, so there is no training-curves page.',
           ]),
-      ...(streamed
+      ...(!source.weights
         ? [
             'Larger than the memory bound, so streamed from its files: SVD spaces only, no UMAP of the full weight space.',
           ]

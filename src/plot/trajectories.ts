@@ -3,7 +3,7 @@
  * embedding (UMAP or the first SVD components), one colour and one trace per run,
  * consecutive epochs joined by lines, hover with run, seed, epoch and test accuracy.
  */
-import type { Zoo } from '../store/loadZoo.ts';
+import type { ZooInfo } from '../store/loadZoo.ts';
 import { runDescription } from '../store/manifest.ts';
 import { runColor } from './colors.ts';
 import type { Figure } from './page.ts';
@@ -17,7 +17,11 @@ export interface TrajectoryFigureOptions {
 }
 
 /** `coords`: one row of axes.length values per zoo row (loadZoo's epoch-major order). */
-export function trajectoryFigure(zoo: Zoo, coords: Float64Array, options: TrajectoryFigureOptions): Figure {
+export function trajectoryFigure(
+  zoo: ZooInfo,
+  coords: Float64Array,
+  options: TrajectoryFigureOptions,
+): Figure {
   const c = options.axes.length;
   if (c !== 2 && c !== 3) throw new RangeError(`a trajectory plot has 2 or 3 axes, got ${c}`);
   if (coords.length !== zoo.n * c)

@@ -5,7 +5,7 @@
 import type { ClusterExports } from '../pipeline/report.ts';
 import type { ZooEmbedding } from '../reduce/embed.ts';
 import { UMAP_DEFAULTS } from '../reduce/umap.ts';
-import type { Zoo } from '../store/loadZoo.ts';
+import type { ZooInfo } from '../store/loadZoo.ts';
 import type { RowReader } from '../core/zoo.ts';
 import { dendrogramFigure, restrictLinkage } from './dendrogram.ts';
 import type { Page } from './page.ts';
@@ -15,7 +15,7 @@ import { trainingCurvesFigure, weightStatsFigure } from './zooStatistics.ts';
 
 export interface ZooPagesInput {
   name: string;
-  zoo: Zoo;
+  zoo: ZooInfo;
   /** The zoo's checkpoints by row (in memory, or read from the files of a streamed zoo). */
   checkpoints: RowReader;
   embedding: ZooEmbedding;

@@ -2,7 +2,7 @@
  * Figures of per-model numbers: weight statistics at one epoch (paper Figure 3) and the
  * training curves of the whole zoo.
  */
-import type { Zoo } from '../store/loadZoo.ts';
+import type { ZooInfo } from '../store/loadZoo.ts';
 import type { RowReader } from '../core/zoo.ts';
 import type { Figure } from './page.ts';
 import { formatAccuracy } from './trajectories.ts';
@@ -10,7 +10,7 @@ import { UserError } from '../core/errors.ts';
 import { zooRowIndex } from '../core/zoo.ts';
 
 /** Mean against standard deviation of all of each model's weights at `epoch`, coloured by test accuracy. */
-export function weightStatsFigure(zoo: Zoo, weights: RowReader, epoch: number): Figure {
+export function weightStatsFigure(zoo: ZooInfo, weights: RowReader, epoch: number): Figure {
   if (!Number.isInteger(epoch) || epoch < 0 || epoch > zoo.epochs)
     throw new UserError(`epoch ${epoch} is not in the zoo (epochs 0-${zoo.epochs})`);
   const d = zoo.dim;
@@ -75,7 +75,7 @@ export function quantile(sorted: number[], q: number): number {
  * axis: it falls by orders of magnitude after epoch 0, which a linear axis flattens. Test loss
  * is drawn first and dashed, so train loss stays visible where the two coincide.
  */
-export function trainingCurvesFigure(zoo: Zoo): Figure | null {
+export function trainingCurvesFigure(zoo: ZooInfo): Figure | null {
   const epochs = Array.from({ length: zoo.epochs + 1 }, (_, e) => e);
   const series = [
     { key: 'testLoss', name: 'test loss', color: '255, 127, 14', axis: 'y', dash: 'dash' },

@@ -2,7 +2,10 @@
  * The low-dimensional views of a zoo that the trajectory plots draw: its truncated-SVD
  * coordinates, and UMAP embeddings of the full weight space and of the SVD coordinates.
  */
-import { TruncatedSVD, type RowProducts } from './svd.ts';
+import type { Zoo } from '../store/loadZoo.ts';
+import type { ZooSource } from '../store/openZoo.ts';
+import { maxComponents, TruncatedSVD } from './svd.ts';
+import { asZooSource, withZooMatrix } from './zooMatrix.ts';
 import { umapEmbedding } from './umap.ts';
 
 export interface EmbedOptions {
@@ -26,27 +29,22 @@ export interface ZooEmbedding {
   umapSvd: Float64Array;
 }
 
-/** Embeds the n checkpoints of x (n x d, row-major). */
-export function embedCheckpoints(x: Float32Array, n: number, d: number, options: EmbedOptions): ZooEmbedding {
-  const k = Math.min(options.k, n, d);
-  const svd = new TruncatedSVD({ components: k }).fitTransform(x, n, d);
-  const umap = umapOf(n, options);
-  return { k, svd, umapFull: umap(x, d, 'UMAP, full space'), umapSvd: umap(svd, k, `UMAP, SVD-${k}`) };
-}
-
 /**
- * Embeds the n checkpoints of an X reached only through its products (a zoo larger than
- * memory, streamed from its files): the SVD coordinates and their UMAP; no UMAP of the full space.
+ * Embeds a zoo's checkpoints: SVD-k and its UMAP, and the UMAP of the full weight space when
+ * the weights are in memory (a zoo streamed from its files has none: umapFull is null).
  */
-export function embedStreamed(
-  products: RowProducts,
-  n: number,
-  d: number,
-  options: EmbedOptions,
-): ZooEmbedding {
-  const k = Math.min(options.k, n, d);
-  const svd = new TruncatedSVD({ components: k }).fitProducts(products, n, d);
-  return { k, svd, umapFull: null, umapSvd: umapOf(n, options)(svd, k, `UMAP, SVD-${k}`) };
+export function embedZoo(zoo: Zoo | ZooSource, options: EmbedOptions): ZooEmbedding {
+  const source = asZooSource(zoo);
+  const { n, dim: d } = source.zoo;
+  const k = Math.min(options.k, maxComponents(n, d));
+  const svd = withZooMatrix(source, k, (x) => new TruncatedSVD({ components: k }).fitTransform(x));
+  const umap = umapOf(n, options);
+  return {
+    k,
+    svd,
+    umapFull: source.weights && umap(source.weights, d, 'UMAP, full space'),
+    umapSvd: umap(svd, k, `UMAP, SVD-${k}`),
+  };
 }
 
 function umapOf(n: number, options: EmbedOptions) {

@@ -29,8 +29,12 @@ export class SimdProducts {
    * @param idle how the helper waits between products: 'spin' (products in quick succession,
    *   while it has a core to itself) or 'sleep' (one kept for occasional work)
    */
+  /**
+   * @param x X (n x d, row-major), or row i of it by a function: rows gathered from a larger
+   *   matrix (e.g. a selection of a zoo's checkpoints) are copied straight into the SIMD memory
+   */
   constructor(
-    x: Float32Array,
+    x: Float32Array | ((i: number) => Float32Array),
     public n: number,
     readonly d: number,
     lMax: number,
@@ -54,8 +58,17 @@ export class SimdProducts {
       acc: 2 * bytes(XBT_BLOCK_ROWS * 4, this.lPad), // xbt's lane sums: one block of rows per thread
     });
     const mem = this.f32(this.at.x, this.nPad * this.d4);
-    copyRows(x, d, mem, this.d4, n, d);
+    if (typeof x === 'function') for (let i = 0; i < n; i++) mem.set(x(i).subarray(0, d), i * this.d4);
+    else copyRows(x, d, mem, this.d4, n, d);
     this.helper = starting?.ready() ? starting : null;
+  }
+
+  /** X's rows and columns (RowProducts). */
+  get rows(): number {
+    return this.n;
+  }
+  get cols(): number {
+    return this.d;
   }
 
   /**

@@ -32,6 +32,15 @@ export class StreamingProducts implements RowProducts {
   /** One chunk as read from the files. */
   private readonly buffer: Float32Array;
   private products: SimdProducts | null = null;
+  /** The widest B or Q multiplied so far: what the SIMD memory is laid out for. */
+  private width = 0;
+
+  get rows(): number {
+    return this.blocks.n;
+  }
+  get cols(): number {
+    return this.blocks.d;
+  }
 
   constructor(
     private readonly blocks: RowBlocks,
@@ -59,12 +68,14 @@ export class StreamingProducts implements RowProducts {
   ): void {
     const { d } = this.blocks;
     // one SIMD memory and helper thread for every pass: B is copied in once per pass, and
-    // Q^T X summed there, not per chunk
+    // Q^T X summed there, not per chunk; made again only for a wider B than any before
+    if (this.products && l > this.width) this.close();
+    this.width = Math.max(this.width, l);
     this.products ??= new SimdProducts(
       this.buffer,
       this.chunkRows,
       d,
-      l,
+      this.width,
       simdThreads(this.blocks.n * d >= 1 << 20),
       'sleep',
     );

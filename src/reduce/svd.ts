@@ -5,9 +5,11 @@
  * keeping the top k rows of V^T as components. The passes over X run in WebAssembly SIMD
  * (simdProducts.ts); orth() is CholeskyQR2. Not centred by default, like the paper's
  * (scikit-learn) TruncatedSVD; `center: true` subtracts the column means first (PCA).
- * Fitted like scikit-learn: `new TruncatedSVD({ components: 50 }).fit(x, n, d).transform(x, n)`.
+ * Fitted like scikit-learn: `new TruncatedSVD({ components: 50 }).fit(x).transform(x)`, with x a
+ * Matrix (core/matrix.ts) or the RowProducts of one.
  */
-import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
+import type { Matrix } from '../core/matrix.ts';
 import { Rng } from '../core/rng.ts';
 import type { SvdBasis } from '../store/svdFile.ts';
 import {
@@ -53,16 +55,31 @@ export const SVD_DEFAULTS = {
 const PARALLEL_MIN_VALUES = 2 ** 22;
 
 /**
- * The only access the randomized SVD needs to X (n x d): X B for a B given as B^T (l x d), and
- * X^T Q for Q (n x l), both row-major float64. SimdProducts holds X in memory; StreamingProducts
+ * The only access the randomized SVD needs to X (rows x cols): X B for a B given as B^T
+ * (l x cols), and X^T Q for Q (rows x l), both row-major float64, with l at most the widest
+ * the products were made for. SimdProducts holds X in memory; StreamingProducts
  * (streamingProducts.ts) reads it block by block from disk, so X need not fit in memory.
+ * Whoever makes products owns them: they pass them to every step that needs X (the SVD, the
+ * projections, a calibration) and close them once, so X is copied into WebAssembly memory once.
  */
 export interface RowProducts {
+  readonly rows: number;
+  readonly cols: number;
   times(bt: Float64Array, l: number): Float64Array;
-  /** Written into `into` (l x d) when given: the SVD keeps one such long factor for all passes. */
+  /** Written into `into` (l x cols) when given: the SVD keeps one such long factor for all passes. */
   transposedTimes(q: Float64Array, l: number, into?: Float64Array): Float64Array;
   close(): void;
 }
+
+/** What the SVD is fitted to: a matrix in memory, or products of one (e.g. streamed from disk; not closed by the SVD). */
+export type SvdInput = Matrix<Float32Array> | RowProducts;
+
+/** The width l = k + oversample of the SVD's factors (at most the matrix's rows and columns): what products for a fit must take. */
+export const factorWidth = (
+  options: Pick<TruncatedSVDOptions, 'components' | 'oversample'>,
+  rows: number,
+  cols: number,
+): number => Math.min(options.components + (options.oversample ?? SVD_DEFAULTS.oversample), rows, cols);
 
 export class TruncatedSVD {
   readonly options: Required<TruncatedSVDOptions>;
@@ -72,66 +89,60 @@ export class TruncatedSVD {
   /** Column means subtracted before projecting (only with `center`). */
   mean: Float64Array | null = null;
   dim = 0;
-  /** Coordinates of the fitted rows, U_k Σ_k (n x k), kept by fit() for fitTransform(). */
-  private fittedCoords: Float64Array | null = null;
 
   constructor(options: TruncatedSVDOptions) {
     this.options = { ...SVD_DEFAULTS, ...options };
     const k = this.options.components;
-    if (!Number.isInteger(k) || k < 1)
-      throw new UserError(`the number of SVD components must be a positive integer, got ${k}`);
+    if (!Number.isInteger(k) || k < 1) throw new UserError(`components must be a positive integer, got ${k}`);
   }
 
   get k(): number {
     return this.options.components;
   }
 
-  /** Fits the top-k right singular vectors of X (n x d, row-major). */
-  fit(x: Float32Array, n: number, d: number): this {
-    const { components: k, oversample, center } = this.options;
-    checkComponents(k, n, d);
-    const l = Math.min(k + oversample, n, d);
-    const powerIterations =
-      this.options.powerIterations === 'auto' ? (l <= 128 ? 1 : 0) : this.options.powerIterations;
-    this.dim = d;
-    this.mean = center ? columnMeans(x, n, d) : null;
-    const threads =
-      this.options.threads === 'auto' ? simdThreads(n * d >= PARALLEL_MIN_VALUES) : this.options.threads;
-    const products = new SimdProducts(x, n, d, l, threads);
-    try {
-      this.fitWith(products, n, d, l, powerIterations);
-    } finally {
-      products.close();
-    }
+  /** Fits the top-k right singular vectors of X (a matrix, or its products). */
+  fit(x: SvdInput): this {
+    this.fitCoordinates(x);
     return this;
   }
 
-  /**
-   * fit() for an X reached only through its products (e.g. streamed from disk), then the rows'
-   * coordinates U_k Σ_k (n x k). Not centred (`center` is refused: it would need X's column
-   * means, another pass). The products are closed afterwards.
-   */
-  fitProducts(products: RowProducts, n: number, d: number): Float64Array {
-    const { components: k, oversample } = this.options;
-    try {
-      if (this.options.center) throw new UserError('a streamed SVD is not centred; fit it without center');
-      checkComponents(k, n, d);
-      const l = Math.min(k + oversample, n, d);
-      const powerIterations =
-        this.options.powerIterations === 'auto' ? (l <= 128 ? 1 : 0) : this.options.powerIterations;
-      this.dim = d;
-      this.mean = null;
-      this.fitWith(products, n, d, l, powerIterations);
-    } finally {
-      products.close();
-    }
-    const coords = this.fittedCoords!;
-    this.fittedCoords = null;
-    return coords;
+  /** fit(), then the fitted rows' coordinates U_k Σ_k (rows x k) without another pass over X. */
+  fitTransform(x: SvdInput): Float64Array {
+    return this.fitCoordinates(x);
   }
 
-  private fitWith(products: RowProducts, n: number, d: number, l: number, powerIterations: number): void {
+  /**
+   * The one fit: products of X (made here for a matrix, and closed here; handed in, left open),
+   * the subspace iteration, and the coordinates U_k Σ_k it gives at no extra pass.
+   * Centring needs X's column means, so it takes a matrix, not products.
+   */
+  private fitCoordinates(x: SvdInput): Float64Array {
+    const { components: k, center } = this.options;
+    const [n, d] = [x.rows, x.cols];
+    checkComponents(k, n, d);
+    const l = factorWidth(this.options, n, d);
+    const own = 'data' in x;
+    if (center && !own)
+      throw new UserError(
+        'center needs the matrix itself, not its products (e.g. a zoo streamed from its files)',
+      );
+    const threads =
+      this.options.threads === 'auto' ? simdThreads(n * d >= PARALLEL_MIN_VALUES) : this.options.threads;
+    const products = own ? new SimdProducts(x.data, n, d, l, threads) : x;
+    try {
+      this.dim = d;
+      this.mean = center && own ? columnMeans(x.data, n, d) : null;
+      const powerIterations =
+        this.options.powerIterations === 'auto' ? (l <= 128 ? 1 : 0) : this.options.powerIterations;
+      return this.subspaceIteration(products, l, powerIterations);
+    } finally {
+      if (own) products.close();
+    }
+  }
+
+  private subspaceIteration(products: RowProducts, l: number, powerIterations: number): Float64Array {
     const { components: k, seed } = this.options;
+    const [n, d] = [products.rows, products.cols];
     const mean = this.mean;
     // X B and Q^T X with the centring folded in: (X - 1 m^T) B = X B - 1 (m^T B)
     const times = (bt: Float64Array): Float64Array => {
@@ -167,21 +178,23 @@ export class TruncatedSVD {
       q = orthonormalizeColumns(times(zt), n, l);
     }
     const b = transposedTimes(q); // l x d
-    products.close(); // the last pass over X: its memory can go before B is factored
     const { singularValues, u, components } = factorSmall(b, l, d, k);
     this.singularValues = singularValues;
     this.components = components;
     // X V_k = Q U_k Σ_k up to what lies outside span(Q): the coordinates scikit-learn's
     // fit_transform returns, at no extra pass over X
     const usT = transpose(u, l, k).map((v, i) => v * singularValues[Math.floor(i / l)]); // k x l: row c is column c of U Σ
-    this.fittedCoords = multiplyByTransposed(q, n, l, usT, k);
+    return multiplyByTransposed(q, n, l, usT, k);
   }
 
-  /** Coordinates of the rows of X (n x d) on the components: n x k, row-major float64. */
-  transform(x: Float32Array, n: number): Float64Array {
+  /** Coordinates of the rows of X on the components: rows x k, row-major float64. */
+  transform(x: Matrix<Float32Array>): Float64Array {
     if (this.components.length === 0) throw new Error('TruncatedSVD: call fit() before transform()');
     const { k, dim: d, mean } = this;
-    const y = multiplyByTransposed(x, n, d, this.components, k);
+    if (x.cols !== d)
+      throw new UserError(`transform takes rows of ${d} values (the fitted width), got ${x.cols}`);
+    const n = x.rows;
+    const y = multiplyByTransposed(x.data, n, d, this.components, k);
     if (mean) {
       for (let c = 0; c < k; c++) {
         let mb = 0;
@@ -190,14 +203,6 @@ export class TruncatedSVD {
       }
     }
     return y;
-  }
-
-  /** fit(), then the fitted rows' coordinates U_k Σ_k (n x k) without another pass over X. */
-  fitTransform(x: Float32Array, n: number, d: number): Float64Array {
-    this.fit(x, n, d);
-    const coords = this.fittedCoords!;
-    this.fittedCoords = null;
-    return coords;
   }
 
   /** The fitted basis as a value (store/svdFile.ts saves it). */
@@ -252,7 +257,7 @@ function factorSmall(
   const singularValues = new Float64Array(k);
   // V^T = Σ⁻¹ U^T B, with U Σ² U^T = B B^T
   const components = gramThenProject(b, l, d, (gram) => {
-    const evd = new EigenvalueDecomposition(Matrix.from1DArray(l, l, gram), { assumeSymmetric: true });
+    const evd = new EigenvalueDecomposition(MlMatrix.from1DArray(l, l, gram), { assumeSymmetric: true });
     const byValue = Array.from(evd.realEigenvalues.keys()).sort(
       (i, j) => evd.realEigenvalues[j] - evd.realEigenvalues[i],
     );

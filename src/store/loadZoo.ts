@@ -46,6 +46,9 @@ export interface Zoo extends ZooLabels, Pick<CheckpointRows, 'weights'> {
   digest: string;
 }
 
+/** A zoo without its weights: labels, shape, manifest and content digest. */
+export type ZooInfo = Omit<Zoo, 'weights'>;
+
 /** Label arrays for n rows, to be filled epoch by epoch (addEpochLabels). */
 export function emptyZooLabels(n: number): ZooLabels {
   return {

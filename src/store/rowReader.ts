@@ -7,15 +7,15 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { zooRowLabel, type RowReader } from '../core/zoo.ts';
-import { zooDigest, ZooIntegrityError, type Zoo } from './loadZoo.ts';
+import { zooDigest, ZooIntegrityError, type ZooInfo } from './loadZoo.ts';
 import { checkpointPath } from './manifest.ts';
 import { weightsSha256 } from './sha256.ts';
-import { zooBlocks, type ZooBlocks } from './zooBlocks.ts';
+import type { ZooBlocks } from './zooBlocks.ts';
 
 const CACHED_ROWS = 8; // a segment's two ends and a leave-one-out triple stay read
 
 /** Rows read from the epoch files of a streamed zoo (its labels from zooLabels). */
-export function fileRows(zooDir: string, zoo: Zoo, blocks: ZooBlocks, verifyRows = false): RowReader {
+export function fileRows(zooDir: string, zoo: ZooInfo, blocks: ZooBlocks, verifyRows = false): RowReader {
   const d = zoo.dim;
   const cache = new Map<number, Float32Array>();
   return {
@@ -51,7 +51,7 @@ export function fileRows(zooDir: string, zoo: Zoo, blocks: ZooBlocks, verifyRows
 }
 
 /** A zoo's labels without its weights (one pass over the files), for analyses that stream the weights. */
-export function zooLabels(blocks: ZooBlocks): Zoo {
+export function zooLabels(blocks: ZooBlocks): ZooInfo {
   const labels = blocks.labels();
   return {
     ...labels,
@@ -60,21 +60,6 @@ export function zooLabels(blocks: ZooBlocks): Zoo {
     dim: blocks.d,
     runs: blocks.runs,
     epochs: blocks.epochs,
-    weights: new Float32Array(0),
     digest: zooDigest(labels.sha256),
   };
-}
-
-/** A zoo too large for memory, opened for streaming: its blocks, its labels (one pass over the files) and its rows. */
-export interface StreamedZoo {
-  dir: string;
-  blocks: ZooBlocks;
-  zoo: Zoo;
-  rows: RowReader;
-}
-
-export function openStreamedZoo(zooDir: string, options: { verify?: boolean } = {}): StreamedZoo {
-  const blocks = zooBlocks(zooDir, options);
-  const zoo = zooLabels(blocks);
-  return { dir: zooDir, blocks, zoo, rows: fileRows(zooDir, zoo, blocks) };
 }

@@ -133,7 +133,7 @@ export function serveJobs<Q, R, P = never>(
       const e = err as Error;
       post({
         type: 'error',
-        message: e.message,
+        message: (e as { template?: string }).template ?? e.message, // a UserError's option fields stay marked
         name: e.constructor?.name ?? 'Error',
         stack: e.stack,
         userError: isUserError(err),

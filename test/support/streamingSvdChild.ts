@@ -20,7 +20,8 @@ const streamed = (dir: string) => {
   const blocks = zooBlocks(dir);
   const products = new StreamingProducts(blocks);
   const svd = new TruncatedSVD({ components: 10 });
-  svd.fitProducts(products, blocks.n, blocks.d);
+  svd.fit(products);
+  products.close();
   return { singularValues: Array.from(svd.singularValues), passes: products.passes };
 };
 streamed(process.argv[3]);
