@@ -101,6 +101,9 @@ describe('singleLinkage', () => {
     const one = singleLinkage({ n: zoo.n, dim, coords }, { threads: 1 });
     const two = singleLinkage({ n: zoo.n, dim, coords }, { threads: 2 });
     expect(two.linkage.z).toEqual(one.linkage.z);
+    // more threads than this machine may have cores: slower when they share one, the same tree
+    const three = singleLinkage({ n: zoo.n, dim, coords }, { threads: 3 });
+    expect(three.linkage.z).toEqual(one.linkage.z);
     expect(samePartition(cutTree(two.linkage, 30), zoo.run)).toBe(true);
   });
 
@@ -254,6 +257,14 @@ describe("singleLinkage, method 'checked' (candidate tree + cycle-property check
     expect(two.linkage.z).toEqual(one.linkage.z);
     heightsOf(one.linkage).forEach((h, i) => expect(h).toBeCloseTo(heightsOf(prim.linkage)[i], 12));
     expect(samePartition(cutTree(one.linkage, 30), zoo.run)).toBe(true);
+  });
+
+  it('gives the same checked tree bit for bit with three or four threads (sides of the check)', () => {
+    const zoo = syntheticZoo(30, 140, 301, 12); // 4,200 points: four sides of the candidate check
+    const points = { n: zoo.n, dim: 301, coords: zoo.weights };
+    const one = singleLinkage(points, { ...checked, threads: 1 });
+    for (const threads of [3, 4])
+      expect(singleLinkage(points, { ...checked, threads }).linkage.z).toEqual(one.linkage.z);
   });
 
   it('handles ties: integer data with duplicates gives the brute-force heights', () => {

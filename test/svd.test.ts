@@ -84,6 +84,8 @@ describe('TruncatedSVD', () => {
     const two = new TruncatedSVD({ components: 6, threads: 2 });
     expect(two.fitTransform(matrix(x, n, d))).toEqual(one.fitTransform(matrix(x, n, d)));
     expect(two.components).toEqual(one.components);
+    const four = new TruncatedSVD({ components: 6, threads: 4 }); // more threads than blocks of rows
+    expect(four.fitTransform(matrix(x, n, d))).toEqual(one.fitTransform(matrix(x, n, d)));
   });
 
   it('refuses k larger than the matrix allows', () => {

@@ -24,6 +24,9 @@ describe('SIMD kernels', () => {
     const two = twoThreads.timesVector(v);
     twoThreads.close();
     expect(two).toEqual(one);
+    const threeThreads = new SimdProducts(x, n, d, 1, 3, 'sleep');
+    expect(threeThreads.timesVector(v)).toEqual(one);
+    threeThreads.close();
     const vNorm = Math.hypot(...v);
     for (let i = 0; i < n; i++) {
       let s = 0,

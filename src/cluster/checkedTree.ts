@@ -1,14 +1,9 @@
 /** The checked-candidate method of spanningTree.ts: the cycle property tested on every pair, in blocks. */
-import type { HelperThread } from '../simd/helperThread.ts';
+import type { ThreadTeam } from '../simd/helperThread.ts';
 import { reserve, type SimdKernels } from '../simd/kernels.ts';
 import { rowDistance } from '../reduce/distances.ts';
-import {
-  PARALLEL_MIN_POINTS,
-  segmentsOf,
-  writeSegments,
-  type ExactPoints,
-  type SpanningTree,
-} from './pointLayout.ts';
+import { simdThreads } from '../util/threads.ts';
+import { segmentsOf, writeSegments, type ExactPoints, type SpanningTree } from './pointLayout.ts';
 import { UnionFind } from './unionFind.ts';
 
 /**
@@ -22,7 +17,7 @@ export function checkedTree(
   points: ExactPoints,
   order: Int32Array,
   candidate: SpanningTree,
-  helper: () => HelperThread | null,
+  team: () => ThreadTeam,
 ): SpanningTree {
   const { n, dim: m, coords: x } = points;
   const distance = (a: number, b: number) => rowDistance(x, a, b, m);
@@ -34,7 +29,17 @@ export function checkedTree(
   const seg = segmentsOf(points);
   const blocks = Math.ceil(n / 4);
   const cap = Math.max(16 * n, 1 << 16); // records per output buffer; drained whenever a scan stops for room
+  const threads = team();
+  // one side per thread, each with its own scratch and output buffer
+  const sides = simdThreads('treePoints', n, threads.size);
   const scratch = { u64: 4 * seg.mPad * 8, u32: 4 * seg.mPad * 4, c64: seg.mPad * 8, c32: seg.mPad * 4 };
+  const perSide = (p: number) => ({
+    [`out${p}`]: 16 + cap * 16,
+    [`u64_${p}`]: scratch.u64,
+    [`u32_${p}`]: scratch.u32,
+    [`c64_${p}`]: scratch.c64,
+    [`c32_${p}`]: scratch.c32,
+  });
   const at = reserve(kernels, {
     head: n * seg.headBytes,
     tail: n * seg.tailBytes,
@@ -42,17 +47,8 @@ export function checkedTree(
     cTail: blocks * seg.tailBytes,
     rad: blocks * 8,
     gap: n * 8,
-    outA: 16 + cap * 16,
-    outB: 16 + cap * 16,
-    u64A: scratch.u64,
-    u32A: scratch.u32,
-    c64A: scratch.c64,
-    c32A: scratch.c32,
-    u64B: scratch.u64,
-    u32B: scratch.u32,
-    c64B: scratch.c64,
-    c32B: scratch.c32,
-  });
+    ...Object.assign({}, ...Array.from({ length: sides }, (_, p) => perSide(p))),
+  }) as Record<string, number> & Record<'head' | 'tail' | 'cHead' | 'cTail' | 'rad' | 'gap', number>;
   const coords = writeSegments(kernels, at.head, points, order, (t) => leaves[t]);
   setBlockCentres(kernels, at, points, seg, coords);
   new Float64Array(kernels.memory.buffer, at.gap, n - 1).set(gaps);
@@ -70,42 +66,46 @@ export function checkedTree(
     }
     count[0] = 0;
   };
-  new Int32Array(kernels.memory.buffer, at.outA, 1)[0] = 0;
-  new Int32Array(kernels.memory.buffer, at.outB, 1)[0] = 0;
   const f32 = seg.f32 ? 1 : 0;
-  const args = (I0: number, I1: number, side: 'A' | 'B') =>
-    [
-      I0,
-      I1,
-      n,
-      at.head,
-      seg.headBytes,
-      at.tail,
-      seg.tailBytes,
-      at.gap,
-      at.cHead,
-      at.cTail,
-      at.rad,
-      at[`u64${side}`],
-      at[`u32${side}`],
-      at[`c64${side}`],
-      at[`c32${side}`],
-      f32,
-      seg.margin,
-      seg.checkMask,
-      at[`out${side}`],
-      cap,
-    ] as const;
-  const thread = n >= PARALLEL_MIN_POINTS ? helper() : null;
-  const split = thread ? Math.round(blocks * (1 - Math.SQRT1_2)) : blocks; // blocks 0..split-1 hold about half the pairs
-  let [nextA, nextB] = [0, split];
-  while (nextA < split || nextB < blocks) {
-    const helped = thread !== null && nextB < blocks;
-    if (helped) thread.begin('checkBlocks', args(nextB, blocks, 'B'));
-    if (nextA < split) nextA = kernels.checkBlocks(...args(nextA, split, 'A'));
-    if (helped) nextB = thread.end();
-    drain(at.outA);
-    drain(at.outB);
+  const args = (I0: number, I1: number, p: number) => ({
+    I0,
+    I1,
+    n,
+    head: at.head,
+    headBytes: seg.headBytes,
+    tail: at.tail,
+    tailBytes: seg.tailBytes,
+    gap: at.gap,
+    cHead: at.cHead,
+    cTail: at.cTail,
+    rad: at.rad,
+    u64: at[`u64_${p}`],
+    u32: at[`u32_${p}`],
+    c64: at[`c64_${p}`],
+    c32: at[`c32_${p}`],
+    f32,
+    margin: seg.margin,
+    checkMask: seg.checkMask,
+    out: at[`out${p}`],
+    cap,
+  });
+  // block I pairs with the blocks after it, so the work of blocks 0..s-1 grows as B s - s^2 / 2:
+  // side p ends where that reaches (p + 1) / sides of the whole
+  const ends = Array.from({ length: sides }, (_, p) =>
+    p === sides - 1 ? blocks : Math.round(blocks * (1 - Math.sqrt(1 - (p + 1) / sides))),
+  );
+  const next = ends.map((_, p) => (p === 0 ? 0 : ends[p - 1]));
+  for (let p = 0; p < sides; p++) new Int32Array(kernels.memory.buffer, at[`out${p}`], 1)[0] = 0;
+  while (next.some((I, p) => I < ends[p])) {
+    // each side scans until its output buffer is full, then all are drained
+    const found = threads.run(
+      'checkBlocks',
+      next.map((I, p) => (I < ends[p] ? args(I, ends[p], p) : null)),
+    );
+    found.forEach((I, p) => {
+      if (!Number.isNaN(I)) next[p] = I;
+    });
+    for (let p = 0; p < sides; p++) drain(at[`out${p}`]);
   }
 
   // Kruskal on those pairs; ties in a fixed order, whatever the threads

@@ -23,10 +23,10 @@ export interface ClusterOptions {
   /** Seed of the randomized SVD (default 0). */
   seed?: number;
   /**
-   * Threads for the SVD passes and the linkage (1 or 2; default: 2 on large inputs when the
-   * machine has two cores). Results are the same bit for bit.
+   * Threads for the SVD passes and the linkage, or 'auto' (default: by the size of the work
+   * and the cores, util/threads.ts). Results are the same bit for bit.
    */
-  threads?: 1 | 2;
+  threads?: number | 'auto';
 }
 
 export type OrderBy = 'last' | 'merge';

@@ -20,9 +20,6 @@ export interface SpanningTree {
   weight: Float64Array;
 }
 
-/** Points below which a helper thread costs more than the half of the scans it takes. */
-export const PARALLEL_MIN_POINTS = 2048;
-
 /** Coordinates per point in the packed head segment (kernels.wat), float32 / float64. */
 const HEAD_VALUES = { f32: 256, f64: 128 }; // 1 KiB: most scans of a zoo's weights stop within it
 

@@ -1,20 +1,29 @@
 /** Prim's algorithm in the SIMD kernels: the first of the two spanning-tree methods (spanningTree.ts). */
-import type { HelperThread } from '../simd/helperThread.ts';
+import { splitRange, type ThreadTeam } from '../simd/helperThread.ts';
 import { reserve, type SimdKernels } from '../simd/kernels.ts';
+import { simdThreads } from '../util/threads.ts';
 import { emptyTree, segmentsOf, writeSegments, type ExactPoints, type SpanningTree } from './pointLayout.ts';
 
-const PARALLEL_MIN_SLOTS = 512; // below this, a Prim step is cheaper than handing half to the helper
+/**
+ * The slot of the smallest `best` among the parts' answers (each the smallest of its range),
+ * ties to the lowest slot, as one scan would pick: the parts are in slot order.
+ */
+function bestOf(best: Float64Array, slots: number[]): number {
+  let pick = slots[0];
+  for (const s of slots) if (best[s] < best[pick]) pick = s;
+  return pick;
+}
 
 /** Prim's algorithm: float32 points in the lanes layout (primLanes), float64 ones in segments (primSegments). */
 export function prim(
   kernels: SimdKernels,
   points: ExactPoints,
   order: Int32Array,
-  helper: () => HelperThread | null,
+  team: () => ThreadTeam,
 ): SpanningTree {
   return points.coords instanceof Float32Array
-    ? primLanes(kernels, points as ExactPoints & { coords: Float32Array }, order, helper)
-    : primSegments(kernels, points as ExactPoints & { coords: Float64Array }, order, helper);
+    ? primLanes(kernels, points as ExactPoints & { coords: Float32Array }, order, team)
+    : primSegments(kernels, points as ExactPoints & { coords: Float64Array }, order, team);
 }
 
 /**
@@ -27,7 +36,7 @@ function primSegments(
   kernels: SimdKernels,
   points: ExactPoints & { coords: Float64Array },
   order: Int32Array,
-  helper: () => HelperThread | null,
+  team: () => ThreadTeam,
 ): SpanningTree {
   const { n, dim: m } = points;
   const { mPad, headBytes, tailBytes, index } = segmentsOf(points);
@@ -53,23 +62,21 @@ function primSegments(
       coords.copyWithin(index(dst, headValues), index(src, headValues), index(src, headValues) + tailValues);
   };
 
-  const thread = helper();
-  // direct calls with fixed arguments: V8's fast JS-to-WebAssembly path (a spread call takes the slow generic one)
-  const step = (t0: number, r: number, delta: number, uId: number): number =>
-    kernels.primStep(
-      t0,
-      r,
-      at.head,
-      headBytes,
-      at.tail,
-      tailBytes,
-      at.u64,
-      at.best,
-      at.lower,
-      at.parent,
-      delta,
-      uId,
-    );
+  const threads = team();
+  const step = (t0: number, r: number, delta: number, uId: number) => ({
+    t0,
+    r,
+    head: at.head,
+    headBytes,
+    tail: at.tail,
+    tailBytes,
+    u: at.u64,
+    best: at.best,
+    lower: at.lower,
+    parent: at.parent,
+    delta,
+    uId,
+  });
   const id = Int32Array.from({ length: n }, (_, i) => i);
   const tree = emptyTree(n);
   let r = n;
@@ -93,28 +100,14 @@ function primSegments(
       [id[uSlot], best[uSlot], lower[uSlot], parent[uSlot]] = [id[r], best[r], lower[r], parent[r]];
     }
     if (r === 0) break;
-    if (thread && r >= PARALLEL_MIN_SLOTS) {
-      const half = r >> 1;
-      thread.begin('primStep', [
-        half,
-        r,
-        at.head,
-        headBytes,
-        at.tail,
-        tailBytes,
-        at.u64,
-        at.best,
-        at.lower,
-        at.parent,
-        delta,
-        uId,
-      ]);
-      const low = step(0, half, delta, uId);
-      const high = thread.end();
-      uSlot = best[high] < best[low] ? high : low; // ties: the lower slot, as one scan would pick
-    } else {
-      uSlot = step(0, r, delta, uId);
-    }
+    const parts = splitRange(r, simdThreads('primSlots', r, threads.size));
+    uSlot = bestOf(
+      best,
+      threads.run(
+        'primStep',
+        parts.map(([t0, t1]) => step(t0, t1, delta, uId)),
+      ),
+    );
   }
   return tree;
 }
@@ -130,7 +123,7 @@ function primLanes(
   kernels: SimdKernels,
   points: ExactPoints & { coords: Float32Array },
   order: Int32Array,
-  helper: () => HelperThread | null,
+  team: () => ThreadTeam,
 ): SpanningTree {
   const { n, dim: m } = points;
   const m4 = Math.ceil(m / 4) * 4;
@@ -156,7 +149,7 @@ function primLanes(
   const margin = 1 + (m4 + 8) * 2 ** -23;
   const slack = (m4 + 8) * 2 ** -148;
 
-  const thread = helper();
+  const threads = team();
   const id = Int32Array.from({ length: n }, (_, i) => i);
   const tree = emptyTree(n);
   let r = n;
@@ -182,57 +175,28 @@ function primLanes(
     hi[r] = -1;
     if (r === 0) break;
     const used = Math.ceil(r / 4);
-    if (thread && r >= PARALLEL_MIN_SLOTS) {
-      const half = used >> 1;
-      thread.begin('primLanes', [
-        half,
-        used,
-        r,
-        at.lanes,
-        m4,
-        at.us,
-        at.u64,
-        at.hi,
-        at.best,
-        at.parent,
-        uId,
-        margin,
-        slack,
-      ]);
-      const low = kernels.primLanes(
-        0,
-        half,
-        r,
-        at.lanes,
-        m4,
-        at.us,
-        at.u64,
-        at.hi,
-        at.best,
-        at.parent,
-        uId,
-        margin,
-        slack,
-      );
-      const high = thread.end();
-      uSlot = best[high] < best[low] ? high : low; // ties: the lower slot, as one scan would pick
-    } else {
-      uSlot = kernels.primLanes(
-        0,
-        used,
-        r,
-        at.lanes,
-        m4,
-        at.us,
-        at.u64,
-        at.hi,
-        at.best,
-        at.parent,
-        uId,
-        margin,
-        slack,
-      );
-    }
+    const parts = splitRange(used, simdThreads('primSlots', r, threads.size));
+    uSlot = bestOf(
+      best,
+      threads.run(
+        'primLanes',
+        parts.map(([b0, b1]) => ({
+          b0,
+          b1,
+          r,
+          lanes: at.lanes,
+          m4,
+          us: at.us,
+          u64: at.u64,
+          hi: at.hi,
+          best: at.best,
+          parent: at.parent,
+          uId,
+          margin,
+          slack,
+        })),
+      ),
+    );
   }
   return tree;
 }

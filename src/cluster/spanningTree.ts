@@ -31,21 +31,21 @@
  * packed together (the head segment), so the scans, most of which stop early, read dense
  * memory.
  */
-import { HelperThread } from '../simd/helperThread.ts';
+import { ThreadTeam } from '../simd/helperThread.ts';
 import { simdKernels } from '../simd/kernels.ts';
-import { simdThreads } from '../util/threads.ts';
+import { teamIdle, threadsFor } from '../util/threads.ts';
 import { checkedTree } from './checkedTree.ts';
-import { columnsBySpread, PARALLEL_MIN_POINTS, type ExactPoints, type SpanningTree } from './pointLayout.ts';
+import { columnsBySpread, type ExactPoints, type SpanningTree } from './pointLayout.ts';
 import { prim } from './prim.ts';
 
 export type { ExactPoints, SpanningTree };
 
 export interface SpanningTreeOptions {
   /**
-   * Threads: 1, or 2 (a helper thread takes half of each scan). The result is the same bit
-   * for bit. Default: 2 when the machine has two cores and there are >= 2,048 points.
+   * Threads in all (helper threads take parts of each scan; the result is the same bit for
+   * bit). Default 'auto': by the number of points and the cores (util/threads.ts).
    */
-  threads?: 1 | 2;
+  threads?: number | 'auto';
   /**
    * 'prim' or 'checked' (see above). Default: 'checked' for >= 1,024 points in >= 256
    * dimensions (faster there: docs/performance.md), else 'prim'.
@@ -60,12 +60,11 @@ const PROBE_DIM = 64; // leading coordinates of the candidate tree: 32 gives a p
 /** The exact minimum spanning tree of the points (ties: any one of the minimum trees). */
 export function minimumSpanningTree(points: ExactPoints, options: SpanningTreeOptions = {}): SpanningTree {
   const { n, dim } = points;
-  const threads = options.threads ?? simdThreads(n >= PARALLEL_MIN_POINTS);
+  const threads = threadsFor(options.threads, 'treePoints', n);
   const method = options.method ?? (n >= CHECKED_MIN_POINTS && dim >= CHECKED_MIN_DIM ? 'checked' : 'prim');
   const kernels = simdKernels();
-  const starting = threads === 2 ? HelperThread.start(kernels) : null; // gets ready while the points are laid out
-  let ready: boolean | undefined;
-  const helper = () => ((ready ??= starting?.ready() ?? false) ? starting : null);
+  const starting = ThreadTeam.start(kernels, threads, teamIdle(threads)); // the helpers get ready while the points are laid out
+  const helper = () => starting.team;
   try {
     const order = columnsBySpread(points);
     if (method === 'prim' || n < 2) return prim(kernels, points, order, helper);
@@ -81,6 +80,6 @@ export function minimumSpanningTree(points: ExactPoints, options: SpanningTreeOp
     );
     return checkedTree(kernels, points, order, candidate, helper);
   } finally {
-    starting?.stop();
+    starting.stop();
   }
 }

@@ -3,7 +3,7 @@
  * one job per (zoo, space) on a pool of worker threads (spaceJob.ts); report.ts writes the
  * per-zoo report.
  */
-import { defaultWorkers, simdThreads } from '../util/threads.ts';
+import { defaultWorkers } from '../util/threads.ts';
 import { runJobs } from '../util/workerPool.ts';
 import type { ClusterOptions } from '../cluster/clusterZoo.ts';
 import { option, OptionNote, UserError } from '../core/errors.ts';
@@ -133,7 +133,7 @@ export async function clusterSweep(options: SweepOptions): Promise<SpaceSummary[
   const count = options.zoos.reduce((sum, zoo) => sum + zoo.spaces.length, 0);
   const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), count));
   // jobs side by side each get one thread; a job alone may use a second one
-  const threads = simdThreads(workers === 1);
+  const threads = workers === 1 ? 'auto' : 1;
   const jobs: SpaceJob[] = options.zoos.flatMap((zoo) =>
     zoo.spaces.map((svd) => ({
       zooDir: zoo.dir,

@@ -41,7 +41,7 @@ export function nearestNeighbours(
   const candIdx = new Int32Array(n * c).fill(-1);
   const worst = new Float64Array(n).fill(Infinity);
   const block = Math.min(QUERY_BLOCK, n);
-  const products = new SimdProducts(centred, n, d, block, simdThreads(n * d >= 1 << 18));
+  const products = new SimdProducts(centred, n, d, block, simdThreads('knnValues', n * d));
   try {
     for (let q0 = 0; q0 < n; q0 += block) {
       const l = Math.min(block, n - q0);

@@ -169,7 +169,7 @@ export function choleskyQR2(
   const inv = new Float64Array(kernels.memory.buffer, at.inv, l);
   for (let pass = 0; pass < 2; pass++) {
     g.fill(0);
-    kernels.gram(at.y, 0, nPad, lp, l, at.g);
+    kernels.run('gram', { y: at.y, r0: 0, r1: nPad, lp, l, g: at.g });
     // G = R^T R with R upper triangular: rt[a][p] = R[p][a]
     rt.fill(0);
     for (let a = 0; a < l; a++) {
@@ -184,7 +184,7 @@ export function choleskyQR2(
         rt[b * lp + a] = v / root;
       }
     }
-    kernels.trsm(at.y, 0, nPad, lp, l, at.rt, at.inv);
+    kernels.run('trsm', { y: at.y, r0: 0, r1: nPad, lp, l, rt: at.rt, inv: at.inv });
   }
   if (layout === 'columns') copyRows(ym, lp, y, l, n, l);
   else transposeInto(ym, n, l, lp, y, n);
@@ -207,7 +207,7 @@ export function gramThenProject(
   const lp = l + (l & 1); // k <= l, so W and W^T A's rows fit in lp columns
   const { kernels, at, nPad } = intoColumns(a, m, l, 'rows', { w: l * lp * 8, out: YW_ROWS * lp * 8 });
   const g = new Float64Array(kernels.memory.buffer, at.g, l * lp);
-  kernels.gram(at.y, 0, nPad, lp, l, at.g);
+  kernels.run('gram', { y: at.y, r0: 0, r1: nPad, lp, l, g: at.g });
   const gram = new Float64Array(l * l);
   for (let i = 0; i < l; i++) for (let j = i; j < l; j++) gram[i * l + j] = gram[j * l + i] = g[i * lp + j];
   const { w, k } = choose(gram);
@@ -218,7 +218,7 @@ export function gramThenProject(
   const part = new Float64Array(kernels.memory.buffer, at.out, YW_ROWS * kp);
   for (let r0 = 0; r0 < m; r0 += YW_ROWS) {
     const rows = Math.min(YW_ROWS, m - r0);
-    kernels.yw(at.y + r0 * lp * 8, 0, rows, lp, l, at.w, kp, at.out);
+    kernels.run('yw', { y: at.y + r0 * lp * 8, r0: 0, r1: rows, lp, l, w: at.w, kp, out: at.out });
     transposeInto(part, rows, k, kp, out.subarray(r0), m);
   }
   return out;

@@ -5,15 +5,16 @@
  * Products are float32 inside; X^T Q is summed in blocks of rows and the blocks added in
  * float64, which keeps its error near float32 rounding of each entry.
  */
-import { HelperThread } from '../simd/helperThread.ts';
+import { splitRange, ThreadTeam, type StartingTeam } from '../simd/helperThread.ts';
 import { copyRows, reserve, roundUp, simdKernels, type SimdKernels } from '../simd/kernels.ts';
+import { teamIdle } from '../util/threads.ts';
 
 const BLOCK_ROWS = 512; // rows per float32 partial sum of X^T Q
 const XBT_BLOCK_ROWS = 64; // the rows xbt (kernels.wat) takes per block
 
 export class SimdProducts {
   private readonly kernels: SimdKernels;
-  private readonly helper: HelperThread | null;
+  private readonly starting: StartingTeam;
   private readonly d4: number;
   private nPad: number;
   /** Rows the memory was laid out for: load() takes at most this many. */
@@ -24,10 +25,10 @@ export class SimdProducts {
 
   /**
    * @param lMax the widest B or Q that will be multiplied
-   * @param threads 2: a helper thread takes half of every product (same result bit for bit);
-   *   call close() when done
-   * @param idle how the helper waits between products: 'spin' (products in quick succession,
-   *   while it has a core to itself) or 'sleep' (one kept for occasional work)
+   * @param threads threads in all: each helper thread takes a part of every product (the
+   *   same result bit for bit with any count); call close() when done
+   * @param idle how the helpers wait between products: 'spin' (products in quick succession,
+   *   while each has a core to itself) or 'sleep' (kept for occasional work)
    */
   /**
    * @param x X (n x d, row-major), or row i of it by a function: rows gathered from a larger
@@ -38,7 +39,7 @@ export class SimdProducts {
     public n: number,
     readonly d: number,
     lMax: number,
-    threads: 1 | 2 = 1,
+    threads = 1,
     idle: 'spin' | 'sleep' = 'spin',
   ) {
     this.d4 = roundUp(d, 4);
@@ -48,19 +49,26 @@ export class SimdProducts {
     this.blocks = Math.ceil(this.nPad / BLOCK_ROWS);
     const bytes = (rows: number, cols: number) => roundUp(rows * cols * 4, 64);
     this.kernels = simdKernels();
-    const starting = threads === 2 ? HelperThread.start(this.kernels, idle === 'sleep') : null; // starts while X is copied
+    this.threads = Math.max(1, threads);
+    this.starting = ThreadTeam.start(this.kernels, this.threads, teamIdle(this.threads, idle)); // the helpers start while X is copied
     this.at = reserve(this.kernels, {
       x: bytes(this.nPad, this.d4),
       bt: bytes(this.lPad, this.d4),
       zt: this.blocks * bytes(this.lPad, this.d4), // one partial X^T Q per block of rows
       y: bytes(this.nPad, this.lPad),
       q: bytes(this.nPad, this.lPad),
-      acc: 2 * bytes(XBT_BLOCK_ROWS * 4, this.lPad), // xbt's lane sums: one block of rows per thread
+      acc: this.threads * bytes(XBT_BLOCK_ROWS * 4, this.lPad), // xbt's lane sums: one block of rows per thread
     });
     const mem = this.f32(this.at.x, this.nPad * this.d4);
     if (typeof x === 'function') for (let i = 0; i < n; i++) mem.set(x(i).subarray(0, d), i * this.d4);
     else copyRows(x, d, mem, this.d4, n, d);
-    this.helper = starting?.ready() ? starting : null;
+  }
+
+  private readonly threads: number;
+
+  /** The team of threads, once its helpers run. */
+  private get team(): ThreadTeam {
+    return this.starting.team;
   }
 
   /** X's rows and columns (RowProducts). */
@@ -130,84 +138,61 @@ export class SimdProducts {
     const rowBytes = d4 * 4;
     const accBytes = roundUp(XBT_BLOCK_ROWS * 4 * this.lPad * 4, 64);
     const x = this.at.x + first * rowBytes;
-    if (this.helper) {
-      const half = roundUp(nPad >> 1, 2);
-      this.helper.begin('xbt', [
-        x + half * rowBytes,
-        nPad - half,
-        rowBytes,
-        this.at.bt,
-        lp,
-        this.at.y + half * lp * 4,
-        this.at.acc + accBytes,
-      ]);
-      this.kernels.xbt(x, half, rowBytes, this.at.bt, lp, this.at.y, this.at.acc);
-      this.helper.end();
-    } else {
-      this.kernels.xbt(x, nPad, rowBytes, this.at.bt, lp, this.at.y, this.at.acc);
-    }
+    // rows split among the threads, each part a multiple of 2 rows (xbt's step)
+    const parts = splitRange(nPad, this.team.size, 2).map(([r0, r1], p) => ({
+      x: x + r0 * rowBytes,
+      n: r1 - r0,
+      rowBytes,
+      bt: this.at.bt,
+      l: lp,
+      y: this.at.y + r0 * lp * 4,
+      acc: this.at.acc + p * accBytes,
+    }));
+    this.team.run('xbt', parts);
     return this.f32(this.at.y, nPad * lp);
   }
 
-  /** y (n, float64) = X v, v of length d: float32 sums (each row's the same with one thread or two). */
+  /** y (n, float64) = X v, v of length d: float32 sums (each row's the same with any number of threads). */
   timesVector(v: Float64Array): Float64Array {
     const { d, d4, nPad, n } = this;
     const b = this.f32(this.at.bt, d4);
     b.fill(0);
     b.set(v.subarray(0, d));
     const rowBytes = d4 * 4;
-    if (this.helper) {
-      const half = roundUp(nPad >> 1, 4);
-      this.helper.begin('xv', [
-        this.at.x + half * rowBytes,
-        nPad - half,
-        rowBytes,
-        this.at.bt,
-        this.at.y + half * 4,
-      ]);
-      this.kernels.xv(this.at.x, half, rowBytes, this.at.bt, this.at.y);
-      this.helper.end();
-    } else {
-      this.kernels.xv(this.at.x, nPad, rowBytes, this.at.bt, this.at.y);
-    }
+    const parts = splitRange(nPad, this.team.size, 4).map(([r0, r1]) => ({
+      x: this.at.x + r0 * rowBytes,
+      n: r1 - r0,
+      rowBytes,
+      v: this.at.bt,
+      y: this.at.y + r0 * 4,
+    }));
+    this.team.run('xv', parts);
     return Float64Array.from(this.f32(this.at.y, n));
   }
 
-  /** Stops the helper thread, if any. */
+  /** Stops the helper threads, if any. */
   close(): void {
-    this.helper?.stop();
+    this.starting.stop();
   }
 
   /** Z^T (l x d, float64) = Q^T X, with Q n x l row-major float64. */
   transposedTimes(q: Float64Array, l: number, into?: Float64Array): Float64Array {
     const { d4, nPad } = this;
     const lp = this.loadQ(q, l);
-    // partial sums per block of rows, added in block order: the same result with one thread or two
+    // partial sums per block of rows, the threads taking blocks in turn, added in block order:
+    // the same result with any number of threads
     const zt = (b: number) => this.at.zt + b * this.ztBlockBytes;
-    const run = (b: number, on: 'main' | 'helper') => {
+    const block = (b: number) => {
       this.f32(zt(b), lp * d4).fill(0);
-      const args = [
-        this.at.x,
-        b * BLOCK_ROWS,
-        Math.min(nPad, (b + 1) * BLOCK_ROWS),
-        d4 * 4,
-        this.at.q,
-        lp,
-        zt(b),
-        0,
-        d4 * 4,
-      ];
-      if (on === 'helper') this.helper!.begin('qtx', args);
-      else this.kernels.qtx(...(args as Parameters<SimdKernels['qtx']>));
+      const [r0, r1] = [b * BLOCK_ROWS, Math.min(nPad, (b + 1) * BLOCK_ROWS)];
+      return { x: this.at.x, r0, r1, rowBytes: d4 * 4, q: this.at.q, l: lp, zt: zt(b), j0: 0, jEnd: d4 * 4 };
     };
-    const half = Math.ceil(this.blocks / 2);
-    for (let b = 0; b < half; b++) {
-      const other = b + half < this.blocks && this.helper ? b + half : -1;
-      if (other >= 0) run(other, 'helper');
-      run(b, 'main');
-      if (other >= 0) this.helper!.end();
-    }
-    if (!this.helper) for (let b = half; b < this.blocks; b++) run(b, 'main');
+    const size = this.team.size;
+    for (let b0 = 0; b0 < this.blocks; b0 += size)
+      this.team.run(
+        'qtx',
+        Array.from({ length: Math.min(size, this.blocks - b0) }, (_, p) => block(b0 + p)),
+      );
     const out = into?.fill(0) ?? new Float64Array(l * this.d);
     for (let b = 0; b < this.blocks; b++) this.addBlock(b, out, l);
     return out;
@@ -215,32 +200,25 @@ export class SimdProducts {
 
   /**
    * Adds Q^T X to a float32 running sum kept in the SIMD memory (block 0 of the partial sums),
-   * for X streamed in chunks: the threads split the columns, so the sum is the same with one or
-   * two. Returns the rows summed since the last flushSum().
+   * for X streamed in chunks: the threads split the columns, so the sum is the same with any
+   * number of them. Returns the rows summed since the last flushSum().
    */
   addToSum(q: Float64Array, l: number): number {
     const lp = this.loadQ(q, l);
     const rowBytes = this.d4 * 4;
     if (this.summedRows === 0) this.f32(this.at.zt, lp * this.d4).fill(0);
-    const args = (j0: number, j1: number) => [
-      this.at.x,
-      0,
-      this.nPad,
+    const parts = splitRange(rowBytes, this.team.size, 16).map(([j0, jEnd]) => ({
+      x: this.at.x,
+      r0: 0,
+      r1: this.nPad,
       rowBytes,
-      this.at.q,
-      lp,
-      this.at.zt,
+      q: this.at.q,
+      l: lp,
+      zt: this.at.zt,
       j0,
-      j1,
-    ];
-    if (this.helper) {
-      const mid = roundUp(rowBytes >> 1, 16);
-      this.helper.begin('qtx', args(mid, rowBytes));
-      this.kernels.qtx(...(args(0, mid) as Parameters<SimdKernels['qtx']>));
-      this.helper.end();
-    } else {
-      this.kernels.qtx(...(args(0, rowBytes) as Parameters<SimdKernels['qtx']>));
-    }
+      jEnd,
+    }));
+    this.team.run('qtx', parts);
     return (this.summedRows += this.n);
   }
 

@@ -76,7 +76,7 @@ export class StreamingProducts implements RowProducts {
       this.chunkRows,
       d,
       this.width,
-      simdThreads(this.blocks.n * d >= 1 << 20),
+      simdThreads('streamedValues', this.blocks.n * d),
       'sleep',
     );
     const products = this.products;

@@ -21,7 +21,7 @@ import {
 } from './linalg.ts';
 import { SimdProducts } from './simdProducts.ts';
 import { UserError } from '../core/errors.ts';
-import { simdThreads } from '../util/threads.ts';
+import { threadsFor } from '../util/threads.ts';
 
 export interface TruncatedSVDOptions {
   /** Number of components k. */
@@ -39,10 +39,10 @@ export interface TruncatedSVDOptions {
   /** Seed of the Gaussian test matrix (default 0). */
   seed?: number;
   /**
-   * Threads for the passes over X: 1, 2, or 'auto' (default: 2 on a machine with two cores
-   * and an X of at least 2^22 values). The result is the same bit for bit.
+   * Threads for the passes over a matrix in memory, or 'auto' (default: by the size of X and
+   * the cores, util/threads.ts). The result is the same bit for bit.
    */
-  threads?: 1 | 2 | 'auto';
+  threads?: number | 'auto';
 }
 
 export const SVD_DEFAULTS = {
@@ -52,7 +52,6 @@ export const SVD_DEFAULTS = {
   seed: 0,
   threads: 'auto',
 } as const;
-const PARALLEL_MIN_VALUES = 2 ** 22;
 
 /**
  * The only access the randomized SVD needs to X (rows x cols): X B for a B given as B^T
@@ -126,8 +125,7 @@ export class TruncatedSVD {
       throw new UserError(
         'center needs the matrix itself, not its products (e.g. a zoo streamed from its files)',
       );
-    const threads =
-      this.options.threads === 'auto' ? simdThreads(n * d >= PARALLEL_MIN_VALUES) : this.options.threads;
+    const threads = threadsFor(this.options.threads, 'svdValues', n * d);
     const products = own ? new SimdProducts(x.data, n, d, l, threads) : x;
     try {
       this.dim = d;

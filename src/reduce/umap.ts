@@ -240,22 +240,22 @@ export function optimizeLayout(
   rng.saveState(state);
   for (let epoch = 0; epoch < nEpochs; epoch++) {
     const alpha = LEARNING_RATE * (1 - epoch / nEpochs);
-    kernels.umapEpoch(
-      at.y,
+    kernels.run('umapEpoch', {
+      y: at.y,
       n,
       dims,
-      at.head,
-      at.tail,
+      head: at.head,
+      tail: at.tail,
       m,
-      at.schedule,
+      sched: at.schedule,
       a,
       b,
-      REPULSION,
-      GRADIENT_CLIP,
+      gamma: REPULSION,
+      clip: GRADIENT_CLIP,
       epoch,
       alpha,
-      at.rng,
-    );
+      rng: at.rng,
+    });
     if ((epoch + 1) % 10 === 0 || epoch + 1 === nEpochs) onProgress?.(epoch + 1, nEpochs);
   }
   rng.loadState(state);

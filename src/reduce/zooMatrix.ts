@@ -13,8 +13,6 @@ import { SimdProducts } from './simdProducts.ts';
 import { StreamingProducts, streamedSvdBytes, streamedSvdMaxComponents } from './streamingProducts.ts';
 import type { RowProducts, SvdInput } from './svd.ts';
 
-const PARALLEL_MIN_VALUES = 2 ** 22;
-
 /** The source of a loaded zoo or of a source: what each analysis takes at its door. */
 export const asZooSource = (zoo: Zoo | ZooSource): ZooSource =>
   'rows' in zoo ? zoo : inMemorySource(zoo, { dir: '', memory: defaultMemory() });
@@ -52,7 +50,7 @@ export function checkStreamedComponents(source: ZooSource, k: number): void {
 export function zooProducts(source: ZooSource, maxColumns: number): RowProducts {
   const { n, dim } = source.zoo;
   return source.weights
-    ? new SimdProducts(source.weights, n, dim, maxColumns, simdThreads(n * dim >= PARALLEL_MIN_VALUES))
+    ? new SimdProducts(source.weights, n, dim, maxColumns, simdThreads('svdValues', n * dim))
     : new StreamingProducts(source.blocks);
 }
 

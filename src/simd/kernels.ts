@@ -1,11 +1,14 @@
 /**
  * The SIMD kernels of kernels.wat, compiled once, and the one allocator of their shared
  * memory. The kernel list is the .wat's exports: `npm run build:wasm` writes their signatures
- * into kernels.wasm.ts (KernelExports), and the helper thread (helperThread.mjs) builds its
- * call table from the module's exports, so nothing here repeats it.
+ * into kernels.wasm.ts (KernelExports, and KernelArgs: the arguments by name, which is how
+ * every caller passes them), and the helper thread (helperThread.mjs) builds its call table
+ * from the module's exports, so nothing here repeats it.
  */
 import { setFlagsFromString } from 'node:v8';
-import { KERNELS_WASM_BASE64, type KernelExports } from './kernels.wasm.ts';
+import { KERNEL_CALLS, KERNELS_WASM_BASE64, type KernelArgs, type KernelExports } from './kernels.wasm.ts';
+
+export type { KernelArgs };
 
 // Compile the kernels with the optimising compiler straight away: V8's baseline code for
 // them is much slower, and a one-shot CLI run would spend its first second there.
@@ -15,16 +18,23 @@ export const KERNELS_MODULE = new WebAssembly.Module(Buffer.from(KERNELS_WASM_BA
 
 export type KernelName = keyof KernelExports;
 
-/** One instance of the kernels with its own shared memory (so a helper thread can join in). */
-export interface SimdKernels extends KernelExports {
+/** What kernel K returns (a slot index, a loss; nothing for most). */
+export type KernelResult<K extends KernelName> = ReturnType<KernelExports[K]>;
+
+/** One instance of the kernels with its own shared memory (so helper threads can join in). */
+export interface SimdKernels {
   memory: WebAssembly.Memory;
+  /** Runs kernel `name` on this thread. */
+  run<K extends KernelName>(name: K, args: KernelArgs[K]): KernelResult<K>;
 }
 
 /** A fresh instance of the kernels on a new shared memory. */
 export function simdKernels(): SimdKernels {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
-  const exports = new WebAssembly.Instance(KERNELS_MODULE, { env: { memory } }).exports;
-  return { ...(exports as unknown as KernelExports), memory };
+  const exports = new WebAssembly.Instance(KERNELS_MODULE, { env: { memory } })
+    .exports as unknown as KernelExports;
+  const calls = KERNEL_CALLS as unknown as Record<KernelName, (k: KernelExports, a: object) => never>;
+  return { memory, run: (name, args) => calls[name](exports, args) };
 }
 
 /** The exported kernels in module order: how the main thread names a kernel to the helper thread. */

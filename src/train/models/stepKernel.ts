@@ -106,24 +106,24 @@ export class WasmStepKernel implements StepKernel {
     wd: number,
   ): number {
     const { at, P } = this;
-    return this.kernels.sgdSteps(
-      MODELS[this.name].id,
-      P,
-      at.w + 8 * P * run,
-      at.v + 8 * P * run,
-      at.g,
-      at.perm + 4 * this.n * run,
+    return this.kernels.run('sgdSteps', {
+      model: MODELS[this.name].id,
+      p: P,
+      w: at.w + 8 * P * run,
+      v: at.v + 8 * P * run,
+      g: at.g,
+      perm: at.perm + 4 * this.n * run,
       start,
       steps,
-      batch,
-      this.n,
-      at.data,
-      at.labels,
-      at.tmp,
+      b: batch,
+      n: this.n,
+      data: at.data,
+      labels: at.labels,
+      tmp: at.tmp,
       lr,
       mu,
       wd,
-    );
+    });
   }
 }
 
