@@ -7,6 +7,8 @@
  *   sha256 utf8 (of the weights' little-endian float32 bytes), parent_sha256 utf8 (null at epoch 0),
  *   weights fixed_size_list<float32>[P] (flat, PyTorch layout; see the index map)
  *
+ * (LABEL_COLUMNS below is that list as the code reads it.)
+ *
  * The schema metadata holds `weightspace.zoo` (JSON: zoo name, config, architecture with its
  * parameter index map), so a single file is self-describing.
  */
@@ -55,6 +57,51 @@ export interface CheckpointRows {
   metrics?: Record<string, Float64Array>;
 }
 
+/** How a label column is stored: its Arrow type, and the array it is held in. */
+const KINDS = {
+  int32: { arrow: 'Int32', array: Int32Array },
+  uint32: { arrow: 'Uint32', array: Uint32Array },
+  float64: { arrow: 'Float64', array: Float64Array },
+  utf8: { arrow: 'Utf8', array: null },
+} as const;
+
+/**
+ * The one description of a checkpoint file's columns before the weights, in file order: the
+ * Arrow column, the CheckpointRows field, its kind, and whether it may be null (a float NaN is
+ * stored as null). The writer, the reader and its checks, the row builder and loadZoo's labels
+ * all follow it. `weights` (fixed_size_list<float32>) comes next, then any `metric:<name>`.
+ */
+export const LABEL_COLUMNS = [
+  { name: 'run', field: 'run', kind: 'int32', nullable: false },
+  { name: 'seed', field: 'seed', kind: 'uint32', nullable: false },
+  { name: 'epoch', field: 'epoch', kind: 'int32', nullable: false },
+  { name: 'step', field: 'step', kind: 'int32', nullable: false },
+  { name: 'train_loss', field: 'trainLoss', kind: 'float64', nullable: true },
+  { name: 'test_loss', field: 'testLoss', kind: 'float64', nullable: true },
+  { name: 'test_accuracy', field: 'testAccuracy', kind: 'float64', nullable: true },
+  { name: 'sha256', field: 'sha256', kind: 'utf8', nullable: false },
+  { name: 'parent_sha256', field: 'parentSha256', kind: 'utf8', nullable: true },
+] as const satisfies readonly {
+  name: string;
+  field: keyof CheckpointRows;
+  kind: keyof typeof KINDS;
+  nullable: boolean;
+}[];
+
+type LabelColumn = (typeof LABEL_COLUMNS)[number];
+type NumericColumn = Extract<LabelColumn, { kind: 'int32' | 'uint32' | 'float64' }>;
+const NUMERIC_COLUMNS = LABEL_COLUMNS.filter((c): c is NumericColumn => c.kind !== 'utf8');
+/** The numeric label fields (every label but the hashes), in file order. */
+export type NumericLabel = NumericColumn['field'];
+export const NUMERIC_LABELS: NumericLabel[] = NUMERIC_COLUMNS.map((c) => c.field);
+
+/** Zero-filled arrays of every numeric label for n rows, each of its column's kind. */
+export const numericLabelArrays = (n: number): Pick<CheckpointRows, NumericLabel> =>
+  Object.fromEntries(NUMERIC_COLUMNS.map((c) => [c.field, new KINDS[c.kind].array(n)])) as Pick<
+    CheckpointRows,
+    NumericLabel
+  >;
+
 /** The column of metric `name` (the columns after `weights`). */
 export const METRIC_PREFIX = 'metric:';
 
@@ -95,15 +142,15 @@ export function checkpointRows(c: RowColumns): CheckpointRows {
   const floats = (v: ArrayLike<number> | undefined) =>
     v ? Float64Array.from(v) : new Float64Array(n).fill(NaN);
   const names = Object.keys(c.metrics ?? {}).sort();
+  const numeric = Object.fromEntries(
+    NUMERIC_COLUMNS.map((col) => [
+      col.field,
+      col.kind === 'float64' ? floats(c[col.field]) : KINDS[col.kind].array.from(c[col.field]!),
+    ]),
+  ) as Pick<CheckpointRows, NumericLabel>;
   return {
     size: c.size,
-    run: Int32Array.from(c.run),
-    seed: Uint32Array.from(c.seed),
-    epoch: Int32Array.from(c.epoch),
-    step: Int32Array.from(c.step),
-    trainLoss: floats(c.trainLoss),
-    testLoss: floats(c.testLoss),
-    testAccuracy: floats(c.testAccuracy),
+    ...numeric,
     sha256:
       c.sha256 ??
       Array.from({ length: n }, (_, r) => weightsSha256(c.weights.subarray(r * c.size, (r + 1) * c.size))),
@@ -128,16 +175,13 @@ export function concatCheckpointRows(
     at += p.weights.length;
   }
   const names = [...new Set(parts.flatMap((p) => Object.keys(p.metrics ?? {})))];
+  const numeric = Object.fromEntries(
+    NUMERIC_LABELS.map((field) => [field, cat((p) => p[field])]),
+  ) as unknown as Pick<RowColumns, NumericLabel>;
   return checkpointRows({
     size: parts[0].size,
     weights,
-    run: cat((p) => p.run),
-    seed: cat((p) => p.seed),
-    epoch: cat((p) => p.epoch),
-    step: cat((p) => p.step),
-    trainLoss: cat((p) => p.trainLoss),
-    testLoss: cat((p) => p.testLoss),
-    testAccuracy: cat((p) => p.testAccuracy),
+    ...numeric,
     sha256: parts.flatMap((p) => p.sha256),
     parentSha256: parentSha256 ?? parts.flatMap((p) => p.parentSha256),
     metrics: Object.fromEntries(
@@ -151,17 +195,22 @@ export function checkpointsToIPC(rows: CheckpointRows, metadata: Record<string, 
   const n = rows.run.length;
   if (rows.weights.length !== n * rows.size)
     throw new RangeError(`weights hold ${rows.weights.length} values, expected ${n} x ${rows.size}`);
+  const data = (c: LabelColumn) => {
+    const values = rows[c.field];
+    switch (c.kind) {
+      case 'int32':
+        return makeData({ type: new Int32(), length: n, data: values as Int32Array });
+      case 'uint32':
+        return makeData({ type: new Uint32(), length: n, data: values as Uint32Array });
+      case 'float64':
+        return nullableFloatColumn(values as Float64Array);
+      case 'utf8':
+        return vectorFromArray(values as (string | null)[], new Utf8()).data[0];
+    }
+  };
   return columnsToIPC(
     [
-      { name: 'run', data: makeData({ type: new Int32(), length: n, data: rows.run }) },
-      { name: 'seed', data: makeData({ type: new Uint32(), length: n, data: rows.seed }) },
-      { name: 'epoch', data: makeData({ type: new Int32(), length: n, data: rows.epoch }) },
-      { name: 'step', data: makeData({ type: new Int32(), length: n, data: rows.step }) },
-      { name: 'train_loss', data: nullableFloatColumn(rows.trainLoss), nullable: true },
-      { name: 'test_loss', data: nullableFloatColumn(rows.testLoss), nullable: true },
-      { name: 'test_accuracy', data: nullableFloatColumn(rows.testAccuracy), nullable: true },
-      { name: 'sha256', data: vectorFromArray(rows.sha256, new Utf8()).data[0] },
-      { name: 'parent_sha256', data: vectorFromArray(rows.parentSha256, new Utf8()).data[0], nullable: true },
+      ...LABEL_COLUMNS.map((c) => ({ name: c.name, data: data(c), ...(c.nullable && { nullable: true }) })),
       { name: 'weights', data: fixedSizeListColumn(rows.weights, rows.size) },
       ...Object.entries(rows.metrics ?? {}).map(([name, values]) => ({
         name: METRIC_PREFIX + name,
@@ -192,15 +241,7 @@ export interface CheckpointFile {
 
 /** Every column and its Arrow type (weights: fixed_size_list<float32>, checked apart). */
 const COLUMNS: Record<string, string> = {
-  run: 'Int32',
-  seed: 'Uint32',
-  epoch: 'Int32',
-  step: 'Int32',
-  train_loss: 'Float64',
-  test_loss: 'Float64',
-  test_accuracy: 'Float64',
-  sha256: 'Utf8',
-  parent_sha256: 'Utf8',
+  ...Object.fromEntries(LABEL_COLUMNS.map((c) => [c.name, KINDS[c.kind].arrow])),
   weights: 'FixedSizeList',
 };
 
@@ -248,7 +289,7 @@ export function parseCheckpoints(
   }
   const size = (weightsType as FixedSizeList).listSize;
   const n = table.numRows;
-  for (const name of ['run', 'seed', 'epoch', 'step', 'sha256', 'weights']) {
+  for (const name of [...LABEL_COLUMNS.filter((c) => !c.nullable).map((c) => c.name), 'weights']) {
     if (table.getChild(name)!.nullCount > 0)
       throw new CheckpointFileError(`${path}: column '${name}' has null values`);
   }
@@ -265,19 +306,17 @@ export function parseCheckpoints(
     const c = col(name);
     return Float64Array.from({ length: n }, (_, i) => (c.get(i) as number | null) ?? NaN);
   };
-  const rows: CheckpointRows = {
+  const values = (c: LabelColumn) =>
+    c.kind === 'float64'
+      ? floats(c.name)
+      : c.kind === 'utf8'
+        ? Array.from({ length: n }, (_, i) => col(c.name).get(i) as string | null)
+        : KINDS[c.kind].array.from(col(c.name).toArray() as ArrayLike<number>);
+  const rows = {
     size,
-    run: Int32Array.from(col('run').toArray() as ArrayLike<number>),
-    seed: Uint32Array.from(col('seed').toArray() as ArrayLike<number>),
-    epoch: Int32Array.from(col('epoch').toArray() as ArrayLike<number>),
-    step: Int32Array.from(col('step').toArray() as ArrayLike<number>),
-    trainLoss: floats('train_loss'),
-    testLoss: floats('test_loss'),
-    testAccuracy: floats('test_accuracy'),
-    sha256: Array.from(col('sha256').toArray() as ArrayLike<string>),
-    parentSha256: Array.from({ length: n }, (_, i) => col('parent_sha256').get(i) as string | null),
+    ...Object.fromEntries(LABEL_COLUMNS.map((c) => [c.field, values(c)])),
     weights,
-  };
+  } as CheckpointRows;
   const metricFields = table.schema.fields.filter((f) => f.name.startsWith(METRIC_PREFIX));
   for (const f of metricFields) {
     if (!String(f.type).startsWith('Float64'))

@@ -9,7 +9,15 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ZooConfig } from '../core/zooConfig.ts';
 import { zooRowIndex } from '../core/zoo.ts';
-import { fileZooMeta, parseCheckpoints, type CheckpointFile, type CheckpointRows } from './checkpointFile.ts';
+import {
+  fileZooMeta,
+  NUMERIC_LABELS,
+  numericLabelArrays,
+  parseCheckpoints,
+  type CheckpointFile,
+  type CheckpointRows,
+  type NumericLabel,
+} from './checkpointFile.ts';
 import { FileHasher, readShared } from './fileHashes.ts';
 import {
   checkpointFileName,
@@ -24,10 +32,7 @@ import {
 import { weightsSha256 } from './sha256.ts';
 
 /** A zoo's columns other than the weights, one entry per row (core/zoo.ts's order). */
-export type ZooLabels = Pick<
-  CheckpointRows,
-  'run' | 'seed' | 'epoch' | 'step' | 'trainLoss' | 'testLoss' | 'testAccuracy' | 'sha256'
-> & {
+export type ZooLabels = Pick<CheckpointRows, NumericLabel | 'sha256'> & {
   /** Other numeric metrics of imported or recorded zoos, by name, per row (NaN where a checkpoint has none). */
   metrics: Record<string, Float64Array>;
 };
@@ -51,17 +56,7 @@ export type ZooInfo = Omit<Zoo, 'weights'>;
 
 /** Label arrays for n rows, to be filled epoch by epoch (addEpochLabels). */
 export function emptyZooLabels(n: number): ZooLabels {
-  return {
-    run: new Int32Array(n),
-    seed: new Uint32Array(n),
-    epoch: new Int32Array(n),
-    step: new Int32Array(n),
-    trainLoss: new Float64Array(n),
-    testLoss: new Float64Array(n),
-    testAccuracy: new Float64Array(n),
-    sha256: new Array<string>(n),
-    metrics: {},
-  };
+  return { ...numericLabelArrays(n), sha256: new Array<string>(n), metrics: {} };
 }
 
 /** Copies epoch e's labels from its file (`path`, whose row i must be run i of epoch e) into `into`. */
@@ -79,8 +74,7 @@ export function addEpochLabels(
       );
   }
   const row = zooRowIndex(runs, 0, e);
-  for (const key of ['run', 'seed', 'epoch', 'step', 'trainLoss', 'testLoss', 'testAccuracy'] as const)
-    (into[key] as Float64Array).set(rows[key] as Float64Array, row);
+  for (const key of NUMERIC_LABELS) (into[key] as Float64Array).set(rows[key] as Float64Array, row);
   for (let i = 0; i < runs; i++) into.sha256[row + i] = rows.sha256[i];
   for (const [name, values] of Object.entries(rows.metrics ?? {}))
     (into.metrics[name] ??= new Float64Array(into.run.length).fill(NaN)).set(values, row);
