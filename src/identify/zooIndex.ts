@@ -231,7 +231,7 @@ export class ZooIndex extends IndexSpace {
     const width = Math.max(factorWidth(svd.options, n, d), k, SAMPLES_PER_PASS);
     const indexed = trajectories.flatMap((t) => Array.from(t.rows));
     const products = source.weights
-      ? new SimdProducts((i) => rows.row(indexed[i]), n, d, width, simdThreads('svdValues', n * d))
+      ? new SimdProducts((i) => rows.row(indexed[i]), n, d, width, simdThreads('indexValues', n * d))
       : new StreamingProducts(source.blocks);
     try {
       const step = `SVD-${k} of ${n} x ${d}${source.weights ? '' : ', streamed'}`;

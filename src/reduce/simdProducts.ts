@@ -54,7 +54,7 @@ export class SimdProducts {
     this.at = reserve(this.kernels, {
       x: bytes(this.nPad, this.d4),
       bt: bytes(this.lPad, this.d4),
-      zt: this.blocks * bytes(this.lPad, this.d4), // one partial X^T Q per block of rows
+      zt: this.threads * bytes(this.lPad, this.d4), // one partial X^T Q per thread: a block of rows each
       y: bytes(this.nPad, this.lPad),
       q: bytes(this.nPad, this.lPad),
       acc: this.threads * bytes(XBT_BLOCK_ROWS * 4, this.lPad), // xbt's lane sums: one block of rows per thread
@@ -179,22 +179,24 @@ export class SimdProducts {
   transposedTimes(q: Float64Array, l: number, into?: Float64Array): Float64Array {
     const { d4, nPad } = this;
     const lp = this.loadQ(q, l);
-    // partial sums per block of rows, the threads taking blocks in turn, added in block order:
-    // the same result with any number of threads
-    const zt = (b: number) => this.at.zt + b * this.ztBlockBytes;
-    const block = (b: number) => {
-      this.f32(zt(b), lp * d4).fill(0);
+    // partial sums per block of rows, the threads taking blocks in turn (each into its own
+    // buffer), added in block order: the same result with any number of threads
+    const zt = (p: number) => this.at.zt + p * this.ztBlockBytes;
+    const block = (b: number, p: number) => {
+      this.f32(zt(p), lp * d4).fill(0);
       const [r0, r1] = [b * BLOCK_ROWS, Math.min(nPad, (b + 1) * BLOCK_ROWS)];
-      return { x: this.at.x, r0, r1, rowBytes: d4 * 4, q: this.at.q, l: lp, zt: zt(b), j0: 0, jEnd: d4 * 4 };
+      return { x: this.at.x, r0, r1, rowBytes: d4 * 4, q: this.at.q, l: lp, zt: zt(p), j0: 0, jEnd: d4 * 4 };
     };
+    const out = into?.fill(0) ?? new Float64Array(l * this.d);
     const size = this.team.size;
-    for (let b0 = 0; b0 < this.blocks; b0 += size)
+    for (let b0 = 0; b0 < this.blocks; b0 += size) {
+      const parts = Math.min(size, this.blocks - b0);
       this.team.run(
         'qtx',
-        Array.from({ length: Math.min(size, this.blocks - b0) }, (_, p) => block(b0 + p)),
+        Array.from({ length: parts }, (_, p) => block(b0 + p, p)),
       );
-    const out = into?.fill(0) ?? new Float64Array(l * this.d);
-    for (let b = 0; b < this.blocks; b++) this.addBlock(b, out, l);
+      for (let p = 0; p < parts; p++) this.addBlock(p, out, l);
+    }
     return out;
   }
 

@@ -8,7 +8,7 @@
 import { PICKLE, PICKLE_ADVICE } from './formats/pickle.ts';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
-import { UserError } from '../core/errors.ts';
+import { option, UserError } from '../core/errors.ts';
 
 /** One checkpoint file of a source. */
 export interface SourceEntry {
@@ -100,11 +100,11 @@ export function planSource(source: string, layout?: string): SourcePlan {
     const unmatched = models.filter((_, i) => !entries[i]);
     if (unmatched.length === models.length)
       throw new ImportError(
-        `--layout '${layout}' matches none of the ${models.length} .safetensors files under ${source} (e.g. ${models[0]})`,
+        `${option('layout')} '${layout}' matches none of the ${models.length} .safetensors files under ${source} (e.g. ${models[0]})`,
       );
     if (unmatched.length)
       throw new ImportError(
-        `--layout '${layout}' does not match ${unmatched.length} of the files under ${source}, e.g. ${unmatched[0]}`,
+        `${option('layout')} '${layout}' does not match ${unmatched.length} of the files under ${source}, e.g. ${unmatched[0]}`,
       );
     return done(layout, entries as SourceEntry[]);
   }
@@ -113,7 +113,7 @@ export function planSource(source: string, layout?: string): SourcePlan {
     if (entries.every(Boolean)) return done(candidate, entries as SourceEntry[]);
   }
   throw new ImportError(
-    `cannot tell the run and epoch of the files under ${source} (e.g. ${models[0]}); give --layout, e.g. --layout '{run}/epoch_{epoch}.safetensors', or a listing (path,run,epoch)`,
+    `cannot tell the run and epoch of the files under ${source} (e.g. ${models[0]}); give ${option('layout')}, e.g. '{run}/epoch_{epoch}.safetensors', or a listing (path,run,epoch)`,
   );
 }
 
@@ -123,7 +123,9 @@ export function layoutRegex(layout: string): { regex: RegExp; counter: 'epoch' |
   const epochs = layout.split('{epoch}').length - 1;
   const steps = layout.split('{step}').length - 1;
   if (runs !== 1 || epochs + steps !== 1)
-    throw new ImportError(`--layout '${layout}' must name {run} once and one of {epoch} or {step} once`);
+    throw new ImportError(
+      `${option('layout')} '${layout}' must name {run} once and one of {epoch} or {step} once`,
+    );
   const source = layout
     .split(/(\{run\}|\{epoch\}|\{step\}|\*)/)
     .map((part) => {

@@ -9,6 +9,7 @@
  * epoch by epoch, each committed by the manifest (zooCommit.ts), so an interrupted import
  * continues where it stopped when run again.
  */
+import { option } from '../core/errors.ts';
 import { networkProblem, type Network } from '../core/network.ts';
 import { withZooLockSync } from './zooLock.ts';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -92,7 +93,7 @@ export async function sourceNetwork(
 
 /** Imports (or continues importing) the zoo, holding its lock (zooLock.ts). */
 export function importZoo(options: ImportOptions): ImportResult {
-  return withZooLockSync(options.dir, 'import under another --name', () => importLocked(options));
+  return withZooLockSync(options.dir, `import under another ${option('name')}`, () => importLocked(options));
 }
 
 function importLocked(options: ImportOptions): ImportResult {
@@ -103,7 +104,7 @@ function importLocked(options: ImportOptions): ImportResult {
   const { arch, skipped, sha256 } = checkSources(plan, options, existing);
   if (existing && JSON.stringify(existing.architecture) !== JSON.stringify(arch))
     throw new ImportError(
-      `${options.dir} holds an import of another architecture; choose another --out or --name`,
+      `${options.dir} holds an import of another architecture; choose another ${option('dir')} or ${option('name')}`,
     );
   const networkMismatch = options.network && networkProblem(options.network, arch);
   if (networkMismatch)
@@ -159,14 +160,14 @@ function existingImport(dir: string, plan: SourcePlan): ZooManifest | null {
   if (!existsSync(join(dir, MANIFEST_FILE))) {
     if (readdirSync(dir).length)
       throw new ImportError(
-        `${dir} exists and is not a zoo; choose an empty or new folder with --out/--name`,
+        `${dir} exists and is not a zoo; choose an empty or new folder with ${option('dir')}/${option('name')}`,
       );
     return null;
   }
   const manifest = readManifest(dir);
   if (!manifest.origin)
     throw new ImportError(
-      `${dir} holds a zoo trained by \`npm run zoo\`, not an import; choose another --out or --name`,
+      `${dir} holds a zoo trained by \`npm run zoo\`, not an import; choose another ${option('dir')} or ${option('name')}`,
     );
   if (JSON.stringify(manifest.origin.runLabels) !== JSON.stringify(plan.runLabels))
     throw new ImportError(

@@ -10,6 +10,7 @@
  * folder beside `out` that is renamed into place last: a failed or killed merge leaves `out`
  * as it was.
  */
+import { option } from '../core/errors.ts';
 import { withZooLockSync } from './zooLock.ts';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -52,14 +53,14 @@ export function mergeZooShards(
   out: string,
   options: MergeShardsOptions = {},
 ): MergeShardsResult {
-  return withZooLockSync(out, 'merge into another --out', () => mergeLocked(dirs, out, options));
+  return withZooLockSync(out, `merge into another ${option('out')}`, () => mergeLocked(dirs, out, options));
 }
 
 function mergeLocked(dirs: string[], out: string, options: MergeShardsOptions): MergeShardsResult {
   if (dirs.length === 0) throw new ZooError('no shard folders given; pass every shard of the zoo');
   if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0))
     throw new ZooError(
-      `${out} already exists and is not empty; choose a new folder with --out (merging never overwrites a zoo)`,
+      `${out} already exists and is not empty; choose a new folder with ${option('out')} (merging never overwrites a zoo)`,
     );
   const shards = orderedShards(dirs);
   const zoo = shards[0].manifest.shard!.zoo;

@@ -3,6 +3,7 @@
  * momentum buffers (checkpoints hold only float32 weights). The data order needs no saved
  * state: a run's permutation for epoch e is drawn from its own (seed, e) stream.
  */
+import { option } from '../core/errors.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,7 +54,7 @@ export function readResumeState(zooDir: string, expectedSha256?: string): Resume
   const bytes = readFileSync(path);
   if (expectedSha256 !== undefined && sha256Hex(bytes) !== expectedSha256) {
     throw new ZooError(
-      `${path} is damaged (its bytes do not match the SHA-256 the manifest recorded); the committed epochs still load, but training cannot continue from it (--overwrite retrains)`,
+      `${path} is damaged (its bytes do not match the SHA-256 the manifest recorded); the committed epochs still load, but training cannot continue from it (${option('overwrite')} retrains)`,
     );
   }
   let table;
@@ -61,7 +62,7 @@ export function readResumeState(zooDir: string, expectedSha256?: string): Resume
     table = readArrowFile(bytes);
   } catch (err) {
     throw new ZooError(
-      `${path} is unreadable (${(err as Error).message}); the committed epochs still load, but training cannot continue from it (--overwrite retrains)`,
+      `${path} is unreadable (${(err as Error).message}); the committed epochs still load, but training cannot continue from it (${option('overwrite')} retrains)`,
     );
   }
   const type = table.getChild('weights')?.type;
@@ -75,7 +76,7 @@ export function readResumeState(zooDir: string, expectedSha256?: string): Resume
     !Number.isInteger(epoch) ||
     epoch < 0
   ) {
-    throw new ZooError(`${path} is not a resume state; pass --overwrite to retrain the zoo`);
+    throw new ZooError(`${path} is not a resume state; pass ${option('overwrite')} to retrain the zoo`);
   }
   const size = (type as FixedSizeList).listSize;
   const runs = table.numRows;
@@ -88,7 +89,7 @@ export function readResumeState(zooDir: string, expectedSha256?: string): Resume
   const stored = table.schema.metadata.get('sha256'); // absent in states written before it was added
   if (stored !== undefined && stateSha256(weights, momentum) !== stored) {
     throw new ZooError(
-      `${path} is damaged (its content does not match its SHA-256); the committed epochs still load, but training cannot continue from it (--overwrite retrains)`,
+      `${path} is damaged (its content does not match its SHA-256); the committed epochs still load, but training cannot continue from it (${option('overwrite')} retrains)`,
     );
   }
   return { epoch, runs, size, weights, momentum };

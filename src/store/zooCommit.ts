@@ -15,6 +15,7 @@
  * killed writes are deleted. A folder holding nothing but an aborted start (temp files, an
  * empty checkpoints/ folder) is recognised as this command's own and started afresh.
  */
+import { option } from '../core/errors.ts';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { sha256Hex } from './fileHashes.ts';
 import { join } from 'node:path';
@@ -56,19 +57,21 @@ export type ZooDirPlan = { kind: 'new' } | { kind: 'resume'; manifest: ZooManife
  */
 export function inspectZooDir(dir: string, config: ZooConfig, overwrite: boolean): ZooDirPlan {
   if (existsSync(dir) && !statSync(dir).isDirectory())
-    throw new ZooError(`${dir} is a file, not a zoo directory; choose another location with --out or --name`);
+    throw new ZooError(
+      `${dir} is a file, not a zoo directory; choose another location with ${option('dir')}`,
+    );
   if (existsSync(join(dir, MANIFEST_FILE))) {
     const manifest = readManifest(dir);
     const diff = manifest.config ? configDifferences(manifest.config, config) : 'it holds an imported zoo';
     if (!diff) return { kind: 'resume', manifest };
     if (overwrite) return { kind: 'replace' };
     throw new ZooError(
-      `${dir} already holds a zoo with another config (${diff}); pass --overwrite to replace it or --out to choose another directory`,
+      `${dir} already holds a zoo with another config (${diff}); pass ${option('overwrite')} to replace it or ${option('dir')} to choose another directory`,
     );
   }
   if (existsSync(dir) && !isAbortedStart(dir)) {
     throw new ZooError(
-      `${dir} exists, is not empty and holds no zoo (no ${MANIFEST_FILE}); choose an empty or new directory with --out`,
+      `${dir} exists, is not empty and holds no zoo (no ${MANIFEST_FILE}); choose an empty or new directory with ${option('dir')}`,
     );
   }
   return { kind: 'new' };
@@ -108,7 +111,7 @@ export function startZooDir(
   } catch (err) {
     if (err instanceof ZooError) throw err;
     throw new ZooError(
-      `cannot create zoo directory ${dir} (${(err as NodeJS.ErrnoException).code}); choose a writable location with --out`,
+      `cannot create zoo directory ${dir} (${(err as NodeJS.ErrnoException).code}); choose a writable location with ${option('dir')}`,
     );
   }
   commitManifest(dir, manifest, -1, onWrite);
@@ -136,14 +139,14 @@ export function recoverZoo(dir: string, manifest: ZooManifest, onWrite?: WriteOb
   } else if (state && state.epoch !== committed) {
     if (committed >= 0 || state.epoch !== 0) {
       throw new ZooError(
-        `${join(dir, RESUME_FILE)} holds epoch ${state.epoch} but ${join(dir, MANIFEST_FILE)} has committed epoch ${committed}; the zoo was changed by hand (run \`npm run verify -- --zoo ${dir}\`, or --overwrite to retrain)`,
+        `${join(dir, RESUME_FILE)} holds epoch ${state.epoch} but ${join(dir, MANIFEST_FILE)} has committed epoch ${committed}; the zoo was changed by hand (run \`npm run verify -- --zoo ${dir}\`, or ${option('overwrite')} to retrain)`,
       );
     }
     state = null; // epoch 0 half written before its commit: start again
   }
   if (!state && manifest.epochsCompleted >= 0 && manifest.status !== 'complete') {
     throw new ZooError(
-      `${join(dir, RESUME_FILE)} is missing, so ${dir} cannot continue training (its committed epochs still load); pass --overwrite to retrain it`,
+      `${join(dir, RESUME_FILE)} is missing, so ${dir} cannot continue training (its committed epochs still load); pass ${option('overwrite')} to retrain it`,
     );
   }
   if (
@@ -152,7 +155,7 @@ export function recoverZoo(dir: string, manifest: ZooManifest, onWrite?: WriteOb
     !epochAgrees(dir, state, state.epoch, manifest.files?.[checkpointFileName(state.epoch)])
   ) {
     throw new ZooError(
-      `${join(dir, RESUME_FILE)} does not match ${checkpointPath(dir, state.epoch)} (different weights); run \`npm run verify -- --zoo ${dir}\`, or --overwrite to retrain`,
+      `${join(dir, RESUME_FILE)} does not match ${checkpointPath(dir, state.epoch)} (different weights); run \`npm run verify -- --zoo ${dir}\`, or ${option('overwrite')} to retrain`,
     );
   }
   if (manifest.status !== 'complete' && manifest.epochsCompleted === zooShape(manifest).epochs) {

@@ -14,7 +14,7 @@
 import { existsSync, linkSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { UserError } from '../core/errors.ts';
+import { option, UserError } from '../core/errors.ts';
 import { TEMP_SUFFIX } from './atomicWrite.ts';
 
 export class ZooLockError extends UserError {}
@@ -39,7 +39,8 @@ export const lockPath = (dir: string): string => join(dirname(dir), `.${basename
 
 /**
  * Takes the zoo's lock or throws a ZooLockError naming the writer that holds it. `instead`
- * says what the user can do other than wait (e.g. 'use another --out').
+ * says what the user can do other than wait (e.g. `use another ${option('dir')}`, the option
+ * field marked as core/errors.ts says).
  */
 export function lockZoo(dir: string, instead = 'write to another folder'): ZooLock {
   const path = lockPath(dir);
@@ -55,7 +56,7 @@ export function lockZoo(dir: string, instead = 'write to another folder'): ZooLo
     made = mkdirSync(dirname(path), { recursive: true });
   } catch (err) {
     throw new ZooLockError(
-      `cannot create zoo directory ${dir} (${(err as NodeJS.ErrnoException).code}); choose a writable location with --out`,
+      `cannot create zoo directory ${dir} (${(err as NodeJS.ErrnoException).code}); choose a writable location with ${option('dir')}`,
     );
   }
   const tmp = `${path}.${process.pid}${TEMP_SUFFIX}`;
@@ -63,7 +64,7 @@ export function lockZoo(dir: string, instead = 'write to another folder'): ZooLo
     writeFileSync(tmp, JSON.stringify(holder) + '\n');
   } catch (err) {
     throw new ZooLockError(
-      `cannot write the lock of ${dir} in ${dirname(path)} (${(err as NodeJS.ErrnoException).code}); choose a writable location with --out`,
+      `cannot write the lock of ${dir} in ${dirname(path)} (${(err as NodeJS.ErrnoException).code}); choose a writable location with ${option('dir')}`,
     );
   }
   try {

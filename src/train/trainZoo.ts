@@ -7,6 +7,7 @@
  * Whatever moment a run is killed at, running again settles the epoch in flight, continues
  * after the last committed one and produces the same bytes.
  */
+import { option } from '../core/errors.ts';
 import { basename, join } from 'node:path';
 import { toImageSet } from '../data/imageSet.ts';
 import { loadMnist } from '../data/mnist.ts';
@@ -104,7 +105,7 @@ export interface TrainZooResult {
 
 /** Trains (or resumes) the zoo, holding its lock (store/zooLock.ts): one writer at a time. */
 export async function trainZoo(options: TrainZooOptions): Promise<TrainZooResult> {
-  return withZooLock(options.dir, 'use another --out', () => trainLocked(options));
+  return withZooLock(options.dir, `use another ${option('dir')}`, () => trainLocked(options));
 }
 
 async function trainLocked(options: TrainZooOptions): Promise<TrainZooResult> {
@@ -119,7 +120,7 @@ async function trainLocked(options: TrainZooOptions): Promise<TrainZooResult> {
   const plan = inspectZooDir(dir, config, options.overwrite ?? false);
   if (plan.kind === 'resume' && JSON.stringify(plan.manifest.shard) !== JSON.stringify(shard))
     throw new ZooError(
-      `${dir} holds ${plan.manifest.shard ? `shard ${plan.manifest.shard.index}/${plan.manifest.shard.count}` : 'a whole zoo'}, not ${shard ? `shard ${shard.index}/${shard.count}` : 'a whole zoo'} of this config; choose another directory with --out or --name`,
+      `${dir} holds ${plan.manifest.shard ? `shard ${plan.manifest.shard.index}/${plan.manifest.shard.count}` : 'a whole zoo'}, not ${shard ? `shard ${shard.index}/${shard.count}` : 'a whole zoo'} of this config; choose another directory with ${option('dir')}`,
     );
   const mnist = loadMnist({ dir: options.mnistDir, trainSize: config.trainSize, testSize: config.testSize });
   if (
@@ -127,7 +128,7 @@ async function trainLocked(options: TrainZooOptions): Promise<TrainZooResult> {
     JSON.stringify(plan.manifest.data.fileSha256) !== JSON.stringify(mnist.fileSha256)
   ) {
     throw new ZooError(
-      `the MNIST files differ from those ${dir} was trained on (SHA-256 mismatch); use the same data or --overwrite`,
+      `the MNIST files differ from those ${dir} was trained on (SHA-256 mismatch); use the same data or ${option('overwrite')}`,
     );
   }
   if (
@@ -136,13 +137,13 @@ async function trainLocked(options: TrainZooOptions): Promise<TrainZooResult> {
     plan.manifest.engine.name !== ENGINE.name
   )
     throw new ZooError(
-      `${dir} was trained up to epoch ${plan.manifest.epochsCompleted} by engine ${plan.manifest.engine.name}; this toolkit's ${ENGINE.name} computes other bits, so resuming would mix them: finish it with the version that started it, or pass --overwrite to retrain`,
+      `${dir} was trained up to epoch ${plan.manifest.epochsCompleted} by engine ${plan.manifest.engine.name}; this toolkit's ${ENGINE.name} computes other bits, so resuming would mix them: finish it with the version that started it, or pass ${option('overwrite')} to retrain`,
     );
   const manifest = plan.kind === 'resume' ? plan.manifest : newManifest(dir, config, shard, mnist.fileSha256);
   const damaged = plan.kind === 'resume' ? damagedCheckpoints(dir, manifest) : [];
   if (damaged.length && !options.repair)
     throw new ZooError(
-      `${dir} is damaged: ${damaged.map((d) => `${d.path} (${d.what})`).join(', ')}; repair it by running the same zoo command with --repair (it retrains epochs 0-${Math.max(...damaged.map((d) => d.epoch))} and rewrites those files when they equal their recorded SHA-256), or see npm run verify -- --zoo ${dir}`,
+      `${dir} is damaged: ${damaged.map((d) => `${d.path} (${d.what})`).join(', ')}; repair it by running the same zoo command with ${option('repair')} (it retrains epochs 0-${Math.max(...damaged.map((d) => d.epoch))} and rewrites those files when they equal their recorded SHA-256), or see npm run verify -- --zoo ${dir}`,
     );
   const train = toImageSet(mnist.train, true);
   const test = toImageSet(mnist.test, true);
@@ -166,7 +167,7 @@ async function trainLocked(options: TrainZooOptions): Promise<TrainZooResult> {
   const momentum = new Float64Array(new SharedArrayBuffer(8 * R * P));
   if (state && (state.runs !== R || state.size !== P || state.epoch > config.epochs)) {
     throw new ZooError(
-      `${join(dir, RESUME_FILE)} does not match the config (${state.runs} x ${state.size}, epoch ${state.epoch}); pass --overwrite to retrain`,
+      `${join(dir, RESUME_FILE)} does not match the config (${state.runs} x ${state.size}, epoch ${state.epoch}); pass ${option('overwrite')} to retrain`,
     );
   }
   let firstEpoch = 0;
@@ -314,7 +315,7 @@ async function repairCheckpoints(
 ): Promise<number[]> {
   if (manifest.engine.name !== ENGINE.name)
     throw new ZooError(
-      `${dir} was trained by engine ${manifest.engine.name}; this toolkit's ${ENGINE.name} computes other bits, so it cannot rebuild the damaged files: restore them from a copy, or retrain with --overwrite`,
+      `${dir} was trained by engine ${manifest.engine.name}; this toolkit's ${ENGINE.name} computes other bits, so it cannot rebuild the damaged files: restore them from a copy, or retrain with ${option('overwrite')}`,
     );
   const arch = manifest.architecture;
   const [R, P] = [config.seedCount, arch.size];
@@ -352,7 +353,7 @@ async function repairCheckpoints(
       const [found, recorded] = [sha256Hex(bytes), manifest.files![checkpointFileName(epoch)]];
       if (found !== recorded)
         throw new ZooError(
-          `cannot repair ${checkpointPath(dir, epoch)}: retrained, it has SHA-256 ${found.slice(0, 12)}…, the manifest records ${String(recorded).slice(0, 12)}…; nothing was written (restore the file from a copy, or retrain with --overwrite)`,
+          `cannot repair ${checkpointPath(dir, epoch)}: retrained, it has SHA-256 ${found.slice(0, 12)}…, the manifest records ${String(recorded).slice(0, 12)}…; nothing was written (restore the file from a copy, or retrain with ${option('overwrite')})`,
         );
       rebuilt.set(epoch, bytes);
     }

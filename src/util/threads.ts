@@ -32,6 +32,8 @@ export const WORK_PER_THREAD = {
   primSlots: 256,
   /** Values of an index's coordinates that a query scans: every query uses the whole team. */
   queryValues: 1,
+  /** Values of the rows an index is built from: its calibration makes hundreds of passes, so every build uses the whole team. */
+  indexValues: 1,
 } as const;
 
 export type WorkKind = keyof typeof WORK_PER_THREAD;

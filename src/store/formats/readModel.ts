@@ -3,6 +3,7 @@
  * or the row picked by run and epoch), a safetensors file, or a TensorFlow.js model
  * (model.json, or the folder holding it). See safetensors.ts and tfjsModel.ts for layouts.
  */
+import { option } from '../../core/errors.ts';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Architecture } from '../../core/architectures.ts';
@@ -93,7 +94,7 @@ function readAnyFormat(
   if (picked.length > 1) {
     const runs = new Set(picked.map((i) => rows.run[i])).size;
     throw new PickCheckpointError(
-      `this file holds ${picked.length} checkpoints; pick one with ${runs > 1 ? `--run R (runs ${Math.min(...rows.run)}-${Math.max(...rows.run)})` : '--epoch E'}${runs > 1 && picked.length > runs ? ' and --epoch E' : ''}: ${path}`,
+      `this file holds ${picked.length} checkpoints; pick one with ${runs > 1 ? `${option('run')} R (runs ${Math.min(...rows.run)}-${Math.max(...rows.run)})` : `${option('epoch')} E`}${runs > 1 && picked.length > runs ? ` and ${option('epoch')} E` : ''}: ${path}`,
     );
   }
   const i = picked[0];
