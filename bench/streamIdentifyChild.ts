@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { identify } from '../src/identify/identify.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
 import { streamZoo } from '../src/store/openZoo.ts';
+import { zooRowIndex } from '../src/core/zoo.ts';
 
 const streamed = streamZoo(process.argv[2]);
 const { zoo, rows } = streamed;
@@ -15,7 +16,10 @@ const times: number[] = [];
 let right = 0;
 for (let q = 0; q < 8; q++) {
   const [run, epoch] = [(q * 7) % zoo.runs, 1 + ((q * 5) % (zoo.epochs - 1))];
-  const [a, b] = [rows.row(epoch * zoo.runs + run), rows.row((epoch + 1) * zoo.runs + run)];
+  const [a, b] = [
+    rows.row(zooRowIndex(zoo.runs, run, epoch)),
+    rows.row(zooRowIndex(zoo.runs, run, epoch + 1)),
+  ];
   const query = Float32Array.from(a, (v, j) => 0.7 * v + 0.3 * b[j]); // between two epochs
   const t = performance.now();
   const r = identify(index, query);

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { identify } from '../src/identify/identify.ts';
 import { lowerBounds, segmentDistance } from '../src/identify/trajectory.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
+import { checkpointWeights } from '../src/core/zoo.ts';
 import { toImageSet } from '../src/data/imageSet.ts';
 import { loadMnist } from '../src/data/mnist.ts';
 import { CNN, FFNN, type ArchName } from '../src/core/architectures.ts';
@@ -52,6 +53,15 @@ describe('identify', () => {
     );
     expect([between.verdict, between.run]).toEqual(['member', 4]);
     expect(between.epoch).toBeCloseTo(3.3, 3);
+  });
+
+  it('keeps zoo rows and index rows apart by type (tsc checks the line marked below)', () => {
+    const t = index.trajectories[1];
+    expect(index.rows.row(t.rows[0])).toEqual(checkpointWeights(zoo, t.run, t.epochs[0]));
+    const mixedUp = () =>
+      // @ts-expect-error an index row is not a zoo row: tsc refuses this call
+      index.rows.row(t.at[0]);
+    expect(typeof mixedUp).toBe('function');
   });
 
   it('calls checkpoints of seeds outside the zoo unknown', () => {

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { defineArchitecture } from '../src/core/architectures.ts';
 import { StreamingProducts } from '../src/reduce/streamingProducts.ts';
 import { TruncatedSVD } from '../src/reduce/svd.ts';
+import { zooRow } from '../src/core/zoo.ts';
 import { matrix } from '../src/core/matrix.ts';
 import { loadZoo } from '../src/store/loadZoo.ts';
 import { checkpointFileName, readManifest } from '../src/store/manifest.ts';
@@ -250,15 +251,19 @@ describe('streamed SVD', () => {
     const labels = zooLabels(blocks);
     const rows = fileRows(dir, labels, blocks, true);
     for (const i of [0, 5, 13, 23])
-      expect(rows.row(i)).toEqual(loaded.weights.subarray(i * 500, (i + 1) * 500));
+      expect(rows.row(zooRow(i))).toEqual(loaded.weights.subarray(i * 500, (i + 1) * 500));
     // change one weight of row 2 * 6 + 4 (epoch 2, run 4) in place, after the pass that checked the file
     const path = join(dir, checkpointFileName(2));
     const bytes = readFileSync(path);
     const at = blocks.weightsOffset(2) + (4 * 500 + 7) * 4;
     bytes.writeFloatLE(bytes.readFloatLE(at) + 1, at);
     writeFileSync(path, bytes);
-    expect(() => rows.row(16)).toThrow(/epoch-0002\.arrow: run 4's weights do not match their SHA-256/);
-    expect(fileRows(dir, labels, blocks).row(16)[7]).toBe(Math.fround(loaded.weights[16 * 500 + 7] + 1)); // unverified: read as is
+    expect(() => rows.row(zooRow(16))).toThrow(
+      /epoch-0002\.arrow: run 4's weights do not match their SHA-256/,
+    );
+    expect(fileRows(dir, labels, blocks).row(zooRow(16))[7]).toBe(
+      Math.fround(loaded.weights[16 * 500 + 7] + 1),
+    ); // unverified: read as is
     rmSync(root, { recursive: true, force: true });
   });
 });

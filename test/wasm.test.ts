@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { assembleKernels, kernelsModuleSource } from '../scripts/buildWasm.ts';
 import { KERNELS_WASM_BASE64 } from '../src/simd/kernels.wasm.ts';
 import { SimdProducts } from '../src/reduce/simdProducts.ts';
+import { simdKernels } from '../src/simd/kernels.ts';
 
 describe('SIMD kernels', () => {
   it('kernels.wasm.ts matches kernels.wat (run `npm run build:wasm` after editing the .wat)', async () => {
@@ -35,6 +36,18 @@ describe('SIMD kernels', () => {
       // |fl(x . v) - x . v| <= (d + 2) u |x| |v| (trajectory.ts, FLOAT32_ROUNDOFF)
       expect(Math.abs(one[i] - s)).toBeLessThanOrEqual((d + 2) * 2 ** -24 * Math.sqrt(xx) * vNorm);
     }
+  });
+
+  it('take their arguments by name (tsc checks the lines marked below)', () => {
+    const kernels = simdKernels();
+    const positional = () =>
+      // @ts-expect-error a positional argument list is refused: each argument is named
+      kernels.run('xv', [0, 0, 16, 0, 0]);
+    const misnamed = () =>
+      // @ts-expect-error 'rows' is not one of xv's arguments (n is)
+      kernels.run('xv', { x: 0, rows: 0, rowBytes: 16, v: 0, y: 0 });
+    expect([typeof positional, typeof misnamed]).toEqual(['function', 'function']);
+    kernels.run('xv', { x: 64, n: 0, rowBytes: 16, v: 64, y: 64 }); // no rows: nothing to do
   });
 
   it('compute X B and X^T Q like plain float64 loops (odd sizes, padding)', () => {

@@ -12,8 +12,23 @@ export interface ZooRows {
   weights: Float32Array;
 }
 
+/**
+ * A row of a zoo's matrix, in zooRowIndex's numbering: a type apart from other numberings of
+ * the same checkpoints (identify's index rows, a file's rows), so one cannot be passed for the
+ * other. `zooRow(i)` names a plain number as one.
+ */
+export type ZooRow = number & { readonly __numbering: 'zoo row' };
+export const zooRow = (i: number): ZooRow => i as ZooRow;
+
+/** Zoo rows in an Int32Array: reading one gives a ZooRow. */
+export interface ZooRowArray extends Int32Array {
+  [index: number]: ZooRow;
+  [Symbol.iterator](): IterableIterator<ZooRow>;
+}
+export const zooRowArray = (rows: ArrayLike<number>): ZooRowArray => Int32Array.from(rows) as ZooRowArray;
+
 /** The row of (run, epoch). */
-export const zooRowIndex = (runs: number, run: number, epoch: number): number => epoch * runs + run;
+export const zooRowIndex = (runs: number, run: number, epoch: number): ZooRow => zooRow(epoch * runs + run);
 
 /** The (run, epoch) of a row: zooRowIndex's inverse. */
 export const zooRowLabel = (runs: number, row: number): { run: number; epoch: number } => ({
@@ -29,8 +44,8 @@ export function checkpointWeights(zoo: ZooRows, run: number, epoch: number): Flo
 
 /** Rows of a zoo: in memory, or read from its files (store/rowReader.ts's fileRows). */
 export interface RowReader {
-  /** Row i's d weights (zooRowIndex's order); not to be modified. */
-  row(i: number): Float32Array;
+  /** Row i's d weights; not to be modified. */
+  row(i: ZooRow): Float32Array;
   /** Every row is in memory (a loaded zoo), so reading rows costs nothing. */
   inMemory: boolean;
 }

@@ -19,6 +19,7 @@ import {
   type Symmetries,
 } from './symmetry.ts';
 import { nearestOnTrajectory, type Candidate, type SearchSpace } from './trajectory.ts';
+import type { ZooRow } from '../core/zoo.ts';
 import { dot } from '../reduce/distances.ts';
 import type { NullSample, NullSampler } from './calibration.ts';
 
@@ -168,7 +169,7 @@ export function nullSampler(space: SearchSpace, align: boolean): NullSampler {
   const { architecture, network } = space.zoo.manifest;
   const sym = align ? zooSymmetries(space) : symmetriesOf(architecture, network);
   if (!sym.hidden.length) return {};
-  const strangerCopies = (row: number, w: Float32Array) => {
+  const strangerCopies = (row: ZooRow, w: Float32Array) => {
     const rng = new Rng(STRANGER_COPY_SEED, row);
     return Array.from({ length: STRANGER_COPIES }, () =>
       disguisedCopy(sym, w, rng, { permute: true, scale: false }),

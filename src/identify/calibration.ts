@@ -29,7 +29,7 @@
  */
 import { UserError } from '../core/errors.ts';
 import type { ZooInfo } from '../store/loadZoo.ts';
-import type { RowReader } from '../core/zoo.ts';
+import type { RowReader, ZooRow } from '../core/zoo.ts';
 import type { RowProducts } from '../reduce/svd.ts';
 import { nearestSegment, pointDistance, segmentDistance, type Trajectory } from './trajectory.ts';
 import { dot } from '../reduce/distances.ts';
@@ -87,7 +87,7 @@ export const SAMPLES_PER_PASS = 64;
 /** One calibration sample measured against every run but its own: its two nearest distances. */
 export interface NullSample {
   run: number;
-  row: number;
+  row: ZooRow;
   nearest: number;
   next: number;
 }
@@ -102,7 +102,7 @@ export interface NullSample {
  *    disguised copy (the aligned null).
  */
 export interface NullSampler {
-  strangerCopies?: (row: number, w: Float32Array) => Float32Array[];
+  strangerCopies?: (row: ZooRow, w: Float32Array) => Float32Array[];
   alignedMargins?: (sample: NullSample) => number[];
 }
 
@@ -254,7 +254,7 @@ function foreignDistances(
   const { zoo, trajectories, sqNorm, rows } = index;
   const d = zoo.dim;
   // every checkpoint is a candidate sample; take `samples` of them evenly spread
-  const all = trajectories.flatMap((t) => Array.from(t.rows, (row) => [t.run, row] as const));
+  const all = trajectories.flatMap((t) => [...t.rows].map((row) => [t.run, row] as const));
   const stride = Math.max(1, all.length / samples);
   const picks = Array.from({ length: Math.ceil(all.length / stride) }, (_, i) => all[Math.floor(i * stride)]);
   let ratio = Infinity;
@@ -281,9 +281,9 @@ function foreignDistances(
   };
   const logOf = ({ near, next }: ReturnType<typeof nearestTwo>) =>
     near.distance > 0 && Number.isFinite(next) ? [Math.log(next / near.distance)] : [];
-  type Vector = { run: number; row: number; v: Float32Array; copy: boolean };
+  type Vector = { run: number; row: ZooRow; v: Float32Array; copy: boolean };
   /** A sample and its stranger copies, measured in one pass. */
-  const groupOf = ([run, row]: readonly [number, number]): Vector[] => {
+  const groupOf = ([run, row]: readonly [number, ZooRow]): Vector[] => {
     const w = rows.row(row);
     const copies = strangerCopies?.(row, w) ?? [];
     return [{ run, row, v: w, copy: false }, ...copies.map((v) => ({ run, row, v, copy: true }))];

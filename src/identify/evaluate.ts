@@ -159,7 +159,7 @@ function nearestCheckpoint(index: ZooIndex): {
 } {
   const d = index.zoo.dim;
   const labels = index.trajectories.flatMap((t) =>
-    Array.from(t.rows, (row, i) => ({ row, run: t.run, epoch: t.epochs[i] })),
+    [...t.rows].map((row, i) => ({ row, run: t.run, epoch: t.epochs[i] })),
   );
   const x = new Float32Array(labels.length * d);
   labels.forEach(({ row }, i) => x.set(index.rows.row(row), i * d));

@@ -15,9 +15,20 @@
  * again from the differences, which stays accurate when the query lies on it.
  */
 import type { ZooInfo } from '../store/loadZoo.ts';
-import type { RowReader } from '../core/zoo.ts';
+import type { RowReader, ZooRowArray } from '../core/zoo.ts';
 import type { TruncatedSVD } from '../reduce/svd.ts';
 import { dot, squaredDistance } from '../reduce/distances.ts';
+
+/** A row of an index's projected coordinates: the index's own numbering, apart from the zoo's (ZooRow). */
+export type IndexRow = number & { readonly __numbering: 'index row' };
+
+/** Index rows in an Int32Array: reading one gives an IndexRow. */
+export interface IndexRowArray extends Int32Array {
+  [index: number]: IndexRow;
+  [Symbol.iterator](): IterableIterator<IndexRow>;
+}
+export const indexRowArray = (rows: ArrayLike<number>): IndexRowArray =>
+  Int32Array.from(rows) as IndexRowArray;
 
 /** One run's trajectory: its indexed checkpoints in epoch order. */
 export interface Trajectory {
@@ -25,9 +36,9 @@ export interface Trajectory {
   seed: number;
   epochs: Int32Array;
   /** Row of each checkpoint in the zoo's weight matrix. */
-  rows: Int32Array;
+  rows: ZooRowArray;
   /** Row of each checkpoint in the index's projected coordinates. */
-  at: Int32Array;
+  at: IndexRowArray;
   /** Squared length of each segment (rows i to i + 1), float64. */
   segmentSq: Float64Array;
 }
@@ -164,7 +175,7 @@ export function nearestOnTrajectory(
 ): Candidate {
   const { rows, zoo } = space;
   const d = zoo.dim;
-  const qx = Float64Array.from(t.rows, (row) => dotRow(query, rows.row(row), 0, d));
+  const qx = Float64Array.from({ length: t.rows.length }, (_, j) => dotRow(query, rows.row(t.rows[j]), 0, d));
   const { segment: i } = nearestSegment(t, qx, qq, space.sqNorm);
   const match = segmentDistance(query, 0, rows.row(t.rows[i]), 0, rows.row(t.rows[i + 1]), 0, d);
   return {

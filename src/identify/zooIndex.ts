@@ -13,17 +13,22 @@
 import type { Zoo, ZooInfo } from '../store/loadZoo.ts';
 import type { SavedIndex } from '../store/indexFile.ts';
 import type { ZooSource } from '../store/openZoo.ts';
-import type { RowReader } from '../core/zoo.ts';
 import { factorWidth, TruncatedSVD } from '../reduce/svd.ts';
 import { asZooSource, checkStreamedComponents } from '../reduce/zooMatrix.ts';
 import { calibrate, SAMPLES_PER_PASS, type Calibration, type IndexedProducts } from './calibration.ts';
-import { FLOAT32_ROUNDOFF, type SearchSpace, type Trajectory } from './trajectory.ts';
+import {
+  FLOAT32_ROUNDOFF,
+  indexRowArray,
+  type IndexRowArray,
+  type SearchSpace,
+  type Trajectory,
+} from './trajectory.ts';
 import { nullSampler } from './alignedSearch.ts';
 import { SimdProducts } from '../reduce/simdProducts.ts';
 import { StreamingProducts, streamedSvdMaxComponents } from '../reduce/streamingProducts.ts';
 import { option, UserError } from '../core/errors.ts';
 import { formatBytes } from '../util/memory.ts';
-import { zooRowIndex } from '../core/zoo.ts';
+import { zooRowArray, zooRowIndex, type RowReader, type ZooRowArray } from '../core/zoo.ts';
 import { simdThreads } from '../util/threads.ts';
 import { dot, squaredDistance } from '../reduce/distances.ts';
 
@@ -209,10 +214,11 @@ export class ZooIndex extends IndexSpace {
       throw new UserError(
         `${option('runs')} and ${option('epochs')} select checkpoints of a zoo in memory; ${source.dir} is streamed from its files (raise ${option('memory')})`,
       );
-    let next = 0; // in memory, the index's own rows: run by run
+    // the index's own rows: in memory run by run; streamed, the zoo's rows themselves
+    let next = 0;
     const atOf = source.weights
-      ? (zooRows: Int32Array) => zooRows.map(() => next++)
-      : (zooRows: Int32Array) => zooRows;
+      ? (zooRows: ZooRowArray) => indexRowArray(zooRows.map(() => next++))
+      : (zooRows: ZooRowArray) => indexRowArray(zooRows);
     const sqNorm = new Float64Array(zoo.n).fill(NaN);
     const trajectories = selected.map(([r, epochList], i) => {
       progress('step lengths', i, selected.length);
@@ -229,7 +235,7 @@ export class ZooIndex extends IndexSpace {
     checkStreamedComponents(source, k);
     const svd = new TruncatedSVD({ components: k });
     const width = Math.max(factorWidth(svd.options, n, d), k, SAMPLES_PER_PASS);
-    const indexed = trajectories.flatMap((t) => Array.from(t.rows));
+    const indexed = trajectories.flatMap((t) => [...t.rows]);
     const products = source.weights
       ? new SimdProducts((i) => rows.row(indexed[i]), n, d, width, simdThreads('indexValues', n * d))
       : new StreamingProducts(source.blocks);
@@ -307,7 +313,7 @@ export class ZooIndex extends IndexSpace {
         zoo,
         r,
         Int32Array.from(at, (i) => epoch[i]),
-        Int32Array.from(at),
+        indexRowArray(at),
         Float64Array.from(at.slice(0, -1), (i) => stepSq[i]),
       );
     });
@@ -355,18 +361,18 @@ function measuredTrajectory(
   rows: RowReader,
   run: number,
   epochs: Int32Array,
-  atOf: (zooRows: Int32Array) => Int32Array,
+  atOf: (zooRows: ZooRowArray) => IndexRowArray,
   sqNorm: Float64Array,
 ): Trajectory {
-  const zooRows = Int32Array.from(epochs, (e) => zooRowIndex(zoo.runs, run, e));
+  const zooRows = zooRowArray(Array.from(epochs, (e) => zooRowIndex(zoo.runs, run, e)));
   const segmentSq = new Float64Array(zooRows.length - 1);
   let previous: Float32Array | null = null;
-  zooRows.forEach((row, i) => {
-    const x = rows.row(row);
-    sqNorm[row] = dot(x, 0, x, 0, zoo.dim);
+  for (let i = 0; i < zooRows.length; i++) {
+    const x = rows.row(zooRows[i]);
+    sqNorm[zooRows[i]] = dot(x, 0, x, 0, zoo.dim);
     if (previous) segmentSq[i - 1] = squaredDistance(previous, 0, x, 0, zoo.dim);
     previous = x;
-  });
+  }
   return { run, seed: zoo.seed[zooRows[0]], epochs, rows: zooRows, at: atOf(zooRows), segmentSq };
 }
 
@@ -375,9 +381,9 @@ function savedTrajectory(
   zoo: ZooInfo,
   run: number,
   epochs: Int32Array,
-  at: Int32Array,
+  at: IndexRowArray,
   segmentSq: Float64Array,
 ): Trajectory {
-  const rows = Int32Array.from(epochs, (e) => zooRowIndex(zoo.runs, run, e));
+  const rows = zooRowArray(Array.from(epochs, (e) => zooRowIndex(zoo.runs, run, e)));
   return { run, seed: zoo.seed[rows[0]], epochs, rows, at, segmentSq };
 }

@@ -6,7 +6,8 @@
  * Calls go through a shared control block and are waited for by spinning, since many last
  * only microseconds; so a team never has more threads than cores free (util/threads.ts). A
  * helper started with `sleep` waits between calls instead (for one that lives long and works
- * now and then).
+ * now and then); with `block`, the caller also sleeps while it waits for the helper (threads
+ * sharing cores, where spinning would take the core the helper needs).
  */
 import { Worker } from 'node:worker_threads';
 import { KERNEL_PARAMS } from './kernels.wasm.ts';
@@ -21,6 +22,9 @@ import {
 
 const MAX_ARGS = 24;
 
+/** How a helper and its caller wait: both spin; the helper sleeps between calls; both sleep. */
+export type Idle = 'spin' | 'sleep' | 'block';
+
 export class HelperThread {
   private seq = 0;
   private constructor(
@@ -28,11 +32,13 @@ export class HelperThread {
     private readonly ctl: Int32Array,
     /** The arguments of a call, then its result (float64: an index or a real, never truncated). */
     private readonly args: Float64Array,
-    private readonly sleep: boolean,
+    /** The caller sleeps while waiting for a call (idle 'block'). */
+    private readonly block: boolean,
   ) {}
 
   /** Starts a helper on the kernels' memory; it gets ready while the caller prepares its data (see ready()). */
-  static start(kernels: SimdKernels, sleep = false): HelperThread {
+  static start(kernels: SimdKernels, idle: Idle = 'spin'): HelperThread {
+    const sleep = idle !== 'spin';
     const control = new SharedArrayBuffer(64 + (MAX_ARGS + 1) * 8);
     const worker = new Worker(new URL('./helperThread.mjs', import.meta.url), {
       workerData: { module: KERNELS_MODULE, memory: kernels.memory, control, sleep, maxArgs: MAX_ARGS },
@@ -43,7 +49,7 @@ export class HelperThread {
       worker,
       new Int32Array(control, 0, 16),
       new Float64Array(control, 64, MAX_ARGS + 1),
-      sleep,
+      idle === 'block',
     );
   }
 
@@ -72,7 +78,7 @@ export class HelperThread {
   /** Waits for the call begun last; returns its result (0 for kernels without one). */
   end(): number {
     let done: number;
-    while ((done = Atomics.load(this.ctl, 1)) !== this.seq) if (this.sleep) Atomics.wait(this.ctl, 1, done);
+    while ((done = Atomics.load(this.ctl, 1)) !== this.seq) if (this.block) Atomics.wait(this.ctl, 1, done);
     return this.args[MAX_ARGS];
   }
 
@@ -95,10 +101,8 @@ export class ThreadTeam {
   ) {}
 
   /** A team of `threads` threads in all, its helpers starting (they get ready while the caller prepares its data). */
-  static start(kernels: SimdKernels, threads: number, idle: 'spin' | 'sleep' = 'spin'): StartingTeam {
-    const helpers = Array.from({ length: Math.max(0, threads - 1) }, () =>
-      HelperThread.start(kernels, idle === 'sleep'),
-    );
+  static start(kernels: SimdKernels, threads: number, idle: Idle = 'spin'): StartingTeam {
+    const helpers = Array.from({ length: Math.max(0, threads - 1) }, () => HelperThread.start(kernels, idle));
     return new StartingTeam(kernels, helpers);
   }
 

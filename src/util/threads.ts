@@ -43,12 +43,15 @@ export const simdThreads = (kind: WorkKind, work: number, coresFree = coreCount(
   Math.max(1, Math.min(coresFree, Math.floor(work / WORK_PER_THREAD[kind])));
 
 /**
- * How a team's threads wait between calls: spinning (the fastest hand-over, for calls in quick
- * succession) only while each thread has a core to itself; sleeping otherwise, or when asked
- * (a team kept for occasional work).
+ * How a team's threads wait (simd/helperThread.ts's Idle): spinning (the fastest hand-over,
+ * for calls in quick succession) only while each thread has a core to itself; helpers sleeping
+ * between calls when asked (a team kept for occasional work); every thread sleeping while it
+ * waits when the team has more threads than the cores.
  */
-export const teamIdle = (threads: number, preferred: 'spin' | 'sleep' = 'spin'): 'spin' | 'sleep' =>
-  preferred === 'sleep' || threads > coreCount() ? 'sleep' : 'spin';
+export const teamIdle = (
+  threads: number,
+  preferred: 'spin' | 'sleep' = 'spin',
+): 'spin' | 'sleep' | 'block' => (threads > coreCount() ? 'block' : preferred);
 
 /** The threads an option asks for ('auto' or a count; at least 1) for `work` units of `kind`. */
 export const threadsFor = (asked: number | 'auto' | undefined, kind: WorkKind, work: number): number =>
