@@ -122,9 +122,7 @@ export function benchCluster(
   const points = Array.from({ length: small.n }, (_, i) =>
     Array.from(small.weights.subarray(i * 50, (i + 1) * 50)),
   );
-  const ours = seconds(() =>
-    singleLinkage({ n: small.n, dim: 50, coords: Float64Array.from(small.weights) }),
-  );
+  const ours = seconds(() => singleLinkage(matrix(Float64Array.from(small.weights), small.n, 50)));
   const theirs = seconds(() => agnes(points, { method: 'single' }));
   const mat = syntheticZoo(40, 49, 500, 6); // 2,000 x 500
   const oursSvd = seconds(() =>

@@ -2,6 +2,7 @@
  * Single linkage against a brute-force agglomerative reference and ml-hclust, on random
  * data, high-dimensional data and tie-ridden integer data.
  */
+import { matrix } from '../src/core/matrix.ts';
 import { agnes } from 'ml-hclust';
 import { describe, expect, it } from 'vitest';
 import { cutTree, joinHeights, singleLinkage, type Linkage } from '../src/cluster/linkage.ts';
@@ -35,11 +36,7 @@ function randomPoints(n: number, dim: number, seed: number, integer = false): nu
   );
 }
 
-const exact = (pts: number[][]) => ({
-  n: pts.length,
-  dim: pts[0].length,
-  coords: Float64Array.from(pts.flat()),
-});
+const exact = (pts: number[][]) => matrix(Float64Array.from(pts.flat()), pts.length, pts[0].length);
 const heightsOf = (l: Linkage) => Array.from({ length: l.n - 1 }, (_, i) => l.z[i * 4 + 2]);
 const samePartition = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   const map = new Map<number, number>();
@@ -81,8 +78,8 @@ describe('singleLinkage', () => {
 
   it('gives bit-identical trees from float32 rows (full space) and their float64 copies', () => {
     const zoo = syntheticZoo(6, 9, 301, 11); // 301 weights: padding to 8 lanes exercised
-    const f32 = singleLinkage({ n: zoo.n, dim: 301, coords: zoo.weights });
-    const f64 = singleLinkage({ n: zoo.n, dim: 301, coords: Float64Array.from(zoo.weights) });
+    const f32 = singleLinkage(matrix(zoo.weights, zoo.n, 301));
+    const f64 = singleLinkage(matrix(Float64Array.from(zoo.weights), zoo.n, 301));
     expect(f32.linkage.z).toEqual(f64.linkage.z);
     const pts = Array.from({ length: zoo.n }, (_, i) =>
       Array.from(zoo.weights.subarray(i * 301, (i + 1) * 301)),
@@ -98,11 +95,11 @@ describe('singleLinkage', () => {
   ])('gives the same tree bit for bit with one thread or two (float32 rows: %s, dim %i)', (f32, dim) => {
     const zoo = syntheticZoo(30, 49, dim, 12); // 1,500 points: steps split between main and helper thread
     const coords = f32 ? zoo.weights : Float64Array.from(zoo.weights);
-    const one = singleLinkage({ n: zoo.n, dim, coords }, { threads: 1 });
-    const two = singleLinkage({ n: zoo.n, dim, coords }, { threads: 2 });
+    const one = singleLinkage(matrix(coords, zoo.n, dim), { threads: 1 });
+    const two = singleLinkage(matrix(coords, zoo.n, dim), { threads: 2 });
     expect(two.linkage.z).toEqual(one.linkage.z);
     // more threads than this machine may have cores: slower when they share one, the same tree
-    const three = singleLinkage({ n: zoo.n, dim, coords }, { threads: 3 });
+    const three = singleLinkage(matrix(coords, zoo.n, dim), { threads: 3 });
     expect(three.linkage.z).toEqual(one.linkage.z);
     expect(samePartition(cutTree(two.linkage, 30), zoo.run)).toBe(true);
   });
@@ -126,7 +123,7 @@ describe('singleLinkage', () => {
     expect((dxc - dyc) / dyc).toBeLessThan(1e-6);
     const coords = new Float32Array(3 * dim);
     [x, y, c].forEach((p, t) => coords.set(p, t * dim));
-    const { linkage } = singleLinkage({ n: 3, dim, coords });
+    const { linkage } = singleLinkage(matrix(coords, 3, dim));
     expect(linkage.z[0] + linkage.z[1]).toBe(1); // x and y merge first
     expect(linkage.z[6]).toBeCloseTo(dyc, 12); // then c, at its distance to y
     expect(Math.abs(linkage.z[6] - dxc)).toBeGreaterThan(1e-9);
@@ -138,7 +135,7 @@ describe('singleLinkage', () => {
       // differences near 1e-22: squares near 1e-44, below float32's normal range, where its
       // rounding is absolute and only the filter's slack keeps it exact
       const pts = randomPoints(203, dim, 31).map((p) => p.map((v) => Math.fround(v * 1e-22)));
-      const f32 = singleLinkage({ n: pts.length, dim, coords: Float32Array.from(pts.flat()) });
+      const f32 = singleLinkage(matrix(Float32Array.from(pts.flat()), pts.length, dim));
       const f64 = singleLinkage(exact(pts));
       expect(f32.linkage.z).toEqual(f64.linkage.z);
       const ref = bruteForce(pts);
@@ -165,7 +162,7 @@ describe('singleLinkage', () => {
     (f32) => {
       const pts = randomPoints(50, 2, 4, true); // 9 possible points: many duplicates and equal distances
       const { linkage } = singleLinkage(
-        f32 ? { ...exact(pts), coords: Float32Array.from(pts.flat()) } : exact(pts),
+        f32 ? { ...exact(pts), data: Float32Array.from(pts.flat()) } : exact(pts),
       );
       const ref = bruteForce(pts);
       expect(heightsOf(linkage)).toEqual(
@@ -227,7 +224,7 @@ describe("singleLinkage, method 'checked' (candidate tree + cycle-property check
     (f32) => {
       const zoo = syntheticZoo(6, 13, 301, 8); // 78 points: a partial last block of 4
       const coords = f32 ? zoo.weights : Float64Array.from(zoo.weights);
-      const { linkage } = singleLinkage({ n: zoo.n, dim: 301, coords }, checked);
+      const { linkage } = singleLinkage(matrix(coords, zoo.n, 301), checked);
       const pts = Array.from({ length: zoo.n }, (_, i) =>
         Array.from(zoo.weights.subarray(i * 301, (i + 1) * 301)),
       );
@@ -240,8 +237,8 @@ describe("singleLinkage, method 'checked' (candidate tree + cycle-property check
   it('stays exact on float32 points so close that their squares underflow in float32', () => {
     const zoo = syntheticZoo(6, 13, 301, 9);
     const tiny = zoo.weights.map((v) => v * 1e-22);
-    const { linkage } = singleLinkage({ n: zoo.n, dim: 301, coords: tiny }, checked);
-    const ref = singleLinkage({ n: zoo.n, dim: 301, coords: Float64Array.from(tiny) }, { method: 'prim' });
+    const { linkage } = singleLinkage(matrix(tiny, zoo.n, 301), checked);
+    const ref = singleLinkage(matrix(Float64Array.from(tiny), zoo.n, 301), { method: 'prim' });
     heightsOf(linkage).forEach((h, i) =>
       expect(h / 1e-22).toBeCloseTo(heightsOf(ref.linkage)[i] / 1e-22, 12),
     );
@@ -250,7 +247,7 @@ describe("singleLinkage, method 'checked' (candidate tree + cycle-property check
 
   it('gives the same heights as Prim, and the same tree bit for bit with one thread or two', () => {
     const zoo = syntheticZoo(30, 70, 301, 12); // 2,100 points: the helper thread takes half the blocks
-    const points = { n: zoo.n, dim: 301, coords: zoo.weights };
+    const points = matrix(zoo.weights, zoo.n, 301);
     const one = singleLinkage(points, { ...checked, threads: 1 });
     const two = singleLinkage(points, { ...checked, threads: 2 });
     const prim = singleLinkage(points, { method: 'prim', threads: 1 });
@@ -261,7 +258,7 @@ describe("singleLinkage, method 'checked' (candidate tree + cycle-property check
 
   it('gives the same checked tree bit for bit with three or four threads (sides of the check)', () => {
     const zoo = syntheticZoo(30, 140, 301, 12); // 4,200 points: four sides of the candidate check
-    const points = { n: zoo.n, dim: 301, coords: zoo.weights };
+    const points = matrix(zoo.weights, zoo.n, 301);
     const one = singleLinkage(points, { ...checked, threads: 1 });
     for (const threads of [3, 4])
       expect(singleLinkage(points, { ...checked, threads }).linkage.z).toEqual(one.linkage.z);
@@ -279,7 +276,7 @@ describe("singleLinkage, method 'checked' (candidate tree + cycle-property check
     const dim = 300;
     const [a, b] = randomPoints(2, dim, 33);
     const pts = Array.from({ length: 400 }, (_, i) => (i % 2 ? a : b)); // ~80,000 pairs at the path maximum
-    const { linkage } = singleLinkage({ n: 400, dim, coords: Float32Array.from(pts.flat()) }, checked);
+    const { linkage } = singleLinkage(matrix(Float32Array.from(pts.flat()), 400, dim), checked);
     const heights = heightsOf(linkage);
     expect(heights.slice(0, 398).every((h) => h === 0)).toBe(true);
     expect(heights[398]).toBeCloseTo(Math.hypot(...a.map((v, t) => Math.fround(v) - Math.fround(b[t]))), 12);

@@ -5,6 +5,7 @@
  * installed; .ci/run installs it and sets REQUIRE_CHROMIUM, so there it always runs.
  * Also: the restricted dendrogram against brute-force cophenetic distances, and bad input.
  */
+import { matrix } from '../src/core/matrix.ts';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,7 +46,7 @@ describe('restrictLinkage', () => {
     const rng = new Rng(3, 1);
     const n = 40;
     const coords = Float64Array.from({ length: n * 3 }, () => rng.nextNormal());
-    const { z } = singleLinkage({ n, dim: 3, coords }).linkage;
+    const { z } = singleLinkage(matrix(coords, n, 3)).linkage;
     const full = Array.from({ length: n - 1 }, (_, i) => Array.from(z.subarray(i * 4, i * 4 + 4)));
     const leaves = [3, 7, 8, 15, 22, 23, 31, 39];
     const sub = restrictLinkage(full, n, leaves);

@@ -19,7 +19,7 @@ export function checkedTree(
   candidate: SpanningTree,
   team: () => ThreadTeam,
 ): SpanningTree {
-  const { n, dim: m, coords: x } = points;
+  const { rows: n, cols: m, data: x } = points;
   const distance = (a: number, b: number) => rowDistance(x, a, b, m);
   const exactCandidate = {
     ...candidate,
@@ -144,13 +144,13 @@ function setBlockCentres(
   seg: ReturnType<typeof segmentsOf>,
   coords: Float32Array | Float64Array,
 ): void {
-  const { n, dim: m } = points;
+  const { rows: n, cols: m } = points;
   const blocks = Math.ceil(n / 4);
   const centres = seg.f32
     ? new Float32Array(kernels.memory.buffer, at.cHead, blocks * seg.mPad)
     : new Float64Array(kernels.memory.buffer, at.cHead, blocks * seg.mPad);
   centres.fill(0);
-  const centreIndex = segmentsOf({ ...points, n: blocks }).index;
+  const centreIndex = segmentsOf({ ...points, rows: blocks }).index;
   const radius = new Float64Array(kernels.memory.buffer, at.rad, blocks);
   for (let b = 0; b < blocks; b++) {
     const [t0, t1] = [4 * b, Math.min(n, 4 * b + 4)];

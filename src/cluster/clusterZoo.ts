@@ -3,6 +3,7 @@
  * keep the full weight space), cluster every checkpoint by exact single linkage, cut the
  * tree into as many clusters as there are runs, and measure purity and epoch order.
  */
+import { matrix } from '../core/matrix.ts';
 import type { Zoo } from '../store/loadZoo.ts';
 import type { ZooSource } from '../store/openZoo.ts';
 import { asZooSource, requireWeights, withZooMatrix } from '../reduce/zooMatrix.ts';
@@ -79,7 +80,7 @@ export function clusterZoo(input: Zoo | ZooSource, options: ClusterOptions): Spa
     coords = Float32Array.from(withZooMatrix(source, k, (m) => svd!.fitTransform(m)));
   }
   const t1 = performance.now();
-  const { linkage } = singleLinkage(coords ? { n, dim: k, coords } : { n, dim: d, coords: x! }, {
+  const { linkage } = singleLinkage(coords ? matrix(coords, n, k) : matrix(x!, n, d), {
     threads: options.threads,
   });
   const t2 = performance.now();

@@ -50,7 +50,7 @@ export function singleLinkage(
   options: LinkageOptions = {},
 ): { linkage: Linkage; tree: SpanningTree } {
   const tree = minimumSpanningTree(points, options);
-  return { linkage: linkageFromTree(points.n, tree), tree };
+  return { linkage: linkageFromTree(points.rows, tree), tree };
 }
 
 /**

@@ -3,15 +3,14 @@
  * point's coordinates in two segments, a packed head (where most scans stop) and the tail,
  * coordinates in order of decreasing variance; and the shapes the two methods share.
  */
+import type { Matrix } from '../core/matrix.ts';
 import type { SimdKernels } from '../simd/kernels.ts';
 
-/** Points and their coordinates; distances are computed exactly in float64 from them. */
-export interface ExactPoints {
-  n: number;
-  dim: number;
-  /** n x dim, row-major: float64 (e.g. SVD coordinates) or float32 (a zoo's own weights). */
-  coords: Float64Array | Float32Array;
-}
+/**
+ * Points as the rows of a matrix, float64 (e.g. SVD coordinates) or float32 (a zoo's own
+ * weights); distances are computed exactly in float64 from them.
+ */
+export type ExactPoints = Matrix;
 
 export interface SpanningTree {
   /** Edge i joins from[i] and to[i] at Euclidean distance weight[i]. */
@@ -24,7 +23,7 @@ export interface SpanningTree {
 const HEAD_VALUES = { f32: 256, f64: 128 }; // 1 KiB: most scans of a zoo's weights stop within it
 
 /** Each point's coordinates in two segments (see kernels.wat), in whole 64-byte chunks. */
-export function segmentsOf({ n, dim, coords }: ExactPoints) {
+export function segmentsOf({ rows: n, cols: dim, data: coords }: ExactPoints) {
   const f32 = coords instanceof Float32Array;
   const bytesPerValue = f32 ? 4 : 8;
   const mPad = Math.ceil(dim / (64 / bytesPerValue)) * (64 / bytesPerValue); // zero columns add nothing to a distance
@@ -53,7 +52,7 @@ export function writeSegments(
   order: Int32Array,
   pointAt: (t: number) => number,
 ) {
-  const { n, dim: m } = points;
+  const { rows: n, cols: m } = points;
   const seg = segmentsOf(points);
   const coords = seg.f32
     ? new Float32Array(kernels.memory.buffer, at, n * seg.mPad)
@@ -61,7 +60,7 @@ export function writeSegments(
   coords.fill(0); // padding columns must add nothing; the memory may hold an earlier layout
   for (let t = 0; t < n; t++) {
     const row = pointAt(t) * m;
-    for (let c = 0; c < m; c++) coords[seg.index(t, c)] = points.coords[row + order[c]];
+    for (let c = 0; c < m; c++) coords[seg.index(t, c)] = points.data[row + order[c]];
   }
   return coords;
 }
@@ -81,7 +80,7 @@ export const emptyTree = (n: number): SpanningTree => ({
  * already in about this order. The sum is over the same terms, so it is still the exact
  * distance, up to float64 rounding in a different order.
  */
-export function columnsBySpread({ n, dim: m, coords }: ExactPoints): Int32Array {
+export function columnsBySpread({ rows: n, cols: m, data: coords }: ExactPoints): Int32Array {
   const mean = new Float64Array(m);
   const spread = new Float64Array(m);
   for (let i = 0; i < n; i++) for (let c = 0; c < m; c++) mean[c] += coords[i * m + c];

@@ -1,5 +1,6 @@
 /** Prim's algorithm in the SIMD kernels: the first of the two spanning-tree methods (spanningTree.ts). */
 import { splitRange, type ThreadTeam } from '../simd/helperThread.ts';
+import type { Matrix } from '../core/matrix.ts';
 import { reserve, type SimdKernels } from '../simd/kernels.ts';
 import { simdThreads } from '../util/threads.ts';
 import { emptyTree, segmentsOf, writeSegments, type ExactPoints, type SpanningTree } from './pointLayout.ts';
@@ -21,9 +22,9 @@ export function prim(
   order: Int32Array,
   team: () => ThreadTeam,
 ): SpanningTree {
-  return points.coords instanceof Float32Array
-    ? primLanes(kernels, points as ExactPoints & { coords: Float32Array }, order, team)
-    : primSegments(kernels, points as ExactPoints & { coords: Float64Array }, order, team);
+  return points.data instanceof Float32Array
+    ? primLanes(kernels, points as Matrix<Float32Array>, order, team)
+    : primSegments(kernels, points as Matrix<Float64Array>, order, team);
 }
 
 /**
@@ -34,11 +35,11 @@ export function prim(
  */
 function primSegments(
   kernels: SimdKernels,
-  points: ExactPoints & { coords: Float64Array },
+  points: Matrix<Float64Array>,
   order: Int32Array,
   team: () => ThreadTeam,
 ): SpanningTree {
-  const { n, dim: m } = points;
+  const { rows: n, cols: m } = points;
   const { mPad, headBytes, tailBytes, index } = segmentsOf(points);
   const at = reserve(kernels, {
     head: n * headBytes,
@@ -121,11 +122,11 @@ function primSegments(
  */
 function primLanes(
   kernels: SimdKernels,
-  points: ExactPoints & { coords: Float32Array },
+  points: Matrix<Float32Array>,
   order: Int32Array,
   team: () => ThreadTeam,
 ): SpanningTree {
-  const { n, dim: m } = points;
+  const { rows: n, cols: m } = points;
   const m4 = Math.ceil(m / 4) * 4;
   const blocks = Math.ceil(n / 4);
   const at = reserve(kernels, {
@@ -139,7 +140,7 @@ function primLanes(
   const buf = kernels.memory.buffer;
   const lanes = new Float32Array(buf, at.lanes, blocks * m4 * 4).fill(0);
   const slot = (t: number, c: number) => ((t >> 2) * m4 + c) * 4 + (t & 3);
-  for (let t = 0; t < n; t++) for (let c = 0; c < m; c++) lanes[slot(t, c)] = points.coords[t * m + order[c]];
+  for (let t = 0; t < n; t++) for (let c = 0; c < m; c++) lanes[slot(t, c)] = points.data[t * m + order[c]];
   const us = new Float32Array(buf, at.us, m4 * 4).fill(0);
   const u64 = new Float64Array(buf, at.u64, m4).fill(0);
   const hi = new Float32Array(buf, at.hi, blocks * 4).fill(-1);

@@ -31,6 +31,7 @@
  * packed together (the head segment), so the scans, most of which stop early, read dense
  * memory.
  */
+import { matrix } from '../core/matrix.ts';
 import { ThreadTeam } from '../simd/helperThread.ts';
 import { simdKernels } from '../simd/kernels.ts';
 import { teamIdle, threadsFor } from '../util/threads.ts';
@@ -59,7 +60,7 @@ const PROBE_DIM = 64; // leading coordinates of the candidate tree: 32 gives a p
 
 /** The exact minimum spanning tree of the points (ties: any one of the minimum trees). */
 export function minimumSpanningTree(points: ExactPoints, options: SpanningTreeOptions = {}): SpanningTree {
-  const { n, dim } = points;
+  const { rows: n, cols: dim } = points;
   const threads = threadsFor(options.threads, 'treePoints', n);
   const method = options.method ?? (n >= CHECKED_MIN_POINTS && dim >= CHECKED_MIN_DIM ? 'checked' : 'prim');
   const kernels = simdKernels();
@@ -71,10 +72,10 @@ export function minimumSpanningTree(points: ExactPoints, options: SpanningTreeOp
     const probeDim = Math.min(PROBE_DIM, dim);
     const probe = new Float32Array(n * probeDim);
     for (let i = 0; i < n; i++)
-      for (let c = 0; c < probeDim; c++) probe[i * probeDim + c] = points.coords[i * dim + order[c]];
+      for (let c = 0; c < probeDim; c++) probe[i * probeDim + c] = points.data[i * dim + order[c]];
     const candidate = prim(
       kernels,
-      { n, dim: probeDim, coords: probe },
+      matrix(probe, n, probeDim),
       Int32Array.from({ length: probeDim }, (_, c) => c),
       helper,
     );
