@@ -72,14 +72,14 @@ function benchUmap(zoo: Zoo, log: (msg: string) => void): Record<string, unknown
     `cluster: UMAP of ${zoo.n} x 50 SVD coordinates, ${UMAP_DEFAULTS.nNeighbors} neighbours (ours, then umap-js)`,
   );
   const sameRun = (embedding: Float64Array) => {
-    const knn = nearestNeighbours(embedding, zoo.n, 2, 6);
+    const knn = nearestNeighbours(matrix(embedding, zoo.n, 2), 6);
     let same = 0;
     for (let i = 0; i < zoo.n; i++)
       for (let j = 1; j < 6; j++) if (zoo.run[knn.indices[i * 6 + j]] === zoo.run[i]) same++;
     return round(same / (zoo.n * 5));
   };
   let ours = new Float64Array();
-  const oursSeconds = seconds(() => (ours = umapEmbedding(coords, zoo.n, 50)));
+  const oursSeconds = seconds(() => (ours = umapEmbedding(matrix(coords, zoo.n, 50))));
   const rows = Array.from({ length: zoo.n }, (_, i) => Array.from(coords.subarray(i * 50, (i + 1) * 50)));
   const rng = new Rng(UMAP_DEFAULTS.seed, 0x75);
   let theirs: number[][] = [];

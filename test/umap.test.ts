@@ -4,6 +4,7 @@
  * (fed the same neighbours), the curve parameters against UMAP's published values, and the
  * layout's quality against umap-js's on the same trajectories.
  */
+import { matrix } from '../src/core/matrix.ts';
 import { UMAP } from 'umap-js';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/core/rng.ts';
@@ -55,7 +56,7 @@ describe('exact nearest neighbours', () => {
   ] as const)('n %i, d %i, k %i (%s) equal brute force', (n, d, k, type) => {
     const data = trajectories(Math.ceil(n / 30), 30, d, n).subarray(0, n * d);
     const x = type === 'float32' ? Float32Array.from(data) : data;
-    const knn = nearestNeighbours(x, n, d, k);
+    const knn = nearestNeighbours(matrix(x, n, d), k);
     expect(knn.k).toBe(k);
     for (let q = 0; q < n; q++) {
       const want = bruteNeighbours(x, n, d, q, k);
@@ -70,7 +71,7 @@ describe('exact nearest neighbours', () => {
 
   it('duplicated rows are each other’s neighbours at distance 0, ties by index', () => {
     const x = new Float64Array([0, 0, 1, 1, 0, 0, 5, 5, 1, 1]); // rows 0 and 2, 1 and 4 equal
-    const knn = nearestNeighbours(x, 5, 2, 2);
+    const knn = nearestNeighbours(matrix(x, 5, 2), 2);
     expect(Array.from(knn.indices)).toEqual([0, 2, 1, 4, 2, 0, 3, 1, 4, 1]);
     expect(knn.distances[1]).toBe(0);
   });
@@ -80,7 +81,7 @@ describe('the fuzzy graph', () => {
   const n = 240;
   const d = 12;
   const x = trajectories(8, 30, d, 7);
-  const knn = nearestNeighbours(x, n, d, 4);
+  const knn = nearestNeighbours(matrix(x, n, d), 4);
 
   it('smooth kNN distances: rho the nearest other point, sum of memberships log2 k', () => {
     const { sigmas, rhos } = smoothKnnDistances(knn.distances, n, knn.k);
@@ -165,7 +166,7 @@ describe('UMAP', () => {
   it("the layout kernel takes the steps of umap-js's optimiser, draw for draw", () => {
     const n = 240;
     const x = trajectories(8, 30, 12, 5);
-    const graph = fuzzySimplicialSet(nearestNeighbours(x, n, 12, 3), n, 8);
+    const graph = fuzzySimplicialSet(nearestNeighbours(matrix(x, n, 12), 3), n, 8);
     const init = new Rng(9, 1);
     const start = Float64Array.from({ length: 2 * n }, () => init.nextFloat() * 20 - 10);
     const { a, b } = curveParameters(1, 0.3);
@@ -217,7 +218,7 @@ describe('UMAP', () => {
       return same / (n * 5);
     };
     const progress: number[] = [];
-    const ours = umapEmbedding(x, n, d, { seed: 3, onProgress: (done) => progress.push(done) });
+    const ours = umapEmbedding(matrix(x, n, d), { seed: 3, onProgress: (done) => progress.push(done) });
     const rng = new Rng(3, 0x75);
     const reference = new UMAP({ nNeighbors: 3, minDist: 0.3, random: () => rng.nextFloat() })
       .fit(Array.from({ length: n }, (_, i) => Array.from(x.subarray(i * d, (i + 1) * d))))
@@ -229,7 +230,7 @@ describe('UMAP', () => {
     expect(oursShare).toBeGreaterThanOrEqual(referenceShare - 0.05);
     expect(progress[0]).toBe(0);
     expect(progress.at(-1)).toBe(500); // umap-js's epochs for 400 points
-    expect(umapEmbedding(x, n, d, { seed: 3 })).toEqual(ours);
-    expect(umapEmbedding(x, n, d, { seed: 4 })).not.toEqual(ours);
+    expect(umapEmbedding(matrix(x, n, d), { seed: 3 })).toEqual(ours);
+    expect(umapEmbedding(matrix(x, n, d), { seed: 4 })).not.toEqual(ours);
   });
 });

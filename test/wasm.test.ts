@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { assembleKernels, kernelsModuleSource } from '../scripts/buildWasm.ts';
 import { KERNELS_WASM_BASE64 } from '../src/simd/kernels.wasm.ts';
 import { SimdProducts } from '../src/reduce/simdProducts.ts';
+import { matrix } from '../src/core/matrix.ts';
 import { simdKernels } from '../src/simd/kernels.ts';
 
 describe('SIMD kernels', () => {
@@ -20,12 +21,12 @@ describe('SIMD kernels', () => {
       d = 603; // odd sizes: padding of rows and of the two threads' halves
     const x = Float32Array.from({ length: n * d }, (_, i) => Math.sin(i * 1.3) * (1 + (i % 7)));
     const v = Float64Array.from({ length: d }, (_, j) => Math.cos(j * 0.7) / 3);
-    const one = new SimdProducts(x, n, d, 1, 1).timesVector(v);
-    const twoThreads = new SimdProducts(x, n, d, 1, 2, 'sleep');
+    const one = new SimdProducts(matrix(x, n, d)).timesVector(v);
+    const twoThreads = new SimdProducts(matrix(x, n, d), { threads: 2, idle: 'sleep' });
     const two = twoThreads.timesVector(v);
     twoThreads.close();
     expect(two).toEqual(one);
-    const threeThreads = new SimdProducts(x, n, d, 1, 3, 'sleep');
+    const threeThreads = new SimdProducts(matrix(x, n, d), { threads: 3, idle: 'sleep' });
     expect(threeThreads.timesVector(v)).toEqual(one);
     threeThreads.close();
     const vNorm = Math.hypot(...v);
@@ -57,7 +58,7 @@ describe('SIMD kernels', () => {
     const x = Float32Array.from({ length: n * d }, (_, i) => Math.sin(i * 1.3));
     const bt = Float64Array.from({ length: l * d }, (_, i) => Math.cos(i * 0.7));
     const q = Float64Array.from({ length: n * l }, (_, i) => Math.sin(i * 0.31));
-    const p = new SimdProducts(x, n, d, l);
+    const p = new SimdProducts(matrix(x, n, d), { maxColumns: l });
     const y = p.times(bt, l);
     const zt = p.transposedTimes(q, l);
     for (let i = 0; i < n; i++)

@@ -11,6 +11,7 @@
  * (against the epoch, or for forks the branch epoch), and for identify the verdicts' counts and
  * the fraction with p < FORK_ALPHA.
  */
+import { matrix } from '../core/matrix.ts';
 import type { Zoo } from '../store/loadZoo.ts';
 import { SimdProducts } from '../reduce/simdProducts.ts';
 import { FORK_ALPHA, identify, type Verdict } from './identify.ts';
@@ -163,7 +164,7 @@ function nearestCheckpoint(index: ZooIndex): {
   );
   const x = new Float32Array(labels.length * d);
   labels.forEach(({ row }, i) => x.set(index.rows.row(row), i * d));
-  const products = new SimdProducts(x, labels.length, d, 1, 1);
+  const products = new SimdProducts(matrix(x, labels.length, d));
   const find = (w: Float32Array) => {
     const dots = products.timesVector(Float64Array.from(w));
     let best = 0;

@@ -10,6 +10,7 @@
  *
  * The verdict thresholds come from calibration.ts.
  */
+import { matrix } from '../core/matrix.ts';
 import type { Zoo, ZooInfo } from '../store/loadZoo.ts';
 import type { SavedIndex } from '../store/indexFile.ts';
 import type { ZooSource } from '../store/openZoo.ts';
@@ -148,16 +149,12 @@ class IndexSpace implements SearchSpace {
    */
   prepare(): this {
     const { k, zoo } = this;
-    this.basisProducts ??= new SimdProducts(Float32Array.from(this.svd.components), k, zoo.dim, 1, 1);
-    // both cores: the coordinates pass reads n x k floats, the bulk of a query (docs/identify.md, Query time)
-    this.coordProducts ??= new SimdProducts(
-      this.coords,
-      this.coords.length / k,
-      k,
-      1,
-      simdThreads('queryValues', this.coords.length),
-      'sleep',
-    );
+    this.basisProducts ??= new SimdProducts(matrix(Float32Array.from(this.svd.components), k, zoo.dim));
+    // every core: the coordinates pass reads n x k floats, the bulk of a query (docs/identify.md, Query time)
+    this.coordProducts ??= new SimdProducts(matrix(this.coords, this.coords.length / k, k), {
+      threads: simdThreads('queryValues', this.coords.length),
+      idle: 'sleep',
+    });
     return this;
   }
 
@@ -237,7 +234,10 @@ export class ZooIndex extends IndexSpace {
     const width = Math.max(factorWidth(svd.options, n, d), k, SAMPLES_PER_PASS);
     const indexed = trajectories.flatMap((t) => [...t.rows]);
     const products = source.weights
-      ? new SimdProducts((i) => rows.row(indexed[i]), n, d, width, simdThreads('indexValues', n * d))
+      ? new SimdProducts(
+          { rows: n, cols: d, row: (i) => rows.row(indexed[i]) },
+          { maxColumns: width, threads: simdThreads('indexValues', n * d) },
+        )
       : new StreamingProducts(source.blocks);
     try {
       const step = `SVD-${k} of ${n} x ${d}${source.weights ? '' : ', streamed'}`;

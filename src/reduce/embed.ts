@@ -2,6 +2,7 @@
  * The low-dimensional views of a zoo that the trajectory plots draw: its truncated-SVD
  * coordinates, and UMAP embeddings of the full weight space and of the SVD coordinates.
  */
+import { matrix } from '../core/matrix.ts';
 import type { Zoo } from '../store/loadZoo.ts';
 import type { ZooSource } from '../store/openZoo.ts';
 import { maxComponents, TruncatedSVD } from './svd.ts';
@@ -51,7 +52,7 @@ function umapOf(n: number, options: EmbedOptions) {
   const progress = options.onProgress ?? (() => {});
   return (data: Float32Array | Float64Array, dim: number, step: string) => {
     progress(`${step}, neighbour graph`, 0, 1); // the neighbour graph comes before the epochs are known
-    return umapEmbedding(data, n, dim, {
+    return umapEmbedding(matrix(data, n, dim), {
       seed: options.seed,
       nEpochs: options.umapEpochs,
       onProgress: (done, total) => progress(step, done, total),

@@ -6,6 +6,8 @@
  * needed, whose distances are then computed exactly in float64. Centring keeps the norms,
  * and so the float32 cancellation, at the scale of the spread of the points.
  */
+import { matrix } from '../core/matrix.ts';
+import type { Matrix } from '../core/matrix.ts';
 import { simdThreads } from '../util/threads.ts';
 import { dot, rowDistance } from './distances.ts';
 import { SimdProducts } from './simdProducts.ts';
@@ -24,16 +26,12 @@ export interface Neighbours {
   distances: Float64Array;
 }
 
-/** The k nearest rows of each of the n rows of x (n x d), the row itself counted as the first. */
-export function nearestNeighbours(
-  x: Float32Array | Float64Array,
-  n: number,
-  d: number,
-  k: number,
-): Neighbours {
+/** The k nearest rows of each row of x, the row itself counted as the first. */
+export function nearestNeighbours(x: Matrix, k: number): Neighbours {
+  const { rows: n, cols: d } = x;
   const k1 = Math.min(k, n);
   const c = Math.min(n - 1, k1 - 1 + EXTRA_CANDIDATES);
-  const centred = centredRows(x, n, d);
+  const centred = centredRows(x.data, n, d);
   const norms = new Float64Array(n);
   for (let i = 0; i < n; i++) norms[i] = dot(centred, i * d, centred, i * d, d);
   // every row's candidates, sorted; each pair is met once and offered to both its rows
@@ -41,7 +39,10 @@ export function nearestNeighbours(
   const candIdx = new Int32Array(n * c).fill(-1);
   const worst = new Float64Array(n).fill(Infinity);
   const block = Math.min(QUERY_BLOCK, n);
-  const products = new SimdProducts(centred, n, d, block, simdThreads('knnValues', n * d));
+  const products = new SimdProducts(matrix(centred, n, d), {
+    maxColumns: block,
+    threads: simdThreads('knnValues', n * d),
+  });
   try {
     for (let q0 = 0; q0 < n; q0 += block) {
       const l = Math.min(block, n - q0);
@@ -64,7 +65,8 @@ export function nearestNeighbours(
   }
   const indices = new Int32Array(n * k1);
   const distances = new Float64Array(n * k1);
-  for (let q = 0; q < n; q++) refine(x, d, q, candIdx.subarray(q * c, (q + 1) * c), k1, indices, distances);
+  for (let q = 0; q < n; q++)
+    refine(x.data, d, q, candIdx.subarray(q * c, (q + 1) * c), k1, indices, distances);
   return { k: k1, indices, distances };
 }
 

@@ -8,9 +8,32 @@
 import { splitRange, ThreadTeam, type StartingTeam } from '../simd/helperThread.ts';
 import { copyRows, reserve, roundUp, simdKernels, type SimdKernels } from '../simd/kernels.ts';
 import { teamIdle } from '../util/threads.ts';
+import type { Matrix } from '../core/matrix.ts';
 
 const BLOCK_ROWS = 512; // rows per float32 partial sum of X^T Q
 const XBT_BLOCK_ROWS = 64; // the rows xbt (kernels.wat) takes per block
+
+/** Rows of a matrix read one by one (gathered from a larger one). */
+export interface GatheredRows {
+  rows: number;
+  cols: number;
+  row(i: number): Float32Array;
+}
+
+export interface SimdProductsOptions {
+  /** The widest B or Q that will be multiplied (default 1: X v only). */
+  maxColumns?: number;
+  /**
+   * Threads in all (default 1): each helper thread takes a part of every product, the same
+   * result bit for bit with any count; call close() when done.
+   */
+  threads?: number;
+  /**
+   * How the helpers wait between products: 'spin' (default; products in quick succession, while
+   * each has a core to itself) or 'sleep' (kept for occasional work).
+   */
+  idle?: 'spin' | 'sleep';
+}
 
 export class SimdProducts {
   private readonly kernels: SimdKernels;
@@ -23,25 +46,18 @@ export class SimdProducts {
   private blocks: number;
   private readonly at: { x: number; bt: number; y: number; q: number; zt: number; acc: number };
 
+  public n: number;
+  readonly d: number;
+
   /**
-   * @param lMax the widest B or Q that will be multiplied
-   * @param threads threads in all: each helper thread takes a part of every product (the
-   *   same result bit for bit with any count); call close() when done
-   * @param idle how the helpers wait between products: 'spin' (products in quick succession,
-   *   while each has a core to itself) or 'sleep' (kept for occasional work)
+   * @param x X, or its rows by a function: rows gathered from a larger matrix (e.g. a selection
+   *   of a zoo's checkpoints) are copied straight into the SIMD memory
    */
-  /**
-   * @param x X (n x d, row-major), or row i of it by a function: rows gathered from a larger
-   *   matrix (e.g. a selection of a zoo's checkpoints) are copied straight into the SIMD memory
-   */
-  constructor(
-    x: Float32Array | ((i: number) => Float32Array),
-    public n: number,
-    readonly d: number,
-    lMax: number,
-    threads = 1,
-    idle: 'spin' | 'sleep' = 'spin',
-  ) {
+  constructor(x: Matrix<Float32Array> | GatheredRows, options: SimdProductsOptions = {}) {
+    const { maxColumns: lMax = 1, threads = 1, idle = 'spin' } = options;
+    const [n, d] = [x.rows, x.cols];
+    this.n = n;
+    this.d = d;
     this.d4 = roundUp(d, 4);
     this.capacity = n;
     this.nPad = roundUp(n, 4);
@@ -60,8 +76,8 @@ export class SimdProducts {
       acc: this.threads * bytes(XBT_BLOCK_ROWS * 4, this.lPad), // xbt's lane sums: one block of rows per thread
     });
     const mem = this.f32(this.at.x, this.nPad * this.d4);
-    if (typeof x === 'function') for (let i = 0; i < n; i++) mem.set(x(i).subarray(0, d), i * this.d4);
-    else copyRows(x, d, mem, this.d4, n, d);
+    if ('row' in x) for (let i = 0; i < n; i++) mem.set(x.row(i).subarray(0, d), i * this.d4);
+    else copyRows(x.data, d, mem, this.d4, n, d);
   }
 
   private readonly threads: number;

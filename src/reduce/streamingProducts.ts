@@ -6,6 +6,7 @@
  * for every chunk): in memory at any time are one chunk, its copy in the SIMD memory, and the
  * n x l and l x d factors of the SVD itself.
  */
+import { matrix } from '../core/matrix.ts';
 import { simdThreads } from '../util/threads.ts';
 import type { RowProducts } from './svd.ts';
 import { SimdProducts } from './simdProducts.ts';
@@ -71,14 +72,11 @@ export class StreamingProducts implements RowProducts {
     // Q^T X summed there, not per chunk; made again only for a wider B than any before
     if (this.products && l > this.width) this.close();
     this.width = Math.max(this.width, l);
-    this.products ??= new SimdProducts(
-      this.buffer,
-      this.chunkRows,
-      d,
-      this.width,
-      simdThreads('streamedValues', this.blocks.n * d),
-      'sleep',
-    );
+    this.products ??= new SimdProducts(matrix(this.buffer, this.chunkRows, d), {
+      maxColumns: this.width,
+      threads: simdThreads('streamedValues', this.blocks.n * d),
+      idle: 'sleep',
+    });
     const products = this.products;
     setup(products);
     for (const [b0, b1, first, rows] of this.chunks) {

@@ -126,7 +126,7 @@ export class TruncatedSVD {
         'center needs the matrix itself, not its products (e.g. a zoo streamed from its files)',
       );
     const threads = threadsFor(this.options.threads, 'svdValues', n * d);
-    const products = own ? new SimdProducts(x.data, n, d, l, threads) : x;
+    const products = own ? new SimdProducts(x, { maxColumns: l, threads }) : x;
     try {
       this.dim = d;
       this.mean = center && own ? columnMeans(x.data, n, d) : null;

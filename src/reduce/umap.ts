@@ -9,6 +9,7 @@
  * (knn.ts) where umap-js runs NN-descent and also builds a search graph for `transform`, and
  * every array typed and flat, where umap-js keeps arrays of arrays and a sparse-matrix class.
  */
+import type { Matrix } from '../core/matrix.ts';
 import { Rng } from '../core/rng.ts';
 import { UserError } from '../core/errors.ts';
 import { nearestNeighbours, type Neighbours } from './knn.ts';
@@ -39,13 +40,9 @@ const GRADIENT_CLIP = 4;
 const SMOOTH_K_TOLERANCE = 1e-5;
 const MIN_K_DIST_SCALE = 1e-3;
 
-/** Embeds the n rows of x (n x d, row-major) into n x nComponents (row-major float64). */
-export function umapEmbedding(
-  x: Float32Array | Float64Array,
-  n: number,
-  d: number,
-  options: UmapOptions = {},
-): Float64Array {
+/** Embeds the rows of x into rows x nComponents (row-major float64). */
+export function umapEmbedding(x: Matrix, options: UmapOptions = {}): Float64Array {
+  const n = x.rows;
   const {
     nNeighbors = UMAP_DEFAULTS.nNeighbors,
     minDist = UMAP_DEFAULTS.minDist,
@@ -56,7 +53,7 @@ export function umapEmbedding(
     throw new UserError(`UMAP with ${nNeighbors} neighbours needs more than ${nNeighbors} points, got ${n}`);
   const rng = new Rng(seed, 0x75);
   const nEpochs = options.nEpochs ?? defaultEpochs(n);
-  const graph = fuzzySimplicialSet(nearestNeighbours(x, n, d, nNeighbors), n, nEpochs);
+  const graph = fuzzySimplicialSet(nearestNeighbours(x, nNeighbors), n, nEpochs);
   options.onProgress?.(0, nEpochs);
   const embedding = randomLayout(n, nComponents, rng);
   optimizeLayout(

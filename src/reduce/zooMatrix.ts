@@ -50,7 +50,10 @@ export function checkStreamedComponents(source: ZooSource, k: number): void {
 export function zooProducts(source: ZooSource, maxColumns: number): RowProducts {
   const { n, dim } = source.zoo;
   return source.weights
-    ? new SimdProducts(source.weights, n, dim, maxColumns, simdThreads('svdValues', n * dim))
+    ? new SimdProducts(matrix(source.weights, n, dim), {
+        maxColumns,
+        threads: simdThreads('svdValues', n * dim),
+      })
     : new StreamingProducts(source.blocks);
 }
 
