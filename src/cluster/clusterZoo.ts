@@ -59,7 +59,7 @@ export function clusterZoo(input: Zoo | ZooSource, options: ClusterOptions): Spa
     throw new UserError(`svd must be a non-negative integer (0: the full space), got ${k}`);
   checkComponents(k, n, d);
   if (zoo.runs < 2) throw new UserError(`the zoo has ${zoo.runs} run; clustering needs at least 2 runs`);
-  const x = k > 0 ? null : requireWeights(source, 'the full weight space (svd 0)');
+  const x = k > 0 ? null : requireWeights(source, 'svd');
   const t0 = performance.now();
   const svdOptions = {
     powerIterations: options.powerIterations ?? SVD_DEFAULTS.powerIterations,
@@ -77,7 +77,7 @@ export function clusterZoo(input: Zoo | ZooSource, options: ClusterOptions): Spa
     });
     // float32 like the weights: the coordinates come from float32 products, so they hold no
     // more digits than that, and float32 points get the linkage's fast float32 filter
-    coords = Float32Array.from(withZooMatrix(source, k, (m) => svd!.fitTransform(m)));
+    coords = Float32Array.from(withZooMatrix(source, k, 'svd', (m) => svd!.fitTransform(m)));
   }
   const t1 = performance.now();
   const { linkage } = singleLinkage(coords ? matrix(coords, n, k) : matrix(x!, n, d), {

@@ -15,7 +15,7 @@ import type { Zoo, ZooInfo } from '../store/loadZoo.ts';
 import type { SavedIndex } from '../store/indexFile.ts';
 import type { ZooSource } from '../store/openZoo.ts';
 import { factorWidth, TruncatedSVD } from '../reduce/svd.ts';
-import { asZooSource, checkStreamedComponents } from '../reduce/zooMatrix.ts';
+import { asZooSource, memoryFitOf, refuseUnfitSpaces } from '../reduce/zooMatrix.ts';
 import { calibrate, SAMPLES_PER_PASS, type Calibration, type IndexedProducts } from './calibration.ts';
 import {
   FLOAT32_ROUNDOFF,
@@ -229,7 +229,7 @@ export class ZooIndex extends IndexSpace {
         `${source.dir}'s ${d} weights per checkpoint leave no room for an SVD within ${option('memory')} ${formatBytes(source.memory)}; raise ${option('memory')}`,
       );
     const k = Math.min(options.components ?? Math.min(defaultComponents(trajectories.length), bound), n, d);
-    checkStreamedComponents(source, k);
+    refuseUnfitSpaces(memoryFitOf(source), [k], 'components');
     const svd = new TruncatedSVD({ components: k });
     const width = Math.max(factorWidth(svd.options, n, d), k, SAMPLES_PER_PASS);
     const indexed = trajectories.flatMap((t) => [...t.rows]);

@@ -13,7 +13,7 @@ import { clusterReportPath, linkagePaths } from '../store/paths.ts';
 import { readJsonFile } from '../util/json.ts';
 import { cutTree } from '../cluster/linkage.ts';
 import type { LinkageExport, SpaceSummary } from './spaceJob.ts';
-import { spaceFits } from '../reduce/zooMatrix.ts';
+import { memoryFitOf, spaceFits } from '../reduce/zooMatrix.ts';
 import type { ZooSource } from '../store/openZoo.ts';
 import { maxComponents } from '../reduce/svd.ts';
 import { clusterSweep } from './sweep.ts';
@@ -157,7 +157,7 @@ export async function currentClusterExports(
   let report = readClusterReport(outDir, zooDir);
   if (!current(report)) {
     const spaces = [...new Set([...PAPER_SPACES, k])].filter(
-      (s) => s < maxComponents(zoo.n, zoo.dim) && spaceFits(source, s),
+      (s) => s < maxComponents(zoo.n, zoo.dim) && spaceFits(memoryFitOf(source), s),
     );
     progress('cluster sweep', 0, spaces.length);
     const [rows] = await clusterSweep({

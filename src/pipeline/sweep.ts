@@ -8,7 +8,7 @@ import { runJobs } from '../util/workerPool.ts';
 import type { ClusterOptions } from '../cluster/clusterZoo.ts';
 import { option, OptionNote, UserError } from '../core/errors.ts';
 import { maxComponents } from '../reduce/svd.ts';
-import { streamedSvdBytes, streamedSvdMaxComponents } from '../reduce/streamingProducts.ts';
+import { refuseUnfitSpaces, spaceFits } from '../reduce/zooMatrix.ts';
 import { join } from 'node:path';
 import {
   incompleteNote,
@@ -20,7 +20,6 @@ import {
 } from '../store/manifest.ts';
 import { weightsFit } from '../store/openZoo.ts';
 import { damagedCheckpoints } from '../store/zooCommit.ts';
-import { formatBytes } from '../util/memory.ts';
 import type { SpaceJob, SpaceSummary } from './spaceJob.ts';
 
 export type { SpaceSummary };
@@ -92,9 +91,15 @@ export function planSweepZoo(
   }
   // a zoo written before file hashes has its rows checked against their own as they are read
   const checked = { verify: o.verify && manifest.files === undefined };
-  if (weightsFit(manifest, o.memory)) return { zoo: { dir, spaces, ...checked }, notes };
+  const fit = {
+    dir,
+    dim,
+    weightBytes: zooWeightBytes(manifest),
+    memory: o.memory,
+    inMemory: weightsFit(manifest, o.memory),
+  };
   // the full space a list adds by itself is left out for zoos too large for memory; asked for, it is refused
-  if (spaces.includes(0) && !o.fullAsked) {
+  if (spaces.includes(0) && !spaceFits(fit, 0) && !o.fullAsked) {
     spaces = spaces.filter((k) => k > 0);
     notes.push(
       new OptionNote(
@@ -102,15 +107,7 @@ export function planSweepZoo(
       ),
     );
   }
-  if (spaces.includes(0))
-    throw new UserError(
-      `${dir} holds ${formatBytes(zooWeightBytes(manifest))} of weights, more than ${option('memory')} ${formatBytes(o.memory)}; the full weight space needs them in memory: analyse it with ${option('svd')} k (streamed from the files), or raise ${option('memory')}`,
-    );
-  const tooWide = spaces.filter((k) => streamedSvdBytes(k, dim) > o.memory);
-  if (tooWide.length)
-    throw new UserError(
-      `${option('svd')} ${tooWide.join(',')} streamed from ${dir} needs about ${formatBytes(streamedSvdBytes(Math.max(...tooWide), dim))} for its factors (${dim} weights each), more than ${option('memory')} ${formatBytes(o.memory)}; choose k <= ${Math.max(0, streamedSvdMaxComponents(o.memory, dim))} or raise ${option('memory')}`,
-    );
+  refuseUnfitSpaces(fit, spaces, 'svd');
   return { zoo: { dir, spaces, ...checked }, notes };
 }
 

@@ -20,6 +20,7 @@ import { basename, join } from 'node:path';
 import { option, OptionNote, UserError } from '../core/errors.ts';
 import { currentClusterExports } from '../pipeline/report.ts';
 import { embedZoo } from '../reduce/embed.ts';
+import { memoryFitOf, refuseUnfitSpaces } from '../reduce/zooMatrix.ts';
 import { maxComponents } from '../reduce/svd.ts';
 import { openZoo } from '../store/openZoo.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
@@ -93,8 +94,10 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
         `${option('svd')} ${PLOT_DEFAULTS.svd} (the default) lowered to ${largest}: the zoo has ${zoo.n} checkpoints x ${zoo.dim} weights`,
       ),
     );
+  const k = Math.min(options.svd ?? PLOT_DEFAULTS.svd, largest);
+  refuseUnfitSpaces(memoryFitOf(source), [k], 'svd');
   const embedding = embedZoo(source, {
-    k: Math.min(options.svd ?? PLOT_DEFAULTS.svd, largest),
+    k,
     seed,
     umapEpochs: options.umapEpochs,
     onProgress: progress,

@@ -38,7 +38,7 @@ export function embedZoo(zoo: Zoo | ZooSource, options: EmbedOptions): ZooEmbedd
   const source = asZooSource(zoo);
   const { n, dim: d } = source.zoo;
   const k = Math.min(options.k, maxComponents(n, d));
-  const svd = withZooMatrix(source, k, (x) => new TruncatedSVD({ components: k }).fitTransform(x));
+  const svd = withZooMatrix(source, k, 'k', (x) => new TruncatedSVD({ components: k }).fitTransform(x));
   const umap = umapOf(n, options);
   return {
     k,
