@@ -78,9 +78,10 @@ export interface CalibrationInput {
 
 /**
  * The indexed checkpoints (rows in the trajectories' `at` order) times B, for B given as B^T
- * (l x d, l at most SAMPLES_PER_PASS): in memory (SimdProducts) or streamed from the files.
+ * (l x d, l at most SAMPLES_PER_PASS): in memory (SimdProducts) or streamed from the files;
+ * the caller's, who closes them.
  */
-export type IndexedProducts = Pick<RowProducts, 'times' | 'close'>;
+export type IndexedProducts = Pick<RowProducts, 'times'>;
 
 export const SAMPLES_PER_PASS = 64;
 
@@ -289,40 +290,36 @@ function foreignDistances(
     return [{ run, row, v: w, copy: false }, ...copies.map((v) => ({ run, row, v, copy: true }))];
   };
   let group: Vector[] | null = null;
-  try {
-    let c0 = 0;
-    while (c0 < picks.length) {
-      onProgress?.(c0, picks.length);
-      // a pass holds whole samples, each with its copies, up to SAMPLES_PER_PASS vectors
-      const vectors: Vector[] = [];
-      for (; c0 < picks.length; c0++) {
-        group ??= groupOf(picks[c0]);
-        if (vectors.length && vectors.length + group.length > SAMPLES_PER_PASS) break;
-        vectors.push(...group);
-        group = null;
-      }
-      const l = vectors.length;
-      const bt = new Float64Array(l * d);
-      vectors.forEach(({ v }, c) => bt.set(v, c * d));
-      const y = products.times(bt, l); // y[i * l + c] = (indexed checkpoint i) . (vector c)
-      const rowsOfY = y.length / l;
-      vectors.forEach(({ run, row, v, copy }, c) => {
-        const column = Float64Array.from({ length: rowsOfY }, (_, i) => y[i * l + c]);
-        const qq = copy ? dot(v, 0, v, 0, d) : sqNorm[row];
-        const two = nearestTwo(v, qq, column, run);
-        if (copy) {
-          margins.copies.push(...logOf(two));
-          return;
-        }
-        if (two.near.length > 0) ratio = Math.min(ratio, two.near.distance / two.near.length);
-        if (!(two.near.distance > 0 && Number.isFinite(two.next))) return;
-        const aligned = alignedMargins?.({ run, row, nearest: two.near.distance, next: two.next }) ?? [];
-        margins.aligned.push(...aligned);
-        margins.own.push(...logOf(two));
-      });
+  let c0 = 0;
+  while (c0 < picks.length) {
+    onProgress?.(c0, picks.length);
+    // a pass holds whole samples, each with its copies, up to SAMPLES_PER_PASS vectors
+    const vectors: Vector[] = [];
+    for (; c0 < picks.length; c0++) {
+      group ??= groupOf(picks[c0]);
+      if (vectors.length && vectors.length + group.length > SAMPLES_PER_PASS) break;
+      vectors.push(...group);
+      group = null;
     }
-  } finally {
-    products.close();
+    const l = vectors.length;
+    const bt = new Float64Array(l * d);
+    vectors.forEach(({ v }, c) => bt.set(v, c * d));
+    const y = products.times(bt, l); // y[i * l + c] = (indexed checkpoint i) . (vector c)
+    const rowsOfY = y.length / l;
+    vectors.forEach(({ run, row, v, copy }, c) => {
+      const column = Float64Array.from({ length: rowsOfY }, (_, i) => y[i * l + c]);
+      const qq = copy ? dot(v, 0, v, 0, d) : sqNorm[row];
+      const two = nearestTwo(v, qq, column, run);
+      if (copy) {
+        margins.copies.push(...logOf(two));
+        return;
+      }
+      if (two.near.length > 0) ratio = Math.min(ratio, two.near.distance / two.near.length);
+      if (!(two.near.distance > 0 && Number.isFinite(two.next))) return;
+      const aligned = alignedMargins?.({ run, row, nearest: two.near.distance, next: two.next }) ?? [];
+      margins.aligned.push(...aligned);
+      margins.own.push(...logOf(two));
+    });
   }
   onProgress?.(picks.length, picks.length);
   return nullOf(strangerCopies ? margins.copies : margins.own, margins.aligned, ratio);
