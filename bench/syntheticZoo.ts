@@ -43,6 +43,7 @@ export function syntheticZoo(runs: number, epochs: number, dim: number, seed = 1
     testLoss: nan,
     testAccuracy: nan,
     sha256: [],
+    parentSha256: [],
     runs,
     epochs,
     digest: `synthetic-${runs}x${epochs}x${dim}-seed${seed}`,

@@ -6,7 +6,19 @@ import { describe, expect, it } from 'vitest';
 import { ROOT, runCliSync } from './helpers.ts';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-const COMMANDS = ['zoo', 'cluster', 'identify', 'eval', 'plot', 'verify', 'import', 'export'];
+const COMMANDS = [
+  'zoo',
+  'cluster',
+  'identify',
+  'eval',
+  'plot',
+  'verify',
+  'log',
+  'show',
+  'tag',
+  'import',
+  'export',
+];
 
 /** Runs the executable package.json names, as npx would (plain node, no loader flags). */
 const bin = (args: string[]) =>

@@ -65,3 +65,23 @@ export { dendrogramFigure, restrictLinkage } from '../plot/dendrogram.ts';
 export { weightStatsFigure, trainingCurvesFigure } from '../plot/zooStatistics.ts';
 export { sweepFigure } from '../plot/sweep.ts';
 export { findChromium, launchChromium, renderPage } from '../plot/browser.ts';
+// version control: references, history, tags (docs/vc.md)
+export { openCatalog, zooDirsUnder, type Catalog, type CatalogZoo } from '../store/catalog.ts';
+export {
+  resolveRef,
+  resolveCheckpoint,
+  describeRef,
+  type CheckpointRef,
+  type Resolved,
+} from '../store/refs.ts';
+export { readTags, addTag, deleteTag, type Tag, type Tags } from '../store/tags.ts';
+export {
+  zooLog,
+  showCheckpoint,
+  tagCheckpoint,
+  untag,
+  listTags,
+  type LogEntry,
+  type CheckpointShow,
+} from '../pipeline/history.ts';
+export { weightProfile, moments, type TensorProfile, type Moments } from '../reduce/profile.ts';

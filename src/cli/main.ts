@@ -44,6 +44,21 @@ export const COMMANDS: readonly { name: string; summary: string; load: () => Loa
     load: async () => (await import('./verify.ts')).verifyCommand,
   },
   {
+    name: 'log',
+    summary: "a zoo's history like git log: hashes, parents, metrics, tags",
+    load: async () => (await import('./history.ts')).logCommand,
+  },
+  {
+    name: 'show',
+    summary: 'one checkpoint: hash, parent and children, metrics, per-tensor profile',
+    load: async () => (await import('./history.ts')).showCommand,
+  },
+  {
+    name: 'tag',
+    summary: 'name a checkpoint (release, baseline), like git tag',
+    load: async () => (await import('./history.ts')).tagCommand,
+  },
+  {
     name: 'import',
     summary: 'import checkpoints trained elsewhere (safetensors) as a zoo',
     load: async () => (await import('./import.ts')).importCommand,

@@ -84,13 +84,13 @@ export function choice<T extends string>(
 
 /** Free text (a path, a name, a list the command reads itself). */
 export function text(
-  spec: Common & { default: string; check?: (name: string, text: string) => void },
+  spec: Common & { default: string; short?: string; check?: (name: string, text: string) => void },
 ): OptionSpec<string, true>;
 export function text(
-  spec: Common & { check?: (name: string, text: string) => void },
+  spec: Common & { short?: string; check?: (name: string, text: string) => void },
 ): OptionSpec<string, false>;
 export function text(
-  spec: Common & { default?: string; check?: (name: string, text: string) => void },
+  spec: Common & { default?: string; short?: string; check?: (name: string, text: string) => void },
 ): OptionSpec<string> {
   return {
     ...spec,

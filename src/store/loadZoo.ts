@@ -32,7 +32,7 @@ import {
 import { weightsSha256 } from './sha256.ts';
 
 /** A zoo's columns other than the weights, one entry per row (core/zoo.ts's order). */
-export type ZooLabels = Pick<CheckpointRows, NumericLabel | 'sha256'> & {
+export type ZooLabels = Pick<CheckpointRows, NumericLabel | 'sha256' | 'parentSha256'> & {
   /** Other numeric metrics of imported or recorded zoos, by name, per row (NaN where a checkpoint has none). */
   metrics: Record<string, Float64Array>;
 };
@@ -56,7 +56,12 @@ export type ZooInfo = Omit<Zoo, 'weights'>;
 
 /** Label arrays for n rows, to be filled epoch by epoch (addEpochLabels). */
 export function emptyZooLabels(n: number): ZooLabels {
-  return { ...numericLabelArrays(n), sha256: new Array<string>(n), metrics: {} };
+  return {
+    ...numericLabelArrays(n),
+    sha256: new Array<string>(n),
+    parentSha256: new Array<string | null>(n).fill(null),
+    metrics: {},
+  };
 }
 
 /** Copies epoch e's labels from its file (`path`, whose row i must be run i of epoch e) into `into`. */
@@ -75,7 +80,10 @@ export function addEpochLabels(
   }
   const row = zooRowIndex(runs, 0, e);
   for (const key of NUMERIC_LABELS) (into[key] as Float64Array).set(rows[key] as Float64Array, row);
-  for (let i = 0; i < runs; i++) into.sha256[row + i] = rows.sha256[i];
+  for (let i = 0; i < runs; i++) {
+    into.sha256[row + i] = rows.sha256[i];
+    into.parentSha256[row + i] = rows.parentSha256[i];
+  }
   for (const [name, values] of Object.entries(rows.metrics ?? {}))
     (into.metrics[name] ??= new Float64Array(into.run.length).fill(NaN)).set(values, row);
 }

@@ -16,6 +16,7 @@
  *    the next `npm run zoo` settles.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readTags, type Tags } from './tags.ts';
 import { join } from 'node:path';
 import type { ZooConfig } from '../core/zooConfig.ts';
 import { isUserError } from '../core/errors.ts';
@@ -25,7 +26,7 @@ import { readCheckpointFileWithin } from './untrustedCheckpoint.ts';
 import { summarizeCheckpoints, type CheckpointSummary } from './checkpointSummary.ts';
 import { sha256Hex } from './fileHashes.ts';
 import { indexPaths, readIndex } from './indexFile.ts';
-import { checkpointEpoch } from './zooLayout.ts';
+import { checkpointEpoch, TAGS_FILE } from './zooLayout.ts';
 import { zooDigest } from './loadZoo.ts';
 import {
   CHECKPOINT_DIR,
@@ -205,6 +206,7 @@ export function verifyZoo(zooDir: string): VerifyReport {
   checkResume(zooDir, manifest, sha, problems, notes);
   checkLeftovers(zooDir, last, notes);
   checkIndex(zooDir, manifest, sha, problems, notes);
+  checkTags(zooDir, sha, problems);
   return done();
 }
 
@@ -320,6 +322,27 @@ function checkIndex(
     const file = [paths.meta, paths.index, paths.svd].find((p) => message.startsWith(p)) ?? paths.meta;
     problems.push({ file, what: withoutPath(message, file) });
   }
+}
+
+/** The tags file parses, and every tag names a checkpoint the zoo holds. */
+function checkTags(zooDir: string, sha: (string | null)[][], problems: Finding[]): void {
+  const path = join(zooDir, TAGS_FILE);
+  if (!existsSync(path)) return;
+  let tags: Tags;
+  try {
+    tags = readTags(zooDir);
+  } catch (err) {
+    if (!isUserError(err)) throw err;
+    problems.push({ file: path, what: withoutPath((err as Error).message, path) });
+    return;
+  }
+  const held = new Set(sha.flat());
+  for (const [name, tag] of Object.entries(tags))
+    if (!held.has(tag.sha256))
+      problems.push({
+        file: path,
+        what: `tag '${name}' names ${tag.sha256.slice(0, 12)}, which is not a checkpoint of this zoo`,
+      });
 }
 
 /** An error message without the file name it starts with (a finding names its file apart). */

@@ -9,6 +9,7 @@
  *   <zoo>/staging/run-00002-epoch-0003.arrow   a recorded checkpoint before its epoch commits
  *   <zoo>/index.json, index.arrow, index-svd.arrow   identify's index (derived)
  *   <zoo>/svd-50.arrow                     a saved SVD basis (derived)
+ *   <zoo>/tags.json                        named checkpoints (`tag`), by SHA-256
  */
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 const number = (m: RegExpExecArray | null, group = 1) => (m ? Number(m[group]) : null);
@@ -20,6 +21,7 @@ export const STAGING_DIR = 'staging';
 export const INDEX_META_FILE = 'index.json';
 export const INDEX_FILE = 'index.arrow';
 export const INDEX_SVD_FILE = 'index-svd.arrow';
+export const TAGS_FILE = 'tags.json';
 
 /** A checkpoint file's name in CHECKPOINT_DIR, and its epoch. */
 export const checkpointName = (epoch: number): string => `epoch-${pad(epoch, 4)}.arrow`;

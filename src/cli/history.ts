@@ -1,0 +1,187 @@
+/**
+ * `log`, `show` and `tag`: a zoo's history like git's, read from the checkpoints' hashes,
+ * parents and metrics (pipeline/history.ts does the work; references: store/refs.ts).
+ */
+import { openCatalog } from '../store/catalog.ts';
+import { DEFAULT_DIRS } from '../store/paths.ts';
+import {
+  listTags,
+  showCheckpoint,
+  tagCheckpoint,
+  untag,
+  zooLog,
+  type LogEntry,
+} from '../pipeline/history.ts';
+import type { Moments } from '../reduce/profile.ts';
+import { defineCommand } from './command.ts';
+import { UserError } from './common.ts';
+import { flag, int, text } from './options.ts';
+
+const REFERENCES = `A checkpoint is named by ZOO:RUN@EPOCH (ffnn-default:7@10), ZOO:RUN (its last epoch), a
+tag, or a unique SHA-256 prefix of at least 6 hex digits (docs/vc.md).`;
+
+const root = () =>
+  text({ arg: 'DIR', help: 'the folder whose zoos references name', default: DEFAULT_DIRS.zoos });
+
+const num = (v: number, digits = 4) => (Number.isInteger(v) ? String(v) : v.toPrecision(digits));
+
+/** One log line, like `git log --oneline`: short hash, reference, step, metrics, tags. */
+export function logLine(e: LogEntry): string {
+  const metrics = Object.entries(e.metrics).map(([k, v]) => `${k} ${num(v)}`);
+  const tags = e.tags.length ? [`(tag: ${e.tags.join(', ')})`] : [];
+  const parent = e.parent ? `parent ${e.parent.slice(0, 8)}` : 'root';
+  return [
+    e.sha256.slice(0, 12),
+    e.ref,
+    `step ${e.step}`,
+    ...metrics,
+    ...tags,
+    parent,
+    e.time.slice(0, 19),
+  ].join('  ');
+}
+
+export const logCommand = defineCommand({
+  name: 'log',
+  usage: ['[ZOO] [options]'],
+  description: `A zoo's history, like git log --oneline: every checkpoint of every run (or of --run R),
+newest first within each run, with its short SHA-256, reference, optimizer step, metrics,
+tags, parent and the time its epoch was committed. ZOO is a zoo's folder name under --root
+(default: every zoo there). Reads metadata only, never decodes the weights.`,
+  positionals: true,
+  options: {
+    root: root(),
+    run: int({ arg: 'R', help: 'one run only', min: 0 }),
+    all: flag({ help: 'every run (the default)' }),
+    limit: int({ help: 'at most N checkpoints per zoo', min: 1 }),
+    json: flag({ help: 'the entries as JSON on stdout' }),
+  },
+  examples: ['npm run log -- ffnn-default --run 3 --limit 5', 'npm run log -- --json'],
+  run(o, positionals) {
+    if (positionals.length > 1)
+      throw new UserError(`log takes at most one zoo (got ${positionals.length}); see npm run log -- --help`);
+    if (o.all && o.run !== undefined) throw new UserError('give --run R or --all, not both');
+    const catalog = openCatalog(o.root);
+    const zoos = positionals.length ? catalog.zoos.filter((z) => z.name === positionals[0]) : catalog.zoos;
+    if (zoos.length === 0)
+      throw new UserError(
+        `no zoo '${positionals[0]}' under ${o.root} (zoos: ${catalog.zoos.map((z) => z.name).join(', ')})`,
+      );
+    const entries = zoos.flatMap((zoo) => zooLog(zoo, { run: o.run, limit: o.limit }));
+    if (o.json) process.stdout.write(JSON.stringify(entries, null, 2) + '\n');
+    else process.stdout.write(entries.map(logLine).join('\n') + '\n');
+  },
+});
+
+const momentsLine = (label: string, m: Moments) =>
+  `${label.padEnd(24)} ${String(m.count).padStart(8)}  mean ${num(m.mean)}  std ${num(m.std)}  skew ${num(m.skew, 3)}  kurtosis ${num(m.kurtosis, 3)}  L2 ${num(m.l2)}  |w|<1e-3 ${(100 * m.nearZero).toFixed(1)} %`;
+
+export const showCommand = defineCommand({
+  name: 'show',
+  usage: ['REF [options]'],
+  description: `One checkpoint: its SHA-256, parent and children (in every zoo under --root), tags,
+metrics, and the profile of each tensor (count, mean, standard deviation, skew, excess
+kurtosis, L2 norm, share of |w| < 1e-3), then of all weights and all biases together.
+${REFERENCES}`,
+  positionals: true,
+  options: {
+    root: root(),
+    ancestors: flag({ help: 'the parent chain to the root' }),
+    descendants: flag({ help: 'every checkpoint descended from it' }),
+    json: flag({ help: 'everything as JSON on stdout' }),
+  },
+  examples: ['npm run show -- ffnn-default:7@10', 'npm run show -- ffnn-default:7 --ancestors --json'],
+  run(o, positionals) {
+    if (positionals.length !== 1)
+      throw new UserError(
+        `give one checkpoint to show (got ${positionals.length}); see npm run show -- --help`,
+      );
+    const s = showCheckpoint(openCatalog(o.root), positionals[0], o);
+    if (o.json) {
+      process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+      return;
+    }
+    const lines = [
+      `checkpoint  ${s.ref}  (${s.architecture}, ${s.dir})`,
+      `sha256      ${s.sha256}`,
+      `parent      ${s.parent ? `${s.parent}${s.parentRef ? `  ${s.parentRef}` : ''}` : '(root)'}`,
+      `children    ${s.children.length ? s.children.join(', ') : '(none)'}`,
+      ...(s.ancestors ? [`ancestors   ${s.ancestors.length ? s.ancestors.join(' <- ') : '(none)'}`] : []),
+      ...(s.descendants ? [`descendants ${s.descendants.length ? s.descendants.join(', ') : '(none)'}`] : []),
+      `step        ${s.step}`,
+      `metrics     ${
+        Object.entries(s.metrics)
+          .map(([k, v]) => `${k} ${num(v)}`)
+          .join(', ') || '(none)'
+      }`,
+      `tags        ${s.tags.join(', ') || '(none)'}`,
+      ...(Object.keys(s.runTags).length
+        ? [
+            `run tags    ${Object.entries(s.runTags)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ')}`,
+          ]
+        : []),
+      ...(s.note ? [`note        ${s.note}`] : []),
+      ...(s.source ? [`source      ${s.source}`] : []),
+      '',
+      ...s.profile.map((p) => momentsLine(p.name, p)),
+      momentsLine('all weights', s.weights),
+      ...(s.biases ? [momentsLine('all biases', s.biases)] : []),
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  },
+});
+
+export const tagCommand = defineCommand({
+  name: 'tag',
+  usage: ['REF NAME [-m NOTE]', '--list', '-d NAME [--zoo ZOO]'],
+  description: `Names a checkpoint, like git tag (release, baseline). The tag is kept in the zoo's
+tags.json by the checkpoint's SHA-256, so it survives moving the folder and merging shards;
+the file is replaced whole, so a tag appears whole or not at all, and verify checks that
+every tag names a checkpoint of its zoo. A tag name works as a reference in every command.
+${REFERENCES}`,
+  positionals: true,
+  options: {
+    root: root(),
+    message: text({ arg: 'NOTE', short: 'm', help: 'a note kept with the tag' }),
+    force: flag({ help: 'move a tag that already exists' }),
+    list: flag({ help: 'list every tag under --root' }),
+    delete: text({ arg: 'NAME', short: 'd', help: 'delete a tag' }),
+    zoo: text({ arg: 'ZOO', help: 'with -d: the zoo whose tag it is (when several have one of that name)' }),
+    json: flag({ help: 'the result as JSON on stdout' }),
+  },
+  examples: ['npm run tag -- ffnn-default:7@10 baseline -m "before the lr sweep"', 'npm run tag -- --list'],
+  run(o, positionals) {
+    const catalog = openCatalog(o.root);
+    const out = (value: unknown, textLine: string) =>
+      process.stdout.write(o.json ? JSON.stringify(value, null, 2) + '\n' : textLine + '\n');
+    if (o.list) {
+      if (positionals.length) throw new UserError('tag --list takes no reference or name');
+      const tags = listTags(catalog);
+      out(
+        tags,
+        tags.length
+          ? tags
+              .map(
+                (t) => `${t.name.padEnd(16)} ${t.ref.padEnd(24)} ${t.tag.sha256.slice(0, 12)}  ${t.tag.note}`,
+              )
+              .join('\n')
+          : '(no tags)',
+      );
+      return;
+    }
+    if (o.delete !== undefined) {
+      if (positionals.length) throw new UserError('tag -d NAME takes no reference');
+      const gone = untag(catalog, o.delete, o.zoo);
+      out(gone, `deleted tag '${o.delete}' of ${gone.zoo} (was ${gone.tag.sha256.slice(0, 12)})`);
+      return;
+    }
+    if (positionals.length !== 2)
+      throw new UserError(
+        `give a checkpoint and a tag name (got ${positionals.length} argument(s)), or --list, or -d NAME; see npm run tag -- --help`,
+      );
+    const made = tagCheckpoint(catalog, positionals[0], positionals[1], { note: o.message, force: o.force });
+    out(made, `tagged ${made.ref} (${made.tag.sha256.slice(0, 12)}) as '${positionals[1]}'`);
+  },
+});

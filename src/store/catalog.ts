@@ -1,0 +1,63 @@
+/**
+ * Every zoo under a root folder (`zoo/` by default; the root itself when it is a zoo), for the
+ * version-control commands (log, show, tag): each zoo's manifest at once, its labels (one pass
+ * over its checkpoint files, the weights neither copied nor decoded) and its tags when first
+ * asked for.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { UserError } from '../core/errors.ts';
+import type { ZooInfo } from './loadZoo.ts';
+import { readManifest, type ZooManifest } from './manifest.ts';
+import { zooLabels } from './rowReader.ts';
+import { readTags, type Tags } from './tags.ts';
+import { zooBlocks } from './zooBlocks.ts';
+import { MANIFEST_FILE } from './zooLayout.ts';
+
+/** A zoo directory itself, or the zoos directly inside a folder (none: []). */
+export function zooDirsUnder(root: string): string[] {
+  if (existsSync(join(root, MANIFEST_FILE))) return [root];
+  if (!existsSync(root) || !statSync(root).isDirectory()) return [];
+  return readdirSync(root)
+    .map((name) => join(root, name))
+    .filter((dir) => existsSync(join(dir, MANIFEST_FILE)))
+    .sort();
+}
+
+export interface CatalogZoo {
+  /** The folder's name: how references name the zoo (`ffnn-default:7@10`). */
+  name: string;
+  dir: string;
+  manifest: ZooManifest;
+  /** Labels, metrics and hashes of every checkpoint, by zoo row (read once, on first use). */
+  info(): ZooInfo;
+  /** The zoo's tags (read on first use). */
+  tags(): Tags;
+}
+
+export interface Catalog {
+  root: string;
+  zoos: CatalogZoo[];
+}
+
+/** The zoos under `root`; refuses a root that holds none. */
+export function openCatalog(root: string, options: { verify?: boolean } = {}): Catalog {
+  const dirs = zooDirsUnder(root);
+  if (dirs.length === 0)
+    throw new UserError(
+      `no zoo under ${root} (a zoo is a folder with a ${MANIFEST_FILE}; train one with \`npm run zoo\`)`,
+    );
+  return { root, zoos: dirs.map((dir) => catalogZoo(dir, options.verify ?? true)) };
+}
+
+function catalogZoo(dir: string, verify: boolean): CatalogZoo {
+  let info: ZooInfo | null = null;
+  let tags: Tags | null = null;
+  return {
+    name: basename(dir),
+    dir,
+    manifest: readManifest(dir),
+    info: () => (info ??= zooLabels(zooBlocks(dir, { verify }))),
+    tags: () => (tags ??= readTags(dir)),
+  };
+}
