@@ -1,8 +1,10 @@
 /**
- * `log`, `show` and `tag`: a zoo's history like git's, read from the checkpoints' hashes,
- * parents and metrics (pipeline/history.ts does the work; references: store/refs.ts).
+ * `log`, `show`, `tag` and `search`: a zoo's history like git's, read from the checkpoints'
+ * hashes, parents and metrics (pipeline/history.ts and search.ts do the work; references:
+ * store/refs.ts).
  */
 import { openCatalog } from '../store/catalog.ts';
+import { searchCatalog, type SearchEntry } from '../pipeline/search.ts';
 import { DEFAULT_DIRS } from '../store/paths.ts';
 import {
   listTags,
@@ -183,5 +185,76 @@ ${REFERENCES}`,
       );
     const made = tagCheckpoint(catalog, positionals[0], positionals[1], { note: o.message, force: o.force });
     out(made, `tagged ${made.ref} (${made.tag.sha256.slice(0, 12)}) as '${positionals[1]}'`);
+  },
+});
+
+/** Entries as CSV: the labels, then one column per metric any of them has (RFC 4180 quoting). */
+export function searchCsv(entries: SearchEntry[]): string {
+  const metrics = [...new Set(entries.flatMap((e) => Object.keys(e.metrics)))];
+  const quote = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  const header = ['zoo', 'run', 'epoch', 'step', 'sha256', 'parent', 'tags', ...metrics];
+  const rows = entries.map((e) =>
+    [
+      e.zoo,
+      e.run,
+      e.epoch,
+      e.step,
+      e.sha256,
+      e.parent ?? '',
+      e.tags.join(' '),
+      ...metrics.map((m) => e.metrics[m] ?? ''),
+    ]
+      .map((v) => quote(String(v)))
+      .join(','),
+  );
+  return [header.join(','), ...rows].join('\n') + '\n';
+}
+
+export const searchCommand = defineCommand({
+  name: 'search',
+  usage: ['EXPR [options]'],
+  description: `The checkpoints of every zoo under --root that EXPR selects, from their metadata only
+(labels, metrics, hashes, tags; never the weights). EXPR, quoted as one argument:
+  metrics.test_accuracy > 0.8 and epoch >= 10 and (tags.lr = "0.03" or tags.lr in ("0.1", "0.3"))
+Fields: zoo, arch, run, epoch, step, sha, parent, tag, metrics.<name>, tags.<key> (run tags);
+per-run aggregates last(metrics.<name>), min(...), max(...); operators = != < <= > >= in like
+(glob: * and ?), and, or, not, parentheses. A bad expression is refused with the column of the
+bad token. docs/vc.md has the grammar.`,
+  positionals: true,
+  options: {
+    root: root(),
+    sort: text({
+      arg: 'KEY',
+      help: 'sort by a field, metric, run tag or aggregate (add desc: --sort "KEY desc")',
+    }),
+    desc: flag({ help: 'with --sort: largest first' }),
+    limit: int({ help: 'at most N checkpoints', min: 1 }),
+    csv: flag({ help: 'the rows as CSV on stdout' }),
+    json: flag({ help: 'the rows as JSON on stdout' }),
+  },
+  examples: [
+    'npm run search -- "metrics.test_accuracy > 0.9 and epoch >= 10" --sort "metrics.test_accuracy desc" --limit 5',
+    'npm run search -- \'zoo like "cnn-*" and last(metrics.test_loss) < 0.1\' --csv',
+  ],
+  run(o, positionals) {
+    const [expr, ...rest] = positionals;
+    const trailingDesc = rest.length === 1 && rest[0] === 'desc' && o.sort !== undefined;
+    if (expr === undefined || (rest.length && !trailingDesc))
+      throw new UserError(
+        `give one search expression, quoted (got ${positionals.length} arguments); see npm run search -- --help`,
+      );
+    if (o.csv && o.json) throw new UserError('give --csv or --json, not both');
+    const sortText = o.sort?.trim();
+    const desc = o.desc || trailingDesc || /\sdesc$/i.test(sortText ?? '');
+    const sort = sortText?.replace(/\s+(desc|asc)$/i, '');
+    const entries = searchCatalog(openCatalog(o.root), expr, { sort, desc, limit: o.limit });
+    if (o.json) process.stdout.write(JSON.stringify(entries, null, 2) + '\n');
+    else if (o.csv) process.stdout.write(searchCsv(entries));
+    else
+      process.stdout.write(
+        (entries.length
+          ? entries.map((e) => logLine({ ...e, time: '' }).trimEnd()).join('\n')
+          : '(no checkpoint matches)') + '\n',
+      );
   },
 });

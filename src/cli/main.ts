@@ -54,6 +54,11 @@ export const COMMANDS: readonly { name: string; summary: string; load: () => Loa
     load: async () => (await import('./history.ts')).showCommand,
   },
   {
+    name: 'search',
+    summary: 'find checkpoints across zoos: metrics.test_accuracy > 0.9 and epoch >= 10',
+    load: async () => (await import('./history.ts')).searchCommand,
+  },
+  {
     name: 'tag',
     summary: 'name a checkpoint (release, baseline), like git tag',
     load: async () => (await import('./history.ts')).tagCommand,

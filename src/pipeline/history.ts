@@ -69,7 +69,8 @@ export function zooLog(zoo: CatalogZoo, options: LogOptions = {}): LogEntry[] {
   return entries;
 }
 
-function logEntry(zoo: CatalogZoo, run: number, epoch: number, time: string): LogEntry {
+/** A checkpoint's entry as log, show and search give it. */
+export function logEntry(zoo: CatalogZoo, run: number, epoch: number, time: string): LogEntry {
   const info = zoo.info();
   const row = zooRowIndex(zooShape(zoo.manifest).runs, run, epoch);
   const sha256 = info.sha256[row];
