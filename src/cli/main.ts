@@ -54,6 +54,11 @@ export const COMMANDS: readonly { name: string; summary: string; load: () => Loa
     load: async () => (await import('./history.ts')).showCommand,
   },
   {
+    name: 'diff',
+    summary: 'how checkpoint B differs from A, per tensor, in function space, and how they relate',
+    load: async () => (await import('./history.ts')).diffCommand,
+  },
+  {
     name: 'search',
     summary: 'find checkpoints across zoos: metrics.test_accuracy > 0.9 and epoch >= 10',
     load: async () => (await import('./history.ts')).searchCommand,
