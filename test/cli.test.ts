@@ -15,6 +15,8 @@ const COMMANDS = [
   'verify',
   'log',
   'show',
+  'diff',
+  'search',
   'tag',
   'import',
   'export',
@@ -57,7 +59,7 @@ describe('weightspace CLI', () => {
     const r = bin(['clusterr']);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
-      "error: unknown command 'clusterr' (did you mean cluster?); the commands are zoo, cluster, identify, eval, plot, verify, import, export (weightspace --help)\n",
+      `error: unknown command 'clusterr' (did you mean cluster?); the commands are ${COMMANDS.join(', ')} (weightspace --help)\n`,
     );
     const bad = bin(['plot', '--runs', '0']);
     expect(bad.status).toBe(2);
