@@ -6,6 +6,10 @@
 import { openCatalog } from '../store/catalog.ts';
 import { searchCatalog, type SearchEntry } from '../pipeline/search.ts';
 import { diffCheckpoints, type DiffResult } from '../pipeline/diff.ts';
+import { FORK_DEFAULTS, forkCheckpoint } from '../pipeline/fork.ts';
+import { TASK_CHANGES } from '../train/continueTraining.ts';
+import { choice, real } from './options.ts';
+import { StepProgress } from './progress.ts';
 import { DEFAULT_DIRS } from '../store/paths.ts';
 import {
   listTags,
@@ -32,7 +36,11 @@ const num = (v: number, digits = 4) => (Number.isInteger(v) ? String(v) : v.toPr
 export function logLine(e: LogEntry): string {
   const metrics = Object.entries(e.metrics).map(([k, v]) => `${k} ${num(v)}`);
   const tags = e.tags.length ? [`(tag: ${e.tags.join(', ')})`] : [];
-  const parent = e.parent ? `parent ${e.parent.slice(0, 8)}` : 'root';
+  const parent = e.parent
+    ? `parent ${e.parent.slice(0, 8)}`
+    : e.forkedFrom
+      ? `forked from ${e.forkedFrom}`
+      : 'root';
   return [
     e.sha256.slice(0, 12),
     e.ref,
@@ -347,5 +355,61 @@ ${REFERENCES} A or B may also be a model file.`,
         `outputs on ${d.outputs.images} MNIST test images: predictions differ on ${num(100 * d.outputs.disagreement, 3)} %, mean output L2 ${num(d.outputs.outputL2)}, accuracy ${num(d.outputs.accuracyA)} (A) / ${num(d.outputs.accuracyB)} (B)`,
       );
     process.stdout.write(lines.join('\n') + '\n');
+  },
+});
+
+export const forkCommand = defineCommand({
+  name: 'fork',
+  usage: ['REF --name NAME [options]'],
+  description: `Trains a new run from a checkpoint of a zoo trained here (the built-in networks), as a
+user fine-tunes a copy: fresh momentum, a data order of its own, and optionally another
+learning rate, batch size or task. The result is a zoo under --root whose epoch 0 is the
+checkpoint itself and whose manifest records its parent (zoo, reference, SHA-256), so
+log, show and lineage follow the link. ${REFERENCES}`,
+  positionals: true,
+  options: {
+    root: root(),
+    name: text({ arg: 'NAME', help: "the fork's zoo folder name under --root" }),
+    epochs: int({ help: 'epochs to train', min: 1, max: 1000, default: FORK_DEFAULTS.epochs }),
+    lr: real({ help: 'learning rate', defaultText: "the parent zoo's" }),
+    batch: int({ arg: 'B', help: 'batch size', min: 1, defaultText: "the parent zoo's" }),
+    'data-seed': int({
+      arg: 'S',
+      help: 'seed of the data order',
+      min: 0,
+      max: 0xffffffff,
+      defaultText: '1000003 + the run seed',
+    }),
+    task: choice({ arg: 'TASK', help: 'train on a changed task', choices: TASK_CHANGES }),
+    json: flag({ help: 'the result as JSON on stdout' }),
+  },
+  optionFlags: { learningRate: '--lr', batchSize: '--batch', dataSeed: '--data-seed' },
+  examples: [
+    'npm run fork -- ffnn-default:3@10 --name ffnn-fork --epochs 5 --lr 0.01',
+    'npm run fork -- baseline --name rotated --task rotated',
+  ],
+  async run(o, positionals) {
+    if (positionals.length !== 1)
+      throw new UserError(
+        `give one checkpoint to fork (got ${positionals.length}); see npm run fork -- --help`,
+      );
+    if (o.name === undefined)
+      throw new UserError('give the fork a name with --name NAME (its zoo folder under --root)');
+    const progress = new StepProgress(`fork of ${positionals[0]}`);
+    const result = await forkCheckpoint(openCatalog(o.root), positionals[0], {
+      name: o.name,
+      epochs: o.epochs,
+      learningRate: o.lr,
+      batchSize: o.batch,
+      dataSeed: o['data-seed'],
+      task: o.task,
+      onEpoch: (e, n) => progress.update('epochs', e, n),
+    });
+    progress.finish();
+    if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    else
+      process.stdout.write(
+        `forked ${result.parent.ref} (${result.parent.sha256.slice(0, 12)}) into ${result.dir}: ${result.epochs} epochs, last ${result.last}\n`,
+      );
   },
 });

@@ -59,6 +59,11 @@ export const COMMANDS: readonly { name: string; summary: string; load: () => Loa
     load: async () => (await import('./history.ts')).diffCommand,
   },
   {
+    name: 'fork',
+    summary: 'train a new run from a checkpoint, its parent recorded',
+    load: async () => (await import('./history.ts')).forkCommand,
+  },
+  {
     name: 'search',
     summary: 'find checkpoints across zoos: metrics.test_accuracy > 0.9 and epoch >= 10',
     load: async () => (await import('./history.ts')).searchCommand,

@@ -32,6 +32,8 @@ export interface LogEntry {
   sha256: string;
   /** The parent checkpoint's SHA-256 (null at a root). */
   parent: string | null;
+  /** For epoch 0 of a fork (the checkpoint it starts from): the parent's reference in its zoo, as the manifest records it. */
+  forkedFrom: string | null;
   /** The metrics recorded for it (finite ones only), by column name. */
   metrics: Record<string, number>;
   /** Tags naming this checkpoint. */
@@ -84,6 +86,7 @@ export function logEntry(zoo: CatalogZoo, run: number, epoch: number, time: stri
     step: info.step[row],
     sha256,
     parent: info.parentSha256[row],
+    forkedFrom: origin?.parent && origin.parent.sha256 === sha256 && epoch === 0 ? origin.parent.ref : null,
     metrics: metricsOf(zoo, row),
     tags: tagsAt(zoo, sha256),
     runTags: runInfo?.tags ?? {},

@@ -48,6 +48,14 @@ export interface RecordedTraining {
  * Where the checkpoints of a zoo not trained here came from: `npm run import` ('import') or a
  * ZooWriter during training elsewhere ('record'). Trained zoos have a config instead.
  */
+/** A recorded link to the checkpoint a zoo was forked or fine-tuned from. */
+export interface ParentLink {
+  /** The parent zoo's folder name, and the checkpoint's reference there (store/refs.ts). */
+  zoo: string;
+  ref: string;
+  sha256: string;
+}
+
 export interface ZooOrigin {
   kind: 'import' | 'record';
   /** The source folder or listing, as given. */
@@ -63,6 +71,8 @@ export interface ZooOrigin {
   skippedTensors: string[];
   /** Tags and notes by run id. */
   runInfo?: Record<string, RunInfo>;
+  /** The checkpoint this zoo's runs start from, in another zoo (a fork: its epoch 0 is that checkpoint). */
+  parent?: ParentLink;
 }
 
 /** A shard's place in its zoo (`zoo --shard I/N`): its config is `shardConfig(zoo, shard)`. */

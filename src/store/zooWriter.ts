@@ -30,6 +30,7 @@ import {
   readManifest,
   softwareVersions,
   ZOO_FORMAT,
+  type ParentLink,
   type RunInfo,
   writeManifest,
   type ZooManifest,
@@ -49,6 +50,10 @@ export interface ZooWriterOptions {
   runInfo?: Record<number, RunInfo>;
   /** The computation the weights define (core/network.ts), stored in the manifest; it must describe the architecture's tensors. */
   network?: Network;
+  /** The checkpoint the runs start from, in another zoo (a fork, a fine-tune), recorded in the manifest. */
+  parent?: ParentLink;
+  /** How the checkpoints came to be, for the manifest (default: recorded during training). */
+  source?: string;
 }
 
 export interface CheckpointRecord {
@@ -132,12 +137,13 @@ export class ZooWriter {
       const now = manifestTime();
       const origin: ZooOrigin = {
         kind: 'record',
-        source: 'recorded during training (ZooWriter)',
+        source: options.source ?? 'recorded during training (ZooWriter)',
         runs: options.runs,
         epochs: 0,
         runLabels: Array.from({ length: options.runs }, (_, r) => String(r)),
         files: [],
         skippedTensors: [],
+        ...(options.parent && { parent: options.parent }),
       };
       manifest = {
         format: ZOO_FORMAT,
