@@ -7,6 +7,7 @@ import { openCatalog } from '../store/catalog.ts';
 import { searchCatalog, type SearchEntry } from '../pipeline/search.ts';
 import { diffCheckpoints, type DiffResult } from '../pipeline/diff.ts';
 import { FORK_DEFAULTS, forkCheckpoint } from '../pipeline/fork.ts';
+import { lineageDot, zooLineage } from '../pipeline/lineage.ts';
 import { TASK_CHANGES } from '../train/continueTraining.ts';
 import { choice, real } from './options.ts';
 import { StepProgress } from './progress.ts';
@@ -411,5 +412,50 @@ log, show and lineage follow the link. ${REFERENCES}`,
       process.stdout.write(
         `forked ${result.parent.ref} (${result.parent.sha256.slice(0, 12)}) into ${result.dir}: ${result.epochs} epochs, last ${result.last}\n`,
       );
+  },
+});
+
+export const lineageCommand = defineCommand({
+  name: 'lineage',
+  usage: ['[REF] [options]'],
+  description: `The family tree across the zoos under --root (of REF's family only, when given): every run
+as a chain of epochs, the recorded links between zoos (a fork's parent, from its manifest),
+tags at their checkpoints, and, kept apart, the links identify --record inferred (verdict and
+p-value; dashed in --dot). --dot writes Graphviz (dot -Tsvg renders it). ${REFERENCES}`,
+  positionals: true,
+  options: {
+    root: root(),
+    dot: flag({ help: 'Graphviz DOT on stdout' }),
+    json: flag({ help: 'nodes and edges as JSON on stdout' }),
+  },
+  examples: [
+    'npm run lineage -- --dot | dot -Tsvg > lineage.svg',
+    'npm run lineage -- ffnn-default:3 --json',
+  ],
+  run(o, positionals) {
+    if (positionals.length > 1)
+      throw new UserError(
+        `give at most one reference (got ${positionals.length}); see npm run lineage -- --help`,
+      );
+    if (o.dot && o.json) throw new UserError('give --dot or --json, not both');
+    const lineage = zooLineage(openCatalog(o.root), positionals[0]);
+    if (o.dot) process.stdout.write(lineageDot(lineage));
+    else if (o.json) process.stdout.write(JSON.stringify(lineage, null, 2) + '\n');
+    else {
+      const links = lineage.edges.map((e) =>
+        e.kind === 'recorded'
+          ? `${e.from}@${e.at} -> ${e.to}  (recorded)`
+          : `${e.from}@${Number(e.at.toFixed(2))} -> ${e.to}  (inferred: ${e.verdict}, p = ${Number(e.pValue!.toPrecision(2))})`,
+      );
+      const zoos = [...new Set(lineage.nodes.map((n) => n.zoo).filter((z) => z !== null))];
+      process.stdout.write(
+        [
+          `${lineage.nodes.length} run(s) in ${zoos.length} zoo(s)${zoos.length ? `: ${zoos.join(', ')}` : ''}`,
+          ...lineage.nodes.filter((n) => n.tags.length).map((n) => `  ${n.id} tags ${n.tags.join(', ')}`),
+          links.length ? `${links.length} link(s):` : 'no links between runs',
+          ...links.map((l) => `  ${l}`),
+        ].join('\n') + '\n',
+      );
+    }
   },
 });

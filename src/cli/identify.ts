@@ -1,4 +1,5 @@
 /** `identify`: which run of a zoo a checkpoint belongs to, where on its trajectory, and how sure we are (identify/identify.ts). */
+import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { ARCH_NAMES, type Architecture } from '../core/architectures.ts';
 import { networkOf, type Network } from '../core/network.ts';
@@ -20,6 +21,9 @@ import { readModel } from '../store/formats/readModel.ts';
 import { loadZoo } from '../store/loadZoo.ts';
 import { incompleteNote, readManifest, runDescription } from '../store/manifest.ts';
 import { openZoo } from '../store/openZoo.ts';
+import { recordInferredLink } from '../store/inferredLinks.ts';
+import { weightsSha256 } from '../store/sha256.ts';
+import { INFERRED_FILE } from '../store/zooLayout.ts';
 import { DEFAULT_DIRS, IDENTIFY_EVAL_PATH, zooDirFor } from '../store/paths.ts';
 import { mnistSide } from '../train/scoreNetwork.ts';
 import { readJsonFile } from '../util/json.ts';
@@ -53,6 +57,9 @@ p-values are calibrated from the zoo itself (docs/identify.md).
     epoch: int({ arg: 'E', help: "pick epoch E's row", min: 0 }),
     top: int({ help: 'candidates to list', min: 1, max: 1000, default: 5 }),
     json: flag({ help: 'print the result as JSON' }),
+    record: flag({
+      help: "keep what was found (run, epoch, verdict, p-value) in the zoo's inferred.json,\nwhich lineage shows as an inferred link (not for an unknown verdict)",
+    }),
     rebuild: flag({
       help: "rebuild the zoo's index (<zoo>/index.json, index.arrow, index-svd.arrow) even if current",
     }),
@@ -115,6 +122,23 @@ p-values are calibrated from the zoo itself (docs/identify.md).
     const start = performance.now();
     const result = identify(index, weights, { top: o.top });
     const ms = performance.now() - start;
+    if (o.record) {
+      if (result.verdict === 'unknown')
+        process.stderr.write(`note: nothing recorded: ${description} is unknown to ${zooDir}\n`);
+      else {
+        recordInferredLink(zooDir, {
+          child: { ref: null, file: resolve(path), sha256: weightsSha256(weights) },
+          run: result.run,
+          epoch: result.epoch,
+          verdict: result.verdict,
+          pValue: result.pValue,
+          recordedAt: new Date().toISOString(),
+        });
+        process.stderr.write(
+          `recorded: ${description} -> run ${result.run} of ${zooDir} (${join(zooDir, INFERRED_FILE)})\n`,
+        );
+      }
+    }
     if (o.json) {
       const origin = zoo.manifest.origin;
       process.stdout.write(

@@ -64,6 +64,11 @@ export const COMMANDS: readonly { name: string; summary: string; load: () => Loa
     load: async () => (await import('./history.ts')).forkCommand,
   },
   {
+    name: 'lineage',
+    summary: 'the family tree across zoos: recorded and inferred links (--dot, --json)',
+    load: async () => (await import('./history.ts')).lineageCommand,
+  },
+  {
     name: 'search',
     summary: 'find checkpoints across zoos: metrics.test_accuracy > 0.9 and epoch >= 10',
     load: async () => (await import('./history.ts')).searchCommand,

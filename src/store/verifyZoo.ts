@@ -26,7 +26,8 @@ import { readCheckpointFileWithin } from './untrustedCheckpoint.ts';
 import { summarizeCheckpoints, type CheckpointSummary } from './checkpointSummary.ts';
 import { sha256Hex } from './fileHashes.ts';
 import { indexPaths, readIndex } from './indexFile.ts';
-import { checkpointEpoch, TAGS_FILE } from './zooLayout.ts';
+import { checkpointEpoch, INFERRED_FILE, TAGS_FILE } from './zooLayout.ts';
+import { readInferredLinks } from './inferredLinks.ts';
 import { zooDigest } from './loadZoo.ts';
 import {
   CHECKPOINT_DIR,
@@ -207,6 +208,7 @@ export function verifyZoo(zooDir: string): VerifyReport {
   checkLeftovers(zooDir, last, notes);
   checkIndex(zooDir, manifest, sha, problems, notes);
   checkTags(zooDir, sha, problems);
+  checkInferredLinks(zooDir, problems);
   return done();
 }
 
@@ -343,6 +345,18 @@ function checkTags(zooDir: string, sha: (string | null)[][], problems: Finding[]
         file: path,
         what: `tag '${name}' names ${tag.sha256.slice(0, 12)}, which is not a checkpoint of this zoo`,
       });
+}
+
+/** The inferred links file, when there is one, parses. */
+function checkInferredLinks(zooDir: string, problems: Finding[]): void {
+  const path = join(zooDir, INFERRED_FILE);
+  if (!existsSync(path)) return;
+  try {
+    readInferredLinks(zooDir);
+  } catch (err) {
+    if (!isUserError(err)) throw err;
+    problems.push({ file: path, what: withoutPath((err as Error).message, path) });
+  }
 }
 
 /** An error message without the file name it starts with (a finding names its file apart). */

@@ -10,6 +10,7 @@
  *   <zoo>/index.json, index.arrow, index-svd.arrow   identify's index (derived)
  *   <zoo>/svd-50.arrow                     a saved SVD basis (derived)
  *   <zoo>/tags.json                        named checkpoints (`tag`), by SHA-256
+ *   <zoo>/inferred.json                    links identify --record inferred to this zoo's runs
  */
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 const number = (m: RegExpExecArray | null, group = 1) => (m ? Number(m[group]) : null);
@@ -22,6 +23,7 @@ export const INDEX_META_FILE = 'index.json';
 export const INDEX_FILE = 'index.arrow';
 export const INDEX_SVD_FILE = 'index-svd.arrow';
 export const TAGS_FILE = 'tags.json';
+export const INFERRED_FILE = 'inferred.json';
 
 /** A checkpoint file's name in CHECKPOINT_DIR, and its epoch. */
 export const checkpointName = (epoch: number): string => `epoch-${pad(epoch, 4)}.arrow`;

@@ -1,0 +1,55 @@
+/**
+ * Inferred links: what `identify --record` found about a checkpoint that names no parent (a
+ * model file, or a checkpoint of another zoo): the run and epoch of this zoo it belongs to or
+ * descends from, the verdict and its p-value. Kept apart from recorded links (a manifest's
+ * origin.parent), in the parent zoo's inferred.json, replaced whole under the zoo's lock.
+ *
+ *   { "format": "weightspace-inferred/1", "links": [ { "child": {...}, "run": 3, "epoch": 7.5, ... } ] }
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../core/errors.ts';
+import { writeFileAtomic } from './atomicWrite.ts';
+import { INFERRED_FILE } from './zooLayout.ts';
+import { withZooLockSync } from './zooLock.ts';
+
+export const INFERRED_FORMAT = 'weightspace-inferred/1';
+
+export interface InferredLink {
+  /** What was identified: a checkpoint under the root (its reference) or a model file (its path), and its weights' SHA-256. */
+  child: { ref: string | null; file: string | null; sha256: string };
+  /** The run of this zoo identify named, where on it, and how sure. */
+  run: number;
+  epoch: number;
+  verdict: string;
+  pValue: number;
+  recordedAt: string;
+}
+
+/** The inferred links of the zoo in `dir` ([] when it has none). */
+export function readInferredLinks(dir: string): InferredLink[] {
+  const path = join(dir, INFERRED_FILE);
+  if (!existsSync(path)) return [];
+  let parsed: { format?: unknown; links?: unknown };
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UserError(
+      `${path} is not JSON (${(err as Error).message}); the inferred links file is damaged`,
+    );
+  }
+  if (parsed?.format !== INFERRED_FORMAT || !Array.isArray(parsed.links))
+    throw new UserError(`${path} is not a ${INFERRED_FORMAT} file; the inferred links file is damaged`);
+  return parsed.links as InferredLink[];
+}
+
+/** Adds (or replaces: one link per child hash) an inferred link of the zoo in `dir`. */
+export function recordInferredLink(dir: string, link: InferredLink): void {
+  withZooLockSync(dir, 'record the link when it is done', () => {
+    const links = readInferredLinks(dir).filter((l) => l.child.sha256 !== link.child.sha256);
+    writeFileAtomic(
+      join(dir, INFERRED_FILE),
+      JSON.stringify({ format: INFERRED_FORMAT, links: [...links, link] }, null, 2) + '\n',
+    );
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * lineage: recorded links (a fork's manifest) and inferred ones (identify --record) kept
+ * apart, a reference's family, and --dot that Graphviz renders.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { forkCheckpoint } from '../src/pipeline/fork.ts';
+import { zooLineage } from '../src/pipeline/lineage.ts';
+import { openCatalog } from '../src/store/catalog.ts';
+import { trainZoo } from '../src/train/trainZoo.ts';
+import { runCliSync, tempDir, tinyConfig } from './helpers.ts';
+
+let root: string;
+let exported: string;
+
+beforeAll(async () => {
+  root = tempDir('wsvc-lineage-');
+  await trainZoo({
+    dir: join(root, 'ffnn-l'),
+    config: tinyConfig('ffnn', { seedCount: 4, epochs: 3, trainSize: 600 }),
+  });
+  await trainZoo({ dir: join(root, 'cnn-l'), config: tinyConfig('cnn', { seedCount: 2, epochs: 1 }) });
+  await forkCheckpoint(openCatalog(root), 'ffnn-l:2@1', { name: 'ffnn-fork', epochs: 2 });
+  exported = join(root, 'run3.safetensors');
+  const r = runCliSync('export', [
+    '--zoo',
+    join(root, 'ffnn-l'),
+    '--run',
+    '3',
+    '--epoch',
+    '2',
+    '--format',
+    'safetensors',
+    '--out',
+    exported,
+  ]);
+  expect(r.code, r.stderr).toBe(0);
+  const id = runCliSync('identify', [exported, '--zoo', join(root, 'ffnn-l'), '--record']);
+  expect(id.code, id.stderr).toBe(0);
+  expect(id.stderr).toMatch(/^recorded: .* -> run 3 of /m);
+}, 180_000);
+
+describe('lineage', () => {
+  it('shows recorded links and inferred ones apart, with the verdict and p-value of the inferred', () => {
+    const all = zooLineage(openCatalog(root));
+    expect(all.nodes.map((n) => n.id).sort()).toEqual(
+      [
+        'cnn-l:0',
+        'cnn-l:1',
+        'ffnn-fork:0',
+        'ffnn-l:0',
+        'ffnn-l:1',
+        'ffnn-l:2',
+        'ffnn-l:3',
+        `file:${exported}`,
+      ].sort(),
+    );
+    expect(all.edges).toEqual([
+      { from: 'ffnn-l:2', at: 1, to: 'ffnn-fork:0', kind: 'recorded' },
+      expect.objectContaining({
+        from: 'ffnn-l:3',
+        to: `file:${exported}`,
+        kind: 'inferred',
+        verdict: 'member',
+      }),
+    ]);
+    const inferred = JSON.parse(readFileSync(join(root, 'ffnn-l', 'inferred.json'), 'utf8'));
+    expect(inferred.links[0]).toMatchObject({ run: 3, verdict: 'member', child: { file: exported } });
+    expect(inferred.links[0].epoch).toBeCloseTo(2, 6);
+    expect(runCliSync('verify', ['--zoo', join(root, 'ffnn-l')]).code).toBe(0);
+  });
+
+  it("restricts to a reference's family: the fork and its parent run, nothing of the other zoo", () => {
+    const family = zooLineage(openCatalog(root), 'ffnn-fork:0');
+    expect(family.nodes.map((n) => n.id).sort()).toEqual(['ffnn-fork:0', 'ffnn-l:2']);
+    expect(family.edges).toHaveLength(1);
+    const text = runCliSync('lineage', ['ffnn-l:3', '--root', root]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`ffnn-l:3@2 -> file:${exported}  (inferred: member, p = `);
+  });
+
+  it('writes DOT that Graphviz renders: a cluster per zoo, inferred links dashed', () => {
+    const r = runCliSync('lineage', ['--dot', '--root', root]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^digraph lineage \{/);
+    expect(r.stdout).toMatch(/"ffnn-l:2" -> "ffnn-fork:0" \[label="@1"\];/);
+    expect(r.stdout).toMatch(
+      /"ffnn-l:3" -> "file:.*run3\.safetensors" \[label="member @2\\np = [^"]*", style=dashed\];/,
+    );
+    const dot = spawnSync('dot', ['-V']);
+    if (dot.error) {
+      if (process.env.REQUIRE_GRAPHVIZ)
+        throw new Error('REQUIRE_GRAPHVIZ is set but dot is missing (apt-get install graphviz)');
+      return; // rendering is checked where Graphviz is installed (CI installs it)
+    }
+    const file = join(root, 'lineage.dot');
+    writeFileSync(file, r.stdout);
+    const svg = spawnSync('dot', ['-Tsvg', file], { encoding: 'utf8' });
+    expect(svg.status, svg.stderr).toBe(0);
+    expect(svg.stdout).toMatch(/<svg/);
+    for (const title of ['ffnn-l:2', 'ffnn-fork:0', 'cnn-l:1'])
+      expect(svg.stdout).toContain(`<title>${title.replace(/-/g, '&#45;')}</title>`); // Graphviz writes - as &#45;
+    expect(svg.stdout).toContain('stroke-dasharray'); // the inferred link
+    expect(existsSync(file)).toBe(true);
+  });
+});
