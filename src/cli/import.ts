@@ -1,7 +1,9 @@
 /** `import`: checkpoints trained elsewhere (safetensors, e.g. PyTorch state_dicts) as a zoo every command can analyse. */
 import { join } from 'node:path';
 import { COMMON_LAYOUTS } from '../store/importSources.ts';
-import { importZoo, sourceNetwork } from '../store/importZoo.ts';
+import { importZoo, listingParent, sourceNetwork } from '../store/importZoo.ts';
+import { openCatalog } from '../store/catalog.ts';
+import { describeRef, resolveCheckpoint } from '../store/refs.ts';
 import type { Architecture } from '../core/architectures.ts';
 import { inNetworkOrder, type Network } from '../core/network.ts';
 import { loadMnist, MNIST_TEST_SIZE } from '../data/mnist.ts';
@@ -66,6 +68,12 @@ every run needs the same number.`,
       max: MNIST_TEST_SIZE,
       default: 1000,
     }),
+    parent: text({
+      arg: 'REF',
+      help: 'the checkpoint the runs were fine-tuned from, recorded in the manifest (docs/vc.md)',
+      defaultText: "a JSON listing's parent field",
+    }),
+    root: text({ arg: 'DIR', help: '--parent resolves against the zoos here', default: DEFAULT_DIRS.zoos }),
   },
   examples: [
     'npm run import -- runs/ --name my-mlp                       # runs/<run>/epoch_<e>.safetensors, auto-detected',
@@ -88,6 +96,14 @@ every run needs the same number.`,
     if (o.evaluate && !network)
       throw new UserError('--evaluate runs the checkpoints with their network: give --network FILE too');
     const evaluate = o.evaluate && network ? mnistScorer(network, o['test-size']) : undefined;
+    const parentRef = o.parent ?? listingParent(positionals[0]);
+    const parentCheckpoint =
+      parentRef === undefined ? null : resolveCheckpoint(openCatalog(o.root), parentRef);
+    const parent = parentCheckpoint && {
+      zoo: parentCheckpoint.zoo.name,
+      ref: describeRef(parentCheckpoint),
+      sha256: parentCheckpoint.sha256,
+    };
     const bar = new ProgressBar(dir, 'files/s');
     const started = performance.now();
     const result = importZoo({
@@ -99,6 +115,7 @@ every run needs the same number.`,
       strict: o.strict,
       network,
       evaluate,
+      ...(parent && { parent }),
       onProgress: (phase, done, total) => bar.update({ done, total, detail: phase }),
     });
     const origin = result.manifest.origin!;

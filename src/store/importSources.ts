@@ -21,6 +21,9 @@ export interface SourceEntry {
   step: number | null;
   /** Numeric metrics a listing gives (its columns beyond path, run, epoch, step). */
   metrics?: Record<string, number>;
+  /** A JSON listing's run tags (`tags`: an object of strings) and parent reference (`parent`). */
+  tags?: Record<string, string>;
+  parent?: string;
 }
 
 export interface SourcePlan {
@@ -223,19 +226,29 @@ function planListing(listing: string): SourcePlan {
       Object.entries(row)
         .filter(
           ([k, v]) =>
-            !['path', 'run', 'epoch', 'step'].includes(k) &&
+            !['path', 'run', 'epoch', 'step', 'tags', 'parent'].includes(k) &&
             v !== '' &&
             v !== null &&
             Number.isFinite(Number(v)),
         )
         .map(([k, v]) => [k, Number(v)]),
     );
+    const tags = row.tags;
+    if (
+      tags !== undefined &&
+      (typeof tags !== 'object' || tags === null || Object.values(tags).some((v) => typeof v !== 'string'))
+    )
+      throw new ImportError(`${where}: tags must be an object of strings, e.g. {"lr": "0.03"}`);
+    if (row.parent !== undefined && typeof row.parent !== 'string')
+      throw new ImportError(`${where}: parent must be a checkpoint reference (a string, docs/vc.md)`);
     return {
       path: isAbsolute(path) ? relative(root, path) : path,
       runLabel: String(row.run),
       order: epoch,
       step,
       ...(Object.keys(metrics).length && { metrics }),
+      ...(tags !== undefined && { tags: tags as Record<string, string> }),
+      ...(typeof row.parent === 'string' && { parent: row.parent }),
     };
   });
   if (!entries.length) throw new ImportError(`${listing} lists no checkpoints`);

@@ -34,6 +34,7 @@ import {
   softwareVersions,
   writeManifest,
   ZOO_FORMAT,
+  type ParentLink,
   type ZooManifest,
   type ZooOrigin,
 } from './manifest.ts';
@@ -67,6 +68,20 @@ export interface ImportOptions {
   evaluate?: (weights: Float32Array, arch: Architecture) => { testLoss: number; testAccuracy: number };
   /** Files checked, then files written. */
   onProgress?: (phase: 'checking' | 'writing', done: number, total: number) => void;
+  /** The checkpoint the runs were fine-tuned from, in another zoo (resolved by the caller: store/refs.ts). */
+  parent?: ParentLink;
+}
+
+/** The parent reference a JSON listing names (its entries' `parent`, which must agree), or undefined. */
+export function listingParent(source: string): string | undefined {
+  if (!/\.json$/i.test(source)) return undefined;
+  const plan = planSource(source);
+  const named = [...new Set(plan.entries.flat().flatMap((e) => (e.parent ? [e.parent] : [])))];
+  if (named.length > 1)
+    throw new ImportError(
+      `${source} names ${named.length} parents (${named.join(', ')}); a zoo records one, import the runs apart`,
+    );
+  return named[0];
 }
 
 export interface ImportResult {
@@ -118,6 +133,12 @@ function importLocked(options: ImportOptions): ImportResult {
   origin.epochs = epochs;
   origin.source = options.source;
   origin.skippedTensors = skipped;
+  if (options.parent) origin.parent = options.parent;
+  // run tags a listing gives: the last entry of a run that has them
+  plan.entries.forEach((list, r) => {
+    const tags = [...list].reverse().find((e) => e.tags)?.tags;
+    if (tags) (origin.runInfo ??= {})[r] = { ...origin.runInfo?.[r], tags };
+  });
   if (manifest.epochsCompleted < epochs) manifest.status = 'training';
   const resumedAfterEpoch = existing ? existing.epochsCompleted : null;
   const first = manifest.epochsCompleted + 1;
