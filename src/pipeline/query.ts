@@ -68,29 +68,27 @@ function parser(): typeof jsep {
 /** A compiled expression: true for the rows it selects. */
 export type Predicate = (row: QueryRow) => boolean;
 
-/** Parses and checks `expr`; refuses it with the column of the bad token. */
-export function compileQuery(expr: string): Predicate {
+/** jsep's syntax tree of `text`, or its syntax error as a QueryError with the column. */
+function parse(text: string): Expression {
   let tree: Expression;
   try {
-    tree = parser()(expr);
+    tree = parser()(text);
   } catch (err) {
     const e = err as { index?: number; description?: string };
-    throw new QueryError((e.index ?? 0) + 1, e.description ?? String(err), expr);
+    throw new QueryError((e.index ?? 0) + 1, e.description ?? String(err), text);
   }
-  if (!tree) throw new QueryError(1, 'the expression is empty', expr);
-  return new Compiler(expr).boolean(liftNot(tree));
+  if (!tree) throw new QueryError(1, 'the expression is empty', text);
+  return tree;
+}
+
+/** Parses and checks `expr`; refuses it with the column of the bad token. */
+export function compileQuery(expr: string): Predicate {
+  return new Compiler(expr).boolean(liftNot(parse(expr)));
 }
 
 /** A sort key: a field, metrics.<name>, tags.<key> or an aggregate, as on a comparison's left. */
 export function compileSortKey(key: string): (row: QueryRow) => number | string | null {
-  let tree: Expression;
-  try {
-    tree = parser()(key);
-  } catch (err) {
-    const e = err as { index?: number; description?: string };
-    throw new QueryError((e.index ?? 0) + 1, e.description ?? String(err), key);
-  }
-  const value = new Compiler(key).sortValue(tree);
+  const value = new Compiler(key).sortValue(parse(key));
   return (row) => {
     const v = value(row);
     return Array.isArray(v) ? (v[0] ?? null) : v;
