@@ -11,7 +11,7 @@ import { loadMnist } from '../data/mnist.ts';
 import { identify, type Verdict } from '../identify/identify.ts';
 import { alignTo, symmetriesOf } from '../identify/symmetry.ts';
 import { ZooIndex, type Calibration } from '../identify/zooIndex.ts';
-import { moments, weightProfile, NEAR_ZERO } from '../reduce/profile.ts';
+import { weightProfile } from '../reduce/profile.ts';
 import type { Catalog } from '../store/catalog.ts';
 import { readModel } from '../store/formats/readModel.ts';
 import { readIndexFiles } from '../store/indexFile.ts';
@@ -302,5 +302,3 @@ function functionSpace(anchor: CheckpointRef, a: Float32Array, b: Float32Array, 
     accuracyB: rightB / test.n,
   };
 }
-
-export { NEAR_ZERO, moments };
