@@ -16,6 +16,8 @@ const COMMANDS = [
   'log',
   'show',
   'diff',
+  'fork',
+  'lineage',
   'search',
   'tag',
   'import',

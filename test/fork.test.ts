@@ -10,7 +10,7 @@ import { checkpointWeights, zooRowIndex } from '../src/core/zoo.ts';
 import { identify } from '../src/identify/identify.ts';
 import { ZooIndex } from '../src/identify/zooIndex.ts';
 import { forkCheckpoint } from '../src/pipeline/fork.ts';
-import { showCheckpoint, zooLog } from '../src/pipeline/history.ts';
+import { logGraph, showCheckpoint, zooLog } from '../src/pipeline/history.ts';
 import { openCatalog } from '../src/store/catalog.ts';
 import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
@@ -68,6 +68,24 @@ describe('fork', () => {
       'fork-a:0@3',
     ]);
     expect(runCliSync('verify', ['--zoo', join(root, 'fork-a')]).code).toBe(0);
+    // log --graph draws the fork in a lane of its own, joined at the checkpoint it starts from
+    const graph = logGraph(catalog, (e) => e.ref);
+    const at = graph.indexOf('* ffnn-p:5@6');
+    expect(graph.slice(at, at + 9)).toEqual([
+      '* ffnn-p:5@6',
+      '* ffnn-p:5@5',
+      '* ffnn-p:5@4',
+      '| * fork-a:0@3',
+      '| * fork-a:0@2',
+      '| * fork-a:0@1',
+      '|/',
+      '* ffnn-p:5@3',
+      '* ffnn-p:5@2',
+    ]);
+    expect(graph.filter((l) => l.includes('fork-a'))).toHaveLength(3); // not drawn again on its own
+    const cli = runCliSync('log', ['--graph', '--root', root]);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(/^\|\/$/m);
   });
 
   it('trains on a changed task through the CLI, and refuses bad input writing nothing', () => {

@@ -4,6 +4,7 @@
  * written again here, every reference form and its refusals, and tags through the CLI
  * (refusals write nothing; verify checks what tags name).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pl from 'nodejs-polars';
@@ -17,7 +18,8 @@ import { checkpointPath } from '../src/store/manifest.ts';
 import { resolveRef } from '../src/store/refs.ts';
 import { ZooWriter } from '../src/store/zooWriter.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
-import { runCliSync, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
+import { readTags } from '../src/store/tags.ts';
+import { ROOT, runCliSync, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
 
 let root: string;
 const trained = () => join(root, 'ffnn-t');
@@ -245,6 +247,40 @@ describe('tag', () => {
     }
     expect(cli('tag', ['ffnn-t:2', 'release', '--force']).code).toBe(0);
     expect(cli('show', ['release', '--json']).stdout).toContain(`"ref": "ffnn-t:2@3"`);
+  });
+
+  it('keeps tags whole across a kill at every write: before the rename the old tags, after it the new', () => {
+    const dir = recorded();
+    const sha = loadZoo(dir).sha256[zooRowIndex(2, 1, 2)];
+    const crash = (action: string, name: string, stage: string) =>
+      spawnSync(
+        process.execPath,
+        [
+          '--import',
+          join(ROOT, 'node_modules/tsx/dist/loader.mjs'),
+          join(ROOT, 'test/fixtures/crashTag.ts'),
+          dir,
+          action,
+          name,
+          sha,
+          stage,
+        ],
+        { encoding: 'utf8' },
+      );
+    const tagsNow = () => (existsSync(join(dir, 'tags.json')) ? readTags(dir) : {});
+    for (const [action, name] of [
+      ['add', 'v1'],
+      ['delete', 'v1'],
+    ] as const) {
+      const before = tagsNow();
+      const cut = crash(action, name, 'tmp-written');
+      expect(cut.signal, cut.stderr).toBe('SIGKILL');
+      expect(tagsNow()).toEqual(before); // killed before the rename: the old file, whole
+      const done = crash(action, name, 'done');
+      expect(done.signal, done.stderr).toBe('SIGKILL');
+      expect(Object.keys(tagsNow())).toEqual(action === 'add' ? ['v1'] : []); // after it: the new one, whole
+      expect(runCliSync('verify', ['--zoo', dir]).code).toBe(0);
+    }
   });
 
   it('verify names a tag whose checkpoint the zoo does not hold, and a damaged tags file', () => {

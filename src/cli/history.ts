@@ -13,6 +13,7 @@ import { choice, real } from './options.ts';
 import { StepProgress } from './progress.ts';
 import { DEFAULT_DIRS } from '../store/paths.ts';
 import {
+  logGraph,
   listTags,
   showCheckpoint,
   tagCheckpoint,
@@ -65,6 +66,9 @@ tags, parent and the time its epoch was committed. ZOO is a zoo's folder name un
     root: root(),
     run: int({ arg: 'R', help: 'one run only', min: 0 }),
     all: flag({ help: 'every run (the default)' }),
+    graph: flag({
+      help: 'draw runs and the forks from their checkpoints as text (*, |, |/), like git log --graph',
+    }),
     limit: int({ help: 'at most N checkpoints per zoo', min: 1 }),
     json: flag({ help: 'the entries as JSON on stdout' }),
   },
@@ -79,6 +83,12 @@ tags, parent and the time its epoch was committed. ZOO is a zoo's folder name un
       throw new UserError(
         `no zoo '${positionals[0]}' under ${o.root} (zoos: ${catalog.zoos.map((z) => z.name).join(', ')})`,
       );
+    if (o.graph) {
+      if (o.run !== undefined || o.limit !== undefined || o.json)
+        throw new UserError('--graph draws every run: give it without --run, --limit or --json');
+      process.stdout.write(logGraph(catalog, logLine, positionals[0]).join('\n') + '\n');
+      return;
+    }
     const entries = zoos.flatMap((zoo) => zooLog(zoo, { run: o.run, limit: o.limit }));
     if (o.json) process.stdout.write(JSON.stringify(entries, null, 2) + '\n');
     else process.stdout.write(entries.map(logLine).join('\n') + '\n');

@@ -267,3 +267,41 @@ export function listTags(catalog: Catalog): { zoo: string; name: string; ref: st
     }),
   );
 }
+
+/**
+ * `log --graph`: every run as a line of `*` (newest first), the runs forked from one of its
+ * checkpoints drawn in a lane to the right just above it and joined with `|/`, as
+ * `git log --graph` draws branches. `line` formats one checkpoint's entry.
+ */
+export function logGraph(catalog: Catalog, line: (e: LogEntry) => string, zooName?: string): string[] {
+  const zoos = zooName === undefined ? catalog.zoos : catalog.zoos.filter((z) => z.name === zooName);
+  const logs = new Map(catalog.zoos.map((z) => [z.name, zooLog(z)]));
+  // runs that start from a checkpoint of a run under the root, by that checkpoint's reference
+  const forksAt = new Map<string, { zoo: string; run: number }[]>();
+  const attached = new Set<string>();
+  for (const zoo of catalog.zoos) {
+    const parent = zoo.manifest.origin?.parent;
+    if (!parent || !catalog.zoos.some((z) => z.name === parent.zoo)) continue;
+    for (let run = 0; run < zooShape(zoo.manifest).runs; run++) {
+      forksAt.set(parent.ref, [...(forksAt.get(parent.ref) ?? []), { zoo: zoo.name, run }]);
+      attached.add(`${zoo.name}:${run}`);
+    }
+  }
+  const out: string[] = [];
+  const draw = (zoo: string, run: number, lane: number) => {
+    const entries = logs.get(zoo)!.filter((e) => e.run === run);
+    // a fork's epoch 0 is its parent's checkpoint, drawn on the parent's line
+    const own = attached.has(`${zoo}:${run}`) ? entries.filter((e) => e.epoch > 0) : entries;
+    for (const e of own) {
+      for (const fork of forksAt.get(e.ref) ?? []) {
+        draw(fork.zoo, fork.run, lane + 1);
+        out.push(`${'| '.repeat(lane)}|/`);
+      }
+      out.push(`${'| '.repeat(lane)}* ${line(e)}`);
+    }
+  };
+  for (const zoo of zoos)
+    for (let run = 0; run < zooShape(zoo.manifest).runs; run++)
+      if (!attached.has(`${zoo.name}:${run}`) || zooName !== undefined) draw(zoo.name, run, 0);
+  return out;
+}

@@ -59,12 +59,14 @@ export function readTags(dir: string): Tags {
   return p.tags as Tags;
 }
 
-function writeTags(dir: string, tags: Tags): void {
+/** The stages of a tags write, for crash tests: the temp file complete (not yet renamed), then renamed into place. */
+export type TagWriteObserver = (stage: 'tmp-written' | 'done') => void;
+
+function writeTags(dir: string, tags: Tags, onWrite?: TagWriteObserver): void {
   const sorted = Object.fromEntries(Object.entries(tags).sort(([a], [b]) => a.localeCompare(b)));
-  writeFileAtomic(
-    join(dir, TAGS_FILE),
-    JSON.stringify({ format: TAGS_FORMAT, tags: sorted }, null, 2) + '\n',
-  );
+  const text = JSON.stringify({ format: TAGS_FORMAT, tags: sorted }, null, 2) + '\n';
+  writeFileAtomic(join(dir, TAGS_FILE), text, () => onWrite?.('tmp-written'));
+  onWrite?.('done');
 }
 
 /** Adds tag `name` for the checkpoint `sha256` of the zoo in `dir`; refuses a name already used (`force` moves it). */
@@ -72,7 +74,7 @@ export function addTag(
   dir: string,
   name: string,
   sha256: string,
-  options: { note?: string; force?: boolean; now?: Date } = {},
+  options: { note?: string; force?: boolean; now?: Date; onWrite?: TagWriteObserver } = {},
 ): Tag {
   const problem = tagNameProblem(name);
   if (problem) throw new TagError(problem);
@@ -84,13 +86,13 @@ export function addTag(
         `tag '${name}' already names ${old.sha256.slice(0, 12)} in ${dir}; delete it first, or pass ${option('force')} to move it`,
       );
     const tag = { sha256, note: options.note ?? '', createdAt: (options.now ?? new Date()).toISOString() };
-    writeTags(dir, { ...tags, [name]: tag });
+    writeTags(dir, { ...tags, [name]: tag }, options.onWrite);
     return tag;
   });
 }
 
 /** Deletes tag `name` of the zoo in `dir`; returns the tag it named. */
-export function deleteTag(dir: string, name: string): Tag {
+export function deleteTag(dir: string, name: string, options: { onWrite?: TagWriteObserver } = {}): Tag {
   return withZooLockSync(dir, 'delete the tag when it is done', () => {
     const tags = readTags(dir);
     const tag = tags[name];
@@ -101,7 +103,7 @@ export function deleteTag(dir: string, name: string): Tag {
       );
     }
     const { [name]: _gone, ...rest } = tags;
-    writeTags(dir, rest);
+    writeTags(dir, rest, options.onWrite);
     return tag;
   });
 }
