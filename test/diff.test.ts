@@ -16,6 +16,7 @@ import { loadZoo, type Zoo } from '../src/store/loadZoo.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
 import { runCliSync, tempDir, tinyConfig } from './helpers.ts';
 import { safetensorsBytes } from './support/safetensorsSpec.ts';
+import { findChromium, launchChromium, renderPage } from '../src/plot/browser.ts';
 
 let root: string;
 let zoo: Zoo;
@@ -133,4 +134,47 @@ describe('diff', () => {
     expect([bad.code, bad.stderr]).toEqual([2, 'error: ffnn-d has no run 9 (runs 0-5)\n']);
     expect(zooRowIndex(6, 0, 1)).toBe(6);
   });
+
+  it('writes an offline page with a bar chart per layer, which Chromium draws with no error and no request', async () => {
+    const page = join(root, 'diff.html');
+    const r = runCliSync('diff', [
+      'ffnn-d:1@2',
+      'ffnn-d:1@4',
+      '--root',
+      root,
+      '--test-images',
+      '0',
+      '--html',
+      page,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const missing = runCliSync('diff', [
+      'ffnn-d:1@2',
+      'ffnn-d:1@4',
+      '--root',
+      root,
+      '--html',
+      join(root, 'no', 'd.html'),
+    ]);
+    expect([missing.code, missing.stderr]).toEqual([
+      2,
+      `error: --html ${join(root, 'no', 'd.html')}: the folder ${join(root, 'no')} does not exist\n`,
+    ]);
+    const chromium = findChromium();
+    if (!chromium) {
+      if (process.env.REQUIRE_CHROMIUM) throw new Error('REQUIRE_CHROMIUM is set but no Chromium was found');
+      return;
+    }
+    const browser = await launchChromium(chromium);
+    try {
+      const drawn = await renderPage(browser, page);
+      expect(drawn.errors).toEqual([]);
+      expect(drawn.requests).toEqual([]);
+      const tensors = zoo.manifest.architecture.params;
+      expect(drawn.figures).toHaveLength(1 + tensors.length); // the overview, then one per layer
+      expect(drawn.figures.every((f) => f.types.every((t) => t === 'bar'))).toBe(true);
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
 });

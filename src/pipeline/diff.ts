@@ -37,6 +37,8 @@ export interface TensorDiff {
   nearZero: { before: number; after: number };
   /** The units (first-axis rows) that moved most, with the L2 of their change. */
   topUnits: { unit: number; l2: number }[];
+  /** The L2 of every unit's change, by unit (one value for a tensor of one axis). */
+  unitL2: number[];
   /** B's profile less A's. */
   profile: { mean: number; std: number; skew: number; kurtosis: number; l2: number };
 }
@@ -193,7 +195,10 @@ export function tensorDiffs(arch: Architecture, a: Float32Array, b: Float32Array
       signFlips: p.size ? flips / p.size : 0,
       nearZero: { before: pa[t].nearZero, after: pb[t].nearZero },
       topUnits:
-        p.shape.length > 1 ? unitL2.sort((u, v) => v.l2 - u.l2 || u.unit - v.unit).slice(0, TOP_UNITS) : [],
+        p.shape.length > 1
+          ? [...unitL2].sort((u, v) => v.l2 - u.l2 || u.unit - v.unit).slice(0, TOP_UNITS)
+          : [],
+      unitL2: unitL2.map((u) => u.l2),
       profile: {
         mean: pb[t].mean - pa[t].mean,
         std: pb[t].std - pa[t].std,
