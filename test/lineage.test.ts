@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { forkCheckpoint } from '../src/pipeline/fork.ts';
 import { zooLineage } from '../src/pipeline/lineage.ts';
+import { findChromium, launchChromium, renderPage } from '../src/plot/browser.ts';
 import { openCatalog } from '../src/store/catalog.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
 import { runCliSync, tempDir, tinyConfig } from './helpers.ts';
@@ -105,4 +106,52 @@ describe('lineage', () => {
     expect(svg.stdout).toContain('stroke-dasharray'); // the inferred link
     expect(existsSync(file)).toBe(true);
   });
+
+  it('writes an offline page where a subtree folds and hovering a run shows its hash and metrics', async () => {
+    const file = join(root, 'lineage.html');
+    const r = runCliSync('lineage', ['--html', file, '--root', root]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`wrote ${file}\n`);
+    const missing = runCliSync('lineage', ['--html', join(root, 'no', 'l.html'), '--root', root]);
+    expect([missing.code, missing.stderr]).toEqual([
+      2,
+      `error: --html ${join(root, 'no', 'l.html')}: the folder ${join(root, 'no')} does not exist\n`,
+    ]);
+    const chromium = findChromium();
+    if (!chromium) {
+      if (process.env.REQUIRE_CHROMIUM) throw new Error('REQUIRE_CHROMIUM is set but no Chromium was found');
+      return;
+    }
+    const lineage = zooLineage(openCatalog(root));
+    const parentRun = lineage.nodes.find((n) => n.id === 'ffnn-l:2')!;
+    const browser = await launchChromium(chromium);
+    try {
+      const drawn = await renderPage(browser, file);
+      expect(drawn.errors).toEqual([]);
+      expect(drawn.requests).toEqual([]);
+      const page = await browser.newPage();
+      await page.goto(`file://${file}`);
+      await page.waitForFunction(() => (window as unknown as { plotsReady?: boolean }).plotsReady);
+      const ids = await page.$$eval('li[data-id]', (lis) => lis.map((li) => (li as HTMLElement).dataset.id));
+      expect([...ids].sort()).toEqual(lineage.nodes.map((n) => n.id).sort()); // every run once
+      const fork = page.locator('li[data-id="ffnn-fork:0"]');
+      expect(await fork.getAttribute('class')).toBe('recorded');
+      expect(await page.locator('li[data-id="ffnn-l:2"] li[data-id="ffnn-fork:0"]').count()).toBe(1);
+      expect(await page.locator(`li[data-id="file:${exported}"]`).getAttribute('class')).toBe('inferred');
+      await expect.poll(() => fork.isVisible()).toBe(true);
+      await page.locator('li[data-id="ffnn-l:2"] > button.fold').click();
+      expect(await fork.isVisible()).toBe(false); // folded away
+      await page.locator('li[data-id="ffnn-l:2"] > button.fold').click();
+      expect(await fork.isVisible()).toBe(true);
+      await page.locator('li[data-id="ffnn-l:2"] > span.node').hover();
+      const tip = await page.locator('#tip').innerText();
+      expect(tip).toContain(`sha256 ${parentRun.sha256}`);
+      expect(tip).toContain(`test_accuracy ${Number(parentRun.metrics.test_accuracy.toPrecision(4))}`);
+      await page.locator(`li[data-id="file:${exported}"] > span.node`).hover();
+      expect(await page.locator('#tip').innerText()).toMatch(/inferred link from ffnn-l:3@2: member, p = /);
+      await page.close();
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
 });

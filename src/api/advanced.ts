@@ -85,3 +85,17 @@ export {
   type CheckpointShow,
 } from '../pipeline/history.ts';
 export { weightProfile, moments, type TensorProfile, type Moments } from '../reduce/profile.ts';
+export { searchCatalog, type SearchEntry, type SearchOptions } from '../pipeline/search.ts';
+export { compileQuery, QueryError } from '../pipeline/query.ts';
+export { diffCheckpoints, type DiffResult } from '../pipeline/diff.ts';
+export { diffPage } from '../plot/diffPage.ts';
+export { forkCheckpoint } from '../pipeline/fork.ts';
+export {
+  zooLineage,
+  lineageDot,
+  type Lineage,
+  type LineageNode,
+  type LineageEdge,
+} from '../pipeline/lineage.ts';
+export { lineageHtml } from '../plot/lineagePage.ts';
+export { recordInferredLink, readInferredLinks } from '../store/inferredLinks.ts';

@@ -7,6 +7,7 @@ import { openCatalog } from '../store/catalog.ts';
 import { searchCatalog, type SearchEntry } from '../pipeline/search.ts';
 import { diffCheckpoints, type DiffResult } from '../pipeline/diff.ts';
 import { diffPage } from '../plot/diffPage.ts';
+import { lineageHtml } from '../plot/lineagePage.ts';
 import { pageHtml } from '../plot/page.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { existsSync } from 'node:fs';
@@ -353,8 +354,7 @@ ${REFERENCES} A or B may also be a model file.`,
       throw new UserError(
         `give two checkpoints to diff (got ${positionals.length}); see npm run diff -- --help`,
       );
-    if (o.html !== undefined && !existsSync(dirname(resolve(o.html))))
-      throw new UserError(`--html ${o.html}: the folder ${dirname(resolve(o.html))} does not exist`);
+    if (o.html !== undefined) requireFolderOf(o.html);
     const d = diffCheckpoints(openCatalog(o.root), positionals[0], positionals[1], {
       all: o.all,
       testImages: o['test-images'],
@@ -440,21 +440,33 @@ log, show and lineage follow the link. ${REFERENCES}`,
   },
 });
 
+/** Refuses an --html FILE whose folder is missing, before any work is done. */
+function requireFolderOf(file: string): void {
+  if (!existsSync(dirname(resolve(file))))
+    throw new UserError(`--html ${file}: the folder ${dirname(resolve(file))} does not exist`);
+}
+
 export const lineageCommand = defineCommand({
   name: 'lineage',
   usage: ['[REF] [options]'],
   description: `The family tree across the zoos under --root (of REF's family only, when given): every run
 as a chain of epochs, the recorded links between zoos (a fork's parent, from its manifest),
 tags at their checkpoints, and, kept apart, the links identify --record inferred (verdict and
-p-value; dashed in --dot). --dot writes Graphviz (dot -Tsvg renders it). ${REFERENCES}`,
+p-value; dashed in --dot). --dot writes Graphviz (dot -Tsvg renders it); --html an offline
+page where subtrees fold and hovering a run shows its hash, metrics and link. ${REFERENCES}`,
   positionals: true,
   options: {
     root: root(),
     dot: flag({ help: 'Graphviz DOT on stdout' }),
     json: flag({ help: 'nodes and edges as JSON on stdout' }),
+    html: text({
+      arg: 'FILE',
+      help: 'also write an offline interactive page: fold subtrees, hover a run for its hash and metrics',
+    }),
   },
   examples: [
     'npm run lineage -- --dot | dot -Tsvg > lineage.svg',
+    'npm run lineage -- --html lineage.html',
     'npm run lineage -- ffnn-default:3 --json',
   ],
   run(o, positionals) {
@@ -463,7 +475,12 @@ p-value; dashed in --dot). --dot writes Graphviz (dot -Tsvg renders it). ${REFER
         `give at most one reference (got ${positionals.length}); see npm run lineage -- --help`,
       );
     if (o.dot && o.json) throw new UserError('give --dot or --json, not both');
+    if (o.html !== undefined) requireFolderOf(o.html);
     const lineage = zooLineage(openCatalog(o.root), positionals[0]);
+    if (o.html !== undefined) {
+      writeFileAtomic(o.html, lineageHtml(lineage, `lineage of ${positionals[0] ?? o.root}`));
+      process.stderr.write(`wrote ${o.html}\n`);
+    }
     if (o.dot) process.stdout.write(lineageDot(lineage));
     else if (o.json) process.stdout.write(JSON.stringify(lineage, null, 2) + '\n');
     else {

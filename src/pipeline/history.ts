@@ -97,7 +97,7 @@ export function logEntry(zoo: CatalogZoo, run: number, epoch: number, time: stri
 }
 
 /** A row's finite metrics by column name (the three metric columns, then any others). */
-function metricsOf(zoo: CatalogZoo, row: ZooRow): Record<string, number> {
+export function metricsOf(zoo: CatalogZoo, row: ZooRow): Record<string, number> {
   const info = zoo.info();
   const all: [string, number][] = [
     ['train_loss', info.trainLoss[row]],

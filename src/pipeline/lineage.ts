@@ -4,10 +4,12 @@
  * a checkpoint of another zoo) and, kept apart, the links identify --record inferred
  * (store/inferredLinks.ts). As JSON, or as Graphviz DOT (recorded solid, inferred dashed).
  */
+import { zooRowIndex } from '../core/zoo.ts';
 import type { Catalog, CatalogZoo } from '../store/catalog.ts';
 import { readInferredLinks } from '../store/inferredLinks.ts';
 import { zooShape } from '../store/manifest.ts';
 import { resolveRef } from '../store/refs.ts';
+import { metricsOf } from './history.ts';
 
 export interface LineageNode {
   /** `zoo:run` for a run, `file:<path>` for a model file an inferred link names. */
@@ -16,6 +18,9 @@ export interface LineageNode {
   run: number | null;
   /** The run's last epoch (null for a file). */
   lastEpoch: number | null;
+  /** The SHA-256 of the run's last checkpoint, and its metrics (null and {} for a file). */
+  sha256: string | null;
+  metrics: Record<string, number>;
   /** The run's tagged checkpoints, as `name@epoch`. */
   tags: string[];
   runTags: Record<string, string>;
@@ -55,6 +60,8 @@ export function zooLineage(catalog: Catalog, ref?: string): Lineage {
           zoo: m?.[1] ?? null,
           run: m ? Number(m[2]) : null,
           lastEpoch: null,
+          sha256: null,
+          metrics: {},
           tags: [],
           runTags: {},
         });
@@ -65,7 +72,16 @@ export function zooLineage(catalog: Catalog, ref?: string): Lineage {
     for (const link of readInferredLinks(zoo.dir)) {
       const to = link.child.ref ? childRun(catalog, link.child.ref) : `file:${link.child.file}`;
       if (!nodes.has(to))
-        nodes.set(to, { id: to, zoo: null, run: null, lastEpoch: null, tags: [], runTags: {} });
+        nodes.set(to, {
+          id: to,
+          zoo: null,
+          run: null,
+          lastEpoch: null,
+          sha256: null,
+          metrics: {},
+          tags: [],
+          runTags: {},
+        });
       edges.push({
         from: runId(zoo.name, link.run),
         at: link.epoch,
@@ -83,19 +99,21 @@ export function zooLineage(catalog: Catalog, ref?: string): Lineage {
 function runNodes(zoo: CatalogZoo): LineageNode[] {
   const { runs } = zooShape(zoo.manifest);
   const tags = zoo.tags();
-  const info = Object.keys(tags).length ? zoo.info() : null;
+  const info = zoo.info();
+  const last = zoo.manifest.epochsCompleted;
   const tagged = new Map<number, string[]>();
-  if (info)
-    for (const [name, tag] of Object.entries(tags)) {
-      const row = info.sha256.indexOf(tag.sha256);
-      if (row >= 0)
-        tagged.set(info.run[row], [...(tagged.get(info.run[row]) ?? []), `${name}@${info.epoch[row]}`]);
-    }
+  for (const [name, tag] of Object.entries(tags)) {
+    const row = info.sha256.indexOf(tag.sha256);
+    if (row >= 0)
+      tagged.set(info.run[row], [...(tagged.get(info.run[row]) ?? []), `${name}@${info.epoch[row]}`]);
+  }
   return Array.from({ length: runs }, (_, r) => ({
     id: runId(zoo.name, r),
     zoo: zoo.name,
     run: r,
-    lastEpoch: zoo.manifest.epochsCompleted,
+    lastEpoch: last,
+    sha256: info.sha256[zooRowIndex(runs, r, last)],
+    metrics: metricsOf(zoo, zooRowIndex(runs, r, last)),
     tags: tagged.get(r) ?? [],
     runTags: zoo.manifest.origin?.runInfo?.[r]?.tags ?? {},
   }));
