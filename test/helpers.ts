@@ -26,9 +26,9 @@ export function tinyConfig(arch: ArchName, overrides: Partial<ZooConfig> = {}): 
 }
 
 // tsx by its path, so that commands also run with a working folder outside the repository
-const NODE_ARGS = ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href];
+export const NODE_ARGS = ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href];
 
-const MAIN = join(ROOT, 'src/cli/main.ts');
+export const MAIN = join(ROOT, 'src/cli/main.ts');
 
 /** Runs a CLI command (e.g. 'zoo', as `weightspace zoo ...`) to completion in a child process. */
 export function runCliSync(
