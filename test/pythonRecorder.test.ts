@@ -96,6 +96,31 @@ json.dump(out, open("expected.json", "w"))
       { from: 'ffnn-x:0', at: 1, to: 'py-mlp:0', kind: 'recorded' },
       { from: 'ffnn-x:0', at: 1, to: 'py-mlp:1', kind: 'recorded' },
     ]);
+    // the VC commands on the recorded zoo, against what Python wrote
+    const cli = (command: string, args: string[]) => {
+      const r = runCliSync(command, [...args, '--root', root, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const log = cli('log', ['py-mlp', '--run', '1']);
+    expect(log.map((e: { ref: string }) => e.ref)).toEqual(['py-mlp:1@2', 'py-mlp:1@1', 'py-mlp:1@0']);
+    expect(log[0]).toMatchObject({
+      runTags: { lr: '0.02' },
+      metrics: { train_loss: 1 / 3, test_accuracy: 0.5 },
+    });
+    const fc1 = (run: number, epoch: number) => expected[`${run}/${epoch}`].slice(0, 24).map(Math.fround);
+    const shown = cli('show', ['py-mlp:1@2']);
+    expect(shown.profile[0]).toMatchObject({ name: 'fc1.weight', count: 24 });
+    expect(shown.profile[0].mean).toBeCloseTo(fc1(1, 2).reduce((a, v) => a + v, 0) / 24, 6);
+    const d = cli('diff', ['py-mlp:1@0', 'py-mlp:1@2', '--no-relation']);
+    const change = fc1(1, 2).map((v, i) => v - fc1(1, 0)[i]);
+    expect(d.tensors[0].name).toBe('fc1.weight');
+    expect(d.tensors[0].l2).toBeCloseTo(Math.hypot(...change), 5);
+    expect(d.outputs).toBeNull(); // no network recorded: nothing to run
+    expect(cli('search', ['tags.lr = "0.02" and epoch >= 1']).map((e: { ref: string }) => e.ref)).toEqual([
+      'py-mlp:1@1',
+      'py-mlp:1@2',
+    ]);
   });
 
   it("records a PyTorch module's state_dict, which import reads back exactly (where torch is installed)", () => {

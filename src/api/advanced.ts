@@ -70,6 +70,7 @@ export { openCatalog, zooDirsUnder, type Catalog, type CatalogZoo } from '../sto
 export {
   resolveRef,
   resolveCheckpoint,
+  parentLink,
   describeRef,
   type CheckpointRef,
   type Resolved,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { COMMON_LAYOUTS } from '../store/importSources.ts';
 import { importZoo, listingParent, sourceNetwork } from '../store/importZoo.ts';
 import { openCatalog } from '../store/catalog.ts';
-import { describeRef, resolveCheckpoint } from '../store/refs.ts';
+import { parentLink } from '../store/refs.ts';
 import type { Architecture } from '../core/architectures.ts';
 import { inNetworkOrder, type Network } from '../core/network.ts';
 import { loadMnist, MNIST_TEST_SIZE } from '../data/mnist.ts';
@@ -97,13 +97,7 @@ every run needs the same number.`,
       throw new UserError('--evaluate runs the checkpoints with their network: give --network FILE too');
     const evaluate = o.evaluate && network ? mnistScorer(network, o['test-size']) : undefined;
     const parentRef = o.parent ?? listingParent(positionals[0]);
-    const parentCheckpoint =
-      parentRef === undefined ? null : resolveCheckpoint(openCatalog(o.root), parentRef);
-    const parent = parentCheckpoint && {
-      zoo: parentCheckpoint.zoo.name,
-      ref: describeRef(parentCheckpoint),
-      sha256: parentCheckpoint.sha256,
-    };
+    const parent = parentRef === undefined ? null : parentLink(openCatalog(o.root), parentRef);
     const bar = new ProgressBar(dir, 'files/s');
     const started = performance.now();
     const result = importZoo({

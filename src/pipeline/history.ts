@@ -187,16 +187,23 @@ function familyOf(catalog: Catalog): Family {
   return { bySha, children };
 }
 
+/**
+ * The parent chain to the root. A checkpoint held by two zoos (a fork's epoch 0 is its parent
+ * checkpoint itself) is one ancestor, named by every zoo holding it (`a = b`), and the chain
+ * goes on through whichever copy records a parent.
+ */
 function ancestorsOf(family: Family, c: CheckpointRef): string[] {
   const chain: string[] = [];
   const seen = new Set<string>([c.sha256]);
-  for (let at = c; ;) {
-    const parent = at.zoo.info().parentSha256[at.row];
-    const next = parent ? family.bySha.get(parent)?.[0] : undefined;
-    if (!next || seen.has(next.sha256)) return chain;
-    seen.add(next.sha256);
-    chain.push(describeRef(next));
-    at = next;
+  const parentOf = (sha256: string) =>
+    (family.bySha.get(sha256) ?? [c]).map((t) => t.zoo.info().parentSha256[t.row]).find((p) => p) ?? null;
+  for (let at = c.sha256; ;) {
+    const parent = parentOf(at);
+    const copies = parent ? family.bySha.get(parent) : undefined;
+    if (!parent || !copies || seen.has(parent)) return chain;
+    seen.add(parent);
+    chain.push(copies.map(describeRef).join(' = '));
+    at = parent;
   }
 }
 

@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { UserError } from '../core/errors.ts';
 import { zooRow, zooRowIndex, type ZooRow } from '../core/zoo.ts';
 import type { Catalog, CatalogZoo } from './catalog.ts';
-import { zooShape } from './manifest.ts';
+import { zooShape, type ParentLink } from './manifest.ts';
 
 /** One checkpoint of a zoo under the root. */
 export interface CheckpointRef {
@@ -89,6 +89,12 @@ export function resolveCheckpoint(catalog: Catalog, text: string): CheckpointRef
   if (resolved.kind === 'file')
     throw new RefError(`${text} is a model file, not a checkpoint of a zoo under ${catalog.root}`);
   return resolved.checkpoint;
+}
+
+/** What a manifest records of a run's parent (origin.parent): the checkpoint `text` names. */
+export function parentLink(catalog: Catalog, text: string): ParentLink {
+  const c = resolveCheckpoint(catalog, text);
+  return { zoo: c.zoo.name, ref: describeRef(c), sha256: c.sha256 };
 }
 
 /** `zoo:run@epoch`, the canonical reference of a checkpoint. */

@@ -129,6 +129,11 @@ export class ZooWriter {
         JSON.stringify(options.network) !== JSON.stringify(manifest.network)
       )
         throw new ZooWriterError(`${dir} records another network than the one given; choose another folder`);
+      const recorded = manifest.origin.parent;
+      if (options.parent && JSON.stringify(recorded) !== JSON.stringify(options.parent))
+        throw new ZooWriterError(
+          `${dir} records ${recorded ? `the parent ${recorded.ref}` : 'no parent'}, the writer was given ${options.parent.ref}; choose another folder`,
+        );
       settleUncommitted(dir, manifest);
     } else {
       if (existsSync(dir) && readdirSync(dir).length)

@@ -11,6 +11,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { RecordedTraining, RunInfo } from '../store/manifest.ts';
 import { tfjsArchitecture, tfjsNetwork } from '../store/formats/tfjsNetwork.ts';
 import { ZooWriter } from '../store/zooWriter.ts';
+import { openCatalog } from '../store/catalog.ts';
+import { parentLink } from '../store/refs.ts';
+import { dirname, resolve } from 'node:path';
 
 export interface ZooRecorderOptions {
   /** The zoo folder (created by the first recorder). */
@@ -25,6 +28,13 @@ export interface ZooRecorderOptions {
   architecture?: string;
   tags?: RunInfo['tags'];
   note?: string;
+  /**
+   * The checkpoint this model was fine-tuned from, as a reference (docs/vc.md): recorded in
+   * the manifest as the zoo's parent link, which `lineage` and `log` show.
+   */
+  parent?: string;
+  /** Where `parent` resolves (default: the folder holding `zoo`, where its sibling zoos are). */
+  root?: string;
 }
 
 /** The model's weights as one flat vector, in tfjsArchitecture's order. */
@@ -77,10 +87,13 @@ class ZooRecorder extends tf.Callback {
   }
 
   private async record(logs?: tf.Logs): Promise<void> {
-    const { zoo, run, runs, architecture, tags, note } = this.options;
+    const { zoo, run, runs, architecture, tags, note, parent } = this.options;
     const training = recordedTraining(this.model, this.params);
     this.writer ??= await ZooWriter.open(zoo, tfjsArchitecture(this.model, architecture), {
       runs,
+      ...(parent !== undefined && {
+        parent: parentLink(openCatalog(this.options.root ?? dirname(resolve(zoo))), parent),
+      }),
       network: tfjsNetwork(this.model).network ?? undefined,
       runInfo: { [run]: { ...(tags && { tags }), ...(note && { note }), ...(training && { training }) } },
     });
