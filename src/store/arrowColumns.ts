@@ -1,4 +1,5 @@
 /** Small helpers to build Arrow tables column by column with zero-copy typed arrays. */
+import { isAscii } from 'node:buffer';
 import {
   Field,
   FixedSizeList,
@@ -68,6 +69,54 @@ export function flattenFixedSizeList<T extends Float32Array | Float64Array>(
     const start = child.offset + chunk.offset * size;
     out.set((child.values as T).subarray(start, start + chunk.length * size), at);
     at += chunk.length * size;
+  }
+  return out;
+}
+
+/** A float64 column (all chunks) as one array, null read as NaN (the inverse of nullableFloatColumn). */
+export function floatColumnValues(chunks: readonly Data[], n: number): Float64Array {
+  const out = new Float64Array(n);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set((chunk.values as Float64Array).subarray(chunk.offset, chunk.offset + chunk.length), at);
+    const bitmap = chunk.nullBitmap;
+    if (chunk.nullCount > 0 && bitmap)
+      for (let i = 0; i < chunk.length; i++) {
+        const bit = chunk.offset + i;
+        if (!(bitmap[bit >> 3] & (1 << (bit & 7)))) out[at + i] = NaN;
+      }
+    at += chunk.length;
+  }
+  return out;
+}
+
+/**
+ * A utf8 column (all chunks) as strings, null as null. ASCII values (hashes, names) are cut
+ * from one decoded string of the chunk's bytes, which is far cheaper than a decode per value.
+ */
+export function stringColumnValues(chunks: readonly Data[], n: number): (string | null)[] {
+  const out = new Array<string | null>(n);
+  let at = 0;
+  for (const chunk of chunks) {
+    const offsets = chunk.valueOffsets as Int32Array;
+    const bytes = chunk.values as Uint8Array;
+    const first = offsets[chunk.offset];
+    const last = offsets[chunk.offset + chunk.length];
+    const span = bytes.subarray(first, last);
+    const ascii = isAscii(span);
+    const text = ascii ? Buffer.from(span.buffer, span.byteOffset, span.byteLength).toString('latin1') : '';
+    const decoder = new TextDecoder();
+    const bitmap = chunk.nullCount > 0 ? chunk.nullBitmap : null;
+    for (let i = 0; i < chunk.length; i++) {
+      const bit = chunk.offset + i;
+      if (bitmap && !(bitmap[bit >> 3] & (1 << (bit & 7)))) {
+        out[at + i] = null;
+        continue;
+      }
+      const [s, e] = [offsets[bit], offsets[bit + 1]];
+      out[at + i] = ascii ? text.slice(s - first, e - first) : decoder.decode(bytes.subarray(s, e));
+    }
+    at += chunk.length;
   }
   return out;
 }

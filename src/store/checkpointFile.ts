@@ -28,9 +28,12 @@ import { readArrowFile } from './arrowFile.ts';
 import { sha256Hex } from './fileHashes.ts';
 import {
   columnsToIPC,
+  type Column,
   fixedSizeListColumn,
   flattenFixedSizeList,
+  floatColumnValues,
   nullableFloatColumn,
+  stringColumnValues,
 } from './arrowColumns.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
 import { UserError } from '../core/errors.ts';
@@ -89,6 +92,8 @@ export const LABEL_COLUMNS = [
 }[];
 
 type LabelColumn = (typeof LABEL_COLUMNS)[number];
+/** A checkpoint file's rows without their weights. */
+export type LabelRows = Omit<CheckpointRows, 'size' | 'weights'>;
 type NumericColumn = Extract<LabelColumn, { kind: 'int32' | 'uint32' | 'float64' }>;
 const NUMERIC_COLUMNS = LABEL_COLUMNS.filter((c): c is NumericColumn => c.kind !== 'utf8');
 /** The numeric label fields (every label but the hashes), in file order. */
@@ -191,10 +196,9 @@ export function concatCheckpointRows(
 }
 
 /** Serialises checkpoint rows to Arrow IPC file bytes. */
-export function checkpointsToIPC(rows: CheckpointRows, metadata: Record<string, string> = {}): Uint8Array {
+/** The label columns of `rows` (LABEL_COLUMNS, in order), for a checkpoint file or a labels file. */
+export function labelColumns(rows: LabelRows): Column[] {
   const n = rows.run.length;
-  if (rows.weights.length !== n * rows.size)
-    throw new RangeError(`weights hold ${rows.weights.length} values, expected ${n} x ${rows.size}`);
   const data = (c: LabelColumn) => {
     const values = rows[c.field];
     switch (c.kind) {
@@ -208,15 +212,26 @@ export function checkpointsToIPC(rows: CheckpointRows, metadata: Record<string, 
         return vectorFromArray(values as (string | null)[], new Utf8()).data[0];
     }
   };
+  return LABEL_COLUMNS.map((c) => ({ name: c.name, data: data(c), ...(c.nullable && { nullable: true }) }));
+}
+
+/** The `metric:<name>` columns of other metrics. */
+export const metricColumns = (metrics: Record<string, Float64Array> = {}): Column[] =>
+  Object.entries(metrics).map(([name, values]) => ({
+    name: METRIC_PREFIX + name,
+    data: nullableFloatColumn(values),
+    nullable: true,
+  }));
+
+export function checkpointsToIPC(rows: CheckpointRows, metadata: Record<string, string> = {}): Uint8Array {
+  const n = rows.run.length;
+  if (rows.weights.length !== n * rows.size)
+    throw new RangeError(`weights hold ${rows.weights.length} values, expected ${n} x ${rows.size}`);
   return columnsToIPC(
     [
-      ...LABEL_COLUMNS.map((c) => ({ name: c.name, data: data(c), ...(c.nullable && { nullable: true }) })),
+      ...labelColumns(rows),
       { name: 'weights', data: fixedSizeListColumn(rows.weights, rows.size) },
-      ...Object.entries(rows.metrics ?? {}).map(([name, values]) => ({
-        name: METRIC_PREFIX + name,
-        data: nullableFloatColumn(values),
-        nullable: true,
-      })),
+      ...metricColumns(rows.metrics),
     ],
     metadata,
   );
@@ -239,11 +254,61 @@ export interface CheckpointFile {
   metadata: Map<string, string>;
 }
 
-/** Every column and its Arrow type (weights: fixed_size_list<float32>, checked apart). */
-const COLUMNS: Record<string, string> = {
-  ...Object.fromEntries(LABEL_COLUMNS.map((c) => [c.name, KINDS[c.kind].arrow])),
-  weights: 'FixedSizeList',
-};
+/** The label columns' Arrow types. */
+const LABEL_TYPES: Record<string, string> = Object.fromEntries(
+  LABEL_COLUMNS.map((c) => [c.name, KINDS[c.kind].arrow]),
+);
+
+/** Refuses a table that lacks a label column (or one of `more`), has one of another type, or nulls where none may be. */
+function checkColumns(table: Table, path: string, more: Record<string, string> = {}): void {
+  const types = { ...LABEL_TYPES, ...more };
+  const missing = Object.keys(types).filter((name) => !table.getChild(name));
+  if (missing.length)
+    throw new CheckpointFileError(`${path} lacks checkpoint column(s): ${missing.join(', ')}`);
+  for (const [name, type] of Object.entries(types)) {
+    const found = String(table.getChild(name)!.type);
+    if (!found.startsWith(type))
+      throw new CheckpointFileError(`${path}: column '${name}' must be ${type}, found ${found}`);
+  }
+  for (const c of LABEL_COLUMNS)
+    if (!c.nullable && table.getChild(c.name)!.nullCount > 0)
+      throw new CheckpointFileError(`${path}: column '${c.name}' has null values`);
+}
+
+/** The label and metric columns of a table already checked by checkColumns. */
+function tableLabels(table: Table, path: string): LabelRows {
+  const n = table.numRows;
+  const col = (name: string) => table.getChild(name)!;
+  const floats = (name: string) => floatColumnValues(col(name).data, n);
+  const values = (c: LabelColumn) =>
+    c.kind === 'float64'
+      ? floats(c.name)
+      : c.kind === 'utf8'
+        ? stringColumnValues(col(c.name).data, n)
+        : KINDS[c.kind].array.from(col(c.name).toArray() as ArrayLike<number>);
+  const rows = Object.fromEntries(LABEL_COLUMNS.map((c) => [c.field, values(c)])) as unknown as LabelRows;
+  for (const f of table.schema.fields.filter((f) => f.name.startsWith(METRIC_PREFIX))) {
+    if (!String(f.type).startsWith('Float64'))
+      throw new CheckpointFileError(`${path}: column '${f.name}' must be Float64, found ${f.type}`);
+    (rows.metrics ??= {})[f.name.slice(METRIC_PREFIX.length)] = floats(f.name);
+  }
+  return rows;
+}
+
+/** A labels file (store/labelCache.ts): the label and metric columns of checkpoint files, without weights. */
+export function parseLabels(
+  bytes: Uint8Array,
+  path: string,
+): { rows: LabelRows; metadata: Map<string, string> } {
+  let table: Table;
+  try {
+    table = readArrowFile(bytes);
+  } catch (err) {
+    throw new CheckpointFileError(`${path} is not an Arrow IPC file (${(err as Error).message})`);
+  }
+  checkColumns(table, path);
+  return { rows: tableLabels(table, path), metadata: table.schema.metadata };
+}
 
 /** Reads a checkpoint file written by writeCheckpointFile (or any file with the same columns). */
 export function readCheckpointFile(path: string): CheckpointFile {
@@ -273,14 +338,7 @@ export function parseCheckpoints(
   } catch (err) {
     throw new CheckpointFileError(`${path} is not an Arrow IPC file (${(err as Error).message})`);
   }
-  const missing = Object.keys(COLUMNS).filter((name) => !table.getChild(name));
-  if (missing.length)
-    throw new CheckpointFileError(`${path} lacks checkpoint column(s): ${missing.join(', ')}`);
-  for (const [name, type] of Object.entries(COLUMNS)) {
-    const found = String(table.getChild(name)!.type);
-    if (!found.startsWith(type))
-      throw new CheckpointFileError(`${path}: column '${name}' must be ${type}, found ${found}`);
-  }
+  checkColumns(table, path, { weights: 'FixedSizeList' });
   const weightsType = table.getChild('weights')!.type;
   if (!isFloatList(weightsType, Precision.SINGLE)) {
     throw new CheckpointFileError(
@@ -289,10 +347,8 @@ export function parseCheckpoints(
   }
   const size = (weightsType as FixedSizeList).listSize;
   const n = table.numRows;
-  for (const name of [...LABEL_COLUMNS.filter((c) => !c.nullable).map((c) => c.name), 'weights']) {
-    if (table.getChild(name)!.nullCount > 0)
-      throw new CheckpointFileError(`${path}: column '${name}' has null values`);
-  }
+  if (table.getChild('weights')!.nullCount > 0)
+    throw new CheckpointFileError(`${path}: column 'weights' has null values`);
   const chunks = table.getChild('weights')!.data;
   const weights =
     options.view && chunks.length === 1
@@ -301,28 +357,7 @@ export function parseCheckpoints(
           chunks[0].children[0].offset + (chunks[0].offset + n) * size,
         )
       : flattenFixedSizeList(chunks, size, new Float32Array(n * size));
-  const col = (name: string) => table.getChild(name)!;
-  const floats = (name: string) => {
-    const c = col(name);
-    return Float64Array.from({ length: n }, (_, i) => (c.get(i) as number | null) ?? NaN);
-  };
-  const values = (c: LabelColumn) =>
-    c.kind === 'float64'
-      ? floats(c.name)
-      : c.kind === 'utf8'
-        ? Array.from({ length: n }, (_, i) => col(c.name).get(i) as string | null)
-        : KINDS[c.kind].array.from(col(c.name).toArray() as ArrayLike<number>);
-  const rows = {
-    size,
-    ...Object.fromEntries(LABEL_COLUMNS.map((c) => [c.field, values(c)])),
-    weights,
-  } as CheckpointRows;
-  const metricFields = table.schema.fields.filter((f) => f.name.startsWith(METRIC_PREFIX));
-  for (const f of metricFields) {
-    if (!String(f.type).startsWith('Float64'))
-      throw new CheckpointFileError(`${path}: column '${f.name}' must be Float64, found ${f.type}`);
-    (rows.metrics ??= {})[f.name.slice(METRIC_PREFIX.length)] = floats(f.name);
-  }
+  const rows = { size, ...tableLabels(table, path), weights } as CheckpointRows;
   return { rows, metadata: table.schema.metadata };
 }
 
