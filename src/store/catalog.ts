@@ -1,15 +1,17 @@
 /**
  * Every zoo under a root folder (`zoo/` by default; the root itself when it is a zoo), for the
- * version-control commands (log, show, tag): each zoo's manifest at once, its labels (one pass
- * over its checkpoint files, the weights neither copied nor decoded) and its tags when first
- * asked for.
+ * version-control commands (log, show, tag): each zoo's manifest at once, its labels and its
+ * tags when first asked for. The labels come from the label cache (labelCache.ts: one small
+ * file per zoo content) or else from one pass over the checkpoint files (each checked against
+ * its manifest hash, the weights neither copied nor decoded), which then fills the cache.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { UserError } from '../core/errors.ts';
 import type { ZooInfo } from './loadZoo.ts';
 import { readManifest, type ZooManifest } from './manifest.ts';
-import { zooLabels } from './rowReader.ts';
+import { readCachedLabels, writeCachedLabels } from './labelCache.ts';
+import { zooInfo, zooLabels } from './rowReader.ts';
 import { readTags, type Tags } from './tags.ts';
 import { zooBlocks } from './zooBlocks.ts';
 import { MANIFEST_FILE } from './zooLayout.ts';
@@ -53,11 +55,20 @@ export function openCatalog(root: string, options: { verify?: boolean } = {}): C
 function catalogZoo(dir: string, verify: boolean): CatalogZoo {
   let info: ZooInfo | null = null;
   let tags: Tags | null = null;
+  const manifest = readManifest(dir);
   return {
     name: basename(dir),
     dir,
-    manifest: readManifest(dir),
-    info: () => (info ??= zooLabels(zooBlocks(dir, { verify }))),
+    manifest,
+    info: () => (info ??= catalogInfo(dir, manifest, verify)),
     tags: () => (tags ??= readTags(dir)),
   };
+}
+
+function catalogInfo(dir: string, manifest: ZooManifest, verify: boolean): ZooInfo {
+  const cached = readCachedLabels(manifest);
+  if (cached) return zooInfo(manifest, cached.labels, cached.digest);
+  const info = zooLabels(zooBlocks(dir, { verify }));
+  writeCachedLabels(manifest, info, info.digest);
+  return info;
 }

@@ -7,8 +7,8 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { zooRowLabel, type RowReader } from '../core/zoo.ts';
-import { zooDigest, ZooIntegrityError, type ZooInfo } from './loadZoo.ts';
-import { checkpointPath } from './manifest.ts';
+import { zooDigest, ZooIntegrityError, type ZooInfo, type ZooLabels } from './loadZoo.ts';
+import { checkpointPath, zooShape, type ZooManifest } from './manifest.ts';
 import { weightsSha256 } from './sha256.ts';
 import type { ZooBlocks } from './zooBlocks.ts';
 
@@ -51,15 +51,18 @@ export function fileRows(zooDir: string, zoo: ZooInfo, blocks: ZooBlocks, verify
 }
 
 /** A zoo's labels without its weights (one pass over the files), for analyses that stream the weights. */
-export function zooLabels(blocks: ZooBlocks): ZooInfo {
-  const labels = blocks.labels();
+export const zooLabels = (blocks: ZooBlocks): ZooInfo => zooInfo(blocks.manifest, blocks.labels());
+
+/** A zoo's info from its manifest and its labels (in row order); `digest` when already known. */
+export function zooInfo(manifest: ZooManifest, labels: ZooLabels, digest?: string): ZooInfo {
+  const { runs } = zooShape(manifest);
   return {
     ...labels,
-    manifest: blocks.manifest,
-    n: blocks.n,
-    dim: blocks.d,
-    runs: blocks.runs,
-    epochs: blocks.epochs,
-    digest: zooDigest(labels.sha256),
+    manifest,
+    n: labels.run.length,
+    dim: manifest.architecture.size,
+    runs,
+    epochs: manifest.epochsCompleted,
+    digest: digest ?? zooDigest(labels.sha256),
   };
 }
