@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --only=zoo|load|cluster|identify|stream] [-- --quick]: prints the toolkit's performance figures
+ * npm run bench [-- --only=zoo|load|cluster|identify|stream|catalog] [-- --quick]: prints the toolkit's performance figures
  * as JSON on stdout (progress on stderr) and keeps a copy in results/bench.json. --quick skips
  * the minutes-long full-space linkage; --only=load runs only the zoo-loading part of `zoo`
  * (loadZoo with and without the hash check, verifyZoo). Figures are throughputs and times measured
@@ -14,12 +14,13 @@ import { benchCluster } from './cluster.ts';
 import { benchIdentify } from './identify.ts';
 import { benchZoo } from './zoo.ts';
 import { benchStream } from './stream.ts';
+import { benchCatalog } from './catalog.ts';
 
 const OPTIONS = {
   only: choice({
     arg: 'PART',
-    help: "one part: zoo, load (the loading part of 'zoo'), cluster, identify or stream (a 2 GB zoo; not in a full run)",
-    choices: ['zoo', 'load', 'cluster', 'identify', 'stream'],
+    help: "one part: zoo, load (the loading part of 'zoo'), cluster, identify, stream (a 2 GB zoo) or catalog (10^6 checkpoints); the last two not in a full run",
+    choices: ['zoo', 'load', 'cluster', 'identify', 'stream', 'catalog'],
   }),
   quick: flag({ help: 'skip the minutes-long full-space linkage' }),
 };
@@ -41,6 +42,7 @@ const zoo =
 const cluster = !only || only === 'cluster' ? benchCluster(log, { fullSpace: !quick }) : undefined;
 const identify = !only || only === 'identify' ? benchIdentify(log) : undefined;
 const stream = only === 'stream' ? await benchStream(log) : undefined;
+const catalog = only === 'catalog' ? await benchCatalog(log) : undefined;
 const measured = {
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: coreCount(), node: process.version },
   started,
@@ -48,6 +50,7 @@ const measured = {
   ...(cluster && { cluster }),
   ...(identify && { identify }),
   ...(stream && { stream }),
+  ...(catalog && { catalog }),
 };
 process.stdout.write(JSON.stringify(measured, null, 2) + '\n');
 // results/bench.json keeps the latest figures of every section, also after a partial run

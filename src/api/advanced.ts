@@ -78,6 +78,7 @@ export {
 export { readTags, addTag, deleteTag, type Tag, type Tags } from '../store/tags.ts';
 export {
   zooLog,
+  zooLogEntries,
   showCheckpoint,
   tagCheckpoint,
   untag,

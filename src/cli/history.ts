@@ -25,6 +25,7 @@ import {
   tagCheckpoint,
   untag,
   zooLog,
+  zooLogEntries,
   type LogEntry,
 } from '../pipeline/history.ts';
 import type { Moments } from '../reduce/profile.ts';
@@ -59,6 +60,9 @@ export function logLine(e: LogEntry): string {
     e.time.slice(0, 19),
   ].join('  ');
 }
+
+/** Lines of `log` written at a time. */
+const LOG_PAGE = 100;
 
 export const logCommand = defineCommand({
   name: 'log',
@@ -95,9 +99,19 @@ tags, parent and the time its epoch was committed. ZOO is a zoo's folder name un
       process.stdout.write(logGraph(catalog, logLine, positionals[0]).join('\n') + '\n');
       return;
     }
-    const entries = zoos.flatMap((zoo) => zooLog(zoo, { run: o.run, limit: o.limit }));
-    if (o.json) process.stdout.write(JSON.stringify(entries, null, 2) + '\n');
-    else process.stdout.write(entries.map(logLine).join('\n') + '\n');
+    if (o.json) {
+      const entries = zoos.flatMap((zoo) => zooLog(zoo, { run: o.run, limit: o.limit }));
+      process.stdout.write(JSON.stringify(entries, null, 2) + '\n');
+      return;
+    }
+    // a page at a time: the first lines of a long history appear before the rest is read
+    let page: string[] = [];
+    for (const zoo of zoos)
+      for (const entry of zooLogEntries(zoo, { run: o.run, limit: o.limit })) {
+        page.push(logLine(entry));
+        if (page.length === LOG_PAGE) (process.stdout.write(page.join('\n') + '\n'), (page = []));
+      }
+    if (page.length) process.stdout.write(page.join('\n') + '\n');
   },
 });
 

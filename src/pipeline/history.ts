@@ -18,7 +18,7 @@ import {
   type CheckpointRef,
 } from '../store/refs.ts';
 import { weightsSha256 } from '../store/sha256.ts';
-import { addTag, deleteTag, type Tag } from '../store/tags.ts';
+import { addTag, deleteTag, type Tag, type Tags } from '../store/tags.ts';
 
 /** One checkpoint as `log` lists it. */
 export interface LogEntry {
@@ -56,22 +56,24 @@ export interface LogOptions {
 
 /** A zoo's history, newest first within each run, runs in order: like `git log` over every branch. */
 export function zooLog(zoo: CatalogZoo, options: LogOptions = {}): LogEntry[] {
+  return [...zooLogEntries(zoo, options)];
+}
+
+/** zooLog one entry at a time, so that a long history prints its first page at once. */
+export function* zooLogEntries(zoo: CatalogZoo, options: LogOptions = {}): Generator<LogEntry> {
   const { runs } = zooShape(zoo.manifest);
   const last = zoo.manifest.epochsCompleted;
   if (options.run !== undefined) runCheckpoint(zoo, options.run); // refuses a run the zoo lacks
   const limit = options.limit ?? Infinity;
   const chosen = options.run === undefined ? Array.from({ length: runs }, (_, r) => r) : [options.run];
-  const times = Array.from({ length: last + 1 }, (_, e) =>
-    statSync(checkpointPath(zoo.dir, e)).mtime.toISOString(),
-  );
-  const entries: LogEntry[] = [];
+  const times: string[] = [];
+  const time = (e: number) => (times[e] ??= statSync(checkpointPath(zoo.dir, e)).mtime.toISOString());
+  let count = 0;
   for (const run of chosen)
-    for (let epoch = last; epoch >= 0 && entries.length < limit; epoch--)
-      entries.push(logEntry(zoo, run, epoch, times[epoch]));
-  return entries;
+    for (let epoch = last; epoch >= 0 && count < limit; epoch--, count++)
+      yield logEntry(zoo, run, epoch, time(epoch));
 }
 
-/** A checkpoint's entry as log, show and search give it. */
 export function logEntry(zoo: CatalogZoo, run: number, epoch: number, time: string): LogEntry {
   const info = zoo.info();
   const row = zooRowIndex(zooShape(zoo.manifest).runs, run, epoch);
@@ -91,7 +93,7 @@ export function logEntry(zoo: CatalogZoo, run: number, epoch: number, time: stri
     tags: tagsAt(zoo, sha256),
     runTags: runInfo?.tags ?? {},
     note: runInfo?.note ?? null,
-    source: origin?.files.find((f) => f.run === run && f.epoch === epoch)?.path ?? null,
+    source: sourcesOf(zoo).get(`${run}@${epoch}`) ?? null,
     time,
   };
 }
@@ -99,19 +101,40 @@ export function logEntry(zoo: CatalogZoo, run: number, epoch: number, time: stri
 /** A row's finite metrics by column name (the three metric columns, then any others). */
 export function metricsOf(zoo: CatalogZoo, row: ZooRow): Record<string, number> {
   const info = zoo.info();
-  const all: [string, number][] = [
-    ['train_loss', info.trainLoss[row]],
-    ['test_loss', info.testLoss[row]],
-    ['test_accuracy', info.testAccuracy[row]],
-    ...Object.entries(info.metrics).map(([name, values]): [string, number] => [name, values[row]]),
-  ];
-  return Object.fromEntries(all.filter(([, v]) => Number.isFinite(v)));
+  const out: Record<string, number> = {};
+  const add = (name: string, v: number) => Number.isFinite(v) && (out[name] = v);
+  add('train_loss', info.trainLoss[row]);
+  add('test_loss', info.testLoss[row]);
+  add('test_accuracy', info.testAccuracy[row]);
+  for (const name in info.metrics) add(name, info.metrics[name][row]);
+  return out;
 }
 
-const tagsAt = (zoo: CatalogZoo, sha256: string): string[] =>
-  Object.entries(zoo.tags())
-    .filter(([, t]) => t.sha256 === sha256)
-    .map(([name]) => name);
+// per zoo, built on first use: what every entry of a long log or search looks up
+const tagNames = new WeakMap<Tags, Map<string, string[]>>();
+const sources = new WeakMap<CatalogZoo, Map<string, string>>();
+
+/** The names of the tags naming a checkpoint. */
+function tagsAt(zoo: CatalogZoo, sha256: string): string[] {
+  const tags = zoo.tags();
+  let bySha = tagNames.get(tags);
+  if (!bySha) {
+    bySha = new Map();
+    for (const [name, t] of Object.entries(tags)) bySha.set(t.sha256, [...(bySha.get(t.sha256) ?? []), name]);
+    tagNames.set(tags, bySha);
+  }
+  return bySha.get(sha256) ?? [];
+}
+
+/** The source file of each imported checkpoint, by `run@epoch`. */
+function sourcesOf(zoo: CatalogZoo): Map<string, string> {
+  let bySlot = sources.get(zoo);
+  if (!bySlot) {
+    bySlot = new Map((zoo.manifest.origin?.files ?? []).map((f) => [`${f.run}@${f.epoch}`, f.path]));
+    sources.set(zoo, bySlot);
+  }
+  return bySlot;
+}
 
 /** One checkpoint as `show` describes it. */
 export interface CheckpointShow extends Omit<LogEntry, 'time'> {

@@ -6,6 +6,7 @@
 import { zooRowIndex } from '../core/zoo.ts';
 import { zooShape } from '../store/manifest.ts';
 import type { Catalog, CatalogZoo } from '../store/catalog.ts';
+import type { ZooInfo } from '../store/loadZoo.ts';
 import { logEntry, type LogEntry } from './history.ts';
 import { compileQuery, compileSortKey, type Aggregate, type QueryRow } from './query.ts';
 
@@ -24,15 +25,22 @@ export interface SearchOptions {
 export function searchCatalog(catalog: Catalog, expr: string, options: SearchOptions = {}): SearchEntry[] {
   const predicate = compileQuery(expr);
   const key = options.sort === undefined ? null : compileSortKey(options.sort);
-  const found: { row: QueryRow; entry: () => SearchEntry }[] = [];
+  // one view walks each zoo's rows; only the matches keep a view of their own
+  const found: RowView[] = [];
   for (const zoo of catalog.zoos) {
-    const rows = queryRows(zoo);
-    for (const row of rows)
-      if (predicate(row)) found.push({ row, entry: () => entryOf(zoo, row.run, row.epoch) });
+    const z = new ZooColumns(zoo);
+    const cursor = new RowView(z, 0);
+    // run by run, epochs in order: the order search lists them in
+    for (let r = 0; r < z.runs; r++)
+      for (let e = 0; e <= z.info.epochs; e++) {
+        cursor.i = zooRowIndex(z.runs, r, e);
+        if (!predicate(cursor)) continue;
+        found.push(new RowView(z, cursor.i));
+      }
   }
   if (key) {
     const sign = options.desc ? -1 : 1;
-    const value = found.map((f) => key(f.row));
+    const value = found.map((row) => key(row));
     const order = found.map((_, i) => i);
     // missing values last, whichever the direction; ties keep the catalog's order
     order.sort((a, b) => {
@@ -43,7 +51,7 @@ export function searchCatalog(catalog: Catalog, expr: string, options: SearchOpt
     });
     return order.slice(0, options.limit ?? Infinity).map((i) => found[i].entry());
   }
-  return found.slice(0, options.limit ?? Infinity).map((f) => f.entry());
+  return found.slice(0, options.limit ?? Infinity).map((row) => row.entry());
 }
 
 function entryOf(zoo: CatalogZoo, run: number, epoch: number): SearchEntry {
@@ -51,54 +59,101 @@ function entryOf(zoo: CatalogZoo, run: number, epoch: number): SearchEntry {
   return entry;
 }
 
-/** Every checkpoint of a zoo as the grammar reads it (rows in the zoo's order). */
-function queryRows(zoo: CatalogZoo): QueryRow[] {
-  const info = zoo.info();
-  const { runs } = zooShape(zoo.manifest);
-  const arch = zoo.manifest.architecture.name;
-  const tagsBySha = new Map<string, string[]>();
-  for (const [name, tag] of Object.entries(zoo.tags()))
-    tagsBySha.set(tag.sha256, [...(tagsBySha.get(tag.sha256) ?? []), name]);
-  const column = (name: string): ArrayLike<number> | undefined =>
-    ({ train_loss: info.trainLoss, test_loss: info.testLoss, test_accuracy: info.testAccuracy })[name] ??
-    info.metrics[name];
-  const aggregates = new Map<string, Float64Array>();
-  const aggregate = (fn: Aggregate, name: string, run: number): number => {
-    const id = `${fn}:${name}`;
-    let byRun = aggregates.get(id);
+/** What every row of one zoo reads: its labels, metric columns by name, tags by hash, run aggregates. */
+class ZooColumns {
+  readonly info: ZooInfo;
+  readonly runs: number;
+  readonly arch: string;
+  readonly tagsBySha = new Map<string, string[]>();
+  readonly columns: Map<string, ArrayLike<number>>;
+  /** Each run's tags (from the manifest). */
+  readonly runTags: (Record<string, string> | undefined)[];
+  private readonly aggregates: Record<Aggregate, Map<string, Float64Array>> = {
+    last: new Map(),
+    min: new Map(),
+    max: new Map(),
+  };
+
+  constructor(readonly zoo: CatalogZoo) {
+    this.info = zoo.info();
+    this.runs = zooShape(zoo.manifest).runs;
+    this.arch = zoo.manifest.architecture.name;
+    const runInfo = zoo.manifest.origin?.runInfo;
+    this.runTags = Array.from({ length: this.runs }, (_, r) => runInfo?.[r]?.tags);
+    for (const [name, tag] of Object.entries(zoo.tags()))
+      this.tagsBySha.set(tag.sha256, [...(this.tagsBySha.get(tag.sha256) ?? []), name]);
+    const { trainLoss, testLoss, testAccuracy, metrics } = this.info;
+    this.columns = new Map<string, ArrayLike<number>>([
+      ...Object.entries(metrics),
+      ['train_loss', trainLoss],
+      ['test_loss', testLoss],
+      ['test_accuracy', testAccuracy],
+    ]);
+  }
+
+  /** A metric's last, smallest or largest finite value over each run (NaN: none), computed once per zoo. */
+  aggregate(fn: Aggregate, name: string, run: number): number {
+    let byRun = this.aggregates[fn].get(name);
     if (!byRun) {
-      byRun = new Float64Array(runs).fill(NaN);
-      const values = column(name);
+      byRun = new Float64Array(this.runs).fill(NaN);
+      const values = this.columns.get(name);
       if (values)
-        for (let r = 0; r < runs; r++) {
-          const own = Array.from(
-            { length: zoo.manifest.epochsCompleted + 1 },
-            (_, e) => values[e * runs + r],
-          ).filter((v) => Number.isFinite(v));
-          if (own.length)
+        for (let r = 0; r < this.runs; r++)
+          for (let e = 0; e <= this.info.epochs; e++) {
+            const v = values[e * this.runs + r];
+            if (!Number.isFinite(v)) continue;
+            const old = byRun[r];
             byRun[r] =
-              fn === 'last' ? own[own.length - 1] : fn === 'min' ? Math.min(...own) : Math.max(...own);
-        }
-      aggregates.set(id, byRun);
+              Number.isNaN(old) || fn === 'last' ? v : fn === 'min' ? Math.min(old, v) : Math.max(old, v);
+          }
+      this.aggregates[fn].set(name, byRun);
     }
     return byRun[run];
-  };
-  const runInfo = zoo.manifest.origin?.runInfo;
-  // run by run, epochs in order: the order search lists them in
-  const order = Array.from({ length: info.n }, (_, j) =>
-    zooRowIndex(runs, Math.floor(j / (info.epochs + 1)), j % (info.epochs + 1)),
-  );
-  return order.map((i): QueryRow => ({
-    zoo: zoo.name,
-    arch,
-    run: info.run[i],
-    epoch: info.epoch[i],
-    step: info.step[i],
-    sha: info.sha256[i],
-    parent: info.parentSha256[i],
-    tag: tagsBySha.get(info.sha256[i]) ?? [],
-    metric: (name) => column(name)?.[i] ?? NaN,
-    runTag: (key) => runInfo?.[info.run[i]]?.tags?.[key],
-    aggregate: (fn, name) => aggregate(fn, name, info.run[i]),
-  }));
+  }
+}
+
+/** One checkpoint as the grammar reads it: a view of row i of its zoo's columns. */
+class RowView implements QueryRow {
+  constructor(
+    private readonly z: ZooColumns,
+    /** The zoo row it shows (search's cursor moves it). */
+    public i: number,
+  ) {}
+  get zoo() {
+    return this.z.zoo.name;
+  }
+  get arch() {
+    return this.z.arch;
+  }
+  get run() {
+    return this.z.info.run[this.i];
+  }
+  get epoch() {
+    return this.z.info.epoch[this.i];
+  }
+  get step() {
+    return this.z.info.step[this.i];
+  }
+  get sha() {
+    return this.z.info.sha256[this.i];
+  }
+  get parent() {
+    return this.z.info.parentSha256[this.i];
+  }
+  get tag() {
+    return this.z.tagsBySha.get(this.sha) ?? [];
+  }
+  metric(name: string): number {
+    return this.z.columns.get(name)?.[this.i] ?? NaN;
+  }
+  runTag(key: string): string | undefined {
+    return this.z.runTags[this.run]?.[key];
+  }
+  aggregate(fn: Aggregate, name: string): number {
+    return this.z.aggregate(fn, name, this.run);
+  }
+  /** The checkpoint as search lists it. */
+  entry(): SearchEntry {
+    return entryOf(this.z.zoo, this.run, this.epoch);
+  }
 }
