@@ -62,6 +62,8 @@ beforeAll(async () => {
         p[arch][kind].push(identify(index, query).pValue);
       }
       index.close();
+      // minutes of synchronous work in all: let the worker answer vitest between indexes
+      await new Promise((done) => setImmediate(done));
     }
   }
 }, 600_000);

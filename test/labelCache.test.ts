@@ -10,7 +10,7 @@ import pl from 'nodejs-polars';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineArchitecture } from '../src/core/architectures.ts';
 import { openCatalog } from '../src/store/catalog.ts';
-import { labelCachePath, readCachedLabels } from '../src/store/labelCache.ts';
+import { labelCachePath, readCachedLabels, writeCachedLabels } from '../src/store/labelCache.ts';
 import { readManifest } from '../src/store/manifest.ts';
 import { zooLabels } from '../src/store/rowReader.ts';
 import { zooBlocks } from '../src/store/zooBlocks.ts';
@@ -51,11 +51,9 @@ afterAll(() => {
   else process.env.WEIGHTSPACE_CACHE = saved;
 });
 
+const scannedInfo = () => zooLabels(zooBlocks(zoo()));
 /** The labels as a scan of the epoch files gives them, numbers as plain arrays. */
-const scanned = () => {
-  const { manifest: _m, ...info } = zooLabels(zooBlocks(zoo()));
-  return JSON.parse(JSON.stringify(info, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as never) : v)));
-};
+const scanned = () => plain(scannedInfo());
 const plain = (info: object) => {
   const { manifest: _m, ...rest } = info as { manifest: unknown };
   return JSON.parse(JSON.stringify(rest, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as never) : v)));
@@ -73,10 +71,30 @@ describe('the label cache', () => {
     expect(plain(first)).toEqual(scanned());
     expect(treeFingerprint(zoo())).toEqual(before); // nothing written into the zoo
     // the cache file is Arrow another reader opens: polars sees the same hashes and metrics
-    const df = pl.readIPC(readFileSync(path));
-    expect(df.getColumn('sha256').toArray()).toEqual(second.sha256);
+    const bytes = readFileSync(path);
+    const df = pl.readIPC(bytes);
+    expect([df.height, df.columns.includes('sha256')]).toEqual([6, true]);
+    // polars does not hand binary to JS: the 32-byte hashes are found in the file, in row order
+    const at = second.sha256.map((sha) => bytes.indexOf(Buffer.from(sha, 'hex')));
+    expect(at.every((p, i) => p > 0 && (i === 0 || p === at[i - 1] + 32))).toBe(true);
+    expect(df.getColumn('parent').toArray()).toEqual([0, 0, 1, 1, 1, 1]); // none, then the previous epoch's
     expect(df.getColumn('metric:lr').toArray().slice(2)).toEqual([0.01, 0.01, 0.01, 0.01]);
-    expect(df.getColumn('train_loss').toArray()).toEqual([null, null, 1, 1, 0.5, 0.5]);
+    expect(df.getColumn('train_loss').toArray()).toEqual([NaN, NaN, 1, 1, 0.5, 0.5]);
+  });
+
+  it('keeps parents that are not the previous epoch of their run (forks, imports) exactly', () => {
+    const manifest = readManifest(zoo());
+    const { manifest: _m, n: _n, dim: _d, runs: _r, epochs: _e, digest, ...labels } = scannedInfo();
+    const odd = [...labels.parentSha256];
+    odd[0] = 'ab'.repeat(32); // a fork's first checkpoint: a parent in another zoo
+    odd[3] = null; // a root late in a run
+    odd[4] = labels.sha256[3]; // the other run's checkpoint
+    expect(writeCachedLabels(manifest, { ...labels, parentSha256: odd }, digest)).toBe(true);
+    const back = readCachedLabels(manifest)!;
+    expect(back.labels.parentSha256).toEqual(odd);
+    expect(back.labels.sha256).toEqual(labels.sha256);
+    expect(back.digest).toBe(digest);
+    writeCachedLabels(manifest, labels, digest);
   });
 
   it('names another entry once the zoo gains an epoch, so an old entry is never read for it', async () => {

@@ -56,12 +56,12 @@ export const COMMANDS: readonly { name: string; summary: string; load: () => Loa
   {
     name: 'diff',
     summary: 'how checkpoint B differs from A, per tensor, in function space, and how they relate',
-    load: async () => (await import('./history.ts')).diffCommand,
+    load: async () => (await import('./compare.ts')).diffCommand,
   },
   {
     name: 'fork',
     summary: 'train a new run from a checkpoint, its parent recorded',
-    load: async () => (await import('./history.ts')).forkCommand,
+    load: async () => (await import('./compare.ts')).forkCommand,
   },
   {
     name: 'lineage',

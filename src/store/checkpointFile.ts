@@ -95,7 +95,8 @@ type LabelColumn = (typeof LABEL_COLUMNS)[number];
 /** A checkpoint file's rows without their weights. */
 export type LabelRows = Omit<CheckpointRows, 'size' | 'weights'>;
 type NumericColumn = Extract<LabelColumn, { kind: 'int32' | 'uint32' | 'float64' }>;
-const NUMERIC_COLUMNS = LABEL_COLUMNS.filter((c): c is NumericColumn => c.kind !== 'utf8');
+/** The label columns but the hashes, in file order (the label cache stores these as they are). */
+export const NUMERIC_COLUMNS = LABEL_COLUMNS.filter((c): c is NumericColumn => c.kind !== 'utf8');
 /** The numeric label fields (every label but the hashes), in file order. */
 export type NumericLabel = NumericColumn['field'];
 export const NUMERIC_LABELS: NumericLabel[] = NUMERIC_COLUMNS.map((c) => c.field);
@@ -196,8 +197,8 @@ export function concatCheckpointRows(
 }
 
 /** Serialises checkpoint rows to Arrow IPC file bytes. */
-/** The label columns of `rows` (LABEL_COLUMNS, in order), for a checkpoint file or a labels file. */
-export function labelColumns(rows: LabelRows): Column[] {
+/** The label columns of `rows` (LABEL_COLUMNS, in order). */
+function labelColumns(rows: LabelRows): Column[] {
   const n = rows.run.length;
   const data = (c: LabelColumn) => {
     const values = rows[c.field];
@@ -216,7 +217,7 @@ export function labelColumns(rows: LabelRows): Column[] {
 }
 
 /** The `metric:<name>` columns of other metrics. */
-export const metricColumns = (metrics: Record<string, Float64Array> = {}): Column[] =>
+const metricColumns = (metrics: Record<string, Float64Array> = {}): Column[] =>
   Object.entries(metrics).map(([name, values]) => ({
     name: METRIC_PREFIX + name,
     data: nullableFloatColumn(values),
@@ -293,21 +294,6 @@ function tableLabels(table: Table, path: string): LabelRows {
     (rows.metrics ??= {})[f.name.slice(METRIC_PREFIX.length)] = floats(f.name);
   }
   return rows;
-}
-
-/** A labels file (store/labelCache.ts): the label and metric columns of checkpoint files, without weights. */
-export function parseLabels(
-  bytes: Uint8Array,
-  path: string,
-): { rows: LabelRows; metadata: Map<string, string> } {
-  let table: Table;
-  try {
-    table = readArrowFile(bytes);
-  } catch (err) {
-    throw new CheckpointFileError(`${path} is not an Arrow IPC file (${(err as Error).message})`);
-  }
-  checkColumns(table, path);
-  return { rows: tableLabels(table, path), metadata: table.schema.metadata };
 }
 
 /** Reads a checkpoint file written by writeCheckpointFile (or any file with the same columns). */
