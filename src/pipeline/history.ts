@@ -115,7 +115,7 @@ const tagNames = new WeakMap<Tags, Map<string, string[]>>();
 const sources = new WeakMap<CatalogZoo, Map<string, string>>();
 
 /** The names of the tags naming a checkpoint. */
-function tagsAt(zoo: CatalogZoo, sha256: string): string[] {
+export function tagsAt(zoo: CatalogZoo, sha256: string): string[] {
   const tags = zoo.tags();
   let bySha = tagNames.get(tags);
   if (!bySha) {

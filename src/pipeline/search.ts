@@ -7,7 +7,7 @@ import { zooRowIndex } from '../core/zoo.ts';
 import { zooShape } from '../store/manifest.ts';
 import type { Catalog, CatalogZoo } from '../store/catalog.ts';
 import type { ZooInfo } from '../store/loadZoo.ts';
-import { logEntry, type LogEntry } from './history.ts';
+import { logEntry, tagsAt, type LogEntry } from './history.ts';
 import { compileQuery, compileSortKey, type Aggregate, type QueryRow } from './query.ts';
 
 export type SearchEntry = Omit<LogEntry, 'time'>;
@@ -59,12 +59,11 @@ function entryOf(zoo: CatalogZoo, run: number, epoch: number): SearchEntry {
   return entry;
 }
 
-/** What every row of one zoo reads: its labels, metric columns by name, tags by hash, run aggregates. */
+/** What every row of one zoo reads: its labels, metric columns by name, run tags, run aggregates. */
 class ZooColumns {
   readonly info: ZooInfo;
   readonly runs: number;
   readonly arch: string;
-  readonly tagsBySha = new Map<string, string[]>();
   readonly columns: Map<string, ArrayLike<number>>;
   /** Each run's tags (from the manifest). */
   readonly runTags: (Record<string, string> | undefined)[];
@@ -80,8 +79,6 @@ class ZooColumns {
     this.arch = zoo.manifest.architecture.name;
     const runInfo = zoo.manifest.origin?.runInfo;
     this.runTags = Array.from({ length: this.runs }, (_, r) => runInfo?.[r]?.tags);
-    for (const [name, tag] of Object.entries(zoo.tags()))
-      this.tagsBySha.set(tag.sha256, [...(this.tagsBySha.get(tag.sha256) ?? []), name]);
     const { trainLoss, testLoss, testAccuracy, metrics } = this.info;
     this.columns = new Map<string, ArrayLike<number>>([
       ...Object.entries(metrics),
@@ -141,7 +138,7 @@ class RowView implements QueryRow {
     return this.z.info.parentSha256[this.i];
   }
   get tag() {
-    return this.z.tagsBySha.get(this.sha) ?? [];
+    return tagsAt(this.z.zoo, this.sha);
   }
   metric(name: string): number {
     return this.z.columns.get(name)?.[this.i] ?? NaN;
