@@ -75,11 +75,21 @@ export function* zooLogEntries(zoo: CatalogZoo, options: LogOptions = {}): Gener
 }
 
 export function logEntry(zoo: CatalogZoo, run: number, epoch: number, time: string): LogEntry {
+  return { ...checkpointEntry(zoo, run, epoch), time };
+}
+
+// shared by every entry that has none, so that a search of 10^5 rows allocates no empty ones
+const NO_TAGS: string[] = Object.freeze([]) as unknown as string[];
+const NO_RUN_TAGS: Record<string, string> = Object.freeze({});
+
+/** One checkpoint's entry without its time (search and show; log adds the file's time). */
+export function checkpointEntry(zoo: CatalogZoo, run: number, epoch: number): Omit<LogEntry, 'time'> {
   const info = zoo.info();
-  const row = zooRowIndex(zooShape(zoo.manifest).runs, run, epoch);
+  const row = zooRowIndex(info.run.length / (info.epochs + 1), run, epoch);
   const sha256 = info.sha256[row];
   const origin = zoo.manifest.origin;
   const runInfo = origin?.runInfo?.[run];
+  const sources = sourcesOf(zoo);
   return {
     ref: describeRef({ zoo, run, epoch }),
     zoo: zoo.name,
@@ -91,10 +101,9 @@ export function logEntry(zoo: CatalogZoo, run: number, epoch: number, time: stri
     forkedFrom: origin?.parent && origin.parent.sha256 === sha256 && epoch === 0 ? origin.parent.ref : null,
     metrics: metricsOf(zoo, row),
     tags: tagsAt(zoo, sha256),
-    runTags: runInfo?.tags ?? {},
+    runTags: runInfo?.tags ?? NO_RUN_TAGS,
     note: runInfo?.note ?? null,
-    source: sourcesOf(zoo).get(`${run}@${epoch}`) ?? null,
-    time,
+    source: sources.size ? (sources.get(`${run}@${epoch}`) ?? null) : null,
   };
 }
 
@@ -102,13 +111,15 @@ export function logEntry(zoo: CatalogZoo, run: number, epoch: number, time: stri
 export function metricsOf(zoo: CatalogZoo, row: ZooRow): Record<string, number> {
   const info = zoo.info();
   const out: Record<string, number> = {};
-  const add = (name: string, v: number) => Number.isFinite(v) && (out[name] = v);
-  add('train_loss', info.trainLoss[row]);
-  add('test_loss', info.testLoss[row]);
-  add('test_accuracy', info.testAccuracy[row]);
-  for (const name in info.metrics) add(name, info.metrics[name][row]);
+  // a loop, not a closure per call: search builds one of these per hit
+  const columns = [info.trainLoss, info.testLoss, info.testAccuracy];
+  for (let k = 0; k < 3; k++) if (Number.isFinite(columns[k][row])) out[FIXED_METRICS[k]] = columns[k][row];
+  for (const name in info.metrics)
+    if (Number.isFinite(info.metrics[name][row])) out[name] = info.metrics[name][row];
   return out;
 }
+
+const FIXED_METRICS = ['train_loss', 'test_loss', 'test_accuracy'] as const;
 
 // per zoo, built on first use: what every entry of a long log or search looks up
 const tagNames = new WeakMap<Tags, Map<string, string[]>>();
@@ -123,7 +134,7 @@ export function tagsAt(zoo: CatalogZoo, sha256: string): string[] {
     for (const [name, t] of Object.entries(tags)) bySha.set(t.sha256, [...(bySha.get(t.sha256) ?? []), name]);
     tagNames.set(tags, bySha);
   }
-  return bySha.get(sha256) ?? [];
+  return bySha.get(sha256) ?? NO_TAGS;
 }
 
 /** The source file of each imported checkpoint, by `run@epoch`. */
@@ -171,7 +182,7 @@ export function showCheckpoint(catalog: Catalog, ref: string, options: ShowOptio
       ? moments(parts.flatMap((p) => Array.from(w.subarray(p.offset, p.offset + p.size))))
       : null;
   };
-  const { time: _time, ...entry } = logEntry(c.zoo, c.run, c.epoch, '');
+  const entry = checkpointEntry(c.zoo, c.run, c.epoch);
   const parentRef = entry.parent ? (family.bySha.get(entry.parent)?.map(describeRef)[0] ?? null) : null;
   return {
     ...entry,

@@ -7,7 +7,7 @@ import { zooRowIndex } from '../core/zoo.ts';
 import { zooShape } from '../store/manifest.ts';
 import type { Catalog, CatalogZoo } from '../store/catalog.ts';
 import type { ZooInfo } from '../store/loadZoo.ts';
-import { logEntry, tagsAt, type LogEntry } from './history.ts';
+import { checkpointEntry, tagsAt, type LogEntry } from './history.ts';
 import { compileQuery, compileSortKey, type Aggregate, type QueryRow } from './query.ts';
 
 export type SearchEntry = Omit<LogEntry, 'time'>;
@@ -52,11 +52,6 @@ export function searchCatalog(catalog: Catalog, expr: string, options: SearchOpt
     return order.slice(0, options.limit ?? Infinity).map((i) => found[i].entry());
   }
   return found.slice(0, options.limit ?? Infinity).map((row) => row.entry());
-}
-
-function entryOf(zoo: CatalogZoo, run: number, epoch: number): SearchEntry {
-  const { time: _time, ...entry } = logEntry(zoo, run, epoch, '');
-  return entry;
 }
 
 /** What every row of one zoo reads: its labels, metric columns by name, run tags, run aggregates. */
@@ -151,6 +146,6 @@ class RowView implements QueryRow {
   }
   /** The checkpoint as search lists it. */
   entry(): SearchEntry {
-    return entryOf(this.z.zoo, this.run, this.epoch);
+    return checkpointEntry(this.z.zoo, this.run, this.epoch);
   }
 }
