@@ -338,27 +338,23 @@ export function alignTo(
   const w = query.slice();
   const units = sym.hidden.reduce((s, l) => s + l.units, 0);
   const order = sym.hidden.map((l) => Int32Array.from({ length: l.units }, (_, u) => u));
-  const feature = (x: Float32Array, layer: HiddenLayer, u: number) => {
-    const { into, out } = unitVectors(x, layer, u);
-    if (!sym.scale) return { into, out, norm: 1 };
-    const norm = normOf(into) || 1;
-    const scaledOut = out.map((v) => v * norm);
-    const on = normOf(scaledOut) || 1;
-    return { into: into.map((v) => v / norm), out: scaledOut.map((v) => v / on), norm };
-  };
-  const refs = sym.hidden.map((layer) =>
-    Array.from({ length: layer.units }, (_, u) => feature(reference, layer, u)),
-  );
+  const refs = sym.hidden.map((layer) => unitFeatures(reference, layer, sym.scale));
   for (let sweep = 0; sweep < sweeps; sweep++) {
     let changed = false;
     sym.hidden.forEach((layer, h) => {
       const n = layer.units;
-      const q = Array.from({ length: n }, (_, u) => feature(w, layer, u));
+      const q = unitFeatures(w, layer, sym.scale);
       const r = refs[h];
+      const [inPer, outPer] = [q.into.length / n, q.out.length / n];
       const cost = new Float64Array(n * n);
       for (let i = 0; i < n; i++)
-        for (let j = 0; j < n; j++)
-          cost[i * n + j] = -(dotOf(q[i].into, r[j].into) + dotOf(q[i].out, r[j].out));
+        for (let j = 0; j < n; j++) {
+          let into = 0;
+          for (let k = 0; k < inPer; k++) into += q.into[i * inPer + k] * r.into[j * inPer + k];
+          let out = 0;
+          for (let k = 0; k < outPer; k++) out += q.out[i * outPer + k] * r.out[j * outPer + k];
+          cost[i * n + j] = -(into + out);
+        }
       const { colOf } = linearAssignment(cost, n);
       const perm = new Int32Array(n); // position j takes query unit perm[j]
       colOf.forEach((j, i) => (perm[j] = i));
@@ -368,7 +364,7 @@ export function alignTo(
         order[h] = Int32Array.from(perm, (src) => order[h][src]);
       }
       if (sym.scale) {
-        const s = Float64Array.from({ length: n }, (_, j) => r[j].norm / q[perm[j]].norm);
+        const s = Float64Array.from({ length: n }, (_, j) => r.norm[j] / q.norm[perm[j]]);
         scaleUnits(w, layer, s);
       }
     });
@@ -377,6 +373,41 @@ export function alignTo(
   }
   const moved = order.reduce((s, o) => s + o.filter((src, j) => src !== j).length, 0);
   return { weights: w, moved, units, scaled: sym.scale, note: sym.note };
+}
+
+/**
+ * Every unit's matching features, unit after unit in flat arrays (alignTo's inner loop reads
+ * them once per pair of units): its incoming and outgoing weights; with scale, the incoming
+ * direction, and the outgoing weights times the incoming norm made unit length, beside the norm.
+ */
+function unitFeatures(
+  w: Float32Array,
+  layer: HiddenLayer,
+  scale: boolean,
+): { into: Float64Array; out: Float64Array; norm: Float64Array } {
+  const n = layer.units;
+  const [inPer, outPer] = [layer.scaled.length / n, layer.out.length / n];
+  const into = new Float64Array(n * inPer);
+  const out = new Float64Array(n * outPer);
+  const norm = new Float64Array(n).fill(1);
+  for (let u = 0; u < n; u++) {
+    for (let k = 0; k < inPer; k++) into[u * inPer + k] = w[layer.scaled[u * inPer + k]];
+    for (let k = 0; k < outPer; k++) out[u * outPer + k] = w[layer.out[u * outPer + k]];
+    if (!scale) continue;
+    let sq = 0;
+    for (let k = 0; k < inPer; k++) sq += into[u * inPer + k] * into[u * inPer + k];
+    const c = Math.sqrt(sq) || 1;
+    let osq = 0;
+    for (let k = 0; k < outPer; k++) {
+      out[u * outPer + k] *= c;
+      osq += out[u * outPer + k] * out[u * outPer + k];
+    }
+    const on = Math.sqrt(osq) || 1;
+    for (let k = 0; k < inPer; k++) into[u * inPer + k] /= c;
+    for (let k = 0; k < outPer; k++) out[u * outPer + k] /= on;
+    norm[u] = c;
+  }
+  return { into, out, norm };
 }
 
 /** A copy with every hidden layer's units permuted and, where the activation allows, rescaled by c in [0.5, 2]. */
