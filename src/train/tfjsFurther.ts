@@ -18,7 +18,7 @@ import { checkpointWeights } from '../core/zoo.ts';
 import { CLASSES, loadMnist, type MnistSplit } from '../data/mnist.ts';
 import type { Zoo } from '../store/loadZoo.ts';
 import { ZooError, type RecordedTraining } from '../store/manifest.ts';
-import { changeTask, type TaskChange } from './continueTraining.ts';
+import { changeTask, type TaskChange, type TaskSpec } from './continueTraining.ts';
 import { mnistSide } from './scoreNetwork.ts';
 import type { TrainFurtherOptions } from './trainFurther.ts';
 
@@ -48,7 +48,7 @@ export async function tfjsTrainFurther(zoo: Zoo, options: TrainFurtherOptions): 
   const why = tfjsUntrainable(zoo, options.runs);
   if (why) throw new ZooError(`cannot train ${zoo.manifest.name} further in tfjs: ${why}`);
   const perRun: Float32Array[][] = [];
-  for (const run of options.runs) perRun.push(await trainRun(zoo, run, options));
+  for (const [i, run] of options.runs.entries()) perRun.push(await trainRun(zoo, run, i, options));
   return Array.from({ length: options.epochs }, (_, e) => perRun.map((epochs) => epochs[e]));
 }
 
@@ -71,8 +71,8 @@ export async function tfjsTrainFurtherJobs(
  * process for each kind a job asks for (every run of a zoo usually shares one), not per run.
  */
 const splits = new Map<string, MnistSplit>();
-function trainingSplit(samples: number, side: 14 | 28, task: TaskChange | undefined): MnistSplit {
-  const key = `${samples}/${side}/${task ?? ''}`;
+function trainingSplit(samples: number, side: 14 | 28, task: TaskChange | TaskSpec | undefined): MnistSplit {
+  const key = `${samples}/${side}/${JSON.stringify(task ?? null)}`;
   let split = splits.get(key);
   if (!split) {
     const train = loadMnist({ trainSize: samples, testSize: 1, side }).train;
@@ -82,12 +82,18 @@ function trainingSplit(samples: number, side: 14 | 28, task: TaskChange | undefi
   return split;
 }
 
-async function trainRun(zoo: Zoo, run: number, options: TrainFurtherOptions): Promise<Float32Array[]> {
+async function trainRun(
+  zoo: Zoo,
+  run: number,
+  at: number,
+  options: TrainFurtherOptions,
+): Promise<Float32Array[]> {
   const { architecture: arch, network, origin } = zoo.manifest;
   const net = network!;
   const training = origin!.runInfo![run].training!;
   const seed = options.dataSeed?.(run) ?? 1_000_003 + zoo.seed[run];
-  const weights = checkpointWeights(zoo, run, options.from ?? zoo.epochs).slice();
+  const given = options.startWeights?.[at];
+  const weights = (given ?? checkpointWeights(zoo, run, options.from ?? zoo.epochs)).slice();
   if (options.reinitLast) reinitLast(net, arch, weights, new Rng(seed, 1));
   const split = trainingSplit(training.samples, mnistSide(net), options.task);
   const n = split.n;
@@ -218,7 +224,7 @@ export function tfjsModelOf(net: Network, arch: Architecture, weights: Float32Ar
 }
 
 /** The model's weights back in the zoo's layout. */
-function zooLayout(net: Network, arch: Architecture, model: tf.LayersModel): Float32Array {
+export function zooLayout(net: Network, arch: Architecture, model: tf.LayersModel): Float32Array {
   const out = new Float32Array(arch.size);
   const byName = new Map(arch.params.map((p) => [p.name, p]));
   const tensors = net.layers.flatMap((layer) => ('name' in layer ? layerTensors(layer) : []));

@@ -25,6 +25,11 @@ export interface TrainFurtherOptions extends Omit<FurtherJob, 'config' | 'seeds'
   learningRateScale?: number;
   /** Seed of the data order (default: 1,000,003 + the run's seed). */
   dataSeed?: (run: number) => number;
+  /**
+   * Weights to start from instead of each run's checkpoint (one per run, the zoo's layout):
+   * a model that descends from the run, trained on as the run was (fine-tunes of fine-tunes).
+   */
+  startWeights?: Float32Array[];
 }
 
 /** checkpoints[e][i]: run runs[i] after e + 1 further epochs (float32, the zoo's layout). */
@@ -61,8 +66,14 @@ function furtherJob(zoo: Zoo, options: TrainFurtherOptions): FurtherJob {
     );
   const P = zoo.dim;
   const start = new Float64Array(options.runs.length * P);
-  options.runs.forEach((r, i) => start.set(checkpointWeights(zoo, r, from), i * P));
-  const { runs, dataSeed, learningRateScale, ...rest } = options;
+  if (options.startWeights && options.startWeights.length !== options.runs.length)
+    throw new ZooError(
+      `startWeights holds ${options.startWeights.length} models for ${options.runs.length} runs`,
+    );
+  options.runs.forEach((r, i) =>
+    start.set(options.startWeights?.[i] ?? checkpointWeights(zoo, r, from), i * P),
+  );
+  const { runs, dataSeed, learningRateScale, startWeights: _start, ...rest } = options;
   const learningRate = rest.learningRate ?? (learningRateScale ?? 1) * config.learningRate;
   return {
     ...rest,
