@@ -204,18 +204,31 @@ function nullOf(plain: number[], aligned: number[], ratio = Infinity): Null {
  */
 export function pValue(calibration: Calibration, margin: number, runs: number, aligned = false): number {
   const samples = nullFor(calibration, aligned);
-  const n = samples.length;
-  if (!(margin > 1) || runs < 2 || n === 0) return 1;
+  if (!(margin > 1) || runs < 2 || samples.length === 0) return 1;
   const mean =
     samples === calibration.alignedMargins ? calibration.alignedLogMargin : calibration.nullLogMargin;
-  const x = Math.log(margin);
+  return rankTailPValue(samples, Math.log(margin), mean);
+}
+
+/**
+ * The p-value of x against a null's samples (ascending): the rank p, (1 + #{samples >= x}) /
+ * (N + 1), up to the sample u at the top TAIL_SHARE of them; beyond u an exponential tail
+ * from there, p(u) exp(-(x - u) / scale). The rank is exact for an x exchangeable with the
+ * samples; the tail extrapolates past what N samples resolve (1 / (N + 1)), and is
+ * conservative for nulls whose tail falls off at least as fast as that exponential.
+ * identify's margins (scale: their mean) and provenance's combined statistic (scale: its
+ * samples' standard deviation) share this rule.
+ */
+export function rankTailPValue(ascending: ArrayLike<number>, x: number, scale: number): number {
+  const n = ascending.length;
+  if (n === 0) return 1;
   const above = Math.max(1, Math.ceil(TAIL_SHARE * n)); // samples at or above u
-  const u = samples[n - above];
-  if (x > u) return ((1 + above) / (n + 1)) * Math.exp(-(x - u) / mean);
+  const u = ascending[n - above];
+  if (x > u) return ((1 + above) / (n + 1)) * Math.exp(-(x - u) / scale);
   let lo = 0; // the first sample >= x
   for (let hi = n; lo < hi;) {
     const mid = (lo + hi) >> 1;
-    if (samples[mid] < x) lo = mid + 1;
+    if (ascending[mid] < x) lo = mid + 1;
     else hi = mid;
   }
   return (1 + n - lo) / (n + 1);
