@@ -8,9 +8,10 @@ import { openCatalog } from '../store/catalog.ts';
 import { searchCatalog, type SearchEntry } from '../pipeline/search.ts';
 import { lineageHtml } from '../plot/lineagePage.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { lineageDot, zooLineage } from '../pipeline/lineage.ts';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { edgeText, lineageDot, zooLineage } from '../pipeline/lineage.ts';
+import { LINEAGE_INFERRED_FILE } from '../store/inferredLinks.ts';
 import { DEFAULT_DIRS } from '../store/paths.ts';
 import {
   logGraph,
@@ -25,7 +26,8 @@ import {
 import type { Moments } from '../reduce/profile.ts';
 import { defineCommand } from './command.ts';
 import { UserError } from './common.ts';
-import { flag, int, text } from './options.ts';
+import { flag, int, real, text } from './options.ts';
+import { StepProgress } from './progress.ts';
 
 export const REFERENCES = `A checkpoint is named by ZOO:RUN@EPOCH (ffnn-default:7@10), ZOO:RUN (its last epoch), a
 tag, or a unique SHA-256 prefix of at least 6 hex digits (docs/vc.md).`;
@@ -301,12 +303,22 @@ export function requireFolderOf(file: string): void {
 
 export const lineageCommand = defineCommand({
   name: 'lineage',
-  usage: ['[REF] [options]'],
+  usage: ['[REF] [options]', '--infer DIR|FILES... [options]'],
   description: `The family tree across the zoos under --root (of REF's family only, when given): every run
 as a chain of epochs, the recorded links between zoos (a fork's parent, from its manifest),
-tags at their checkpoints, and, kept apart, the links identify --record inferred (verdict and
-p-value; dashed in --dot). --dot writes Graphviz (dot -Tsvg renders it); --html an offline
-page where subtrees fold and hovering a run shows its hash, metrics and link. ${REFERENCES}`,
+tags at their checkpoints, and, kept apart, the links identify --record and lineage --infer
+inferred (verdict and p-value; dashed in --dot). --dot writes Graphviz (dot -Tsvg renders
+it); --html an offline page where subtrees fold and hovering a run shows its hash, metrics and
+link. ${REFERENCES}
+
+With --infer, the family tree of a bag of models with no history, from their weights alone
+(docs/provenance.md): the models of the folders, zoos (their runs' last checkpoints) or files
+given are grouped into families (models that descend from a common ancestor: every pair is
+tested as \`provenance\` tests two, links kept at --alpha false discovery rate) and each
+family's tree recovered (every model's parent, or root, each edge with its confidence and
+p-value). Hidden units may be permuted or rescaled, weights pruned or float16; models of other
+architectures are listed apart. The links are recorded in --root's lineage-inferred.json,
+which plain lineage then shows beside the recorded ones (--no-record: only show them).`,
   positionals: true,
   options: {
     root: root(),
@@ -316,19 +328,30 @@ page where subtrees fold and hovering a run shows its hash, metrics and link. ${
       arg: 'FILE',
       help: 'also write an offline interactive page: fold subtrees, hover a run for its hash and metrics',
     }),
+    infer: flag({ help: 'infer the family trees of the models given from their weights' }),
+    reference: text({
+      arg: 'ZOO|DIR',
+      help: "--infer: independent models of the bag's architecture (default: the zoos under --root with its tensors, else the bag itself)",
+    }),
+    alpha: real({ help: '--infer: false discovery rate of the links that join families (default 0.01)' }),
+    'no-record': flag({ help: '--infer: show the trees, record nothing' }),
   },
   examples: [
     'npm run lineage -- --dot | dot -Tsvg > lineage.svg',
     'npm run lineage -- --html lineage.html',
     'npm run lineage -- ffnn-default:3 --json',
+    'npm run lineage -- --infer downloads/ --html family.html',
   ],
-  run(o, positionals) {
+  async run(o, positionals) {
+    if (o.dot && o.json) throw new UserError('give --dot or --json, not both');
+    if (o.html !== undefined) requireFolderOf(o.html);
+    if (o.infer) return inferLineageCli(o, positionals);
+    for (const flagged of ['reference', 'alpha'] as const)
+      if (o[flagged] !== undefined) throw new UserError(`--${flagged} goes with --infer`);
     if (positionals.length > 1)
       throw new UserError(
         `give at most one reference (got ${positionals.length}); see npm run lineage -- --help`,
       );
-    if (o.dot && o.json) throw new UserError('give --dot or --json, not both');
-    if (o.html !== undefined) requireFolderOf(o.html);
     const lineage = zooLineage(openCatalog(o.root), positionals[0]);
     if (o.html !== undefined) {
       writeFileAtomic(o.html, lineageHtml(lineage, `lineage of ${positionals[0] ?? o.root}`));
@@ -340,7 +363,9 @@ page where subtrees fold and hovering a run shows its hash, metrics and link. ${
       const links = lineage.edges.map((e) =>
         e.kind === 'recorded'
           ? `${e.from}@${e.at} -> ${e.to}  (recorded)`
-          : `${e.from}@${Number(e.at.toFixed(2))} -> ${e.to}  (inferred: ${e.verdict}, p = ${Number(e.pValue!.toPrecision(2))})`,
+          : e.method === 'infer'
+            ? `${e.from} -> ${e.to}  (${edgeText(e)})`
+            : `${e.from}@${Number(e.at.toFixed(2))} -> ${e.to}  (inferred: ${e.verdict}, p = ${Number(e.pValue!.toPrecision(2))})`,
       );
       const zoos = [...new Set(lineage.nodes.map((n) => n.zoo).filter((z) => z !== null))];
       process.stdout.write(
@@ -354,3 +379,46 @@ page where subtrees fold and hovering a run shows its hash, metrics and link. ${
     }
   },
 });
+
+/** lineage --infer: infers, records (unless --no-record) and writes the trees as asked. */
+async function inferLineageCli(
+  o: {
+    root: string;
+    dot: boolean;
+    json: boolean;
+    html?: string;
+    reference?: string;
+    alpha?: number;
+    'no-record': boolean;
+  },
+  inputs: string[],
+): Promise<void> {
+  if (!inputs.length)
+    throw new UserError(
+      'give the models to --infer: folders, zoos or model files; see npm run lineage -- --help',
+    );
+  const { catalogOf, inferLineage, inferredAsLineage, recordLineage } =
+    await import('../pipeline/provenance.ts');
+  const { inferredText, jsonText } = await import('./provenance.ts');
+  const catalog = catalogOf(o.root);
+  const progress = new StepProgress('lineage --infer');
+  const result = await inferLineage(catalog, inputs, {
+    reference: o.reference,
+    alpha: o.alpha,
+    onProgress: (stage, done, total) => progress.update(stage, done, total),
+  });
+  progress.finish();
+  if (!o['no-record']) {
+    mkdirSync(o.root, { recursive: true });
+    const count = recordLineage(catalog, result);
+    process.stderr.write(`recorded ${count} inferred link(s) in ${join(o.root, LINEAGE_INFERRED_FILE)}\n`);
+  }
+  const lineage = inferredAsLineage(result);
+  if (o.html !== undefined) {
+    writeFileAtomic(o.html, lineageHtml(lineage, `inferred lineage of ${inputs.join(', ')}`));
+    process.stderr.write(`wrote ${o.html}\n`);
+  }
+  if (o.dot) process.stdout.write(lineageDot(lineage));
+  else if (o.json) process.stdout.write(jsonText(result));
+  else process.stdout.write(inferredText(result));
+}

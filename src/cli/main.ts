@@ -59,6 +59,11 @@ export const COMMANDS: readonly { name: string; summary: string; load: () => Loa
     load: async () => (await import('./compare.ts')).diffCommand,
   },
   {
+    name: 'provenance',
+    summary: 'is model B derived from model A? a p-value from the weights alone (--among DIR)',
+    load: async () => (await import('./provenance.ts')).provenanceCommand,
+  },
+  {
     name: 'fork',
     summary: 'train a new run from a checkpoint, its parent recorded',
     load: async () => (await import('./compare.ts')).forkCommand,

@@ -421,3 +421,48 @@ export function networkOf(arch: Architecture, given?: Network): Network | null {
   const net = given ?? BUILT_IN_NETWORKS[arch.name];
   return net && networkProblem(net, arch) === null ? net : null;
 }
+
+/**
+ * A model cut to some outputs of its last dense layer: a head for a subset of the classes,
+ * as a fine-tune on fewer classes leaves it. The network's last dense layer gets
+ * `outputs.length` outputs and its weight (rows in PyTorch's layout, columns in TensorFlow's)
+ * and bias keep those outputs, in the order given; every other tensor is copied.
+ */
+export function keepOutputs(
+  net: Network,
+  arch: Architecture,
+  weights: Float32Array,
+  outputs: readonly number[],
+): { network: Network; architecture: Architecture; weights: Float32Array } {
+  const last = net.layers.map((l) => l.kind).lastIndexOf('dense');
+  if (last < 0) throw new NetworkError('the network has no dense layer to cut');
+  const head = net.layers[last] as Layer & { kind: 'dense' };
+  if (!outputs.length || outputs.some((o) => !Number.isInteger(o) || o < 0 || o >= head.out))
+    throw new NetworkError(`outputs to keep must be 0 to ${head.out - 1}, got ${outputs.join(', ')}`);
+  const network: Network = {
+    ...net,
+    layers: net.layers.map((l, i) => (i === last ? { ...head, out: outputs.length } : l)),
+  };
+  const architecture = networkArchitecture(
+    `${arch.name}-head${outputs.length}`,
+    `${arch.summary}; head cut to outputs ${outputs.join(', ')}`,
+    network,
+  );
+  const byName = new Map(arch.params.map((p) => [p.name, p]));
+  const names = tensorNames(head.name, head.layout);
+  const out = new Float32Array(architecture.size);
+  for (const t of architecture.params) {
+    const from = byName.get(t.name)!;
+    const src = weights.subarray(from.offset, from.offset + from.size);
+    if (t.name === names.bias) outputs.forEach((o, k) => (out[t.offset + k] = src[o]));
+    else if (t.name !== names.weight) out.set(src, t.offset);
+    else if (head.layout === 'torch')
+      outputs.forEach((o, k) =>
+        out.set(src.subarray(o * head.in, (o + 1) * head.in), t.offset + k * head.in),
+      );
+    else
+      for (let i = 0; i < head.in; i++)
+        outputs.forEach((o, k) => (out[t.offset + i * outputs.length + k] = src[i * head.out + o]));
+  }
+  return { network, architecture, weights: out };
+}

@@ -95,6 +95,12 @@ function notTrainedHere(zoo: Zoo, known: number): string | null {
   return why && `${prefix}, and tfjs cannot train ${zoo.manifest.name} further: ${why}`;
 }
 
+/** The checkpoint with its `fraction` of smallest-magnitude weights set to 0 (magnitude pruning). */
+export function prunedCopy(w: Float32Array, fraction: number): Float32Array {
+  const cut = Float32Array.from(w, Math.abs).sort()[Math.floor(fraction * w.length)];
+  return w.map((v) => (Math.abs(v) < cut ? 0 : v));
+}
+
 /** Gaussian noise of `fraction` of the checkpoint's RMS weight (drawn once per checkpoint). */
 export function noisyCopy(w: Float32Array, fraction: number, rng: Rng): Float32Array {
   const sigma = fraction * Math.sqrt(w.reduce((s, v) => s + v * v, 0) / w.length);
@@ -279,10 +285,7 @@ function copiedSets(
   ) => copySet(base, { set, group, index: 'all', expected }, change);
   const disguise = (w: Float32Array) => disguisedCopy(sym, w, rng, { permute: true, scale: sym.scale });
   const named = sym.scale ? 'permuted + rescaled' : 'permuted';
-  const prune = (fraction: number) => (w: Float32Array) => {
-    const cut = Float32Array.from(w, Math.abs).sort()[Math.floor(fraction * w.length)];
-    return w.map((v) => (Math.abs(v) < cut ? 0 : v));
-  };
+  const prune = (fraction: number) => (w: Float32Array) => prunedCopy(w, fraction);
   const sets: QuerySet[] = [];
   if (sym.hidden.length) {
     sets.push(

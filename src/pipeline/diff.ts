@@ -20,6 +20,9 @@ import { describeRef, resolveRef, RefError, type CheckpointRef } from '../store/
 import { forward } from '../train/forward.ts';
 import { mnistSide } from '../train/scoreNetwork.ts';
 import { checkpointWeights } from './history.ts';
+import { PROVENANCE_DEFAULTS, provenance } from '../identify/provenance.ts';
+import { weightsSha256 } from '../store/sha256.ts';
+import { zooReferences } from './provenance.ts';
 
 export interface TensorDiff {
   name: string;
@@ -76,6 +79,15 @@ export interface DiffResult {
     accuracyB: number;
   } | null;
   relation: Relation | null;
+  /** Whether B is derived from A, from the weights (provenance.ts), where A's zoo has references for it. */
+  provenance: {
+    verdict: string;
+    p: number;
+    references: number;
+    /** The tensor that carried most evidence. */
+    strongest: string | null;
+    text: string;
+  } | null;
   /** One line, for people. */
   summary: string;
 }
@@ -132,6 +144,7 @@ export function diffCheckpoints(
   const steps = index ? total.l2 / medianStep(index) : null;
   const aligned = alignment(arch, anchor, sa.weights, sb.weights, total.l2);
   const relation = index && sa.checkpoint ? relationOf(index, sa.checkpoint, sb.weights) : null;
+  const derived = sa.checkpoint ? provenanceOfPair(arch, sa.checkpoint, sa.weights, sb.weights) : null;
   const outputs =
     (options.testImages ?? 1000) > 0 ? functionSpace(anchor, sa.weights, sb.weights, options) : null;
   const tensors = options.all ? all : all.filter((t) => t.l2 > 0);
@@ -148,6 +161,7 @@ export function diffCheckpoints(
       ? [`predictions differ on ${fmt(100 * outputs.disagreement, 3)} % of ${outputs.images} test images`]
       : []),
     ...(relation ? [relation.text] : []),
+    ...(derived ? [derived.text] : []),
   ].join('; ');
   return {
     a: sa.text,
@@ -160,7 +174,36 @@ export function diffCheckpoints(
     aligned,
     outputs,
     relation,
+    provenance: derived,
     summary,
+  };
+}
+
+/** provenance A B with A's zoo's other runs as the references; null when the zoo has too few. */
+function provenanceOfPair(
+  arch: Architecture,
+  a: CheckpointRef,
+  wa: Float32Array,
+  wb: Float32Array,
+): DiffResult['provenance'] {
+  const refs = zooReferences(a, new Set([weightsSha256(wb)]));
+  if (refs.weights.length < PROVENANCE_DEFAULTS.minReferences) return null;
+  const net = networkOf(arch, a.zoo.manifest.network);
+  const r = provenance(
+    { architecture: arch, weights: wa, network: net },
+    { architecture: arch, weights: wb, network: net },
+    { references: refs.weights },
+  );
+  const p = r.p === 0 ? '< 1e-300' : fmt(r.p, 2);
+  return {
+    verdict: r.verdict,
+    p: r.p,
+    references: r.references,
+    strongest: r.tensors[0]?.name ?? null,
+    text:
+      r.verdict === 'derived'
+        ? `provenance: B is derived from A (p = ${p}, ${r.references} references)`
+        : `provenance: no evidence that B derives from A (p = ${p})`,
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { zooRowIndex } from '../core/zoo.ts';
 import type { Catalog, CatalogZoo } from '../store/catalog.ts';
-import { readInferredLinks } from '../store/inferredLinks.ts';
+import { readBagLinks, readInferredLinks, type LinkedModel } from '../store/inferredLinks.ts';
 import { zooShape } from '../store/manifest.ts';
 import { resolveRef } from '../store/refs.ts';
 import { metricsOf } from './history.ts';
@@ -32,9 +32,13 @@ export interface LineageEdge {
   at: number;
   to: string;
   kind: 'recorded' | 'inferred';
-  /** For inferred links: identify's verdict and p-value. */
+  /** For inferred links: identify's verdict and p-value, or lineage --infer's ('derived') and the pair's. */
   verdict?: string;
   pValue?: number;
+  /** Which command inferred the link (identify --record places a checkpoint on a run; lineage --infer links two models). */
+  method?: 'identify' | 'infer';
+  /** lineage --infer's confidence in the edge (the parent's share among the candidates). */
+  confidence?: number;
 }
 
 export interface Lineage {
@@ -89,8 +93,23 @@ export function zooLineage(catalog: Catalog, ref?: string): Lineage {
         kind: 'inferred',
         verdict: link.verdict,
         pValue: link.pValue,
+        method: 'identify',
       });
     }
+  }
+  for (const link of readBagLinks(catalog.root)) {
+    const [from, to] = [linkedNode(catalog, link.parent), linkedNode(catalog, link.child)];
+    for (const id of [from.id, to.id]) if (!nodes.has(id)) nodes.set(id, looseNode(id));
+    edges.push({
+      from: from.id,
+      at: from.epoch,
+      to: to.id,
+      kind: 'inferred',
+      verdict: 'derived',
+      pValue: link.pValue,
+      method: 'infer',
+      confidence: link.confidence,
+    });
   }
   const all = { nodes: [...nodes.values()], edges };
   return ref === undefined ? all : familyOf(all, startNode(catalog, ref));
@@ -117,6 +136,35 @@ function runNodes(zoo: CatalogZoo): LineageNode[] {
     tags: tagged.get(r) ?? [],
     runTags: zoo.manifest.origin?.runInfo?.[r]?.tags ?? {},
   }));
+}
+
+const looseNode = (id: string): LineageNode => ({
+  id,
+  zoo: null,
+  run: null,
+  lastEpoch: null,
+  sha256: null,
+  metrics: {},
+  tags: [],
+  runTags: {},
+});
+
+/** A bag link's model as a node: its run (and the epoch) for a checkpoint, else the file. */
+function linkedNode(catalog: Catalog, m: LinkedModel): { id: string; epoch: number } {
+  if (m.ref) {
+    const match = /@(\d+)$/.exec(m.ref);
+    return { id: childRun(catalog, m.ref), epoch: match ? Number(match[1]) : 0 };
+  }
+  return { id: `file:${m.file}`, epoch: 0 };
+}
+
+/** One line for an edge: recorded `@epoch`, identify's verdict at an epoch, or lineage --infer's link. */
+export function edgeText(e: LineageEdge, lineBreak = ' '): string {
+  if (e.kind === 'recorded') return `@${e.at}`;
+  const p = `p = ${Number(e.pValue!.toPrecision(2))}`;
+  return e.method === 'infer'
+    ? `inferred by lineage --infer${lineBreak}${p}, confidence ${Number(e.confidence!.toFixed(2))}`
+    : `${e.verdict} @${Number(e.at.toFixed(2))}${lineBreak}${p}`;
 }
 
 /** The run node of a checkpoint reference (or the reference itself when it names none). */
@@ -178,10 +226,7 @@ export function lineageDot(lineage: Lineage): string {
   });
   for (const n of loose) lines.push(`  ${quote(n.id)} [label=${quote(label(n))}, shape=note];`);
   for (const e of lineage.edges) {
-    const text =
-      e.kind === 'recorded'
-        ? `@${e.at}`
-        : `${e.verdict} @${Number(e.at.toFixed(2))}\np = ${Number(e.pValue!.toPrecision(2))}`;
+    const text = edgeText(e, '\n');
     lines.push(
       `  ${quote(e.from)} -> ${quote(e.to)} [label=${quote(text)}${e.kind === 'inferred' ? ', style=dashed' : ''}];`,
     );

@@ -53,3 +53,67 @@ export function recordInferredLink(dir: string, link: InferredLink): void {
     );
   });
 }
+
+/**
+ * Links `lineage --infer` found among models with no history: each model's parent in its
+ * inferred family tree, kept at the root of the zoos (one file for every zoo and model file
+ * under it), one link per child hash, replaced whole under the root's lock:
+ *
+ *   <root>/lineage-inferred.json
+ *   { "format": "weightspace-lineage-inferred/1", "links": [ { "parent": {...}, "child": {...}, ... } ] }
+ */
+export const LINEAGE_INFERRED_FILE = 'lineage-inferred.json';
+export const LINEAGE_INFERRED_FORMAT = 'weightspace-lineage-inferred/1';
+
+/** A model a bag link names: a checkpoint under the root (its reference) or a model file (its path), and its weights' SHA-256. */
+export interface LinkedModel {
+  ref: string | null;
+  file: string | null;
+  sha256: string;
+}
+
+export interface BagLink {
+  parent: LinkedModel;
+  child: LinkedModel;
+  /** The family's number in that inference, and how sure the edge is. */
+  family: number;
+  /** The parent's share of the softmax over candidate parents (familyTree.ts). */
+  confidence: number;
+  /** The pair's p-value of "unrelated". */
+  pValue: number;
+  recordedAt: string;
+}
+
+/** The bag links kept at `root` ([] when there are none). */
+export function readBagLinks(root: string): BagLink[] {
+  const path = join(root, LINEAGE_INFERRED_FILE);
+  if (!existsSync(path)) return [];
+  let parsed: { format?: unknown; links?: unknown };
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UserError(
+      `${path} is not JSON (${(err as Error).message}); delete it and run lineage --infer again`,
+    );
+  }
+  if (parsed?.format !== LINEAGE_INFERRED_FORMAT || !Array.isArray(parsed.links))
+    throw new UserError(
+      `${path} is not a ${LINEAGE_INFERRED_FORMAT} file; delete it and run lineage --infer again`,
+    );
+  return parsed.links as BagLink[];
+}
+
+/**
+ * Records bag links at `root`: each replaces the link of the same child, and a child the
+ * inference made a root loses its old link (`roots`: their hashes).
+ */
+export function recordBagLinks(root: string, links: BagLink[], roots: string[]): void {
+  withZooLockSync(root, 'record the links when it is done', () => {
+    const replaced = new Set([...links.map((l) => l.child.sha256), ...roots]);
+    const kept = readBagLinks(root).filter((l) => !replaced.has(l.child.sha256));
+    writeFileAtomic(
+      join(root, LINEAGE_INFERRED_FILE),
+      JSON.stringify({ format: LINEAGE_INFERRED_FORMAT, links: [...kept, ...links] }, null, 2) + '\n',
+    );
+  });
+}

@@ -4,13 +4,16 @@
  * (model.json, or the folder holding it). See safetensors.ts and tfjsModel.ts for layouts.
  */
 import { option } from '../../core/errors.ts';
-import { existsSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { Architecture } from '../../core/architectures.ts';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ARCH_NAMES, architecture, defineArchitecture, type Architecture } from '../../core/architectures.ts';
+import { networkOf, networkProblem, type Network } from '../../core/network.ts';
+import { weightsSha256 } from '../sha256.ts';
+import { tfjsFolderNetwork } from './tfjsNetwork.ts';
 import { CheckpointFileError, fileZooMeta } from '../checkpointFile.ts';
 import { readCheckpointFileWithin } from '../untrustedCheckpoint.ts';
-import { readSafetensors } from './safetensors.ts';
-import { readTfjsModel } from './tfjsModel.ts';
+import { flattenTensors, parseSafetensors, readSafetensors } from './safetensors.ts';
+import { readTfjsModel, readTfjsTensors } from './tfjsModel.ts';
 import { PICKLE, PICKLE_ADVICE } from './pickle.ts';
 
 export type ModelFormat = 'arrow' | 'safetensors' | 'tfjs';
@@ -102,5 +105,73 @@ function readAnyFormat(
     weights: rows.weights.slice(i * rows.size, (i + 1) * rows.size),
     format,
     description: `${path} (run ${rows.run[i]}, epoch ${rows.epoch[i]})`,
+  };
+}
+
+/** A model file read with the architecture its own tensors define (no zoo to read it by). */
+export interface ModelFile {
+  architecture: Architecture;
+  weights: Float32Array;
+  /** The network, where the file describes it (a tfjs model.json's topology), else null. */
+  network: Network | null;
+  format: ModelFormat;
+  description: string;
+  /** SHA-256 of the weights (float32, little-endian, in the architecture's order), as zoos hash checkpoints. */
+  sha256: string;
+}
+
+/**
+ * Any model file, its architecture taken from itself: a safetensors file's tensors in file
+ * order; a tfjs model's weights (named as an import names them, `layer0.kernel`) and network;
+ * a checkpoint Arrow file's zoo architecture (one row, or the row picked by run and epoch).
+ */
+export async function readModelFile(path: string, options: ReadModelOptions = {}): Promise<ModelFile> {
+  const format = modelFormat(path);
+  const name = basename(path).replace(/\.(safetensors|arrow|json)$/, '');
+  if (format === 'arrow') {
+    const meta = fileZooMeta(readCheckpointFileWithin(path).metadata, path);
+    const arch = (meta.architecture as Architecture | undefined)?.params
+      ? (meta.architecture as Architecture)
+      : meta.config?.arch
+        ? architecture(meta.config.arch)
+        : null;
+    if (!arch) throw new CheckpointFileError(`${path} does not say which architecture its checkpoints have`);
+    const model = readModel(path, arch, options);
+    return { ...model, architecture: arch, network: networkOf(arch), sha256: weightsSha256(model.weights) };
+  }
+  const json = format === 'tfjs' && statSync(path).isDirectory() ? join(path, 'model.json') : path;
+  const content =
+    format === 'tfjs'
+      ? readTfjsTensors(json, 'skip')
+      : parseSafetensors(readFileSync(path), path, { otherDtypes: 'skip' });
+  if (!content.tensors.size) throw new CheckpointFileError(`${path} holds no floating-point tensors`);
+  const listed = [...content.tensors].map(([tensor, t]) => ({ name: tensor, shape: t.shape }));
+  // the tensors of a built-in architecture, names and shapes, are that architecture (an export of ours)
+  const builtIn = ARCH_NAMES.map(architecture).find(
+    (a) =>
+      a.params.length === listed.length &&
+      a.params.every((p, i) => p.name === listed[i].name && p.shape.join() === listed[i].shape.join()),
+  );
+  const arch =
+    builtIn ??
+    defineArchitecture(
+      name,
+      `${content.tensors.size} tensors read from ${format}`,
+      listed.map((t) => ({ ...t, dtype: content.dtypes.get(t.name) })),
+    );
+  const weights = flattenTensors(arch, content.tensors, path);
+  const bad = weights.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0)
+    throw new CheckpointFileError(
+      `${path}: weight ${bad} is ${weights[bad]}; only finite weights can be compared`,
+    );
+  const network = format === 'tfjs' ? (await tfjsFolderNetwork(json)).network : networkOf(arch);
+  return {
+    architecture: arch,
+    weights,
+    network: network && networkProblem(network, arch) === null ? network : null,
+    format,
+    description: json,
+    sha256: weightsSha256(weights),
   };
 }
