@@ -101,3 +101,24 @@ export {
 } from '../pipeline/lineage.ts';
 export { lineageHtml } from '../plot/lineagePage.ts';
 export { recordInferredLink, readInferredLinks } from '../store/inferredLinks.ts';
+// provenance from weights alone, and family trees of a bag of models (docs/provenance.md)
+export {
+  provenance,
+  sharedView,
+  PROVENANCE_DEFAULTS,
+  type ModelWeights,
+  type Provenance,
+  type ProvenanceOptions,
+} from '../identify/provenance.ts';
+export { familyTrees, FAMILY_TREE_DEFAULTS, type FamilyTrees } from '../identify/familyTree.ts';
+export { minimumArborescence, type Arborescence } from '../cluster/arborescence.ts';
+export {
+  provenanceOf,
+  provenanceAmong,
+  inferLineage,
+  inferFromModels,
+  recordLineage,
+  type InferredLineage,
+} from '../pipeline/provenance.ts';
+export { readBagLinks, recordBagLinks } from '../store/inferredLinks.ts';
+export { keepOutputs } from '../core/network.ts';

@@ -7,20 +7,36 @@
  *    tensor), and tested: against references (independent models of the architecture, as
  *    provenance's null) or, without them, against the bag itself (each model's similarities
  *    to the bag's lower half, most of a bag being unrelated to any one model: approximate).
- * 2. Families: the pairs the Benjamini-Hochberg procedure keeps at false discovery rate
- *    alpha (over every pair) link their models; a family is a connected set.
- * 3. Within a family, the tree is the minimum spanning arborescence (cluster/arborescence.ts)
- *    of costs: the pair's dissimilarity (the most similar pair's summed z less this pair's),
- *    plus a direction term: a child whose tensors have grown against its parent costs
- *    `directionWeight` times the summed log growth. Fine-tuning shrinks weights (weight decay
- *    pulls every step, and what the new task does not need fades): on our zoos' fine-tunes the
- *    child's norm was the smaller on 93-100 % of edges (docs/provenance.md). Checkpoints known
- *    to be later than others (one run's epochs) cannot be their parents.
+ * 2. Families: the pairs whose p-value clears alpha over the number of pairs (Bonferroni:
+ *    one false link joins two families, so the chance of any is what is bounded) link their
+ *    models; a family is a connected set.
+ * 3. Within a family, aligned to one of its members, the tree is the minimum spanning
+ *    arborescence (cluster/arborescence.ts) of costs: the pair's dissimilarity (the most
+ *    similar pair's summed z less this pair's, over the weight tensors: a bias or norm holds
+ *    too few values for its correlation to place a model), plus a direction term: a child
+ *    whose weights (at canonical scale) have grown against its parent's costs
+ *    `directionWeight` times the log growth (fine-tuning on a new task shrinks weights: what
+ *    the new task does not need fades, and weight decay pulls every step).
+ * 4. Drift: a family's fine-tunes move alike (continued training pulls every child of a model
+ *    the same way, which makes siblings look nearer each other than their parent). The mean
+ *    displacement, child less parent, over the tree's edges is that drift; each child less
+ *    the drift is compared with its candidate parents again, and the tree solved again,
+ *    `driftRounds` times. docs/provenance.md gives what each step measured on the bench.
+ * Checkpoints known to be later than others (one run's epochs) cannot be their parents.
  */
 import { minimumArborescence } from '../cluster/arborescence.ts';
 import { UnionFind } from '../cluster/unionFind.ts';
 import { option } from '../core/errors.ts';
-import { ProvenanceError, referenceNull, testAgainst, type ReferenceNull } from './provenance.ts';
+import {
+  fisherZ,
+  correlation,
+  ProvenanceError,
+  referenceNull,
+  testAgainst,
+  type ReferenceNull,
+  type SharedView,
+} from './provenance.ts';
+import { alignTo } from './symmetry.ts';
 
 export interface FamilyTreeInput {
   /** Models. */
@@ -32,20 +48,23 @@ export interface FamilyTreeInput {
   /** z of reference k aligned to model j: refZ[(j * K + k) * tensors + l], or null to test against the bag. */
   refZ: Float64Array | null;
   references: number;
-  /** Each model's per-tensor norms (at canonical scale), norms[i * tensors + l]. */
-  norms: Float64Array;
+  /** The models at canonical scale and unit order in the view's shared layout, model i at i * size. */
+  models: Float32Array;
+  view: SharedView;
 }
 
 export interface FamilyTreeOptions {
-  /** False discovery rate of the links that join families (default 0.01). */
+  /** Family-wise error rate of the links that join families (default 0.01): each pair is held to alpha / pairs. */
   alpha?: number;
-  /** Weight of the direction term (default 3). */
+  /** Weight of the direction term (default 10). */
   directionWeight?: number;
+  /** Times the drift is estimated and the tree solved again (default 3). */
+  driftRounds?: number;
   /** [earlier, later] model pairs of one run: the later is never the earlier's parent. */
   knownOrder?: [number, number][];
 }
 
-export const FAMILY_TREE_DEFAULTS = { alpha: 0.01, directionWeight: 3 } as const;
+export const FAMILY_TREE_DEFAULTS = { alpha: 0.01, directionWeight: 10, driftRounds: 3 } as const;
 
 export interface FamilyTrees {
   /** The models of each family, in index order; families by their first model. */
@@ -58,7 +77,7 @@ export interface FamilyTrees {
   confidence: Float64Array;
   /** The edge into i: the pair's p-value of "unrelated" (NaN for roots). */
   pValue: Float64Array;
-  /** The p-value pairs had to reach to link (Benjamini-Hochberg at alpha over every pair). */
+  /** The p-value pairs had to stay below to link: alpha / pairs. */
   linkAlpha: number;
   alpha: number;
   nullFrom: 'references' | 'bag';
@@ -96,72 +115,40 @@ function bagNull(n: number, j: number, zOf: (a: number, b: number) => Float64Arr
   return others.slice(0, Math.max(3, Math.floor(others.length / 2))).map((k) => Float64Array.from(zOf(k, j)));
 }
 
-/** The largest p-value (i < j pairs) the Benjamini-Hochberg step-up procedure keeps at level alpha; 0 when none. */
-export function benjaminiHochberg(p: Float64Array, n: number, alpha: number): number {
-  const values: number[] = [];
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) values.push(p[i * n + j]);
-  values.sort((a, b) => a - b);
-  const m = values.length;
-  let kept = 0;
-  values.forEach((v, k) => {
-    if (v <= ((k + 1) * alpha) / m) kept = v;
-  });
-  return kept;
-}
-
 export function familyTrees(input: FamilyTreeInput, options: FamilyTreeOptions = {}): FamilyTrees {
-  const { n, tensors: L, pairZ, norms } = input;
+  const { n } = input;
   const alpha = options.alpha ?? FAMILY_TREE_DEFAULTS.alpha;
   const weight = options.directionWeight ?? FAMILY_TREE_DEFAULTS.directionWeight;
+  const rounds = options.driftRounds ?? FAMILY_TREE_DEFAULTS.driftRounds;
   if (!(alpha > 0 && alpha < 1))
     throw new ProvenanceError(`${option('alpha')} must lie between 0 and 1, got ${alpha}`);
   if (!(weight >= 0))
     throw new ProvenanceError(`${option('directionWeight')} must be 0 or more, got ${weight}`);
+  if (!(Number.isInteger(rounds) && rounds >= 0))
+    throw new ProvenanceError(`${option('driftRounds')} must be a whole number, 0 or more, got ${rounds}`);
   const p = pairPValues(input);
-  const linkAlpha = benjaminiHochberg(p, n, alpha);
+  const linkAlpha = alpha / Math.max(1, (n * (n - 1)) / 2);
   const sets = new UnionFind(n);
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (p[i * n + j] <= linkAlpha) sets.union(i, j);
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (p[i * n + j] < linkAlpha) sets.union(i, j);
   const byRoot = new Map<number, number[]>();
   for (let i = 0; i < n; i++) byRoot.set(sets.find(i), [...(byRoot.get(sets.find(i)) ?? []), i]);
   const families = [...byRoot.values()].sort((a, b) => a[0] - b[0]);
   const family = new Int32Array(n);
   families.forEach((members, f) => members.forEach((i) => (family[i] = f)));
 
-  const similarity = (i: number, j: number) => {
-    let s = 0;
-    for (let l = 0; l < L; l++) s += pairZ[(i * n + j) * L + l];
-    return s;
-  };
-  const growth = (parent: number, child: number) => {
-    let g = 0;
-    for (let l = 0; l < L; l++) g += Math.log(norms[child * L + l] / norms[parent * L + l]);
-    return Number.isFinite(g) ? g : 0;
-  };
   const later = new Set((options.knownOrder ?? []).map(([e, l]) => `${l}>${e}`));
   const parent = new Int32Array(n).fill(-1);
   const confidence = new Float64Array(n).fill(NaN);
   const pValue = new Float64Array(n).fill(NaN);
   for (const members of families) {
-    const m = members.length;
-    if (m === 1) continue;
-    let top = -Infinity;
-    for (const i of members) for (const j of members) if (i !== j) top = Math.max(top, similarity(i, j));
-    const costs = new Float64Array(m * m).fill(Infinity);
-    members.forEach((u, a) =>
-      members.forEach((v, b) => {
-        if (a === b || later.has(`${u}>${v}`)) return;
-        costs[a * m + b] = top - similarity(u, v) + weight * Math.max(0, growth(u, v));
-      }),
-    );
-    const tree = minimumArborescence({ n: m, costs, rootCost: new Float64Array(m) });
-    tree.parent.forEach((pa, b) => {
+    if (members.length === 1) continue;
+    const tree = familyTree(input, members, { weight, rounds, later });
+    members.forEach((v, b) => {
+      const pa = tree.parent[b];
       if (pa < 0) return;
-      const [u, v] = [members[pa], members[b]];
-      parent[v] = u;
-      pValue[v] = p[u * n + v];
-      let total = 0;
-      for (let a = 0; a < m; a++) if (a !== b) total += Math.exp(costs[pa * m + b] - costs[a * m + b]);
-      confidence[v] = 1 / total;
+      parent[v] = members[pa];
+      pValue[v] = p[members[pa] * n + v];
+      confidence[v] = tree.confidence[b];
     });
   }
   return {
@@ -174,4 +161,69 @@ export function familyTrees(input: FamilyTreeInput, options: FamilyTreeOptions =
     alpha,
     nullFrom: input.refZ ? 'references' : 'bag',
   };
+}
+
+/** One family's tree (steps 3 and 4): parents and confidences by position in `members`. */
+function familyTree(
+  input: FamilyTreeInput,
+  members: number[],
+  o: { weight: number; rounds: number; later: Set<string> },
+): { parent: Int32Array; confidence: Float64Array } {
+  const { view } = input;
+  const size = view.architecture.size;
+  const m = members.length;
+  const weights = view.architecture.params.filter((t) => t.shape.length > 1);
+  const placing = weights.length ? weights : view.architecture.params;
+  const permutation = { ...view.symmetries, scale: false };
+  const first = input.models.subarray(members[0] * size, (members[0] + 1) * size);
+  // the family in one frame: every member aligned to the first
+  const x = members.map((i) =>
+    i === members[0]
+      ? first
+      : alignTo(permutation, input.models.subarray(i * size, (i + 1) * size), first).weights,
+  );
+  const norm = x.map((w) => Math.sqrt(w.reduce((s, v) => s + v * v, 0)));
+  const shifted = new Float32Array(size);
+  let drift = new Float64Array(size);
+  let tree = { parent: new Int32Array(m), confidence: new Float64Array(m) };
+  for (let round = 0; round <= o.rounds; round++) {
+    const similarity = new Float64Array(m * m);
+    let top = -Infinity;
+    for (let b = 0; b < m; b++) {
+      for (let k = 0; k < size; k++) shifted[k] = x[b][k] - drift[k];
+      for (let a = 0; a < m; a++) {
+        if (a === b) continue;
+        let s = 0;
+        for (const t of placing) s += fisherZ(correlation(shifted, x[a], t.offset, t.size));
+        similarity[a * m + b] = s;
+        top = Math.max(top, s);
+      }
+    }
+    const costs = new Float64Array(m * m).fill(Infinity);
+    for (let a = 0; a < m; a++)
+      for (let b = 0; b < m; b++) {
+        if (a === b || o.later.has(`${members[a]}>${members[b]}`)) continue;
+        const growth = Math.log(norm[b] / norm[a]);
+        costs[a * m + b] =
+          top - similarity[a * m + b] + o.weight * Math.max(0, Number.isFinite(growth) ? growth : 0);
+      }
+    const parent = minimumArborescence({ n: m, costs, rootCost: new Float64Array(m) }).parent;
+    // the chosen parent's share of a softmax over every candidate parent's -cost
+    const confidence = Float64Array.from(parent, (pa, b) => {
+      if (pa < 0) return NaN;
+      let total = 0;
+      for (let a = 0; a < m; a++) if (a !== b) total += Math.exp(costs[pa * m + b] - costs[a * m + b]);
+      return 1 / total;
+    });
+    tree = { parent, confidence };
+    drift = new Float64Array(size);
+    let edges = 0;
+    parent.forEach((pa, b) => {
+      if (pa < 0) return;
+      edges++;
+      for (let k = 0; k < size; k++) drift[k] += x[b][k] - x[pa][k];
+    });
+    for (let k = 0; k < size; k++) drift[k] /= Math.max(1, edges);
+  }
+  return tree;
 }

@@ -55,7 +55,7 @@ export interface TensorEvidence {
   z: number;
   /** That z standardised against the references' (how many of their standard deviations above their mean). */
   standardised: number;
-  /** The p-value of this tensor alone (rank among the references, exponential tail beyond). */
+  /** This tensor's evidence as a p-value (tensorLogP: a normal tail, exponential beyond its 95th percentile). */
   p: number;
 }
 
@@ -224,9 +224,9 @@ export function tensorSimilarity(
 
 /** Correlations this close to 1 are as strong as evidence gets in float32 weights. */
 const MAX_CORRELATION = 1 - 1e-7;
-const fisherZ = (r: number) => Math.atanh(Math.max(-MAX_CORRELATION, Math.min(MAX_CORRELATION, r)));
+export const fisherZ = (r: number) => Math.atanh(Math.max(-MAX_CORRELATION, Math.min(MAX_CORRELATION, r)));
 
-function correlation(a: Float32Array, b: Float32Array, offset: number, size: number): number {
+export function correlation(a: Float32Array, b: Float32Array, offset: number, size: number): number {
   let ma = 0;
   let mb = 0;
   for (let k = offset; k < offset + size; k++) {
@@ -250,16 +250,14 @@ function correlation(a: Float32Array, b: Float32Array, offset: number, size: num
 
 /**
  * The null of the test for one target B: the references' similarities to B, per tensor, and
- * what they make of themselves. Each reference is scored as A is, against the others (leave
- * one out), so that A's score ranks among theirs as one more exchangeable member would.
+ * the scores they get against each other (each against the other references, as A is
+ * against all of them), so that A's score ranks among theirs as one more member would.
  */
 export interface ReferenceNull {
   tensors: number;
   /** Per tensor: the references' mean and standard deviation of z. */
   mean: Float64Array;
   sd: Float64Array;
-  /** Per tensor: the references' standardised z (each against the others), ascending. */
-  standardised: Float64Array[];
   /** The references' scores, ascending, and their standard deviation. */
   scores: Float64Array;
   scoreSd: number;
@@ -271,7 +269,7 @@ export function referenceNull(refZ: Float64Array[]): ReferenceNull {
   const L = refZ[0].length;
   const mean = new Float64Array(L);
   const sd = new Float64Array(L);
-  const own = refZ.map(() => new Float64Array(L)); // each reference against the others
+  const scores = new Float64Array(K);
   for (let l = 0; l < L; l++) {
     let sum = 0;
     let sq = 0;
@@ -285,30 +283,33 @@ export function referenceNull(refZ: Float64Array[]): ReferenceNull {
       const m = K - 1;
       const mk = (sum - row[l]) / m;
       const sk = Math.sqrt(Math.max(0, (sq - row[l] * row[l] - m * mk * mk) / (m - 1)));
-      own[k][l] = sk > 0 ? (row[l] - mk) / sk : 0;
+      scores[k] -= tensorLogP(sk > 0 ? (row[l] - mk) / sk : 0);
     });
   }
-  const standardised = Array.from({ length: L }, (_, l) => Float64Array.from(own, (u) => u[l]).sort());
-  const spread = standardised.map((u) => deviation(u) || 1);
-  // a reference's score: its tensors' p-values among the other references', combined
-  const scores = Float64Array.from(own, (u) =>
-    u.reduce((s, x, l) => s - Math.log(leaveOneOutP(standardised[l], x, spread[l])), 0),
-  ).sort();
-  return { tensors: L, mean, sd, standardised, scores, scoreSd: deviation(scores) || 1 };
+  scores.sort();
+  return { tensors: L, mean, sd, scores, scoreSd: deviation(scores) || 1 };
 }
 
-/** rankTailPValue of x among `ascending` less one sample equal to x (x is one of them). */
-function leaveOneOutP(ascending: Float64Array, x: number, scale: number): number {
-  const i = ascending.indexOf(x);
-  const rest =
-    i < 0 ? ascending : Float64Array.from([...ascending.subarray(0, i), ...ascending.subarray(i + 1)]);
-  return rankTailPValue(rest, x, scale);
+/** Where a tensor's tail turns from the normal's to an exponential: the normal's 95th percentile. */
+const TAIL_FROM = 1.6448536269514722;
+/** The normal tail's slope there (its hazard, phi / Phi-bar): the exponential continues it. */
+const TAIL_SLOPE = Math.exp(-0.5 * TAIL_FROM * TAIL_FROM) / Math.sqrt(2 * Math.PI) / 0.05;
+
+/**
+ * log p of one tensor's standardised similarity u: the normal tail up to its 95th percentile,
+ * beyond it an exponential with the normal's slope there, so that evidence grows linearly in
+ * u, not as u^2 / 2: a reference that happens to sit far out (a heavier tail than the
+ * normal's, as models trained on other tasks than the references show) cannot pass for a
+ * derivation, while a derived model, dozens of deviations out, still is one.
+ */
+export function tensorLogP(u: number): number {
+  return u <= TAIL_FROM ? logNormalTail(u) : logNormalTail(TAIL_FROM) - (u - TAIL_FROM) * TAIL_SLOPE;
 }
 
 /**
  * A candidate's p-value against the null: its z standardised by the references' mean and
- * deviation, each tensor's p among the references' standardised values (rank, exponential
- * tail beyond), combined by Fisher's method into a score that ranks among the references'.
+ * deviation, each tensor's log p (tensorLogP) summed by Fisher's method into a score, ranked
+ * among the references' scores (rankTailPValue: exact rank, exponential tail beyond).
  */
 export function testAgainst(
   nul: ReferenceNull,
@@ -318,9 +319,9 @@ export function testAgainst(
   let score = 0;
   const tensors = names.map((name, l) => {
     const standardised = nul.sd[l] > 0 ? (z[l] - nul.mean[l]) / nul.sd[l] : 0;
-    const p = rankTailPValue(nul.standardised[l], standardised, deviation(nul.standardised[l]) || 1);
-    score -= Math.log(p);
-    return { name, z: z[l], standardised, p };
+    const logP = tensorLogP(standardised);
+    score -= logP;
+    return { name, z: z[l], standardised, p: Math.exp(logP) };
   });
   const p = rankTailPValue(nul.scores, score, nul.scoreSd);
   tensors.sort((x, y) => y.standardised - x.standardised);

@@ -473,16 +473,9 @@ async function groupTrees(
   });
   const refZ = references ? new Float64Array(n * K * L) : null;
   refJobs.forEach((job, b) => refZ!.set(results[pairJobs.length + b], job.from * K * L));
-  const norms = new Float64Array(n * L);
-  for (let i = 0; i < n; i++)
-    view.architecture.params.forEach((t, l) => {
-      let s = 0;
-      for (let k = t.offset; k < t.offset + t.size; k++) s += models[i * size + k] ** 2;
-      norms[i * L + l] = Math.sqrt(s);
-    });
   const knownOrder = runOrder(members);
   return familyTrees(
-    { n, tensors: L, pairZ, refZ, references: K, norms },
+    { n, tensors: L, pairZ, refZ, references: K, models, view },
     { ...options, knownOrder: [...(options.knownOrder ?? []), ...knownOrder] },
   );
 }
