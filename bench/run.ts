@@ -15,12 +15,13 @@ import { benchIdentify } from './identify.ts';
 import { benchZoo } from './zoo.ts';
 import { benchStream } from './stream.ts';
 import { benchCatalog } from './catalog.ts';
+import { benchProvenance } from './provenance.ts';
 
 const OPTIONS = {
   only: choice({
     arg: 'PART',
-    help: "one part: zoo, load (the loading part of 'zoo'), cluster, identify, stream (a 2 GB zoo) or catalog (10^6 checkpoints); the last two not in a full run",
-    choices: ['zoo', 'load', 'cluster', 'identify', 'stream', 'catalog'],
+    help: "one part: zoo, load (the loading part of 'zoo'), cluster, identify, stream (a 2 GB zoo), catalog (10^6 checkpoints) or provenance (pairs and trees, results/provenance-eval.json); the last three not in a full run",
+    choices: ['zoo', 'load', 'cluster', 'identify', 'stream', 'catalog', 'provenance'],
   }),
   quick: flag({ help: 'skip the minutes-long full-space linkage' }),
 };
@@ -43,6 +44,7 @@ const cluster = !only || only === 'cluster' ? benchCluster(log, { fullSpace: !qu
 const identify = !only || only === 'identify' ? benchIdentify(log) : undefined;
 const stream = only === 'stream' ? await benchStream(log) : undefined;
 const catalog = only === 'catalog' ? await benchCatalog(log) : undefined;
+const provenance = only === 'provenance' ? await benchProvenance(log, { quick }) : undefined;
 const measured = {
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: coreCount(), node: process.version },
   started,
@@ -51,8 +53,14 @@ const measured = {
   ...(identify && { identify }),
   ...(stream && { stream }),
   ...(catalog && { catalog }),
+  ...(provenance && { provenance: provenanceSummary(provenance) }),
 };
 process.stdout.write(JSON.stringify(measured, null, 2) + '\n');
+
+/** bench.json keeps provenance's headline figures; results/provenance-eval.json has the rest. */
+function provenanceSummary(report: Awaited<ReturnType<typeof benchProvenance>>) {
+  return { report: 'results/provenance-eval.json', speed: report.speed };
+}
 // results/bench.json keeps the latest figures of every section, also after a partial run
 const path = 'results/bench.json';
 const previous = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
