@@ -188,6 +188,30 @@ describe('lineage --infer', () => {
     expect(dot.stdout).toMatch(/style=dashed/);
   });
 
+  it("keeps a run's epochs in their order: a later checkpoint is never an earlier one's parent", () => {
+    const r = runCliSync('lineage', [
+      '--infer',
+      'ffnn-p:2@3',
+      'ffnn-p:2@1',
+      'ffnn-p:2@2',
+      'ffnn-p:5',
+      '--root',
+      root,
+      '--reference',
+      refs,
+      '--no-record',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const g = JSON.parse(r.stdout).groups[0];
+    const at = (ref: string) => g.models.findIndex((m: { label: string }) => m.label === ref);
+    const parent = (ref: string) => g.trees.parent[at(ref)];
+    expect(parent('ffnn-p:2@1')).toBe(-1);
+    expect(parent('ffnn-p:2@2')).toBe(at('ffnn-p:2@1'));
+    expect(parent('ffnn-p:2@3')).toBe(at('ffnn-p:2@2'));
+    expect(g.trees.family[at('ffnn-p:5@3')]).not.toBe(g.trees.family[at('ffnn-p:2@1')]);
+  });
+
   it('with --no-record or bad input writes nothing', () => {
     const fresh = tempDir('wsvc-prov-none-');
     const r = runCliSync('lineage', ['--infer', bag, '--root', fresh, '--reference', refs, '--no-record']);

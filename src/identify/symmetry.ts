@@ -339,18 +339,24 @@ export function alignTo(
   const units = sym.hidden.reduce((s, l) => s + l.units, 0);
   const order = sym.hidden.map((l) => Int32Array.from({ length: l.units }, (_, u) => u));
   const refs = sym.hidden.map((layer) => unitFeatures(reference, layer, sym.scale));
+  // the first hidden layer reads the network's inputs, which no other layer's permutation
+  // moves: without rescaling, its units' incoming products are the same every sweep (the
+  // same sums, so the same bits), indexed by the query's original units
+  const firstInto = !sym.scale && sym.hidden.length ? incomingProducts(query, sym.hidden[0], refs[0]) : null;
   for (let sweep = 0; sweep < sweeps; sweep++) {
     let changed = false;
     sym.hidden.forEach((layer, h) => {
       const n = layer.units;
-      const q = unitFeatures(w, layer, sym.scale);
+      const cached = h === 0 ? firstInto : null;
+      const q = unitFeatures(w, layer, sym.scale, cached === null);
       const r = refs[h];
       const [inPer, outPer] = [q.into.length / n, q.out.length / n];
       const cost = new Float64Array(n * n);
       for (let i = 0; i < n; i++)
         for (let j = 0; j < n; j++) {
           let into = 0;
-          for (let k = 0; k < inPer; k++) into += q.into[i * inPer + k] * r.into[j * inPer + k];
+          if (cached) into = cached[order[0][i] * n + j];
+          else for (let k = 0; k < inPer; k++) into += q.into[i * inPer + k] * r.into[j * inPer + k];
           let out = 0;
           for (let k = 0; k < outPer; k++) out += q.out[i * outPer + k] * r.out[j * outPer + k];
           cost[i * n + j] = -(into + out);
@@ -375,6 +381,21 @@ export function alignTo(
   return { weights: w, moved, units, scaled: sym.scale, note: sym.note };
 }
 
+/** The query's units' incoming weights dotted with the reference's, [query unit * n + reference unit], as alignTo's sweep sums them. */
+function incomingProducts(query: Float32Array, layer: HiddenLayer, r: { into: Float64Array }): Float64Array {
+  const n = layer.units;
+  const q = unitFeatures(query, layer, false);
+  const inPer = q.into.length / n;
+  const products = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      let into = 0;
+      for (let k = 0; k < inPer; k++) into += q.into[i * inPer + k] * r.into[j * inPer + k];
+      products[i * n + j] = into;
+    }
+  return products;
+}
+
 /**
  * Every unit's matching features, unit after unit in flat arrays (alignTo's inner loop reads
  * them once per pair of units): its incoming and outgoing weights; with scale, the incoming
@@ -384,9 +405,10 @@ function unitFeatures(
   w: Float32Array,
   layer: HiddenLayer,
   scale: boolean,
+  withInto = true,
 ): { into: Float64Array; out: Float64Array; norm: Float64Array } {
   const n = layer.units;
-  const [inPer, outPer] = [layer.scaled.length / n, layer.out.length / n];
+  const [inPer, outPer] = [withInto ? layer.scaled.length / n : 0, layer.out.length / n];
   const into = new Float64Array(n * inPer);
   const out = new Float64Array(n * outPer);
   const norm = new Float64Array(n).fill(1);

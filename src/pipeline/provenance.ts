@@ -79,13 +79,12 @@ function checkpointModel(c: CheckpointRef): NamedModel {
 /**
  * The models in `path`: a zoo (a folder with a manifest, or a zoo's name under the root),
  * each run's last checkpoint; a folder, its model files and tfjs model folders, by name; a
- * model file, itself.
+ * model file, itself; or any other reference, the checkpoint it names (refs.ts).
  */
 export async function modelsIn(catalog: Catalog, path: string): Promise<NamedModel[]> {
   const zoo = catalog.zoos.find((z) => z.name === path || resolve(z.dir) === resolve(path));
   if (zoo) return zooRuns(zoo).map(checkpointModel);
-  if (!existsSync(path))
-    throw new UserError(`${path} is neither a zoo under ${catalog.root} nor a file or folder`);
+  if (!existsSync(path)) return [await loadNamedModel(catalog, path)];
   if (zooDirsUnder(path)[0] === path)
     throw new UserError(`${path} is a zoo outside ${catalog.root}; give --root ${resolve(path, '..')}`);
   if (!statSync(path).isDirectory() || existsSync(join(path, 'model.json')))
