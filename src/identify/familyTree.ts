@@ -9,7 +9,10 @@
  *    to the bag's lower half, most of a bag being unrelated to any one model: approximate).
  * 2. Families: the pairs whose p-value clears alpha over the number of pairs (Bonferroni:
  *    one false link joins two families, so the chance of any is what is bounded) link their
- *    models; a family is a connected set.
+ *    models, when one of the two is among the other's `neighbours` most similar models (a
+ *    model's relatives are its nearest; the references' null runs light in the far tail for
+ *    a bag of models fine-tuned unlike them, and this keeps stray pairs out); a family is a
+ *    connected set.
  * 3. Within a family, aligned to one of its members, the tree is the minimum spanning
  *    arborescence (cluster/arborescence.ts) of costs: the pair's dissimilarity (the most
  *    similar pair's summed z less this pair's, over the weight tensors: a bias or norm holds
@@ -60,11 +63,18 @@ export interface FamilyTreeOptions {
   directionWeight?: number;
   /** Times the drift is estimated and the tree solved again (default 3). */
   driftRounds?: number;
+  /** A link needs one of its models among the other's this many most similar (default 10). */
+  neighbours?: number;
   /** [earlier, later] model pairs of one run: the later is never the earlier's parent. */
   knownOrder?: [number, number][];
 }
 
-export const FAMILY_TREE_DEFAULTS = { alpha: 0.01, directionWeight: 10, driftRounds: 3 } as const;
+export const FAMILY_TREE_DEFAULTS = {
+  alpha: 0.01,
+  directionWeight: 10,
+  driftRounds: 3,
+  neighbours: 10,
+} as const;
 
 export interface FamilyTrees {
   /** The models of each family, in index order; families by their first model. */
@@ -128,8 +138,11 @@ export function familyTrees(input: FamilyTreeInput, options: FamilyTreeOptions =
     throw new ProvenanceError(`${option('driftRounds')} must be a whole number, 0 or more, got ${rounds}`);
   const p = pairPValues(input);
   const linkAlpha = alpha / Math.max(1, (n * (n - 1)) / 2);
+  const near = nearest(input, options.neighbours ?? FAMILY_TREE_DEFAULTS.neighbours);
   const sets = new UnionFind(n);
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (p[i * n + j] < linkAlpha) sets.union(i, j);
+  for (let i = 0; i < n; i++)
+    for (let j = i + 1; j < n; j++)
+      if (p[i * n + j] < linkAlpha && (near[i].has(j) || near[j].has(i))) sets.union(i, j);
   const byRoot = new Map<number, number[]>();
   for (let i = 0; i < n; i++) byRoot.set(sets.find(i), [...(byRoot.get(sets.find(i)) ?? []), i]);
   const families = [...byRoot.values()].sort((a, b) => a[0] - b[0]);
@@ -163,6 +176,24 @@ export function familyTrees(input: FamilyTreeInput, options: FamilyTreeOptions =
   };
 }
 
+/** Each model's `k` most similar models by summed z over the weight tensors. */
+function nearest(input: FamilyTreeInput, k: number): Set<number>[] {
+  const { n, pairZ, view } = input;
+  const L = view.architecture.params.length;
+  const weights = view.architecture.params.map((t) => t.shape.length > 1);
+  const placed = weights.some(Boolean) ? weights : weights.map(() => true);
+  return Array.from({ length: n }, (_, i) => {
+    const sim = (j: number) => {
+      let s = 0;
+      for (let l = 0; l < L; l++) if (placed[l]) s += pairZ[(i * n + j) * L + l];
+      return s;
+    };
+    const others = [...Array(n).keys()].filter((j) => j !== i);
+    const score = new Map(others.map((j) => [j, sim(j)]));
+    return new Set(others.sort((a, b) => score.get(b)! - score.get(a)!).slice(0, k));
+  });
+}
+
 /** One family's tree (steps 3 and 4): parents and confidences by position in `members`. */
 function familyTree(
   input: FamilyTreeInput,
@@ -186,6 +217,8 @@ function familyTree(
   const shifted = new Float32Array(size);
   let drift = new Float64Array(size);
   let tree = { parent: new Int32Array(m), confidence: new Float64Array(m) };
+  const L = view.architecture.params.length;
+  const placed = view.architecture.params.map((t) => placing.includes(t));
   for (let round = 0; round <= o.rounds; round++) {
     const similarity = new Float64Array(m * m);
     let top = -Infinity;
@@ -194,7 +227,12 @@ function familyTree(
       for (let a = 0; a < m; a++) {
         if (a === b) continue;
         let s = 0;
-        for (const t of placing) s += fisherZ(correlation(shifted, x[a], t.offset, t.size));
+        // the first round reads each pair aligned on its own (the pairs' z), nearer than a
+        // frame shared by the family; the drift's rounds need that frame
+        if (round === 0) {
+          const at = (members[a] * input.n + members[b]) * L;
+          for (let l = 0; l < L; l++) if (placed[l]) s += input.pairZ[at + l];
+        } else for (const t of placing) s += fisherZ(correlation(shifted, x[a], t.offset, t.size));
         similarity[a * m + b] = s;
         top = Math.max(top, s);
       }
