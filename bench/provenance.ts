@@ -284,6 +284,20 @@ function named(models: BenchModel[], prefix: string): NamedModel[] {
   }));
 }
 
+/** lineage --infer's library path on a bag of tree nodes, timed (every core). */
+async function inferBag(nodes: TreeNode[], references: Float32Array[]) {
+  const t = performance.now();
+  const lineage = await inferFromModels(
+    named(
+      nodes.map((x) => x.model),
+      'm',
+    ),
+    async () => ({ weights: references, sha256: [], from: 'zoo runs' }),
+    { workers: coreCount() },
+  );
+  return { trees: lineage.groups[0].trees, seconds: (performance.now() - t) / 1000 };
+}
+
 function treeScores(nodes: TreeNode[], parent: Int32Array, family: Int32Array) {
   const n = nodes.length;
   let pairsRight = 0;
@@ -369,6 +383,17 @@ function l2Mst(models: Float32Array[], trees: number): { parent: Int32Array; fam
   return { parent, family };
 }
 
+/** The share of true edges whose child has the smaller norm at canonical scale (the direction term's premise). */
+function childSmaller(arm: Arm, nodes: TreeNode[]): number {
+  const view = sharedView(modelOf(arm.sources[0]), arm.architecture);
+  if ('unrelated' in view) return NaN;
+  const norm = nodes.map((x) =>
+    Math.sqrt(inSharedView(view, x.model.weights, 'a').reduce((s, v) => s + v * v, 0)),
+  );
+  const edges = nodes.map((x, i) => [x.parent, i]).filter(([p]) => p >= 0);
+  return edges.filter(([p, i]) => norm[i] < norm[p]).length / edges.length;
+}
+
 async function treeRows(arm: Arm, log: (m: string) => void) {
   const out: Record<string, unknown> = {};
   for (const permuted of [false, true]) {
@@ -376,18 +401,8 @@ async function treeRows(arm: Arm, log: (m: string) => void) {
     const nodes: TreeNode[] = arm.trees.map((x, i) =>
       permuted && i % 3 === 1 ? { ...x, model: disguise(x.model, 'permuted (+ rescaled)', rng) } : x,
     );
-    const t = performance.now();
-    const lineage = await inferFromModels(
-      named(
-        nodes.map((x) => x.model),
-        'm',
-      ),
-      async () => ({ weights: arm.treeReferences, sha256: [], from: 'zoo runs' }),
-      { workers: coreCount() },
-    );
-    const seconds = (performance.now() - t) / 1000;
-    const g = lineage.groups[0];
-    const ours = treeScores(nodes, g.trees.parent, g.trees.family);
+    const { trees, seconds } = await inferBag(nodes, arm.treeReferences);
+    const ours = treeScores(nodes, trees.parent, trees.family);
     const mother = motherTrees(
       arm.architecture,
       nodes.map((x) => x.model.weights),
@@ -400,6 +415,7 @@ async function treeRows(arm: Arm, log: (m: string) => void) {
     const key = permuted ? 'aThirdPermuted' : 'plain';
     out[key] = {
       models: nodes.length,
+      childSmaller: round(childSmaller(arm, nodes), 3),
       ours: { ...ours, seconds: round(seconds, 2) },
       mother: treeScores(nodes, mother.parent, mother.family),
       l2Mst: treeScores(nodes, mst.parent, mst.family),
@@ -464,49 +480,30 @@ async function speed(ffnn: Arm, cnn: Arm, log: (m: string) => void, quick: boole
       join(tmp, 'bag105'),
       ffnn.trees.map((x) => x.model),
     );
-    out.lineage105Cli = timeCli([
-      'lineage',
-      '--infer',
-      join(tmp, 'bag105'),
-      '--reference',
-      join(tmp, 'refs'),
-      '--json',
-      '--root',
-      tmp,
-    ]);
-    log(
-      `speed: provenance CLI ${JSON.stringify(out.provenanceCli)}, lineage 105 CLI ${JSON.stringify(out.lineage105Cli)}`,
-    );
-    if (!quick && ffnn.bigTrees) {
-      const big = ffnn.bigTrees;
-      const t = performance.now();
-      const lineage = await inferFromModels(
-        named(
-          big.map((x) => x.model),
-          'm',
-        ),
-        async () => ({ weights: ffnn.treeReferences.slice(0, 49), sha256: [], from: 'zoo runs' }),
-        { workers: coreCount() },
-      );
-      const g = lineage.groups[0];
-      out.lineage1050Library = {
-        seconds: round((performance.now() - t) / 1000, 1),
-        ...treeScores(big, g.trees.parent, g.trees.family),
-      };
-      writeBag(
-        join(tmp, 'bag1050'),
-        big.map((x) => x.model),
-      );
-      out.lineage1050Cli = timeCli([
+    const inferCli = (bag: string) =>
+      timeCli([
         'lineage',
         '--infer',
-        join(tmp, 'bag1050'),
+        join(tmp, bag),
         '--reference',
         join(tmp, 'refs'),
         '--json',
         '--root',
         tmp,
       ]);
+    out.lineage105Cli = inferCli('bag105');
+    log(
+      `speed: provenance CLI ${JSON.stringify(out.provenanceCli)}, lineage 105 CLI ${JSON.stringify(out.lineage105Cli)}`,
+    );
+    if (!quick && ffnn.bigTrees) {
+      const big = ffnn.bigTrees;
+      const { trees, seconds } = await inferBag(big, ffnn.treeReferences.slice(0, 49));
+      out.lineage1050Library = { seconds: round(seconds, 1), ...treeScores(big, trees.parent, trees.family) };
+      writeBag(
+        join(tmp, 'bag1050'),
+        big.map((x) => x.model),
+      );
+      out.lineage1050Cli = inferCli('bag1050');
       log(
         `speed: lineage 1050 ${JSON.stringify(out.lineage1050Library)} CLI ${JSON.stringify(out.lineage1050Cli)}`,
       );

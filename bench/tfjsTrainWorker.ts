@@ -10,7 +10,7 @@ import { layerTensors, networkArchitecture, type Network } from '../src/core/net
 import { Rng } from '../src/core/rng.ts';
 import { loadMnist } from '../src/data/mnist.ts';
 import { changeTask, type TaskSpec } from '../src/train/continueTraining.ts';
-import { tfjsModelOf, zooLayout } from '../src/train/tfjsFurther.ts';
+import { fitEpochs, tfjsModelOf, zooLayout } from '../src/train/tfjsFurther.ts';
 import { serveJobs } from '../src/util/workerPool.ts';
 
 export interface TfjsJob {
@@ -57,21 +57,17 @@ async function train(job: TfjsJob): Promise<Float32Array[]> {
   model.compile({ optimizer: tf.train.sgd(job.learningRate), loss: 'meanSquaredError' });
   const images = tf.tensor2d(split.images, [split.n, 196]);
   const labels = tf.oneHot(tf.tensor1d(Int32Array.from(split.labels), 'int32'), 10).toFloat();
-  const rng = new Rng(job.dataSeed, 2);
-  const out: Float32Array[] = [];
   try {
-    for (let e = 0; e < job.epochs; e++) {
-      const order = tf.tensor1d(Int32Array.from(rng.permutation(split.n)), 'int32');
-      const [x, y] = [images.gather(order), labels.gather(order)];
-      await model.fit(x, y, { epochs: 1, batchSize: job.batchSize, shuffle: false, verbose: 0 });
-      tf.dispose([order, x, y]);
-      out.push(zooLayout(net, arch, model));
-    }
+    return await fitEpochs(model, images, labels, {
+      epochs: job.epochs,
+      batchSize: job.batchSize,
+      rng: new Rng(job.dataSeed, 2),
+      weights: () => zooLayout(net, arch, model),
+    });
   } finally {
     tf.dispose([images, labels]);
     model.dispose();
   }
-  return out;
 }
 
 serveJobs<TfjsJob, Float32Array[]>(train);

@@ -140,6 +140,29 @@ describe('provenance A B', () => {
       expect(r.stderr).toMatch(message);
     }
     expect(treeFingerprint(root)).toEqual(before);
+    // two files and no zoo of their tensors: nothing to hold A against
+    const empty = tempDir('wsvc-prov-empty-');
+    const alone = runCliSync('provenance', [
+      join(bag, 'a-root.safetensors'),
+      join(bag, 'b-tuned.safetensors'),
+      '--root',
+      empty,
+    ]);
+    expect(alone.code, alone.stdout + alone.stderr).toBe(2);
+    expect(alone.stderr).toMatch(
+      /^error: 0 reference model\(s\) from no zoo under .* with A's tensors; .* give --reference ZOO or FOLDER\n$/,
+    );
+    // the same files with references given: the derivation is found
+    const given = runCliSync('provenance', [
+      join(bag, 'a-root.safetensors'),
+      join(bag, 'b-tuned.safetensors'),
+      '--root',
+      empty,
+      '--reference',
+      refs,
+    ]);
+    expect(given.code, given.stderr).toBe(0);
+    expect(given.stdout).toMatch(/is derived from A/);
   });
 });
 

@@ -5,17 +5,18 @@
  * other seeds (A's zoo's other runs). docs/provenance.md gives the method and why it is valid.
  *
  * The statistic: every member X of S = {A} + references is aligned to B (symmetry.ts: hidden
- * units matched, after both sides' units are brought to one scale where the network allows
- * rescaling), and compared with B tensor by tensor, z = atanh(correlation of the entries).
- * Each z is standardised against the other members of S (leave-one-out mean and standard
- * deviation), turned into a normal tail probability, and the tensors' evidence is combined by
- * Fisher's method, T = -sum log p. Under the null "B was trained independently of A", B is
- * independent of every member of S, and the members are exchangeable (one recipe, seeds
- * drawn alike), so A's T is as likely to rank anywhere among the members' T: its rank gives
- * an exact p-value, and beyond the references' top few an exponential tail extrapolates it
- * (calibration.ts's rankTailPValue). Aligning to B makes the statistic the same for B and any
- * permuted (or rescaled) copy of it; the rank test makes it valid whatever the layers' scales,
- * the tensors' dependence or how far independently trained models happen to agree.
+ * units matched, after every model is brought to a canonical scale and unit order), and
+ * compared with B tensor by tensor, z = atanh(correlation of the entries). Each z is
+ * standardised against the references' (a reference's against the other references'),
+ * turned into evidence (tensorLogP: a normal tail up to its 95th percentile, exponential
+ * beyond) and the tensors' evidence summed, Fisher's method, into a score T = -sum log p.
+ * Under the null "B was trained independently of A", B is independent of every member of S,
+ * and the members are exchangeable (one recipe, seeds drawn alike), so A's T is as likely to
+ * rank anywhere among the members' T: its rank gives an exact p-value, and beyond the
+ * references' top few an exponential tail extrapolates it (calibration.ts's rankTailPValue).
+ * The canonical form makes the statistic the same for B and any permuted copy of it (bit for
+ * bit) or rescaled one (to rounding); the rank test makes it valid whatever the layers'
+ * scales, the tensors' dependence or how far independently trained models happen to agree.
  *
  * Tensors pair up by position: B may differ from A in the output layer (a new head for
  * another task, of another size), which then carries no evidence; a hidden layer of another
@@ -101,8 +102,7 @@ export function sharedView(a: ModelWeights, b: Architecture): SharedView | { unr
   const same = pa.map((t, i) => sameShape(t.shape, pb[i].shape));
   const sym = symmetriesOf(a.architecture, a.network ?? undefined);
   if (sym.hidden.length === 0) return { unrelated: sym.note ?? 'A has no hidden layer to compare' };
-  const keep = pa.map((_, i) => same[i]);
-  const kept = pa.filter((_, i) => keep[i]);
+  const kept = pa.filter((_, i) => same[i]);
   const architecture = defineArchitecture(
     a.architecture.name,
     a.architecture.summary,
@@ -132,7 +132,7 @@ export function sharedView(a: ModelWeights, b: Architecture): SharedView | { unr
     architecture,
     symmetries: { ...sym, hidden },
     fromA: kept,
-    fromB: pb.filter((_, i) => keep[i]),
+    fromB: pb.filter((_, i) => same[i]),
     resized: resizedAt.map((i) => `${pa[i].name} (A ${shapeText(pa[i].shape)}, B ${shapeText(pb[i].shape)})`),
   };
 }
@@ -149,7 +149,7 @@ function remap(list: Int32Array, map: Int32Array): Int32Array | null {
   return out;
 }
 
-/** A model's weights in the shared layout, its hidden units brought to unit incoming norm where the network allows. */
+/** A model's weights in the shared layout, its hidden units brought to unit incoming norm where the network allows and into canonical order. */
 export function inSharedView(view: SharedView, weights: Float32Array, side: 'a' | 'b'): Float32Array {
   const from = side === 'a' ? view.fromA : view.fromB;
   const out = new Float32Array(view.architecture.size);

@@ -75,17 +75,7 @@ export function zooLineage(catalog: Catalog, ref?: string): Lineage {
     }
     for (const link of readInferredLinks(zoo.dir)) {
       const to = link.child.ref ? childRun(catalog, link.child.ref) : `file:${link.child.file}`;
-      if (!nodes.has(to))
-        nodes.set(to, {
-          id: to,
-          zoo: null,
-          run: null,
-          lastEpoch: null,
-          sha256: null,
-          metrics: {},
-          tags: [],
-          runTags: {},
-        });
+      if (!nodes.has(to)) nodes.set(to, looseNode(to));
       edges.push({
         from: runId(zoo.name, link.run),
         at: link.epoch,
@@ -138,7 +128,8 @@ function runNodes(zoo: CatalogZoo): LineageNode[] {
   }));
 }
 
-const looseNode = (id: string): LineageNode => ({
+/** A node that is no zoo's run: a model file, or a checkpoint outside the root. */
+export const looseNode = (id: string): LineageNode => ({
   id,
   zoo: null,
   run: null,

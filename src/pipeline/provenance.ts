@@ -29,7 +29,7 @@ import { weightsSha256 } from '../store/sha256.ts';
 import { defaultWorkers } from '../util/threads.ts';
 import { runJobs } from '../util/workerPool.ts';
 import { checkpointWeights } from './history.ts';
-import type { Lineage, LineageEdge, LineageNode } from './lineage.ts';
+import { looseNode, type Lineage, type LineageEdge, type LineageNode } from './lineage.ts';
 import type { SimilarityJob } from './similarityWorker.ts';
 
 /** A model as the output names it, with its weights and what it is. */
@@ -173,7 +173,9 @@ export async function findReferences(
       const zoos = catalog.zoos.filter((z) => sameLayout(a.model, z.manifest.architecture));
       found = keep(
         zoos.flatMap((z) => epochWeights(z, z.manifest.epochsCompleted)),
-        `the runs of ${zoos.map((z) => z.name).join(', ') || 'no zoo'} (A's architecture; exact when trained as A was)`,
+        zoos.length
+          ? `the runs of ${zoos.map((z) => z.name).join(', ')} (A's tensors; exact when trained as A was)`
+          : `no zoo under ${catalog.root} with A's tensors`,
       );
     }
   }
@@ -532,16 +534,7 @@ export function inferredAsLineage(result: InferredLineage): Lineage {
     const id = (i: number) =>
       g.models[i].ref ? `ref:${g.models[i].ref}` : `file:${g.models[i].file ?? g.models[i].label}`;
     g.models.forEach((m, i) =>
-      nodes.push({
-        id: id(i),
-        zoo: null,
-        run: null,
-        lastEpoch: null,
-        sha256: m.sha256,
-        metrics: {},
-        tags: [`family ${g.trees.family[i] + 1}`],
-        runTags: {},
-      }),
+      nodes.push({ ...looseNode(id(i)), sha256: m.sha256, tags: [`family ${g.trees.family[i] + 1}`] }),
     );
     g.trees.parent.forEach((p, i) => {
       if (p >= 0)

@@ -28,19 +28,25 @@ export interface InferredLink {
 
 /** The inferred links of the zoo in `dir` ([] when it has none). */
 export function readInferredLinks(dir: string): InferredLink[] {
-  const path = join(dir, INFERRED_FILE);
+  return readLinks<InferredLink>(
+    join(dir, INFERRED_FILE),
+    INFERRED_FORMAT,
+    'the inferred links file is damaged',
+  );
+}
+
+/** The `links` of a links file of `format` ([] when there is none); `fix` ends the message of a damaged one. */
+function readLinks<T>(path: string, format: string, fix: string): T[] {
   if (!existsSync(path)) return [];
   let parsed: { format?: unknown; links?: unknown };
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new UserError(
-      `${path} is not JSON (${(err as Error).message}); the inferred links file is damaged`,
-    );
+    throw new UserError(`${path} is not JSON (${(err as Error).message}); ${fix}`);
   }
-  if (parsed?.format !== INFERRED_FORMAT || !Array.isArray(parsed.links))
-    throw new UserError(`${path} is not a ${INFERRED_FORMAT} file; the inferred links file is damaged`);
-  return parsed.links as InferredLink[];
+  if (parsed?.format !== format || !Array.isArray(parsed.links))
+    throw new UserError(`${path} is not a ${format} file; ${fix}`);
+  return parsed.links as T[];
 }
 
 /** Adds (or replaces: one link per child hash) an inferred link of the zoo in `dir`. */
@@ -86,21 +92,11 @@ export interface BagLink {
 
 /** The bag links kept at `root` ([] when there are none). */
 export function readBagLinks(root: string): BagLink[] {
-  const path = join(root, LINEAGE_INFERRED_FILE);
-  if (!existsSync(path)) return [];
-  let parsed: { format?: unknown; links?: unknown };
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new UserError(
-      `${path} is not JSON (${(err as Error).message}); delete it and run lineage --infer again`,
-    );
-  }
-  if (parsed?.format !== LINEAGE_INFERRED_FORMAT || !Array.isArray(parsed.links))
-    throw new UserError(
-      `${path} is not a ${LINEAGE_INFERRED_FORMAT} file; delete it and run lineage --infer again`,
-    );
-  return parsed.links as BagLink[];
+  return readLinks<BagLink>(
+    join(root, LINEAGE_INFERRED_FILE),
+    LINEAGE_INFERRED_FORMAT,
+    'delete it and run lineage --infer again',
+  );
 }
 
 /**

@@ -97,7 +97,6 @@ async function trainRun(
   if (options.reinitLast) reinitLast(net, arch, weights, new Rng(seed, 1));
   const split = trainingSplit(training.samples, mnistSide(net), options.task);
   const n = split.n;
-  const rng = new Rng(seed, 2);
   const model = tfjsModelOf(net, arch, weights);
   model.compile({ optimizer: optimizerOf(training, options), loss: training.loss });
   const images = tf.tensor(split.images, [n, ...tfjsInputShape(net)]);
@@ -105,24 +104,36 @@ async function trainRun(
     training.loss === 'sparseCategoricalCrossentropy'
       ? tf.tensor2d(Float32Array.from(split.labels), [n, 1])
       : tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(split.labels), 'int32'), CLASSES).toFloat());
-  const out: Float32Array[] = [];
   try {
-    for (let e = 0; e < options.epochs; e++) {
-      // the epoch's order is ours, fed unshuffled: tfjs shuffles with Math.random
-      const order = tf.tensor1d(Int32Array.from(rng.permutation(n)), 'int32');
-      const [x, y] = [images.gather(order), labels.gather(order)];
-      await model.fit(x, y, {
-        epochs: 1,
-        batchSize: options.batchSize ?? training.batchSize,
-        shuffle: false,
-        verbose: 0,
-      });
-      tf.dispose([order, x, y]);
-      out.push(zooLayout(net, arch, model));
-    }
+    return await fitEpochs(model, images, labels, {
+      epochs: options.epochs,
+      batchSize: options.batchSize ?? training.batchSize,
+      rng: new Rng(seed, 2),
+      weights: () => zooLayout(net, arch, model),
+    });
   } finally {
     tf.dispose([images, labels]);
     model.dispose();
+  }
+}
+
+/**
+ * model.fit one epoch at a time, each epoch's order drawn from `rng` and fed unshuffled (tfjs
+ * shuffles with Math.random), the weights read after every epoch.
+ */
+export async function fitEpochs(
+  model: tf.LayersModel,
+  images: tf.Tensor,
+  labels: tf.Tensor,
+  o: { epochs: number; batchSize: number; rng: Rng; weights: () => Float32Array },
+): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (let e = 0; e < o.epochs; e++) {
+    const order = tf.tensor1d(Int32Array.from(o.rng.permutation(images.shape[0])), 'int32');
+    const [x, y] = [images.gather(order), labels.gather(order)];
+    await model.fit(x, y, { epochs: 1, batchSize: o.batchSize, shuffle: false, verbose: 0 });
+    tf.dispose([order, x, y]);
+    out.push(o.weights());
   }
   return out;
 }
