@@ -1,7 +1,7 @@
 /**
  * The README's provenance tables from the bench's report (npm run bench -- --only=provenance):
  *
- *   npx tsx scripts/provenanceTables.ts [results/provenance-eval.json]
+ *   npx tsx scripts/provenanceTables.ts [report: results/reference/provenance-eval.json; a new run writes results/provenance-eval.json]
  */
 import { readFileSync } from 'node:fs';
 
@@ -39,7 +39,9 @@ interface Network {
   >;
 }
 
-const report = JSON.parse(readFileSync(process.argv[2] ?? 'results/provenance-eval.json', 'utf8')) as {
+const report = JSON.parse(
+  readFileSync(process.argv[2] ?? 'results/reference/provenance-eval.json', 'utf8'),
+) as {
   networks: Record<string, Network>;
   speed: Record<string, unknown>;
 };
