@@ -16,6 +16,7 @@ const COMMANDS = [
   'log',
   'show',
   'diff',
+  'provenance',
   'fork',
   'lineage',
   'search',

@@ -110,7 +110,7 @@ export {
   type Provenance,
   type ProvenanceOptions,
 } from '../identify/provenance.ts';
-export { familyTrees, FAMILY_TREE_DEFAULTS, type FamilyTrees } from '../identify/familyTree.ts';
+export { familyTrees, FAMILY_TREE_DEFAULTS, type FamilyTrees } from '../pipeline/familyTree.ts';
 export { minimumArborescence, type Arborescence } from '../cluster/arborescence.ts';
 export {
   provenanceOf,

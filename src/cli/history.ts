@@ -399,7 +399,7 @@ async function inferLineageCli(
     );
   const { catalogOf, inferLineage, inferredAsLineage, recordLineage } =
     await import('../pipeline/provenance.ts');
-  const { inferredText, jsonText } = await import('./provenance.ts');
+  const { inferredText, jsonText } = await import('./provenanceText.ts');
   const catalog = catalogOf(o.root);
   const progress = new StepProgress('lineage --infer');
   const result = await inferLineage(catalog, inputs, {

@@ -1,7 +1,7 @@
 /**
  * Minimum spanning arborescence (Chu & Liu 1965, Edmonds 1967): the directed tree reaching
  * every node from one root whose edges cost least in total. lineage's inferred family trees
- * (pipeline/inferLineage.ts) are these, one per family. Dense version, O(n^3) at worst: each
+ * (pipeline/familyTree.ts) are these, one per family. Dense version, O(n^3) at worst: each
  * round gives every node its cheapest incoming edge; if those edges hold a cycle, the cycle is
  * contracted into one node, whose incoming edges cost what they save over the cycle's own
  * edge into the node they enter, the smaller graph is solved, and the cycle is opened again

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { option, UserError } from '../core/errors.ts';
 import { networkOf } from '../core/network.ts';
-import { familyTrees, type FamilyTreeOptions, type FamilyTrees } from '../identify/familyTree.ts';
+import { familyTrees, type FamilyTreeOptions, type FamilyTrees } from './familyTree.ts';
 import {
   inSharedView,
   provenance,

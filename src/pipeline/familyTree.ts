@@ -38,8 +38,8 @@ import {
   testAgainst,
   type ReferenceNull,
   type SharedView,
-} from './provenance.ts';
-import { alignTo } from './symmetry.ts';
+} from '../identify/provenance.ts';
+import { alignTo } from '../identify/symmetry.ts';
 
 export interface FamilyTreeInput {
   /** Models. */
