@@ -8,7 +8,7 @@ import { readManifest } from '../store/manifest.ts';
 import { mnistSide, scoreNetwork } from '../train/scoreNetwork.ts';
 import { defineCommand } from './command.ts';
 import { UserError } from './common.ts';
-import { chooseZoo } from './modelZoo.ts';
+import { chooseZoo } from '../pipeline/modelZoo.ts';
 import { flag, int, text } from './options.ts';
 
 export const evalCommand = defineCommand({
@@ -59,7 +59,10 @@ cross-entropy. The checkpoint is a model file (as identify takes: .arrow with --
     let weights: Float32Array;
     let description: string;
     if (positionals.length === 1) {
-      zooDir = chooseZoo(positionals[0], pick, o.zoo);
+      zooDir = chooseZoo(positionals[0], pick, {
+        zoo: o.zoo,
+        onNote: (message) => process.stderr.write(`note: ${message}\n`),
+      });
       ({ weights, description } = readModel(positionals[0], readManifest(zooDir).architecture, pick));
     } else {
       if (o.zoo === undefined || o.run === undefined || o.epoch === undefined)

@@ -1,5 +1,5 @@
 /** `identify`: which run of a zoo a checkpoint belongs to, where on its trajectory, and how sure we are (identify/identify.ts). */
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { ARCH_NAMES, type Architecture } from '../core/architectures.ts';
 import { networkOf, type Network } from '../core/network.ts';
@@ -12,24 +12,19 @@ import {
   type MethodScore,
 } from '../identify/evaluate.ts';
 import type { Probe } from '../identify/evaluationSets.ts';
-import { calibrationSummary, type Calibration } from '../identify/calibration.ts';
-import { readIndexFiles, writeIndexFiles } from '../store/indexFile.ts';
-import { FORK_ALPHA, identify, type Identification } from '../identify/identify.ts';
+import { calibrationSummary } from '../identify/calibration.ts';
+import { FORK_ALPHA, type Identification } from '../identify/identify.ts';
 import { ZooIndex } from '../identify/zooIndex.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
-import { readModel } from '../store/formats/readModel.ts';
 import { loadZoo } from '../store/loadZoo.ts';
-import { incompleteNote, readManifest, runDescription } from '../store/manifest.ts';
-import { openZoo } from '../store/openZoo.ts';
-import { recordInferredLink } from '../store/inferredLinks.ts';
-import { weightsSha256 } from '../store/sha256.ts';
+import { runDescription } from '../store/manifest.ts';
+import { identifyFile } from '../pipeline/identifyFile.ts';
 import { INFERRED_FILE } from '../store/zooLayout.ts';
 import { DEFAULT_DIRS, IDENTIFY_EVAL_PATH, zooDirFor } from '../store/paths.ts';
 import { mnistSide } from '../train/scoreNetwork.ts';
 import { readJsonFile } from '../util/json.ts';
 import { defineCommand } from './command.ts';
 import { UserError } from './common.ts';
-import { chooseZoo } from './modelZoo.ts';
 import { flag, int, text } from './options.ts';
 import { StepProgress } from './progress.ts';
 import { memoryBound, memoryOption } from './memory.ts';
@@ -96,49 +91,32 @@ p-values are calibrated from the zoo itself (docs/identify.md).
         `give one checkpoint to identify (got ${positionals.length}); see npm run identify -- --help`,
       );
     const path = positionals[0];
-    const pick = { run: o.run, epoch: o.epoch };
-
-    const zooDir = chooseZoo(path, pick, o.zoo);
-    const manifest = readManifest(zooDir);
-    const incomplete = incompleteNote(manifest);
-    if (incomplete) process.stderr.write(`note: ${zooDir}: ${incomplete}\n`);
-    const source = openZoo(zooDir, { memory: memoryBound(o.memory), verify: !o['no-verify'] });
-    const { zoo } = source;
-    const { weights, description } = readModel(path, zoo.manifest.architecture, pick);
-    const saved = o.rebuild ? null : readIndexFiles<Calibration>(zooDir, zoo.manifest, zoo.digest);
-    let index = saved && ZooIndex.fromSaved(saved, source);
-    if (!index) {
-      const progress = new StepProgress(`index of ${zooDir} (built once per zoo)`);
-      index = ZooIndex.build(source, {
-        onProgress: (step, done, total) => progress.update(step, done, total),
-      });
-      progress.finish();
-      writeIndexFiles(zooDir, index.toSaved());
+    const progress = new StepProgress('index (built once per zoo)');
+    const {
+      zooDir,
+      description,
+      result,
+      index,
+      milliseconds: ms,
+    } = identifyFile(path, {
+      zoo: o.zoo,
+      pick: { run: o.run, epoch: o.epoch },
+      top: o.top,
+      record: o.record,
+      rebuild: o.rebuild,
+      verify: !o['no-verify'],
+      memory: memoryBound(o.memory),
+      onProgress: (step, done, total) => progress.update(step, done, total),
+      onNote: (message) => {
+        progress.finish();
+        process.stderr.write(`note: ${message}\n`);
+      },
+    });
+    const { zoo } = index;
+    if (o.record && result.verdict !== 'unknown')
       process.stderr.write(
-        `index of ${zooDir}: built in ${index.buildSeconds.toFixed(1)} s${source.weights ? '' : ` (streamed from the files: SVD-${index.k})`}\n`,
+        `recorded: ${description} -> run ${result.run} of ${zooDir} (${join(zooDir, INFERRED_FILE)})\n`,
       );
-    }
-    index.prepare(); // the query time below is a loaded index's
-    const start = performance.now();
-    const result = identify(index, weights, { top: o.top });
-    const ms = performance.now() - start;
-    if (o.record) {
-      if (result.verdict === 'unknown')
-        process.stderr.write(`note: nothing recorded: ${description} is unknown to ${zooDir}\n`);
-      else {
-        recordInferredLink(zooDir, {
-          child: { ref: null, file: resolve(path), sha256: weightsSha256(weights) },
-          run: result.run,
-          epoch: result.epoch,
-          verdict: result.verdict,
-          pValue: result.pValue,
-          recordedAt: new Date().toISOString(),
-        });
-        process.stderr.write(
-          `recorded: ${description} -> run ${result.run} of ${zooDir} (${join(zooDir, INFERRED_FILE)})\n`,
-        );
-      }
-    }
     if (o.json) {
       const origin = zoo.manifest.origin;
       process.stdout.write(

@@ -44,7 +44,7 @@ export interface NamedModel {
 
 /** The zoos under `root`, or none (a bag of model files needs no zoo). */
 export function catalogOf(root: string): Catalog {
-  return zooDirsUnder(root).length ? openCatalog(root) : { root, zoos: [] };
+  return zooDirsUnder(root).length ? openCatalog(root) : { root, zoos: [], files: true };
 }
 
 /** The checkpoint or model file `text` names (references.ts's grammar). */

@@ -5,8 +5,8 @@
  * file per zoo content) or else from one pass over the checkpoint files (each checked against
  * its manifest hash, the weights neither copied nor decoded), which then fills the cache.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, join, sep } from 'node:path';
 import { UserError } from '../core/errors.ts';
 import type { ZooInfo } from './loadZoo.ts';
 import { readManifest, type ZooManifest } from './manifest.ts';
@@ -16,14 +16,20 @@ import { readTags, type Tags } from './tags.ts';
 import { zooBlocks } from './zooBlocks.ts';
 import { MANIFEST_FILE } from './zooLayout.ts';
 
-/** A zoo directory itself, or the zoos directly inside a folder (none: []). */
-export function zooDirsUnder(root: string): string[] {
+/**
+ * A zoo directory itself, or the zoos directly inside a folder (none: []). `contained` leaves
+ * out a zoo whose folder is a link to a place outside the root (what the server serves).
+ */
+export function zooDirsUnder(root: string, options: { contained?: boolean } = {}): string[] {
   if (existsSync(join(root, MANIFEST_FILE))) return [root];
   if (!existsSync(root) || !statSync(root).isDirectory()) return [];
-  return readdirSync(root)
+  const dirs = readdirSync(root)
     .map((name) => join(root, name))
     .filter((dir) => existsSync(join(dir, MANIFEST_FILE)))
     .sort();
+  if (!options.contained) return dirs;
+  const real = realpathSync(root);
+  return dirs.filter((dir) => realpathSync(dir).startsWith(real + sep));
 }
 
 export interface CatalogZoo {
@@ -40,16 +46,31 @@ export interface CatalogZoo {
 export interface Catalog {
   root: string;
   zoos: CatalogZoo[];
+  /** Whether a reference may name a model file by its path (refs.ts); the server allows none. */
+  files: boolean;
+}
+
+export interface CatalogOptions {
+  /** Check each checkpoint file's SHA-256 when its labels are first read (default true). */
+  verify?: boolean;
+  /** Let references name model files by path (default true). */
+  files?: boolean;
+  /** Leave out zoos linked from outside the root, and give an empty catalog rather than refuse one (the server's). */
+  contained?: boolean;
 }
 
 /** The zoos under `root`; refuses a root that holds none. */
-export function openCatalog(root: string, options: { verify?: boolean } = {}): Catalog {
-  const dirs = zooDirsUnder(root);
-  if (dirs.length === 0)
+export function openCatalog(root: string, options: CatalogOptions = {}): Catalog {
+  const dirs = zooDirsUnder(root, options);
+  if (dirs.length === 0 && !options.contained)
     throw new UserError(
       `no zoo under ${root} (a zoo is a folder with a ${MANIFEST_FILE}; train one with \`npm run zoo\`)`,
     );
-  return { root, zoos: dirs.map((dir) => catalogZoo(dir, options.verify ?? true)) };
+  return {
+    root,
+    zoos: dirs.map((dir) => catalogZoo(dir, options.verify ?? true)),
+    files: options.files ?? true,
+  };
 }
 
 function catalogZoo(dir: string, verify: boolean): CatalogZoo {

@@ -8,7 +8,8 @@
  *   HEX             a unique prefix (>= 6 hex digits) of a checkpoint's SHA-256   3fa9c2e1
  *   PATH            a model file (safetensors, tfjs model.json or folder, .npy, Arrow)
  *
- * An existing path wins over the other readings; then a tag; then a hash prefix. A reference
+ * An existing path wins over the other readings (where the catalog lets references name
+ * files: the server's does not); then a tag; then a hash prefix. A reference
  * that names nothing, or more than one checkpoint, is refused with the candidates.
  */
 import { existsSync } from 'node:fs';
@@ -40,7 +41,7 @@ const listed = (names: string[], most = 8) =>
 export function resolveRef(catalog: Catalog, text: string): Resolved {
   const ref = text.trim();
   if (ref === '') throw new RefError('an empty reference names nothing; see docs/vc.md for the forms');
-  if (existsSync(ref)) return { kind: 'file', path: ref };
+  if (catalog.files && existsSync(ref)) return { kind: 'file', path: ref };
   const qualified = /^([^:@]+):([^:@]+?)(?:@(\d+))?$/.exec(ref);
   if (qualified) {
     const zoo = zooNamed(catalog, qualified[1]);
