@@ -23,6 +23,7 @@ const COMMANDS = [
   'tag',
   'import',
   'export',
+  'serve',
 ];
 
 /** Runs the executable package.json names, as npx would (plain node, no loader flags). */

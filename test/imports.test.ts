@@ -20,6 +20,7 @@ const LAYERS: string[][] = [
   ['cluster', 'identify'],
   ['pipeline'],
   ['plot'],
+  ['server'],
   ['cli', 'api'],
   ['index.ts'],
 ];

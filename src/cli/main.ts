@@ -93,6 +93,11 @@ export const COMMANDS: readonly { name: string; summary: string; load: () => Loa
     summary: 'write one checkpoint as safetensors, TensorFlow.js or Arrow',
     load: async () => (await import('./export.ts')).exportCommand,
   },
+  {
+    name: 'serve',
+    summary: 'a local web app: zoos, runs, checkpoints, identify by upload, lineage, live',
+    load: async () => (await import('./serve.ts')).serveCommand,
+  },
 ];
 
 const HELP = `Usage: weightspace <command> [options]     (or: npm run <command> -- [options])

@@ -1,0 +1,459 @@
+/**
+ * `serve` against the real server: the JSON endpoints against what the library and the
+ * files say, an attacker's requests (path traversal in every encoding, a foreign Host, no or
+ * a wrong token, garbage bytes, oversized and malformed uploads: refused, nothing written,
+ * the server still answering), live events while a `zoo` trains in the background, and the
+ * app in Chromium: every page, a search filter, runs picked on the plot, an upload
+ * identified, errors shown, no console error and no request leaving 127.0.0.1.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findChromium, launchChromium } from '../src/plot/browser.ts';
+import { startServer, type RunningServer } from '../src/server/server.ts';
+import { importZoo } from '../src/store/importZoo.ts';
+import { readManifest } from '../src/store/manifest.ts';
+import { trainZoo } from '../src/train/trainZoo.ts';
+import { runCliSync, startCli, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
+import { safetensorsBytes } from './support/safetensorsSpec.ts';
+
+let root: string;
+let outside: string;
+let exported: string;
+let server: RunningServer;
+let base: string;
+const SCREENSHOTS = join(tmpdir(), 'weightspace-serve-screenshots');
+const UPLOAD_LIMIT = 64 << 10;
+
+beforeAll(async () => {
+  root = tempDir('wsvc-serve-');
+  outside = tempDir('wsvc-serve-outside-');
+  await trainZoo({
+    dir: join(root, 'ffnn-s'),
+    config: tinyConfig('ffnn', { seedCount: 6, epochs: 4, trainSize: 600 }),
+  });
+  // an imported zoo, from safetensors files written by the format's specification
+  const source = join(outside, 'imported-src');
+  let seed = 1;
+  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 0.2;
+  for (const run of ['a', 'b'])
+    for (const epoch of [0, 1]) {
+      mkdirSync(join(source, run), { recursive: true });
+      const tensor = (name: string, shape: number[]) => ({
+        name,
+        shape,
+        dtype: 'F32',
+        values: Array.from({ length: shape[0] * shape[1] }, random),
+      });
+      writeFileSync(
+        join(source, run, `epoch_${epoch}.safetensors`),
+        safetensorsBytes([
+          tensor('fc1.weight', [10, 196]),
+          tensor('fc2.weight', [10, 10]),
+          tensor('fc3.weight', [10, 10]),
+        ]),
+      );
+    }
+  await importZoo({ source, dir: join(root, 'imported'), name: 'imported', arch: 'ffnn' });
+  // a zoo outside the root, linked into it: never served
+  await trainZoo({
+    dir: join(outside, 'secret-zoo'),
+    config: tinyConfig('ffnn', { seedCount: 2, epochs: 1 }),
+  });
+  symlinkSync(join(outside, 'secret-zoo'), join(root, 'linked'));
+  writeFileSync(join(outside, 'secret.txt'), 'TOP-SECRET');
+  exported = join(outside, 'run3.safetensors');
+  const r = runCliSync('export', [
+    '--zoo',
+    join(root, 'ffnn-s'),
+    '--run',
+    '3',
+    '--epoch',
+    '2',
+    '--format',
+    'safetensors',
+    '--out',
+    exported,
+  ]);
+  expect(r.code, r.stderr).toBe(0);
+  server = await startServer({ root, port: 0, uploadLimit: UPLOAD_LIMIT, pollMs: 200 });
+  base = server.url.replace(/\/$/, '');
+}, 240_000);
+
+afterAll(async () => {
+  await server?.close();
+});
+
+const json = async (path: string, init?: RequestInit) => {
+  const res = await fetch(base + path, init);
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+};
+
+/** A request written on the socket as given: fetch would normalise the path first. */
+function raw(request: string, port = server.port): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (d) => (text += d.toString('latin1')));
+    socket.on('end', () => resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0), text }));
+    socket.on('error', reject);
+    socket.write(request);
+  });
+}
+const get = (path: string, headers = `Host: 127.0.0.1:${server.port}\r\n`) =>
+  raw(`GET ${path} HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`);
+
+const uploadsLeft = () => readdirSync(tmpdir()).filter((n) => n.startsWith('weightspace-upload-')).length;
+
+describe('serve: the JSON endpoints', () => {
+  it('lists the zoos under the root with what their manifests say, and filters them with the search grammar', async () => {
+    const { status, body } = await json('/api/zoos');
+    expect(status).toBe(200);
+    expect(body.zoos.map((z: { name: string }) => z.name)).toEqual(['ffnn-s', 'imported']);
+    const ffnn = body.zoos[0];
+    const m = readManifest(join(root, 'ffnn-s'));
+    expect([ffnn.runs, ffnn.epochs, ffnn.weights, ffnn.origin]).toEqual([
+      m.config!.seedCount,
+      m.epochsCompleted,
+      m.architecture.size,
+      'trained',
+    ]);
+    expect(body.zoos[1]).toMatchObject({ origin: 'import', runs: 2, epochs: 1 });
+    // epoch >= 3 selects 2 epochs of each of the 6 runs, and nothing of the imported zoo
+    const filtered = await json(`/api/zoos?q=${encodeURIComponent('epoch >= 3')}`);
+    expect(filtered.body.zoos.map((z: { name: string; matches: number }) => [z.name, z.matches])).toEqual([
+      ['ffnn-s', 12],
+    ]);
+    const bad = await json(`/api/zoos?q=${encodeURIComponent('epoch >=')}`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/column/);
+    const csv = await (await fetch(`${base}/api/zoos?format=csv`)).text();
+    expect(csv.split('\n')[0]).toBe(
+      'name,architecture,origin,runs,epochs,checkpoints,weights,bytes,status,parent,updatedAt,matches',
+    );
+    expect(csv).toMatch(/^ffnn-s,ffnn,trained,6,4,30,2160,/m);
+  });
+
+  it('answers a zoo, its plane and statistics, a checkpoint, a diff and predictions', async () => {
+    const zoo = (await json('/api/zoos/ffnn-s')).body;
+    expect(zoo.curves.runs).toHaveLength(6);
+    expect(zoo.curves.metrics.test_accuracy[2]).toHaveLength(5);
+    const plane = (await json('/api/zoos/ffnn-s/plane?method=svd')).body;
+    expect(plane.coords).toHaveLength(2 * 30);
+    const stats = (await json('/api/zoos/ffnn-s/stats')).body;
+    expect(stats.tensors).toEqual(['fc1.weight', 'fc2.weight', 'fc3.weight']);
+    const c = (await json(`/api/checkpoints/${encodeURIComponent('ffnn-s:2@3')}`)).body;
+    expect(c.show).toMatchObject({ ref: 'ffnn-s:2@3', parentRef: 'ffnn-s:2@2', children: ['ffnn-s:2@4'] });
+    expect(c.log.map((e: { epoch: number }) => e.epoch)).toEqual([4, 3, 2, 1, 0]);
+    const diff = (
+      await json(`/api/diff?a=${encodeURIComponent('ffnn-s:2@2')}&b=${encodeURIComponent('ffnn-s:2@3')}`)
+    ).body;
+    expect(diff.tensors.map((t: { name: string }) => t.name)).toEqual([
+      'fc1.weight',
+      'fc2.weight',
+      'fc3.weight',
+    ]);
+    // the MNIST test set's first labels, as published
+    const p = (await json(`/api/predict?ref=${encodeURIComponent('ffnn-s:2@3')}&count=4`)).body;
+    expect(p.labels).toEqual([7, 2, 1, 0]);
+    for (const probs of p.probabilities)
+      expect(probs.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 9);
+  });
+
+  it('identifies an uploaded export as its run and epoch, and records it only when asked', async () => {
+    const before = treeFingerprint(root);
+    const left = uploadsLeft();
+    const bytes = readFileSync(exported);
+    const { status, body } = await json('/api/identify?name=run3.safetensors', {
+      method: 'POST',
+      body: bytes,
+    });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ zoo: 'ffnn-s', run: 3, epoch: 2, verdict: 'member', recorded: false });
+    expect(treeFingerprint(root)).toEqual(before);
+    expect(uploadsLeft()).toBe(left);
+    const recorded = await json('/api/identify?name=run3.safetensors&record=1', {
+      method: 'POST',
+      body: bytes,
+    });
+    expect(recorded.body.recorded).toBe(true);
+    const lineage = (await json('/api/lineage')).body;
+    expect(lineage.edges).toContainEqual(
+      expect.objectContaining({ from: 'ffnn-s:3', kind: 'inferred', verdict: 'member' }),
+    );
+  });
+
+  it('refuses garbage, a wrong format and an upload over the limit, writing nothing, and goes on', async () => {
+    const before = treeFingerprint(root);
+    const left = uploadsLeft();
+    const garbage = await json('/api/identify?name=x.safetensors', {
+      method: 'POST',
+      body: 'not a model at all',
+    });
+    expect(garbage.status).toBe(400);
+    expect(garbage.body.error).toMatch(/safetensors/);
+    const pickle = await json('/api/identify?name=model.pt', { method: 'POST', body: 'x' });
+    expect(pickle.status).toBe(400);
+    expect(pickle.body.error).toMatch(/cannot tell the format/);
+    const big = await json('/api/identify?name=big.safetensors', {
+      method: 'POST',
+      body: new Uint8Array(UPLOAD_LIMIT + 1),
+    });
+    expect(big.status).toBe(413);
+    expect(big.body.error).toMatch(/too large.*--upload-limit/);
+    const badTag = await json('/api/tags', { method: 'POST', body: '{"ref": 3' });
+    expect(badTag.status).toBe(400);
+    const put = await json('/api/zoos', { method: 'PUT' });
+    expect(put.status).toBe(405);
+    expect(treeFingerprint(root)).toEqual(before);
+    expect(uploadsLeft()).toBe(left);
+    expect((await json('/api/zoos')).status).toBe(200);
+  });
+});
+
+describe('serve: an attacker', () => {
+  it('gets nothing outside the root, in any encoding, and no file by reference', async () => {
+    const attempts = [
+      '/../../../../etc/passwd',
+      '/assets/../../secret.txt',
+      '/assets/..%2f..%2fsecret.txt',
+      '/assets/%2e%2e/%2e%2e/secret.txt',
+      '/assets/%252e%252e%252fsecret.txt',
+      '/assets/..%5c..%5csecret.txt',
+      '/api/zoos/..%2flinked',
+      '/api/zoos/%2E%2E',
+      '/api/zoos/linked',
+      '/api/zoos/linked/plane',
+      `/api/checkpoints/${encodeURIComponent(join(outside, 'run3.safetensors'))}`,
+      `/api/diff?a=${encodeURIComponent(exported)}&b=ffnn-s:0`,
+      `/api/predict?ref=${encodeURIComponent('../secret.txt')}`,
+      '/api/zoos/%E0%A4%A',
+      '/api/zoos/a%00b',
+    ];
+    for (const path of attempts) {
+      const r = await get(path);
+      expect([400, 404], path).toContain(r.status);
+      expect(r.text, path).not.toMatch(/TOP-SECRET|root:x:0/);
+    }
+    const list = await json('/api/zoos');
+    expect(list.body.zoos.map((z: { name: string }) => z.name)).not.toContain('linked');
+  });
+
+  it('refuses a foreign Host header (DNS rebinding) and survives garbage on the socket', async () => {
+    expect((await get('/api/zoos', 'Host: evil.example\r\n')).status).toBe(403);
+    expect([400, 403]).toContain((await get('/api/zoos', '')).status);
+    for (const junk of [
+      '\x00\x01\x02garbage\r\n\r\n',
+      'GET / HTTP/9.9\r\n\r\n',
+      'POST /api/identify HTTP/1.1\r\nContent-Length: -5\r\n\r\n',
+    ])
+      await raw(junk).catch(() => null);
+    expect((await json('/api/zoos')).status).toBe(200);
+  });
+
+  it('requires the token off loopback, and checks it on every request', async () => {
+    await expect(startServer({ root, host: '0.0.0.0', port: 0 })).rejects.toThrow(/token/);
+    const guarded = await startServer({ root, port: 0, token: 's3cret-token' });
+    try {
+      const at = `http://127.0.0.1:${guarded.port}`;
+      expect((await fetch(`${at}/api/zoos`)).status).toBe(401);
+      expect((await fetch(`${at}/api/zoos`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(
+        401,
+      );
+      expect((await fetch(`${at}/api/zoos?token=s3cret-tokeN`)).status).toBe(401);
+      expect(
+        (await fetch(`${at}/api/zoos`, { headers: { authorization: 'Bearer s3cret-token' } })).status,
+      ).toBe(200);
+      const entry = await fetch(guarded.url, { redirect: 'manual' });
+      expect(entry.status).toBe(303);
+      const cookie = entry.headers.get('set-cookie')!.split(';')[0];
+      expect(cookie).toBe('weightspace_token=s3cret-token');
+      expect((await fetch(`${at}/api/zoos`, { headers: { cookie } })).status).toBe(200);
+      expect((await fetch(`${at}/assets/app.js`)).status).toBe(401);
+    } finally {
+      await guarded.close();
+    }
+  });
+});
+
+describe('serve: live', () => {
+  it('says each epoch of a zoo trained in the background as it is committed', async () => {
+    const res = await fetch(`${base}/api/events`);
+    const reader = res.body!.getReader();
+    // epochs of a second or so each, well apart at the server's 200 ms look
+    const child = startCli('zoo', [
+      '--arch',
+      'cnn',
+      '--seeds',
+      '2',
+      '--epochs',
+      '4',
+      '--train-size',
+      '60000',
+      '--test-size',
+      '200',
+      '--out',
+      root,
+      '--name',
+      'live',
+    ]);
+    const exited = new Promise<null>((resolve) => child.on('exit', () => resolve(null)));
+    // on each event naming the zoo, the epochs the list then shows
+    const seen: number[] = [];
+    let text = '';
+    for (;;) {
+      const chunk = await Promise.race([reader.read(), exited]);
+      if (chunk === null || chunk.done) break;
+      text += new TextDecoder().decode(chunk.value);
+      const events = text.split('\n\n');
+      text = events.pop()!;
+      for (const e of events)
+        if (/^event: zoos\ndata: .*cnn-live/.test(e)) {
+          const zoo = (await json('/api/zoos')).body.zoos.find(
+            (z: { name: string }) => z.name === 'cnn-live',
+          );
+          if (zoo) seen.push(zoo.epochs);
+        }
+    }
+    await reader.cancel();
+    expect(child.exitCode).toBe(0);
+    // epochs appeared one by one while it trained, not only at the end
+    expect(new Set(seen.filter((e) => e >= 0 && e < 4)).size).toBeGreaterThanOrEqual(2);
+    const list = await json('/api/zoos');
+    expect(list.body.zoos.find((z: { name: string }) => z.name === 'cnn-live')).toMatchObject({
+      epochs: 4,
+      status: 'complete',
+    });
+  }, 180_000);
+});
+
+const chromium = findChromium();
+describe.skipIf(!chromium && !process.env.REQUIRE_CHROMIUM)('serve: in Chromium', () => {
+  it('shows every page, filters, picks runs, identifies an upload, shows errors, and sees a zoo train', async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    const browser = await launchChromium(chromium!);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    const foreign: string[] = [];
+    page.on(
+      'console',
+      (m) => m.type() === 'error' && !/status of (400|413)/.test(m.text()) && errors.push(m.text()),
+    );
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on(
+      'request',
+      (r) => !r.url().startsWith(base) && !r.url().startsWith('data:') && foreign.push(r.url()),
+    );
+    const renders = () => page.evaluate(() => (window as unknown as { appRenders: number }).appRenders);
+    const open = async (hash: string) => {
+      await page.goto(`${base}/${hash}`);
+      await page.waitForFunction(() => (window as unknown as { appRenders: number }).appRenders >= 1);
+    };
+    try {
+      // the zoo list, filtered
+      await open('#/');
+      expect(await page.locator('#zoo-table tbody tr').count()).toBe(3);
+      await page.fill('#query', 'epoch >= 2');
+      const n = await renders();
+      await page.click('#apply');
+      await page.waitForFunction((k) => (window as unknown as { appRenders: number }).appRenders > k, n);
+      expect(await page.locator('#zoo-table tbody tr').allTextContents()).toEqual([
+        expect.stringMatching(/^cnn-live/),
+        expect.stringMatching(/^ffnn-s/),
+      ]);
+      await page.fill('#query', 'epoch >=');
+      await page.click('#apply');
+      await page.waitForSelector('#query-error');
+
+      // a zoo: runs picked on the plot are drawn in colour, the others grey
+      await open('#/zoo/ffnn-s');
+      await page.waitForFunction(() => document.querySelector('#plane .scatterlayer') !== null);
+      const coloured = () =>
+        page.evaluate(
+          () =>
+            (document.getElementById('plane') as unknown as { data: { showlegend: boolean }[] }).data.filter(
+              (t) => t.showlegend,
+            ).length,
+        );
+      expect(await coloured()).toBe(5);
+      await page.click('input.pick[data-run="0"]');
+      expect(await coloured()).toBe(4);
+      await page.selectOption('#curve-mode', 'aggregate');
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: join(SCREENSHOTS, 'zoo.png'), fullPage: true });
+
+      // a checkpoint: show, diff, predictions
+      await open(`#/checkpoint/${encodeURIComponent('ffnn-s:2@3')}`);
+      await page.waitForSelector('#diff table');
+      await page.waitForSelector('#predictions figure');
+      expect(await page.locator('#predictions figure').count()).toBe(8);
+      await page.screenshot({ path: join(SCREENSHOTS, 'checkpoint.png'), fullPage: true });
+
+      // identify: the export, garbage, and a file over the limit
+      await open('#/identify');
+      await page.waitForSelector('#identify-zoo option[value="ffnn-s"]', { state: 'attached' });
+      await page.selectOption('#identify-zoo', 'ffnn-s');
+      await page.check('#identify-record');
+      await page.setInputFiles('#identify-file', exported);
+      await page.waitForSelector('#verdict');
+      expect(await page.textContent('#verdict')).toBe('MEMBER: run 3 of ffnn-s, epoch 2.00');
+      await page.waitForFunction(() => document.querySelector('#identify-plane .scatterlayer') !== null);
+      await page.screenshot({ path: join(SCREENSHOTS, 'identify.png'), fullPage: true });
+      await page.setInputFiles('#identify-file', {
+        name: 'garbage.safetensors',
+        mimeType: 'application/octet-stream',
+        buffer: Buffer.from('garbage'),
+      });
+      await page.waitForSelector('#identify-error');
+      expect(await page.textContent('#identify-error')).toMatch(/safetensors/);
+      await page.setInputFiles('#identify-file', {
+        name: 'big.safetensors',
+        mimeType: 'application/octet-stream',
+        buffer: Buffer.alloc(UPLOAD_LIMIT * 2),
+      });
+      await page.waitForFunction(() =>
+        /too large/.test(document.getElementById('identify-error')?.textContent ?? ''),
+      );
+
+      // lineage: the inferred link recorded above
+      await open('#/lineage');
+      await page.waitForSelector('#lineage .inferred');
+      await page.screenshot({ path: join(SCREENSHOTS, 'lineage.png'), fullPage: true });
+
+      // live: a zoo started from the CLI appears in the open list without a reload
+      await open('#/');
+      await page.evaluate(() => ((window as unknown as { loaded: boolean }).loaded = true));
+      const child = startCli('zoo', [
+        '--arch',
+        'ffnn',
+        '--seeds',
+        '2',
+        '--epochs',
+        '3',
+        '--train-size',
+        '3000',
+        '--test-size',
+        '200',
+        '--out',
+        root,
+        '--name',
+        'browser',
+      ]);
+      await page.waitForFunction(
+        () => /ffnn-browser/.test(document.getElementById('zoo-table')?.textContent ?? ''),
+        null,
+        { timeout: 90_000 },
+      );
+      await new Promise((resolve) => child.on('exit', resolve));
+      expect(await page.evaluate(() => (window as unknown as { loaded?: boolean }).loaded)).toBe(true); // no reload
+      expect(errors).toEqual([]);
+      expect(foreign).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+    for (const shot of ['zoo', 'checkpoint', 'identify', 'lineage'])
+      expect(existsSync(join(SCREENSHOTS, `${shot}.png`))).toBe(true);
+  }, 240_000);
+});
