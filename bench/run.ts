@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --only=zoo|load|cluster|identify|stream|catalog] [-- --quick]: prints the toolkit's performance figures
+ * npm run bench [-- --only=zoo|load|cluster|identify|stream|catalog|provenance|serve] [-- --quick]: prints the toolkit's performance figures
  * as JSON on stdout (progress on stderr) and keeps a copy in results/bench.json. --quick skips
  * the minutes-long full-space linkage; --only=load runs only the zoo-loading part of `zoo`
  * (loadZoo with and without the hash check, verifyZoo). Figures are throughputs and times measured
@@ -16,12 +16,13 @@ import { benchZoo } from './zoo.ts';
 import { benchStream } from './stream.ts';
 import { benchCatalog } from './catalog.ts';
 import { benchProvenance } from './provenance.ts';
+import { benchServe } from './serve.ts';
 
 const OPTIONS = {
   only: choice({
     arg: 'PART',
-    help: "one part: zoo, load (the loading part of 'zoo'), cluster, identify, stream (a 2 GB zoo), catalog (10^6 checkpoints) or provenance (pairs and trees, results/provenance-eval.json); the last three not in a full run",
-    choices: ['zoo', 'load', 'cluster', 'identify', 'stream', 'catalog', 'provenance'],
+    help: "one part: zoo, load (the loading part of 'zoo'), cluster, identify, stream (a 2 GB zoo), catalog (10^6 checkpoints) or provenance (pairs and trees, results/provenance-eval.json), serve (the dashboard under load); the last four not in a full run",
+    choices: ['zoo', 'load', 'cluster', 'identify', 'stream', 'catalog', 'provenance', 'serve'],
   }),
   quick: flag({ help: 'skip the minutes-long full-space linkage' }),
 };
@@ -45,6 +46,7 @@ const identify = !only || only === 'identify' ? benchIdentify(log) : undefined;
 const stream = only === 'stream' ? await benchStream(log) : undefined;
 const catalog = only === 'catalog' ? await benchCatalog(log) : undefined;
 const provenance = only === 'provenance' ? await benchProvenance(log, { quick }) : undefined;
+const serve = only === 'serve' ? await benchServe(log) : undefined;
 const measured = {
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: coreCount(), node: process.version },
   started,
@@ -54,6 +56,7 @@ const measured = {
   ...(stream && { stream }),
   ...(catalog && { catalog }),
   ...(provenance && { provenance: provenanceSummary(provenance) }),
+  ...(serve && { serve }),
 };
 process.stdout.write(JSON.stringify(measured, null, 2) + '\n');
 
