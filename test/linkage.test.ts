@@ -5,7 +5,7 @@
 import { matrix } from '../src/core/matrix.ts';
 import { agnes } from 'ml-hclust';
 import { describe, expect, it } from 'vitest';
-import { cutTree, joinHeights, singleLinkage, type Linkage } from '../src/cluster/linkage.ts';
+import { cutTree, joinHeights, leafOrder, singleLinkage, type Linkage } from '../src/cluster/linkage.ts';
 import { Rng } from '../src/core/rng.ts';
 import { syntheticZoo } from '../bench/syntheticZoo.ts';
 
@@ -286,5 +286,19 @@ describe("singleLinkage, method 'checked' (candidate tree + cycle-property check
         pts.map((_, i) => i % 2),
       ),
     ).toBe(true);
+  });
+
+  it('lists the leaves as a dendrogram draws them: each merge its first child, then its second', () => {
+    const zoo = syntheticZoo(7, 9, 20, 5);
+    const { linkage } = singleLinkage(matrix(zoo.weights, zoo.n, 20));
+    // SciPy's leaves_list, recursively: node n + i is merge i, its children z[4i], z[4i + 1]
+    const leaves = (node: number): number[] =>
+      node < linkage.n
+        ? [node]
+        : [...leaves(linkage.z[(node - linkage.n) * 4]), ...leaves(linkage.z[(node - linkage.n) * 4 + 1])];
+    const order = [...leafOrder(linkage)];
+    expect(order).toEqual(leaves(2 * linkage.n - 2));
+    expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: linkage.n }, (_, i) => i));
+    expect([...leafOrder({ n: 1, z: new Float64Array(0) })]).toEqual([0]);
   });
 });

@@ -13,7 +13,10 @@ import type { Browser } from 'playwright-core';
 import { restrictLinkage } from '../src/plot/dendrogram.ts';
 import { findChromium, launchChromium, renderPage, type RenderedPage } from '../src/plot/browser.ts';
 import { quantile } from '../src/plot/zooStatistics.ts';
-import { singleLinkage } from '../src/cluster/linkage.ts';
+import { leafOrder, singleLinkage } from '../src/cluster/linkage.ts';
+import { trajectoryFigure, UNCHOSEN_GREY } from '../src/plot/trajectories.ts';
+import { runsSpreadOverTree } from '../src/plot/zooPages.ts';
+import { loadZoo } from '../src/store/loadZoo.ts';
 import { Rng } from '../src/core/rng.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
 import { runCliSync, tempDir, tinyConfig } from './helpers.ts';
@@ -225,4 +228,51 @@ describe('npm run plot', () => {
         expect(statSync(join(out, 'tiny', `${page}.png`)).size).toBeGreaterThan(20_000);
     });
   });
+});
+
+describe('highlighted runs (plot --highlight)', () => {
+  it('draws the chosen runs in colour over the others in grey, without hover or legend for the grey', async () => {
+    const root = tempDir();
+    const dir = join(root, 'twelve');
+    await trainZoo({ dir, config: tinyConfig('ffnn', { seedCount: 12, epochs: 2 }) });
+    const zoo = loadZoo(dir);
+    const coords = Float64Array.from({ length: zoo.n * 2 }, (_, i) => i);
+    const figure = trajectoryFigure(zoo, coords, { title: 't', axes: ['a', 'b'], highlight: [7, 2] });
+    const colour = (t: Record<string, unknown>) => (t.line as { color: string }).color;
+    expect(figure.data.map((t) => t.name)).toEqual([
+      ...[0, 1, 3, 4, 5, 6, 8, 9, 10, 11].map((r) => `run ${r}`),
+      'run 7',
+      'run 2',
+    ]);
+    expect(figure.data.slice(0, 10).every((t) => colour(t) === UNCHOSEN_GREY && t.hoverinfo === 'skip')).toBe(
+      true,
+    );
+    expect(new Set(figure.data.slice(10).map(colour)).size).toBe(2);
+    expect(figure.data.slice(10).some((t) => colour(t) === UNCHOSEN_GREY)).toBe(false);
+
+    // the default: runs spread over the dendrogram's leaves, by their last checkpoints
+    const { linkage } = singleLinkage(matrix(zoo.weights, zoo.n, zoo.dim));
+    const exported = {
+      zoo: 'twelve',
+      zooDigest: zoo.digest,
+      space: 'full',
+      n: zoo.n,
+      layout: '',
+      run: Array.from(zoo.run),
+      epoch: Array.from(zoo.epoch),
+      linkage: Array.from({ length: zoo.n - 1 }, (_, i) => Array.from(linkage.z.subarray(4 * i, 4 * i + 4))),
+    };
+    const picked = runsSpreadOverTree(exported, zoo.epochs, 5);
+    const lastOrder = [...leafOrder(linkage)]
+      .filter((l) => zoo.epoch[l] === zoo.epochs)
+      .map((l) => zoo.run[l]);
+    expect(picked).toEqual([0, 3, 6, 8, 11].map((i) => lastOrder[i])); // round(i * 11 / 4), i = 0..4
+    expect(picked[0]).toBe(lastOrder[0]);
+    expect(picked.at(-1)).toBe(lastOrder[11]);
+    expect(new Set(picked).size).toBe(5);
+
+    const cli = runCliSync('plot', ['--zoo', dir, '--out', join(root, 'out'), '--highlight', '1,20']);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toMatch(/^error: --highlight names run 20; .* has runs 0-11\n$/);
+  }, 120_000);
 });

@@ -5,9 +5,14 @@ import { plotZoo, PLOT_DEFAULTS } from '../plot/plotZoo.ts';
 import { DEFAULT_DIRS } from '../store/paths.ts';
 import { defineCommand } from './command.ts';
 import { eachZoo, findZoos, refusedExitCode, UserError, userMessage } from './common.ts';
-import { flag, int, text } from './options.ts';
+import { flag, int, parseInteger, text } from './options.ts';
 import { memoryBound, memoryOption } from './memory.ts';
 import { StepProgress } from './progress.ts';
+
+/** `3,7,12` as run numbers. */
+function runList(text: string): number[] {
+  return text.split(',').map((s) => parseInteger('highlight', s.trim(), 0));
+}
 
 export const plotCommand = defineCommand({
   name: 'plot',
@@ -36,6 +41,11 @@ from this zoo's current checkpoints; when they are missing or stale, the paper's
       defaultText: `${PLOT_DEFAULTS.svd}, lowered with a note for a zoo of fewer checkpoints or weights`,
     }),
     runs: int({ help: 'runs in the dendrogram', min: 1, default: PLOT_DEFAULTS.dendrogramRuns }),
+    highlight: text({
+      arg: 'R,R,...',
+      help: "runs the trajectory plots draw in colour, the others in grey ('all': every run in colour)",
+      defaultText: `${PLOT_DEFAULTS.highlightCount} runs spread over the dendrogram (every run for a zoo of ${PLOT_DEFAULTS.highlightCount} or fewer)`,
+    }),
     epoch: int({ arg: 'E', help: 'epoch of the weight statistics', min: 0, defaultText: 'the last' }),
     seed: int({ help: 'UMAP seed', min: 0, max: 0xffffffff, default: PLOT_DEFAULTS.seed }),
     'umap-epochs': int({
@@ -55,7 +65,11 @@ from this zoo's current checkpoints; when they are missing or stale, the paper's
     }),
     memory: memoryOption('SVD spaces only, no UMAP of the full space'),
   },
-  examples: ['npm run plot', 'npm run plot -- --zoo zoo/cnn-default --png'],
+  examples: [
+    'npm run plot',
+    'npm run plot -- --zoo zoo/cnn-default --png',
+    'npm run plot -- --zoo zoo/ffnn-paper --highlight 3,7,12',
+  ],
   async run(o) {
     const zooDirs = findZoos(o.zoo);
     // find the browser before minutes of UMAP, not after
@@ -70,6 +84,7 @@ from this zoo's current checkpoints; when they are missing or stale, the paper's
       outDir: o.out,
       svd: o.svd,
       dendrogramRuns: o.runs,
+      highlight: o.highlight === undefined ? undefined : o.highlight === 'all' ? [] : runList(o.highlight),
       epoch: o.epoch,
       seed: o.seed,
       umapEpochs: o['umap-epochs'],

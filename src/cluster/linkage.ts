@@ -76,6 +76,24 @@ export function cutTree(linkage: Linkage, count: number): Int32Array {
   return labels;
 }
 
+/**
+ * The leaves from left to right as a dendrogram draws the tree (SciPy's leaves_list): the
+ * root's left subtree, then its right, each in turn.
+ */
+export function leafOrder(linkage: Linkage): Int32Array {
+  const { n, z } = linkage;
+  const order = new Int32Array(n);
+  if (n === 1) return order;
+  let at = 0;
+  const stack = [2 * n - 2];
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (node < n) order[at++] = node;
+    else stack.push(z[(node - n) * 4 + 1], z[(node - n) * 4]); // right below left: left comes out first
+  }
+  return order;
+}
+
 /** Height of the merge at which each point first joins another cluster. */
 export function joinHeights(linkage: Linkage): Float64Array {
   const { n, z } = linkage;

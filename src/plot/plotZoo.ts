@@ -27,7 +27,7 @@ import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { incompleteNote, ZooError } from '../store/manifest.ts';
 import { DEFAULT_DIRS, zooResultsDir } from '../store/paths.ts';
 import { indexHtml, writePage, type Page } from './page.ts';
-import { clusterAndStatisticsPages, trajectoryPages } from './zooPages.ts';
+import { clusterAndStatisticsPages, runsSpreadOverTree, trajectoryPages } from './zooPages.ts';
 
 export interface PlotZooOptions {
   /** Where the cluster exports are and the plots go (<outDir>/<zoo>/; default results). */
@@ -38,6 +38,12 @@ export interface PlotZooOptions {
   dendrogramRuns?: number;
   /** Epoch of the weight statistics (default: the last). */
   epoch?: number;
+  /**
+   * Runs the trajectory plots draw in colour over the others in grey. Default: a zoo of more
+   * than `highlightCount` runs has that many chosen, spread over the dendrogram; a smaller
+   * zoo has every run in colour. An empty list: every run in colour.
+   */
+  highlight?: number[];
   /** UMAP seed (default 0). */
   seed?: number;
   /** UMAP optimisation epochs (default: by the number of points, reduce/umap.ts defaultEpochs). */
@@ -53,7 +59,13 @@ export interface PlotZooOptions {
   onProgress?: (step: string, done: number, total: number) => void;
 }
 
-export const PLOT_DEFAULTS = { outDir: DEFAULT_DIRS.results, svd: 50, dendrogramRuns: 5, seed: 0 } as const;
+export const PLOT_DEFAULTS = {
+  outDir: DEFAULT_DIRS.results,
+  svd: 50,
+  dendrogramRuns: 5,
+  seed: 0,
+  highlightCount: 5,
+} as const;
 
 export interface PlotZooResult {
   dir: string;
@@ -78,6 +90,9 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
   const epoch = options.epoch ?? zoo.epochs;
   if (epoch < 0 || epoch > zoo.epochs)
     throw new UserError(`${option('epoch')} ${epoch} is not in ${zooDir} (epochs 0-${zoo.epochs})`);
+  const bad = options.highlight?.find((r) => !Number.isInteger(r) || r < 0 || r >= zoo.runs);
+  if (bad !== undefined)
+    throw new UserError(`${option('highlight')} names run ${bad}; ${zooDir} has runs 0-${zoo.runs - 1}`);
   const dir = zooResultsDir(outDir, zooDir);
   mkdirSync(dir, { recursive: true });
 
@@ -103,7 +118,15 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
     onProgress: progress,
   });
   const clusters = await currentClusterExports(source, outDir, embedding.k, progress);
+  const highlight = options.highlight
+    ? options.highlight.length
+      ? options.highlight
+      : undefined
+    : zoo.runs > PLOT_DEFAULTS.highlightCount
+      ? runsSpreadOverTree(clusters.linkage, zoo.epochs, PLOT_DEFAULTS.highlightCount)
+      : undefined;
   const input = {
+    highlight,
     name,
     zoo,
     checkpoints,

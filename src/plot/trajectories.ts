@@ -14,7 +14,15 @@ export interface TrajectoryFigureOptions {
   /** Axis names, e.g. ["UMAP 1", "UMAP 2"] or ["SVD 1", "SVD 2", "SVD 3"]. */
   axes: string[];
   caption?: string;
+  /**
+   * Runs drawn in colour, over the others in grey without hover or legend (at paper scale
+   * 250 colours cannot be told apart); absent: every run in its own colour.
+   */
+  highlight?: readonly number[];
 }
+
+/** The colour of the runs not highlighted. */
+export const UNCHOSEN_GREY = '#c8c8c8';
 
 /** `coords`: one row of axes.length values per zoo row (loadZoo's epoch-major order). */
 export function trajectoryFigure(
@@ -27,15 +35,27 @@ export function trajectoryFigure(
   if (coords.length !== zoo.n * c)
     throw new RangeError(`expected ${zoo.n} x ${c} coordinates, got ${coords.length}`);
   const keys = c === 2 ? ['x', 'y'] : ['x', 'y', 'z'];
-  const data = Array.from({ length: zoo.runs }, (_, run) => {
+  const chosen = options.highlight ?? null;
+  const colorOf = (run: number) => {
+    if (!chosen) return runColor(run, zoo.runs);
+    const i = chosen.indexOf(run);
+    return i < 0 ? UNCHOSEN_GREY : runColor(i, chosen.length);
+  };
+  // grey runs first, so that the chosen ones are drawn over them
+  const order = chosen
+    ? [...Array.from({ length: zoo.runs }, (_, r) => r).filter((r) => !chosen.includes(r)), ...chosen]
+    : Array.from({ length: zoo.runs }, (_, r) => r);
+  const data = order.map((run) => {
     const rows = Array.from({ length: zoo.epochs + 1 }, (_, e) => zooRowIndex(zoo.runs, run, e));
+    const grey = chosen !== null && !chosen.includes(run);
     const trace: Record<string, unknown> = {
       type: c === 2 ? 'scatter' : 'scatter3d',
       mode: 'lines+markers',
       name: `run ${run}`,
-      line: { color: runColor(run, zoo.runs), width: c === 2 ? 1 : 2 },
+      ...(grey && { hoverinfo: 'skip', showlegend: false }),
+      line: { color: colorOf(run), width: c === 2 ? 1 : 2 },
       marker: {
-        color: runColor(run, zoo.runs),
+        color: colorOf(run),
         size: rows.map((_, e) => (e === 0 || e === zoo.epochs ? 7 : 4)),
         symbol: c === 2 ? rows.map((_, e) => (e === 0 ? 'circle-open' : 'circle')) : 'circle',
       },
@@ -43,7 +63,7 @@ export function trajectoryFigure(
         (row) =>
           `run ${run} (${runDescription(zoo.manifest, run)})<br>epoch ${zoo.epoch[row]}<br>test accuracy ${formatAccuracy(zoo.testAccuracy[row])}`,
       ),
-      hoverinfo: 'text',
+      ...(!grey && { hoverinfo: 'text' }),
     };
     keys.forEach((key, a) => (trace[key] = rows.map((row) => round(coords[row * c + a]))));
     return trace;
@@ -51,7 +71,7 @@ export function trajectoryFigure(
   const axis = (title: string) => ({ title: { text: title }, zeroline: false });
   const layout: Record<string, unknown> = {
     title: { text: options.title },
-    showlegend: zoo.runs <= 20,
+    showlegend: (chosen?.length ?? zoo.runs) <= 20,
     hovermode: 'closest',
     margin: { t: 50 },
   };

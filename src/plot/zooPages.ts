@@ -7,6 +7,8 @@ import type { ZooEmbedding } from '../reduce/embed.ts';
 import { UMAP_DEFAULTS } from '../reduce/umap.ts';
 import type { ZooInfo } from '../store/loadZoo.ts';
 import type { RowReader } from '../core/zoo.ts';
+import { leafOrder } from '../cluster/linkage.ts';
+import type { LinkageExport } from '../pipeline/spaceJob.ts';
 import { dendrogramFigure, restrictLinkage } from './dendrogram.ts';
 import type { Page } from './page.ts';
 import { sweepFigure } from './sweep.ts';
@@ -26,12 +28,35 @@ export interface ZooPagesInput {
   dendrogramRuns: number;
   /** The UMAP seed, for the captions. */
   seed: number;
+  /** Runs the trajectory plots draw in colour over the others in grey (undefined: every run in colour). */
+  highlight?: readonly number[];
 }
 
-export function trajectoryPages({ name, zoo, embedding, seed }: ZooPagesInput): Page[] {
+/**
+ * `count` runs spread over the dendrogram: the runs in the order their last checkpoints take
+ * among its leaves, taken at even steps, so that the chosen runs come from all over the tree.
+ */
+export function runsSpreadOverTree(linkage: LinkageExport, lastEpoch: number, count: number): number[] {
+  const order = leafOrder({ n: linkage.n, z: Float64Array.from(linkage.linkage.flat()) });
+  const runs = [...order]
+    .filter((leaf) => linkage.epoch[leaf] === lastEpoch)
+    .map((leaf) => linkage.run[leaf]);
+  const take = Math.min(count, runs.length);
+  if (take <= 1) return runs.slice(0, take);
+  return [
+    ...new Set(
+      Array.from({ length: take }, (_, i) => runs[Math.round((i * (runs.length - 1)) / (take - 1))]),
+    ),
+  ];
+}
+
+export function trajectoryPages({ name, zoo, embedding, seed, highlight }: ZooPagesInput): Page[] {
   const { k, svd: coords } = embedding;
+  const colours = highlight
+    ? `Runs ${highlight.join(', ')} in colour, the other ${zoo.runs - highlight.length} in grey (choose with --highlight)`
+    : 'One colour per run';
   const umapCaption = (space: string) =>
-    `UMAP of ${space}: ${UMAP_DEFAULTS.nNeighbors} neighbours, minimum distance ${UMAP_DEFAULTS.minDist}, seed ${seed}, as in the paper. One colour per run; lines join consecutive epochs; the open circle is epoch 0. A long straight line is two consecutive checkpoints that UMAP placed far apart: it keeps neighbourhoods, not distances, so the length of a line is not the distance between the checkpoints.`;
+    `UMAP of ${space}: ${UMAP_DEFAULTS.nNeighbors} neighbours, minimum distance ${UMAP_DEFAULTS.minDist}, seed ${seed}, as in the paper. ${colours}; lines join consecutive epochs; the open circle is epoch 0. A long straight line is two consecutive checkpoints that UMAP placed far apart: it keeps neighbourhoods, not distances, so the length of a line is not the distance between the checkpoints.`;
   const firstComponents = (c: number) =>
     Float64Array.from({ length: zoo.n * c }, (_, i) => coords[Math.floor(i / c) * k + (i % c)]);
   const { umapFull } = embedding;
@@ -47,6 +72,7 @@ export function trajectoryPages({ name, zoo, embedding, seed }: ZooPagesInput): 
                 title: `${name}: UMAP of the full weight space`,
                 axes: ['UMAP 1', 'UMAP 2'],
                 caption: umapCaption(`the ${zoo.dim} weights`),
+                highlight,
               }),
             ],
           },
@@ -61,6 +87,7 @@ export function trajectoryPages({ name, zoo, embedding, seed }: ZooPagesInput): 
           title: `${name}: UMAP of SVD-${k}`,
           axes: ['UMAP 1', 'UMAP 2'],
           caption: umapCaption(`the ${k} SVD coordinates`),
+          highlight,
         }),
       ],
     },
@@ -72,7 +99,8 @@ export function trajectoryPages({ name, zoo, embedding, seed }: ZooPagesInput): 
         trajectoryFigure(zoo, firstComponents(2), {
           title: `${name}: SVD components 1-2`,
           axes: ['SVD 1', 'SVD 2'],
-          caption: 'Coordinates U Σ of the truncated SVD (not centred), components 1 and 2.',
+          caption: `Coordinates U Σ of the truncated SVD (not centred), components 1 and 2. ${colours}.`,
+          highlight,
         }),
         ...(k >= 3
           ? [
@@ -80,6 +108,7 @@ export function trajectoryPages({ name, zoo, embedding, seed }: ZooPagesInput): 
                 title: `${name}: SVD components 1-3`,
                 axes: ['SVD 1', 'SVD 2', 'SVD 3'],
                 caption: 'Components 1 to 3; drag to rotate.',
+                highlight,
               }),
             ]
           : []),
