@@ -18,6 +18,9 @@ import { readManifest } from '../src/store/manifest.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
 import { runCliSync, startCli, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
 import { safetensorsBytes } from './support/safetensorsSpec.ts';
+import { tf } from './support/tf.ts';
+import { loadMnist } from '../src/data/mnist.ts';
+import { zooRecorder } from '../src/train/zooRecorder.ts';
 
 let root: string;
 let outside: string;
@@ -57,6 +60,28 @@ beforeAll(async () => {
       );
     }
   await importZoo({ source, dir: join(root, 'imported'), name: 'imported', arch: 'ffnn' });
+  // a zoo recorded from TensorFlow.js training (2 runs of a ReLU MLP, 3 epochs)
+  const mnist = loadMnist({ trainSize: 300, testSize: 10 });
+  const x = tf.tensor2d(mnist.train.images, [300, 196]);
+  const y = tf.oneHot(tf.tensor1d(Array.from(mnist.train.labels), 'int32'), 10);
+  for (let run = 0; run < 2; run++) {
+    const init = (k: number) => tf.initializers.glorotUniform({ seed: 100 * run + k });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [196], units: 24, activation: 'relu', kernelInitializer: init(1) }),
+        tf.layers.dense({ units: 10, kernelInitializer: init(2) }),
+      ],
+    });
+    model.compile({ optimizer: tf.train.sgd(0.2), loss: 'meanSquaredError' });
+    await model.fit(x, y, {
+      epochs: 3,
+      batchSize: 30,
+      shuffle: false,
+      verbose: 0,
+      callbacks: [zooRecorder({ zoo: join(root, 'tfjs-rec'), run, runs: 2, tags: { lr: '0.2' } })],
+    });
+    model.dispose();
+  }
   // a zoo outside the root, linked into it: never served
   await trainZoo({
     dir: join(outside, 'secret-zoo'),
@@ -64,6 +89,19 @@ beforeAll(async () => {
   });
   symlinkSync(join(outside, 'secret-zoo'), join(root, 'linked'));
   writeFileSync(join(outside, 'secret.txt'), 'TOP-SECRET');
+  const tfjs = runCliSync('export', [
+    '--zoo',
+    join(root, 'ffnn-s'),
+    '--run',
+    '4',
+    '--epoch',
+    '1',
+    '--format',
+    'tfjs',
+    '--out',
+    join(outside, 'run4-tfjs'),
+  ]);
+  expect(tfjs.code, tfjs.stderr).toBe(0);
   exported = join(outside, 'run3.safetensors');
   const r = runCliSync('export', [
     '--zoo',
@@ -111,7 +149,7 @@ describe('serve: the JSON endpoints', () => {
   it('lists the zoos under the root with what their manifests say, and filters them with the search grammar', async () => {
     const { status, body } = await json('/api/zoos');
     expect(status).toBe(200);
-    expect(body.zoos.map((z: { name: string }) => z.name)).toEqual(['ffnn-s', 'imported']);
+    expect(body.zoos.map((z: { name: string }) => z.name)).toEqual(['ffnn-s', 'imported', 'tfjs-rec']);
     const ffnn = body.zoos[0];
     const m = readManifest(join(root, 'ffnn-s'));
     expect([ffnn.runs, ffnn.epochs, ffnn.weights, ffnn.origin]).toEqual([
@@ -121,10 +159,17 @@ describe('serve: the JSON endpoints', () => {
       'trained',
     ]);
     expect(body.zoos[1]).toMatchObject({ origin: 'import', runs: 2, epochs: 1 });
-    // epoch >= 3 selects 2 epochs of each of the 6 runs, and nothing of the imported zoo
+    expect(body.zoos[2]).toMatchObject({
+      origin: 'record',
+      runs: 2,
+      epochs: 3,
+      architecture: 'tfjs-Dense-Dense',
+    });
+    // epoch >= 3 selects epochs 3-4 of the 6 trained runs, epoch 3 of the 2 recorded ones, nothing imported
     const filtered = await json(`/api/zoos?q=${encodeURIComponent('epoch >= 3')}`);
     expect(filtered.body.zoos.map((z: { name: string; matches: number }) => [z.name, z.matches])).toEqual([
       ['ffnn-s', 12],
+      ['tfjs-rec', 2],
     ]);
     const bad = await json(`/api/zoos?q=${encodeURIComponent('epoch >=')}`);
     expect(bad.status).toBe(400);
@@ -183,6 +228,31 @@ describe('serve: the JSON endpoints', () => {
     expect(lineage.edges).toContainEqual(
       expect.objectContaining({ from: 'ffnn-s:3', kind: 'inferred', verdict: 'member' }),
     );
+  });
+
+  it('identifies a TensorFlow.js model uploaded as its model.json and weight file', async () => {
+    const dir = join(outside, 'run4-tfjs');
+    const names = readdirSync(dir).sort(); // model.json, weights.bin
+    const files = names.map((n) => readFileSync(join(dir, n)));
+    const parts = names.map((n, i) => `${n}:${files[i].length}`).join(',');
+    const r = await json(`/api/identify?parts=${encodeURIComponent(parts)}&zoo=ffnn-s`, {
+      method: 'POST',
+      body: Buffer.concat(files),
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ zoo: 'ffnn-s', run: 4, epoch: 1, verdict: 'member' });
+    const short = await json(`/api/identify?parts=${encodeURIComponent(parts)}`, {
+      method: 'POST',
+      body: files[0],
+    });
+    expect(short.status).toBe(400);
+    expect(short.body.error).toMatch(/parts say/);
+    const escape = await json(`/api/identify?parts=${encodeURIComponent('../model.json:2,w.bin:1')}`, {
+      method: 'POST',
+      body: 'abc',
+    });
+    expect(escape.status).toBe(400);
+    expect(existsSync(join(tmpdir(), 'model.json'))).toBe(false);
   });
 
   it('refuses garbage, a wrong format and an upload over the limit, writing nothing, and goes on', async () => {
@@ -354,8 +424,8 @@ describe.skipIf(!chromium && !process.env.REQUIRE_CHROMIUM)('serve: in Chromium'
     try {
       // the zoo list, filtered
       await open('#/');
-      expect(await page.locator('#zoo-table tbody tr').count()).toBe(3);
-      await page.fill('#query', 'epoch >= 2');
+      expect(await page.locator('#zoo-table tbody tr').count()).toBe(4);
+      await page.fill('#query', 'epoch >= 4');
       const n = await renders();
       await page.click('#apply');
       await page.waitForFunction((k) => (window as unknown as { appRenders: number }).appRenders > k, n);
@@ -384,6 +454,12 @@ describe.skipIf(!chromium && !process.env.REQUIRE_CHROMIUM)('serve: in Chromium'
       await page.waitForTimeout(300);
       await page.screenshot({ path: join(SCREENSHOTS, 'zoo.png'), fullPage: true });
 
+      // a recorded zoo and one of its checkpoints, run by its recorded network
+      await open('#/zoo/tfjs-rec');
+      await page.waitForFunction(() => document.querySelector('#plane .scatterlayer') !== null);
+      await open(`#/checkpoint/${encodeURIComponent('tfjs-rec:1@2')}`);
+      await page.waitForSelector('#predictions figure');
+
       // a checkpoint: show, diff, predictions
       await open(`#/checkpoint/${encodeURIComponent('ffnn-s:2@3')}`);
       await page.waitForSelector('#diff table');
@@ -401,6 +477,14 @@ describe.skipIf(!chromium && !process.env.REQUIRE_CHROMIUM)('serve: in Chromium'
       expect(await page.textContent('#verdict')).toBe('MEMBER: run 3 of ffnn-s, epoch 2.00');
       await page.waitForFunction(() => document.querySelector('#identify-plane .scatterlayer') !== null);
       await page.screenshot({ path: join(SCREENSHOTS, 'identify.png'), fullPage: true });
+      const tfjsDir = join(outside, 'run4-tfjs');
+      await page.setInputFiles(
+        '#identify-file',
+        readdirSync(tfjsDir).map((n) => join(tfjsDir, n)),
+      );
+      await page.waitForFunction(() =>
+        /run 4 of ffnn-s, epoch 1\.00/.test(document.getElementById('verdict')?.textContent ?? ''),
+      );
       await page.setInputFiles('#identify-file', {
         name: 'garbage.safetensors',
         mimeType: 'application/octet-stream',

@@ -93,7 +93,41 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/assets/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/assets/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
 };
-const UPLOAD_FORMATS = /\.(safetensors|arrow)$/i;
+/** An uploaded file's name: a plain file name, kept as given in the temporary folder. */
+const UPLOAD_NAME = /^(?!\.)[A-Za-z0-9._ -]{1,120}$/;
+
+/**
+ * The files of an upload: `?name=F` for one file (the whole body), or
+ * `?parts=model.json:SIZE,weights.bin:SIZE` for a TensorFlow.js model, whose files come one
+ * after another in the body. One .safetensors or .arrow file, or one model.json with its
+ * weight files.
+ */
+function uploadParts(url: URL): { name: string; size: number | null }[] {
+  const parts = url.searchParams.get('parts');
+  const name = url.searchParams.get('name') ?? '';
+  const files: { name: string; size: number | null }[] = parts
+    ? parts.split(',').map((p) => {
+        const at = p.lastIndexOf(':');
+        return { name: p.slice(0, at), size: Number(p.slice(at + 1)) };
+      })
+    : [{ name, size: null }];
+  for (const f of files)
+    if (!UPLOAD_NAME.test(f.name) || (f.size !== null && !(Number.isInteger(f.size) && f.size >= 0)))
+      throw new HttpError(
+        400,
+        `'${f.name}' is not an upload's file name (letters, digits, . _ - and spaces)`,
+      );
+  if (new Set(files.map((f) => f.name)).size !== files.length)
+    throw new HttpError(400, 'two parts of the upload have the same name');
+  const json = files.filter((f) => /\.json$/i.test(f.name));
+  const single = files.length === 1 && /\.(safetensors|arrow)$/i.test(files[0].name);
+  if (!single && json.length !== 1)
+    throw new HttpError(
+      400,
+      `cannot tell the format of '${files.map((f) => f.name).join(' + ')}': upload a .safetensors file, a checkpoint .arrow file, or a TensorFlow.js model.json with its weight files`,
+    );
+  return files;
+}
 
 export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
   const o = { ...SERVE_DEFAULTS, ...options };
@@ -560,26 +594,29 @@ const ROUTES: Route[] = [
     return zooLineage(app.state.catalog(), ref ? refParam(url, 'ref') : undefined);
   }),
   route('POST', '/api/identify', async ({ app, req, url }) => {
-    const name = url.searchParams.get('name') ?? '';
-    const format = UPLOAD_FORMATS.exec(name);
-    if (!format)
-      throw new HttpError(
-        400,
-        `cannot tell the format of '${name}': upload a .safetensors file or a checkpoint .arrow file (npm run export writes both)`,
-      );
+    const files = uploadParts(url);
     const zooName = url.searchParams.get('zoo') || undefined;
     const zoo = zooName === undefined ? undefined : app.state.zoo(zooName).dir;
     const record = url.searchParams.get('record') === '1';
-    const body = await readBody(req, app.o.uploadLimit, name);
-    if (body.length === 0) throw new HttpError(400, `the upload of ${name} is empty`);
+    const body = await readBody(req, app.o.uploadLimit, files.map((f) => f.name).join(' + '));
+    const sizes = files.map((f) => f.size ?? body.length);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (body.length === 0) throw new HttpError(400, `the upload of ${files[0].name} is empty`);
+    if (total !== body.length)
+      throw new HttpError(400, `the upload holds ${body.length} bytes, its parts say ${total}`);
     const folder = mkdtempSync(join(tmpdir(), 'weightspace-upload-'));
     try {
-      const path = join(folder, `upload.${format[1].toLowerCase()}`);
-      writeFileSync(path, body);
+      let at = 0;
+      files.forEach((f, i) => {
+        writeFileSync(join(folder, f.name), body.subarray(at, at + sizes[i]));
+        at += sizes[i];
+      });
+      const model = files.find((f) => f.name.endsWith('.json')) ?? files[0];
+      const path = join(folder, model.name);
       const answer = await app.engine.ask({
         kind: 'identify',
         path,
-        name: `upload:${name.replace(/[^\w.-]/g, '_')}`,
+        name: `upload:${model.name}`,
         zoo,
         zoos: [...app.state.stamps().keys()],
         record,

@@ -935,13 +935,14 @@ function identifyPage() {
   const input = h('input', {
     type: 'file',
     id: 'identify-file',
-    accept: '.safetensors,.arrow',
-    onchange: (e) => e.target.files[0] && send(e.target.files[0]),
+    multiple: true,
+    accept: '.safetensors,.arrow,.json,.bin',
+    onchange: (e) => e.target.files.length && send([...e.target.files]),
   });
   const drop = h(
     'div',
     { className: 'drop', id: 'drop' },
-    'Drop a checkpoint here (.safetensors, or a one-row .arrow as npm run export writes), or ',
+    'Drop a checkpoint here (.safetensors, a one-row .arrow as npm run export writes, or a TensorFlow.js model.json with its weight files), or ',
     input,
   );
   drop.addEventListener('dragover', (e) => {
@@ -952,12 +953,18 @@ function identifyPage() {
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
     drop.classList.remove('over');
-    if (e.dataTransfer.files[0]) send(e.dataTransfer.files[0]);
+    if (e.dataTransfer.files.length) send([...e.dataTransfer.files]);
   });
-  async function send(file) {
-    out.replaceChildren(h('p', { className: 'note' }, `identifying ${file.name}…`));
+  async function send(files) {
+    // one file goes as the body; a tfjs model's files go one after another, their sizes in ?parts=
+    const file = files.find((f) => f.name.endsWith('.json')) ?? files[0];
+    out.replaceChildren(
+      h('p', { className: 'note' }, `identifying ${files.map((f) => f.name).join(' + ')}…`),
+    );
     const q = new URLSearchParams({
-      name: file.name,
+      ...(files.length === 1
+        ? { name: file.name }
+        : { parts: files.map((f) => `${f.name}:${f.size}`).join(',') }),
       ...(zooSelect.value && { zoo: zooSelect.value }),
       ...(record.checked && { record: '1' }),
     });
@@ -965,7 +972,7 @@ function identifyPage() {
       const r = await api(`/api/identify?${q}`, {
         method: 'POST',
         headers: { 'content-type': 'application/octet-stream' },
-        body: file,
+        body: files.length === 1 ? files[0] : new Blob(files),
       });
       const ref = `${r.zoo}:${r.run}@${Math.min(r.epochs, Math.max(0, Math.round(r.epoch)))}`;
       const planeHolder = h('div', { className: 'plot', id: 'identify-plane' });
