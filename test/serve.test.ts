@@ -116,7 +116,15 @@ beforeAll(async () => {
     exported,
   ]);
   expect(r.code, r.stderr).toBe(0);
-  server = await startServer({ root, port: 0, uploadLimit: UPLOAD_LIMIT, pollMs: 200 });
+  const clustered = runCliSync('cluster', ['--zoo', join(root, 'ffnn-s'), '--out', join(outside, 'results')]);
+  expect(clustered.code, clustered.stderr).toBe(0);
+  server = await startServer({
+    root,
+    port: 0,
+    uploadLimit: UPLOAD_LIMIT,
+    pollMs: 200,
+    results: join(outside, 'results'),
+  });
   base = server.url.replace(/\/$/, '');
 }, 240_000);
 
@@ -205,6 +213,18 @@ describe('serve: the JSON endpoints', () => {
     expect(p.labels).toEqual([7, 2, 1, 0]);
     for (const probs of p.probabilities)
       expect(probs.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 9);
+  });
+
+  it("draws the dendrogram of chosen runs from the cluster command's exports, and says how to make them", async () => {
+    const fig = (await json('/api/zoos/ffnn-s/dendrogram?runs=1,4')).body.figure;
+    // one trace of links, then the leaves of each run: 2 runs x 5 checkpoints
+    const leaves = fig.data.slice(1).reduce((a: number, t: { x: unknown[] }) => a + t.x.length, 0);
+    expect(leaves).toBe(10);
+    expect((await json('/api/zoos/ffnn-s/dendrogram?runs=9')).status).toBe(400);
+    const none = await json('/api/zoos/imported/dendrogram');
+    expect(none.status).toBe(200);
+    expect(none.body.figure).toBeNull();
+    expect(none.body.note).toMatch(/npm run cluster -- --zoo/);
   });
 
   it('identifies an uploaded export as its run and epoch, and records it only when asked', async () => {
@@ -450,6 +470,7 @@ describe.skipIf(!chromium && !process.env.REQUIRE_CHROMIUM)('serve: in Chromium'
       expect(await coloured()).toBe(5);
       await page.click('input.pick[data-run="0"]');
       expect(await coloured()).toBe(4);
+      await page.waitForFunction(() => document.querySelector('#dendrogram .scatterlayer') !== null);
       await page.selectOption('#curve-mode', 'aggregate');
       await page.waitForTimeout(300);
       await page.screenshot({ path: join(SCREENSHOTS, 'zoo.png'), fullPage: true });

@@ -15,6 +15,7 @@ import { cutTree } from '../cluster/linkage.ts';
 import type { LinkageExport, SpaceSummary } from './spaceJob.ts';
 import { memoryFitOf, spaceFits } from '../reduce/zooMatrix.ts';
 import type { ZooSource } from '../store/openZoo.ts';
+import type { ZooInfo } from '../store/loadZoo.ts';
 import { maxComponents } from '../reduce/svd.ts';
 import { clusterSweep } from './sweep.ts';
 
@@ -132,50 +133,30 @@ export interface ClusterExports {
 }
 
 /**
- * The sweep rows and the SVD-k linkage, from earlier cluster exports of this very zoo content
- * (their zoo digest), or from the paper's sweep run now when they are missing or stale.
+ * The sweep rows and the SVD-k linkage (the full space when k is the zoo's rank), from earlier
+ * cluster exports of this very zoo content (their zoo digest); null when they are missing or
+ * stale. Reads only: the server shows them where they exist.
  */
-export async function currentClusterExports(
-  source: ZooSource,
+export function savedClusterExports(
+  zoo: Pick<ZooInfo, 'n' | 'dim' | 'runs' | 'digest'>,
+  zooDir: string,
   outDir: string,
   k: number,
-  progress: (step: string, done: number, total: number) => void,
-): Promise<ClusterExports> {
-  const { dir: zooDir, zoo } = source;
-  const paths = linkagePaths(
-    outDir,
-    zooDir,
-    k >= maxComponents(zoo.n, zoo.dim) ? spaceName(0) : spaceName(k),
-  );
-  const current = (report: ClusterReport | null): report is ClusterReport =>
-    !!report &&
-    report.zoo.digest === zoo.digest &&
-    report.rows.length >= 2 &&
-    existsSync(paths.npy) &&
-    existsSync(paths.json) &&
-    (readJsonFile(paths.json, RERUN) as LinkageExport).zooDigest === zoo.digest;
-  let report = readClusterReport(outDir, zooDir);
-  if (!current(report)) {
-    const spaces = [...new Set([...PAPER_SPACES, k])].filter(
-      (s) => s < maxComponents(zoo.n, zoo.dim) && spaceFits(memoryFitOf(source), s),
+): ClusterExports | null {
+  // at the zoo's rank, SVD-k is the full space: the sweep names it either way
+  const largest = maxComponents(zoo.n, zoo.dim);
+  const names = k >= largest ? [spaceName(0), spaceName(largest)] : [spaceName(k)];
+  const report = readClusterReport(outDir, zooDir);
+  if (!report || report.zoo.digest !== zoo.digest) return null;
+  const paths = names
+    .map((name) => linkagePaths(outDir, zooDir, name))
+    .find(
+      (p) =>
+        existsSync(p.npy) &&
+        existsSync(p.json) &&
+        (readJsonFile(p.json, RERUN) as LinkageExport).zooDigest === zoo.digest,
     );
-    progress('cluster sweep', 0, spaces.length);
-    const [rows] = await clusterSweep({
-      zoos: [{ dir: zooDir, spaces }],
-      outDir,
-      verify: false,
-      memory: source.memory,
-      onDone: (_, done, total) => progress('cluster sweep', done, total),
-    });
-    writeClusterReport(outDir, zooDir, rows, {
-      spaces,
-      orderBy: 'last',
-      center: false,
-      saveBasis: false,
-      by: 'npm run plot',
-    });
-    report = readClusterReport(outDir, zooDir)!;
-  }
+  if (!paths) return null;
   const labels = readJsonFile(paths.json, RERUN) as LinkageExport;
   const { data, shape } = readNpy(paths.npy);
   if (shape.length !== 2 || shape[0] !== zoo.n - 1 || shape[1] !== 4) {
@@ -186,4 +167,38 @@ export async function currentClusterExports(
   const linkage = Array.from({ length: zoo.n - 1 }, (_, i) => Array.from(data.subarray(4 * i, 4 * i + 4)));
   const cut = cutTree({ n: zoo.n, z: data }, zoo.runs);
   return { rows: report.rows, linkage: { ...labels, linkage }, cut };
+}
+
+/**
+ * The saved cluster exports of this zoo content, or the paper's sweep run now (and saved)
+ * when they are missing or stale.
+ */
+export async function currentClusterExports(
+  source: ZooSource,
+  outDir: string,
+  k: number,
+  progress: (step: string, done: number, total: number) => void,
+): Promise<ClusterExports> {
+  const { dir: zooDir, zoo } = source;
+  const saved = savedClusterExports(zoo, zooDir, outDir, k);
+  if (saved && saved.rows.length >= 2) return saved; // the sweep page draws lines between spaces
+  const spaces = [...new Set([...PAPER_SPACES, k])].filter(
+    (s) => s < maxComponents(zoo.n, zoo.dim) && spaceFits(memoryFitOf(source), s),
+  );
+  progress('cluster sweep', 0, spaces.length);
+  const [rows] = await clusterSweep({
+    zoos: [{ dir: zooDir, spaces }],
+    outDir,
+    verify: false,
+    memory: source.memory,
+    onDone: (_, done, total) => progress('cluster sweep', done, total),
+  });
+  writeClusterReport(outDir, zooDir, rows, {
+    spaces,
+    orderBy: 'last',
+    center: false,
+    saveBasis: false,
+    by: 'npm run plot',
+  });
+  return savedClusterExports(zoo, zooDir, outDir, k)!;
 }

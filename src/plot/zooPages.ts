@@ -10,7 +10,7 @@ import type { RowReader } from '../core/zoo.ts';
 import { leafOrder } from '../cluster/linkage.ts';
 import type { LinkageExport } from '../pipeline/spaceJob.ts';
 import { dendrogramFigure, restrictLinkage } from './dendrogram.ts';
-import type { Page } from './page.ts';
+import type { Figure, Page } from './page.ts';
 import { sweepFigure } from './sweep.ts';
 import { trajectoryFigure } from './trajectories.ts';
 import { trainingCurvesFigure, weightStatsFigure } from './zooStatistics.ts';
@@ -117,6 +117,22 @@ export function trajectoryPages({ name, zoo, embedding, seed, highlight }: ZooPa
   ];
 }
 
+/** The single-linkage tree restricted to the checkpoints of `runs` (every merge height kept), leaves coloured by run. */
+export function runsDendrogram(
+  linkage: LinkageExport,
+  runs: readonly number[],
+  options: { zooRuns: number; title: string; caption?: string },
+): Figure {
+  const leaves = linkage.run.flatMap((r, leaf) => (runs.includes(r) ? [leaf] : []));
+  return dendrogramFigure(restrictLinkage(linkage.linkage, linkage.n, leaves), {
+    run: linkage.run,
+    epoch: linkage.epoch,
+    runs: options.zooRuns,
+    title: `${options.title} (${leaves.length} checkpoints)`,
+    caption: options.caption,
+  });
+}
+
 export function clusterAndStatisticsPages({
   name,
   zoo,
@@ -127,7 +143,6 @@ export function clusterAndStatisticsPages({
 }: ZooPagesInput): Page[] {
   const { rows, linkage, cut } = clusters;
   const shown = Math.min(dendrogramRuns, zoo.runs);
-  const leaves = linkage.run.flatMap((r, leaf) => (r < shown ? [leaf] : []));
   // the detail view is a cluster of the cut at the number of runs (the one holding run 0's
   // last checkpoint), so an impure cluster shows its intruders in their runs' colours
   const anchor = linkage.run.findIndex((r, leaf) => r === 0 && linkage.epoch[leaf] === zoo.epochs);
@@ -141,11 +156,15 @@ export function clusterAndStatisticsPages({
       title: `${name}: single-linkage dendrogram (${linkage.space})`,
       summary: `the single-linkage tree in ${linkage.space} restricted to runs 0-${shown - 1}, and one cluster in detail`,
       figures: [
-        dendrogramFigure(restrictLinkage(linkage.linkage, linkage.n, leaves), {
-          ...leafLabels,
-          title: `${name}: single linkage in ${linkage.space}, runs 0-${shown - 1} (${leaves.length} checkpoints)`,
-          caption: `The zoo's single-linkage tree (${linkage.n} checkpoints) restricted to these runs' checkpoints, which keeps every merge height. Leaves coloured by true run.`,
-        }),
+        runsDendrogram(
+          linkage,
+          Array.from({ length: shown }, (_, r) => r),
+          {
+            zooRuns: zoo.runs,
+            title: `${name}: single linkage in ${linkage.space}, runs 0-${shown - 1}`,
+            caption: `The zoo's single-linkage tree (${linkage.n} checkpoints) restricted to these runs' checkpoints, which keeps every merge height. Leaves coloured by true run.`,
+          },
+        ),
         dendrogramFigure(restrictLinkage(linkage.linkage, linkage.n, cluster), {
           ...leafLabels,
           epochLabels: true,

@@ -25,10 +25,13 @@ import { isUserError, UserError } from '../core/errors.ts';
 import { zooCurves, zooStamp, zooSummaries, zooSummary, type ZooSummary } from '../pipeline/dashboard.ts';
 import { listTags, showCheckpoint, tagCheckpoint, zooLog } from '../pipeline/history.ts';
 import { zooLineage } from '../pipeline/lineage.ts';
-import { readClusterReport } from '../pipeline/report.ts';
+import { readClusterReport, savedClusterExports } from '../pipeline/report.ts';
 import { searchCatalog } from '../pipeline/search.ts';
 import { networkOf } from '../core/network.ts';
 import { plotlyBundle } from '../plot/page.ts';
+import { PLOT_DEFAULTS } from '../plot/plotZoo.ts';
+import { runsDendrogram, runsSpreadOverTree } from '../plot/zooPages.ts';
+import { maxComponents } from '../reduce/svd.ts';
 import type { Catalog, CatalogZoo } from '../store/catalog.ts';
 import { zooDirsUnder } from '../store/catalog.ts';
 import { resolveCheckpoint } from '../store/refs.ts';
@@ -522,6 +525,33 @@ const ROUTES: Route[] = [
       { kind: 'stats', dir: zoo.dir },
       { key: `stats ${zoo.name} ${zooStamp(zoo.dir)}`, keep: true },
     );
+  }),
+  route('GET', '/api/zoos/:name/dendrogram', ({ app, params, url }) => {
+    const zoo = app.state.zoo(params[0]);
+    const info = zoo.info();
+    const k = Math.min(intParam(url, 'svd', PLOT_DEFAULTS.svd, 1, 100_000), maxComponents(info.n, info.dim));
+    const saved = savedClusterExports(info, zoo.dir, app.o.results, k);
+    // no exports is a state of the zoo, not a failed request
+    if (!saved)
+      return {
+        figure: null,
+        note: `no cluster exports of ${zoo.name}'s current checkpoints in ${app.o.results}/: npm run cluster -- --zoo ${zoo.dir} (or npm run plot) writes them`,
+      };
+    const runs = url.searchParams.get('runs')
+      ? url.searchParams
+          .get('runs')!
+          .split(',')
+          .map((t) => Number(t))
+      : runsSpreadOverTree(saved.linkage, info.epochs, PLOT_DEFAULTS.highlightCount);
+    if (runs.length < 1 || runs.some((r) => !Number.isInteger(r) || r < 0 || r >= info.runs))
+      throw new HttpError(400, `?runs= lists runs of ${zoo.name} (0-${info.runs - 1}), e.g. 0,3,7`);
+    return {
+      figure: runsDendrogram(saved.linkage, runs, {
+        zooRuns: info.runs,
+        title: `single linkage in ${saved.linkage.space}, runs ${runs.join(', ')}`,
+      }),
+      note: null,
+    };
   }),
   route('GET', '/api/zoos/:name/verify', ({ app, params }) => verifyZoo(app.state.zoo(params[0]).dir)),
   route('GET', '/api/zoos/:name/log', ({ app, params, url }) => {

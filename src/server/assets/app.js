@@ -96,6 +96,8 @@ function table(rows, columns, options = {}) {
 }
 
 function plot(el, data, layout) {
+  // a plot whose drawing a note replaced meanwhile is drawn anew, not updated
+  if (el._fullLayout && !el.querySelector('.main-svg')) Plotly.purge(el);
   return Plotly.react(
     el,
     data,
@@ -311,6 +313,7 @@ async function zooPage(name, params) {
     sessionStorage.setItem(chosenKey, runs.join(','));
     drawCurves();
     drawPlane();
+    drawDendrogram();
   };
 
   const runsTable = table(curves.runs, [
@@ -471,6 +474,24 @@ async function zooPage(name, params) {
     });
   }
 
+  // the single-linkage tree of the chosen runs, from the cluster exports where they exist
+  const dendrogramHolder = h('div', { className: 'plot', id: 'dendrogram' });
+  async function drawDendrogram() {
+    if (!chosen.length)
+      return dendrogramHolder.replaceChildren(h('p', { className: 'note' }, 'choose runs above'));
+    try {
+      const { figure, note } = await api(
+        `/api/zoos/${encodeURIComponent(name)}/dendrogram?runs=${chosen.join(',')}`,
+      );
+      if (!figure)
+        return dendrogramHolder.replaceChildren(h('p', { className: 'note', id: 'dendrogram-note' }, note));
+      dendrogramHolder.replaceChildren();
+      plot(dendrogramHolder, figure.data, figure.layout);
+    } catch (err) {
+      dendrogramHolder.replaceChildren(h('p', { className: 'note', id: 'dendrogram-note' }, err.message));
+    }
+  }
+
   const statsHolder = h('div', { className: 'plot', id: 'stats' });
   api(`/api/zoos/${encodeURIComponent(name)}/stats`).then(
     (st) => {
@@ -573,6 +594,8 @@ async function zooPage(name, params) {
       h('span', { className: 'note' }, 'click a point to open its checkpoint'),
     ),
     planeHolder,
+    h('h2', {}, 'Dendrogram'),
+    dendrogramHolder,
     h('h2', {}, 'Weights over epochs'),
     statsHolder,
     h('h2', {}, 'Network'),
@@ -580,7 +603,7 @@ async function zooPage(name, params) {
     report,
   );
   drawCurves();
-  await loadPlane();
+  await Promise.all([loadPlane(), drawDendrogram()]);
 }
 
 function networkTable(network, tensors) {
