@@ -411,6 +411,19 @@ describe('serve: live', () => {
     expect(child.exitCode).toBe(0);
     // epochs appeared one by one while it trained, not only at the end
     expect(new Set(seen.filter((e) => e >= 0 && e < 4)).size).toBeGreaterThanOrEqual(2);
+    // long work reports its progress on the same stream: a UMAP of the new zoo's checkpoints
+    const progress = await fetch(`${base}/api/events`);
+    const progressReader = progress.body!.getReader();
+    const plane = json('/api/zoos/cnn-live/plane?method=umap');
+    let said = '';
+    while (!/event: progress\ndata: \{"task":"plane umap cnn-live[^}]*"done":(\d+),"total":\1\}/.test(said)) {
+      const { value, done } = await progressReader.read();
+      if (done) break;
+      said += new TextDecoder().decode(value);
+    }
+    await progressReader.cancel();
+    expect(said).toMatch(/"step":"UMAP of SVD-\d+"/);
+    expect((await plane).body.coords).toHaveLength(2 * 2 * 5);
     const list = await json('/api/zoos');
     expect(list.body.zoos.find((z: { name: string }) => z.name === 'cnn-live')).toMatchObject({
       epochs: 4,
