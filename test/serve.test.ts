@@ -15,6 +15,7 @@ import { findChromium, launchChromium } from '../src/plot/browser.ts';
 import { startServer, type RunningServer } from '../src/server/server.ts';
 import { importZoo } from '../src/store/importZoo.ts';
 import { readManifest } from '../src/store/manifest.ts';
+import { loadZoo } from '../src/store/loadZoo.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
 import { runCliSync, startCli, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
 import { safetensorsBytes } from './support/safetensorsSpec.ts';
@@ -273,6 +274,34 @@ describe('serve: the JSON endpoints', () => {
     });
     expect(escape.status).toBe(400);
     expect(existsSync(join(tmpdir(), 'model.json'))).toBe(false);
+  });
+
+  it('identifies a .npy of the flat weights, as np.save writes float32', async () => {
+    // the .npy format 1.0 by its specification: magic, version, header length, a dict padded to 64 bytes
+    const npy = (values: Float32Array, shape: string) => {
+      let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`;
+      header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+      const head = Buffer.alloc(10);
+      head.write('\x93NUMPY', 0, 'latin1');
+      head.writeUInt8(1, 6);
+      head.writeUInt16LE(header.length, 8);
+      return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(values.buffer)]);
+    };
+    const zoo = loadZoo(join(root, 'ffnn-s'));
+    const row = 2 * zoo.runs + 5; // run 5, epoch 2
+    const weights = zoo.weights.slice(row * zoo.dim, (row + 1) * zoo.dim);
+    const r = await json('/api/identify?name=w.npy&zoo=ffnn-s', {
+      method: 'POST',
+      body: npy(weights, `(${zoo.dim},)`),
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ run: 5, epoch: 2, verdict: 'member', sha256: zoo.sha256[row] });
+    const wrong = await json('/api/identify?name=w.npy&zoo=ffnn-s', {
+      method: 'POST',
+      body: npy(weights, `(${zoo.dim / 10}, 10)`),
+    });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error).toMatch(/weights in one row/);
   });
 
   it('refuses garbage, a wrong format and an upload over the limit, writing nothing, and goes on', async () => {

@@ -40,7 +40,8 @@ enough), with a p-value. Hidden units permuted or rescaled are aligned first. Th
 p-values are calibrated from the zoo itself (docs/identify.md).
 
 <checkpoint>: a checkpoint Arrow file (one row, or pick one with --run/--epoch), a
-.safetensors file, or a TensorFlow.js model.json (or its folder), as \`npm run export\` writes.`,
+.safetensors file, or a TensorFlow.js model.json (or its folder), as \`npm run export\` writes, or
+a .npy of the flat weights (the architecture's tensors one after another, float32 or float64).`,
   positionals: true,
   options: {
     zoo: text({

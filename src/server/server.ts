@@ -102,8 +102,8 @@ const UPLOAD_NAME = /^(?!\.)[A-Za-z0-9._ -]{1,120}$/;
 /**
  * The files of an upload: `?name=F` for one file (the whole body), or
  * `?parts=model.json:SIZE,weights.bin:SIZE` for a TensorFlow.js model, whose files come one
- * after another in the body. One .safetensors or .arrow file, or one model.json with its
- * weight files.
+ * after another in the body. One .safetensors, .arrow or .npy file, or one model.json with
+ * its weight files.
  */
 function uploadParts(url: URL): { name: string; size: number | null }[] {
   const parts = url.searchParams.get('parts');
@@ -123,11 +123,11 @@ function uploadParts(url: URL): { name: string; size: number | null }[] {
   if (new Set(files.map((f) => f.name)).size !== files.length)
     throw new HttpError(400, 'two parts of the upload have the same name');
   const json = files.filter((f) => /\.json$/i.test(f.name));
-  const single = files.length === 1 && /\.(safetensors|arrow)$/i.test(files[0].name);
+  const single = files.length === 1 && /\.(safetensors|arrow|npy)$/i.test(files[0].name);
   if (!single && json.length !== 1)
     throw new HttpError(
       400,
-      `cannot tell the format of '${files.map((f) => f.name).join(' + ')}': upload a .safetensors file, a checkpoint .arrow file, or a TensorFlow.js model.json with its weight files`,
+      `cannot tell the format of '${files.map((f) => f.name).join(' + ')}': upload a .safetensors file, a checkpoint .arrow file, a .npy of the flat weights, or a TensorFlow.js model.json with its weight files`,
     );
   return files;
 }

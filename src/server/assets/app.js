@@ -959,13 +959,13 @@ function identifyPage() {
     type: 'file',
     id: 'identify-file',
     multiple: true,
-    accept: '.safetensors,.arrow,.json,.bin',
+    accept: '.safetensors,.arrow,.npy,.json,.bin',
     onchange: (e) => e.target.files.length && send([...e.target.files]),
   });
   const drop = h(
     'div',
     { className: 'drop', id: 'drop' },
-    'Drop a checkpoint here (.safetensors, a one-row .arrow as npm run export writes, or a TensorFlow.js model.json with its weight files), or ',
+    'Drop a checkpoint here (.safetensors, a one-row .arrow as npm run export writes, a .npy of the flat weights, or a TensorFlow.js model.json with its weight files), or ',
     input,
   );
   drop.addEventListener('dragover', (e) => {

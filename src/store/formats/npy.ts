@@ -31,8 +31,8 @@ export function writeNpy(path: string, data: Float64Array, shape: number[]): voi
 export class NpyError extends UserError {}
 
 /**
- * Reads a .npy file of little-endian float64 in C order (what writeNpy writes; NumPy's
- * `np.save` of a float64 array too), format 1.0 or 2.0, checking every field of the header.
+ * Reads a .npy file of little-endian float64 or float32 in C order (what writeNpy writes;
+ * NumPy's `np.save` of such an array too), format 1.0 or 2.0, checking every field of the header.
  */
 export function readNpy(path: string): { data: Float64Array; shape: number[] } {
   let bytes: Buffer;
@@ -42,7 +42,7 @@ export function readNpy(path: string): { data: Float64Array; shape: number[] } {
     throw new NpyError(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? err})`);
   }
   const fail = (why: string): never => {
-    throw new NpyError(`${path} is not a float64 .npy matrix: ${why}`);
+    throw new NpyError(`${path} is not a float .npy array: ${why}`);
   };
   if (bytes.length < 10 || bytes[0] !== 0x93 || bytes.toString('latin1', 1, 6) !== 'NUMPY')
     fail('no NumPy magic string');
@@ -57,7 +57,9 @@ export function readNpy(path: string): { data: Float64Array; shape: number[] } {
   const descr = /'descr':\s*'([^']*)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr !== '<f8') fail(`dtype '${descr ?? 'missing'}' (expected '<f8', little-endian float64)`);
+  if (descr !== '<f8' && descr !== '<f4')
+    fail(`dtype '${descr ?? 'missing'}' (expected '<f8' or '<f4', little-endian float64 or float32)`);
+  const width = descr === '<f8' ? 8 : 4;
   if (fortran !== 'False')
     fail(fortran ? 'Fortran order (expected C order)' : 'no fortran_order in the header');
   if (shapeText === undefined) fail('no shape in the header');
@@ -68,9 +70,10 @@ export function readNpy(path: string): { data: Float64Array; shape: number[] } {
     .map(Number);
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) fail(`shape (${shapeText}) is not a tuple of sizes`);
   const count = shape.reduce((a, b) => a * b, 1);
-  if (bytes.length - dataStart !== 8 * count)
-    fail(`${bytes.length - dataStart} data bytes for shape (${shape.join(', ')}), expected ${8 * count}`);
+  if (bytes.length - dataStart !== width * count)
+    fail(`${bytes.length - dataStart} data bytes for shape (${shape.join(', ')}), expected ${width * count}`);
   const data = new Float64Array(count);
-  for (let i = 0; i < count; i++) data[i] = bytes.readDoubleLE(dataStart + 8 * i);
+  for (let i = 0; i < count; i++)
+    data[i] = width === 8 ? bytes.readDoubleLE(dataStart + 8 * i) : bytes.readFloatLE(dataStart + 4 * i);
   return { data, shape };
 }

@@ -15,9 +15,12 @@ import { readCheckpointFileWithin } from '../untrustedCheckpoint.ts';
 import { flattenTensors, parseSafetensors, readSafetensors } from './safetensors.ts';
 import { readTfjsModel, readTfjsTensors } from './tfjsModel.ts';
 import { PICKLE, PICKLE_ADVICE } from './pickle.ts';
+import { readNpy } from './npy.ts';
 
+/** What export writes; readModel also reads a .npy of the flat weights (`npy`). */
 export type ModelFormat = 'arrow' | 'safetensors' | 'tfjs';
 export const MODEL_FORMATS: readonly ModelFormat[] = ['arrow', 'safetensors', 'tfjs'];
+export type ReadFormat = ModelFormat | 'npy';
 
 export interface ReadModelOptions {
   /** Pick this run's row from a checkpoint file with several. */
@@ -29,7 +32,7 @@ export interface ReadModelOptions {
 /** The file fits the architecture but holds several checkpoints: the user must pick one. */
 export class PickCheckpointError extends CheckpointFileError {}
 
-export function modelFormat(path: string): ModelFormat {
+export function modelFormat(path: string): ReadFormat {
   if (!existsSync(path)) throw new CheckpointFileError(`${path} does not exist`);
   if (statSync(path).isDirectory()) {
     if (existsSync(join(path, 'model.json'))) return 'tfjs';
@@ -44,9 +47,10 @@ export function modelFormat(path: string): ModelFormat {
   if (PICKLE.test(path)) throw new CheckpointFileError(`${path} is a PyTorch pickle. ${PICKLE_ADVICE}`);
   if (path.endsWith('.arrow')) return 'arrow';
   if (path.endsWith('.safetensors')) return 'safetensors';
+  if (path.endsWith('.npy')) return 'npy';
   if (path.endsWith('.json')) return 'tfjs';
   throw new CheckpointFileError(
-    `cannot tell the format of ${path}: use a .arrow checkpoint file, a .safetensors file or a TensorFlow.js model.json`,
+    `cannot tell the format of ${path}: use a .arrow checkpoint file, a .safetensors file, a TensorFlow.js model.json or a .npy of the flat weights`,
   );
 }
 
@@ -55,7 +59,7 @@ export function readModel(
   path: string,
   arch: Architecture,
   options: ReadModelOptions = {},
-): { weights: Float32Array; format: ModelFormat; description: string } {
+): { weights: Float32Array; format: ReadFormat; description: string } {
   const model = readAnyFormat(path, arch, options);
   const bad = model.weights.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) {
@@ -71,9 +75,10 @@ function readAnyFormat(
   path: string,
   arch: Architecture,
   options: ReadModelOptions,
-): { weights: Float32Array; format: ModelFormat; description: string } {
+): { weights: Float32Array; format: ReadFormat; description: string } {
   const format = modelFormat(path);
   if (format === 'safetensors') return { weights: readSafetensors(path, arch), format, description: path };
+  if (format === 'npy') return { weights: readFlatNpy(path, arch), format, description: path };
   if (format === 'tfjs') {
     const json = statSync(path).isDirectory() ? join(path, 'model.json') : path;
     return { weights: readTfjsModel(json, arch), format, description: json };
@@ -114,7 +119,7 @@ export interface ModelFile {
   weights: Float32Array;
   /** The network, where the file describes it (a tfjs model.json's topology), else null. */
   network: Network | null;
-  format: ModelFormat;
+  format: ReadFormat;
   description: string;
   /** SHA-256 of the weights (float32, little-endian, in the architecture's order), as zoos hash checkpoints. */
   sha256: string;
@@ -127,6 +132,10 @@ export interface ModelFile {
  */
 export async function readModelFile(path: string, options: ReadModelOptions = {}): Promise<ModelFile> {
   const format = modelFormat(path);
+  if (format === 'npy')
+    throw new CheckpointFileError(
+      `${path} is a .npy: flat weights name no tensors, so their architecture is a zoo's; give them where a zoo is named (identify --zoo, eval --zoo) or as safetensors`,
+    );
   const name = basename(path).replace(/\.(safetensors|arrow|json)$/, '');
   if (format === 'arrow') {
     const meta = fileZooMeta(readCheckpointFileWithin(path).metadata, path);
@@ -174,4 +183,25 @@ export async function readModelFile(path: string, options: ReadModelOptions = {}
     description: json,
     sha256: weightsSha256(weights),
   };
+}
+
+/**
+ * A .npy of one model's weights: arch.size float values in the architecture's flat order
+ * (its tensors one after another, each in its own layout), shaped (size,) or (1, size), as
+ * `np.save(path, np.concatenate([t.ravel() for t in tensors]))` writes them.
+ */
+function readFlatNpy(path: string, arch: Architecture): Float32Array {
+  let npy: { data: Float64Array; shape: number[] };
+  try {
+    npy = readNpy(path);
+  } catch (err) {
+    throw new CheckpointFileError((err as Error).message);
+  }
+  const { data, shape } = npy;
+  const flat = shape.length === 1 || (shape.length === 2 && shape[0] === 1);
+  if (!flat || data.length !== arch.size)
+    throw new CheckpointFileError(
+      `${path} holds an array of shape (${shape.join(', ')}); a model as .npy is its ${arch.size} weights in one row, the ${arch.name} tensors (${arch.params.map((p) => p.name).join(', ')}) one after another`,
+    );
+  return Float32Array.from(data);
 }
