@@ -44,6 +44,19 @@ export function runCliSync(
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `npm run export` of one checkpoint of a zoo to `out`, checked to succeed. */
+export function exportCheckpoint(o: {
+  zoo: string;
+  run: number;
+  epoch: number;
+  format: string;
+  out: string;
+}): void {
+  const args = ['--zoo', o.zoo, '--run', String(o.run), '--epoch', String(o.epoch), '--format', o.format];
+  const r = runCliSync('export', [...args, '--out', o.out]);
+  if (r.code !== 0) throw new Error(`export failed: ${r.stderr}`);
+}
+
 /** Starts a CLI command without waiting (for kill tests). */
 export function startCli(command: string, args: string[], env: Record<string, string> = {}) {
   return spawn(process.execPath, [...NODE_ARGS, MAIN, command, ...args], {

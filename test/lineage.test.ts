@@ -11,7 +11,7 @@ import { zooLineage } from '../src/pipeline/lineage.ts';
 import { findChromium, launchChromium, renderPage } from '../src/plot/browser.ts';
 import { openCatalog } from '../src/store/catalog.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
-import { runCliSync, tempDir, tinyConfig } from './helpers.ts';
+import { exportCheckpoint, runCliSync, tempDir, tinyConfig } from './helpers.ts';
 
 let root: string;
 let exported: string;
@@ -25,19 +25,7 @@ beforeAll(async () => {
   await trainZoo({ dir: join(root, 'cnn-l'), config: tinyConfig('cnn', { seedCount: 2, epochs: 1 }) });
   await forkCheckpoint(openCatalog(root), 'ffnn-l:2@1', { name: 'ffnn-fork', epochs: 2 });
   exported = join(root, 'run3.safetensors');
-  const r = runCliSync('export', [
-    '--zoo',
-    join(root, 'ffnn-l'),
-    '--run',
-    '3',
-    '--epoch',
-    '2',
-    '--format',
-    'safetensors',
-    '--out',
-    exported,
-  ]);
-  expect(r.code, r.stderr).toBe(0);
+  exportCheckpoint({ zoo: join(root, 'ffnn-l'), run: 3, epoch: 2, format: 'safetensors', out: exported });
   const id = runCliSync('identify', [exported, '--zoo', join(root, 'ffnn-l'), '--record']);
   expect(id.code, id.stderr).toBe(0);
   expect(id.stderr).toMatch(/^recorded: .* -> run 3 of /m);

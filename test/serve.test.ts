@@ -17,7 +17,7 @@ import { importZoo } from '../src/store/importZoo.ts';
 import { readManifest } from '../src/store/manifest.ts';
 import { loadZoo } from '../src/store/loadZoo.ts';
 import { trainZoo } from '../src/train/trainZoo.ts';
-import { runCliSync, startCli, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
+import { exportCheckpoint, runCliSync, startCli, tempDir, tinyConfig, treeFingerprint } from './helpers.ts';
 import { safetensorsBytes } from './support/safetensorsSpec.ts';
 import { tf } from './support/tf.ts';
 import { loadMnist } from '../src/data/mnist.ts';
@@ -90,33 +90,15 @@ beforeAll(async () => {
   });
   symlinkSync(join(outside, 'secret-zoo'), join(root, 'linked'));
   writeFileSync(join(outside, 'secret.txt'), 'TOP-SECRET');
-  const tfjs = runCliSync('export', [
-    '--zoo',
-    join(root, 'ffnn-s'),
-    '--run',
-    '4',
-    '--epoch',
-    '1',
-    '--format',
-    'tfjs',
-    '--out',
-    join(outside, 'run4-tfjs'),
-  ]);
-  expect(tfjs.code, tfjs.stderr).toBe(0);
+  exportCheckpoint({
+    zoo: join(root, 'ffnn-s'),
+    run: 4,
+    epoch: 1,
+    format: 'tfjs',
+    out: join(outside, 'run4-tfjs'),
+  });
   exported = join(outside, 'run3.safetensors');
-  const r = runCliSync('export', [
-    '--zoo',
-    join(root, 'ffnn-s'),
-    '--run',
-    '3',
-    '--epoch',
-    '2',
-    '--format',
-    'safetensors',
-    '--out',
-    exported,
-  ]);
-  expect(r.code, r.stderr).toBe(0);
+  exportCheckpoint({ zoo: join(root, 'ffnn-s'), run: 3, epoch: 2, format: 'safetensors', out: exported });
   const clustered = runCliSync('cluster', ['--zoo', join(root, 'ffnn-s'), '--out', join(outside, 'results')]);
   expect(clustered.code, clustered.stderr).toBe(0);
   server = await startServer({
@@ -509,8 +491,15 @@ describe.skipIf(!chromium && !process.env.REQUIRE_CHROMIUM)('serve: in Chromium'
               (t) => t.showlegend,
             ).length,
         );
+      // the default: the 5 runs the dendrogram endpoint spreads over the tree
+      const spread = (await json('/api/zoos/ffnn-s/dendrogram')).body.runs as number[];
+      expect(new Set(spread).size).toBe(5);
       expect(await coloured()).toBe(5);
-      await page.click('input.pick[data-run="0"]');
+      const checked = await page.$$eval('input.pick:checked', (boxes) =>
+        boxes.map((b) => Number((b as HTMLInputElement).dataset.run)),
+      );
+      expect(checked.sort()).toEqual([...spread].sort());
+      await page.click(`input.pick[data-run="${spread[0]}"]`);
       expect(await coloured()).toBe(4);
       await page.waitForFunction(() => document.querySelector('#dendrogram .scatterlayer') !== null);
       await page.selectOption('#curve-mode', 'aggregate');

@@ -535,6 +535,7 @@ const ROUTES: Route[] = [
     if (!saved)
       return {
         figure: null,
+        runs: null,
         note: `no cluster exports of ${zoo.name}'s current checkpoints in ${app.o.results}/: npm run cluster -- --zoo ${zoo.dir} (or npm run plot) writes them`,
       };
     const runs = url.searchParams.get('runs')
@@ -550,6 +551,7 @@ const ROUTES: Route[] = [
         zooRuns: info.runs,
         title: `single linkage in ${saved.linkage.space}, runs ${runs.join(', ')}`,
       }),
+      runs,
       note: null,
     };
   }),

@@ -307,7 +307,11 @@ async function zooPage(name, params) {
     .filter(Boolean)
     .map(Number)
     .filter((r) => r < s.runs);
-  if (!chosen.length) chosen = spreadRuns(s.runs);
+  // by default a handful of runs spread over the dendrogram, where the cluster exports give one
+  if (!chosen.length)
+    chosen =
+      (await api(`/api/zoos/${encodeURIComponent(name)}/dendrogram`).catch(() => ({}))).runs ??
+      spreadRuns(s.runs);
   const setChosen = (runs) => {
     chosen = runs;
     sessionStorage.setItem(chosenKey, runs.join(','));
