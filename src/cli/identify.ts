@@ -22,7 +22,7 @@ import { identifyFile } from '../pipeline/identifyFile.ts';
 import { INFERRED_FILE } from '../store/zooLayout.ts';
 import { DEFAULT_DIRS, IDENTIFY_EVAL_PATH, zooDirFor } from '../store/paths.ts';
 import { mnistSide } from '../train/scoreNetwork.ts';
-import { readJsonFile } from '../util/json.ts';
+import { jsonNumbers, readJsonFile } from '../util/json.ts';
 import { defineCommand } from './command.ts';
 import { UserError } from './common.ts';
 import { flag, int, text } from './options.ts';
@@ -150,11 +150,6 @@ a .npy of the flat weights (the architecture's tensors one after another, float3
     }
   },
 });
-
-/** JSON has no Infinity or NaN: they are written as the strings "Infinity", "-Infinity" and "NaN" (docs/identify.md). */
-function jsonNumbers(_key: string, value: unknown): unknown {
-  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
-}
 
 function report(description: string, zooDir: string, index: ZooIndex, r: Identification, ms: number): string {
   const { zoo, calibration } = index;

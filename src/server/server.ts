@@ -37,6 +37,7 @@ import { zooDirsUnder } from '../store/catalog.ts';
 import { resolveCheckpoint } from '../store/refs.ts';
 import { verifyZoo } from '../store/verifyZoo.ts';
 import { DEFAULT_DIRS } from '../store/paths.ts';
+import { jsonNumbers } from '../util/json.ts';
 import { startEngine, type Engine } from './engine.ts';
 import { catalogWithin } from './engineTypes.ts';
 
@@ -370,13 +371,11 @@ const SECURITY_HEADERS = {
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
 };
 
-/** JSON has no Infinity or NaN: they go as the strings "Infinity", "-Infinity", "NaN" (as identify --json). */
-const jsonNumbers = (_key: string, value: unknown): unknown =>
-  typeof value === 'number' && !Number.isFinite(value)
-    ? String(value)
-    : value instanceof Float32Array || value instanceof Float64Array
-      ? Array.from(value)
-      : value;
+/** Infinity and NaN as identify --json writes them, and typed arrays as arrays. */
+const jsonValue = (key: string, value: unknown): unknown =>
+  value instanceof Float32Array || value instanceof Float64Array
+    ? Array.from(value)
+    : jsonNumbers(key, value);
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
   if (res.headersSent) return res.end() as unknown as void;
@@ -385,7 +384,7 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
   });
-  res.end(JSON.stringify(value, jsonNumbers));
+  res.end(JSON.stringify(value, jsonValue));
 }
 
 function fail(res: ServerResponse, err: unknown, log?: (line: string) => void): void {

@@ -15,3 +15,8 @@ export function readJsonFile(path: string, fix: string): unknown {
     throw new UserError(`${path} is not valid JSON (${(err as Error).message}); ${fix}`);
   }
 }
+
+/** JSON has no Infinity or NaN: a JSON.stringify replacer writing them as the strings "Infinity", "-Infinity" and "NaN" (docs/identify.md). */
+export function jsonNumbers(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+}
