@@ -95,6 +95,12 @@ function table(rows, columns, options = {}) {
   return wrap;
 }
 
+/** A table column for each field of `row` that is not an object, named by the field. */
+const plainColumns = (row) =>
+  Object.keys(row ?? {})
+    .filter((k) => typeof row[k] !== 'object')
+    .map((k) => ({ key: k, label: k, value: (x) => x[k], num: typeof row[k] === 'number' }));
+
 function plot(el, data, layout) {
   // a plot whose drawing a note replaced meanwhile is drawn anew, not updated
   if (el._fullLayout && !el.querySelector('.main-svg')) Plotly.purge(el);
@@ -521,17 +527,7 @@ async function zooPage(name, params) {
     ? [
         h('h2', {}, 'Cluster report'),
         h('p', { className: 'note' }, `from npm run cluster: run purity and epoch order per space`),
-        table(
-          z.report.rows,
-          Object.keys(z.report.rows[0] ?? {})
-            .filter((k) => typeof z.report.rows[0][k] !== 'object')
-            .map((k) => ({
-              key: k,
-              label: k,
-              value: (r) => r[k],
-              num: typeof z.report.rows[0][k] === 'number',
-            })),
-        ),
+        table(z.report.rows, plainColumns(z.report.rows[0])),
       ]
     : h(
         'p',
@@ -666,18 +662,7 @@ async function checkpointPage(ref) {
       const chart = h('div', { className: 'plot', style: 'height:320px' });
       diffOut.replaceChildren(
         h('p', {}, r.summary),
-        table(
-          rows,
-          Object.keys(rows[0] ?? r.tensors[0] ?? {})
-            .filter((k) => typeof (r.tensors[0] ?? {})[k] !== 'object')
-            .map((k) => ({
-              key: k,
-              label: k,
-              value: (x) => x[k],
-              num: typeof (r.tensors[0] ?? {})[k] === 'number',
-            })),
-          { rowClass: (x) => (x.l2 > 0 ? 'changed' : null) },
-        ),
+        table(rows, plainColumns(r.tensors[0]), { rowClass: (x) => (x.l2 > 0 ? 'changed' : null) }),
         chart,
       );
       const numeric = Object.keys(r.tensors[0] ?? {}).find(
@@ -804,12 +789,7 @@ async function checkpointPage(ref) {
     h('h2', {}, 'Where it is'),
     planeHolder,
     h('h2', {}, 'Weights per tensor'),
-    table(
-      s.profile,
-      Object.keys(s.profile[0] ?? {})
-        .filter((k) => typeof s.profile[0][k] !== 'object')
-        .map((k) => ({ key: k, label: k, value: (x) => x[k], num: typeof s.profile[0][k] === 'number' })),
-    ),
+    table(s.profile, plainColumns(s.profile[0])),
     h('h2', {}, 'Diff'),
     h(
       'div',
