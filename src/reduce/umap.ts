@@ -4,16 +4,19 @@
  * the toolkit's own generator so the same seed gives the same picture.
  *
  * The algorithm is umap-js's (and so the reference Python package's): fuzzy simplicial set
- * from the k nearest neighbours, random initial layout, stochastic gradient descent with
+ * from the k nearest neighbours, an initial layout, stochastic gradient descent with
  * negative sampling. It differs in how it gets there: exact neighbours from the SIMD products
  * (knn.ts) where umap-js runs NN-descent and also builds a search graph for `transform`, and
  * every array typed and flat, where umap-js keeps arrays of arrays and a sparse-matrix class.
+ * The optimisation starts from each piece of the graph laid out apart (umapStart.ts), as
+ * umap-learn's does, rather than from umap-js's random points.
  */
 import type { Matrix } from '../core/matrix.ts';
 import { Rng } from '../core/rng.ts';
 import { UserError } from '../core/errors.ts';
 import { nearestNeighbours, type Neighbours } from './knn.ts';
 import { reserve, simdKernels } from '../simd/kernels.ts';
+import { piecewisePcaLayout, uniformLayout } from './umapStart.ts';
 
 export interface UmapOptions {
   /** Neighbours of each point in the graph, the point itself included (default 3, the paper's). */
@@ -22,6 +25,8 @@ export interface UmapOptions {
   minDist?: number;
   /** Output dimensions (default 2). */
   nComponents?: number;
+  /** Starting layout: each piece of the graph by its principal components, placed apart (default 'pca', umapStart.ts), or umap-js's uniform random points. */
+  init?: 'pca' | 'random';
   /** Optimisation epochs (default: umap-js's choice: 500 up to 2,500 points, 400, 300, and 200 above 7,500). */
   nEpochs?: number;
   seed?: number;
@@ -29,7 +34,7 @@ export interface UmapOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export const UMAP_DEFAULTS = { nNeighbors: 3, minDist: 0.3, nComponents: 2, seed: 0 } as const;
+export const UMAP_DEFAULTS = { nNeighbors: 3, minDist: 0.3, nComponents: 2, init: 'pca', seed: 0 } as const;
 
 /** umap-js's (and UMAP's) fixed settings. */
 const SPREAD = 1;
@@ -47,6 +52,7 @@ export function umapEmbedding(x: Matrix, options: UmapOptions = {}): Float64Arra
     nNeighbors = UMAP_DEFAULTS.nNeighbors,
     minDist = UMAP_DEFAULTS.minDist,
     nComponents = UMAP_DEFAULTS.nComponents,
+    init = UMAP_DEFAULTS.init,
     seed = UMAP_DEFAULTS.seed,
   } = options;
   if (n <= nNeighbors)
@@ -55,7 +61,8 @@ export function umapEmbedding(x: Matrix, options: UmapOptions = {}): Float64Arra
   const nEpochs = options.nEpochs ?? defaultEpochs(n);
   const graph = fuzzySimplicialSet(nearestNeighbours(x, nNeighbors), n, nEpochs);
   options.onProgress?.(0, nEpochs);
-  const embedding = randomLayout(n, nComponents, rng);
+  const embedding =
+    init === 'pca' ? piecewisePcaLayout(x, graph, nComponents, rng) : uniformLayout(n, nComponents, rng);
   optimizeLayout(
     embedding,
     nComponents,
@@ -195,11 +202,6 @@ export function curveParameters(spread: number, minDist: number): { a: number; b
     } else if ((lambda *= 10) > 1e10) break;
   }
   return { a, b };
-}
-
-/** umap-js's initial layout: uniform in [-10, 10) per coordinate. */
-function randomLayout(n: number, dims: number, rng: Rng): Float64Array {
-  return Float64Array.from({ length: n * dims }, () => rng.nextFloat() * 20 - 10);
 }
 
 /**
