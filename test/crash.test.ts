@@ -1,7 +1,8 @@
 /**
  * Crash at any point: the zoo writer is killed (SIGKILL, like a power cut) at every write of
- * an epoch's commit (store/zooCommit.ts) in the first, a middle and the last epoch, with 1
- * and 2 workers, and at seeded random moments of `npm run zoo`. Each time the same command
+ * an epoch's commit (store/zooCommit.ts) in the first, a middle and the last epoch with 1
+ * worker, at every write of a middle epoch and the last manifest with 2, and at seeded random
+ * moments of `npm run zoo`. Each time the same command
  * resumes, and the finished zoo is byte-identical to an uninterrupted one (the manifest up to
  * its timestamps), with no temp file left.
  */
@@ -45,10 +46,16 @@ function referenceZoo(): Promise<Record<string, string>> {
   return reference;
 }
 
+/** With 2 workers, the writes where their runs meet: a middle epoch's, and the manifest that completes the zoo. */
+const TWO_WORKER_POINTS = POINTS.filter(
+  ([epoch, file]) => epoch === 1 || (epoch === EPOCHS && file === 'manifest'),
+);
+
 describe('killed at a write boundary, the zoo resumes to the same bytes', () => {
-  it.each(
-    [1, 2].flatMap((workers) => POINTS.map(([epoch, file, stage]) => [workers, epoch, file, stage] as const)),
-  )('%i worker(s), epoch %i, %s %s', async (workers, epoch, file, stage) => {
+  it.each([
+    ...POINTS.map(([epoch, file, stage]) => [1, epoch, file, stage] as const),
+    ...TWO_WORKER_POINTS.map(([epoch, file, stage]) => [2, epoch, file, stage] as const),
+  ])('%i worker(s), epoch %i, %s %s', async (workers, epoch, file, stage) => {
     const dir = join(tempDir(), 'ffnn-crash');
     const child = crashZoo({ dir, config, workers, at: [epoch, file, stage] });
     expect(child.signal, child.stderr).toBe('SIGKILL');
@@ -62,7 +69,7 @@ describe('killed at a write boundary, the zoo resumes to the same bytes', () => 
 });
 
 describe('npm run zoo killed at random moments', () => {
-  it('resumes after each of 20 SIGKILLs and ends bit-identical to an uninterrupted run', async () => {
+  it('resumes after each of 12 SIGKILLs and ends bit-identical to an uninterrupted run', async () => {
     const epochs = 400;
     const args = [
       '--arch',
@@ -84,7 +91,7 @@ describe('npm run zoo killed at random moments', () => {
     const dir = join(out, 'ffnn-kills');
     const rng = new Rng(20261129, 0);
     const committed: number[] = [];
-    for (let kill = 0; kill < 20; kill++) {
+    for (let kill = 0; kill < 12; kill++) {
       const manifestTime = () =>
         existsSync(join(dir, 'manifest.json')) ? statSync(join(dir, 'manifest.json')).mtimeMs : 0;
       const before = manifestTime();
@@ -102,7 +109,7 @@ describe('npm run zoo killed at random moments', () => {
     }
     const done = runCliSync('zoo', [...args, '--out', out]);
     expect(done.code, done.stderr).toBe(0);
-    expect(new Set(committed).size).toBeGreaterThan(10); // the kills landed all along the run
+    expect(new Set(committed).size).toBeGreaterThan(6); // the kills landed all along the run
     expect(Object.keys(treeFingerprint(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 
     const reference = join(tempDir(), 'ffnn-kills');
