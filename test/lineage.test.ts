@@ -31,6 +31,12 @@ beforeAll(async () => {
   expect(id.stderr).toMatch(/^recorded: .* -> run 3 of /m);
 }, 180_000);
 
+/** "p < floor" with the floor identify recorded for the exported checkpoint's link, as every view prints it. */
+function belowFloor(): string {
+  const link = JSON.parse(readFileSync(join(root, 'ffnn-l', 'inferred.json'), 'utf8')).links[0];
+  return `p < ${Number(link.pValueFloor.toPrecision(2))}`;
+}
+
 describe('lineage', () => {
   it('shows recorded links and inferred ones apart, with the verdict and p-value of the inferred', () => {
     const all = zooLineage(openCatalog(root));
@@ -58,6 +64,9 @@ describe('lineage', () => {
     const inferred = JSON.parse(readFileSync(join(root, 'ffnn-l', 'inferred.json'), 'utf8'));
     expect(inferred.links[0]).toMatchObject({ run: 3, verdict: 'member', child: { file: exported } });
     expect(inferred.links[0].epoch).toBeCloseTo(2, 6);
+    // the exported checkpoint is the run's own: its p-value is below what the calibration resolves
+    expect(inferred.links[0].pValueFloor).toBeGreaterThan(0);
+    expect(inferred.links[0].pValue).toBeLessThan(inferred.links[0].pValueFloor);
     expect(runCliSync('verify', ['--zoo', join(root, 'ffnn-l')]).code).toBe(0);
   });
 
@@ -67,7 +76,7 @@ describe('lineage', () => {
     expect(family.edges).toHaveLength(1);
     const text = runCliSync('lineage', ['ffnn-l:3', '--root', root]);
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toContain(`ffnn-l:3@2 -> file:${exported}  (inferred: member, p = `);
+    expect(text.stdout).toContain(`ffnn-l:3@2 -> file:${exported}  (inferred: member, ${belowFloor()})`);
   });
 
   it('writes DOT that Graphviz renders: a cluster per zoo, inferred links dashed', () => {
@@ -76,7 +85,7 @@ describe('lineage', () => {
     expect(r.stdout).toMatch(/^digraph lineage \{/);
     expect(r.stdout).toMatch(/"ffnn-l:2" -> "ffnn-fork:0" \[label="@1"\];/);
     expect(r.stdout).toMatch(
-      /"ffnn-l:3" -> "file:.*run3\.safetensors" \[label="member @2\\np = [^"]*", style=dashed\];/,
+      /"ffnn-l:3" -> "file:.*run3\.safetensors" \[label="member @2\\np < [^"]*", style=dashed\];/,
     );
     const dot = spawnSync('dot', ['-V']);
     if (dot.error) {
@@ -136,7 +145,9 @@ describe('lineage', () => {
       expect(tip).toContain(`sha256 ${parentRun.sha256}`);
       expect(tip).toContain(`test_accuracy ${Number(parentRun.metrics.test_accuracy.toPrecision(4))}`);
       await page.locator(`li[data-id="file:${exported}"] > span.node`).hover();
-      expect(await page.locator('#tip').innerText()).toMatch(/inferred link from ffnn-l:3@2: member, p = /);
+      expect(await page.locator('#tip').innerText()).toContain(
+        `inferred link from ffnn-l:3@2: member, ${belowFloor()}`,
+      );
       await page.close();
     } finally {
       await browser.close();

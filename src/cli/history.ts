@@ -10,7 +10,7 @@ import { lineageHtml } from '../plot/lineagePage.ts';
 import { writeFileAtomic } from '../store/atomicWrite.ts';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { edgeText, lineageDot, zooLineage } from '../pipeline/lineage.ts';
+import { edgeText, lineageDot, pValueText, zooLineage } from '../pipeline/lineage.ts';
 import { LINEAGE_INFERRED_FILE } from '../store/inferredLinks.ts';
 import { DEFAULT_DIRS } from '../store/paths.ts';
 import {
@@ -365,7 +365,7 @@ which plain lineage then shows beside the recorded ones (--no-record: only show 
           ? `${e.from}@${e.at} -> ${e.to}  (recorded)`
           : e.method === 'infer'
             ? `${e.from} -> ${e.to}  (${edgeText(e)})`
-            : `${e.from}@${Number(e.at.toFixed(2))} -> ${e.to}  (inferred: ${e.verdict}, p = ${Number(e.pValue!.toPrecision(2))})`,
+            : `${e.from}@${Number(e.at.toFixed(2))} -> ${e.to}  (inferred: ${e.verdict}, ${pValueText(e)})`,
       );
       const zoos = [...new Set(lineage.nodes.map((n) => n.zoo).filter((z) => z !== null))];
       process.stdout.write(

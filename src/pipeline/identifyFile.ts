@@ -87,6 +87,7 @@ export function identifyFile(path: string, options: IdentifyFileOptions = {}): I
       epoch: result.epoch,
       verdict: result.verdict,
       pValue: result.pValue,
+      pValueFloor: result.pValueFloor,
       recordedAt: new Date().toISOString(),
     });
   else if (options.record) note(`nothing recorded: ${description} is unknown to ${zooDir}`);

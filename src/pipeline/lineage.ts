@@ -35,6 +35,8 @@ export interface LineageEdge {
   /** For inferred links: identify's verdict and p-value, or lineage --infer's ('derived') and the pair's. */
   verdict?: string;
   pValue?: number;
+  /** identify's floor for an identify link (absent for older records): a smaller pValue reads "p < floor". */
+  pValueFloor?: number;
   /** Which command inferred the link (identify --record places a checkpoint on a run; lineage --infer links two models). */
   method?: 'identify' | 'infer';
   /** lineage --infer's confidence in the edge (the parent's share among the candidates). */
@@ -83,6 +85,7 @@ export function zooLineage(catalog: Catalog, ref?: string): Lineage {
         kind: 'inferred',
         verdict: link.verdict,
         pValue: link.pValue,
+        pValueFloor: link.pValueFloor,
         method: 'identify',
       });
     }
@@ -149,10 +152,18 @@ function linkedNode(catalog: Catalog, m: LinkedModel): { id: string; epoch: numb
   return { id: `file:${m.file}`, epoch: 0 };
 }
 
+/** An inferred edge's p-value: "p = 0.03", or "p < 0.0001" below identify's floor. */
+export function pValueText(e: LineageEdge): string {
+  const floor = e.pValueFloor;
+  return floor !== undefined && e.pValue! < floor
+    ? `p < ${Number(floor.toPrecision(2))}`
+    : `p = ${Number(e.pValue!.toPrecision(2))}`;
+}
+
 /** One line for an edge: recorded `@epoch`, identify's verdict at an epoch, or lineage --infer's link. */
 export function edgeText(e: LineageEdge, lineBreak = ' '): string {
   if (e.kind === 'recorded') return `@${e.at}`;
-  const p = `p = ${Number(e.pValue!.toPrecision(2))}`;
+  const p = pValueText(e);
   return e.method === 'infer'
     ? `inferred by lineage --infer${lineBreak}${p}, confidence ${Number(e.confidence!.toFixed(2))}`
     : `${e.verdict} @${Number(e.at.toFixed(2))}${lineBreak}${p}`;

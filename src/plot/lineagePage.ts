@@ -71,7 +71,9 @@ try {
     if (n.tags.length) lines.push('tagged ' + n.tags.join(', '));
     if (via) lines.push(via.kind === 'recorded'
       ? 'recorded link from ' + via.from + '@' + via.at
-      : 'inferred link from ' + via.from + '@' + fmt(via.at) + ': ' + via.verdict + ', p = ' + Number(via.pValue.toPrecision(2)));
+      : 'inferred link from ' + via.from + '@' + fmt(via.at) + ': ' + via.verdict + ', ' + (via.pValue < (via.pValueFloor ?? 0)
+        ? 'p < ' + Number(via.pValueFloor.toPrecision(2))
+        : 'p = ' + Number(via.pValue.toPrecision(2))));
     return lines.join('\\n');
   };
   const drawn = new Set();

@@ -23,6 +23,8 @@ export interface InferredLink {
   epoch: number;
   verdict: string;
   pValue: number;
+  /** The smallest p-value identify's calibration could give (a smaller pValue reads "p < pValueFloor"); absent in links recorded before it was kept. */
+  pValueFloor?: number;
   recordedAt: string;
 }
 

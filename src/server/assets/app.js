@@ -897,7 +897,7 @@ function lineageView(lineage) {
         ? h(
             'span',
             { className: 'inferred' },
-            ` ⇠ inferred (${edge.method ?? 'identify'}: ${edge.verdict ?? ''}${edge.pValue !== undefined ? `, p ${fmt(edge.pValue, 2)}` : ''}) at epoch ${fmt(edge.at, 3)}`,
+            ` ⇠ inferred (${edge.method ?? 'identify'}: ${edge.verdict ?? ''}${edge.pValue === undefined ? '' : edge.pValue < (edge.pValueFloor ?? 0) ? `, p < ${fmt(edge.pValueFloor, 2)}` : `, p ${fmt(edge.pValue, 2)}`}) at epoch ${fmt(edge.at, 3)}`,
           )
         : h('span', {}, ` ← recorded at epoch ${edge.at}`)
       : '';
