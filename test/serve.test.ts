@@ -593,3 +593,81 @@ describe.skipIf(!chromium && !process.env.REQUIRE_CHROMIUM)('serve: in Chromium'
       expect(existsSync(join(SCREENSHOTS, `${shot}.png`))).toBe(true);
   }, 240_000);
 });
+
+describe.skipIf(!chromium && !process.env.REQUIRE_CHROMIUM)('serve: the default zoos in Chromium', () => {
+  let zoos: string;
+  let defaults: RunningServer;
+
+  beforeAll(async () => {
+    // the README's first command, `npm run zoo` with every default, into a folder of its own
+    zoos = tempDir('wsvc-serve-defaults-');
+    const child = startCli('zoo', ['--out', zoos]);
+    let stderr = '';
+    child.stderr!.on('data', (b) => (stderr += b));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code, stderr).toBe(0);
+    defaults = await startServer({ root: zoos, port: 0, results: join(zoos, 'no-results') });
+  }, 300_000);
+
+  afterAll(async () => {
+    await defaults?.close();
+  });
+
+  // identify on a default zoo builds its index (tens of seconds on 2 cores); the upload path is
+  // the one the test above takes on ffnn-s, and firstHour.test identifies a cnn-default export
+  it('shows both zoos, their planes with 5 runs in colour, a checkpoint run by its network, and the lineage', async () => {
+    const url = defaults.url.replace(/\/$/, '');
+    const browser = await launchChromium(chromium!);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    const foreign: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on(
+      'request',
+      (r) => !r.url().startsWith(url) && !r.url().startsWith('data:') && foreign.push(r.url()),
+    );
+    const open = async (hash: string) => {
+      await page.goto(`${url}/${hash}`);
+      await page.waitForFunction(() => (window as unknown as { appRenders: number }).appRenders >= 1);
+    };
+    try {
+      await open('#/');
+      expect(await page.locator('#zoo-table tbody tr').allTextContents()).toEqual([
+        expect.stringMatching(/^cnn-default/),
+        expect.stringMatching(/^ffnn-default/),
+      ]);
+      const listed = (await (await fetch(`${url}/api/zoos`)).json()) as {
+        zoos: { runs: number; epochs: number }[];
+      };
+      expect(listed.zoos.map((z) => [z.runs, z.epochs])).toEqual([
+        [50, 20],
+        [50, 20],
+      ]); // the default preset
+      for (const zoo of ['ffnn-default', 'cnn-default']) {
+        await open(`#/zoo/${zoo}`);
+        await page.waitForFunction(() => document.querySelector('#plane .scatterlayer') !== null, null, {
+          timeout: 60_000,
+        });
+        // 50 runs: 5 spread over the dendrogram in colour, the other 45 grey
+        const legend = await page.evaluate(
+          () =>
+            (document.getElementById('plane') as unknown as { data: { showlegend: boolean }[] }).data.filter(
+              (t) => t.showlegend,
+            ).length,
+        );
+        expect(legend).toBe(5);
+        await page.screenshot({ path: join(SCREENSHOTS, `${zoo}.png`), fullPage: true });
+      }
+      await open(`#/checkpoint/${encodeURIComponent('cnn-default:3@7')}`);
+      await page.waitForSelector('#predictions figure');
+      await open('#/lineage');
+      await page.waitForSelector('#lineage');
+      expect(errors).toEqual([]);
+      expect(foreign).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+    expect(readdirSync(zoos).sort()).toEqual(['cnn-default', 'ffnn-default']); // nothing written
+  }, 240_000);
+});

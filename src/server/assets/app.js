@@ -568,7 +568,8 @@ async function zooPage(name, params) {
         'none',
       ),
     ),
-    runsTable,
+    // a paper-scale zoo has 250 runs: the table scrolls rather than pushing the plots down
+    h('div', { className: 'scroll' }, runsTable),
     z.tags.length
       ? [
           h('h2', {}, 'Tags'),
