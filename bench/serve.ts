@@ -2,7 +2,8 @@
  * `serve` under load (`npm run bench -- --only=serve`): the real server on a zoo trained for
  * the bench, asked 100 concurrent page loads (the page, its script and the zoo list), 20
  * concurrent identify uploads of an exported checkpoint (each answer checked: the right run
- * and epoch), and 1,000 uploads in a row with the server's heap measured before and after.
+ * and epoch), and 1,000 uploads in a row with the process's memory after a full collection
+ * every 250 uploads: bounded memory is a flat series, a leak a rising one.
  * Beside them, in the same run, the CLI's identify of the same file (node's start included)
  * and the library's (index loaded).
  */
@@ -10,6 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { presetConfig } from '../src/core/presets.ts';
 import { identifyFile } from '../src/pipeline/identifyFile.ts';
 import { startServer } from '../src/server/server.ts';
@@ -83,18 +86,24 @@ export async function benchServe(log: (m: string) => void) {
       const pages = await Promise.all(Array.from({ length: 100 }, () => timed(page)));
       log('serve: 20 concurrent identify uploads');
       const uploads = await Promise.all(Array.from({ length: 20 }, () => timed(upload)));
-      const heap = async () => {
+      // A full collection before each reading, so garbage not yet collected is not counted.
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      const memory = async (uploads: number) => {
         const res = await fetch(`${base}/api/zoos`);
         await res.arrayBuffer();
-        globalThis.gc?.();
-        return process.memoryUsage(); // the server runs in this process (its worker thread too)
+        gc();
+        const { heapUsed, rss } = process.memoryUsage(); // the server's worker thread is in rss
+        return { uploads, heapMB: +(heapUsed / 2 ** 20).toFixed(1), rssMB: +(rss / 2 ** 20).toFixed(1) };
       };
-      const before = await heap();
+      const samples = [await memory(0)];
       log('serve: 1,000 uploads in a row');
       const start = performance.now();
-      for (let i = 0; i < 1000; i++) await upload();
+      for (let i = 1; i <= 1000; i++) {
+        await upload();
+        if (i % 250 === 0) samples.push(await memory(i));
+      }
       const seconds = (performance.now() - start) / 1000;
-      const after = await heap();
       const ms = (xs: [unknown, number][]) => xs.map(([, t]) => t);
       const result = {
         zoo: { runs: zoo.runs, epochs: zoo.epochs, weights: zoo.dim },
@@ -110,10 +119,7 @@ export async function benchServe(log: (m: string) => void) {
         uploadsInARow: {
           count: 1000,
           seconds: +seconds.toFixed(1),
-          heapBeforeMB: +(before.heapUsed / 2 ** 20).toFixed(1),
-          rssBeforeMB: +(before.rss / 2 ** 20).toFixed(1),
-          heapAfterMB: +(after.heapUsed / 2 ** 20).toFixed(1),
-          rssAfterMB: +(after.rss / 2 ** 20).toFixed(1),
+          memory: samples,
         },
       };
       log(`serve: ${JSON.stringify(result)}`);
