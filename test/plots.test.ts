@@ -274,5 +274,25 @@ describe('highlighted runs (plot --highlight)', () => {
     const cli = runCliSync('plot', ['--zoo', dir, '--out', join(root, 'out'), '--highlight', '1,20']);
     expect(cli.code).toBe(2);
     expect(cli.stderr).toMatch(/^error: --highlight names run 20; .* has runs 0-11\n$/);
+
+    // the pages: the dendrogram shows the highlighted runs, each in its trajectory's colour
+    const out = join(root, 'out');
+    const drawn = runCliSync('plot', ['--zoo', dir, '--out', out, '--highlight', '7,2', '--svd', '5']);
+    expect(drawn.code, drawn.stderr).toBe(0);
+    type Trace = { name: string; showlegend?: boolean; line?: { color: string }; marker?: { color: string } };
+    const figures = (page: string) =>
+      JSON.parse(
+        /const figures = (.*);\nPromise/.exec(readFileSync(join(out, 'twelve', `${page}.html`), 'utf8'))![1],
+      ) as { data: Trace[] }[];
+    const colours = (traces: Trace[], colour: (t: Trace) => string | undefined) =>
+      Object.fromEntries(traces.filter((t) => /^run \d+$/.test(t.name)).map((t) => [t.name, colour(t)]));
+    const [tree] = figures('dendrogram');
+    const [umap] = figures('trajectories-umap-full');
+    const chosen = colours(
+      umap.data.filter((t) => t.showlegend !== false),
+      (t) => t.line?.color,
+    );
+    expect(Object.keys(chosen).sort()).toEqual(['run 2', 'run 7']);
+    expect(colours(tree.data, (t) => t.marker?.color)).toEqual(chosen);
   }, 120_000);
 });

@@ -501,7 +501,96 @@ describe.skipIf(!chromium && !process.env.REQUIRE_CHROMIUM)('serve: in Chromium'
       expect(checked.sort()).toEqual([...spread].sort());
       await page.click(`input.pick[data-run="${spread[0]}"]`);
       expect(await coloured()).toBe(4);
-      await page.waitForFunction(() => document.querySelector('#dendrogram .scatterlayer') !== null);
+      // a lasso drawn with the mouse around the grey point farthest from every other run's
+      // points chooses that run alone: on the plot, in the table's boxes
+      await page.locator('#plane').scrollIntoViewIfNeeded(); // the mouse acts in the viewport
+      const target = await page.evaluate(() => {
+        type Axis = { l2p: (v: number) => number; _offset: number };
+        const gd = document.getElementById('plane') as unknown as {
+          data: { x: number[]; y: number[]; customdata: [number, number][]; showlegend: boolean }[];
+          _fullLayout: { xaxis: Axis; yaxis: Axis };
+          getBoundingClientRect: () => DOMRect;
+        };
+        const { xaxis, yaxis } = gd._fullLayout;
+        const box = gd.getBoundingClientRect();
+        const points = gd.data.flatMap((t) =>
+          t.x.map((x, i) => ({
+            run: t.customdata[i][0],
+            grey: !t.showlegend,
+            px: box.left + xaxis._offset + xaxis.l2p(x),
+            py: box.top + yaxis._offset + yaxis.l2p(t.y[i]),
+          })),
+        );
+        const inside = (p: { px: number; py: number }) =>
+          p.px > box.left + xaxis._offset + 10 && p.py > box.top + yaxis._offset + 10;
+        const apart = (p: (typeof points)[number]) =>
+          Math.min(...points.filter((q) => q.run !== p.run).map((q) => Math.hypot(q.px - p.px, q.py - p.py)));
+        return points
+          .filter((p) => p.grey && inside(p))
+          .map((p) => ({ ...p, apart: apart(p) }))
+          .sort((a, b) => b.apart - a.apart)[0];
+      });
+      expect(target.apart).toBeGreaterThan(6); // room for a lasso around it alone
+      const r = Math.min(target.apart / 2, 12);
+      await page.mouse.move(target.px - r, target.py - r);
+      await page.mouse.down();
+      for (const [dx, dy] of [
+        [r, -r],
+        [r, r],
+        [-r, r],
+        [-r, -r],
+      ])
+        await page.mouse.move(target.px + dx, target.py + dy, { steps: 4 });
+      await page.mouse.up();
+      await page.waitForFunction(() => document.querySelectorAll('input.pick:checked').length === 1);
+      expect(
+        await page.$$eval('input.pick:checked', (b) =>
+          b.map((x) => Number((x as HTMLInputElement).dataset.run)),
+        ),
+      ).toEqual([target.run]);
+      expect(await coloured()).toBe(1);
+      await page.click('button:text-is("spread")'); // back to the runs spread over the tree
+      expect(await coloured()).toBe(5);
+      expect(
+        (
+          await page.$$eval('input.pick:checked', (b) =>
+            b.map((x) => Number((x as HTMLInputElement).dataset.run)),
+          )
+        ).sort(),
+      ).toEqual([...spread].sort());
+      // each chosen run has one colour on the plane, in the curves and in the dendrogram
+      await page.waitForFunction(
+        () =>
+          (document.getElementById('dendrogram') as unknown as { data?: { name: string }[] }).data?.filter(
+            (t) => t.name.startsWith('run '),
+          ).length === 5,
+      );
+      const colours = await page.evaluate(() => {
+        type Trace = {
+          name: string;
+          showlegend?: boolean;
+          line?: { color: string };
+          marker?: { color: string };
+        };
+        const traces = (id: string) => (document.getElementById(id) as unknown as { data: Trace[] }).data;
+        const byRun = (ts: Trace[], colour: (t: Trace) => string | undefined) =>
+          Object.fromEntries(ts.map((t) => [Number(/^run (\d+)/.exec(t.name)![1]), colour(t)]));
+        return {
+          plane: byRun(
+            traces('plane').filter((t) => t.showlegend),
+            (t) => t.line?.color,
+          ),
+          curves: byRun(traces('curves'), (t) => t.line?.color),
+          dendrogram: byRun(
+            traces('dendrogram').filter((t) => t.name.startsWith('run ')),
+            (t) => t.marker?.color,
+          ),
+        };
+      });
+      expect(Object.keys(colours.plane).map(Number).sort()).toEqual([...spread].sort());
+      expect(new Set(Object.values(colours.plane)).size).toBe(5);
+      expect(colours.curves).toEqual(colours.plane);
+      expect(colours.dendrogram).toEqual(colours.plane);
       await page.selectOption('#curve-mode', 'aggregate');
       await page.waitForTimeout(300);
       await page.screenshot({ path: join(SCREENSHOTS, 'zoo.png'), fullPage: true });

@@ -20,7 +20,7 @@ export const plotCommand = defineCommand({
 each file), in <out>/<zoo>/ with an index.html:
   trajectories-umap-full.html, trajectories-umap-svd-<k>.html   UMAP trajectories (paper Figs. 4-5)
   trajectories-svd.html     first SVD components, 2D and 3D
-  dendrogram.html           single-linkage tree of a few runs, and one cluster in detail (Fig. 6)
+  dendrogram.html           single-linkage tree of the chosen runs, and one cluster in detail (Fig. 6)
   weight-stats.html         weight mean vs standard deviation per model (Fig. 3)
   sweep.html                purity and epoch order against SVD dimension (Tables 2-3)
   training-curves.html      loss and accuracy per epoch across the zoo
@@ -40,11 +40,15 @@ from this zoo's current checkpoints; when they are missing or stale, the paper's
       min: 1,
       defaultText: `${PLOT_DEFAULTS.svd}, lowered with a note for a zoo of fewer checkpoints or weights`,
     }),
-    runs: int({ help: 'runs in the dendrogram', min: 1, default: PLOT_DEFAULTS.dendrogramRuns }),
+    runs: int({
+      help: 'runs chosen when --highlight does not say: spread over the dendrogram,\nin colour on the trajectory plots and alone in the dendrogram',
+      min: 1,
+      default: PLOT_DEFAULTS.dendrogramRuns,
+    }),
     highlight: text({
       arg: 'R,R,...',
-      help: "runs the trajectory plots draw in colour, the others in grey ('all': every run in colour)",
-      defaultText: `${PLOT_DEFAULTS.highlightCount} runs spread over the dendrogram (every run for a zoo of ${PLOT_DEFAULTS.highlightCount} or fewer)`,
+      help: "runs drawn in colour on the trajectory plots, the others in grey, and in the dendrogram\n('all': every run in colour)",
+      defaultText: '--runs of them spread over the dendrogram; every run for a zoo of no more',
     }),
     epoch: int({ arg: 'E', help: 'epoch of the weight statistics', min: 0, defaultText: 'the last' }),
     seed: int({ help: 'UMAP seed', min: 0, max: 0xffffffff, default: PLOT_DEFAULTS.seed }),

@@ -1,6 +1,9 @@
 /**
  * One colour per run: Plotly's ten default colours while they last, then hues spread by the
- * golden angle, so neighbouring run numbers never get look-alike colours.
+ * golden angle, so neighbouring run numbers never get look-alike colours. Chosen runs (plot
+ * --highlight, the dashboard) take the colour of their place in the choice: runColor(i, n) for
+ * the i-th of n. The dashboard's page runs this module too (served by serve as
+ * /assets/colors.js), so a run has one colour in every plot.
  */
 const PLOTLY_COLORS = [
   '#1f77b4',

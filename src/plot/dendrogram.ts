@@ -40,6 +40,8 @@ export interface DendrogramOptions {
   run: number[];
   epoch: number[];
   runs: number;
+  /** A run's leaf colour (default: runColor of the run among `runs`). */
+  colorOf?: (run: number) => string;
   /** Label leaves by epoch (a single run's detail view) instead of by run. */
   epochLabels?: boolean;
   caption?: string;
@@ -102,7 +104,7 @@ export function dendrogramFigure(tree: SubTree, options: DendrogramOptions): Fig
         name: `run ${r}`,
         x: leaves.map((l) => x[l]),
         y: leaves.map(() => 0),
-        marker: { color: runColor(r, options.runs), size: 7, symbol: 'square' },
+        marker: { color: options.colorOf?.(r) ?? runColor(r, options.runs), size: 7, symbol: 'square' },
         text: leaves.map(leafText),
         hoverinfo: 'text',
       })),

@@ -34,14 +34,17 @@ export interface PlotZooOptions {
   outDir?: string;
   /** SVD dimension of the second UMAP and of the dendrogram's space (default 50). */
   svd?: number;
-  /** Runs shown in the dendrogram (default 5: the first ones). */
+  /**
+   * How many runs are chosen when `highlight` does not say (default 5): spread over the
+   * dendrogram, in colour on the trajectory plots and alone in the dendrogram, in the same
+   * colours. A zoo of no more runs has every run in colour and its first ones in the dendrogram.
+   */
   dendrogramRuns?: number;
   /** Epoch of the weight statistics (default: the last). */
   epoch?: number;
   /**
-   * Runs the trajectory plots draw in colour over the others in grey. Default: a zoo of more
-   * than `highlightCount` runs has that many chosen, spread over the dendrogram; a smaller
-   * zoo has every run in colour. An empty list: every run in colour.
+   * Runs the trajectory plots draw in colour over the others in grey, and the dendrogram shows.
+   * Default: `dendrogramRuns` of them. An empty list: every run in colour.
    */
   highlight?: number[];
   /** UMAP seed (default 0). */
@@ -64,7 +67,6 @@ export const PLOT_DEFAULTS = {
   svd: 50,
   dendrogramRuns: 5,
   seed: 0,
-  highlightCount: 5,
 } as const;
 
 export interface PlotZooResult {
@@ -118,12 +120,13 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
     onProgress: progress,
   });
   const clusters = await currentClusterExports(source, outDir, embedding.k, progress);
+  const dendrogramRuns = options.dendrogramRuns ?? PLOT_DEFAULTS.dendrogramRuns;
   const highlight = options.highlight
     ? options.highlight.length
       ? options.highlight
       : undefined
-    : zoo.runs > PLOT_DEFAULTS.highlightCount
-      ? runsSpreadOverTree(clusters.linkage, zoo.epochs, PLOT_DEFAULTS.highlightCount)
+    : zoo.runs > dendrogramRuns
+      ? runsSpreadOverTree(clusters.linkage, zoo.epochs, dendrogramRuns)
       : undefined;
   const input = {
     highlight,
@@ -134,7 +137,7 @@ export async function plotZoo(zooDir: string, options: PlotZooOptions = {}): Pro
     clusters,
     epoch,
     seed,
-    dendrogramRuns: options.dendrogramRuns ?? PLOT_DEFAULTS.dendrogramRuns,
+    dendrogramRuns,
   };
   const pages = [...trajectoryPages(input), ...clusterAndStatisticsPages(input)];
 

@@ -9,6 +9,7 @@ import type { ZooInfo } from '../store/loadZoo.ts';
 import type { RowReader } from '../core/zoo.ts';
 import { leafOrder } from '../cluster/linkage.ts';
 import type { LinkageExport } from '../pipeline/spaceJob.ts';
+import { runColor } from './colors.ts';
 import { dendrogramFigure, restrictLinkage } from './dendrogram.ts';
 import type { Figure, Page } from './page.ts';
 import { sweepFigure } from './sweep.ts';
@@ -117,7 +118,7 @@ export function trajectoryPages({ name, zoo, embedding, seed, highlight }: ZooPa
   ];
 }
 
-/** The single-linkage tree restricted to the checkpoints of `runs` (every merge height kept), leaves coloured by run. */
+/** The single-linkage tree restricted to the checkpoints of `runs` (every merge height kept), leaves in the colour of their run's place in `runs`. */
 export function runsDendrogram(
   linkage: LinkageExport,
   runs: readonly number[],
@@ -128,6 +129,7 @@ export function runsDendrogram(
     run: linkage.run,
     epoch: linkage.epoch,
     runs: options.zooRuns,
+    colorOf: (r) => runColor(runs.indexOf(r), runs.length), // as the chosen runs' trajectories
     title: `${options.title} (${leaves.length} checkpoints)`,
     caption: options.caption,
   });
@@ -140,9 +142,12 @@ export function clusterAndStatisticsPages({
   clusters,
   epoch,
   dendrogramRuns,
+  highlight,
 }: ZooPagesInput): Page[] {
   const { rows, linkage, cut } = clusters;
-  const shown = Math.min(dendrogramRuns, zoo.runs);
+  // the runs in colour on the trajectory pages, in the same colours; else the first few
+  const shown = highlight ?? Array.from({ length: Math.min(dendrogramRuns, zoo.runs) }, (_, r) => r);
+  const named = highlight ? `runs ${shown.join(', ')}` : `runs 0-${shown.length - 1}`;
   // the detail view is a cluster of the cut at the number of runs (the one holding run 0's
   // last checkpoint), so an impure cluster shows its intruders in their runs' colours
   const anchor = linkage.run.findIndex((r, leaf) => r === 0 && linkage.epoch[leaf] === zoo.epochs);
@@ -154,17 +159,13 @@ export function clusterAndStatisticsPages({
     {
       file: 'dendrogram.html',
       title: `${name}: single-linkage dendrogram (${linkage.space})`,
-      summary: `the single-linkage tree in ${linkage.space} restricted to runs 0-${shown - 1}, and one cluster in detail`,
+      summary: `the single-linkage tree in ${linkage.space} restricted to ${named}, and one cluster in detail`,
       figures: [
-        runsDendrogram(
-          linkage,
-          Array.from({ length: shown }, (_, r) => r),
-          {
-            zooRuns: zoo.runs,
-            title: `${name}: single linkage in ${linkage.space}, runs 0-${shown - 1}`,
-            caption: `The zoo's single-linkage tree (${linkage.n} checkpoints) restricted to these runs' checkpoints, which keeps every merge height. Leaves coloured by true run.`,
-          },
-        ),
+        runsDendrogram(linkage, shown, {
+          zooRuns: zoo.runs,
+          title: `${name}: single linkage in ${linkage.space}, ${named}`,
+          caption: `The zoo's single-linkage tree (${linkage.n} checkpoints) restricted to these runs' checkpoints, which keeps every merge height. Leaves coloured by true run.`,
+        }),
         dendrogramFigure(restrictLinkage(linkage.linkage, linkage.n, cluster), {
           ...leafLabels,
           epochLabels: true,

@@ -21,6 +21,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { transformSync } from 'esbuild';
 import { isUserError, UserError } from '../core/errors.ts';
 import { zooCurves, zooStamp, zooSummaries, zooSummary, type ZooSummary } from '../pipeline/dashboard.ts';
 import { listTags, showCheckpoint, tagCheckpoint, zooLog } from '../pipeline/history.ts';
@@ -96,6 +97,18 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/': { file: 'app.html', type: 'text/html; charset=utf-8' },
   '/assets/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/assets/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
+};
+let runColors: string | null = null;
+/** Scripts the page shares with the static plots, made from the toolkit's own modules. */
+const SCRIPTS: Record<string, () => string> = {
+  '/assets/plotly.js': plotlyBundle,
+  // plot/colors.ts as a browser script (global `runColors`): a run has one colour in every plot
+  '/assets/colors.js': () =>
+    (runColors ??= transformSync(readFileSync(new URL('../plot/colors.ts', import.meta.url), 'utf8'), {
+      loader: 'ts',
+      format: 'iife',
+      globalName: 'runColors',
+    }).code),
 };
 /** An uploaded file's name: a plain file name, kept as given in the temporary folder. */
 const UPLOAD_NAME = /^(?!\.)[A-Za-z0-9._ -]{1,120}$/;
@@ -280,10 +293,11 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
     res.end();
     return;
   }
-  const asset = ASSETS[path] ?? (path === '/assets/plotly.js' ? null : undefined);
-  if (asset !== undefined) {
+  const asset = ASSETS[path];
+  const script = SCRIPTS[path];
+  if (asset || script) {
     if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `${method} is not allowed here`);
-    const body = asset ? readFileSync(new URL(`./assets/${asset.file}`, import.meta.url)) : plotlyBundle();
+    const body = asset ? readFileSync(new URL(`./assets/${asset.file}`, import.meta.url)) : script();
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       'content-type': asset?.type ?? 'text/javascript; charset=utf-8',
@@ -542,7 +556,7 @@ const ROUTES: Route[] = [
           .get('runs')!
           .split(',')
           .map((t) => Number(t))
-      : runsSpreadOverTree(saved.linkage, info.epochs, PLOT_DEFAULTS.highlightCount);
+      : runsSpreadOverTree(saved.linkage, info.epochs, PLOT_DEFAULTS.dendrogramRuns);
     if (runs.length < 1 || runs.some((r) => !Number.isInteger(r) || r < 0 || r >= info.runs))
       throw new HttpError(400, `?runs= lists runs of ${zoo.name} (0-${info.runs - 1}), e.g. 0,3,7`);
     return {

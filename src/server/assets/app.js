@@ -113,19 +113,8 @@ function plot(el, data, layout) {
 }
 
 const GREY = '#c8c8c8';
-const PALETTE = [
-  '#1f77b4',
-  '#d62728',
-  '#2ca02c',
-  '#ff7f0e',
-  '#9467bd',
-  '#8c564b',
-  '#e377c2',
-  '#17becf',
-  '#bcbd22',
-  '#7f7f7f',
-];
-const colorOf = (i) => PALETTE[i % PALETTE.length];
+/** The i-th of n chosen runs' colour: the static plots' rule (plot/colors.ts, served as colors.js). */
+const colorOf = (i, n) => runColors.runColor(i, n);
 /** A handful of runs spread over the zoo: the default choice where 250 colours would be unreadable. */
 const spreadRuns = (runs, count = 5) => [
   ...new Set(
@@ -157,7 +146,7 @@ function planeFigure(plane, chosen, labels, mark = []) {
   });
   const others = [];
   for (let r = 0; r < runs; r++) if (!chosen.includes(r)) others.push(trace(r, GREY, 1, false));
-  const picked = chosen.map((r, i) => trace(r, colorOf(i), 2, true));
+  const picked = chosen.map((r, i) => trace(r, colorOf(i, chosen.length), 2, true));
   const marks = mark.map((m) => ({
     type: 'scatter',
     mode: 'markers+text',
@@ -314,10 +303,10 @@ async function zooPage(name, params) {
     .map(Number)
     .filter((r) => r < s.runs);
   // by default a handful of runs spread over the dendrogram, where the cluster exports give one
-  if (!chosen.length)
-    chosen =
-      (await api(`/api/zoos/${encodeURIComponent(name)}/dendrogram`).catch(() => ({}))).runs ??
-      spreadRuns(s.runs);
+  const spread =
+    (await api(`/api/zoos/${encodeURIComponent(name)}/dendrogram`).catch(() => ({}))).runs ??
+    spreadRuns(s.runs);
+  if (!chosen.length) chosen = spread;
   const setChosen = (runs) => {
     chosen = runs;
     sessionStorage.setItem(chosenKey, runs.join(','));
@@ -401,7 +390,7 @@ async function zooPage(name, params) {
             const v = runs.map((r) => values[r][e]).filter((x) => x !== null);
             return v.length ? f(v) : null;
           });
-        const color = colorOf(i);
+        const color = colorOf(i, groups.size);
         return [
           {
             x: epochs,
@@ -443,7 +432,7 @@ async function zooPage(name, params) {
           ),
           mode: 'lines+markers',
           name: `run ${r}${base === null ? '' : ` − run ${base}`}`,
-          line: { color: colorOf(chosen.indexOf(r)) },
+          line: { color: colorOf(chosen.indexOf(r), chosen.length) },
         }));
     }
     plot(curvePlot, data, { title: { text: metric }, xaxis: { title: { text: 'epoch' } } });
@@ -461,26 +450,47 @@ async function zooPage(name, params) {
     h('option', { value: 'svd' }, 'SVD, first two components'),
   );
   let plane = null;
+  // A selection (lasso or box) chooses the runs of the points it holds, grey ones included;
+  // a click on a chosen run's point opens that checkpoint. Registered once: Plotly.react keeps
+  // a div's listeners across redraws.
+  let listening = false;
+  const listen = () => {
+    if (listening) return;
+    listening = true;
+    planeHolder.on('plotly_click', (ev) => {
+      const [run, epoch] = ev.points[0].customdata ?? [];
+      if (run !== undefined) location.hash = `#/checkpoint/${encodeURIComponent(`${name}:${run}@${epoch}`)}`;
+    });
+    planeHolder.on('plotly_selected', (ev) => {
+      const runs = [
+        ...new Set((ev?.points ?? []).map((pt) => pt.customdata?.[0]).filter((r) => r !== undefined)),
+      ];
+      if (!runs.length) return;
+      setChosen(runs.sort((a, b) => a - b));
+      main.querySelectorAll('input.pick').forEach((c) => (c.checked = chosen.includes(+c.dataset.run)));
+    });
+  };
   async function loadPlane() {
     try {
       plane = await api(`/api/zoos/${encodeURIComponent(name)}/plane?method=${methodSelect.value}`);
       planeHolder.replaceChildren();
       drawPlane();
-      planeHolder.on('plotly_click', (ev) => {
-        const [run, epoch] = ev.points[0].customdata ?? [];
-        if (run !== undefined)
-          location.hash = `#/checkpoint/${encodeURIComponent(`${name}:${run}@${epoch}`)}`;
-      });
+      listen();
     } catch (err) {
       planeHolder.replaceChildren(h('p', { className: 'error' }, err.message));
     }
   }
+  let selections = 0;
   function drawPlane() {
     if (!plane) return;
     plot(planeHolder, planeFigure(plane, chosen, labels), {
       title: { text: `${plane.axes[0]} / ${plane.axes[1]}: chosen runs in colour` },
       xaxis: { title: { text: plane.axes[0] } },
       yaxis: { title: { text: plane.axes[1] } },
+      dragmode: 'lasso',
+      // the zoom and drag mode the user set survive a redraw; the last selection does not
+      uirevision: `${name}:${methodSelect.value}`,
+      selectionrevision: ++selections,
     });
   }
 
@@ -506,13 +516,19 @@ async function zooPage(name, params) {
   api(`/api/zoos/${encodeURIComponent(name)}/stats`).then(
     (st) => {
       const data = st.tensors.flatMap((t, i) => [
-        { x: epochs, y: st.meanAbs[i], name: `${t} mean |w|`, mode: 'lines', line: { color: colorOf(i) } },
+        {
+          x: epochs,
+          y: st.meanAbs[i],
+          name: `${t} mean |w|`,
+          mode: 'lines',
+          line: { color: colorOf(i, st.tensors.length) },
+        },
         {
           x: epochs,
           y: st.std[i],
           name: `${t} std`,
           mode: 'lines',
-          line: { color: colorOf(i), dash: 'dot' },
+          line: { color: colorOf(i, st.tensors.length), dash: 'dot' },
         },
       ]);
       plot(statsHolder, data, {
@@ -551,7 +567,7 @@ async function zooPage(name, params) {
         'button',
         {
           onclick: () => {
-            setChosen(spreadRuns(s.runs));
+            setChosen(spread);
             main.querySelectorAll('input.pick').forEach((c) => (c.checked = chosen.includes(+c.dataset.run)));
           },
         },
@@ -592,7 +608,11 @@ async function zooPage(name, params) {
       'div',
       { className: 'row' },
       methodSelect,
-      h('span', { className: 'note' }, 'click a point to open its checkpoint'),
+      h(
+        'span',
+        { className: 'note' },
+        'draw around points to choose their runs (the toolbar zooms); click a point of a chosen run to open its checkpoint',
+      ),
     ),
     planeHolder,
     h('h2', {}, 'Dendrogram'),
