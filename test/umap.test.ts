@@ -252,6 +252,15 @@ describe('UMAP', () => {
   });
 });
 
+/** A graph of chains: consecutive rows linked (both ways) where they share a piece. */
+function chainGraph(n: number, piece: (i: number) => number) {
+  const links = Array.from({ length: n - 1 }, (_, i) => [i, i + 1]).filter(([a, b]) => piece(a) === piece(b));
+  return {
+    head: Int32Array.from(links.flatMap(([a, b]) => [a, b])),
+    tail: Int32Array.from(links.flatMap(([a, b]) => [b, a])),
+  };
+}
+
 /** Coordinates of the rows (n x d) on their top two principal axes: power iteration with deflation on the covariance. */
 function principalPlane(x: ArrayLike<number>, n: number, d: number): number[][] {
   const mean = Array.from({ length: d }, (_, j) => {
@@ -324,13 +333,7 @@ describe("UMAP's start: each piece of the graph laid out apart", () => {
     const x = Float64Array.from([...traj, ...pair]);
     const n = 8 * steps + 2;
     const piece = (i: number) => Math.min(8, Math.floor(i / steps));
-    const links = Array.from({ length: n - 1 }, (_, i) => [i, i + 1]).filter(
-      ([a, b]) => piece(a) === piece(b),
-    );
-    const graph = {
-      head: Int32Array.from(links.flatMap(([a, b]) => [a, b])),
-      tail: Int32Array.from(links.flatMap(([a, b]) => [b, a])),
-    };
+    const graph = chainGraph(n, piece);
     const y = piecewisePcaLayout(matrix(x, n, d), graph, 2, new Rng(4, 0x75));
     expect(Math.max(...y.map(Math.abs))).toBeCloseTo(10, 3);
 
@@ -379,14 +382,7 @@ describe("UMAP's start: each piece of the graph laid out apart", () => {
   it('puts up to 4 pieces on the unit vectors and their negatives, and parts identical rows', () => {
     const [d, n] = [3, 40];
     const x = Float64Array.from({ length: n * d }, (_, t) => (Math.floor(t / d) % 10) * 0.1 + (t % d));
-    const piece = (i: number) => Math.floor(i / 10); // 4 pieces of 10
-    const links = Array.from({ length: n - 1 }, (_, i) => [i, i + 1]).filter(
-      ([a, b]) => piece(a) === piece(b),
-    );
-    const graph = {
-      head: Int32Array.from(links.flatMap(([a, b]) => [a, b])),
-      tail: Int32Array.from(links.flatMap(([a, b]) => [b, a])),
-    };
+    const graph = chainGraph(n, (i) => Math.floor(i / 10)); // 4 pieces of 10
     const y = piecewisePcaLayout(matrix(x, n, d), graph, 2, new Rng(4, 0x75));
     const means = [0, 1, 2, 3].map((p) =>
       [0, 1].map(
