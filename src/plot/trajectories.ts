@@ -5,7 +5,7 @@
  */
 import type { ZooInfo } from '../store/loadZoo.ts';
 import { runDescription } from '../store/manifest.ts';
-import { runColor } from './colors.ts';
+import { chosenRunColor, runColor } from './colors.ts';
 import type { Figure } from './page.ts';
 import { zooRowIndex } from '../core/zoo.ts';
 
@@ -38,8 +38,7 @@ export function trajectoryFigure(
   const chosen = options.highlight ?? null;
   const colorOf = (run: number) => {
     if (!chosen) return runColor(run, zoo.runs);
-    const i = chosen.indexOf(run);
-    return i < 0 ? UNCHOSEN_GREY : runColor(i, chosen.length);
+    return chosen.includes(run) ? chosenRunColor(chosen, run) : UNCHOSEN_GREY;
   };
   // grey runs first, so that the chosen ones are drawn over them
   const order = chosen

@@ -9,7 +9,7 @@ import type { ZooInfo } from '../store/loadZoo.ts';
 import type { RowReader } from '../core/zoo.ts';
 import { leafOrder } from '../cluster/linkage.ts';
 import type { LinkageExport } from '../pipeline/spaceJob.ts';
-import { runColor } from './colors.ts';
+import { chosenRunColor } from './colors.ts';
 import { dendrogramFigure, restrictLinkage } from './dendrogram.ts';
 import type { Figure, Page } from './page.ts';
 import { sweepFigure } from './sweep.ts';
@@ -129,7 +129,7 @@ export function runsDendrogram(
     run: linkage.run,
     epoch: linkage.epoch,
     runs: options.zooRuns,
-    colorOf: (r) => runColor(runs.indexOf(r), runs.length), // as the chosen runs' trajectories
+    colorOf: (r) => chosenRunColor(runs, r), // as the chosen runs' trajectories
     title: `${options.title} (${leaves.length} checkpoints)`,
     caption: options.caption,
   });

@@ -303,13 +303,13 @@ async function zooPage(name, params) {
     .map(Number)
     .filter((r) => r < s.runs);
   // by default a handful of runs spread over the dendrogram, where the cluster exports give one
-  const spread =
-    (await api(`/api/zoos/${encodeURIComponent(name)}/dendrogram`).catch(() => ({}))).runs ??
-    spreadRuns(s.runs);
+  const byDefault = await api(`/api/zoos/${encodeURIComponent(name)}/dendrogram`).catch(() => ({}));
+  const spread = byDefault.runs ?? spreadRuns(s.runs);
   if (!chosen.length) chosen = spread;
   const setChosen = (runs) => {
     chosen = runs;
     sessionStorage.setItem(chosenKey, runs.join(','));
+    main.querySelectorAll('input.pick').forEach((c) => (c.checked = chosen.includes(+c.dataset.run)));
     drawCurves();
     drawPlane();
     drawDendrogram();
@@ -467,7 +467,6 @@ async function zooPage(name, params) {
       ];
       if (!runs.length) return;
       setChosen(runs.sort((a, b) => a - b));
-      main.querySelectorAll('input.pick').forEach((c) => (c.checked = chosen.includes(+c.dataset.run)));
     });
   };
   async function loadPlane() {
@@ -500,9 +499,11 @@ async function zooPage(name, params) {
     if (!chosen.length)
       return dendrogramHolder.replaceChildren(h('p', { className: 'note' }, 'choose runs above'));
     try {
-      const { figure, note } = await api(
-        `/api/zoos/${encodeURIComponent(name)}/dendrogram?runs=${chosen.join(',')}`,
-      );
+      // the page's first answer serves again for the same runs, and says the same note for any
+      const { figure, note } =
+        byDefault.figure === null || chosen.join(',') === byDefault.runs?.join(',')
+          ? byDefault
+          : await api(`/api/zoos/${encodeURIComponent(name)}/dendrogram?runs=${chosen.join(',')}`);
       if (!figure)
         return dendrogramHolder.replaceChildren(h('p', { className: 'note', id: 'dendrogram-note' }, note));
       dendrogramHolder.replaceChildren();
@@ -566,20 +567,14 @@ async function zooPage(name, params) {
       h(
         'button',
         {
-          onclick: () => {
-            setChosen(spread);
-            main.querySelectorAll('input.pick').forEach((c) => (c.checked = chosen.includes(+c.dataset.run)));
-          },
+          onclick: () => setChosen(spread),
         },
         'spread',
       ),
       h(
         'button',
         {
-          onclick: () => {
-            setChosen([]);
-            main.querySelectorAll('input.pick').forEach((c) => (c.checked = false));
-          },
+          onclick: () => setChosen([]),
         },
         'none',
       ),
